@@ -1,0 +1,167 @@
+import type {
+  CatalogEvent,
+  ComponentDefinition,
+  ComponentPatch,
+  ComponentSpec,
+  DeploymentEngine,
+  Maturity,
+  NewCatalogEvent,
+  ScoredComponent,
+} from '@nestor/sdk';
+
+/** A page of results; `nextCursor` is opaque and null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Filters of the component list. Every filter narrows (AND). */
+export interface ListQuery {
+  provider?: string | undefined;
+  category?: string | undefined;
+  resource_type?: string | undefined;
+  /** Components whose deployment_engines include this engine. */
+  engine?: string | undefined;
+  maturity?: Maturity | undefined;
+  /** Every pair must be among the component's labels. */
+  labels?: Record<string, string> | undefined;
+  /** When true, prereleases count when choosing each component's latest version. */
+  includePrerelease?: boolean | undefined;
+  /** 1..500. */
+  limit: number;
+  /** Cursor from a previous page; a malformed cursor throws `invalid_cursor`. */
+  cursor?: string | null | undefined;
+}
+
+export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
+  /** Free text matched against name, description and labels. */
+  text: string;
+  cursor?: string | null | undefined;
+}
+
+/** A component version ready to store: a normalised spec plus its digest. */
+export interface NewComponent extends ComponentSpec {
+  digest: string;
+}
+
+/** The outcome of a write: the stored version and the event it appended (null for a no-op). */
+export interface WriteOutcome {
+  component: ComponentDefinition;
+  event: CatalogEvent | null;
+}
+
+/** A direct dependent: one (component, version) whose dependencies name the target. */
+export interface DependentRef {
+  name: string;
+  version: string;
+  version_range: string;
+}
+
+/**
+ * Reads of single components and the list.
+ * Missing things are `null`, never an error; backend failures throw `storage_failure`.
+ */
+export interface ComponentReader {
+  /** The exact version, or null. */
+  getComponent(name: string, version: string): Promise<ComponentDefinition | null>;
+  /**
+   * The highest stable version; when the name has only prereleases (or `includePrerelease`), the
+   * highest version of all. Null when the name has no versions. Deprecation does not matter.
+   */
+  getLatestComponent(name: string, opts?: { includePrerelease?: boolean }): Promise<ComponentDefinition | null>;
+  /**
+   * Each component at its latest version (as `getLatestComponent` picks it), ordered by name;
+   * pages never repeat or skip a name that exists for the whole walk. Throws `invalid_cursor`.
+   */
+  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>>;
+}
+
+/** The only writes. Each appends its event in the same atomic write as the change. */
+export interface ComponentWriter {
+  /**
+   * Stores a new version and appends `component.created`. Same name+version with the same digest:
+   * no-op, returns the stored version and `event: null`. With another digest: throws
+   * `version_conflict`.
+   */
+  createComponent(component: NewComponent): Promise<WriteOutcome>;
+  /**
+   * Changes mutable fields and appends `component.deprecated` when `deprecated` is set to an object,
+   * otherwise `component.updated`. A patch that changes nothing is a no-op (`event: null`).
+   * Throws `component_not_found`.
+   */
+  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome>;
+}
+
+/** Ranked full-text search over name, description and labels. */
+export interface ComponentSearcher {
+  /** Latest version of each matching component, best score first. Empty text matches nothing. */
+  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>>;
+}
+
+/** Version history. */
+export interface ComponentVersioning {
+  /** Every version of the name, semver-descending; [] when the name is unknown. */
+  getComponentVersions(name: string): Promise<ComponentDefinition[]>;
+  /** Every distinct component name, sorted; used by the conflict rule's name normalisation. */
+  listComponentNames(): Promise<string[]>;
+}
+
+/** Direct dependency lookups (never transitive). */
+export interface DependencyReader {
+  /** Every (component, version) whose dependencies name `name`, sorted by name then version. */
+  getDependents(name: string): Promise<DependentRef[]>;
+}
+
+/** The durable, ordered change log. Sequences are strictly increasing and never reused. */
+export interface EventLog {
+  /** Appends an event that is not a component write (engine health, source sync). */
+  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent>;
+  /** Events with `id > after`, oldest first, at most `limit`. */
+  readEvents(after: number, limit: number): Promise<CatalogEvent[]>;
+  /** Sequence of the newest event (0 when the log is empty): the catalog revision. */
+  headSequence(): Promise<number>;
+  /** Sequence of the oldest retained event (0 when the log is empty). */
+  oldestSequence(): Promise<number>;
+  /** Deletes events with `id <= upTo`; returns how many were deleted. */
+  compactEvents(upTo: number): Promise<number>;
+}
+
+/** Persisted deployment engines, so registrations survive restarts and are shared by replicas. */
+export interface EngineStore {
+  listEngines(): Promise<DeploymentEngine[]>;
+  getEngine(name: string): Promise<DeploymentEngine | null>;
+  /** Inserts or replaces. */
+  putEngine(engine: DeploymentEngine): Promise<void>;
+  /** Returns false when there was nothing to delete. */
+  deleteEngine(name: string): Promise<boolean>;
+}
+
+/** Small key/value records for sync progress (last synced commit per source). */
+export interface StateStore {
+  getState(key: string): Promise<unknown | null>;
+  putState(key: string, value: unknown): Promise<void>;
+}
+
+/** Expiring leases, so that only one replica does a given piece of work. */
+export interface LeaseStore {
+  /** Takes or renews the lease when it is free, expired or already ours. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+/** Everything a storage backend provides. Callers take the narrowest interface they need. */
+export interface CatalogStore
+  extends ComponentReader,
+    ComponentWriter,
+    ComponentSearcher,
+    ComponentVersioning,
+    DependencyReader,
+    EventLog,
+    EngineStore,
+    StateStore,
+    LeaseStore {
+  /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
+  ping(): Promise<void>;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import type { ComponentDefinition, ScoredComponent } from '../models/component.js';
+import type { DeploymentEngine } from '../models/engine.js';
+import type { SourceStatus } from '../models/source.js';
+import type { ValidationResult } from '../models/validation.js';
+
+/** Every list answer: a page of items and the cursor of the next page (null on the last). */
+export interface ListResponse<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type ComponentList = ListResponse<ComponentDefinition>;
+export type SearchResults = ListResponse<ScoredComponent>;
+
+/** `GET /v1/components/{name}/versions/{version}/dependencies`. */
+export interface DependenciesResponse {
+  items: { name: string; version_range: string; resolved: ComponentDefinition | null }[];
+}
+
+/** `GET /v1/components/{name}/dependents`: one entry per depending (component, version). */
+export interface DependentsResponse {
+  items: { name: string; version: string; version_range: string }[];
+}
+
+/** `POST /v1/validate` with `{ components: [...] }`. */
+export interface BatchValidationResponse {
+  results: ValidationResult[];
+}
+
+export interface EngineList {
+  items: DeploymentEngine[];
+}
+
+export interface SourceList {
+  items: SourceStatus[];
+}
+
+/** `GET /version`. */
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  build_date: string;
+  node: string;
+}
+
+/** Filters of `GET /v1/components` and search. */
+export interface ListOptions {
+  provider?: string;
+  category?: string;
+  resource_type?: string;
+  engine?: string;
+  maturity?: string;
+  /** `key=value` pairs, all of which must match. */
+  labels?: Record<string, string>;
+  include_prerelease?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+/** A read answer together with the catalog revision it was served at. */
+export interface WithRevision<T> {
+  value: T;
+  revision: number;
+}

@@ -1,0 +1,3 @@
+export * from './codes.js';
+export * from './errors.js';
+export * from './http.js';

@@ -1,0 +1,39 @@
+/** Every kind of change the event log records. */
+export const EVENT_TYPES = [
+  'component.created',
+  'component.updated',
+  'component.deprecated',
+  'engine.health_changed',
+  'source.synced',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/** What an event is about. Engine and source events carry the engine or source name and nulls. */
+export interface EventSubject {
+  name: string;
+  version: string | null;
+  digest: string | null;
+}
+
+/**
+ * One entry of the durable log. `id` is the sequence: strictly increasing, never reused, and the
+ * SSE `id:` field. Component events carry the full stored version in `data.component`.
+ */
+export interface CatalogEvent {
+  id: number;
+  type: EventType;
+  time: string;
+  subject: EventSubject;
+  data: Record<string, unknown>;
+}
+
+/** An event before the log assigns its sequence and time. */
+export interface NewCatalogEvent {
+  type: EventType;
+  subject: EventSubject;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,4 @@
+export * from './api/index.js';
+export * from './errors/index.js';
+export * from './events/index.js';
+export * from './models/index.js';

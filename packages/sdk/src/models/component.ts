@@ -1,0 +1,196 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** Lifecycle stage of a component version. Mutable after publication. */
+export const MaturitySchema = Type.Union([Type.Literal('alpha'), Type.Literal('beta'), Type.Literal('stable')]);
+export type Maturity = Static<typeof MaturitySchema>;
+export const MATURITIES: readonly Maturity[] = ['alpha', 'beta', 'stable'];
+
+/** Who answers for a component version. Mutable after publication. */
+export const SupportLevelSchema = Type.Union([Type.Literal('community'), Type.Literal('supported')]);
+export type SupportLevel = Static<typeof SupportLevelSchema>;
+export const SUPPORT_LEVELS: readonly SupportLevel[] = ['community', 'supported'];
+
+const strict = { additionalProperties: false } as const;
+
+/**
+ * One input of a component. `type` is checked by the interface rule (422), not by decoding (400),
+ * so that an unknown type is reported with the other rule errors.
+ */
+export const InputSpecSchema = Type.Object(
+  {
+    name: Type.String(),
+    type: Type.String(),
+    description: Type.Optional(Type.String()),
+    default: Type.Optional(Type.Unknown()),
+    enum: Type.Optional(Type.Array(Type.Unknown())),
+    sensitive: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export type InputSpec = Static<typeof InputSpecSchema>;
+
+export const OutputSpecSchema = Type.Object(
+  {
+    name: Type.String(),
+    type: Type.String(),
+    description: Type.Optional(Type.String()),
+    sensitive: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export type OutputSpec = Static<typeof OutputSpecSchema>;
+
+/** A direct dependency: another component's name and a semver range it must satisfy. */
+export const DependencySchema = Type.Object({ name: Type.String(), version_range: Type.String() }, strict);
+export type Dependency = Static<typeof DependencySchema>;
+
+/** Rough resource estimates, as Kubernetes quantities (`500m`, `2Gi`). */
+export const ResourceLimitsSchema = Type.Object(
+  { cpu: Type.Optional(Type.String()), memory: Type.Optional(Type.String()) },
+  strict,
+);
+export type ResourceLimits = Static<typeof ResourceLimitsSchema>;
+
+const StringMap = Type.Record(Type.String(), Type.String());
+
+/**
+ * What a client submits (HTTP body, YAML file): the guide's ComponentMetadata. Server-managed fields
+ * (digest, created_at, updated_at, deprecated, revision) are not part of it; the decoder drops them.
+ */
+export const ComponentSpecSchema = Type.Object(
+  {
+    name: Type.String(),
+    version: Type.String(),
+    description: Type.Optional(Type.String()),
+    provider: Type.String(),
+    category: Type.String(),
+    resource_type: Type.String(),
+    deployment_engines: Type.Optional(Type.Array(Type.String())),
+    dependencies: Type.Optional(Type.Array(DependencySchema)),
+    required_inputs: Type.Optional(Type.Array(InputSpecSchema)),
+    optional_inputs: Type.Optional(Type.Array(InputSpecSchema)),
+    outputs: Type.Optional(Type.Array(OutputSpecSchema)),
+    maturity: Type.Optional(MaturitySchema),
+    support_level: Type.Optional(SupportLevelSchema),
+    resource_limits: Type.Optional(ResourceLimitsSchema),
+    git_repository: Type.Optional(Type.String()),
+    git_commit: Type.Optional(Type.String()),
+    git_path: Type.Optional(Type.String()),
+    labels: Type.Optional(StringMap),
+    annotations: Type.Optional(StringMap),
+  },
+  strict,
+);
+/** A component as submitted, before defaults are filled in. */
+export type ComponentSpecInput = Static<typeof ComponentSpecSchema>;
+
+/** A submitted component with every default filled in: the input of validation and of writes. */
+export interface ComponentSpec {
+  name: string;
+  version: string;
+  description: string;
+  provider: string;
+  category: string;
+  resource_type: string;
+  deployment_engines: string[];
+  dependencies: Dependency[];
+  required_inputs: InputSpec[];
+  optional_inputs: InputSpec[];
+  outputs: OutputSpec[];
+  maturity: Maturity;
+  support_level: SupportLevel;
+  resource_limits: ResourceLimits;
+  git_repository: string | null;
+  git_commit: string | null;
+  git_path: string | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** Deprecation marker of a version: why, and since when. */
+export interface Deprecation {
+  reason: string;
+  at: string;
+}
+
+/** A stored component version: the spec plus the fields the server manages. */
+export interface ComponentDefinition extends ComponentSpec {
+  /** `sha256:<hex>` of the canonical JSON of the content fields (see `CONTENT_FIELDS`). */
+  digest: string;
+  created_at: string;
+  updated_at: string;
+  deprecated: Deprecation | null;
+  /** Sequence of the event that last changed this version. */
+  revision: number;
+}
+
+/** A search hit: a component and its relevance (higher is better). */
+export interface ScoredComponent extends ComponentDefinition {
+  score: number;
+}
+
+/** Fields that may change on a published version (PATCH body). */
+export const ComponentPatchSchema = Type.Object(
+  {
+    labels: Type.Optional(StringMap),
+    annotations: Type.Optional(StringMap),
+    maturity: Type.Optional(MaturitySchema),
+    support_level: Type.Optional(SupportLevelSchema),
+    deprecated: Type.Optional(
+      Type.Union([Type.Object({ reason: Type.String({ minLength: 1 }) }, strict), Type.Null()]),
+    ),
+  },
+  strict,
+);
+export type ComponentPatch = Static<typeof ComponentPatchSchema>;
+
+/** Fields covered by the digest: everything that is immutable once a version is published. */
+export const CONTENT_FIELDS = [
+  'name',
+  'version',
+  'description',
+  'provider',
+  'category',
+  'resource_type',
+  'deployment_engines',
+  'dependencies',
+  'required_inputs',
+  'optional_inputs',
+  'outputs',
+  'resource_limits',
+] as const satisfies readonly (keyof ComponentSpec)[];
+
+/** Fields a client may never set; they are dropped from submitted bodies and files. */
+export const SERVER_MANAGED_FIELDS = ['digest', 'created_at', 'updated_at', 'deprecated', 'revision'] as const;
+
+/** Fills in defaults so that omitted and empty fields produce the same digest. */
+export function normalizeSpec(input: ComponentSpecInput): ComponentSpec {
+  return {
+    name: input.name,
+    version: input.version,
+    description: input.description ?? '',
+    provider: input.provider,
+    category: input.category,
+    resource_type: input.resource_type,
+    deployment_engines: [...(input.deployment_engines ?? [])],
+    dependencies: (input.dependencies ?? []).map((d) => ({ name: d.name, version_range: d.version_range })),
+    required_inputs: (input.required_inputs ?? []).map((i) => ({ ...i })),
+    optional_inputs: (input.optional_inputs ?? []).map((i) => ({ ...i })),
+    outputs: (input.outputs ?? []).map((o) => ({ ...o })),
+    maturity: input.maturity ?? 'alpha',
+    support_level: input.support_level ?? 'community',
+    resource_limits: { ...(input.resource_limits ?? {}) },
+    git_repository: input.git_repository ?? null,
+    git_commit: input.git_commit ?? null,
+    git_path: input.git_path ?? null,
+    labels: { ...(input.labels ?? {}) },
+    annotations: { ...(input.annotations ?? {}) },
+  };
+}
+
+/** Pulls the digest-covered fields out of a spec or a stored definition. */
+export function contentOf(spec: ComponentSpec): Pick<ComponentSpec, (typeof CONTENT_FIELDS)[number]> {
+  const out: Record<string, unknown> = {};
+  for (const field of CONTENT_FIELDS) out[field] = spec[field];
+  return out as Pick<ComponentSpec, (typeof CONTENT_FIELDS)[number]>;
+}

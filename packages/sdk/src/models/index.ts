@@ -1,0 +1,6 @@
+export * from './component.js';
+export * from './digest.js';
+export * from './engine.js';
+export * from './source.js';
+export * from './validation.js';
+export * from './version.js';

@@ -1,0 +1,23 @@
+/** A per-file problem found while syncing a source. */
+export interface SourceFileError {
+  path: string;
+  line: number | null;
+  column: number | null;
+  code: string;
+  message: string;
+}
+
+/** `GET /v1/sources/{name}`: where a git or directory source stands. */
+export interface SourceStatus {
+  name: string;
+  type: 'git' | 'directory';
+  /** Repository URL without credentials, or the folder of a directory source. */
+  url: string;
+  branch: string | null;
+  last_commit: string | null;
+  last_sync_at: string | null;
+  last_duration_ms: number | null;
+  state: 'idle' | 'syncing' | 'failed';
+  counts: { created: number; unchanged: number; failed: number; conflicts: number };
+  errors: SourceFileError[];
+}

@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const sdkEntry = fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the SDK's sources, not a stale dist/ build.
+    alias: { '@nestor/sdk': sdkEntry },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: process.env.CI ? { json: 'node_modules/.cache/vitest-results.json' } : undefined,
+  },
+});
