@@ -1,0 +1,289 @@
+import {
+  type ComponentDefinition,
+  ComponentPatchSchema,
+  ComponentSpecSchema,
+  create,
+  isStrictVersion,
+  type ListResponse,
+  MaturitySchema,
+} from '@nestor/sdk';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeComponent } from '../../catalog/component-decoder.js';
+import { decode } from '../../catalog/decode.js';
+import type { CatalogManager } from '../../catalog/manager.js';
+import type { ListQuery, Page } from '../../storage/interfaces.js';
+
+const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
+const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
+const NameParams = Type.Object({ name: NAME_PARAM });
+const VersionParams = Type.Object({ name: NAME_PARAM, version: VERSION_PARAM });
+
+const FilterQuery = {
+  provider: Type.Optional(Type.String({ maxLength: 100 })),
+  category: Type.Optional(Type.String({ maxLength: 100 })),
+  resource_type: Type.Optional(Type.String({ maxLength: 100 })),
+  engine: Type.Optional(Type.String({ maxLength: 100 })),
+  maturity: Type.Optional(MaturitySchema),
+  label: Type.Optional(
+    Type.Union([Type.String({ maxLength: 500 }), Type.Array(Type.String({ maxLength: 500 }), { maxItems: 20 })], {
+      description: 'key=value, repeatable (all must match)',
+    }),
+  ),
+  include_prerelease: Type.Optional(Type.Boolean({ default: false })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+};
+const ListQuerySchema = Type.Object(FilterQuery);
+const SearchQuerySchema = Type.Object({ q: Type.String({ minLength: 1, maxLength: 500 }), ...FilterQuery });
+const LatestQuery = Type.Object({ include_prerelease: Type.Optional(Type.Boolean({ default: false })) });
+const ResolveQuery = Type.Object({ range: Type.String({ minLength: 1, maxLength: 500 }) });
+const ValidateBody = Type.Union([ComponentSpecSchema, Type.Object({ components: Type.Array(ComponentSpecSchema) })]);
+
+const COMPONENT = 'api';
+const NAME_SHAPE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** Largest batch `POST /v1/validate` accepts. */
+export const MAX_VALIDATE_BATCH = 500;
+
+export interface CatalogRouteDeps {
+  manager: CatalogManager;
+}
+
+/** Component reads, writes and the validation dry run (DESIGN.md section 8). */
+export function registerCatalogRoutes(app: FastifyInstance, { manager }: CatalogRouteDeps): void {
+  const read = { scope: 'read' as const };
+  const write = { scope: 'write' as const };
+
+  app.get(
+    '/v1/components',
+    {
+      config: read,
+      schema: { tags: ['components'], summary: 'Latest version of each component', querystring: ListQuerySchema },
+    },
+    async (req) => page(await manager.listComponents(listQuery(req.query as Static<typeof ListQuerySchema>))),
+  );
+
+  app.get(
+    '/v1/components/search',
+    {
+      config: read,
+      schema: { tags: ['components'], summary: 'Ranked full-text search', querystring: SearchQuerySchema },
+    },
+    async (req) => {
+      const q = req.query as Static<typeof SearchQuerySchema>;
+      return page(await manager.searchComponents({ ...listQuery(q), text: q.q }));
+    },
+  );
+
+  app.get(
+    '/v1/components/:name',
+    {
+      config: read,
+      schema: { tags: ['components'], summary: 'Latest version', params: NameParams, querystring: LatestQuery },
+    },
+    async (req) => {
+      const { name } = checkName(req.params as Static<typeof NameParams>);
+      return manager.getLatestComponent(name, (req.query as Static<typeof LatestQuery>).include_prerelease ?? false);
+    },
+  );
+
+  app.get(
+    '/v1/components/:name/versions',
+    {
+      config: read,
+      schema: { tags: ['components'], summary: 'Version history, semver-descending', params: NameParams },
+    },
+    async (req) => {
+      const { name } = checkName(req.params as Static<typeof NameParams>);
+      const versions = await manager.getComponentVersions(name);
+      return {
+        name,
+        versions: versions.map((v) => ({
+          version: v.version,
+          digest: v.digest,
+          created_at: v.created_at,
+          deprecated: v.deprecated,
+          maturity: v.maturity,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/components/:name/versions/:version',
+    { config: read, schema: { tags: ['components'], summary: 'One version (strong ETag)', params: VersionParams } },
+    async (req, reply) => {
+      const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
+      const component = await manager.getComponent(name, version);
+      reply.header('cache-control', 'public, max-age=60');
+      return withEtag(req, reply, component, versionEtag(component));
+    },
+  );
+
+  app.get(
+    '/v1/components/:name/resolve',
+    {
+      config: read,
+      schema: {
+        tags: ['components'],
+        summary: 'Highest version satisfying a range',
+        params: NameParams,
+        querystring: ResolveQuery,
+      },
+    },
+    async (req) => {
+      const { name } = checkName(req.params as Static<typeof NameParams>);
+      return manager.resolveVersion(name, (req.query as Static<typeof ResolveQuery>).range);
+    },
+  );
+
+  app.get(
+    '/v1/components/:name/versions/:version/dependencies',
+    { config: read, schema: { tags: ['components'], summary: 'Direct dependencies, resolved', params: VersionParams } },
+    async (req) => {
+      const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
+      return { items: await manager.getDependencies(name, version) };
+    },
+  );
+
+  app.get(
+    '/v1/components/:name/dependents',
+    { config: read, schema: { tags: ['components'], summary: 'Direct dependents', params: NameParams } },
+    async (req) => {
+      const { name } = checkName(req.params as Static<typeof NameParams>);
+      return { items: await manager.getDependents(name) };
+    },
+  );
+
+  app.post(
+    '/v1/components',
+    {
+      config: write,
+      schema: {
+        tags: ['components'],
+        summary: 'Publish a version (validated before write)',
+        body: ComponentSpecSchema,
+      },
+    },
+    async (req, reply) => {
+      const spec = decodeComponent(req.body, { component: COMPONENT, operation: 'CreateComponent' });
+      const outcome = await manager.createComponent(spec);
+      reply.status(outcome.created ? 201 : 200);
+      if (outcome.created) {
+        reply.header('location', `/v1/components/${spec.name}/versions/${spec.version}`);
+        reply.header('x-catalog-revision', String(outcome.component.revision));
+      }
+      return outcome.component;
+    },
+  );
+
+  app.patch(
+    '/v1/components/:name/versions/:version',
+    {
+      config: write,
+      schema: {
+        tags: ['components'],
+        summary: 'Change mutable fields or deprecate',
+        params: VersionParams,
+        body: ComponentPatchSchema,
+      },
+    },
+    async (req, reply) => {
+      const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
+      const patch = decode(ComponentPatchSchema, req.body, { component: COMPONENT, operation: 'UpdateComponent' });
+      const updated = await manager.updateComponent(name, version, patch);
+      reply.header('x-catalog-revision', String(Math.max(updated.revision, req.catalogRevision ?? 0)));
+      return updated;
+    },
+  );
+
+  app.post(
+    '/v1/validate',
+    { config: read, schema: { tags: ['validation'], summary: 'Validate without writing', body: ValidateBody } },
+    async (req) => {
+      const body = req.body;
+      if (body && typeof body === 'object' && !Array.isArray(body) && 'components' in body) {
+        const list = (body as { components: unknown }).components;
+        if (!Array.isArray(list)) throw invalid('"components" must be an array of components');
+        if (list.length === 0 || list.length > MAX_VALIDATE_BATCH) {
+          throw invalid(`"components" must hold 1 to ${MAX_VALIDATE_BATCH} components`);
+        }
+        const specs = list.map((item, i) =>
+          decodeComponent(item, { component: COMPONENT, operation: 'ValidateComponents', what: `components[${i}]` }),
+        );
+        const results = [];
+        for (const spec of specs) results.push(await manager.validateComponent(spec));
+        return { results };
+      }
+      return manager.validateComponent(decodeComponent(body, { component: COMPONENT, operation: 'ValidateComponent' }));
+    },
+  );
+}
+
+function page<T>(p: Page<T>): ListResponse<T> {
+  return { items: p.items, next_cursor: p.nextCursor };
+}
+
+function listQuery(q: Static<typeof ListQuerySchema>): ListQuery {
+  return {
+    provider: q.provider,
+    category: q.category,
+    resource_type: q.resource_type,
+    engine: q.engine,
+    maturity: q.maturity,
+    labels: parseLabels(q.label),
+    includePrerelease: q.include_prerelease ?? false,
+    limit: q.limit ?? 50,
+    cursor: q.cursor ?? null,
+  };
+}
+
+/** `label=team=data&label=tier=1` → `{ team: 'data', tier: '1' }`. */
+export function parseLabels(label: string | string[] | undefined): Record<string, string> | undefined {
+  if (label === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of Array.isArray(label) ? label : [label]) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw invalid(`label filter "${pair}" must look like key=value`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+function checkName<T extends { name: string }>(params: T): T {
+  if (!NAME_SHAPE.test(params.name) || params.name.length > 63) {
+    throw invalid(
+      `"${params.name.slice(0, 80)}" is not a valid component name (lowercase letters, digits and -)`,
+      'name',
+    );
+  }
+  return params;
+}
+
+function checkVersion<T extends { name: string; version: string }>(params: T): T {
+  checkName(params);
+  if (!isStrictVersion(params.version)) {
+    throw invalid(`"${params.version.slice(0, 80)}" is not a semver version such as 1.2.3`, 'version');
+  }
+  return params;
+}
+
+function invalid(message: string, field?: string) {
+  const b = create('invalid_request').component(COMPONENT).operation('DecodeRequest').message(message);
+  if (field) b.detail('field', field);
+  return b.build();
+}
+
+/** Changes whenever the representation does: content (digest) or any mutable field (revision). */
+export function versionEtag(c: ComponentDefinition): string {
+  return `"${c.digest.slice(7, 39)}.${c.revision}"`;
+}
+
+function withEtag<T>(req: FastifyRequest, reply: FastifyReply, body: T, etag: string): T | FastifyReply {
+  reply.header('etag', etag);
+  const inm = req.headers['if-none-match'];
+  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    return reply.status(304).send();
+  }
+  return body;
+}

@@ -1,0 +1,120 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { create, type NestorError } from '@nestor/sdk';
+
+export type Scope = 'read' | 'write' | 'admin';
+
+/** A known token, kept only as the sha256 of its value. */
+export interface TokenRecord {
+  name: string;
+  sha256: Buffer;
+  scopes: Scope[];
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** A new random admin token: 32 bytes, base64url, prefixed so it is recognisable in secret scanners. */
+export function generateToken(): string {
+  return `nst_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Parses `NESTOR_API_TOKENS="<token>:<scope>[+<scope>],..."`. Throws `invalid_request` naming the
+ * bad entry; tokens themselves never appear in messages.
+ */
+export function parseTokenList(value: string): { token: string; scopes: Scope[] }[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry, index) => {
+      const colon = entry.lastIndexOf(':');
+      const token = colon > 0 ? entry.slice(0, colon) : '';
+      const scopes = colon > 0 ? entry.slice(colon + 1).split('+') : [];
+      if (!token || scopes.length === 0 || !scopes.every(isScope)) {
+        throw create('invalid_request')
+          .component('auth')
+          .operation('ParseTokens')
+          .message(
+            `NESTOR_API_TOKENS entry ${index + 1} must look like <token>:<scope>[+<scope>] with scopes read, write, admin`,
+          )
+          .build();
+      }
+      return { token, scopes: scopes as Scope[] };
+    });
+}
+
+function isScope(s: string): s is Scope {
+  return s === 'read' || s === 'write' || s === 'admin';
+}
+
+/** What a request is allowed to do. */
+export interface Principal {
+  name: string;
+  scopes: Scope[];
+}
+
+/**
+ * Bearer-token authentication. Tokens are compared as sha256 digests in constant time against
+ * every known token, so neither timing nor early exit reveals which one nearly matched.
+ */
+export class TokenAuthenticator {
+  private readonly tokens: TokenRecord[];
+  readonly anonymousRead: boolean;
+
+  constructor(opts: { tokens: TokenRecord[]; anonymousRead: boolean }) {
+    this.tokens = opts.tokens;
+    this.anonymousRead = opts.anonymousRead;
+  }
+
+  get size(): number {
+    return this.tokens.length;
+  }
+
+  /**
+   * The principal for an Authorization header value, `null` for an anonymous request, or an
+   * `unauthorized` error for a presented but unknown or malformed token.
+   */
+  authenticate(header: string | undefined): Principal | null | NestorError {
+    if (header === undefined || header === '') return null;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m?.[1]) {
+      return create('unauthorized')
+        .component('auth')
+        .operation('Authenticate')
+        .message('Authorization header must be "Bearer <token>"')
+        .build();
+    }
+    const digest = createHash('sha256').update(m[1], 'utf8').digest();
+    let found: TokenRecord | null = null;
+    for (const record of this.tokens) {
+      if (timingSafeEqual(record.sha256, digest) && !found) found = record;
+    }
+    if (!found) {
+      return create('unauthorized').component('auth').operation('Authenticate').message('unknown token').build();
+    }
+    return { name: found.name, scopes: found.scopes };
+  }
+
+  /** Null when `principal` may act with `scope`; otherwise the error to answer with. */
+  authorize(principal: Principal | null, scope: Scope): NestorError | null {
+    if (principal === null) {
+      if (scope === 'read' && this.anonymousRead) return null;
+      return create('unauthorized')
+        .component('auth')
+        .operation('Authorize')
+        .message(`a bearer token with scope "${scope}" is required`)
+        .detail('required_scope', scope)
+        .build();
+    }
+    if (principal.scopes.includes('admin') || principal.scopes.includes(scope)) return null;
+    if (scope === 'read' && principal.scopes.includes('write')) return null;
+    return create('forbidden')
+      .component('auth')
+      .operation('Authorize')
+      .message(`token "${principal.name}" lacks scope "${scope}"`)
+      .detail('required_scope', scope)
+      .build();
+  }
+}

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import { create, NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { jsonPointerToPath } from '../catalog/decode.js';
+import type { Logger } from '../observability/logging/logger.js';
+import type { Metrics } from '../observability/metrics/interfaces.js';
+import type { Principal, Scope, TokenAuthenticator } from './middleware/auth.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Scope a route needs; routes without one are public (health, metrics). */
+    scope?: Scope;
+    /** Set on streaming routes that must not get the revision header or be compressed. */
+    stream?: boolean;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Catalog revision read before the handler ran (so list-then-watch never misses a change). */
+    catalogRevision: number | null;
+  }
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  auth: TokenAuthenticator;
+  bodyLimit: number;
+  trustProxy: boolean;
+  /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses. */
+  revision: () => Promise<number>;
+  version: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The Fastify instance with everything routes share: JSON decoding that rejects bad bytes, auth by
+ * route scope, request ids, the revision header, request metrics and the one error handler that
+ * turns every error into `application/problem+json`.
+ */
+export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit,
+    trustProxy: opts.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 300 },
+  });
+  app.decorateRequest('principal', null);
+  app.decorateRequest('catalogRevision', null);
+
+  // Bodies are decoded by handlers (no coercion, named unknown fields); params and query strings
+  // are coerced from strings by TypeBox and then checked.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return (data: unknown) => ({ value: data });
+    const check = TypeCompiler.Compile(schema as TSchema);
+    return (data: unknown) => {
+      const value = Value.Convert(schema as TSchema, Value.Default(schema as TSchema, Value.Clone(data)));
+      if (check.Check(value)) return { value };
+      const first = check.Errors(value).First();
+      const field = first ? jsonPointerToPath(first.path) : '';
+      return {
+        error: create('invalid_request')
+          .component('api')
+          .operation('DecodeRequest')
+          .message(
+            `invalid ${httpPart === 'params' ? 'path parameter' : 'query parameter'} "${field}": ${first?.message.toLowerCase() ?? 'malformed'}`,
+          )
+          .detail('field', field)
+          .build(),
+      };
+    };
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    ['application/json', 'application/merge-patch+json'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => {
+      const buf = body as Buffer;
+      let text: string;
+      try {
+        text = utf8.decode(buf);
+      } catch {
+        done(badBody('request body is not valid UTF-8'), undefined);
+        return;
+      }
+      if (text.trim() === '') {
+        done(badBody('request body is empty'), undefined);
+        return;
+      }
+      try {
+        done(null, JSON.parse(text, rejectProto));
+      } catch (err) {
+        done(badBody(`request body is not valid JSON: ${(err as Error).message}`), undefined);
+      }
+    },
+  );
+  // Webhook handlers need the raw bytes to check signatures.
+  app.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  );
+
+  const duration = opts.metrics.histogram(
+    'nestor_http_request_duration_seconds',
+    'HTTP request duration by route, method and status',
+    ['route', 'method', 'status'],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    const principal = opts.auth.authenticate(req.headers.authorization);
+    if (NestorError.is(principal)) throw principal;
+    req.principal = principal;
+    const scope = req.routeOptions.config?.scope;
+    if (scope) {
+      const denied = opts.auth.authorize(principal, scope);
+      if (denied) throw denied;
+    }
+    if (req.url.startsWith('/v1') && !req.routeOptions.config?.stream) {
+      req.catalogRevision = await opts.revision();
+    }
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/v1') && !req.routeOptions.config?.stream && !reply.hasHeader('x-catalog-revision')) {
+      reply.header('x-catalog-revision', String(req.catalogRevision ?? (await opts.revision())));
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    duration.observe({ route, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500)
+      req.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
+  });
+
+  app.setNotFoundHandler((req) => {
+    throw create('route_not_found')
+      .component('api')
+      .operation('Route')
+      .message(`no route for ${req.method} ${req.url.split('?')[0]}`)
+      .build();
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const error = toNestorError(err, req);
+    if (error.code === 'internal_error' || error.code === 'storage_failure') {
+      req.log.error({ err: NestorError.is(err) && err.cause ? err.cause : err, code: error.code }, 'request error');
+    }
+    const problem = toProblem(error, req.id);
+    reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Nestor Orchestrator API',
+        version: opts.version,
+        description:
+          'Global catalog of versioned infrastructure components. Errors are RFC 9457 problems with a stable `code`.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+    },
+  });
+  return app;
+}
+
+function rejectProto(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor') {
+    throw new SyntaxError(`forbidden key "${key}"`);
+  }
+  return value;
+}
+
+function badBody(message: string): NestorError {
+  return create('invalid_request').component('api').operation('DecodeBody').message(message).build();
+}
+
+interface FastifyLikeError {
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  validation?: unknown;
+}
+
+/** Maps Fastify's own errors (body too large, bad content type, ...) onto stable codes. */
+function toNestorError(err: unknown, req: FastifyRequest): NestorError {
+  if (NestorError.is(err)) return err;
+  const e = (err ?? {}) as FastifyLikeError;
+  const status = e.statusCode ?? 500;
+  const b = (code: Parameters<typeof create>[0], message: string) =>
+    create(code)
+      .component('api')
+      .operation(`${req.method} ${req.routeOptions.url ?? req.url}`)
+      .message(message)
+      .build();
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413)
+    return b('payload_too_large', 'request body is too large');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+    return b(
+      'unsupported_media_type',
+      `unsupported content type ${req.headers['content-type'] ?? '(none)'}; send application/json`,
+    );
+  }
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return b('invalid_request', e.message ?? 'malformed request body');
+  }
+  if (status === 405) return b('method_not_allowed', e.message ?? 'method not allowed');
+  if (status >= 400 && status < 500) return b('invalid_request', e.message ?? 'bad request');
+  return new NestorError('internal_error', 'internal error', { cause: err });
+}

@@ -1,0 +1,18 @@
+import { type ComponentSpec, ComponentSpecSchema, normalizeSpec, SERVER_MANAGED_FIELDS } from '@nestor/sdk';
+import { decode } from './decode.js';
+
+/**
+ * Decodes a submitted component (HTTP body or YAML document) into a normalised spec. Server-managed
+ * fields are ignored; anything else unknown, or of the wrong JSON type, is `invalid_request`.
+ */
+export function decodeComponent(
+  value: unknown,
+  where: { component: string; operation: string; what?: string },
+): ComponentSpec {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const field of SERVER_MANAGED_FIELDS) delete copy[field];
+    return normalizeSpec(decode(ComponentSpecSchema, copy, where));
+  }
+  return normalizeSpec(decode(ComponentSpecSchema, value, where));
+}

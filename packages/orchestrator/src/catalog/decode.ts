@@ -1,0 +1,76 @@
+import { invalidRequest, type NestorError } from '@nestor/sdk';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checker<T extends TSchema>(schema: T): TypeCheck<T> {
+  let check = compiled.get(schema) as TypeCheck<T> | undefined;
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/** `/required_inputs/0/type` → `required_inputs[0].type`. */
+export function jsonPointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+/**
+ * Checks a decoded JSON or YAML value against a TypeBox schema without coercion, and explains the
+ * first problem by field: unknown fields are named (a typo such as `requred_inputs` never passes),
+ * wrong types say what was expected.
+ */
+export function decode<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  where: { component: string; operation: string; what?: string },
+): Static<T> {
+  const check = checker(schema);
+  if (check.Check(value)) return value as Static<T>;
+  throw explain(check, value, where);
+}
+
+function explain(
+  check: TypeCheck<TSchema>,
+  value: unknown,
+  where: { component: string; operation: string; what?: string },
+): NestorError {
+  const what = where.what ?? 'request body';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return invalidRequest(where.component, where.operation, `${what} must be a JSON object`);
+  }
+  const errors = [...check.Errors(value)];
+  // Prefer the most telling error: an unknown field, then the deepest path.
+  const unknown = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
+  if (unknown) {
+    const extra = findUnknownField(unknown.schema, unknown.value);
+    const field = jsonPointerToPath(unknown.path) ? `${jsonPointerToPath(unknown.path)}.${extra}` : extra;
+    return invalidRequest(where.component, where.operation, `unknown field "${field}" in ${what}`, {
+      field,
+      reason: 'unknown_field',
+    });
+  }
+  const required = errors.find((e) => e.type === ValueErrorType.ObjectRequiredProperty);
+  const first = required ?? errors.sort((a, b) => b.path.length - a.path.length)[0];
+  if (!first) return invalidRequest(where.component, where.operation, `${what} is malformed`);
+  const field = jsonPointerToPath(first.path);
+  const message =
+    first.type === ValueErrorType.ObjectRequiredProperty
+      ? `missing required field "${field}" in ${what}`
+      : `invalid field "${field}" in ${what}: ${first.message.toLowerCase()}`;
+  return invalidRequest(where.component, where.operation, message, { field, reason: first.message });
+}
+
+function findUnknownField(schema: TSchema, value: unknown): string {
+  const known = new Set(Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {}));
+  const extra = Object.keys((value ?? {}) as Record<string, unknown>).find((k) => !known.has(k));
+  return extra ?? '?';
+}

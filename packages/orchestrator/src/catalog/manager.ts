@@ -1,0 +1,236 @@
+import {
+  type ComponentDefinition,
+  type ComponentPatch,
+  type ComponentSpec,
+  computeDigest,
+  conflict,
+  create,
+  notFound,
+  type ScoredComponent,
+  type ValidationResult,
+  validationFailed,
+} from '@nestor/sdk';
+import semver from 'semver';
+import type { ChangeFeed } from '../events/interfaces.js';
+import type { Logger } from '../observability/logging/logger.js';
+import type { Metrics } from '../observability/metrics/interfaces.js';
+import { noopMetrics } from '../observability/metrics/metrics.js';
+import type {
+  ComponentReader,
+  ComponentSearcher,
+  ComponentVersioning,
+  ComponentWriter,
+  DependencyReader,
+  DependentRef,
+  EventLog,
+  ListQuery,
+  Page,
+  SearchQuery,
+} from '../storage/interfaces.js';
+import type { ComponentValidator } from '../validation/interfaces.js';
+
+/** What the manager needs of the store. */
+export type ManagerStore = ComponentReader &
+  ComponentWriter &
+  ComponentSearcher &
+  ComponentVersioning &
+  DependencyReader &
+  Pick<EventLog, 'headSequence'>;
+
+export interface CatalogManagerOptions {
+  store: ManagerStore;
+  validator: ComponentValidator;
+  feed: ChangeFeed;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** The outcome of a create: the stored version, and whether this call created it. */
+export interface CreateOutcome {
+  component: ComponentDefinition;
+  created: boolean;
+}
+
+/** A direct dependency with the highest existing version that satisfies its range. */
+export interface ResolvedDependency {
+  name: string;
+  version_range: string;
+  resolved: ComponentDefinition | null;
+}
+
+const COMPONENT = 'catalog';
+
+/**
+ * The catalog's business logic and the only path to writes: every create is validated before it
+ * is written, every write is announced on the change feed.
+ */
+export class CatalogManager {
+  private readonly store: ManagerStore;
+  private readonly validator: ComponentValidator;
+  private readonly feed: ChangeFeed;
+  private readonly logger: Logger;
+  private readonly writes;
+
+  constructor(opts: CatalogManagerOptions) {
+    this.store = opts.store;
+    this.validator = opts.validator;
+    this.feed = opts.feed;
+    this.logger = opts.logger;
+    this.writes = (opts.metrics ?? noopMetrics).counter('nestor_catalog_writes_total', 'Catalog writes by outcome', [
+      'operation',
+      'outcome',
+    ]);
+  }
+
+  /**
+   * Validates and stores a new version. An identical re-submission is a no-op (`created: false`);
+   * the same name+version with other content is `version_conflict`; a failed rule is
+   * `validation_failed` carrying the whole result. Nothing is written unless validation passes.
+   */
+  async createComponent(spec: ComponentSpec): Promise<CreateOutcome> {
+    const digest = computeDigest(spec);
+    const existing = await this.store.getComponent(spec.name, spec.version);
+    if (existing) {
+      if (existing.digest === digest) {
+        this.writes.inc({ operation: 'create', outcome: 'unchanged' });
+        return { component: existing, created: false };
+      }
+      this.writes.inc({ operation: 'create', outcome: 'conflict' });
+      throw this.versionConflict(spec, existing.digest, digest);
+    }
+    const result = await this.validator.validate(spec);
+    if (!result.valid) {
+      this.writes.inc({ operation: 'create', outcome: 'invalid' });
+      throw validationFailed(COMPONENT, 'CreateComponent', result);
+    }
+    const outcome = await this.store.createComponent({ ...spec, digest });
+    if (outcome.event) {
+      this.writes.inc({ operation: 'create', outcome: 'created' });
+      this.feed.publish(outcome.event.id);
+      this.logger.info(
+        { component: spec.name, version: spec.version, revision: outcome.event.id },
+        'component version created',
+      );
+    } else {
+      this.writes.inc({ operation: 'create', outcome: 'unchanged' });
+    }
+    return { component: outcome.component, created: outcome.event !== null };
+  }
+
+  /** Runs every rule without writing (`POST /v1/validate`, `nestor validate`). */
+  async validateComponent(spec: ComponentSpec): Promise<ValidationResult> {
+    return this.validator.validate(spec);
+  }
+
+  /** Changes mutable fields (labels, annotations, maturity, support level, deprecation). */
+  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<ComponentDefinition> {
+    const outcome = await this.store.updateComponent(name, version, patch);
+    if (outcome.event) {
+      this.writes.inc({ operation: 'update', outcome: 'updated' });
+      this.feed.publish(outcome.event.id);
+      this.logger.info({ component: name, version, revision: outcome.event.id }, 'component version updated');
+    }
+    return outcome.component;
+  }
+
+  /** One exact version; throws `component_not_found`. */
+  async getComponent(name: string, version: string): Promise<ComponentDefinition> {
+    const found = await this.store.getComponent(name, version);
+    if (!found) {
+      throw notFound('component_not_found', COMPONENT, 'GetComponent', `component ${name}@${version} not found`, {
+        component_name: name,
+        version,
+      });
+    }
+    return found;
+  }
+
+  /** Latest version (stable unless only prereleases exist or they are included); throws `component_not_found`. */
+  async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
+    const found = await this.store.getLatestComponent(name, { includePrerelease });
+    if (!found) {
+      throw notFound('component_not_found', COMPONENT, 'GetLatestComponent', `component ${name} not found`, {
+        component_name: name,
+      });
+    }
+    return found;
+  }
+
+  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    return this.store.listComponents(query);
+  }
+
+  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
+    return this.store.searchComponents(query);
+  }
+
+  /** Every version, semver-descending; throws `component_not_found` for an unknown name. */
+  async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
+    const versions = await this.store.getComponentVersions(name);
+    if (versions.length === 0) {
+      throw notFound('component_not_found', COMPONENT, 'GetComponentVersions', `component ${name} not found`, {
+        component_name: name,
+      });
+    }
+    return versions;
+  }
+
+  /**
+   * Highest version satisfying `range` (prereleases only when the range names one, as npm does).
+   * Throws `invalid_range`, `component_not_found` or `no_matching_version`.
+   */
+  async resolveVersion(name: string, range: string): Promise<ComponentDefinition> {
+    const valid = semver.validRange(range);
+    if (valid === null) {
+      throw create('invalid_range')
+        .component(COMPONENT)
+        .operation('ResolveVersion')
+        .message(`"${range}" is not a valid semver range`)
+        .detail('range', range)
+        .build();
+    }
+    const versions = await this.getComponentVersions(name);
+    const match = versions.find((v) => semver.satisfies(v.version, range));
+    if (!match) {
+      throw notFound('no_matching_version', COMPONENT, 'ResolveVersion', `no version of ${name} satisfies ${range}`, {
+        component_name: name,
+        range,
+        versions: versions.map((v) => v.version),
+      });
+    }
+    return match;
+  }
+
+  /** Direct dependencies of one version, each resolved to its highest satisfying version (or null). */
+  async getDependencies(name: string, version: string): Promise<ResolvedDependency[]> {
+    const component = await this.getComponent(name, version);
+    return Promise.all(
+      component.dependencies.map(async (dep) => {
+        const versions = await this.store.getComponentVersions(dep.name);
+        const resolved = semver.validRange(dep.version_range)
+          ? (versions.find((v) => semver.satisfies(v.version, dep.version_range)) ?? null)
+          : null;
+        return { name: dep.name, version_range: dep.version_range, resolved };
+      }),
+    );
+  }
+
+  /** Every (component, version) whose direct dependencies name this component. */
+  getDependents(name: string): Promise<DependentRef[]> {
+    return this.store.getDependents(name);
+  }
+
+  /** The catalog revision: sequence of the newest event. */
+  revision(): Promise<number> {
+    return this.store.headSequence();
+  }
+
+  private versionConflict(spec: ComponentSpec, existing: string, submitted: string) {
+    return conflict(
+      COMPONENT,
+      'CreateComponent',
+      `${spec.name}@${spec.version} is already published with other content; publish a new version instead`,
+      { component_name: spec.name, version: spec.version, existing_digest: existing, submitted_digest: submitted },
+    );
+  }
+}

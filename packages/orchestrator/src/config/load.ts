@@ -1,0 +1,421 @@
+import { readFileSync } from 'node:fs';
+import { create, ENGINE_TYPES, type NestorError } from '@nestor/sdk';
+import { parse as parseYaml } from 'yaml';
+import { parseTokenList } from '../api/middleware/auth.js';
+import { type Config, defaultConfig, type EngineConfig, type SourceConfig, type TokenConfig } from './config.js';
+import { parseDuration } from './duration.js';
+
+/** Command-line flags that override everything else. */
+export interface ConfigFlags {
+  config?: string | undefined;
+  host?: string | undefined;
+  port?: number | string | undefined;
+  store?: string | undefined;
+  dataDir?: string | undefined;
+  examples?: boolean | undefined;
+  logLevel?: string | undefined;
+}
+
+/**
+ * Builds the configuration: defaults < YAML file < `NESTOR_*` environment < flags. Every problem is
+ * an `invalid_request` error naming the key (`server.port`, `sources[1].url`, `NESTOR_SERVER_PORT`).
+ */
+export function loadConfig(flags: ConfigFlags, env: Record<string, string | undefined>): Config {
+  let raw: Record<string, unknown> = {};
+  if (flags.config) raw = readConfigFile(flags.config);
+  applyEnv(raw, env);
+  applyFlags(raw, flags);
+  const config = decodeConfig(raw);
+  if (env.NESTOR_API_TOKENS) {
+    const parsed = wrap('NESTOR_API_TOKENS', () => parseTokenList(env.NESTOR_API_TOKENS ?? ''));
+    for (const [i, t] of parsed.entries()) {
+      config.auth.tokens.push({ name: `env-${i + 1}`, token: t.token, sha256: null, scopes: t.scopes });
+    }
+  }
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw configError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw configError(`config file ${path} must be a YAML mapping`);
+  return doc as Record<string, unknown>;
+}
+
+const SECTIONS = new Set(Object.keys(defaultConfig()));
+
+/** `NESTOR_SERVER_PORT=9090` → `server.port`; list sections take JSON (`NESTOR_SOURCES='[...]'`). */
+function applyEnv(raw: Record<string, unknown>, env: Record<string, string | undefined>): void {
+  const defaults = defaultConfig() as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('NESTOR_') || value === undefined) continue;
+    const rest = key.slice('NESTOR_'.length).toLowerCase();
+    if (rest === 'api_tokens' || rest.startsWith('build_')) continue;
+    const section = [...SECTIONS].find((s) => rest === s || rest.startsWith(`${s}_`));
+    if (!section) continue;
+    const def = defaults[section];
+    if (rest === section) {
+      raw[section] = wrap(key, () => JSON.parse(value));
+      continue;
+    }
+    if (typeof def !== 'object' || def === null || Array.isArray(def)) continue;
+    const field = rest.slice(section.length + 1);
+    raw[section] ??= {};
+    const target = raw[section] as Record<string, unknown>;
+    target[field] = envValue(value);
+  }
+}
+
+function envValue(value: string): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (value === 'null' || value === '') return null;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
+  const section = (name: string) => {
+    raw[name] ??= {};
+    return raw[name] as Record<string, unknown>;
+  };
+  if (flags.host !== undefined) section('server').host = flags.host;
+  if (flags.port !== undefined)
+    section('server').port = typeof flags.port === 'string' ? Number(flags.port) : flags.port;
+  if (flags.store !== undefined) section('store').type = flags.store;
+  if (flags.dataDir !== undefined) raw.data_dir = flags.dataDir;
+  if (flags.examples === false) section('examples').enabled = false;
+  if (flags.logLevel !== undefined) section('log').level = flags.logLevel;
+}
+
+/** Checks every key and fills defaults. Exported for tests and `nestor serve --check-config`. */
+export function decodeConfig(raw: Record<string, unknown>): Config {
+  const c = defaultConfig();
+  const r = new Reader(raw, '');
+  r.only([...SECTIONS]);
+
+  const server = r.section('server');
+  if (server) {
+    server.only(['host', 'port', 'body_limit', 'shutdown_timeout', 'trust_proxy']);
+    c.server.host = server.string('host') ?? c.server.host;
+    c.server.port = server.int('port', 0, 65535) ?? c.server.port;
+    c.server.body_limit = server.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.server.body_limit;
+    c.server.shutdown_timeout_ms = server.duration('shutdown_timeout') ?? c.server.shutdown_timeout_ms;
+    c.server.trust_proxy = server.bool('trust_proxy') ?? c.server.trust_proxy;
+  }
+  const dataDir = r.string('data_dir');
+  if (dataDir) {
+    c.data_dir = dataDir;
+    c.store.path = `${dataDir.replace(/\/$/, '')}/nestor.db`;
+  }
+  const store = r.section('store');
+  if (store) {
+    store.only(['type', 'path', 'table', 'region', 'endpoint']);
+    c.store.type = store.oneOf('type', ['memory', 'sqlite', 'dynamodb'] as const) ?? c.store.type;
+    c.store.path = store.string('path') ?? c.store.path;
+    c.store.table = store.string('table') ?? c.store.table;
+    c.store.region = store.nullableString('region') ?? c.store.region;
+    c.store.endpoint = store.nullableString('endpoint') ?? c.store.endpoint;
+  }
+  const cache = r.section('cache');
+  if (cache) {
+    cache.only(['enabled', 'max_bytes', 'ttl', 'redis_url']);
+    c.cache.enabled = cache.bool('enabled') ?? c.cache.enabled;
+    c.cache.max_bytes = cache.int('max_bytes', 1024, 16 * 1024 ** 3) ?? c.cache.max_bytes;
+    c.cache.ttl_ms = cache.duration('ttl') ?? c.cache.ttl_ms;
+    c.cache.redis_url = cache.nullableString('redis_url') ?? c.cache.redis_url;
+  }
+  const auth = r.section('auth');
+  if (auth) {
+    auth.only(['anonymous_read', 'tokens']);
+    c.auth.anonymous_read = auth.bool('anonymous_read') ?? c.auth.anonymous_read;
+    c.auth.tokens = auth.list('tokens').map((t) => decodeToken(t));
+  }
+  c.sources = r.list('sources').map((s) => decodeSource(s));
+  c.engines = r.list('engines').map((e) => decodeEngine(e));
+  for (const [what, list] of [
+    ['sources', c.sources],
+    ['engines', c.engines],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const item of list) {
+      if (seen.has(item.name)) throw configError(`${what}: duplicate name "${item.name}"`);
+      seen.add(item.name);
+    }
+  }
+  const discovery = r.section('discovery');
+  if (discovery) {
+    discovery.only(['interval', 'dns', 'kubernetes']);
+    c.discovery.interval_ms = discovery.duration('interval') ?? c.discovery.interval_ms;
+    const dns = discovery.section('dns');
+    if (dns) {
+      dns.only(['domain']);
+      c.discovery.dns = { domain: dns.requiredString('domain') };
+    }
+    const k8s = discovery.section('kubernetes');
+    if (k8s) {
+      k8s.only(['enabled', 'namespace', 'api_url', 'label']);
+      c.discovery.kubernetes = {
+        enabled: k8s.bool('enabled') ?? true,
+        namespace: k8s.nullableString('namespace') ?? null,
+        api_url: k8s.nullableString('api_url') ?? null,
+        label: k8s.string('label') ?? c.discovery.kubernetes.label,
+      };
+    }
+  }
+  const validation = r.section('validation');
+  if (validation) {
+    validation.only(['unhealthy_engine', 'cache_size']);
+    c.validation.unhealthy_engine =
+      validation.oneOf('unhealthy_engine', ['error', 'warn'] as const) ?? c.validation.unhealthy_engine;
+    c.validation.cache_size = validation.int('cache_size', 0, 10_000_000) ?? c.validation.cache_size;
+  }
+  const events = r.section('events');
+  if (events) {
+    events.only(['retain', 'retain_age', 'hard_cap', 'heartbeat', 'client_buffer', 'compaction_interval']);
+    c.events.retain = events.int('retain', 1, 1_000_000_000) ?? c.events.retain;
+    c.events.retain_age_ms = events.duration('retain_age') ?? c.events.retain_age_ms;
+    c.events.hard_cap = events.int('hard_cap', 1, 1_000_000_000) ?? c.events.hard_cap;
+    c.events.heartbeat_ms = events.duration('heartbeat') ?? c.events.heartbeat_ms;
+    c.events.client_buffer = events.int('client_buffer', 1, 1_000_000) ?? c.events.client_buffer;
+    c.events.compaction_interval_ms = events.duration('compaction_interval') ?? c.events.compaction_interval_ms;
+    if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
+  }
+  const examples = r.section('examples');
+  if (examples) {
+    examples.only(['enabled', 'path']);
+    c.examples.enabled = examples.bool('enabled') ?? c.examples.enabled;
+    c.examples.path = examples.string('path') ?? c.examples.path;
+  }
+  const log = r.section('log');
+  if (log) {
+    log.only(['level', 'pretty']);
+    c.log.level =
+      log.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? c.log.level;
+    c.log.pretty = log.bool('pretty') ?? c.log.pretty;
+  }
+  return c;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+function decodeSource(r: Reader): SourceConfig {
+  r.only([
+    'name',
+    'type',
+    'url',
+    'path',
+    'branch',
+    'paths',
+    'interval',
+    'webhook_secret_env',
+    'token_env',
+    'ssh_key_path',
+  ]);
+  const name = r.requiredString('name');
+  if (!NAME.test(name)) throw configError(`${r.at('name')} must be lowercase letters, digits and -`);
+  const type = r.oneOf('type', ['git', 'directory'] as const) ?? 'git';
+  const url = r.nullableString('url') ?? null;
+  const path = r.nullableString('path') ?? null;
+  if (type === 'git' && !url) throw configError(`${r.at('url')} is required for a git source`);
+  if (type === 'directory' && !path) throw configError(`${r.at('path')} is required for a directory source`);
+  const paths = r.stringList('paths') ?? ['**/component.yaml', '**/*.component.yaml'];
+  return {
+    name,
+    type,
+    url,
+    path,
+    branch: r.string('branch') ?? 'main',
+    paths,
+    interval_ms: r.duration('interval') ?? (type === 'git' ? 60_000 : 2_000),
+    webhook_secret_env: r.nullableString('webhook_secret_env') ?? null,
+    token_env: r.nullableString('token_env') ?? null,
+    ssh_key_path: r.nullableString('ssh_key_path') ?? null,
+  };
+}
+
+/** Shared by config and `POST /v1/engines`. */
+export function decodeEngine(r: Reader): EngineConfig {
+  r.only([
+    'name',
+    'type',
+    'endpoint',
+    'health_path',
+    'interval',
+    'timeout',
+    'failure_threshold',
+    'success_threshold',
+    'labels',
+  ]);
+  const name = r.requiredString('name');
+  if (!NAME.test(name) || name.length > 63)
+    throw configError(`${r.at('name')} must be lowercase letters, digits and -`);
+  const endpoint = r.nullableString('endpoint') ?? null;
+  if (endpoint !== null) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw configError(`${r.at('endpoint')} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw configError(`${r.at('endpoint')} must be http or https`);
+  }
+  return {
+    name,
+    type: r.oneOf('type', ENGINE_TYPES) ?? 'custom',
+    endpoint,
+    health_path: r.nullableString('health_path') ?? null,
+    interval_ms: r.duration('interval') ?? 10_000,
+    timeout_ms: r.duration('timeout') ?? 2_000,
+    failure_threshold: r.int('failure_threshold', 1, 100) ?? 3,
+    success_threshold: r.int('success_threshold', 1, 100) ?? 1,
+    labels: r.stringMap('labels') ?? {},
+  };
+}
+
+function decodeToken(r: Reader): TokenConfig {
+  r.only(['name', 'token', 'sha256', 'scopes']);
+  const token = r.nullableString('token') ?? null;
+  const sha256 = r.nullableString('sha256') ?? null;
+  if (!token && !sha256) throw configError(`${r.at('token')} or ${r.at('sha256')} is required`);
+  if (sha256 && !/^[0-9a-f]{64}$/.test(sha256))
+    throw configError(`${r.at('sha256')} must be 64 lowercase hex characters`);
+  const scopes = r.stringList('scopes') ?? ['read'];
+  for (const s of scopes) {
+    if (s !== 'read' && s !== 'write' && s !== 'admin') throw configError(`${r.at('scopes')}: unknown scope "${s}"`);
+  }
+  return { name: r.string('name') ?? 'config', token, sha256, scopes: scopes as TokenConfig['scopes'] };
+}
+
+/** Walks a decoded YAML/JSON mapping and names the exact key in every error. */
+export class Reader {
+  constructor(
+    private readonly raw: Record<string, unknown>,
+    private readonly prefix: string,
+  ) {}
+
+  static of(value: unknown, prefix: string): Reader {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw configError(`${prefix || 'configuration'} must be a mapping`);
+    }
+    return new Reader(value as Record<string, unknown>, prefix);
+  }
+
+  at(key: string): string {
+    return this.prefix ? `${this.prefix}.${key}` : key;
+  }
+
+  only(keys: string[]): void {
+    for (const key of Object.keys(this.raw)) {
+      if (!keys.includes(key)) throw configError(`unknown config key "${this.at(key)}" (known: ${keys.join(', ')})`);
+    }
+  }
+
+  section(key: string): Reader | null {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return null;
+    return Reader.of(v, this.at(key));
+  }
+
+  list(key: string): Reader[] {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw configError(`${this.at(key)} must be a list`);
+    return v.map((item, i) => Reader.of(item, `${this.at(key)}[${i}]`));
+  }
+
+  string(key: string): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v === '') throw configError(`${this.at(key)} must be a non-empty string`);
+    return v;
+  }
+
+  requiredString(key: string): string {
+    const v = this.string(key);
+    if (v === undefined) throw configError(`${this.at(key)} is required`);
+    return v;
+  }
+
+  /** undefined when absent; null when explicitly null. */
+  nullableString(key: string): string | null | undefined {
+    if (this.raw[key] === null) return null;
+    return this.string(key);
+  }
+
+  int(key: string, min: number, max: number): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw configError(`${this.at(key)} must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  }
+
+  bool(key: string): boolean | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') throw configError(`${this.at(key)} must be true or false`);
+    return v;
+  }
+
+  duration(key: string): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    const ms = parseDuration(v);
+    if (ms === null)
+      throw configError(`${this.at(key)} must be a duration such as 500ms, 30s, 5m, 1h or a number of seconds`);
+    return ms;
+  }
+
+  oneOf<T extends string>(key: string, values: readonly T[]): T | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || !values.includes(v as T)) {
+      throw configError(`${this.at(key)} must be one of ${values.join(', ')}`);
+    }
+    return v as T;
+  }
+
+  stringList(key: string): string[] | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s !== '')) {
+      throw configError(`${this.at(key)} must be a list of strings`);
+    }
+    return v as string[];
+  }
+
+  stringMap(key: string): Record<string, string> | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((s) => typeof s === 'string')) {
+      throw configError(`${this.at(key)} must be a mapping of strings`);
+    }
+    return v as Record<string, string>;
+  }
+}
+
+function configError(message: string): NestorError {
+  return create('invalid_request').component('config').operation('LoadConfig').message(message).build();
+}
+
+function wrap<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw configError(`${what}: ${(err as Error).message}`);
+  }
+}

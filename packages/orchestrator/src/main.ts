@@ -1,0 +1,191 @@
+/**
+ * The composition root: every dependency is constructed here with plain `new` and wired by hand.
+ * `buildApp` is what `nestor serve` and the end-to-end tests call; nothing else reads config.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { VersionInfo } from '@nestor/sdk';
+import type { FastifyInstance } from 'fastify';
+import { registerCatalogRoutes } from './api/handlers/catalog.js';
+import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
+import { registerOperationsRoutes } from './api/handlers/version.js';
+import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
+import { createServer } from './api/server.js';
+import { CatalogManager } from './catalog/manager.js';
+import type { Config } from './config/config.js';
+import { StaticEngineReader } from './engines/static-reader.js';
+import { LocalChangeFeed } from './events/change-feed.js';
+import type { ChangeFeed } from './events/interfaces.js';
+import type { Clock } from './observability/clock.js';
+import { systemClock } from './observability/clock.js';
+import { createLogger, type Logger } from './observability/logging/logger.js';
+import { PromMetrics } from './observability/metrics/metrics.js';
+import { CachingStore } from './storage/cache/caching-store.js';
+import type { CatalogStore } from './storage/interfaces.js';
+import { MemoryStore } from './storage/memory/memory-store.js';
+import { SqliteStore } from './storage/sqlite/sqlite-store.js';
+import { createValidator } from './validation/validator.js';
+import { buildInfo } from './version.js';
+
+export type { Config } from './config/config.js';
+export { defaultConfig } from './config/config.js';
+export { loadConfig } from './config/load.js';
+
+/** Replacements for tests: a ready store, a logger, a clock. */
+export interface AppOverrides {
+  store?: CatalogStore;
+  logger?: Logger;
+  clock?: Clock;
+  env?: Record<string, string | undefined>;
+}
+
+/** A wired orchestrator. `start()` begins background work; `close()` stops everything in reverse order. */
+export interface App {
+  config: Config;
+  server: FastifyInstance;
+  manager: CatalogManager;
+  store: CatalogStore;
+  feed: ChangeFeed;
+  logger: Logger;
+  version: VersionInfo;
+  /** Set when no token was configured and a new admin token was generated: print it once. */
+  generatedAdminToken: string | null;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates the configured storage backend (without caches). */
+export async function createStore(config: Config, clock: Clock): Promise<CatalogStore> {
+  switch (config.store.type) {
+    case 'memory':
+      return new MemoryStore({ clock });
+    case 'sqlite':
+      return new SqliteStore({ path: config.store.path, clock });
+    case 'dynamodb': {
+      const { DynamoStore } = await import('./storage/dynamodb/dynamo-store.js');
+      return DynamoStore.fromConfig(config.store, { clock });
+    }
+  }
+}
+
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const env = overrides.env ?? process.env;
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger({ level: config.log.level });
+  const metrics = new PromMetrics();
+  const version = buildInfo(env);
+  const stoppers: (() => Promise<void> | void)[] = [];
+
+  const baseStore = overrides.store ?? (await createStore(config, clock));
+  stoppers.push(() => baseStore.close());
+  const store: CatalogStore = config.cache.enabled
+    ? new CachingStore({ inner: baseStore, maxBytes: config.cache.max_bytes, ttlMs: config.cache.ttl_ms, metrics })
+    : baseStore;
+
+  const feed: ChangeFeed = new LocalChangeFeed();
+  if (store instanceof CachingStore) {
+    const cache = store;
+    let seen = await baseStore.headSequence();
+    // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
+    stoppers.push(
+      feed.subscribe((head) => {
+        if (head <= seen) return;
+        const from = seen;
+        seen = head;
+        void baseStore.readEvents(from, 10_000).then((events) => {
+          for (const event of events) cache.invalidate(event);
+        });
+      }),
+    );
+  }
+
+  const engines = new StaticEngineReader(config.engines);
+  const validator = createValidator({
+    reader: store,
+    engines,
+    unhealthyEngine: config.validation.unhealthy_engine,
+    cacheSize: config.validation.cache_size,
+    metrics,
+    logger,
+  });
+  const manager = new CatalogManager({ store, validator, feed, logger, metrics });
+
+  const { auth, generatedAdminToken } = setUpAuth(config, logger);
+  const server = await createServer({
+    logger,
+    metrics,
+    auth,
+    bodyLimit: config.server.body_limit,
+    trustProxy: config.server.trust_proxy,
+    revision: () => store.headSequence(),
+    version: version.version,
+  });
+  const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
+  registerHealthRoutes(server, { checks });
+  registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
+  registerCatalogRoutes(server, { manager });
+  metrics.observableGauge('nestor_catalog_revision', 'Sequence of the newest catalog event', () =>
+    store.headSequence(),
+  );
+
+  let started = false;
+  return {
+    config,
+    server,
+    manager,
+    store,
+    feed,
+    logger,
+    version,
+    generatedAdminToken,
+    async start() {
+      if (started) return;
+      started = true;
+    },
+    async close() {
+      await server.close();
+      for (const stop of stoppers.reverse()) await stop();
+    },
+  };
+}
+
+/**
+ * Tokens from config and `NESTOR_API_TOKENS`, kept only as hashes. With none configured, the first
+ * start generates an admin token, returns it once for printing, and keeps only its hash under the
+ * data folder so later starts accept it without ever writing the token itself to disk.
+ */
+function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; generatedAdminToken: string | null } {
+  const records: TokenRecord[] = config.auth.tokens.map((t) => ({
+    name: t.name,
+    sha256: Buffer.from(t.sha256 ?? sha256Hex(t.token ?? ''), 'hex'),
+    scopes: t.scopes,
+  }));
+  let generatedAdminToken: string | null = null;
+  if (records.length === 0) {
+    const hashFile = join(config.data_dir, 'admin-token.sha256');
+    let hash: string | null = null;
+    try {
+      hash = readFileSync(hashFile, 'utf8').trim();
+    } catch {
+      hash = null;
+    }
+    if (!hash || !/^[0-9a-f]{64}$/.test(hash)) {
+      generatedAdminToken = generateToken();
+      hash = sha256Hex(generatedAdminToken);
+      try {
+        mkdirSync(dirname(hashFile), { recursive: true });
+        writeFileSync(hashFile, `${hash}\n`, { mode: 0o600 });
+      } catch (err) {
+        logger.warn(
+          { err, file: hashFile },
+          'could not keep the generated admin token hash; it is valid until restart',
+        );
+      }
+    }
+    records.push({ name: 'generated-admin', sha256: Buffer.from(hash, 'hex'), scopes: ['admin'] });
+  }
+  return {
+    auth: new TokenAuthenticator({ tokens: records, anonymousRead: config.auth.anonymous_read }),
+    generatedAdminToken,
+  };
+}
