@@ -1,0 +1,36 @@
+import { NestorError } from '@nestor/sdk';
+import { Command, CommanderError } from 'commander';
+import { buildInfo } from '../version.js';
+import { registerMigrateCommand } from './migrate.js';
+import { registerServeCommand } from './serve.js';
+import { registerVersionCommand } from './version.js';
+
+/** Builds the `nestor` program with every command. */
+export function buildProgram(): Command {
+  const program = new Command('nestor')
+    .description('Nestor Orchestrator: the global catalog of versioned infrastructure components')
+    .version(buildInfo(process.env).version, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServeCommand(program);
+  registerMigrateCommand(program);
+  registerVersionCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors are printed as one clear line, never a stack trace. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (NestorError.is(err)) {
+      process.stderr.write(`nestor: ${err.message} (${err.code})\n`);
+      return 2;
+    }
+    process.stderr.write(`nestor: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  }
+}
