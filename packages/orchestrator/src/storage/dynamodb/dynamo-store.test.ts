@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { type ComponentSpec, computeDigest, NestorError } from '@nestor/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStore } from './dynamo-store.js';
+import { type LocalDynamo, startLocalDynamo } from './local-dynamo.js';
+
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+async function freshStore(): Promise<DynamoStore> {
+  const store = new DynamoStore({
+    table: `t-${randomUUID()}`,
+    endpoint: dynamo.endpoint,
+    region: dynamo.region,
+    credentials: dynamo.credentials,
+  });
+  await store.migrate();
+  return store;
+}
+
+function spec(name: string, version: string, extra: Partial<ComponentSpec> = {}) {
+  const s: ComponentSpec = {
+    name,
+    version,
+    description: `${name} component`,
+    provider: 'aws',
+    category: 'database',
+    resource_type: 'rds',
+    deployment_engines: [],
+    dependencies: [],
+    required_inputs: [],
+    optional_inputs: [],
+    outputs: [],
+    maturity: 'stable',
+    support_level: 'community',
+    resource_limits: {},
+    git_repository: null,
+    git_commit: null,
+    git_path: null,
+    labels: {},
+    annotations: {},
+    ...extra,
+  };
+  return { ...s, digest: computeDigest(s) };
+}
+
+describe('DynamoStore (dynalite)', () => {
+  it('migrate is idempotent', async () => {
+    const store = await freshStore();
+    expect(await store.migrate()).toEqual({ created: false, addedIndexes: [] });
+    await store.close();
+  });
+
+  it('orders versions by semver and keeps latest pointers', async () => {
+    const store = await freshStore();
+    for (const v of ['1.9.0', '1.10.0', '2.0.0-rc.1', '1.10.0-beta.2', '1.10.0-beta.10'])
+      await store.createComponent(spec('pg', v));
+    expect((await store.getComponentVersions('pg')).map((c) => c.version)).toEqual([
+      '2.0.0-rc.1',
+      '1.10.0',
+      '1.10.0-beta.10',
+      '1.10.0-beta.2',
+      '1.9.0',
+    ]);
+    expect((await store.getLatestComponent('pg'))?.version).toBe('1.10.0');
+    expect((await store.getLatestComponent('pg', { includePrerelease: true }))?.version).toBe('2.0.0-rc.1');
+    expect(await store.getComponent('pg', '1.9.0')).toMatchObject({ name: 'pg', version: '1.9.0' });
+    expect(await store.getComponent('pg', '9.9.9')).toBeNull();
+    expect(await store.headSequence()).toBe(5);
+    await store.close();
+  });
+
+  it('never reuses a sequence under concurrent writers sharing the table', async () => {
+    const a = await freshStore();
+    const table = (a as unknown as { table: string }).table;
+    const b = new DynamoStore({
+      table,
+      endpoint: dynamo.endpoint,
+      region: dynamo.region,
+      credentials: dynamo.credentials,
+    });
+    const writes = Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).createComponent(spec(`c${i}`, '1.0.0')));
+    const outcomes = await Promise.all(writes);
+    const ids = outcomes.map((o) => o.event?.id).sort((x, y) => (x ?? 0) - (y ?? 0));
+    expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await a.readEvents(0, 100)).map((e) => e.id)).toEqual(ids);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('publishes a version once when two writers race, and rejects another digest', async () => {
+    const store = await freshStore();
+    const [x, y] = await Promise.all([
+      store.createComponent(spec('race', '1.0.0')),
+      store.createComponent(spec('race', '1.0.0')),
+    ]);
+    expect([x.event, y.event].filter((e) => e !== null)).toHaveLength(1);
+    const err = await store.createComponent(spec('race', '1.0.0', { description: 'other' })).catch((e: unknown) => e);
+    expect(NestorError.hasCode(err, 'version_conflict')).toBe(true);
+    await store.close();
+  });
+
+  it('lists through the indexes with cursors and rejects garbage cursors', async () => {
+    const store = await freshStore();
+    for (let i = 0; i < 7; i++)
+      await store.createComponent(spec(`n${i}`, '1.0.0', { provider: i % 2 ? 'gcp' : 'aws', category: 'net' }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof store.listComponents>> = await store.listComponents({ limit: 2, cursor });
+      seen.push(...page.items.map((c) => c.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
+    expect((await store.listComponents({ limit: 10, provider: 'gcp' })).items.map((c) => c.name)).toEqual([
+      'n1',
+      'n3',
+      'n5',
+    ]);
+    expect((await store.listComponents({ limit: 10, category: 'net' })).items).toHaveLength(7);
+    const err = await store.listComponents({ limit: 2, cursor: '%%garbage' }).catch((e: unknown) => e);
+    expect(NestorError.hasCode(err, 'invalid_cursor')).toBe(true);
+    await store.close();
+  });
+
+  it('ranks a name match above a description match and catches up from the log', async () => {
+    const store = await freshStore();
+    await store.createComponent(spec('redis-cache', '1.0.0', { description: 'in-memory store' }));
+    await store.createComponent(spec('memcached', '1.0.0', { description: 'a cache like redis' }));
+    let hits = await store.searchComponents({ text: 'redis', limit: 10 });
+    expect(hits.items.map((h) => h.name)).toEqual(['redis-cache', 'memcached']);
+    await store.createComponent(spec('redis-cluster', '1.0.0'));
+    hits = await store.searchComponents({ text: 'redis', limit: 10 });
+    expect(hits.items.map((h) => h.name)).toContain('redis-cluster');
+    await store.close();
+  });
+
+  it('tracks dependents and patches mutable fields with events', async () => {
+    const store = await freshStore();
+    await store.createComponent(spec('base', '1.0.0'));
+    await store.createComponent(spec('app', '1.0.0', { dependencies: [{ name: 'base', version_range: '^1.0.0' }] }));
+    expect(await store.getDependents('base')).toEqual([{ name: 'app', version: '1.0.0', version_range: '^1.0.0' }]);
+    const out = await store.updateComponent('base', '1.0.0', { deprecated: { reason: 'old' } });
+    expect(out.event?.type).toBe('component.deprecated');
+    expect((await store.getLatestComponent('base'))?.deprecated?.reason).toBe('old');
+    expect((await store.updateComponent('base', '1.0.0', { deprecated: { reason: 'old' } })).event).toBeNull();
+    const missing = await store.updateComponent('nope', '1.0.0', {}).catch((e: unknown) => e);
+    expect(NestorError.hasCode(missing, 'component_not_found')).toBe(true);
+    await store.close();
+  });
+
+  it('grants a lease to one holder until it expires', async () => {
+    const store = await freshStore();
+    expect(await store.acquireLease('sync:a', 'r1', 60_000)).toBe(true);
+    expect(await store.acquireLease('sync:a', 'r2', 60_000)).toBe(false);
+    expect(await store.acquireLease('sync:a', 'r1', 60_000)).toBe(true);
+    await store.releaseLease('sync:a', 'r1');
+    expect(await store.acquireLease('sync:a', 'r2', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await store.acquireLease('sync:a', 'r3', 60_000)).toBe(true);
+    await store.close();
+  });
+
+  it('surfaces an unreachable backend as storage_failure', async () => {
+    const store = new DynamoStore({
+      table: 'x',
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: dynamo.credentials,
+      maxAttempts: 1,
+    });
+    const err = await store.ping().catch((e: unknown) => e);
+    expect(NestorError.hasCode(err, 'storage_failure')).toBe(true);
+    await store.close();
+  });
+});
