@@ -35,6 +35,7 @@ import semver from 'semver';
 import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
+import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
   CatalogStore,
   DependentRef,
@@ -44,6 +45,7 @@ import type {
   SearchQuery,
   WriteOutcome,
 } from '../interfaces.js';
+import { applyPatch, componentEvent, matchesFilters, newDefinition } from '../records.js';
 import { type HeadPicks, SearchIndex } from './search-index.js';
 import {
   COUNTER_SK,
@@ -68,7 +70,7 @@ import {
   versionSk,
 } from './table.js';
 
-const COMPONENT = 'dynamodb';
+const COMPONENT = 'storage.dynamodb';
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -222,7 +224,7 @@ export class DynamoStore implements CatalogStore {
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    const after = decodeCursor(query.cursor, 'n', 'ListComponents');
+    const after = decodeListCursor(query.cursor);
     return this.guard('ListComponents', async () => {
       const includePre = query.includePrerelease === true;
       let index = INDEX_NAMES;
@@ -242,7 +244,7 @@ export class DynamoStore implements CatalogStore {
       }
       const items: ComponentDefinition[] = [];
       let more = false;
-      let last = typeof after === 'string' ? after : null;
+      let last = after === '' ? null : after;
       for (;;) {
         const input: QueryCommandInput = {
           TableName: this.table,
@@ -258,7 +260,7 @@ export class DynamoStore implements CatalogStore {
           last = String(row['GSI1SK'] ?? row['name']);
           const head = parseHead(row);
           const pick = includePre ? head.highest : head.latest;
-          if (!matches(pick, query)) continue;
+          if (!matchesFilters(pick, query)) continue;
           if (items.length === query.limit) {
             more = true;
             break;
@@ -268,7 +270,7 @@ export class DynamoStore implements CatalogStore {
         if (more || !out.LastEvaluatedKey) break;
       }
       const lastItem = items[items.length - 1];
-      return { items, nextCursor: more && lastItem ? encodeCursor({ n: lastItem.name }) : null };
+      return { items, nextCursor: more && lastItem ? listCursor(lastItem.name) : null };
     });
   }
 
@@ -318,19 +320,17 @@ export class DynamoStore implements CatalogStore {
   }
 
   async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const offset = decodeCursor(query.cursor, 'o', 'SearchComponents');
+    const start = decodeSearchCursor(query.cursor);
     return this.guard('SearchComponents', async () => {
-      if (query.text.trim() === '') return { items: [], nextCursor: null };
       await this.refreshIndex();
-      const start = typeof offset === 'number' ? offset : 0;
       const hits = this.index
         .search(query.text, query.includePrerelease === true)
-        .filter((h) => matches(h.component, query));
+        .filter((h) => matchesFilters(h.component, query));
       const page = hits.slice(start, start + query.limit);
       const end = start + page.length;
       return {
         items: page.map((h) => ({ ...h.component, score: h.score })),
-        nextCursor: end < hits.length ? encodeCursor({ o: end }) : null,
+        nextCursor: end < hits.length ? searchCursor(end) : null,
       };
     });
   }
@@ -344,19 +344,8 @@ export class DynamoStore implements CatalogStore {
         const existing = await this.getItem(componentPk(component.name), versionSk(component.version));
         if (existing) return this.resubmission(parseDoc(existing), component);
         const now = this.clock.now().toISOString();
-        const stored: ComponentDefinition = {
-          ...stripDigest(component),
-          digest: component.digest,
-          created_at: now,
-          updated_at: now,
-          deprecated: null,
-          revision: seq + 1,
-        };
-        const event = this.newEvent(seq + 1, now, {
-          type: 'component.created',
-          subject: { name: stored.name, version: stored.version, digest: stored.digest },
-          data: { component: stored },
-        });
+        const stored = newDefinition(component, now, seq + 1);
+        const event = componentEvent(seq + 1, 'component.created', now, stored);
         const head = await this.getHead(stored.name);
         const nextHead = advanceHead(head, stored);
         const items: TransactItem[] = [
@@ -409,22 +398,15 @@ export class DynamoStore implements CatalogStore {
             COMPONENT,
             'UpdateComponent',
             `component ${name}@${version} not found`,
-            {
-              name,
-              version,
-            },
+            { component_name: name, version },
           );
         }
         const current = parseDoc(existing);
         const now = this.clock.now().toISOString();
-        const patched = applyPatch(current, patch, now);
-        if (!patched) return { component: current, event: null };
-        const stored: ComponentDefinition = { ...patched, updated_at: now, revision: seq + 1 };
-        const event = this.newEvent(seq + 1, now, {
-          type: patch.deprecated ? 'component.deprecated' : 'component.updated',
-          subject: { name, version, digest: stored.digest },
-          data: { component: stored },
-        });
+        const { next, changed, type } = applyPatch(current, patch, now);
+        if (changed.length === 0) return { component: current, event: null };
+        const stored: ComponentDefinition = { ...next, revision: seq + 1 };
+        const event = componentEvent(seq + 1, type, now, stored, changed);
         const head = await this.getHead(name);
         const items: TransactItem[] = [
           this.counterPut(seq),
@@ -504,7 +486,10 @@ export class DynamoStore implements CatalogStore {
         }),
       );
       const first = out.Items?.[0];
-      return first ? Number(first['seq']) : 0;
+      if (first) return Number(first['seq']);
+      // Everything was compacted: the next event is the oldest one a reader can still get.
+      const head = await this.readCounter();
+      return head === 0 ? 0 : head + 1;
     });
   }
 
@@ -643,7 +628,12 @@ export class DynamoStore implements CatalogStore {
       COMPONENT,
       'CreateComponent',
       `${component.name}@${component.version} is already published with another digest`,
-      { name: component.name, version: component.version, existing_digest: stored.digest, digest: component.digest },
+      {
+        component_name: component.name,
+        version: component.version,
+        existing_digest: stored.digest,
+        submitted_digest: component.digest,
+      },
     );
   }
 
@@ -841,86 +831,6 @@ function parseHead(item: Item): Head {
     latest: JSON.parse(String(item['latest'])) as ComponentDefinition,
     highest: JSON.parse(String(item['highest'])) as ComponentDefinition,
   };
-}
-
-function stripDigest(c: NewComponent): Omit<NewComponent, 'digest'> {
-  const { digest: _digest, ...spec } = c;
-  return spec;
-}
-
-/** The version after the patch, or null when the patch changes nothing. */
-function applyPatch(current: ComponentDefinition, patch: ComponentPatch, now: string): ComponentDefinition | null {
-  const next: ComponentDefinition = { ...current };
-  let changed = false;
-  if (patch.labels !== undefined && !sameMap(patch.labels, current.labels)) {
-    next.labels = { ...patch.labels };
-    changed = true;
-  }
-  if (patch.annotations !== undefined && !sameMap(patch.annotations, current.annotations)) {
-    next.annotations = { ...patch.annotations };
-    changed = true;
-  }
-  if (patch.maturity !== undefined && patch.maturity !== current.maturity) {
-    next.maturity = patch.maturity;
-    changed = true;
-  }
-  if (patch.support_level !== undefined && patch.support_level !== current.support_level) {
-    next.support_level = patch.support_level;
-    changed = true;
-  }
-  if (patch.deprecated !== undefined) {
-    if (patch.deprecated === null) {
-      if (current.deprecated !== null) {
-        next.deprecated = null;
-        changed = true;
-      }
-    } else if (current.deprecated?.reason !== patch.deprecated.reason) {
-      next.deprecated = { reason: patch.deprecated.reason, at: now };
-      changed = true;
-    }
-  }
-  return changed ? next : null;
-}
-
-function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-}
-
-function matches(c: ComponentDefinition, q: Omit<ListQuery, 'limit' | 'cursor'>): boolean {
-  if (q.provider !== undefined && c.provider !== q.provider) return false;
-  if (q.category !== undefined && c.category !== q.category) return false;
-  if (q.resource_type !== undefined && c.resource_type !== q.resource_type) return false;
-  if (q.engine !== undefined && !c.deployment_engines.includes(q.engine)) return false;
-  if (q.maturity !== undefined && c.maturity !== q.maturity) return false;
-  if (q.labels) {
-    for (const [k, v] of Object.entries(q.labels)) if (c.labels[k] !== v) return false;
-  }
-  return true;
-}
-
-function encodeCursor(value: Record<string, string | number>): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-/** The cursor's value under `key` (a name for lists, an offset for search); garbage → `invalid_cursor`. */
-function decodeCursor(cursor: string | null | undefined, key: 'n' | 'o', operation: string): string | number | null {
-  if (cursor === undefined || cursor === null) return null;
-  const fail = () =>
-    create('invalid_cursor').component(COMPONENT).operation(operation).message('malformed pagination cursor').build();
-  let parsed: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw fail();
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw fail();
-  }
-  if (typeof parsed !== 'object' || parsed === null || Object.keys(parsed).length !== 1) throw fail();
-  const value = (parsed as Record<string, unknown>)[key];
-  if (key === 'n' && typeof value === 'string' && value.length > 0) return value;
-  if (key === 'o' && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  throw fail();
 }
 
 function isConditionFailure(err: unknown): boolean {

@@ -1,5 +1,6 @@
 import type { ComponentDefinition } from '@nestor/sdk';
 import MiniSearch from 'minisearch';
+import { EXACT_NAME_BONUS, foldText, searchTerms, tokenize } from '../search-text.js';
 
 /** The two picks of one name: its latest stable (or only-prerelease) version and its highest version. */
 export interface HeadPicks {
@@ -13,10 +14,8 @@ export interface HeadPicks {
 interface IndexedDoc {
   id: string;
   name: string;
-  nameWords: string;
   description: string;
   labels: string;
-  variant: 'latest' | 'highest';
 }
 
 /** One hit before filters: the component at the pick the query asked for, and its score. */
@@ -25,20 +24,28 @@ export interface SearchHit {
   score: number;
 }
 
-/** A name match always outranks a description-only match, whatever the text statistics say. */
-const NAME_MATCH_BONUS = 1000;
+/** Per-occurrence weights, the same as the other stores': a name match outweighs the rest. */
+const NAME_WEIGHT = 10;
+const LABEL_WEIGHT = 2;
+const DESCRIPTION_WEIGHT = 1;
 
 /**
  * An in-memory full-text index over each name's latest versions, one per replica. The store keeps
- * it current from the event log; this class only indexes and ranks. Ranking contract (shared with
- * the SQLite store): every term must match (prefixes count); a hit on the name beats a hit only in
- * the description or labels; ties go to the name in ascending order.
+ * it current from the event log; this class only indexes and ranks. MiniSearch finds the candidates
+ * (every term required, the last one as a prefix, the shared tokenizer); the score is computed
+ * with the same weights as the memory and SQLite stores, so all backends rank alike.
  */
 export class SearchIndex {
   private readonly mini = new MiniSearch<IndexedDoc>({
-    fields: ['name', 'nameWords', 'description', 'labels'],
+    fields: ['name', 'description', 'labels'],
     storeFields: [],
-    searchOptions: { prefix: true, combineWith: 'AND', boost: { name: 3, nameWords: 3 } },
+    tokenize: (text) => tokenize(text),
+    processTerm: (term) => term,
+    searchOptions: {
+      combineWith: 'AND',
+      tokenize: (text) => text.split(' ').filter((t) => t.length > 0),
+      processTerm: (term) => term,
+    },
   });
   private readonly picks = new Map<string, HeadPicks>();
 
@@ -65,21 +72,25 @@ export class SearchIndex {
     this.mini.discard(`highest:${name}`);
   }
 
-  /** Every hit for `text`, best first. Empty text matches nothing. */
+  /** Every hit for `text`, best first (ties by name). Text without terms matches nothing. */
   search(text: string, includePrerelease: boolean): SearchHit[] {
-    if (text.trim() === '') return [];
-    const variant = includePrerelease ? 'highest' : 'latest';
-    const results = this.mini.search(text, { filter: (r) => (r.id as string).startsWith(`${variant}:`) });
+    const terms = searchTerms(text);
+    if (terms.length === 0) return [];
+    const variant = includePrerelease ? 'highest:' : 'latest:';
+    const last = terms.length - 1;
+    const results = this.mini.search(terms.join(' '), {
+      prefix: (_term, i) => i === last,
+      filter: (r) => (r.id as string).startsWith(variant),
+    });
+    const exact = foldText(text.trim());
     const hits: SearchHit[] = [];
     for (const r of results) {
-      const name = (r.id as string).slice(variant.length + 1);
-      const picks = this.picks.get(name);
+      const picks = this.picks.get((r.id as string).slice(variant.length));
       if (!picks) continue;
-      const onName = Object.values(r.match).some((fields) => fields.includes('name') || fields.includes('nameWords'));
-      hits.push({
-        component: includePrerelease ? picks.highest : picks.latest,
-        score: r.score + (onName ? NAME_MATCH_BONUS : 0),
-      });
+      const component = includePrerelease ? picks.highest : picks.latest;
+      const score = scoreOf(component, terms);
+      if (score === 0) continue;
+      hits.push({ component, score: foldText(component.name) === exact ? score + EXACT_NAME_BONUS : score });
     }
     hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
     return hits;
@@ -90,11 +101,29 @@ function toDoc(c: ComponentDefinition, variant: 'latest' | 'highest'): IndexedDo
   return {
     id: `${variant}:${c.name}`,
     name: c.name,
-    nameWords: c.name.replace(/-/g, ' '),
     description: c.description,
     labels: Object.entries(c.labels)
       .map(([k, v]) => `${k} ${v}`)
       .join(' '),
-    variant,
   };
+}
+
+/** Every term must occur in some field (the last one may be a prefix); each occurrence adds its weight. */
+function scoreOf(c: ComponentDefinition, terms: string[]): number {
+  const name = tokenize(c.name);
+  const description = tokenize(c.description);
+  const labels = Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]);
+  let score = 0;
+  for (let i = 0; i < terms.length; i++) {
+    const term = terms[i] as string;
+    const prefix = i === terms.length - 1;
+    const hit = (t: string) => (prefix ? t.startsWith(term) : t === term);
+    const termScore =
+      NAME_WEIGHT * name.filter(hit).length +
+      LABEL_WEIGHT * labels.filter(hit).length +
+      DESCRIPTION_WEIGHT * description.filter(hit).length;
+    if (termScore === 0) return 0;
+    score += termScore;
+  }
+  return score;
 }
