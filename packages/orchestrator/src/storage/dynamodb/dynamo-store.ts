@@ -22,7 +22,6 @@ import {
   type ComponentPatch,
   compareVersions,
   conflict,
-  create,
   type DeploymentEngine,
   isPrerelease,
   NestorError,

@@ -1,3 +1,4 @@
+/// <reference path="./dynalite.d.ts" />
 import { type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
