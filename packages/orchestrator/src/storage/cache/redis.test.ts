@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { NestorError } from '@nestor/sdk';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisChangeFeed } from '../../events/redis-feed.js';
+import { createLogger } from '../../observability/logging/logger.js';
+import { RedisLink, RedisSharedCache } from './redis.js';
+
+const SHARED_REDIS = 'redis://127.0.0.1:6379';
+const prefix = `nestor-test:${randomUUID()}:`;
+const links: RedisLink[] = [];
+
+function link(url = SHARED_REDIS, extra: Partial<ConstructorParameters<typeof RedisLink>[0]> = {}): RedisLink {
+  const l = new RedisLink({ url, prefix, ...extra });
+  links.push(l);
+  return l;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+afterAll(async () => {
+  // Only this run's keys: the shared Redis is never flushed.
+  const cleaner = new RedisLink({ url: SHARED_REDIS, prefix });
+  await until(() => cleaner.available);
+  const keys = await cleaner.client.keys(`${prefix}*`);
+  if (keys.length > 0) await cleaner.client.del(...keys);
+  await cleaner.close();
+  for (const l of links) await l.close();
+});
+
+describe('RedisSharedCache on the shared Redis', () => {
+  it('stores, expires and deletes values under the prefix', async () => {
+    const l = link();
+    await until(() => l.available);
+    const cache = new RedisSharedCache({ link: l });
+    await cache.set('a', 'one', 60_000);
+    await cache.set('b', 'two', 30);
+    expect(await cache.get('a')).toBe('one');
+    expect(await l.client.get(`${prefix}cache:a`)).toBe('one');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await cache.get('b')).toBeNull();
+    await cache.delete(['a']);
+    expect(await cache.get('a')).toBeNull();
+  });
+});
+
+describe('RedisChangeFeed', () => {
+  it('delivers heads published on one replica to the others, once and in order', async () => {
+    const a = new RedisChangeFeed({ link: link() });
+    const b = new RedisChangeFeed({ link: link() });
+    const seenA: number[] = [];
+    const seenB: number[] = [];
+    a.subscribe((h) => seenA.push(h));
+    b.subscribe((h) => seenB.push(h));
+    await until(() => links.every((l) => l.available));
+    await new Promise((r) => setTimeout(r, 100));
+    a.publish(1);
+    a.publish(2);
+    a.publish(2);
+    await until(() => seenB.length >= 2);
+    expect(seenA).toEqual([1, 2]);
+    expect(seenB).toEqual([1, 2]);
+    a.close();
+    b.close();
+  });
+
+  it('falls back to polling the log head when pub/sub is unavailable', async () => {
+    const dead = link('redis://127.0.0.1:1', { connectTimeoutMs: 100 });
+    let head = 0;
+    const feed = new RedisChangeFeed({ link: dead, head: async () => head, pollMs: 20 });
+    const seen: number[] = [];
+    feed.subscribe((h) => seen.push(h));
+    head = 7;
+    await until(() => seen.includes(7), 2000);
+    feed.close();
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function startRedis(port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    child.on('error', reject);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('Ready to accept connections')) resolve(child);
+    });
+  });
+}
+
+function stopRedis(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+describe('Redis outage (own redis-server)', () => {
+  it('degrades to misses while Redis is down, logs each state change once and recovers by itself', async () => {
+    const port = await freePort();
+    let server = await startRedis(port);
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const url = `redis://127.0.0.1:${port}`;
+    const l = link(url, { logger: createLogger({ level: 'info' }, sink) });
+    const other = link(url);
+    const cache = new RedisSharedCache({ link: l });
+    const feedA = new RedisChangeFeed({ link: l });
+    const feedB = new RedisChangeFeed({ link: other });
+    const seen: number[] = [];
+    feedB.subscribe((h) => seen.push(h));
+    await until(() => l.available && other.available);
+    await cache.set('k', 'v', 60_000);
+    expect(await cache.get('k')).toBe('v');
+    await l.check();
+
+    await stopRedis(server);
+    await until(() => !l.available);
+    const started = Date.now();
+    expect(await cache.get('k')).toBeNull();
+    await cache.set('k2', 'v2', 60_000);
+    expect(Date.now() - started).toBeLessThan(200);
+    const err = await l.check().catch((e: unknown) => e);
+    expect(NestorError.hasCode(err, 'service_unavailable')).toBe(true);
+    feedA.publish(1);
+    await new Promise((r) => setTimeout(r, 300));
+
+    server = await startRedis(port);
+    await until(() => l.available && other.available, 10_000);
+    await cache.set('k', 'again', 60_000);
+    expect(await cache.get('k')).toBe('again');
+    await l.check();
+    // The subscriber resubscribed by itself after the restart.
+    await until(async () => {
+      feedA.publish(seen.length + 2);
+      await new Promise((r) => setTimeout(r, 50));
+      return seen.length > 0;
+    });
+
+    const warns = lines.filter((x) => x.msg.startsWith('redis unavailable'));
+    const infos = lines.filter((x) => x.msg.startsWith('redis available again'));
+    expect(warns).toHaveLength(1);
+    expect(infos).toHaveLength(1);
+    feedA.close();
+    feedB.close();
+    await stopRedis(server);
+  }, 30_000);
+});
