@@ -118,9 +118,16 @@ export interface EventLog {
   appendEvent(event: NewCatalogEvent): Promise<CatalogEvent>;
   /** Events with `id > after`, oldest first, at most `limit`. */
   readEvents(after: number, limit: number): Promise<CatalogEvent[]>;
-  /** Sequence of the newest event (0 when the log is empty): the catalog revision. */
+  /**
+   * Sequence of the newest event ever appended (0 when none was): the catalog revision. It never
+   * goes backwards, not even when compaction empties the log.
+   */
   headSequence(): Promise<number>;
-  /** Sequence of the oldest retained event (0 when the log is empty). */
+  /**
+   * Sequence of the oldest retained event; 0 when no event was ever appended; `head + 1` when
+   * compaction removed every event. So a reader at position `after` missed events exactly when
+   * `after + 1 < oldestSequence()`.
+   */
   oldestSequence(): Promise<number>;
   /** Deletes events with `id <= upTo`; returns how many were deleted. */
   compactEvents(upTo: number): Promise<number>;

@@ -1,0 +1,330 @@
+import type {
+  CatalogEvent,
+  ComponentDefinition,
+  ComponentPatch,
+  DeploymentEngine,
+  NewCatalogEvent,
+  ScoredComponent,
+} from '@nestor/sdk';
+import { LRUCache } from 'lru-cache';
+import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
+import { noopMetrics } from '../../observability/metrics/metrics.js';
+import type {
+  CatalogStore,
+  DependentRef,
+  ListQuery,
+  NewComponent,
+  Page,
+  SearchQuery,
+  WriteOutcome,
+} from '../interfaces.js';
+import type { SharedCache } from './interfaces.js';
+
+export interface CachingStoreOptions {
+  /** The store being cached; every miss and every write goes to it. */
+  inner: CatalogStore;
+  /** Upper bound of the in-process cache, in approximate bytes of cached JSON (default 64 MiB). */
+  maxBytes?: number;
+  /** How long an entry may be served, in milliseconds (default 5 minutes). */
+  ttlMs?: number;
+  metrics?: Metrics;
+  /** Optional second level shared by replicas (Redis); per-name reads use it. */
+  shared?: SharedCache;
+  /** Time-to-live of shared entries (default `ttlMs`). Bounds how long a cross-replica race can last. */
+  sharedTtlMs?: number;
+  /** Prefix of shared cache keys (default `v1:`): a new cached format gets a new prefix and never reads old entries. */
+  sharedPrefix?: string;
+}
+
+interface Entry {
+  value: unknown;
+}
+
+/** Reads whose answer depends on every name, not just one: dropped on any component write. */
+type GlobalOp = 'list' | 'search' | 'names' | 'dependents';
+type Op = 'get' | 'latest' | 'versions' | GlobalOp;
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const DEFAULT_TTL_MS = 300_000;
+
+/**
+ * CatalogStore decorator that caches reads in an LRU bounded by bytes, optionally backed by a
+ * shared cache. Writes through it invalidate before they return; writes by other processes arrive
+ * as catalog events through `invalidate(event)`.
+ *
+ * Values are shared between callers and deeply frozen, so that a hit costs no copy and a caller
+ * that mutates a result fails loudly instead of corrupting the cache; arrays and pages are fresh
+ * on every call, so sorting a result is fine.
+ *
+ * A read that started before an invalidation never fills the cache (an epoch counter guards it):
+ * without that, a slow read could store the value that a concurrent write just replaced.
+ */
+export class CachingStore implements CatalogStore {
+  private readonly inner: CatalogStore;
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly shared: SharedCache | null;
+  private readonly sharedTtlMs: number;
+  private readonly sharedPrefix: string;
+  private readonly hits: Counter;
+  private readonly misses: Counter;
+  private readonly sharedErrors: Counter;
+  /** Keys of reads that depend on every name (lists, search, names, dependents). */
+  private readonly globalKeys = new Set<string>();
+  private epoch = 0;
+
+  constructor(opts: CachingStoreOptions) {
+    this.inner = opts.inner;
+    const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
+    this.cache = new LRUCache<string, Entry>({
+      maxSize: Math.max(1024, opts.maxBytes ?? DEFAULT_MAX_BYTES),
+      ttl: ttl > 0 ? ttl : DEFAULT_TTL_MS,
+      dispose: (_value, key) => {
+        this.globalKeys.delete(key);
+      },
+    });
+    this.shared = opts.shared ?? null;
+    this.sharedTtlMs = opts.sharedTtlMs ?? ttl;
+    this.sharedPrefix = opts.sharedPrefix ?? 'v1:';
+    const metrics = opts.metrics ?? noopMetrics;
+    this.hits = metrics.counter('nestor_cache_hits_total', 'Catalog reads served from the cache', ['op']);
+    this.misses = metrics.counter('nestor_cache_misses_total', 'Catalog reads that went to the store', ['op']);
+    this.sharedErrors = metrics.counter(
+      'nestor_shared_cache_errors_total',
+      'Shared cache calls that failed (reads fell back to the store)',
+      ['op'],
+    );
+    metrics.observableGauge(
+      'nestor_cache_size_bytes',
+      'Approximate bytes held by the in-process catalog cache',
+      () => this.cache.calculatedSize,
+    );
+  }
+
+  /**
+   * Drops whatever a catalog event makes stale. Call it for every event of the durable log that
+   * was not written through this instance (other replicas, other processes).
+   */
+  invalidate(event: CatalogEvent): void {
+    if (!event.type.startsWith('component.')) return;
+    this.invalidateComponent(event.subject.name, event.subject.version);
+  }
+
+  /** Drops everything, e.g. when events were missed and it is unknown what changed. */
+  clear(): void {
+    this.epoch++;
+    this.cache.clear();
+    this.globalKeys.clear();
+  }
+
+  async getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+    return this.read('get', `get|${name}|${version}`, true, () => this.inner.getComponent(name, version));
+  }
+
+  async getLatestComponent(
+    name: string,
+    opts: { includePrerelease?: boolean } = {},
+  ): Promise<ComponentDefinition | null> {
+    const pre = opts.includePrerelease === true;
+    return this.read('latest', latestKey(name, pre), true, () =>
+      this.inner.getLatestComponent(name, { includePrerelease: pre }),
+    );
+  }
+
+  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const page = await this.read('list', `list|${queryKey(query)}`, false, () => this.inner.listComponents(query));
+    return { items: [...page.items], nextCursor: page.nextCursor };
+  }
+
+  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
+    const page = await this.read('search', `search|${queryKey(query)}`, false, () =>
+      this.inner.searchComponents(query),
+    );
+    return { items: [...page.items], nextCursor: page.nextCursor };
+  }
+
+  async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
+    const versions = await this.read('versions', versionsKey(name), true, () => this.inner.getComponentVersions(name));
+    return [...versions];
+  }
+
+  async listComponentNames(): Promise<string[]> {
+    return [...(await this.read('names', 'names', false, () => this.inner.listComponentNames()))];
+  }
+
+  async getDependents(name: string): Promise<DependentRef[]> {
+    return [...(await this.read('dependents', `dependents|${name}`, false, () => this.inner.getDependents(name)))];
+  }
+
+  async createComponent(component: NewComponent): Promise<WriteOutcome> {
+    return this.write(component.name, component.version, () => this.inner.createComponent(component));
+  }
+
+  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+    return this.write(name, version, () => this.inner.updateComponent(name, version, patch));
+  }
+
+  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+    return this.inner.appendEvent(event);
+  }
+
+  readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
+    return this.inner.readEvents(after, limit);
+  }
+
+  headSequence(): Promise<number> {
+    return this.inner.headSequence();
+  }
+
+  oldestSequence(): Promise<number> {
+    return this.inner.oldestSequence();
+  }
+
+  compactEvents(upTo: number): Promise<number> {
+    return this.inner.compactEvents(upTo);
+  }
+
+  listEngines(): Promise<DeploymentEngine[]> {
+    return this.inner.listEngines();
+  }
+
+  getEngine(name: string): Promise<DeploymentEngine | null> {
+    return this.inner.getEngine(name);
+  }
+
+  putEngine(engine: DeploymentEngine): Promise<void> {
+    return this.inner.putEngine(engine);
+  }
+
+  deleteEngine(name: string): Promise<boolean> {
+    return this.inner.deleteEngine(name);
+  }
+
+  getState(key: string): Promise<unknown | null> {
+    return this.inner.getState(key);
+  }
+
+  putState(key: string, value: unknown): Promise<void> {
+    return this.inner.putState(key, value);
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.inner.acquireLease(name, holder, ttlMs);
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.inner.releaseLease(name, holder);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  /** Drops the cache and closes the inner store (closing a store twice is harmless). */
+  async close(): Promise<void> {
+    this.clear();
+    await this.inner.close();
+  }
+
+  private async write(name: string, version: string, run: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    let outcome: WriteOutcome;
+    try {
+      outcome = await run();
+    } catch (err) {
+      // A failed write may still have committed (e.g. a lost connection after the commit).
+      this.invalidateComponent(name, version);
+      throw err;
+    }
+    if (outcome.event) this.invalidateComponent(name, version);
+    return outcome;
+  }
+
+  private invalidateComponent(name: string, version: string | null): void {
+    this.epoch++;
+    const keys = [latestKey(name, false), latestKey(name, true), versionsKey(name)];
+    if (version !== null) keys.push(`get|${name}|${version}`);
+    for (const key of keys) this.cache.delete(key);
+    for (const key of [...this.globalKeys]) this.cache.delete(key);
+    this.globalKeys.clear();
+    if (this.shared) {
+      this.shared.delete(keys.map((k) => this.sharedPrefix + k)).catch(() => this.sharedErrors.inc({ op: 'delete' }));
+    }
+  }
+
+  private async read<T>(op: Op, key: string, useShared: boolean, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key);
+    if (hit !== undefined) {
+      this.hits.inc({ op });
+      return hit.value as T;
+    }
+    const epoch = this.epoch;
+    if (useShared && this.shared) {
+      const fromShared = await this.readShared(key);
+      if (fromShared !== null) {
+        this.hits.inc({ op });
+        const value = deepFreeze(JSON.parse(fromShared) as T);
+        if (epoch === this.epoch) this.fill(op, key, value, fromShared);
+        return value;
+      }
+    }
+    this.misses.inc({ op });
+    const value = await load();
+    if (value === null || epoch !== this.epoch) return value;
+    const json = JSON.stringify(value);
+    deepFreeze(value);
+    this.fill(op, key, value, json);
+    if (useShared && this.shared) {
+      this.shared
+        .set(this.sharedPrefix + key, json, this.sharedTtlMs)
+        .catch(() => this.sharedErrors.inc({ op: 'set' }));
+    }
+    return value;
+  }
+
+  private fill(op: Op, key: string, value: unknown, json: string): void {
+    // UTF-16 strings: two bytes a character, plus the key and the entry's own overhead.
+    this.cache.set(key, { value }, { size: 2 * (json.length + key.length) + 64 });
+    if (op === 'list' || op === 'search' || op === 'names' || op === 'dependents') this.globalKeys.add(key);
+  }
+
+  private async readShared(key: string): Promise<string | null> {
+    try {
+      return await (this.shared as SharedCache).get(this.sharedPrefix + key);
+    } catch {
+      this.sharedErrors.inc({ op: 'get' });
+      return null;
+    }
+  }
+}
+
+function latestKey(name: string, includePrerelease: boolean): string {
+  return `latest|${name}|${includePrerelease ? 1 : 0}`;
+}
+
+function versionsKey(name: string): string {
+  return `versions|${name}`;
+}
+
+/** A stable key for a list or search query: fixed member order, labels sorted. */
+function queryKey(q: ListQuery | SearchQuery): string {
+  const labels = q.labels ? Object.entries(q.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  return JSON.stringify([
+    'text' in q ? q.text : null,
+    q.provider ?? null,
+    q.category ?? null,
+    q.resource_type ?? null,
+    q.engine ?? null,
+    q.maturity ?? null,
+    labels,
+    q.includePrerelease === true,
+    q.limit,
+    q.cursor ?? null,
+  ]);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}

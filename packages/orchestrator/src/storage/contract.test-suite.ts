@@ -1,0 +1,684 @@
+import { type CatalogEvent, type ComponentDefinition, NestorError } from '@nestor/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CatalogStore, ListQuery } from './interfaces.js';
+import { makeComponent, makeEngine, randomName } from './testing.js';
+
+/** A fresh store and how to dispose of it. */
+export interface StoreFixture {
+  store: CatalogStore;
+  cleanup?: () => Promise<void>;
+}
+
+/** Declared differences of a backend; each one changes what a test expects, never whether it runs. */
+export interface StoreQuirks {
+  /** Lease time-to-live used by the lease tests (default 150 ms); raise it for coarse clocks. */
+  leaseTtlMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<NestorError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(NestorError.is(err), `expected a NestorError, got ${String(err)}`).toBe(true);
+    expect((err as NestorError).code).toBe(code);
+    return err as NestorError;
+  }
+  throw new Error(`expected the call to throw ${code}`);
+}
+
+/**
+ * The one contract every CatalogStore honours. Each implementation's test file calls this with a
+ * factory of fresh stores; the suite never skips a test.
+ */
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+  quirks: StoreQuirks = {},
+): void {
+  describe(`CatalogStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: CatalogStore;
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await fixture.cleanup?.();
+    });
+
+    /** Stores versions of one name in the given order and returns the name. */
+    async function createVersions(versions: string[], base: Parameters<typeof makeComponent>[0] = {}) {
+      const n = base.name ?? randomName();
+      for (const version of versions) await store.createComponent(makeComponent({ ...base, name: n, version }));
+      return n;
+    }
+
+    /** Walks a whole list with the given page size. */
+    async function walk(query: Omit<ListQuery, 'limit' | 'cursor'>, limit = 2): Promise<ComponentDefinition[]> {
+      const all: ComponentDefinition[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 1000; i++) {
+        const page = await store.listComponents({ ...query, limit, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        all.push(...page.items);
+        if (!page.nextCursor) return all;
+        cursor = page.nextCursor;
+      }
+      throw new Error('pagination did not end');
+    }
+
+    describe('getComponent', () => {
+      it('returns the stored version with server-managed fields', async () => {
+        const c = makeComponent({ labels: { team: 'data' }, dependencies: [{ name: 'net', version_range: '^1.0.0' }] });
+        const { component, event } = await store.createComponent(c);
+        const got = await store.getComponent(c.name, c.version);
+        expect(got).toEqual(component);
+        expect(got).toMatchObject({
+          name: c.name,
+          version: '1.0.0',
+          digest: c.digest,
+          labels: { team: 'data' },
+          dependencies: [{ name: 'net', version_range: '^1.0.0' }],
+          deprecated: null,
+        });
+        expect(Date.parse(got?.created_at ?? '')).not.toBeNaN();
+        expect(got?.updated_at).toBe(got?.created_at);
+        expect(got?.revision).toBe(event?.id);
+      });
+
+      it('is null for an unknown name or version, including malformed versions', async () => {
+        const n = await createVersions(['1.0.0']);
+        expect(await store.getComponent(n, '2.0.0')).toBeNull();
+        expect(await store.getComponent(randomName(), '1.0.0')).toBeNull();
+        expect(await store.getComponent(n, 'v1.0.0')).toBeNull();
+        expect(await store.getComponent(n, 'latest')).toBeNull();
+      });
+
+      it('does not let callers change stored state by mutating results', async () => {
+        const n = await createVersions(['1.0.0']);
+        const got = (await store.getComponent(n, '1.0.0')) as ComponentDefinition;
+        try {
+          got.labels.mutated = 'yes';
+        } catch {
+          // Frozen results are fine too: what matters is that the store is unaffected.
+        }
+        expect((await store.getComponent(n, '1.0.0'))?.labels).toEqual({});
+      });
+    });
+
+    describe('getLatestComponent', () => {
+      it('picks the highest stable version over a higher prerelease', async () => {
+        const n = await createVersions(['1.2.0', '2.0.0-rc.1', '1.10.0', '1.9.0']);
+        expect((await store.getLatestComponent(n))?.version).toBe('1.10.0');
+        expect((await store.getLatestComponent(n, { includePrerelease: true }))?.version).toBe('2.0.0-rc.1');
+      });
+
+      it('falls back to the highest prerelease when there is no stable version', async () => {
+        const n = await createVersions(['1.0.0-alpha', '1.0.0-beta.2', '1.0.0-beta.10', '0.9.0-rc.1']);
+        expect((await store.getLatestComponent(n))?.version).toBe('1.0.0-beta.10');
+        expect((await store.getLatestComponent(n, { includePrerelease: true }))?.version).toBe('1.0.0-beta.10');
+      });
+
+      it('is null for an unknown name and ignores deprecation', async () => {
+        expect(await store.getLatestComponent(randomName())).toBeNull();
+        const n = await createVersions(['1.0.0', '1.1.0']);
+        await store.updateComponent(n, '1.1.0', { deprecated: { reason: 'broken' } });
+        const latest = await store.getLatestComponent(n);
+        expect(latest?.version).toBe('1.1.0');
+        expect(latest?.deprecated?.reason).toBe('broken');
+      });
+
+      it('moves when a higher version is created later', async () => {
+        const n = await createVersions(['1.0.0']);
+        await createVersions(['3.0.0-beta.1'], { name: n });
+        expect((await store.getLatestComponent(n))?.version).toBe('1.0.0');
+        await createVersions(['2.0.0'], { name: n });
+        expect((await store.getLatestComponent(n))?.version).toBe('2.0.0');
+        expect((await store.getLatestComponent(n, { includePrerelease: true }))?.version).toBe('3.0.0-beta.1');
+      });
+    });
+
+    describe('getComponentVersions and listComponentNames', () => {
+      it('returns every version in semver-descending order', async () => {
+        const n = await createVersions(['1.2.0', '1.10.0', '1.2.0-rc.1', '1.9.0', '0.1.0', '1.2.0-alpha.beta']);
+        const versions = await store.getComponentVersions(n);
+        expect(versions.map((v) => v.version)).toEqual([
+          '1.10.0',
+          '1.9.0',
+          '1.2.0',
+          '1.2.0-rc.1',
+          '1.2.0-alpha.beta',
+          '0.1.0',
+        ]);
+        expect(await store.getComponentVersions(randomName())).toEqual([]);
+      });
+
+      it('lists every distinct name, sorted', async () => {
+        const a = await createVersions(['1.0.0', '2.0.0'], { name: `b-${randomName()}` });
+        const b = await createVersions(['0.1.0-rc.1'], { name: `a-${randomName()}` });
+        expect(await store.listComponentNames()).toEqual([b, a]);
+      });
+    });
+
+    describe('listComponents', () => {
+      it('shows each name once at its latest version, ordered by name', async () => {
+        const a = await createVersions(['1.0.0', '1.1.0', '2.0.0-rc.1'], { name: `a-${randomName()}` });
+        const b = await createVersions(['0.1.0-alpha'], { name: `b-${randomName()}` });
+        const page = await store.listComponents({ limit: 50 });
+        expect(page.items.map((c) => [c.name, c.version])).toEqual([
+          [a, '1.1.0'],
+          [b, '0.1.0-alpha'],
+        ]);
+        expect(page.nextCursor).toBeNull();
+        const pre = await store.listComponents({ limit: 50, includePrerelease: true });
+        expect(pre.items.map((c) => c.version)).toEqual(['2.0.0-rc.1', '0.1.0-alpha']);
+      });
+
+      it('filters by provider, category, resource_type, engine and maturity', async () => {
+        const rds = makeComponent({ name: `a-${randomName()}` });
+        const gke = makeComponent({
+          name: `b-${randomName()}`,
+          provider: 'gcp',
+          category: 'compute',
+          resource_type: 'kubernetes',
+          deployment_engines: ['pulumi', 'crossplane'],
+          maturity: 'beta',
+        });
+        const redis = makeComponent({
+          name: `c-${randomName()}`,
+          resource_type: 'redis',
+          category: 'cache',
+          deployment_engines: ['crossplane'],
+          maturity: 'alpha',
+        });
+        for (const c of [rds, gke, redis]) await store.createComponent(c);
+        const names = async (q: Omit<ListQuery, 'limit'>) =>
+          (await store.listComponents({ ...q, limit: 50 })).items.map((c) => c.name);
+        expect(await names({ provider: 'aws' })).toEqual([rds.name, redis.name]);
+        expect(await names({ provider: 'azure' })).toEqual([]);
+        expect(await names({ category: 'compute' })).toEqual([gke.name]);
+        expect(await names({ resource_type: 'redis' })).toEqual([redis.name]);
+        expect(await names({ engine: 'crossplane' })).toEqual([gke.name, redis.name]);
+        expect(await names({ engine: 'terraform' })).toEqual([rds.name]);
+        expect(await names({ maturity: 'beta' })).toEqual([gke.name]);
+        expect(await names({ provider: 'aws', maturity: 'alpha', engine: 'crossplane' })).toEqual([redis.name]);
+        expect(await names({ provider: 'aws', maturity: 'beta' })).toEqual([]);
+      });
+
+      it('filters by labels, all pairs required', async () => {
+        const a = makeComponent({ name: `a-${randomName()}`, labels: { team: 'data', tier: 'gold' } });
+        const b = makeComponent({ name: `b-${randomName()}`, labels: { team: 'data', tier: 'silver' } });
+        const c = makeComponent({ name: `c-${randomName()}`, labels: { team: 'web', 'x.io/odd key': 'v=1' } });
+        for (const x of [a, b, c]) await store.createComponent(x);
+        const names = async (labels: Record<string, string>) =>
+          (await store.listComponents({ labels, limit: 50 })).items.map((x) => x.name);
+        expect(await names({ team: 'data' })).toEqual([a.name, b.name]);
+        expect(await names({ team: 'data', tier: 'gold' })).toEqual([a.name]);
+        expect(await names({ team: 'data', tier: 'bronze' })).toEqual([]);
+        expect(await names({ 'x.io/odd key': 'v=1' })).toEqual([c.name]);
+        expect(await names({ tier: '' })).toEqual([]);
+      });
+
+      it('filters on the latest version only, and follows mutable-field updates', async () => {
+        const n = randomName();
+        await store.createComponent(makeComponent({ name: n, version: '1.0.0', maturity: 'alpha' }));
+        await store.createComponent(makeComponent({ name: n, version: '1.1.0', maturity: 'beta' }));
+        const names = async (q: Omit<ListQuery, 'limit'>) =>
+          (await store.listComponents({ ...q, limit: 50 })).items.map((c) => c.name);
+        expect(await names({ maturity: 'alpha' })).toEqual([]);
+        expect(await names({ maturity: 'beta' })).toEqual([n]);
+        await store.updateComponent(n, '1.1.0', { maturity: 'stable', labels: { team: 'x' } });
+        expect(await names({ maturity: 'beta' })).toEqual([]);
+        expect(await names({ maturity: 'stable', labels: { team: 'x' } })).toEqual([n]);
+      });
+
+      it('walks all pages with limit 2, with no duplicates or gaps while other names are written', async () => {
+        const base = randomName('walk');
+        const initial = ['a', 'c', 'e', 'g', 'i', 'k', 'm'].map((s) => `${base}-${s}`);
+        for (const n of initial) await createVersions(['1.0.0'], { name: n });
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        let round = 0;
+        do {
+          const page = await store.listComponents({ limit: 2, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          seen.push(...page.items.map((c) => c.name));
+          cursor = page.nextCursor;
+          // Writes between pages: new names before and after the position, and new versions.
+          await createVersions(['1.0.0'], { name: `${base}-${'bdfhjl'[round] ?? 'z'}${round}` });
+          await createVersions(['0.0.1'], { name: `${base}-0${round}` });
+          await createVersions([`2.0.${round}`], { name: initial[round % initial.length] });
+          round++;
+        } while (cursor);
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const n of initial) expect(seen).toContain(n);
+        expect([...seen].sort()).toEqual(seen);
+      });
+
+      it('paginates filtered lists exactly', async () => {
+        const made: string[] = [];
+        for (let i = 0; i < 7; i++) {
+          const n = `p${i}-${randomName()}`;
+          made.push(n);
+          await store.createComponent(makeComponent({ name: n, provider: i % 2 === 0 ? 'aws' : 'gcp' }));
+        }
+        const aws = await walk({ provider: 'aws' });
+        expect(aws.map((c) => c.name)).toEqual(made.filter((_, i) => i % 2 === 0));
+        const all = await walk({}, 3);
+        expect(all.map((c) => c.name)).toEqual(made);
+        const exact = await store.listComponents({ limit: 7 });
+        expect(exact.items).toHaveLength(7);
+        expect(exact.nextCursor).toBeNull();
+      });
+
+      it('rejects a garbage cursor with invalid_cursor', async () => {
+        await createVersions(['1.0.0']);
+        for (const cursor of [
+          'garbage',
+          'n1.!!!',
+          'n1.e30',
+          `n1.${Buffer.from('{"k":"list"}').toString('base64url')}`,
+        ]) {
+          await expectCode(store.listComponents({ limit: 2, cursor }), 'invalid_cursor');
+        }
+        await createVersions(['1.0.0']);
+        const searchNext = (await store.searchComponents({ text: 'database', limit: 1 })).nextCursor;
+        expect(searchNext).not.toBeNull();
+        await expectCode(store.listComponents({ limit: 2, cursor: searchNext }), 'invalid_cursor');
+        const listNext = (await store.listComponents({ limit: 1 })).nextCursor;
+        expect(listNext).not.toBeNull();
+        await expectCode(store.searchComponents({ text: 'database', limit: 1, cursor: listNext }), 'invalid_cursor');
+        await expectCode(store.searchComponents({ text: 'x', limit: 2, cursor: 'garbage' }), 'invalid_cursor');
+      });
+    });
+
+    describe('searchComponents', () => {
+      it('ranks a name match above a description match, with positive scores', async () => {
+        const inName = makeComponent({ name: `zz-quokka-${randomName()}`, description: 'a cache' });
+        const inDescription = makeComponent({
+          name: `aa-${randomName()}`,
+          description: 'quokka friendly storage for quokka people',
+        });
+        const neither = makeComponent({ name: `mm-${randomName()}`, description: 'nothing here' });
+        for (const c of [inDescription, neither, inName]) await store.createComponent(c);
+        const page = await store.searchComponents({ text: 'quokka', limit: 10 });
+        expect(page.items.map((c) => c.name)).toEqual([inName.name, inDescription.name]);
+        const [first, second] = page.items;
+        expect(first?.score).toBeGreaterThan(second?.score ?? Number.POSITIVE_INFINITY);
+        expect(second?.score).toBeGreaterThan(0);
+        expect(first?.digest).toBe(inName.digest);
+      });
+
+      it('ranks an exact name first', async () => {
+        const exact = makeComponent({ name: 'walrus', description: 'walrus walrus walrus' });
+        const longer = makeComponent({ name: 'walrus-cluster-walrus', description: 'walrus walrus' });
+        await store.createComponent(longer);
+        await store.createComponent(exact);
+        const page = await store.searchComponents({ text: 'walrus', limit: 10 });
+        expect(page.items[0]?.name).toBe('walrus');
+      });
+
+      it('matches labels, several terms (all required) and a prefix of the last term', async () => {
+        const labelled = makeComponent({ name: randomName(), description: 'x', labels: { team: 'narwhal' } });
+        const other = makeComponent({ name: randomName(), description: 'narwhal storage' });
+        await store.createComponent(labelled);
+        await store.createComponent(other);
+        expect((await store.searchComponents({ text: 'narwhal', limit: 10 })).items.map((c) => c.name).sort()).toEqual(
+          [labelled.name, other.name].sort(),
+        );
+        expect((await store.searchComponents({ text: 'team', limit: 10 })).items.map((c) => c.name)).toEqual([
+          labelled.name,
+        ]);
+        expect((await store.searchComponents({ text: 'narwhal stor', limit: 10 })).items.map((c) => c.name)).toEqual([
+          other.name,
+        ]);
+        expect((await store.searchComponents({ text: 'NARWH', limit: 10 })).items).toHaveLength(2);
+      });
+
+      it('searches the latest version and applies filters and prerelease choice', async () => {
+        const n = randomName();
+        await store.createComponent(makeComponent({ name: n, version: '1.0.0', description: 'okapi' }));
+        await store.createComponent(makeComponent({ name: n, version: '2.0.0-rc.1', description: 'capybara' }));
+        await store.createComponent(
+          makeComponent({ name: randomName(), description: 'okapi too', provider: 'gcp', maturity: 'beta' }),
+        );
+        const hit = await store.searchComponents({ text: 'okapi', limit: 10, provider: 'aws' });
+        expect(hit.items.map((c) => [c.name, c.version])).toEqual([[n, '1.0.0']]);
+        expect((await store.searchComponents({ text: 'capybara', limit: 10 })).items).toEqual([]);
+        const pre = await store.searchComponents({ text: 'capybara', limit: 10, includePrerelease: true });
+        expect(pre.items.map((c) => c.version)).toEqual(['2.0.0-rc.1']);
+        expect((await store.searchComponents({ text: 'okapi', limit: 10, maturity: 'beta' })).items).toHaveLength(1);
+      });
+
+      it('follows label updates', async () => {
+        const c = makeComponent({ labels: { animal: 'tapir' } });
+        await store.createComponent(c);
+        expect((await store.searchComponents({ text: 'tapir', limit: 5 })).items).toHaveLength(1);
+        await store.updateComponent(c.name, c.version, { labels: { animal: 'ibex' } });
+        expect((await store.searchComponents({ text: 'tapir', limit: 5 })).items).toHaveLength(0);
+        const found = await store.searchComponents({ text: 'ibex', limit: 5 });
+        expect(found.items.map((x) => x.labels)).toEqual([{ animal: 'ibex' }]);
+      });
+
+      it('paginates by score with cursors', async () => {
+        for (let i = 0; i < 5; i++) {
+          await store.createComponent(
+            makeComponent({ name: randomName(), description: `gecko ${'gecko '.repeat(i)}` }),
+          );
+        }
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.searchComponents({ text: 'gecko', limit: 2, cursor });
+          seen.push(...page.items.map((c) => c.name));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(seen).toHaveLength(5);
+        expect(new Set(seen).size).toBe(5);
+      });
+
+      it('never throws on hostile text, and empty text matches nothing', async () => {
+        await store.createComponent(makeComponent({ name: 'foo-bar', description: 'foo and bar' }));
+        const hostile = [
+          '"foo AND (',
+          '*',
+          '🚀🔥',
+          'NEAR(foo bar)',
+          'foo OR',
+          '-foo',
+          'name:foo',
+          "'; DROP TABLE components; --",
+          '^foo',
+          '"',
+          '((((',
+          'foo* *bar',
+          '\u0000',
+          'ÜBER straße 東京',
+          'a'.repeat(5000),
+          ' ',
+          '',
+        ];
+        for (const text of hostile) {
+          const page = await store.searchComponents({ text, limit: 5 });
+          expect(Array.isArray(page.items)).toBe(true);
+        }
+        expect((await store.searchComponents({ text: '', limit: 5 })).items).toEqual([]);
+        expect((await store.searchComponents({ text: '"foo AND (', limit: 5 })).items.map((c) => c.name)).toEqual([
+          'foo-bar',
+        ]);
+      });
+
+      it('folds case and accents', async () => {
+        await store.createComponent(makeComponent({ name: randomName(), description: 'Café Über' }));
+        expect((await store.searchComponents({ text: 'cafe uber', limit: 5 })).items).toHaveLength(1);
+        expect((await store.searchComponents({ text: 'CAFÉ', limit: 5 })).items).toHaveLength(1);
+      });
+    });
+
+    describe('getDependents', () => {
+      it('returns one entry per depending version, sorted by name then version', async () => {
+        const target = randomName('target');
+        const b = `b-${randomName()}`;
+        const a = `a-${randomName()}`;
+        await store.createComponent(
+          makeComponent({ name: b, version: '1.10.0', dependencies: [{ name: target, version_range: '^2.0.0' }] }),
+        );
+        await store.createComponent(
+          makeComponent({ name: b, version: '1.9.0', dependencies: [{ name: target, version_range: '^1.0.0' }] }),
+        );
+        await store.createComponent(
+          makeComponent({
+            name: a,
+            version: '0.1.0',
+            dependencies: [
+              { name: 'other', version_range: '*' },
+              { name: target, version_range: '>=1.0.0' },
+            ],
+          }),
+        );
+        await store.createComponent(makeComponent({ name: `c-${randomName()}`, version: '1.0.0' }));
+        expect(await store.getDependents(target)).toEqual([
+          { name: a, version: '0.1.0', version_range: '>=1.0.0' },
+          { name: b, version: '1.9.0', version_range: '^1.0.0' },
+          { name: b, version: '1.10.0', version_range: '^2.0.0' },
+        ]);
+        expect(await store.getDependents(randomName())).toEqual([]);
+      });
+    });
+
+    describe('createComponent', () => {
+      it('appends component.created carrying the stored version', async () => {
+        const c = makeComponent();
+        const before = await store.headSequence();
+        const { component, event } = await store.createComponent(c);
+        expect(event).not.toBeNull();
+        expect(event?.id).toBe(before + 1);
+        expect(event?.type).toBe('component.created');
+        expect(event?.subject).toEqual({ name: c.name, version: c.version, digest: c.digest });
+        expect(event?.data.component).toEqual(component);
+        expect(component.revision).toBe(event?.id);
+        expect(await store.headSequence()).toBe(event?.id);
+        expect(await store.readEvents(before, 10)).toEqual([event]);
+      });
+
+      it('is a no-op for the same digest and a version_conflict for another', async () => {
+        const c = makeComponent();
+        const first = await store.createComponent(c);
+        const head = await store.headSequence();
+        const again = await store.createComponent({ ...c });
+        expect(again.event).toBeNull();
+        expect(again.component).toEqual(first.component);
+        expect(await store.headSequence()).toBe(head);
+        const changed = makeComponent({ name: c.name, version: c.version, description: 'other content' });
+        const err = await expectCode(store.createComponent(changed), 'version_conflict');
+        expect(err.details).toMatchObject({ existing_digest: c.digest, submitted_digest: changed.digest });
+        expect(await store.headSequence()).toBe(head);
+        expect((await store.getComponent(c.name, c.version))?.digest).toBe(c.digest);
+      });
+
+      it('stores only the known fields of a component', async () => {
+        const c = { ...makeComponent(), revision: 999, deprecated: { reason: 'x', at: 'y' }, extra: 1 };
+        const { component } = await store.createComponent(c);
+        expect(component.deprecated).toBeNull();
+        expect(component.revision).not.toBe(999);
+        expect(Object.hasOwn(component, 'extra')).toBe(false);
+      });
+    });
+
+    describe('updateComponent', () => {
+      it('sets and clears labels, annotations, maturity, support_level and deprecation', async () => {
+        const c = makeComponent({ maturity: 'beta', support_level: 'community' });
+        const created = await store.createComponent(c);
+        const u1 = await store.updateComponent(c.name, c.version, {
+          labels: { team: 'data' },
+          annotations: { 'docs.io/url': 'https://x' },
+          maturity: 'stable',
+          support_level: 'supported',
+        });
+        expect(u1.event?.type).toBe('component.updated');
+        expect(u1.component).toMatchObject({
+          labels: { team: 'data' },
+          annotations: { 'docs.io/url': 'https://x' },
+          maturity: 'stable',
+          support_level: 'supported',
+          digest: c.digest,
+          created_at: created.component.created_at,
+        });
+        expect(u1.event?.data.component).toEqual(u1.component);
+        expect(u1.component.revision).toBe(u1.event?.id);
+        expect(await store.getComponent(c.name, c.version)).toEqual(u1.component);
+
+        const u2 = await store.updateComponent(c.name, c.version, { deprecated: { reason: 'use v2' } });
+        expect(u2.event?.type).toBe('component.deprecated');
+        expect(u2.component.deprecated?.reason).toBe('use v2');
+        expect(Date.parse(u2.component.deprecated?.at ?? '')).not.toBeNaN();
+        expect(u2.component.labels).toEqual({ team: 'data' });
+
+        const u3 = await store.updateComponent(c.name, c.version, { deprecated: null, labels: {}, annotations: {} });
+        expect(u3.event?.type).toBe('component.updated');
+        expect(u3.component).toMatchObject({ deprecated: null, labels: {}, annotations: {} });
+        expect(await store.getComponent(c.name, c.version)).toEqual(u3.component);
+        expect((await store.getComponentVersions(c.name))[0]).toEqual(u3.component);
+        expect(await store.getLatestComponent(c.name)).toEqual(u3.component);
+      });
+
+      it('is a no-op without an event when the patch changes nothing', async () => {
+        const c = makeComponent({ labels: { a: '1' }, maturity: 'beta' });
+        await store.createComponent(c);
+        const head = await store.headSequence();
+        for (const patch of [{}, { labels: { a: '1' } }, { maturity: 'beta' as const }, { deprecated: null }]) {
+          const out = await store.updateComponent(c.name, c.version, patch);
+          expect(out.event).toBeNull();
+          expect(out.component.revision).toBe(head);
+        }
+        await store.updateComponent(c.name, c.version, { deprecated: { reason: 'old' } });
+        const same = await store.updateComponent(c.name, c.version, { deprecated: { reason: 'old' } });
+        expect(same.event).toBeNull();
+        expect(await store.headSequence()).toBe(head + 1);
+      });
+
+      it('throws component_not_found for an unknown name or version', async () => {
+        const c = makeComponent();
+        await store.createComponent(c);
+        await expectCode(store.updateComponent(c.name, '9.9.9', { labels: {} }), 'component_not_found');
+        await expectCode(store.updateComponent(randomName(), '1.0.0', { maturity: 'beta' }), 'component_not_found');
+      });
+    });
+
+    describe('event log', () => {
+      it('assigns strictly increasing sequences across every kind of write', async () => {
+        const c = makeComponent();
+        const events: (CatalogEvent | null)[] = [];
+        events.push((await store.createComponent(c)).event);
+        events.push(
+          await store.appendEvent({
+            type: 'engine.health_changed',
+            subject: { name: 'terraform', version: null, digest: null },
+            data: { health: 'healthy' },
+          }),
+        );
+        events.push((await store.updateComponent(c.name, c.version, { labels: { x: 'y' } })).event);
+        events.push((await store.createComponent(makeComponent({ name: c.name, version: '1.1.0' }))).event);
+        const ids = events.map((e) => e?.id ?? 0);
+        for (let i = 1; i < ids.length; i++) expect(ids[i]).toBe((ids[i - 1] as number) + 1);
+        const read = await store.readEvents(0, 100);
+        expect(read.map((e) => e.id)).toEqual(ids);
+        expect(read[1]).toMatchObject({
+          type: 'engine.health_changed',
+          subject: { name: 'terraform', version: null, digest: null },
+          data: { health: 'healthy' },
+        });
+        expect(Date.parse(read[1]?.time ?? '')).not.toBeNaN();
+        expect(await store.headSequence()).toBe(ids.at(-1));
+        expect(await store.oldestSequence()).toBe(ids[0]);
+      });
+
+      it('reads after a position with a limit', async () => {
+        for (let i = 0; i < 5; i++) await store.createComponent(makeComponent());
+        const all = await store.readEvents(0, 100);
+        expect(all).toHaveLength(5);
+        const first = all[0]?.id as number;
+        expect((await store.readEvents(first, 2)).map((e) => e.id)).toEqual([first + 1, first + 2]);
+        expect(await store.readEvents(first + 4, 10)).toEqual([]);
+        expect(await store.readEvents(0, 0)).toEqual([]);
+      });
+
+      it('is empty on a fresh store', async () => {
+        expect(await store.headSequence()).toBe(0);
+        expect(await store.oldestSequence()).toBe(0);
+        expect(await store.readEvents(0, 10)).toEqual([]);
+      });
+
+      it('compacts without ever reusing a sequence', async () => {
+        for (let i = 0; i < 4; i++) await store.createComponent(makeComponent());
+        const head = await store.headSequence();
+        expect(await store.compactEvents(head - 2)).toBe(2);
+        expect(await store.oldestSequence()).toBe(head - 1);
+        expect((await store.readEvents(0, 10)).map((e) => e.id)).toEqual([head - 1, head]);
+        expect(await store.compactEvents(head)).toBe(2);
+        expect(await store.readEvents(0, 10)).toEqual([]);
+        expect(await store.headSequence()).toBe(head);
+        expect(await store.oldestSequence()).toBe(head + 1);
+        expect(await store.compactEvents(head)).toBe(0);
+        const next = await store.createComponent(makeComponent());
+        expect(next.event?.id).toBe(head + 1);
+        expect(await store.oldestSequence()).toBe(head + 1);
+        const appended = await store.appendEvent({
+          type: 'source.synced',
+          subject: { name: 'platform', version: null, digest: null },
+          data: {},
+        });
+        expect(appended.id).toBe(head + 2);
+      });
+    });
+
+    describe('engines', () => {
+      it('puts, gets, lists, replaces and deletes', async () => {
+        const b = makeEngine({ name: `b-${randomName()}` });
+        const a = makeEngine({ name: `a-${randomName()}`, type: 'crossplane', endpoint: null, labels: { k: 'v' } });
+        expect(await store.getEngine(a.name)).toBeNull();
+        await store.putEngine(b);
+        await store.putEngine(a);
+        expect(await store.getEngine(a.name)).toEqual(a);
+        expect(await store.listEngines()).toEqual([a, b]);
+        const healthy = {
+          ...b,
+          health: 'healthy' as const,
+          last_latency_ms: 12,
+          last_checked: new Date().toISOString(),
+        };
+        await store.putEngine(healthy);
+        expect(await store.getEngine(b.name)).toEqual(healthy);
+        expect(await store.deleteEngine(a.name)).toBe(true);
+        expect(await store.deleteEngine(a.name)).toBe(false);
+        expect(await store.listEngines()).toEqual([healthy]);
+      });
+    });
+
+    describe('state', () => {
+      it('gets and puts JSON values', async () => {
+        const key = randomName('source');
+        expect(await store.getState(key)).toBeNull();
+        await store.putState(key, { commit: 'abc', files: [1, 2], nested: { ok: true } });
+        expect(await store.getState(key)).toEqual({ commit: 'abc', files: [1, 2], nested: { ok: true } });
+        await store.putState(key, 'replaced');
+        expect(await store.getState(key)).toBe('replaced');
+      });
+    });
+
+    describe('leases', () => {
+      const ttl = quirks.leaseTtlMs ?? 150;
+
+      it('grants, renews for the holder and refuses others until expiry', async () => {
+        const lease = randomName('lease');
+        expect(await store.acquireLease(lease, 'a', ttl)).toBe(true);
+        expect(await store.acquireLease(lease, 'b', ttl)).toBe(false);
+        expect(await store.acquireLease(lease, 'a', ttl)).toBe(true);
+        expect(await store.acquireLease(randomName('lease'), 'b', ttl)).toBe(true);
+        await sleep(ttl + 50);
+        expect(await store.acquireLease(lease, 'b', ttl)).toBe(true);
+        expect(await store.acquireLease(lease, 'a', ttl)).toBe(false);
+      });
+
+      it('is free again once released by its holder only', async () => {
+        const lease = randomName('lease');
+        expect(await store.acquireLease(lease, 'a', 60_000)).toBe(true);
+        await store.releaseLease(lease, 'b');
+        expect(await store.acquireLease(lease, 'b', 60_000)).toBe(false);
+        await store.releaseLease(lease, 'a');
+        expect(await store.acquireLease(lease, 'b', 60_000)).toBe(true);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}

@@ -1,0 +1,331 @@
+import {
+  type CatalogEvent,
+  type ComponentDefinition,
+  type ComponentPatch,
+  compareVersions,
+  conflict,
+  type DeploymentEngine,
+  type NewCatalogEvent,
+  notFound,
+  type ScoredComponent,
+} from '@nestor/sdk';
+import { type Clock, systemClock } from '../../observability/clock.js';
+import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import type {
+  CatalogStore,
+  DependentRef,
+  ListQuery,
+  NewComponent,
+  Page,
+  SearchQuery,
+  WriteOutcome,
+} from '../interfaces.js';
+import { applyPatch, componentEvent, matchesFilters, newDefinition, pickLatest } from '../records.js';
+import { EXACT_NAME_BONUS, foldText, searchTerms, tokenize } from '../search-text.js';
+
+export interface MemoryStoreOptions {
+  clock?: Clock;
+}
+
+interface NameEntry {
+  /** Versions, semver-descending. */
+  versions: ComponentDefinition[];
+  latest: ComponentDefinition;
+  latestWithPrerelease: ComponentDefinition;
+}
+
+interface Lease {
+  holder: string;
+  expiresAt: number;
+}
+
+const COMPONENT = 'storage.memory';
+
+/** Search weights per field: a name match counts most, then labels, then the description. */
+const NAME_WEIGHT = 10;
+const LABEL_WEIGHT = 2;
+const DESCRIPTION_WEIGHT = 1;
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * The reference CatalogStore: everything in process memory, nothing survives a restart. Tests use
+ * it as the fake of every backend, which is why it passes the same contract suite. Values are
+ * copied in and out, so callers can never change stored state by mutating a result.
+ */
+export class MemoryStore implements CatalogStore {
+  private readonly clock: Clock;
+  private readonly byName = new Map<string, NameEntry>();
+  /** Every name, sorted, for keyset pagination. */
+  private readonly names: string[] = [];
+  private events: CatalogEvent[] = [];
+  private sequence = 0;
+  private readonly engines = new Map<string, DeploymentEngine>();
+  private readonly state = new Map<string, unknown>();
+  private readonly leases = new Map<string, Lease>();
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  async getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+    const found = this.byName.get(name)?.versions.find((v) => v.version === version);
+    return found ? copy(found) : null;
+  }
+
+  async getLatestComponent(
+    name: string,
+    opts: { includePrerelease?: boolean } = {},
+  ): Promise<ComponentDefinition | null> {
+    const entry = this.byName.get(name);
+    if (!entry) return null;
+    return copy(opts.includePrerelease ? entry.latestWithPrerelease : entry.latest);
+  }
+
+  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const after = decodeListCursor(query.cursor);
+    const items: ComponentDefinition[] = [];
+    let more = false;
+    for (let i = firstAfter(this.names, after); i < this.names.length; i++) {
+      const entry = this.byName.get(this.names[i] as string) as NameEntry;
+      const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
+      if (!matchesFilters(latest, query)) continue;
+      if (items.length === query.limit) {
+        more = true;
+        break;
+      }
+      items.push(copy(latest));
+    }
+    const last = items.at(-1);
+    return { items, nextCursor: more && last ? listCursor(last.name) : null };
+  }
+
+  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
+    const offset = decodeSearchCursor(query.cursor);
+    const terms = searchTerms(query.text);
+    if (terms.length === 0) return { items: [], nextCursor: null };
+    const exact = foldText(query.text.trim());
+    const hits: { component: ComponentDefinition; score: number }[] = [];
+    for (const name of this.names) {
+      const entry = this.byName.get(name) as NameEntry;
+      const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
+      if (!matchesFilters(latest, query)) continue;
+      const score = scoreOf(latest, terms);
+      if (score === 0) continue;
+      hits.push({ component: latest, score: foldText(latest.name) === exact ? score + EXACT_NAME_BONUS : score });
+    }
+    hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
+    const page = hits.slice(offset, offset + query.limit);
+    return {
+      items: page.map((h) => ({ ...copy(h.component), score: h.score })),
+      nextCursor: offset + query.limit < hits.length ? searchCursor(offset + query.limit) : null,
+    };
+  }
+
+  async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
+    return copy(this.byName.get(name)?.versions ?? []);
+  }
+
+  async listComponentNames(): Promise<string[]> {
+    return [...this.names];
+  }
+
+  async getDependents(name: string): Promise<DependentRef[]> {
+    const out: DependentRef[] = [];
+    for (const n of this.names) {
+      const entry = this.byName.get(n) as NameEntry;
+      // Ascending, as the contract orders dependents by name then version.
+      for (let i = entry.versions.length - 1; i >= 0; i--) {
+        const v = entry.versions[i] as ComponentDefinition;
+        const dep = v.dependencies.find((d) => d.name === name);
+        if (dep) out.push({ name: v.name, version: v.version, version_range: dep.version_range });
+      }
+    }
+    return out;
+  }
+
+  async createComponent(component: NewComponent): Promise<WriteOutcome> {
+    const entry = this.byName.get(component.name);
+    const existing = entry?.versions.find((v) => v.version === component.version);
+    if (existing) {
+      if (existing.digest === component.digest) return { component: copy(existing), event: null };
+      throw conflict(
+        COMPONENT,
+        'CreateComponent',
+        `${component.name}@${component.version} is already published with another digest`,
+        {
+          component_name: component.name,
+          version: component.version,
+          existing_digest: existing.digest,
+          submitted_digest: component.digest,
+        },
+      );
+    }
+    const now = this.clock.now().toISOString();
+    const id = this.sequence + 1;
+    const stored = newDefinition(component, now, id);
+    const event = componentEvent(id, 'component.created', now, copy(stored));
+    if (entry) {
+      entry.versions.push(stored);
+      entry.versions.sort((a, b) => compareVersions(b.version, a.version));
+      this.refreshLatest(entry);
+    } else {
+      this.byName.set(stored.name, { versions: [stored], latest: stored, latestWithPrerelease: stored });
+      this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
+    }
+    this.append(event);
+    return { component: copy(stored), event: copy(event) };
+  }
+
+  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+    const entry = this.byName.get(name);
+    const index = entry?.versions.findIndex((v) => v.version === version) ?? -1;
+    if (!entry || index < 0) {
+      throw notFound('component_not_found', COMPONENT, 'UpdateComponent', `component ${name}@${version} not found`, {
+        component_name: name,
+        version,
+      });
+    }
+    const current = entry.versions[index] as ComponentDefinition;
+    const now = this.clock.now().toISOString();
+    const { next, changed, type } = applyPatch(current, patch, now);
+    if (changed.length === 0) return { component: copy(current), event: null };
+    const id = this.sequence + 1;
+    next.revision = id;
+    const event = componentEvent(id, type, now, copy(next), changed);
+    entry.versions[index] = next;
+    this.refreshLatest(entry);
+    this.append(event);
+    return { component: copy(next), event: copy(event) };
+  }
+
+  async appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+    const stored: CatalogEvent = {
+      id: this.sequence + 1,
+      type: event.type,
+      time: this.clock.now().toISOString(),
+      subject: { ...event.subject },
+      data: copy(event.data),
+    };
+    this.append(stored);
+    return copy(stored);
+  }
+
+  async readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
+    const start = firstEventAfter(this.events, after);
+    return copy(this.events.slice(start, start + Math.max(0, limit)));
+  }
+
+  async headSequence(): Promise<number> {
+    return this.sequence;
+  }
+
+  async oldestSequence(): Promise<number> {
+    if (this.sequence === 0) return 0;
+    return this.events[0]?.id ?? this.sequence + 1;
+  }
+
+  async compactEvents(upTo: number): Promise<number> {
+    const keepFrom = firstEventAfter(this.events, upTo);
+    this.events = this.events.slice(keepFrom);
+    return keepFrom;
+  }
+
+  async listEngines(): Promise<DeploymentEngine[]> {
+    return [...this.engines.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(copy);
+  }
+
+  async getEngine(name: string): Promise<DeploymentEngine | null> {
+    const engine = this.engines.get(name);
+    return engine ? copy(engine) : null;
+  }
+
+  async putEngine(engine: DeploymentEngine): Promise<void> {
+    this.engines.set(engine.name, copy(engine));
+  }
+
+  async deleteEngine(name: string): Promise<boolean> {
+    return this.engines.delete(name);
+  }
+
+  async getState(key: string): Promise<unknown | null> {
+    return this.state.has(key) ? copy(this.state.get(key)) : null;
+  }
+
+  async putState(key: string, value: unknown): Promise<void> {
+    this.state.set(key, copy(value));
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    const lease = this.leases.get(name);
+    if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+    this.leases.set(name, { holder, expiresAt: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private refreshLatest(entry: NameEntry): void {
+    entry.latest = pickLatest(entry.versions, false) as ComponentDefinition;
+    entry.latestWithPrerelease = pickLatest(entry.versions, true) as ComponentDefinition;
+  }
+
+  private append(event: CatalogEvent): void {
+    this.sequence = event.id;
+    this.events.push(event);
+  }
+}
+
+/** Index of the first name greater than `after` in a sorted array. */
+function firstAfter(sorted: string[], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first event whose id is greater than `after` (ids are increasing). */
+function firstEventAfter(events: CatalogEvent[], after: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((events[mid] as CatalogEvent).id <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Relevance of one component: every term must occur in some field (the last term may be a
+ * prefix, as in the SQLite store); each occurrence adds its field's weight.
+ */
+function scoreOf(c: ComponentDefinition, terms: string[]): number {
+  const name = tokenize(c.name);
+  const description = tokenize(c.description);
+  const labels = Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]);
+  let score = 0;
+  for (let i = 0; i < terms.length; i++) {
+    const term = terms[i] as string;
+    const prefix = i === terms.length - 1;
+    const hit = (t: string) => (prefix ? t.startsWith(term) : t === term);
+    const termScore =
+      NAME_WEIGHT * name.filter(hit).length +
+      LABEL_WEIGHT * labels.filter(hit).length +
+      DESCRIPTION_WEIGHT * description.filter(hit).length;
+    if (termScore === 0) return 0;
+    score += termScore;
+  }
+  return score;
+}

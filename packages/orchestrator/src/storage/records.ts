@@ -1,0 +1,130 @@
+import {
+  type CatalogEvent,
+  type ComponentDefinition,
+  type ComponentPatch,
+  canonicalJson,
+  type EventType,
+  isPrerelease,
+} from '@nestor/sdk';
+import type { ListQuery, NewComponent } from './interfaces.js';
+
+/**
+ * Pure helpers every store shares, so that the backends cannot disagree on what a write stores,
+ * what a patch changes or which event it appends.
+ */
+
+/** The stored form of a new version. Built field by field so stray input members are never stored. */
+export function newDefinition(component: NewComponent, now: string, revision: number): ComponentDefinition {
+  return {
+    name: component.name,
+    version: component.version,
+    description: component.description,
+    provider: component.provider,
+    category: component.category,
+    resource_type: component.resource_type,
+    deployment_engines: [...component.deployment_engines],
+    dependencies: component.dependencies.map((d) => ({ name: d.name, version_range: d.version_range })),
+    required_inputs: component.required_inputs.map((i) => ({ ...i })),
+    optional_inputs: component.optional_inputs.map((i) => ({ ...i })),
+    outputs: component.outputs.map((o) => ({ ...o })),
+    maturity: component.maturity,
+    support_level: component.support_level,
+    resource_limits: { ...component.resource_limits },
+    git_repository: component.git_repository,
+    git_commit: component.git_commit,
+    git_path: component.git_path,
+    labels: { ...component.labels },
+    annotations: { ...component.annotations },
+    digest: component.digest,
+    created_at: now,
+    updated_at: now,
+    deprecated: null,
+    revision,
+  };
+}
+
+/** What a patch does to a stored version. `changed` is empty when it changes nothing. */
+export interface PatchResult {
+  next: ComponentDefinition;
+  changed: string[];
+  type: EventType;
+}
+
+/**
+ * Applies the mutable fields of a patch. Maps replace the stored map as a whole. Deprecating an
+ * already deprecated version with another reason keeps the original `at`: the version has been
+ * deprecated since then.
+ */
+export function applyPatch(current: ComponentDefinition, patch: ComponentPatch, now: string): PatchResult {
+  const next: ComponentDefinition = { ...current };
+  const changed: string[] = [];
+  if (patch.labels !== undefined && canonicalJson(patch.labels) !== canonicalJson(current.labels)) {
+    next.labels = { ...patch.labels };
+    changed.push('labels');
+  }
+  if (patch.annotations !== undefined && canonicalJson(patch.annotations) !== canonicalJson(current.annotations)) {
+    next.annotations = { ...patch.annotations };
+    changed.push('annotations');
+  }
+  if (patch.maturity !== undefined && patch.maturity !== current.maturity) {
+    next.maturity = patch.maturity;
+    changed.push('maturity');
+  }
+  if (patch.support_level !== undefined && patch.support_level !== current.support_level) {
+    next.support_level = patch.support_level;
+    changed.push('support_level');
+  }
+  let deprecating = false;
+  if (patch.deprecated === null && current.deprecated !== null) {
+    next.deprecated = null;
+    changed.push('deprecated');
+  } else if (patch.deprecated && patch.deprecated.reason !== current.deprecated?.reason) {
+    next.deprecated = { reason: patch.deprecated.reason, at: current.deprecated?.at ?? now };
+    changed.push('deprecated');
+    deprecating = true;
+  }
+  if (changed.length > 0) next.updated_at = now;
+  return { next, changed, type: deprecating ? 'component.deprecated' : 'component.updated' };
+}
+
+/** The event of a component write; it carries the whole stored version. */
+export function componentEvent(
+  id: number,
+  type: EventType,
+  time: string,
+  component: ComponentDefinition,
+  changed?: string[],
+): CatalogEvent {
+  return {
+    id,
+    type,
+    time,
+    subject: { name: component.name, version: component.version, digest: component.digest },
+    data: changed ? { component, changed } : { component },
+  };
+}
+
+/** True when a latest version passes every filter of a list or search. */
+export function matchesFilters(c: ComponentDefinition, q: Omit<ListQuery, 'limit' | 'cursor'>): boolean {
+  if (q.provider !== undefined && c.provider !== q.provider) return false;
+  if (q.category !== undefined && c.category !== q.category) return false;
+  if (q.resource_type !== undefined && c.resource_type !== q.resource_type) return false;
+  if (q.maturity !== undefined && c.maturity !== q.maturity) return false;
+  if (q.engine !== undefined && !c.deployment_engines.includes(q.engine)) return false;
+  if (q.labels) {
+    for (const [k, v] of Object.entries(q.labels)) {
+      if (!Object.hasOwn(c.labels, k) || c.labels[k] !== v) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Picks the latest of versions sorted semver-descending: the highest stable one, or the highest of
+ * all when there is no stable one or prereleases count.
+ */
+export function pickLatest<T extends { version: string }>(descending: T[], includePrerelease: boolean): T | null {
+  if (descending.length === 0) return null;
+  if (includePrerelease) return descending[0] ?? null;
+  return descending.find((v) => !isPrerelease(v.version)) ?? descending[0] ?? null;
+}

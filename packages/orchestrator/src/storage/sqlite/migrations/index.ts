@@ -1,0 +1,14 @@
+import { initial } from './001-initial.js';
+
+/** One schema change. Ids are applied in increasing order, each exactly once, in its own transaction. */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Every migration of the SQLite store, oldest first. They are TypeScript modules rather than .sql
+ * files so that the build needs no copy step. Never edit a released migration: add the next one.
+ */
+export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestorError } from '@nestor/sdk';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeStoreContract } from '../contract.test-suite.js';
+import { makeComponent, makeEngine } from '../testing.js';
+import { SqliteStore } from './sqlite-store.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'nestor-sqlite-'));
+}
+
+describeStoreContract('sqlite', async () => {
+  const dir = tempDir();
+  return {
+    store: new SqliteStore({ path: join(dir, 'nestor.db') }),
+    cleanup: async () => rmSync(dir, { recursive: true }),
+  };
+});
+
+describeStoreContract('sqlite :memory:', async () => ({ store: new SqliteStore({ path: ':memory:' }) }));
+
+describe('SqliteStore on disk', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const newPath = () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    return join(dir, 'nested', 'folder', 'nestor.db');
+  };
+
+  it('keeps data and sequences across close and reopen, even after compaction', async () => {
+    const path = newPath();
+    const first = new SqliteStore({ path });
+    const a = makeComponent({ labels: { team: 'reopen' } });
+    await first.createComponent(a);
+    await first.createComponent(makeComponent({ name: a.name, version: '1.1.0' }));
+    await first.updateComponent(a.name, '1.1.0', { deprecated: { reason: 'gone' } });
+    await first.putEngine(makeEngine({ name: 'terraform' }));
+    await first.putState('source:platform', { commit: 'abc' });
+    const head = await first.headSequence();
+    expect(await first.compactEvents(head)).toBe(3);
+    await first.close();
+    await first.close();
+
+    const second = new SqliteStore({ path });
+    expect(await second.headSequence()).toBe(head);
+    expect(await second.oldestSequence()).toBe(head + 1);
+    expect((await second.getLatestComponent(a.name))?.deprecated?.reason).toBe('gone');
+    expect((await second.getComponentVersions(a.name)).map((v) => v.version)).toEqual(['1.1.0', '1.0.0']);
+    expect((await second.searchComponents({ text: 'reopen', limit: 5 })).items).toHaveLength(0);
+    expect((await second.listComponents({ labels: { team: 'reopen' }, limit: 5 })).items).toHaveLength(0);
+    expect((await second.getEngine('terraform'))?.name).toBe('terraform');
+    expect(await second.getState('source:platform')).toEqual({ commit: 'abc' });
+    const next = await second.createComponent(makeComponent());
+    expect(next.event?.id).toBe(head + 1);
+    await second.close();
+  });
+
+  it('uses WAL and applies migrations once (migrate is idempotent)', async () => {
+    const path = newPath();
+    const store = new SqliteStore({ path });
+    expect(await store.migrate()).toEqual({ applied: ['001-initial'], version: 1 });
+    expect(await store.migrate()).toEqual({ applied: [], version: 1 });
+    await store.close();
+    const reopened = new SqliteStore({ path });
+    expect(await reopened.migrate()).toEqual({ applied: [], version: 1 });
+    await reopened.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(1);
+    raw.close();
+  });
+
+  it('migrates on demand when opened without migrating', async () => {
+    const store = new SqliteStore({ path: newPath(), migrate: false });
+    await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
+    expect((await store.migrate()).applied).toEqual(['001-initial']);
+    expect(await store.getComponent('a', '1.0.0')).toBeNull();
+    await store.close();
+  });
+
+  it('refuses a schema newer than it knows', async () => {
+    const path = newPath();
+    const store = new SqliteStore({
+      path,
+      migrations: [
+        { id: 1, name: 'one', sql: 'CREATE TABLE t1 (x)' },
+        { id: 2, name: 'two', sql: 'CREATE TABLE t2 (x)' },
+      ],
+    });
+    await store.close();
+    expect(() => new SqliteStore({ path, migrations: [{ id: 1, name: 'one', sql: 'CREATE TABLE t1 (x)' }] })).toThrow(
+      /newer/,
+    );
+  });
+
+  it('wraps driver failures as storage_failure', async () => {
+    const store = new SqliteStore({ path: newPath() });
+    await store.close();
+    for (const call of [store.ping(), store.getComponent('a', '1.0.0'), store.createComponent(makeComponent())]) {
+      await expect(call).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
+    }
+  });
+
+  it('rolls back the component when its event cannot be written', async () => {
+    const path = newPath();
+    const store = new SqliteStore({ path });
+    const raw = new Database(path);
+    raw.exec("CREATE TRIGGER fail_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    raw.close();
+    const c = makeComponent();
+    await expect(store.createComponent(c)).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
+    expect(await store.getComponent(c.name, c.version)).toBeNull();
+    expect(await store.listComponentNames()).toEqual([]);
+    expect(await store.headSequence()).toBe(0);
+    await store.close();
+  });
+});

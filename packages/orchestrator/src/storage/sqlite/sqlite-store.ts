@@ -1,0 +1,612 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  type CatalogEvent,
+  type ComponentDefinition,
+  type ComponentPatch,
+  conflict,
+  create,
+  type DeploymentEngine,
+  type EventType,
+  isPrerelease,
+  NestorError,
+  type NewCatalogEvent,
+  notFound,
+  type ScoredComponent,
+  storageFailure,
+  versionSortKey,
+} from '@nestor/sdk';
+import Database from 'better-sqlite3';
+import { type Clock, systemClock } from '../../observability/clock.js';
+import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import type {
+  CatalogStore,
+  DependentRef,
+  ListQuery,
+  NewComponent,
+  Page,
+  SearchQuery,
+  WriteOutcome,
+} from '../interfaces.js';
+import { applyPatch, componentEvent, newDefinition } from '../records.js';
+import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import { migrations as allMigrations, type Migration } from './migrations/index.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
+  path: string;
+  clock?: Clock;
+  /** Apply pending migrations when opening (default true). `migrate()` applies them otherwise. */
+  migrate?: boolean;
+  /** How long a write waits for another process's lock before failing (default 5 000 ms). */
+  busyTimeoutMs?: number;
+  /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
+  migrations?: readonly Migration[];
+}
+
+/** What `migrate()` reports: the migrations this instance applied, and the schema version now. */
+export interface MigrationOutcome {
+  applied: string[];
+  version: number;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+interface EventRow {
+  seq: number;
+  type: string;
+  time: string;
+  subject_name: string;
+  subject_version: string | null;
+  subject_digest: string | null;
+  data: string;
+}
+
+interface ComponentRow {
+  id: number;
+  definition: string;
+  latest_default: number;
+  latest_any: number;
+}
+
+const COMPONENT = 'storage.sqlite';
+
+/** bm25 column weights for name, description, labels: a name match outranks the others. */
+const BM25 = 'bm25(components_fts, 10.0, 1.0, 2.0)';
+
+/**
+ * CatalogStore on SQLite (better-sqlite3): WAL, prepared statements, every write and its event in
+ * one IMMEDIATE transaction. better-sqlite3 is synchronous; the methods are async only to honour
+ * the interface, and each completes its work before returning.
+ */
+export class SqliteStore implements CatalogStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly migrationList: readonly Migration[];
+  private readonly appliedAtOpen: string[] = [];
+  private statements: ReturnType<SqliteStore['prepareStatements']> | null = null;
+  private readonly dynamic = new Map<string, Statement>();
+
+  constructor(opts: SqliteStoreOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.migrationList = opts.migrations ?? allMigrations;
+    try {
+      const inMemory = opts.path === ':memory:' || opts.path === '';
+      if (!inMemory && !opts.path.startsWith('file:')) mkdirSync(dirname(opts.path), { recursive: true });
+      this.db = new Database(opts.path);
+      if (!inMemory) this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      this.db.pragma('temp_store = MEMORY');
+      if (opts.migrate !== false) this.appliedAtOpen.push(...this.applyMigrations());
+    } catch (err) {
+      throw NestorError.is(err) ? err : storageFailure(COMPONENT, 'Open', err);
+    }
+  }
+
+  /** Applies pending migrations (idempotent); also reports those applied when the store opened. */
+  async migrate(): Promise<MigrationOutcome> {
+    return this.guard('Migrate', () => {
+      const applied = [...this.appliedAtOpen, ...this.applyMigrations()];
+      this.appliedAtOpen.length = 0;
+      return { applied, version: this.schemaVersion() };
+    });
+  }
+
+  getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+    return this.guard('GetComponent', () => {
+      const json = this.stmts.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? null : (JSON.parse(json) as ComponentDefinition);
+    });
+  }
+
+  getLatestComponent(name: string, opts: { includePrerelease?: boolean } = {}): Promise<ComponentDefinition | null> {
+    return this.guard('GetLatestComponent', () => {
+      const stmt = opts.includePrerelease ? this.stmts.latestAny : this.stmts.latestDefault;
+      const json = stmt.get(name) as string | undefined;
+      return json === undefined ? null : (JSON.parse(json) as ComponentDefinition);
+    });
+  }
+
+  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    return this.guard('ListComponents', () => {
+      const after = decodeListCursor(query.cursor);
+      const { where, params } = filterClause(query);
+      const sql = `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} = 1 AND c.name > ?${where} ORDER BY c.name LIMIT ?`;
+      const rows = this.prepareCached(sql)
+        .pluck()
+        .all(after, ...params, query.limit + 1) as string[];
+      const more = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map((json) => JSON.parse(json) as ComponentDefinition);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last ? listCursor(last.name) : null };
+    });
+  }
+
+  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
+    return this.guard('SearchComponents', () => {
+      const offset = decodeSearchCursor(query.cursor);
+      const terms = searchTerms(query.text);
+      if (terms.length === 0) return { items: [], nextCursor: null };
+      const { where, params } = filterClause(query);
+      const sql =
+        `SELECT c.definition AS definition, c.name = ? AS exact, ${BM25} AS rank ` +
+        'FROM components_fts JOIN components c ON c.id = components_fts.rowid ' +
+        `WHERE components_fts MATCH ? AND c.${latestFlag(query)} = 1${where} ` +
+        'ORDER BY exact DESC, rank, c.name LIMIT ? OFFSET ?';
+      const exact = foldText(query.text.trim());
+      const rows = this.prepareCached(sql).all(
+        exact,
+        ftsMatchExpression(terms),
+        ...params,
+        query.limit + 1,
+        offset,
+      ) as { definition: string; exact: number; rank: number }[];
+      const more = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map((row) => ({
+        ...(JSON.parse(row.definition) as ComponentDefinition),
+        score: -row.rank + (row.exact ? EXACT_NAME_BONUS : 0),
+      }));
+      return { items, nextCursor: more ? searchCursor(offset + query.limit) : null };
+    });
+  }
+
+  getComponentVersions(name: string): Promise<ComponentDefinition[]> {
+    return this.guard('GetComponentVersions', () =>
+      (this.stmts.versions.all(name) as string[]).map((json) => JSON.parse(json) as ComponentDefinition),
+    );
+  }
+
+  listComponentNames(): Promise<string[]> {
+    return this.guard('ListComponentNames', () => this.stmts.names.all() as string[]);
+  }
+
+  getDependents(name: string): Promise<DependentRef[]> {
+    return this.guard('GetDependents', () => {
+      const rows = this.stmts.dependents.all(name) as (DependentRef & { id: number })[];
+      const out: DependentRef[] = [];
+      let lastId = -1;
+      for (const row of rows) {
+        if (row.id === lastId) continue;
+        lastId = row.id;
+        out.push({ name: row.name, version: row.version, version_range: row.version_range });
+      }
+      return out;
+    });
+  }
+
+  createComponent(component: NewComponent): Promise<WriteOutcome> {
+    return this.guard('CreateComponent', () => this.createTx.immediate(component));
+  }
+
+  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+    return this.guard('UpdateComponent', () => this.updateTx.immediate(name, version, patch));
+  }
+
+  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+    return this.guard('AppendEvent', () =>
+      this.appendTx.immediate((id, time) => ({
+        id,
+        type: event.type,
+        time,
+        subject: { name: event.subject.name, version: event.subject.version, digest: event.subject.digest },
+        data: event.data,
+      })),
+    );
+  }
+
+  readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
+    return this.guard('ReadEvents', () =>
+      (this.stmts.readEvents.all(after, Math.max(0, limit)) as EventRow[]).map(toEvent),
+    );
+  }
+
+  headSequence(): Promise<number> {
+    return this.guard('HeadSequence', () => this.head());
+  }
+
+  oldestSequence(): Promise<number> {
+    return this.guard('OldestSequence', () => {
+      const oldest = this.stmts.oldest.get() as number | null;
+      if (oldest !== null) return oldest;
+      const head = this.head();
+      return head === 0 ? 0 : head + 1;
+    });
+  }
+
+  compactEvents(upTo: number): Promise<number> {
+    return this.guard('CompactEvents', () => this.stmts.compact.run(upTo).changes);
+  }
+
+  listEngines(): Promise<DeploymentEngine[]> {
+    return this.guard('ListEngines', () =>
+      (this.stmts.listEngines.all() as string[]).map((json) => JSON.parse(json) as DeploymentEngine),
+    );
+  }
+
+  getEngine(name: string): Promise<DeploymentEngine | null> {
+    return this.guard('GetEngine', () => {
+      const json = this.stmts.getEngine.get(name) as string | undefined;
+      return json === undefined ? null : (JSON.parse(json) as DeploymentEngine);
+    });
+  }
+
+  putEngine(engine: DeploymentEngine): Promise<void> {
+    return this.guard('PutEngine', () => {
+      this.stmts.putEngine.run(engine.name, JSON.stringify(engine));
+    });
+  }
+
+  deleteEngine(name: string): Promise<boolean> {
+    return this.guard('DeleteEngine', () => this.stmts.deleteEngine.run(name).changes > 0);
+  }
+
+  getState(key: string): Promise<unknown | null> {
+    return this.guard('GetState', () => {
+      const json = this.stmts.getState.get(key) as string | undefined;
+      return json === undefined ? null : (JSON.parse(json) as unknown);
+    });
+  }
+
+  putState(key: string, value: unknown): Promise<void> {
+    return this.guard('PutState', () => {
+      this.stmts.putState.run(key, JSON.stringify(value ?? null));
+    });
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.guard('AcquireLease', () => {
+      const now = this.clock.now().getTime();
+      // One statement: the row is taken when free, expired or already ours; otherwise untouched.
+      return this.stmts.acquireLease.run(name, holder, now + ttlMs, holder, now).changes > 0;
+    });
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.guard('ReleaseLease', () => {
+      this.stmts.releaseLease.run(name, holder);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.guard('Ping', () => {
+      this.stmts.ping.get();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    try {
+      this.db.close();
+    } catch (err) {
+      throw storageFailure(COMPONENT, 'Close', err);
+    }
+  }
+
+  private get stmts() {
+    if (!this.statements) this.statements = this.prepareStatements();
+    return this.statements;
+  }
+
+  private guard<T>(operation: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(NestorError.is(err) ? err : storageFailure(COMPONENT, operation, err));
+    }
+  }
+
+  private prepareCached(sql: string): Statement {
+    let stmt = this.dynamic.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.dynamic.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private head(): number {
+    return (this.stmts.head.get() as number | undefined) ?? 0;
+  }
+
+  private applyMigrations(): string[] {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const run = this.db.transaction(() => {
+      const done = new Set(this.db.prepare('SELECT id FROM schema_migrations').pluck().all() as number[]);
+      const known = Math.max(0, ...this.migrationList.map((m) => m.id));
+      const newest = Math.max(0, ...done);
+      if (newest > known) {
+        throw create('storage_failure')
+          .component(COMPONENT)
+          .operation('Migrate')
+          .message(
+            `the database schema (version ${newest}) is newer than this program knows (${known}); upgrade nestor`,
+          )
+          .build();
+      }
+      const applied: string[] = [];
+      const insert = this.db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+      for (const m of [...this.migrationList].sort((a, b) => a.id - b.id)) {
+        if (done.has(m.id)) continue;
+        this.db.exec(m.sql);
+        insert.run(m.id, m.name, this.clock.now().toISOString());
+        applied.push(`${String(m.id).padStart(3, '0')}-${m.name}`);
+      }
+      return applied;
+    });
+    const applied = run.immediate();
+    if (applied.length > 0) this.statements = null;
+    return applied;
+  }
+
+  private schemaVersion(): number {
+    return (this.db.prepare('SELECT max(id) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      getComponent: db.prepare('SELECT definition FROM components WHERE name = ? AND version = ?').pluck(),
+      getRow: db.prepare(
+        'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? AND version = ?',
+      ),
+      definitionById: db.prepare('SELECT definition FROM components WHERE id = ?').pluck(),
+      latestDefault: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_default = 1').pluck(),
+      latestAny: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_any = 1').pluck(),
+      versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
+      names: db.prepare('SELECT name FROM components WHERE latest_any = 1 ORDER BY name').pluck(),
+      dependents: db.prepare(
+        'SELECT c.id AS id, c.name AS name, c.version AS version, d.version_range AS version_range ' +
+          'FROM dependencies d JOIN components c ON c.id = d.component_id WHERE d.dep_name = ? ' +
+          'ORDER BY c.name, c.version_key, d.position',
+      ),
+      insertComponent: db.prepare(
+        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, definition) ' +
+          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @definition)',
+      ),
+      updateComponent: db.prepare('UPDATE components SET maturity = ?, definition = ? WHERE id = ?'),
+      insertEngineRef: db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)'),
+      insertLabel: db.prepare('INSERT OR IGNORE INTO component_labels (component_id, key, value) VALUES (?, ?, ?)'),
+      deleteLabels: db.prepare('DELETE FROM component_labels WHERE component_id = ?'),
+      insertDependency: db.prepare(
+        'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
+      ),
+      latestIds: db
+        .prepare('SELECT id FROM components WHERE name = ? AND (latest_default = 1 OR latest_any = 1)')
+        .pluck(),
+      highestAny: db.prepare('SELECT id FROM components WHERE name = ? ORDER BY version_key DESC LIMIT 1').pluck(),
+      highestStable: db
+        .prepare('SELECT id FROM components WHERE name = ? AND is_prerelease = 0 ORDER BY version_key DESC LIMIT 1')
+        .pluck(),
+      clearLatest: db.prepare(
+        'UPDATE components SET latest_default = 0, latest_any = 0 WHERE name = ? AND (latest_default = 1 OR latest_any = 1)',
+      ),
+      setLatestDefault: db.prepare('UPDATE components SET latest_default = 1 WHERE id = ?'),
+      setLatestAny: db.prepare('UPDATE components SET latest_any = 1 WHERE id = ?'),
+      ftsInsert: db.prepare('INSERT INTO components_fts (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
+      ftsDelete: db.prepare('DELETE FROM components_fts WHERE rowid = ?'),
+      head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
+      oldest: db.prepare('SELECT min(seq) FROM events').pluck(),
+      insertEvent: db.prepare(
+        'INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      readEvents: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      compact: db.prepare('DELETE FROM events WHERE seq <= ?'),
+      listEngines: db.prepare('SELECT definition FROM engines ORDER BY name').pluck(),
+      getEngine: db.prepare('SELECT definition FROM engines WHERE name = ?').pluck(),
+      putEngine: db.prepare(
+        'INSERT INTO engines (name, definition) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET definition = excluded.definition',
+      ),
+      deleteEngine: db.prepare('DELETE FROM engines WHERE name = ?'),
+      getState: db.prepare('SELECT value FROM state WHERE key = ?').pluck(),
+      putState: db.prepare(
+        'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      acquireLease: db.prepare(
+        'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ' +
+          'ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at ' +
+          'WHERE leases.holder = ? OR leases.expires_at <= ?',
+      ),
+      releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  /** Appends the event `build` makes from the next sequence and the current time. */
+  private readonly appendTx = this.lazyTransaction((build: (id: number, time: string) => CatalogEvent) => {
+    const event = build(this.head() + 1, this.clock.now().toISOString());
+    this.insertEvent(event);
+    return event;
+  });
+
+  private readonly createTx = this.lazyTransaction((component: NewComponent): WriteOutcome => {
+    const s = this.stmts;
+    const existing = s.getComponent.get(component.name, component.version) as string | undefined;
+    if (existing !== undefined) {
+      const stored = JSON.parse(existing) as ComponentDefinition;
+      if (stored.digest === component.digest) return { component: stored, event: null };
+      throw conflict(
+        COMPONENT,
+        'CreateComponent',
+        `${component.name}@${component.version} is already published with another digest`,
+        {
+          component_name: component.name,
+          version: component.version,
+          existing_digest: stored.digest,
+          submitted_digest: component.digest,
+        },
+      );
+    }
+    const id = this.head() + 1;
+    const now = this.clock.now().toISOString();
+    const stored = newDefinition(component, now, id);
+    const definition = JSON.stringify(stored);
+    const rowId = Number(
+      s.insertComponent.run({
+        name: stored.name,
+        version: stored.version,
+        version_key: versionSortKey(stored.version),
+        is_prerelease: isPrerelease(stored.version) ? 1 : 0,
+        digest: stored.digest,
+        provider: stored.provider,
+        category: stored.category,
+        resource_type: stored.resource_type,
+        maturity: stored.maturity,
+        definition,
+      }).lastInsertRowid,
+    );
+    for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
+    for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
+    stored.dependencies.forEach((d, i) => {
+      s.insertDependency.run(rowId, i, d.name, d.version_range);
+    });
+    this.refreshLatest(stored.name);
+    const event = componentEvent(id, 'component.created', now, stored);
+    this.insertEvent(event);
+    return { component: JSON.parse(definition) as ComponentDefinition, event };
+  });
+
+  private readonly updateTx = this.lazyTransaction(
+    (name: string, version: string, patch: ComponentPatch): WriteOutcome => {
+      const s = this.stmts;
+      const row = s.getRow.get(name, version) as ComponentRow | undefined;
+      if (!row) {
+        throw notFound('component_not_found', COMPONENT, 'UpdateComponent', `component ${name}@${version} not found`, {
+          component_name: name,
+          version,
+        });
+      }
+      const current = JSON.parse(row.definition) as ComponentDefinition;
+      const now = this.clock.now().toISOString();
+      const { next, changed, type } = applyPatch(current, patch, now);
+      if (changed.length === 0) return { component: current, event: null };
+      next.revision = this.head() + 1;
+      const definition = JSON.stringify(next);
+      s.updateComponent.run(next.maturity, definition, row.id);
+      if (changed.includes('labels')) {
+        s.deleteLabels.run(row.id);
+        for (const [k, v] of Object.entries(next.labels)) s.insertLabel.run(row.id, k, v);
+        if (row.latest_default || row.latest_any) {
+          s.ftsDelete.run(row.id);
+          this.indexForSearch(row.id, next);
+        }
+      }
+      const event = componentEvent(next.revision, type as EventType, now, next, changed);
+      this.insertEvent(event);
+      return { component: JSON.parse(definition) as ComponentDefinition, event };
+    },
+  );
+
+  /**
+   * Recomputes which versions of a name are latest, and keeps the search index to exactly those
+   * rows. Flags are cleared before they are set because the partial unique indexes are checked
+   * row by row.
+   */
+  private refreshLatest(name: string): void {
+    const s = this.stmts;
+    const before = new Set(s.latestIds.all(name) as number[]);
+    const any = s.highestAny.get(name) as number;
+    const byDefault = (s.highestStable.get(name) as number | undefined) ?? any;
+    s.clearLatest.run(name);
+    s.setLatestDefault.run(byDefault);
+    s.setLatestAny.run(any);
+    const after = new Set([byDefault, any]);
+    for (const id of before) if (!after.has(id)) s.ftsDelete.run(id);
+    for (const id of after) {
+      if (before.has(id)) continue;
+      const json = s.definitionById.get(id) as string;
+      this.indexForSearch(id, JSON.parse(json) as ComponentDefinition);
+    }
+  }
+
+  private indexForSearch(id: number, c: ComponentDefinition): void {
+    const labels = Object.entries(c.labels)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' ');
+    this.stmts.ftsInsert.run(id, c.name, c.description, labels);
+  }
+
+  private insertEvent(event: CatalogEvent): void {
+    this.stmts.insertEvent.run(
+      event.id,
+      event.type,
+      event.time,
+      event.subject.name,
+      event.subject.version,
+      event.subject.digest,
+      JSON.stringify(event.data),
+    );
+  }
+
+  /**
+   * A transaction whose function is wrapped on first use: class fields initialise before the
+   * constructor body opens the database.
+   */
+  private lazyTransaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate: (...args: A) => R } {
+    let tx: Database.Transaction<(...args: A) => R> | null = null;
+    return {
+      immediate: (...args: A) => {
+        tx ??= this.db.transaction(fn);
+        return tx.immediate(...args);
+      },
+    };
+  }
+}
+
+function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
+  return query.includePrerelease ? 'latest_any' : 'latest_default';
+}
+
+/** SQL conditions (each starting with AND) and their parameters for the list filters. */
+function filterClause(q: Omit<ListQuery, 'limit' | 'cursor'>): { where: string; params: string[] } {
+  let where = '';
+  const params: string[] = [];
+  for (const column of ['provider', 'category', 'resource_type', 'maturity'] as const) {
+    const value = q[column];
+    if (value !== undefined) {
+      where += ` AND c.${column} = ?`;
+      params.push(value);
+    }
+  }
+  if (q.engine !== undefined) {
+    where += ' AND EXISTS (SELECT 1 FROM component_engines e WHERE e.engine = ? AND e.component_id = c.id)';
+    params.push(q.engine);
+  }
+  for (const [k, v] of Object.entries(q.labels ?? {})) {
+    where += ' AND EXISTS (SELECT 1 FROM component_labels l WHERE l.key = ? AND l.value = ? AND l.component_id = c.id)';
+    params.push(k, v);
+  }
+  return { where, params };
+}
+
+function toEvent(row: EventRow): CatalogEvent {
+  return {
+    id: row.seq,
+    type: row.type as EventType,
+    time: row.time,
+    subject: { name: row.subject_name, version: row.subject_version, digest: row.subject_digest },
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
