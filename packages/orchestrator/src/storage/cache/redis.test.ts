@@ -40,7 +40,7 @@ describe('RedisSharedCache on the shared Redis', () => {
   it('stores, expires and deletes values under the prefix', async () => {
     const l = link();
     await until(() => l.available);
-    const cache = new RedisSharedCache({ link: l });
+    const cache = new RedisSharedCache({ link: l, namespace: 'cache:' });
     await cache.set('a', 'one', 60_000);
     await cache.set('b', 'two', 30);
     expect(await cache.get('a')).toBe('one');

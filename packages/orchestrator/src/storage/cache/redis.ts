@@ -3,6 +3,7 @@ import { create } from '@nestor/sdk';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logging/logger.js';
 import { silentLogger } from '../../observability/logging/logger.js';
+import type { SharedCache } from './interfaces.js';
 
 export interface RedisLinkOptions {
   url: string;
@@ -150,7 +151,7 @@ export class RedisLink {
 
 export interface RedisSharedCacheOptions {
   link: RedisLink;
-  /** Key namespace under the link's prefix. */
+  /** Key namespace under the link's prefix (CachingStore adds its own versioned prefix too). */
   namespace?: string;
 }
 
@@ -158,13 +159,13 @@ export interface RedisSharedCacheOptions {
  * The optional L2 cache shared by every replica. Every operation degrades to a miss (or a no-op)
  * when Redis is unavailable, so the store behind the caches keeps serving.
  */
-export class RedisSharedCache {
+export class RedisSharedCache implements SharedCache {
   private readonly link: RedisLink;
   private readonly namespace: string;
 
   constructor(opts: RedisSharedCacheOptions) {
     this.link = opts.link;
-    this.namespace = opts.namespace ?? 'cache:';
+    this.namespace = opts.namespace ?? '';
   }
 
   /** The cached value, or null on a miss or when Redis is unavailable. */
