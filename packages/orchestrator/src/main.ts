@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { VersionInfo } from '@nestor/sdk';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
+import { registerEventRoutes } from './api/handlers/sse.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
@@ -15,12 +16,16 @@ import { CatalogManager } from './catalog/manager.js';
 import type { Config } from './config/config.js';
 import { StaticEngineReader } from './engines/static-reader.js';
 import { LocalChangeFeed } from './events/change-feed.js';
+import { RedisChangeFeed } from './events/redis-feed.js';
+import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
+import { EventBroker } from './events/sse/server.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import { createLogger, type Logger } from './observability/logging/logger.js';
 import { PromMetrics } from './observability/metrics/metrics.js';
 import { CachingStore } from './storage/cache/caching-store.js';
+import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
@@ -46,6 +51,9 @@ export interface App {
   manager: CatalogManager;
   store: CatalogStore;
   feed: ChangeFeed;
+  /** The SSE fan-out of the event log, and the retention that trims the log. */
+  broker: EventBroker;
+  compactor: EventCompactor;
   logger: Logger;
   version: VersionInfo;
   /** Set when no token was configured and a new admin token was generated: print it once. */
@@ -78,11 +86,26 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   const baseStore = overrides.store ?? (await createStore(config, clock));
   stoppers.push(() => baseStore.close());
+  // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
+  // down, reads fall back to the store and the feed to polling the log; it heals by itself.
+  const redis = config.cache.redis_url
+    ? new RedisLink({ url: config.cache.redis_url, prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:', logger })
+    : null;
+  if (redis) stoppers.push(() => redis.close());
   const store: CatalogStore = config.cache.enabled
-    ? new CachingStore({ inner: baseStore, maxBytes: config.cache.max_bytes, ttlMs: config.cache.ttl_ms, metrics })
+    ? new CachingStore({
+        inner: baseStore,
+        maxBytes: config.cache.max_bytes,
+        ttlMs: config.cache.ttl_ms,
+        metrics,
+        ...(redis ? { shared: new RedisSharedCache({ link: redis }) } : {}),
+      })
     : baseStore;
 
-  const feed: ChangeFeed = new LocalChangeFeed();
+  const redisFeed = redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
+  if (redisFeed) stoppers.push(() => redisFeed.close());
+  const feed: ChangeFeed = redisFeed ?? new LocalChangeFeed();
+  // --- end Redis
   if (store instanceof CachingStore) {
     const cache = store;
     let seen = await baseStore.headSequence();
@@ -121,9 +144,35 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     version: version.version,
   });
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
+  if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });
   registerHealthRoutes(server, { checks });
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, { manager });
+  // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
+  // retention (started by start(), stopped before the store closes).
+  const broker = new EventBroker({
+    log: baseStore,
+    feed,
+    logger,
+    metrics,
+    heartbeatMs: config.events.heartbeat_ms,
+    clientBuffer: config.events.client_buffer,
+    clock,
+  });
+  registerEventRoutes(server, { broker });
+  const compactor = new EventCompactor({
+    log: baseStore,
+    retain: config.events.retain,
+    retainAgeMs: config.events.retain_age_ms,
+    hardCap: config.events.hard_cap,
+    intervalMs: config.events.compaction_interval_ms,
+    oldestSubscriberPosition: () => broker.oldestSubscriberPosition(),
+    logger,
+    metrics,
+    clock,
+  });
+  stoppers.push(() => compactor.stop());
+
   metrics.observableGauge('nestor_catalog_revision', 'Sequence of the newest catalog event', () =>
     store.headSequence(),
   );
@@ -135,12 +184,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     manager,
     store,
     feed,
+    broker,
+    compactor,
     logger,
     version,
     generatedAdminToken,
     async start() {
       if (started) return;
       started = true;
+      compactor.start();
     },
     async close() {
       await server.close();

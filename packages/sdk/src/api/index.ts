@@ -1,1 +1,3 @@
+export * from './mirror.js';
+export * from './sse-client.js';
 export * from './types.js';

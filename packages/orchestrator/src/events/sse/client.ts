@@ -1,0 +1,217 @@
+import type { Writable } from 'node:stream';
+import type { CatalogEvent } from '@nestor/sdk';
+import { type EventFilter, encodeControl, HEARTBEAT, isEmptyFilter, matchesFilter } from './events.js';
+
+/**
+ * Where a subscriber's frames go: the raw HTTP response in production. Kept as a port so the broker
+ * never sees the transport and the bench can count bytes.
+ */
+export interface SseSink {
+  /** Writes one frame; false when the transport's buffer is full and `onDrain` will follow. */
+  write(chunk: string): boolean;
+  /** Writes an optional last chunk and ends the stream cleanly. */
+  end(chunk?: string): void;
+  /** Drops the connection at once, discarding whatever is still buffered. */
+  destroy(): void;
+  /** Bytes the transport holds that the peer has not taken yet. */
+  readonly bufferedBytes: number;
+  /** Called once per drain after `write` returned false. */
+  onDrain(listener: () => void): void;
+  /** Called once when the connection is gone (peer left, ended or destroyed). */
+  onClose(listener: () => void): void;
+}
+
+/** A sink over a node Writable such as `http.ServerResponse`. */
+export function writableSink(stream: Writable): SseSink {
+  // A write racing a disconnect must not become an unhandled 'error' event.
+  stream.on('error', () => {});
+  return {
+    write: (chunk) => stream.write(chunk),
+    end: (chunk) => {
+      if (chunk === undefined) stream.end();
+      else stream.end(chunk);
+    },
+    destroy: () => {
+      stream.destroy();
+    },
+    get bufferedBytes() {
+      return stream.writableLength;
+    },
+    onDrain: (listener) => {
+      stream.on('drain', listener);
+    },
+    onClose: (listener) => {
+      stream.once('close', listener);
+    },
+  };
+}
+
+export type SubscriberState = 'replaying' | 'live' | 'closed';
+
+export interface SubscriberOptions {
+  id: number;
+  sink: SseSink;
+  filter: EventFilter;
+  /** Last sequence the client has (it receives events with a larger id). */
+  position: number;
+  /** Frames queued behind a full transport before the subscriber is dropped as too slow. */
+  bufferLimit: number;
+  /** After an overflow or shutdown, how long a peer that does not read gets before it is cut off. */
+  closeGraceMs: number;
+  /** Called exactly once, when the connection is gone. */
+  onClosed: (subscriber: SseSubscriber, reason: CloseReason) => void;
+}
+
+export type CloseReason = 'client' | 'overflow' | 'shutdown' | 'reset' | 'error';
+
+/**
+ * One connected SSE client. Frames go straight to the transport while it accepts them; behind a
+ * full transport they queue (shared strings, so a queued frame costs a pointer) up to
+ * `bufferLimit`, and one more makes the subscriber overflow: it gets a final `event: overflow`,
+ * its queue is released at once and the connection is ended.
+ */
+export class SseSubscriber {
+  readonly id: number;
+  state: SubscriberState = 'replaying';
+  /** Last sequence handed to this subscriber (written or queued, or skipped by its filter). */
+  position: number;
+  /** Last sequence actually written to the transport: what compaction must keep for it. */
+  sent: number;
+  private readonly sink: SseSink;
+  private readonly filter: EventFilter;
+  private readonly matchAll: boolean;
+  private readonly bufferLimit: number;
+  private readonly closeGraceMs: number;
+  private readonly onClosed: SubscriberOptions['onClosed'];
+  private queue: { id: number; frame: string }[] = [];
+  private blocked = false;
+  private drainWaiter: (() => void) | null = null;
+  private closeReason: CloseReason = 'client';
+  private ending = false;
+
+  constructor(opts: SubscriberOptions) {
+    this.id = opts.id;
+    this.sink = opts.sink;
+    this.filter = opts.filter;
+    this.matchAll = isEmptyFilter(opts.filter);
+    this.position = opts.position;
+    this.sent = opts.position;
+    this.bufferLimit = opts.bufferLimit;
+    this.closeGraceMs = opts.closeGraceMs;
+    this.onClosed = opts.onClosed;
+    this.sink.onDrain(() => this.drained());
+    this.sink.onClose(() => this.closed());
+  }
+
+  /** True when the subscriber's filters let `event` through. */
+  wants(event: CatalogEvent): boolean {
+    return this.matchAll || matchesFilter(this.filter, event);
+  }
+
+  /**
+   * Live delivery of a frame the broker encoded once for everyone. Returns true when the frame was
+   * written or queued, false when the subscriber skipped it or overflowed.
+   */
+  push(event: CatalogEvent, frame: string): boolean {
+    if (this.state !== 'live' || this.ending || event.id <= this.position) return false;
+    this.position = event.id;
+    if (!this.wants(event)) return false;
+    if (this.blocked) {
+      this.queue.push({ id: event.id, frame });
+      if (this.queue.length > this.bufferLimit) {
+        this.overflow();
+        return false;
+      }
+      return true;
+    }
+    this.blocked = !this.sink.write(frame);
+    this.sent = event.id;
+    return true;
+  }
+
+  /**
+   * Replay delivery: the broker reads the log at this subscriber's pace, so instead of queueing it
+   * waits for the transport to drain. Resolves false when the connection is gone.
+   */
+  async replay(event: CatalogEvent, frame: string): Promise<boolean> {
+    if (this.state !== 'replaying' || this.ending) return false;
+    this.position = event.id;
+    if (!this.wants(event)) return true;
+    const accepted = this.sink.write(frame);
+    this.sent = event.id;
+    if (!accepted) {
+      this.blocked = true;
+      await new Promise<void>((resolve) => {
+        this.drainWaiter = resolve;
+      });
+    }
+    return this.state === 'replaying' && !this.ending;
+  }
+
+  /** Switches from replay to live delivery; only the broker calls this, once the log is caught up. */
+  goLive(): void {
+    if (this.state === 'replaying') this.state = 'live';
+  }
+
+  /** Writes a heartbeat comment unless the transport is full (then the queue is proof of life). */
+  heartbeat(): void {
+    if (this.state === 'closed' || this.blocked || this.ending) return;
+    this.blocked = !this.sink.write(HEARTBEAT);
+  }
+
+  /** Frames waiting behind a full transport. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Bytes the transport holds for this subscriber. */
+  get bufferedBytes(): number {
+    return this.sink.bufferedBytes;
+  }
+
+  /** Ends the stream with a last control frame (or none) and cuts it off if the peer will not read. */
+  end(reason: CloseReason, finalFrame?: string): void {
+    if (this.state === 'closed' || this.ending) return;
+    this.ending = true;
+    this.closeReason = reason;
+    this.queue = [];
+    this.releaseWaiter();
+    this.sink.end(finalFrame);
+    if (this.bufferedBytes > 0 || this.blocked) {
+      const timer = setTimeout(() => this.sink.destroy(), this.closeGraceMs);
+      timer.unref();
+      this.sink.onClose(() => clearTimeout(timer));
+    }
+  }
+
+  private overflow(): void {
+    this.end('overflow', encodeControl('overflow', { reason: 'client too slow', last_sent: this.sent }));
+  }
+
+  private drained(): void {
+    this.blocked = false;
+    if (this.drainWaiter) {
+      this.releaseWaiter();
+      return;
+    }
+    while (!this.blocked && this.queue.length > 0 && !this.ending) {
+      const next = this.queue.shift() as { id: number; frame: string };
+      this.blocked = !this.sink.write(next.frame);
+      this.sent = next.id;
+    }
+  }
+
+  private releaseWaiter(): void {
+    const waiter = this.drainWaiter;
+    this.drainWaiter = null;
+    waiter?.();
+  }
+
+  private closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.queue = [];
+    this.releaseWaiter();
+    this.onClosed(this, this.closeReason);
+  }
+}

@@ -1,0 +1,335 @@
+import type { CatalogEvent } from '@nestor/sdk';
+import type { Clock } from '../../observability/clock.js';
+import { systemClock } from '../../observability/clock.js';
+import type { Logger } from '../../observability/logging/logger.js';
+import type { Counter, Gauge, Metrics } from '../../observability/metrics/interfaces.js';
+import type { EventLog } from '../../storage/interfaces.js';
+import type { ChangeFeed } from '../interfaces.js';
+import { type CloseReason, type SseSink, SseSubscriber } from './client.js';
+import { type EventFilter, encodeControl, encodeEvent } from './events.js';
+
+/** What the broker reads from the durable log. */
+export type BrokerLog = Pick<EventLog, 'readEvents' | 'headSequence' | 'oldestSequence'>;
+
+export interface EventBrokerOptions {
+  log: BrokerLog;
+  feed: ChangeFeed;
+  logger: Logger;
+  metrics: Metrics;
+  /** Interval of the heartbeat comment written to every stream. */
+  heartbeatMs: number;
+  /** Frames queued per subscriber behind a full socket before it is dropped. */
+  clientBuffer: number;
+  clock?: Clock;
+  /** The log is also read on this interval, so a lost feed notification only delays delivery. */
+  pollMs?: number;
+  /** Events read from the log per query (tail and replay). */
+  pageSize?: number;
+  /** Connected streams allowed at once; more get 503 before their stream starts. */
+  maxSubscribers?: number;
+  /** Reconnection delay sent as the SSE `retry:` hint. */
+  retryMs?: number;
+  /** How long a peer that does not read gets to take its final frame before it is cut off. */
+  closeGraceMs?: number;
+}
+
+/** Where a new stream starts: after a position, or with a reset because that position is gone. */
+export type StreamStart =
+  | { kind: 'resume'; position: number; resumed: boolean }
+  | { kind: 'reset'; requested: number; oldest: number; head: number };
+
+/** Counts for `/metrics`, tests and the bench. */
+export interface BrokerStats {
+  subscribers: number;
+  replaying: number;
+  /** Newest sequence the broker has fanned out. */
+  cursor: number;
+  /** Frames queued behind full sockets, over all subscribers. */
+  queuedFrames: number;
+  /** Bytes held by sockets for all subscribers. */
+  bufferedBytes: number;
+}
+
+/**
+ * Fans the durable event log out to SSE subscribers. The log is read once per wake-up (a feed
+ * announcement or the poll tick) and every new event is encoded once and handed to each live
+ * subscriber, so the cost per event is one read plus one socket write per subscriber. Resuming
+ * clients first replay from the log in pages at their own pace, then join the live set at the
+ * exact position where the tail is, so nothing is missed or sent twice.
+ */
+export class EventBroker {
+  readonly retryMs: number;
+  private readonly log: BrokerLog;
+  private readonly feed: ChangeFeed;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly heartbeatMs: number;
+  private readonly clientBuffer: number;
+  private readonly pollMs: number;
+  private readonly pageSize: number;
+  private readonly maxSubscribers: number;
+  private readonly closeGraceMs: number;
+  private readonly subscribers = new Set<SseSubscriber>();
+  private readonly live = new Set<SseSubscriber>();
+  private cursor = 0;
+  private nextId = 1;
+  private starting: Promise<void> | null = null;
+  private tailing = false;
+  private again = false;
+  private closing = false;
+  private unsubscribe: (() => void) | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly gauge: Gauge;
+  private readonly sentTotal: Counter;
+  private readonly dropped: Counter;
+  private readonly resumes: Counter;
+  private readonly resets: Counter;
+
+  constructor(opts: EventBrokerOptions) {
+    this.log = opts.log;
+    this.feed = opts.feed;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.heartbeatMs = opts.heartbeatMs;
+    this.clientBuffer = opts.clientBuffer;
+    this.pollMs = opts.pollMs ?? 1000;
+    this.pageSize = opts.pageSize ?? 500;
+    this.maxSubscribers = opts.maxSubscribers ?? 50_000;
+    this.retryMs = opts.retryMs ?? 2000;
+    this.closeGraceMs = opts.closeGraceMs ?? 2000;
+    const m = opts.metrics;
+    this.gauge = m.gauge('nestor_sse_subscribers', 'Connected SSE subscribers');
+    this.sentTotal = m.counter('nestor_sse_events_sent_total', 'Events written to SSE subscribers');
+    this.dropped = m.counter('nestor_sse_dropped_clients_total', 'SSE subscribers dropped as too slow');
+    this.resumes = m.counter('nestor_sse_resumes_total', 'SSE streams that resumed from a position');
+    this.resets = m.counter('nestor_sse_resets_total', 'SSE streams told to relist (position older than the log)');
+    m.observableGauge('nestor_event_log_size', 'Events retained in the durable log', () => this.logSize());
+  }
+
+  /** Reads the head and starts listening; idempotent, and `prepare` calls it on first use. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.cursor = await this.log.headSequence();
+      this.unsubscribe = this.feed.subscribe((head) => {
+        if (head > this.cursor) this.wake();
+      });
+      const poll = setInterval(() => this.wake(), this.pollMs);
+      const beat = setInterval(() => this.heartbeat(), this.heartbeatMs);
+      poll.unref();
+      beat.unref();
+      this.timers.push(poll, beat);
+    })();
+    return this.starting;
+  }
+
+  /** False when the broker is closing or full: the caller answers 503 before starting a stream. */
+  hasCapacity(): boolean {
+    return !this.closing && this.subscribers.size < this.maxSubscribers;
+  }
+
+  /**
+   * Decides where a stream starts. `after` null means "new events only" (the head). A position
+   * older than the retained log (`after + 1 < oldestSequence`) is a reset: the client must relist.
+   * A position beyond the head is accepted: the stream waits until the log passes it.
+   */
+  async prepare(after: number | null): Promise<StreamStart> {
+    await this.start();
+    if (after === null) return { kind: 'resume', position: await this.log.headSequence(), resumed: false };
+    const oldest = await this.log.oldestSequence();
+    if (after + 1 < oldest) {
+      this.resets.inc();
+      return { kind: 'reset', requested: after, oldest, head: await this.log.headSequence() };
+    }
+    this.resumes.inc();
+    return { kind: 'resume', position: after, resumed: true };
+  }
+
+  /** Ends a stream whose position is gone with `event: reset` (carrying the head to relist at). */
+  reset(sink: SseSink, start: Extract<StreamStart, { kind: 'reset' }>): void {
+    sink.end(encodeControl('reset', { requested: start.requested, oldest: start.oldest, head: start.head }));
+  }
+
+  /** Attaches a stream whose headers are already written; events after `position` follow. */
+  attach(sink: SseSink, position: number, filter: EventFilter): SseSubscriber {
+    const subscriber = new SseSubscriber({
+      id: this.nextId++,
+      sink,
+      filter,
+      position,
+      bufferLimit: this.clientBuffer,
+      closeGraceMs: this.closeGraceMs,
+      onClosed: (s, reason) => this.detach(s, reason),
+    });
+    this.subscribers.add(subscriber);
+    this.gauge.inc();
+    if (this.closing) {
+      subscriber.end('shutdown');
+    } else if (position >= this.cursor) {
+      this.goLive(subscriber);
+    } else {
+      void this.replay(subscriber);
+    }
+    return subscriber;
+  }
+
+  /**
+   * The lowest position any connected subscriber still needs (its last written sequence), or null
+   * with no subscribers. Compaction keeps every event after it.
+   */
+  oldestSubscriberPosition(): number | null {
+    let min: number | null = null;
+    for (const s of this.subscribers) {
+      if (s.state !== 'closed' && (min === null || s.sent < min)) min = s.sent;
+    }
+    return min;
+  }
+
+  stats(): BrokerStats {
+    let replaying = 0;
+    let queuedFrames = 0;
+    let bufferedBytes = 0;
+    for (const s of this.subscribers) {
+      if (s.state === 'replaying') replaying++;
+      queuedFrames += s.queued;
+      bufferedBytes += s.bufferedBytes;
+    }
+    return { subscribers: this.subscribers.size, replaying, cursor: this.cursor, queuedFrames, bufferedBytes };
+  }
+
+  /** Reads the log now instead of waiting for the feed or the poll. */
+  wake(): void {
+    if (this.closing || this.starting === null) return;
+    if (this.tailing) {
+      this.again = true;
+      return;
+    }
+    this.tailing = true;
+    void this.tail().finally(() => {
+      this.tailing = false;
+    });
+  }
+
+  /**
+   * Ends every stream cleanly and stops listening. Resolves when every connection is gone (peers
+   * that do not read are cut off after the grace period).
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.unsubscribe?.();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const gone = [...this.subscribers].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.state === 'closed') resolve();
+          else {
+            this.waiters.set(s, resolve);
+            s.end('shutdown');
+          }
+        }),
+    );
+    await Promise.all(gone);
+  }
+
+  private readonly waiters = new Map<SseSubscriber, () => void>();
+
+  private async tail(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const events = await this.log.readEvents(this.cursor, this.pageSize);
+          if (this.closing) return;
+          this.fanOut(events);
+          if (events.length < this.pageSize) break;
+        }
+      } while (this.again && !this.closing);
+    } catch (err) {
+      // The next feed announcement or poll retries; subscribers keep their positions meanwhile.
+      this.logger.warn({ err }, 'reading the event log for SSE subscribers failed');
+    }
+  }
+
+  private fanOut(events: CatalogEvent[]): void {
+    let sent = 0;
+    for (const event of events) {
+      if (event.id <= this.cursor) continue;
+      const frame = encodeEvent(event);
+      for (const s of this.live) if (s.push(event, frame)) sent++;
+      this.cursor = event.id;
+    }
+    if (sent > 0) this.sentTotal.inc({}, sent);
+  }
+
+  private async replay(subscriber: SseSubscriber): Promise<void> {
+    const started = this.clock.now().getTime();
+    let replayed = 0;
+    try {
+      while (subscriber.state === 'replaying') {
+        const events = await this.log.readEvents(subscriber.position, this.pageSize);
+        for (const event of events) {
+          if (!(await subscriber.replay(event, encodeEvent(event)))) return;
+          replayed++;
+        }
+        if (subscriber.state !== 'replaying') return;
+        // Synchronous with the tail's fan-out: from here on the tail delivers to this subscriber.
+        if (subscriber.position >= this.cursor) {
+          this.goLive(subscriber);
+          this.sentTotal.inc({}, replayed);
+          this.logger.debug(
+            { subscriber: subscriber.id, replayed, ms: this.clock.now().getTime() - started },
+            'sse replay caught up',
+          );
+          return;
+        }
+        if (events.length === 0) {
+          // Events between the position and the tail vanished (compaction over the hard cap).
+          this.resets.inc();
+          const head = await this.log.headSequence();
+          subscriber.end(
+            'reset',
+            encodeControl('reset', {
+              requested: subscriber.position,
+              oldest: await this.log.oldestSequence(),
+              head,
+            }),
+          );
+          return;
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ err, subscriber: subscriber.id }, 'sse replay failed; closing the stream');
+      subscriber.end('error');
+    }
+  }
+
+  private goLive(subscriber: SseSubscriber): void {
+    subscriber.goLive();
+    this.live.add(subscriber);
+  }
+
+  private heartbeat(): void {
+    for (const s of this.subscribers) s.heartbeat();
+  }
+
+  private detach(subscriber: SseSubscriber, reason: CloseReason): void {
+    if (!this.subscribers.delete(subscriber)) return;
+    this.live.delete(subscriber);
+    this.gauge.dec();
+    if (reason === 'overflow') {
+      this.dropped.inc();
+      this.logger.info({ subscriber: subscriber.id, position: subscriber.sent }, 'sse subscriber too slow; dropped');
+    }
+    const waiter = this.waiters.get(subscriber);
+    if (waiter) {
+      this.waiters.delete(subscriber);
+      waiter();
+    }
+  }
+
+  private async logSize(): Promise<number> {
+    const [oldest, head] = await Promise.all([this.log.oldestSequence(), this.log.headSequence()]);
+    return oldest === 0 || oldest > head ? 0 : head - oldest + 1;
+  }
+}
