@@ -1,0 +1,78 @@
+import { type DeploymentEngine, type EngineList, invalidRequest, NestorError, notFound } from '@nestor/sdk';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { EngineConfig } from '../../config/config.js';
+import { decodeEngine, Reader } from '../../config/load.js';
+import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
+const COMPONENT = 'api';
+
+export interface EngineRouteDeps {
+  engines: EngineReader & EngineRegistrar & { describe(name: string): Promise<EngineDetail | null> };
+}
+
+/** `GET/POST /v1/engines`, `GET/DELETE /v1/engines/{name}`; registration needs the admin scope. */
+export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRouteDeps): void {
+  app.get(
+    '/v1/engines',
+    { config: { scope: 'read' }, schema: { tags: ['engines'], summary: 'Deployment engines with their health' } },
+    async (): Promise<EngineList> => ({ items: await engines.listEngines() }),
+  );
+
+  app.get(
+    '/v1/engines/:name',
+    {
+      config: { scope: 'read' },
+      schema: { tags: ['engines'], summary: 'One engine with its recent probes', params: NameParams },
+    },
+    async (req): Promise<EngineDetail> => {
+      const { name } = req.params as Static<typeof NameParams>;
+      const detail = await engines.describe(name);
+      if (!detail) throw notFound('engine_not_found', COMPONENT, 'GetEngine', `no engine named "${name}"`, { name });
+      return detail;
+    },
+  );
+
+  app.post(
+    '/v1/engines',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['engines'],
+        summary: 'Register an engine (admin)',
+        body: Type.Object({}, { additionalProperties: true }),
+      },
+    },
+    async (req, reply): Promise<DeploymentEngine> => {
+      const engine = await engines.register(decodeBody(req.body));
+      reply.status(201).header('location', `/v1/engines/${engine.name}`);
+      return engine;
+    },
+  );
+
+  app.delete(
+    '/v1/engines/:name',
+    {
+      config: { scope: 'admin' },
+      schema: { tags: ['engines'], summary: 'Deregister an engine (admin)', params: NameParams },
+    },
+    async (req, reply) => {
+      const { name } = req.params as Static<typeof NameParams>;
+      await engines.deregister(name);
+      return reply.status(204).send();
+    },
+  );
+}
+
+/** The config decoder's rules, with its errors re-worded for a request body and naming the field. */
+function decodeBody(body: unknown): EngineConfig {
+  try {
+    return decodeEngine(Reader.of(body, 'body'));
+  } catch (err) {
+    if (!NestorError.hasCode(err, 'invalid_request')) throw err;
+    const field = /body\.([A-Za-z0-9_.[\]]+)/.exec(err.message)?.[1];
+    const message = err.message.replace('unknown config key', 'unknown field').replace(/\bbody\./g, '');
+    throw invalidRequest(COMPONENT, 'RegisterEngine', message, field ? { field } : {});
+  }
+}

@@ -1,0 +1,5 @@
+export * from './discovery.js';
+export * from './health.js';
+export * from './interfaces.js';
+export * from './leadership.js';
+export * from './registry.js';
