@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { VersionInfo } from '@nestor/sdk';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
@@ -24,6 +25,14 @@ import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import { createLogger, type Logger } from './observability/logging/logger.js';
 import { PromMetrics } from './observability/metrics/metrics.js';
+import {
+  TracingChangeFeed,
+  TracingSharedCache,
+  TracingStore,
+  TracingValidator,
+} from './observability/tracing/decorators.js';
+import { registerTracingHooks } from './observability/tracing/http.js';
+import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import { CachingStore } from './storage/cache/caching-store.js';
 import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
@@ -42,6 +51,8 @@ export interface AppOverrides {
   logger?: Logger;
   clock?: Clock;
   env?: Record<string, string | undefined>;
+  /** Span exporter for tests (InMemorySpanExporter); switches tracing on like an OTLP endpoint. */
+  spanExporter?: SpanExporter;
 }
 
 /** A wired orchestrator. `start()` begins background work; `close()` stops everything in reverse order. */
@@ -79,12 +90,28 @@ export async function createStore(config: Config, clock: Clock): Promise<Catalog
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const env = overrides.env ?? process.env;
   const clock = overrides.clock ?? systemClock;
-  const logger = overrides.logger ?? createLogger({ level: config.log.level });
-  const metrics = new PromMetrics();
   const version = buildInfo(env);
-  const stoppers: (() => Promise<void> | void)[] = [];
+  // --- Tracing: on with OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT (or a test exporter); when off,
+  // nothing below is wrapped or hooked, so it costs nothing.
+  const tracing = setUpTracing({
+    endpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'],
+    tracesUrl: env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'],
+    exporter: overrides.spanExporter,
+    serviceName: env['OTEL_SERVICE_NAME'] ?? 'nestor-orchestrator',
+    serviceVersion: version.version,
+  });
+  const tracer = tracing.enabled ? tracing.tracer : null;
+  // --- end tracing
+  const logger =
+    overrides.logger ??
+    createLogger({ level: config.log.level, ...(tracer ? { mixin: traceLogFields } : {}) });
+  const metrics = new PromMetrics();
+  const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
-  const baseStore = overrides.store ?? (await createStore(config, clock));
+  const rawStore = overrides.store ?? (await createStore(config, clock));
+  const baseStore: CatalogStore = tracer
+    ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
+    : rawStore;
   stoppers.push(() => baseStore.close());
   // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
@@ -92,19 +119,24 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ? new RedisLink({ url: config.cache.redis_url, prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:', logger })
     : null;
   if (redis) stoppers.push(() => redis.close());
+  const redisCache = (link: RedisLink) => {
+    const cache = new RedisSharedCache({ link });
+    return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
+  };
   const store: CatalogStore = config.cache.enabled
     ? new CachingStore({
         inner: baseStore,
         maxBytes: config.cache.max_bytes,
         ttlMs: config.cache.ttl_ms,
         metrics,
-        ...(redis ? { shared: new RedisSharedCache({ link: redis }) } : {}),
+        ...(redis ? { shared: redisCache(redis) } : {}),
       })
     : baseStore;
 
   const redisFeed = redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
   if (redisFeed) stoppers.push(() => redisFeed.close());
-  const feed: ChangeFeed = redisFeed ?? new LocalChangeFeed();
+  const plainFeed: ChangeFeed = redisFeed ?? new LocalChangeFeed();
+  const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
   // --- end Redis
   if (store instanceof CachingStore) {
     const cache = store;
@@ -123,7 +155,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
 
   const engines = new StaticEngineReader(config.engines);
-  const validator = createValidator({
+  const plainValidator = createValidator({
     reader: store,
     engines,
     unhealthyEngine: config.validation.unhealthy_engine,
@@ -131,6 +163,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     logger,
   });
+  const validator = tracer ? new TracingValidator({ inner: plainValidator, tracer }) : plainValidator;
   const manager = new CatalogManager({ store, validator, feed, logger, metrics });
 
   const { auth, generatedAdminToken } = setUpAuth(config, logger);
@@ -142,6 +175,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     trustProxy: config.server.trust_proxy,
     revision: () => store.headSequence(),
     version: version.version,
+    ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
   if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });

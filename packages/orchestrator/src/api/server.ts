@@ -33,6 +33,8 @@ export interface ServerOptions {
   /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses. */
   revision: () => Promise<number>;
   version: string;
+  /** Runs first on the new instance, so its hooks see every request (tracing). */
+  instrument?: (app: FastifyInstance) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -53,6 +55,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
   });
+  opts.instrument?.(app);
   app.decorateRequest('principal', null);
   app.decorateRequest('catalogRevision', null);
 

@@ -7,6 +7,8 @@ export interface LoggerOptions {
   level: string;
   /** Extra fields on every line (e.g. service name). */
   base?: Record<string, unknown>;
+  /** Fields computed for every line (tracing adds the active trace and span ids). */
+  mixin?: () => Record<string, unknown>;
 }
 
 /** JSON lines on stdout. Secrets in well-known places are redacted. */
@@ -20,6 +22,7 @@ export function createLogger(opts: LoggerOptions, destination?: pino.Destination
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(opts.mixin ? { mixin: opts.mixin } : {}),
     },
     destination,
   );

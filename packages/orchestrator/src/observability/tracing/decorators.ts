@@ -1,0 +1,211 @@
+import type {
+  CatalogEvent,
+  ComponentDefinition,
+  ComponentPatch,
+  ComponentSpec,
+  DeploymentEngine,
+  NewCatalogEvent,
+  ScoredComponent,
+  ValidationResult,
+} from '@nestor/sdk';
+import type { Attributes, Tracer } from '@opentelemetry/api';
+import type { ChangeFeed } from '../../events/interfaces.js';
+import type { SharedCache } from '../../storage/cache/interfaces.js';
+import type {
+  CatalogStore,
+  DependentRef,
+  ListQuery,
+  NewComponent,
+  Page,
+  SearchQuery,
+  WriteOutcome,
+} from '../../storage/interfaces.js';
+import type { ComponentValidator } from '../../validation/interfaces.js';
+import { withSpan } from './tracing.js';
+
+/**
+ * A span around every call of the store it wraps (`store.<method>`), child of whatever span is
+ * active (usually the HTTP request's). Installed by the composition root only when tracing is on.
+ */
+export class TracingStore implements CatalogStore {
+  private readonly inner: CatalogStore;
+  private readonly tracer: Tracer;
+  private readonly system: string;
+
+  constructor(opts: { inner: CatalogStore; tracer: Tracer; system: string }) {
+    this.inner = opts.inner;
+    this.tracer = opts.tracer;
+    this.system = opts.system;
+  }
+
+  /** The wrapped store (for `migrate` and other backend-specific calls). */
+  get wrapped(): CatalogStore {
+    return this.inner;
+  }
+
+  private span<T>(method: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+    return withSpan(this.tracer, `store.${method}`, { 'db.system': this.system, ...attributes }, fn);
+  }
+
+  getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+    return this.span('getComponent', { 'nestor.component': name, 'nestor.version': version }, () =>
+      this.inner.getComponent(name, version),
+    );
+  }
+  getLatestComponent(name: string, opts?: { includePrerelease?: boolean }): Promise<ComponentDefinition | null> {
+    return this.span('getLatestComponent', { 'nestor.component': name }, () =>
+      this.inner.getLatestComponent(name, opts),
+    );
+  }
+  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    return this.span('listComponents', { 'nestor.limit': query.limit }, () => this.inner.listComponents(query));
+  }
+  createComponent(component: NewComponent): Promise<WriteOutcome> {
+    return this.span(
+      'createComponent',
+      { 'nestor.component': component.name, 'nestor.version': component.version },
+      async () => this.inner.createComponent(component),
+    );
+  }
+  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+    return this.span('updateComponent', { 'nestor.component': name, 'nestor.version': version }, () =>
+      this.inner.updateComponent(name, version, patch),
+    );
+  }
+  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
+    return this.span('searchComponents', { 'nestor.limit': query.limit }, () => this.inner.searchComponents(query));
+  }
+  getComponentVersions(name: string): Promise<ComponentDefinition[]> {
+    return this.span('getComponentVersions', { 'nestor.component': name }, () => this.inner.getComponentVersions(name));
+  }
+  listComponentNames(): Promise<string[]> {
+    return this.span('listComponentNames', {}, () => this.inner.listComponentNames());
+  }
+  getDependents(name: string): Promise<DependentRef[]> {
+    return this.span('getDependents', { 'nestor.component': name }, () => this.inner.getDependents(name));
+  }
+  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+    return this.span('appendEvent', { 'nestor.event.type': event.type }, () => this.inner.appendEvent(event));
+  }
+  readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
+    return this.span('readEvents', { 'nestor.after': after }, () => this.inner.readEvents(after, limit));
+  }
+  headSequence(): Promise<number> {
+    return this.span('headSequence', {}, () => this.inner.headSequence());
+  }
+  oldestSequence(): Promise<number> {
+    return this.span('oldestSequence', {}, () => this.inner.oldestSequence());
+  }
+  compactEvents(upTo: number): Promise<number> {
+    return this.span('compactEvents', { 'nestor.up_to': upTo }, () => this.inner.compactEvents(upTo));
+  }
+  listEngines(): Promise<DeploymentEngine[]> {
+    return this.span('listEngines', {}, () => this.inner.listEngines());
+  }
+  getEngine(name: string): Promise<DeploymentEngine | null> {
+    return this.span('getEngine', { 'nestor.engine': name }, () => this.inner.getEngine(name));
+  }
+  putEngine(engine: DeploymentEngine): Promise<void> {
+    return this.span('putEngine', { 'nestor.engine': engine.name }, () => this.inner.putEngine(engine));
+  }
+  deleteEngine(name: string): Promise<boolean> {
+    return this.span('deleteEngine', { 'nestor.engine': name }, () => this.inner.deleteEngine(name));
+  }
+  getState(key: string): Promise<unknown | null> {
+    return this.span('getState', { 'nestor.key': key }, () => this.inner.getState(key));
+  }
+  putState(key: string, value: unknown): Promise<void> {
+    return this.span('putState', { 'nestor.key': key }, () => this.inner.putState(key, value));
+  }
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.span('acquireLease', { 'nestor.lease': name }, () => this.inner.acquireLease(name, holder, ttlMs));
+  }
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.span('releaseLease', { 'nestor.lease': name }, () => this.inner.releaseLease(name, holder));
+  }
+  ping(): Promise<void> {
+    return this.span('ping', {}, () => this.inner.ping());
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** `validation.validate` around every validation, with the verdict as attributes. */
+export class TracingValidator implements ComponentValidator {
+  private readonly inner: ComponentValidator;
+  private readonly tracer: Tracer;
+
+  constructor(opts: { inner: ComponentValidator; tracer: Tracer }) {
+    this.inner = opts.inner;
+    this.tracer = opts.tracer;
+  }
+
+  validate(spec: ComponentSpec): Promise<ValidationResult> {
+    return withSpan(
+      this.tracer,
+      'validation.validate',
+      { 'nestor.component': spec.name, 'nestor.version': spec.version },
+      async (span) => {
+        const result = await this.inner.validate(spec);
+        span.setAttribute('nestor.validation.valid', result.valid);
+        span.setAttribute('nestor.validation.errors', result.errors.length);
+        return result;
+      },
+    );
+  }
+}
+
+/** `events.publish` for every head announced on the feed. */
+export class TracingChangeFeed implements ChangeFeed {
+  private readonly inner: ChangeFeed;
+  private readonly tracer: Tracer;
+
+  constructor(opts: { inner: ChangeFeed; tracer: Tracer }) {
+    this.inner = opts.inner;
+    this.tracer = opts.tracer;
+  }
+
+  publish(head: number): void {
+    const span = this.tracer.startSpan('events.publish', { attributes: { 'nestor.event.head': head } });
+    try {
+      this.inner.publish(head);
+    } finally {
+      span.end();
+    }
+  }
+
+  subscribe(listener: (head: number) => void): () => void {
+    return this.inner.subscribe(listener);
+  }
+}
+
+/** `cache.shared.<op>` around the shared (Redis) cache's calls. */
+export class TracingSharedCache implements SharedCache {
+  private readonly inner: SharedCache;
+  private readonly tracer: Tracer;
+
+  constructor(opts: { inner: SharedCache; tracer: Tracer }) {
+    this.inner = opts.inner;
+    this.tracer = opts.tracer;
+  }
+
+  get(key: string): Promise<string | null> {
+    return withSpan(this.tracer, 'cache.shared.get', { 'db.system': 'redis' }, async (span) => {
+      const value = await this.inner.get(key);
+      span.setAttribute('nestor.cache.hit', value !== null);
+      return value;
+    });
+  }
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    return withSpan(this.tracer, 'cache.shared.set', { 'db.system': 'redis' }, () => this.inner.set(key, value, ttlMs));
+  }
+  delete(keys: string[]): Promise<void> {
+    return withSpan(
+      this.tracer,
+      'cache.shared.delete',
+      { 'db.system': 'redis', 'nestor.cache.keys': keys.length },
+      () => this.inner.delete(keys),
+    );
+  }
+}
