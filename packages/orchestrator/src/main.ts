@@ -11,9 +11,12 @@ import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
+import { registerSourceRoutes } from './api/handlers/sources.js';
+import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
+import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
 import { StaticEngineReader } from './engines/static-reader.js';
 import { LocalChangeFeed } from './events/change-feed.js';
@@ -60,6 +63,8 @@ export interface App {
   config: Config;
   server: FastifyInstance;
   manager: CatalogManager;
+  /** Git and directory sources (issue 5): status, syncs, polling. */
+  sources: SourceManager;
   store: CatalogStore;
   feed: ChangeFeed;
   /** The SSE fan-out of the event log, and the retention that trims the log. */
@@ -182,6 +187,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerHealthRoutes(server, { checks });
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, { manager });
+
+  // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
+  // the store closes (stoppers run in reverse).
+  const sources = SourceManager.fromConfig(config, { writer: manager, store, feed, logger, metrics, clock, env });
+  stoppers.push(() => sources.stop());
+  registerSourceRoutes(server, { sources });
+  await registerWebhookRoutes(server, { sources, logger, clock });
   // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
   // retention (started by start(), stopped before the store closes).
   const broker = new EventBroker({
@@ -216,6 +228,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     config,
     server,
     manager,
+    sources,
     store,
     feed,
     broker,
@@ -226,6 +239,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async start() {
       if (started) return;
       started = true;
+      await sources.start();
       compactor.start();
     },
     async close() {

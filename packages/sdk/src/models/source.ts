@@ -20,4 +20,9 @@ export interface SourceStatus {
   state: 'idle' | 'syncing' | 'failed';
   counts: { created: number; unchanged: number; failed: number; conflicts: number };
   errors: SourceFileError[];
+  /**
+   * Why the last sync of the whole source failed (unreachable remote, unknown branch, timeout),
+   * or null when it succeeded. Per-file problems are in `errors`.
+   */
+  last_error?: { code: string; message: string; at: string } | null;
 }

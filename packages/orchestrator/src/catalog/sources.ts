@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { create, type NestorError, notFound, type SourceStatus } from '@nestor/sdk';
+import type { Config, SourceConfig } from '../config/config.js';
+import type { ChangeFeed } from '../events/interfaces.js';
+import { GitClient } from '../git/client.js';
+import type { Clock } from '../observability/clock.js';
+import { systemClock } from '../observability/clock.js';
+import type { Logger } from '../observability/logging/logger.js';
+import type { Metrics } from '../observability/metrics/interfaces.js';
+import { noopMetrics } from '../observability/metrics/metrics.js';
+import type { EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
+import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
+import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './sync.js';
+
+/** A configured source with its secrets resolved from the environment by the composition root. */
+export interface SourceDefinition extends SourceConfig {
+  /** https token (from `token_env`). */
+  token: string | null;
+  /** Webhook secret (from `webhook_secret_env`); without one, webhooks for the source are refused. */
+  webhookSecret: string | null;
+}
+
+export interface SourceManagerOptions {
+  sources: SourceDefinition[];
+  /** Git clones go to `<dataDir>/sources/<name>`. */
+  dataDir: string;
+  writer: ComponentCreator;
+  store: StateStore & Pick<EventLog, 'appendEvent'> & Partial<LeaseStore>;
+  feed: ChangeFeed;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** Per git command time limit (ms). */
+  gitTimeoutMs?: number;
+  /** Quiet time after a file change in a directory source before it is synced (ms). */
+  watchDebounceMs?: number;
+}
+
+/** Name of the built-in directory source that loads `examples/`. */
+export const EXAMPLES_SOURCE = 'examples';
+
+const LEASE_TTL_MS = 30_000;
+const LEASE_RENEW_MS = 10_000;
+
+interface Slot {
+  def: SourceDefinition;
+  syncer: SourceSyncer;
+  running: Promise<SyncReport> | null;
+  queued: Promise<SyncReport> | null;
+  state: SourceStatus['state'];
+  lastError: { code: string; message: string; at: string } | null;
+  timer: NodeJS.Timeout | null;
+  watcher: FSWatcher | null;
+  debounce: NodeJS.Timeout | null;
+}
+
+/**
+ * The registry of git and directory sources: runs syncs (one at a time per source, duplicates
+ * coalesced into at most one follow-up), polls, watches folders, and answers status.
+ */
+export class SourceManager {
+  private readonly slots = new Map<string, Slot>();
+  private readonly store: SourceManagerOptions['store'];
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly watchDebounceMs: number;
+  private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly abort = new AbortController();
+  private readonly syncs;
+  private readonly durations;
+  private started = false;
+  private stopped = false;
+
+  constructor(opts: SourceManagerOptions) {
+    this.store = opts.store;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.watchDebounceMs = opts.watchDebounceMs ?? 300;
+    const metrics = opts.metrics ?? noopMetrics;
+    this.syncs = metrics.counter('nestor_source_syncs_total', 'Source syncs by source and outcome', [
+      'source',
+      'outcome',
+    ]);
+    this.durations = metrics.histogram(
+      'nestor_source_sync_duration_seconds',
+      'Source sync duration',
+      ['source'],
+      [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    );
+    for (const def of opts.sources) {
+      const reader: SourceReader =
+        def.type === 'git'
+          ? new GitSourceReader({
+              git: new GitClient({
+                name: def.name,
+                url: def.url ?? '',
+                branch: def.branch,
+                dir: join(opts.dataDir, 'sources', def.name),
+                token: def.token,
+                sshKeyPath: def.ssh_key_path,
+                timeoutMs: opts.gitTimeoutMs,
+                logger: opts.logger,
+              }),
+            })
+          : new DirectorySourceReader({ root: resolve(def.path ?? '.'), paths: def.paths });
+      const syncer = new SourceSyncer({
+        name: def.name,
+        reader,
+        paths: def.paths,
+        writer: opts.writer,
+        state: opts.store,
+        events: opts.store,
+        feed: opts.feed,
+        logger: opts.logger,
+        clock: this.clock,
+      });
+      this.slots.set(def.name, {
+        def,
+        syncer,
+        running: null,
+        queued: null,
+        state: 'idle',
+        lastError: null,
+        timer: null,
+        watcher: null,
+        debounce: null,
+      });
+    }
+  }
+
+  /**
+   * Sources from config plus, when `examples.enabled`, the `examples` directory source (unless the
+   * config already names a source `examples`). Secrets are read from `env` here, by name.
+   */
+  static fromConfig(
+    config: Config,
+    deps: Omit<SourceManagerOptions, 'sources' | 'dataDir'> & { env: Record<string, string | undefined> },
+  ): SourceManager {
+    const { env, ...rest } = deps;
+    const defs: SourceDefinition[] = config.sources.map((s) => ({
+      ...s,
+      token: s.token_env ? (env[s.token_env] ?? null) : null,
+      webhookSecret: s.webhook_secret_env ? (env[s.webhook_secret_env] ?? null) : null,
+    }));
+    if (config.examples.enabled && !defs.some((d) => d.name === EXAMPLES_SOURCE)) {
+      defs.push({
+        name: EXAMPLES_SOURCE,
+        type: 'directory',
+        url: null,
+        path: config.examples.path,
+        branch: 'main',
+        paths: ['**/*.yaml', '**/*.yml'],
+        interval_ms: 5_000,
+        webhook_secret_env: null,
+        token_env: null,
+        ssh_key_path: null,
+        token: null,
+        webhookSecret: null,
+      });
+    }
+    for (const d of defs) {
+      if (d.webhook_secret_env && !d.webhookSecret) {
+        rest.logger.warn(
+          { source: d.name, env: d.webhook_secret_env },
+          'webhook secret variable is not set; webhooks for this source will be refused',
+        );
+      }
+    }
+    return new SourceManager({ ...rest, sources: defs, dataDir: config.data_dir });
+  }
+
+  /** Names of every source, in config order. */
+  names(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.slots.has(name);
+  }
+
+  /** A source's definition; throws `source_not_found`. */
+  definition(name: string): SourceDefinition {
+    return this.slot(name).def;
+  }
+
+  /** Status of every source. */
+  list(): Promise<SourceStatus[]> {
+    return Promise.all(this.names().map((n) => this.status(n)));
+  }
+
+  /** Status of one source; throws `source_not_found`. */
+  async status(name: string): Promise<SourceStatus> {
+    const slot = this.slot(name);
+    const persisted = await slot.syncer.persisted();
+    return {
+      name,
+      type: slot.def.type,
+      url: slot.syncer.reader.url,
+      branch: slot.def.type === 'git' ? slot.def.branch : null,
+      last_commit: persisted?.commit ?? null,
+      last_sync_at: persisted?.last_sync_at ?? null,
+      last_duration_ms: persisted?.last_duration_ms ?? null,
+      state: slot.state,
+      counts: persisted?.counts ?? { created: 0, unchanged: 0, failed: 0, conflicts: 0 },
+      errors: persisted?.errors ?? [],
+      last_error: slot.lastError,
+    };
+  }
+
+  /**
+   * Runs a sync now, or joins the one already queued: while a sync runs, every further request
+   * shares one follow-up sync (new commits may have arrived since the running one fetched).
+   * Throws `source_not_found`, or whatever made the sync fail (`git_failure`, `timeout`, ...).
+   */
+  sync(name: string, opts: Omit<SyncOptions, 'signal'> = {}): Promise<SyncReport> {
+    const slot = this.slot(name);
+    if (!slot.running) return this.launch(slot, opts);
+    if (!slot.queued) {
+      slot.queued = slot.running
+        .catch(() => undefined)
+        .then(() => {
+          slot.queued = null;
+          return this.launch(slot, opts);
+        });
+    }
+    return slot.queued;
+  }
+
+  /** Asks for a sync without waiting (webhooks, polls, the API); failures land in the status. */
+  requestSync(name: string, reason: string): void {
+    if (this.stopped) return;
+    this.logger.debug({ source: name, reason }, 'source sync requested');
+    this.sync(name).catch(() => undefined);
+  }
+
+  /** Whether a sync of the source is running or queued. */
+  busy(name: string): boolean {
+    const slot = this.slot(name);
+    return slot.running !== null || slot.queued !== null;
+  }
+
+  /** Starts the first sync of every source, polling, and folder watches. */
+  async start(): Promise<void> {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (const slot of this.slots.values()) {
+      const name = slot.def.name;
+      this.requestSync(name, 'start');
+      if (slot.def.interval_ms > 0) {
+        slot.timer = setInterval(() => this.requestSync(name, 'poll'), slot.def.interval_ms);
+        slot.timer.unref();
+      }
+      if (slot.def.type === 'directory') this.watch(slot);
+    }
+  }
+
+  /** Stops timers and watches, interrupts running syncs between writes, and waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    const waits: Promise<unknown>[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.timer) clearInterval(slot.timer);
+      if (slot.debounce) clearTimeout(slot.debounce);
+      slot.watcher?.close();
+      slot.timer = null;
+      slot.debounce = null;
+      slot.watcher = null;
+      if (slot.running) waits.push(slot.running.catch(() => undefined));
+      if (slot.queued) waits.push(slot.queued.catch(() => undefined));
+    }
+    await Promise.all(waits);
+  }
+
+  private watch(slot: Slot): void {
+    const root = resolve(slot.def.path ?? '.');
+    try {
+      slot.watcher = watch(root, { recursive: true, persistent: false }, () => {
+        if (slot.debounce) clearTimeout(slot.debounce);
+        slot.debounce = setTimeout(() => {
+          slot.debounce = null;
+          this.requestSync(slot.def.name, 'watch');
+        }, this.watchDebounceMs);
+        slot.debounce.unref();
+      });
+      slot.watcher.on('error', (err) => {
+        this.logger.warn({ source: slot.def.name, err }, 'folder watch failed; polling continues');
+        slot.watcher?.close();
+        slot.watcher = null;
+      });
+    } catch (err) {
+      this.logger.warn({ source: slot.def.name, path: root, err }, 'cannot watch folder; polling only');
+    }
+  }
+
+  private launch(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
+    const p = this.run(slot, opts).finally(() => {
+      if (slot.running === p) slot.running = null;
+    });
+    slot.running = p;
+    return p;
+  }
+
+  private async run(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
+    const name = slot.def.name;
+    if (this.stopped) throw this.unavailable(name, 'the orchestrator is shutting down');
+    const releaseLease = await this.takeLease(name);
+    slot.state = 'syncing';
+    const t0 = performance.now();
+    try {
+      const report = await slot.syncer.sync({ ...opts, signal: this.abort.signal });
+      slot.state = report.complete ? 'idle' : 'failed';
+      slot.lastError = report.complete
+        ? null
+        : {
+            code: this.stopped ? 'service_unavailable' : 'storage_failure',
+            message: this.stopped
+              ? 'sync interrupted by shutdown; the next sync completes it'
+              : 'some components could not be written; the next sync retries them',
+            at: this.clock.now().toISOString(),
+          };
+      this.syncs.inc({ source: name, outcome: report.complete ? 'ok' : 'incomplete' });
+      return report;
+    } catch (err) {
+      const error = sourceFailure(name, err);
+      slot.state = 'failed';
+      slot.lastError = { code: error.code, message: error.message, at: this.clock.now().toISOString() };
+      this.syncs.inc({ source: name, outcome: 'failed' });
+      this.logger.warn({ source: name, code: error.code, message: error.message }, 'source sync failed');
+      throw error;
+    } finally {
+      this.durations.observe({ source: name }, (performance.now() - t0) / 1000);
+      await releaseLease();
+    }
+  }
+
+  /**
+   * Takes the source's lease so that replicas (and `nestor sync` next to a server) never sync one
+   * source at once; renewed while the sync runs, short enough that a killed holder frees it soon.
+   */
+  private async takeLease(name: string): Promise<() => Promise<void>> {
+    const { acquireLease, releaseLease } = this.store;
+    if (!acquireLease || !releaseLease) return async () => undefined;
+    const lease = `source-sync:${name}`;
+    const ok = await acquireLease.call(this.store, lease, this.holder, LEASE_TTL_MS);
+    if (!ok) throw this.unavailable(name, 'another process is syncing this source; try again shortly');
+    const renew = setInterval(() => {
+      acquireLease.call(this.store, lease, this.holder, LEASE_TTL_MS).catch(() => undefined);
+    }, LEASE_RENEW_MS);
+    renew.unref();
+    return async () => {
+      clearInterval(renew);
+      await releaseLease.call(this.store, lease, this.holder).catch(() => undefined);
+    };
+  }
+
+  private unavailable(name: string, why: string): NestorError {
+    return create('service_unavailable')
+      .component('sync')
+      .operation('SyncSource')
+      .message(`source ${name}: ${why}`)
+      .build();
+  }
+
+  private slot(name: string): Slot {
+    const slot = this.slots.get(name);
+    if (!slot) {
+      throw notFound('source_not_found', 'sync', 'GetSource', `source ${name} is not configured`, { source: name });
+    }
+    return slot;
+  }
+}

@@ -1,0 +1,504 @@
+import {
+  type ComponentSpec,
+  create,
+  NestorError,
+  type SourceFileError,
+  type SourceStatus,
+  type ValidationIssue,
+} from '@nestor/sdk';
+import semver from 'semver';
+import type { ChangeFeed } from '../events/interfaces.js';
+import { fileError, MAX_FILE_BYTES, type ParsedComponent, parseComponentFile, pathProblem } from '../git/parser.js';
+import type { Clock } from '../observability/clock.js';
+import { systemClock } from '../observability/clock.js';
+import type { Logger } from '../observability/logging/logger.js';
+import type { EventLog, StateStore } from '../storage/interfaces.js';
+import { globMatchers, type SourceFile, type SourceReader } from './source-readers.js';
+
+/** The one write a sync makes: `CatalogManager.createComponent`. */
+export interface ComponentCreator {
+  createComponent(spec: ComponentSpec): Promise<{ created: boolean }>;
+}
+
+export type SyncCounts = SourceStatus['counts'];
+
+/** What one sync did. */
+export interface SyncReport {
+  source: string;
+  /** Revision synced: a commit, or `dir:<hash>` for a folder. */
+  commit: string;
+  previous_commit: string | null;
+  /** True when every matching file was parsed (first sync, force-push, changed globs). */
+  full: boolean;
+  /** Files parsed by this sync (changed files only on an incremental sync). */
+  files: number;
+  counts: SyncCounts;
+  /** Every per-file problem the source has at this revision. */
+  errors: SourceFileError[];
+  duration_ms: number;
+  started_at: string;
+  /** False when a write failed for a reason other than the file itself; the commit was not recorded. */
+  complete: boolean;
+  /** Sequence of the `source.synced` event, or null when nothing changed. */
+  event_id: number | null;
+}
+
+/** Progress of a running sync, for logs and the CLI. */
+export interface SyncProgress {
+  source: string;
+  phase: 'fetch' | 'list' | 'parse' | 'write' | 'done';
+  done: number;
+  total: number;
+}
+
+/** What is kept between syncs under the state key `source:<name>`. */
+export interface PersistedSourceState {
+  commit: string;
+  paths: string[];
+  last_sync_at: string;
+  last_duration_ms: number;
+  counts: SyncCounts;
+  errors: SourceFileError[];
+}
+
+export interface SourceSyncerOptions {
+  name: string;
+  reader: SourceReader;
+  /** Globs under the source root. */
+  paths: string[];
+  writer: ComponentCreator;
+  state: StateStore;
+  events: Pick<EventLog, 'appendEvent'>;
+  feed: ChangeFeed;
+  logger: Logger;
+  clock?: Clock;
+  maxFileBytes?: number;
+}
+
+export interface SyncOptions {
+  onProgress?: (progress: SyncProgress) => void;
+  /** Stops between writes; the revision is then not recorded, so the next sync finishes the work. */
+  signal?: AbortSignal;
+}
+
+/** Most per-file errors kept in a source's status. */
+export const MAX_STATUS_ERRORS = 1000;
+const PROGRESS_EVERY = 1000;
+
+export function stateKey(source: string): string {
+  return `source:${source}`;
+}
+
+/** Reads a persisted state, or null when there is none or it has another shape. */
+export function readPersistedState(value: unknown): PersistedSourceState | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Partial<PersistedSourceState>;
+  if (typeof v.commit !== 'string' || !Array.isArray(v.paths) || !Array.isArray(v.errors)) return null;
+  return v as PersistedSourceState;
+}
+
+interface WriteItem {
+  parsed: ParsedComponent;
+}
+
+/**
+ * Brings the catalog in line with one source. Parses every matching file at the fetched revision
+ * (only the files changed since the last recorded revision, plus those that failed last time),
+ * writes each component through the catalog manager in dependency order, and records the
+ * revision only after all of it is done: a sync that is interrupted leaves every component either
+ * written or not, and the next sync redoes the rest. Writing is idempotent, so redoing is harmless.
+ */
+export class SourceSyncer {
+  readonly name: string;
+  readonly reader: SourceReader;
+  private readonly paths: string[];
+  private readonly writer: ComponentCreator;
+  private readonly state: StateStore;
+  private readonly events: Pick<EventLog, 'appendEvent'>;
+  private readonly feed: ChangeFeed;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly maxFileBytes: number;
+  private readonly matchers: ReturnType<typeof globMatchers>;
+
+  constructor(opts: SourceSyncerOptions) {
+    this.name = opts.name;
+    this.reader = opts.reader;
+    this.paths = opts.paths;
+    this.writer = opts.writer;
+    this.state = opts.state;
+    this.events = opts.events;
+    this.feed = opts.feed;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+    this.matchers = globMatchers(opts.paths);
+  }
+
+  /** The state recorded by the last complete sync, or null. */
+  async persisted(): Promise<PersistedSourceState | null> {
+    return readPersistedState(await this.state.getState(stateKey(this.name)));
+  }
+
+  /**
+   * Runs one sync. Throws `git_failure` or `timeout` when the source cannot be read at all (the
+   * catalog is untouched then); everything wrong with single files is in the report.
+   */
+  async sync(opts: SyncOptions = {}): Promise<SyncReport> {
+    const startedAt = this.clock.now();
+    const t0 = performance.now();
+    const progress = (phase: SyncProgress['phase'], done: number, total: number) =>
+      opts.onProgress?.({ source: this.name, phase, done, total });
+
+    progress('fetch', 0, 0);
+    const previous = await this.persisted();
+    const head = await this.reader.head();
+    const prevCommit = previous?.commit ?? null;
+    const sameGlobs = previous !== null && sameList(previous.paths, this.paths);
+
+    let changed: Set<string> | null = null;
+    if (previous && sameGlobs) changed = await this.reader.changes(previous.commit, head);
+    const full = changed === null;
+    const retry = new Set((previous?.errors ?? []).map((e) => e.path));
+
+    const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0 };
+    if (!full && changed?.size === 0 && retry.size === 0) {
+      return this.finish({
+        startedAt,
+        t0,
+        head,
+        prevCommit,
+        full,
+        files: 0,
+        counts,
+        errors: [],
+        complete: true,
+        previous,
+        progress,
+      });
+    }
+
+    progress('list', 0, 0);
+    const listed = await this.reader.list(head, this.matchers.mentions);
+    const selected = listed.filter((f) => full || changed?.has(f.path) || retry.has(f.path));
+    const errors: SourceFileError[] = [];
+    const readable: SourceFile[] = [];
+    for (const f of selected) {
+      const unsafe = pathProblem(f.path);
+      if (unsafe) {
+        errors.push(fileError(f.path, 'path_not_allowed', unsafe));
+        continue;
+      }
+      if (!this.matchers.matches(f.path)) continue;
+      if (f.kind === 'symlink') {
+        errors.push(fileError(f.path, 'symlink_not_allowed', 'symlinks are not followed; commit the file itself'));
+      } else if (f.kind !== 'file') {
+        errors.push(fileError(f.path, 'not_a_file', 'submodules and other non-files are not read'));
+      } else if (f.size !== null && f.size > this.maxFileBytes) {
+        errors.push(
+          fileError(f.path, 'file_too_large', `file is ${f.size} bytes; the limit is ${this.maxFileBytes} bytes`),
+        );
+      } else {
+        readable.push(f);
+      }
+    }
+
+    progress('parse', 0, readable.length);
+    const contents = await this.reader.read(readable);
+    const items: WriteItem[] = [];
+    const commit = this.reader.commitOf(head);
+    for (const f of readable) {
+      const content = contents.get(f.path);
+      if (!content) {
+        errors.push(fileError(f.path, 'file_unreadable', 'file could not be read at this revision'));
+        continue;
+      }
+      const parsed = parseComponentFile({
+        path: f.path,
+        content,
+        repository: this.reader.url,
+        commit,
+        maxBytes: this.maxFileBytes,
+      });
+      errors.push(...parsed.errors);
+      for (const component of parsed.components) items.push({ parsed: component });
+    }
+    counts.failed += new Set(errors.map((e) => e.path)).size;
+    progress('parse', readable.length, readable.length);
+
+    const complete = await this.writeAll(items, counts, errors, opts, progress);
+    return this.finish({
+      startedAt,
+      t0,
+      head,
+      prevCommit,
+      full,
+      files: readable.length,
+      counts,
+      errors,
+      complete,
+      previous,
+      progress,
+    });
+  }
+
+  /**
+   * Writes in dependency order; components that failed only because a dependency was missing are
+   * retried while the previous pass made progress (a dependency may sit later in a cycle-broken
+   * order or arrive from another file of the batch).
+   */
+  private async writeAll(
+    items: WriteItem[],
+    counts: SyncCounts,
+    errors: SourceFileError[],
+    opts: SyncOptions,
+    progress: (phase: SyncProgress['phase'], done: number, total: number) => void,
+  ): Promise<boolean> {
+    let pending = orderForWrite(items);
+    const total = pending.length;
+    let done = 0;
+    let complete = true;
+    let lastLog = performance.now();
+    progress('write', 0, total);
+    for (;;) {
+      const retry: { item: WriteItem; err: NestorError }[] = [];
+      let createdThisPass = 0;
+      for (const item of pending) {
+        if (opts.signal?.aborted) return false;
+        const { spec } = item.parsed;
+        try {
+          const outcome = await this.writer.createComponent(spec);
+          if (outcome.created) {
+            counts.created += 1;
+            createdThisPass += 1;
+          } else counts.unchanged += 1;
+          done += 1;
+        } catch (err) {
+          if (NestorError.hasCode(err, 'validation_failed') && missingDependency(err.errors)) {
+            retry.push({ item, err });
+            continue;
+          }
+          done += 1;
+          if (!this.recordWriteError(item, err, counts, errors)) complete = false;
+        }
+        if (done % PROGRESS_EVERY === 0) {
+          progress('write', done, total);
+          if (performance.now() - lastLog > 2000) {
+            lastLog = performance.now();
+            this.logger.info({ source: this.name, done, total }, 'source sync progress');
+          }
+        }
+      }
+      if (retry.length === 0) break;
+      if (createdThisPass === 0) {
+        for (const { item, err } of retry) {
+          done += 1;
+          this.recordWriteError(item, err, counts, errors);
+        }
+        break;
+      }
+      pending = retry.map((r) => r.item);
+    }
+    progress('write', done, total);
+    return complete;
+  }
+
+  /** Records a failed write; returns false when the failure was not the file's fault. */
+  private recordWriteError(item: WriteItem, err: unknown, counts: SyncCounts, errors: SourceFileError[]): boolean {
+    const { parsed } = item;
+    const id = `${parsed.spec.name}@${parsed.spec.version}`;
+    if (NestorError.hasCode(err, 'version_conflict')) {
+      counts.conflicts += 1;
+      errors.push(fileError(parsed.path, 'version_conflict', `${id}: ${err.message}`, parsed.position));
+      return true;
+    }
+    if (NestorError.hasCode(err, 'validation_failed')) {
+      counts.failed += 1;
+      const issues = err.errors.length > 0 ? err.errors.slice(0, 5) : [];
+      if (issues.length === 0) errors.push(fileError(parsed.path, 'validation_failed', `${id}: ${err.message}`));
+      for (const issue of issues) {
+        errors.push(
+          fileError(
+            parsed.path,
+            'validation_failed',
+            `${id}: ${issue.message} (${issue.rule}/${issue.code}${issue.field ? ` at ${issue.field}` : ''})`,
+            parsed.locate(issue.field),
+          ),
+        );
+      }
+      return true;
+    }
+    if (NestorError.hasCode(err, 'invalid_request')) {
+      counts.failed += 1;
+      const field = typeof err.details.field === 'string' ? err.details.field : '';
+      errors.push(fileError(parsed.path, 'invalid_request', `${id}: ${err.message}`, parsed.locate(field)));
+      return true;
+    }
+    counts.failed += 1;
+    const code = NestorError.is(err) ? err.code : 'internal_error';
+    const message = err instanceof Error ? err.message : String(err);
+    errors.push(fileError(parsed.path, code, `${id}: could not be written: ${message}`, parsed.position));
+    this.logger.error({ source: this.name, component: id, err }, 'source sync write failed');
+    return false;
+  }
+
+  private async finish(r: {
+    startedAt: Date;
+    t0: number;
+    head: string;
+    prevCommit: string | null;
+    full: boolean;
+    files: number;
+    counts: SyncCounts;
+    errors: SourceFileError[];
+    complete: boolean;
+    previous: PersistedSourceState | null;
+    progress: (phase: SyncProgress['phase'], done: number, total: number) => void;
+  }): Promise<SyncReport> {
+    const duration = Math.round(performance.now() - r.t0);
+    const errors = [...r.errors]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.line ?? 0) - (b.line ?? 0)))
+      .slice(0, MAX_STATUS_ERRORS);
+    let eventId: number | null = null;
+    if (r.complete) {
+      const state: PersistedSourceState = {
+        commit: r.head,
+        paths: [...this.paths],
+        last_sync_at: r.startedAt.toISOString(),
+        last_duration_ms: duration,
+        counts: r.counts,
+        errors,
+      };
+      if (r.head !== r.prevCommit || r.counts.created > 0) {
+        const event = await this.events.appendEvent({
+          type: 'source.synced',
+          subject: { name: this.name, version: null, digest: null },
+          data: {
+            source: this.name,
+            type: this.reader.type,
+            url: this.reader.url,
+            branch: this.reader.branch,
+            commit: r.head,
+            previous_commit: r.prevCommit,
+            full: r.full,
+            files: r.files,
+            counts: r.counts,
+            errors: errors.length,
+            duration_ms: duration,
+          },
+        });
+        eventId = event.id;
+        this.feed.publish(event.id);
+      }
+      // Recorded last: a sync killed before this point is redone from the previous revision.
+      await this.state.putState(stateKey(this.name), state);
+    }
+    r.progress('done', r.files, r.files);
+    const report: SyncReport = {
+      source: this.name,
+      commit: r.head,
+      previous_commit: r.prevCommit,
+      full: r.full,
+      files: r.files,
+      counts: r.counts,
+      errors,
+      duration_ms: duration,
+      started_at: r.startedAt.toISOString(),
+      complete: r.complete,
+      event_id: eventId,
+    };
+    this.logger.info(
+      {
+        source: this.name,
+        commit: r.head,
+        full: r.full,
+        files: r.files,
+        counts: r.counts,
+        errors: errors.length,
+        ms: duration,
+        complete: r.complete,
+      },
+      'source synced',
+    );
+    return report;
+  }
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function missingDependency(issues: ValidationIssue[]): boolean {
+  return issues.length > 0 && issues.every((i) => i.rule === 'dependencies' || /dependenc/.test(i.code));
+}
+
+/**
+ * Orders a batch so that dependencies come before their dependents (Kahn's algorithm over names;
+ * a cycle is broken by name order) and each name's versions ascend (so breaking-change detection
+ * compares each version with its real predecessor).
+ */
+export function orderForWrite<T extends { parsed: { spec: ComponentSpec } }>(items: T[]): T[] {
+  const byName = new Map<string, T[]>();
+  for (const item of items) {
+    const list = byName.get(item.parsed.spec.name) ?? [];
+    list.push(item);
+    byName.set(item.parsed.spec.name, list);
+  }
+  for (const list of byName.values())
+    list.sort((a, b) => compareVersions(a.parsed.spec.version, b.parsed.spec.version));
+
+  const dependents = new Map<string, Set<string>>();
+  const indegree = new Map<string, number>();
+  for (const name of byName.keys()) indegree.set(name, 0);
+  for (const [name, list] of byName) {
+    const deps = new Set<string>();
+    for (const item of list) {
+      for (const d of item.parsed.spec.dependencies) if (d.name !== name && byName.has(d.name)) deps.add(d.name);
+    }
+    for (const dep of deps) {
+      const set = dependents.get(dep) ?? new Set<string>();
+      set.add(name);
+      dependents.set(dep, set);
+    }
+    indegree.set(name, deps.size);
+  }
+
+  const order: string[] = [];
+  const ready = [...indegree].filter(([, n]) => n === 0).map(([name]) => name);
+  ready.sort();
+  const placed = new Set<string>();
+  const remaining = [...byName.keys()].sort();
+  while (order.length < byName.size) {
+    const next = ready.shift() ?? remaining.find((n) => !placed.has(n));
+    if (next === undefined) break;
+    if (placed.has(next)) continue;
+    placed.add(next);
+    order.push(next);
+    for (const dependent of dependents.get(next) ?? []) {
+      const left = (indegree.get(dependent) ?? 0) - 1;
+      indegree.set(dependent, left);
+      if (left === 0 && !placed.has(dependent)) ready.push(dependent);
+    }
+  }
+  return order.flatMap((name) => byName.get(name) ?? []);
+}
+
+function compareVersions(a: string, b: string): number {
+  const va = semver.valid(a);
+  const vb = semver.valid(b);
+  if (va && vb) return semver.compare(va, vb);
+  if (va) return -1;
+  if (vb) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The error a sync throws when its source cannot be read at all. */
+export function sourceFailure(source: string, err: unknown): NestorError {
+  if (NestorError.is(err)) return err;
+  return create('internal_error')
+    .component('sync')
+    .operation('SyncSource')
+    .message(`source ${source}: ${err instanceof Error ? err.message : String(err)}`)
+    .cause(err)
+    .build();
+}

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { CatalogManager } from '../catalog/manager.js';
+import { SourceManager } from '../catalog/sources.js';
+import type { SyncProgress, SyncReport } from '../catalog/sync.js';
+import { loadConfig } from '../config/load.js';
+import { StaticEngineReader } from '../engines/static-reader.js';
+import { LocalChangeFeed } from '../events/change-feed.js';
+import { createStore } from '../main.js';
+import { systemClock } from '../observability/clock.js';
+import { createLogger } from '../observability/logging/logger.js';
+import { createValidator } from '../validation/validator.js';
+import { addStoreOptions, note } from './options.js';
+
+interface SyncFlags {
+  config?: string;
+  store?: string;
+  dataDir?: string;
+  examples?: boolean;
+  logLevel?: string;
+  json?: boolean;
+}
+
+/**
+ * `nestor sync <source>`: one sync of a configured source (or `examples`) against the configured
+ * store, with progress on stderr and the summary on stdout. Exit code 0 when every file synced,
+ * 1 when some file failed or conflicted or the sync could not complete, 2 when the source could
+ * not be read at all (the CLI's usual code for errors).
+ */
+export function registerSyncCommand(program: Command): void {
+  addStoreOptions(
+    program
+      .command('sync')
+      .description('sync one git or directory source into the catalog now')
+      .argument('<source>', 'source name from the config (or "examples")'),
+  )
+    .option('--no-examples', 'do not define the built-in examples source')
+    .option('--log-level <level>', 'log level (default warn)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (source: string, flags: SyncFlags) => {
+      const config = loadConfig(
+        { config: flags.config, store: flags.store, dataDir: flags.dataDir, examples: flags.examples },
+        process.env,
+      );
+      const logger = createLogger({ level: flags.logLevel ?? 'warn' });
+      const store = await createStore(config, systemClock);
+      const feed = new LocalChangeFeed();
+      const validator = createValidator({
+        reader: store,
+        engines: new StaticEngineReader(config.engines),
+        unhealthyEngine: config.validation.unhealthy_engine,
+        cacheSize: config.validation.cache_size,
+        logger,
+      });
+      const manager = new CatalogManager({ store, validator, feed, logger });
+      const sources = SourceManager.fromConfig(config, {
+        writer: manager,
+        store,
+        feed,
+        logger,
+        env: process.env,
+      });
+      try {
+        let lastPhase = '';
+        const report = await sources.sync(source, {
+          onProgress: (p) => {
+            if (p.phase !== lastPhase || p.phase === 'write') note(progressLine(p));
+            lastPhase = p.phase;
+          },
+        });
+        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report));
+        const ok = report.complete && report.counts.failed === 0 && report.counts.conflicts === 0;
+        process.exitCode = ok ? 0 : 1;
+      } finally {
+        await sources.stop();
+        await store.close();
+      }
+    });
+}
+
+function progressLine(p: SyncProgress): string {
+  switch (p.phase) {
+    case 'fetch':
+      return `${p.source}: fetching`;
+    case 'list':
+      return `${p.source}: listing files`;
+    case 'parse':
+      return `${p.source}: parsing ${p.total} file(s)`;
+    case 'write':
+      return `${p.source}: writing ${p.done}/${p.total}`;
+    case 'done':
+      return `${p.source}: done`;
+  }
+}
+
+/** The human summary: counts, then each per-file error as `path:line:column code message`. */
+export function summary(r: SyncReport): string {
+  const c = r.counts;
+  const lines = [
+    `source ${r.source} at ${r.commit}${r.previous_commit && r.previous_commit !== r.commit ? ` (was ${r.previous_commit})` : ''}`,
+    `  ${r.full ? 'full' : 'incremental'} sync of ${r.files} file(s) in ${r.duration_ms} ms`,
+    `  created ${c.created}, unchanged ${c.unchanged}, failed ${c.failed}, conflicts ${c.conflicts}`,
+  ];
+  if (!r.complete) lines.push('  incomplete: some components could not be written; run the sync again');
+  for (const e of r.errors) {
+    const at = e.line !== null ? `:${e.line}${e.column !== null ? `:${e.column}` : ''}` : '';
+    lines.push(`  ${e.path}${at} ${e.code}: ${e.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,215 @@
+import { type ComponentSpec, NestorError, type SourceFileError } from '@nestor/sdk';
+import { type Document, isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { decodeComponent } from '../catalog/component-decoder.js';
+
+/** Largest component file read (bytes); bigger files are reported as `file_too_large`. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Per-file problem codes of a sync (beside `validation_failed` and `version_conflict` from writes). */
+export const FILE_ERROR_CODES = {
+  invalidYaml: 'invalid_yaml',
+  invalidComponent: 'invalid_request',
+  noComponent: 'no_component',
+  fileTooLarge: 'file_too_large',
+  binaryFile: 'binary_file',
+  invalidEncoding: 'invalid_encoding',
+  symlink: 'symlink_not_allowed',
+  pathNotAllowed: 'path_not_allowed',
+} as const;
+
+/** A position in a file, 1-based. */
+export interface Position {
+  line: number | null;
+  column: number | null;
+}
+
+/** One component document of a file, ready to validate and write. */
+export interface ParsedComponent {
+  spec: ComponentSpec;
+  path: string;
+  /** Index of the document in its file (0-based). */
+  document: number;
+  /** Where the document starts. */
+  position: Position;
+  /** Where a field (`required_inputs[0].type`) is written; falls back to the document start. */
+  locate(field: string): Position;
+}
+
+export interface ParsedFile {
+  components: ParsedComponent[];
+  errors: SourceFileError[];
+}
+
+export interface ParseInput {
+  /** Path under the repository root, `/`-separated. */
+  path: string;
+  content: Buffer;
+  /** Repository URL without credentials (or the folder of a directory source). */
+  repository: string;
+  /** Commit the file was read at; null for a directory source. */
+  commit: string | null;
+  maxBytes?: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_ERRORS_PER_FILE = 10;
+
+/**
+ * Why a path may not be read, or null when it may: absolute paths, backslashes, and `.`, `..` or
+ * empty segments are rejected so that nothing outside the repository can be named.
+ */
+export function pathProblem(path: string): string | null {
+  if (path.length === 0) return 'empty path';
+  if (path.startsWith('/')) return 'absolute paths are not allowed';
+  if (path.includes('\\')) return 'backslashes are not allowed in paths';
+  if (path.includes('\0')) return 'NUL bytes are not allowed in paths';
+  for (const segment of path.split('/')) {
+    if (segment === '..') return '".." segments are not allowed in paths';
+    if (segment === '.' || segment === '') return 'empty or "." segments are not allowed in paths';
+  }
+  return null;
+}
+
+/** A per-file error without a position. */
+export function fileError(path: string, code: string, message: string, position?: Position): SourceFileError {
+  return { path, line: position?.line ?? null, column: position?.column ?? null, code, message };
+}
+
+/**
+ * Parses a component file: one or several YAML documents, each a component. Never throws for bad
+ * input; every problem is a per-file error with a line and column where there is one. Files that
+ * are too large, binary, not UTF-8 or at an unsafe path are rejected before parsing.
+ */
+export function parseComponentFile(input: ParseInput): ParsedFile {
+  const { path, content } = input;
+  const limit = input.maxBytes ?? MAX_FILE_BYTES;
+  const bad = (code: string, message: string, position?: Position): ParsedFile => ({
+    components: [],
+    errors: [fileError(path, code, message, position)],
+  });
+  const unsafe = pathProblem(path);
+  if (unsafe) return bad(FILE_ERROR_CODES.pathNotAllowed, unsafe);
+  if (content.length > limit) {
+    return bad(FILE_ERROR_CODES.fileTooLarge, `file is ${content.length} bytes; the limit is ${limit} bytes`);
+  }
+  if (content.subarray(0, 8000).includes(0)) {
+    return bad(FILE_ERROR_CODES.binaryFile, 'file looks binary (it contains NUL bytes); component files are YAML');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(content);
+  } catch {
+    return bad(FILE_ERROR_CODES.invalidEncoding, 'file is not valid UTF-8');
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  const position = (offset: number | undefined): Position => {
+    if (offset === undefined) return { line: null, column: null };
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+
+  const result: ParsedFile = { components: [], errors: [] };
+  const push = (error: SourceFileError) => {
+    if (result.errors.length < MAX_ERRORS_PER_FILE) result.errors.push(error);
+  };
+  docs.forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const at = err.linePos?.[0];
+        push(
+          fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${firstLine(err.message)}`, {
+            line: at?.line ?? null,
+            column: at?.col ?? null,
+          }),
+        );
+      }
+      return;
+    }
+    if (doc.contents === null) return;
+    const start = position(doc.contents.range?.[0]);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      push(fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${(err as Error).message}`, start));
+      return;
+    }
+    const locate = (field: string): Position => {
+      const offset = offsetOf(doc, field);
+      return offset === undefined ? start : position(offset);
+    };
+    let spec: ComponentSpec;
+    try {
+      spec = decodeComponent(value, { component: 'git', operation: 'ParseComponent', what: 'component document' });
+    } catch (err) {
+      if (!NestorError.is(err)) throw err;
+      const field = typeof err.details.field === 'string' ? err.details.field : '';
+      push(fileError(path, err.code, documentLabel(docs.length, index, err.message), locate(field)));
+      return;
+    }
+    spec.git_repository = input.repository;
+    spec.git_commit = input.commit;
+    spec.git_path = path;
+    result.components.push({ spec, path, document: index, position: start, locate });
+  });
+  if (result.components.length === 0 && result.errors.length === 0) {
+    push(fileError(path, FILE_ERROR_CODES.noComponent, 'file contains no YAML document', { line: 1, column: 1 }));
+  }
+  return result;
+}
+
+function documentLabel(count: number, index: number, message: string): string {
+  return count > 1 ? `document ${index + 1}: ${message}` : message;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+/** `required_inputs[0].type` → `['required_inputs', 0, 'type']`. */
+export function fieldPath(field: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const part of field.split('.')) {
+    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) {
+      out.push(part);
+      continue;
+    }
+    if (m[1]) out.push(m[1]);
+    for (const idx of (m[2] ?? '').matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+/**
+ * Offset of the deepest node along a field path: the key of a mapping entry (so an unknown or
+ * mistyped field points at its name), an item of a sequence, or the closest existing parent.
+ */
+function offsetOf(doc: Document, field: string): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0];
+  if (!field) return offset;
+  for (const key of fieldPath(field)) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => {
+        const k = p.key as { value?: unknown } | null;
+        return k !== null && typeof k === 'object' && String(k.value) === String(key);
+      });
+      if (!pair) return offset;
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (!item) return offset;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
