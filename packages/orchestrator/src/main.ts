@@ -2,23 +2,25 @@
  * The composition root: every dependency is constructed here with plain `new` and wired by hand.
  * `buildApp` is what `nestor serve` and the end-to-end tests call; nothing else reads config.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
+import { registerEngineRoutes } from './api/handlers/engines.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
-import { registerSourceRoutes } from './api/handlers/sources.js';
-import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
-import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
-import { StaticEngineReader } from './engines/static-reader.js';
+import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
+import { HttpHealthChecker } from './engines/health.js';
+import { LeaseLeadership } from './engines/leadership.js';
+import { EngineRegistry } from './engines/registry.js';
 import { LocalChangeFeed } from './events/change-feed.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventCompactor } from './events/compaction.js';
@@ -63,8 +65,6 @@ export interface App {
   config: Config;
   server: FastifyInstance;
   manager: CatalogManager;
-  /** Git and directory sources (issue 5): status, syncs, polling. */
-  sources: SourceManager;
   store: CatalogStore;
   feed: ChangeFeed;
   /** The SSE fan-out of the event log, and the retention that trims the log. */
@@ -159,7 +159,33 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     );
   }
 
-  const engines = new StaticEngineReader(config.engines);
+  // --- Engines (issue 6): registrations live in the store (shared by replicas, refreshed from it);
+  // one replica, the lease holder, probes and discovers. Stopped before the store closes.
+  const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics });
+  await engines.load(config.engines);
+  const engineLeadership = new LeaseLeadership({
+    store,
+    name: 'engines',
+    holder: randomUUID(),
+    ttlMs: 15_000,
+    logger,
+  });
+  const engineHealth = new HttpHealthChecker({ targets: engines, metrics, logger, leadership: engineLeadership });
+  const engineDiscovery = new DiscoveryRunner({
+    target: engines,
+    discoveries: discoveriesFromConfig(config, env),
+    intervalMs: config.discovery.interval_ms,
+    logger,
+    metrics,
+    leadership: engineLeadership,
+  });
+  stoppers.push(async () => {
+    await engineDiscovery.stop();
+    await engineHealth.stop();
+    engines.stopRefresh();
+    await engineLeadership.release();
+  });
+  // --- end engines
   const plainValidator = createValidator({
     reader: store,
     engines,
@@ -187,13 +213,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerHealthRoutes(server, { checks });
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, { manager });
-
-  // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
-  // the store closes (stoppers run in reverse).
-  const sources = SourceManager.fromConfig(config, { writer: manager, store, feed, logger, metrics, clock, env });
-  stoppers.push(() => sources.stop());
-  registerSourceRoutes(server, { sources });
-  await registerWebhookRoutes(server, { sources, logger, clock });
+  registerEngineRoutes(server, { engines });
   // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
   // retention (started by start(), stopped before the store closes).
   const broker = new EventBroker({
@@ -228,7 +248,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     config,
     server,
     manager,
-    sources,
     store,
     feed,
     broker,
@@ -239,8 +258,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async start() {
       if (started) return;
       started = true;
-      await sources.start();
       compactor.start();
+      engines.startRefresh(5_000);
+      engineHealth.start();
+      engineDiscovery.start();
     },
     async close() {
       await server.close();

@@ -328,6 +328,23 @@ function readOptional(path: string): string | null {
   }
 }
 
+/**
+ * The discovery sources the config asks for: DNS SRV when `discovery.dns` is set, Kubernetes when
+ * enabled and an API is known (`api_url` or the in-cluster environment). Config engines are not
+ * among them: the registry loads those once at start.
+ */
+export function discoveriesFromConfig(
+  config: Pick<Config, 'discovery'>,
+  env: Record<string, string | undefined>,
+  readFile?: (path: string) => string | null,
+): Discovery[] {
+  const out: Discovery[] = [];
+  if (config.discovery.dns) out.push(new DnsSrvDiscovery({ domain: config.discovery.dns.domain }));
+  const k8s = kubernetesDiscoveryOptions(config.discovery.kubernetes, env, readFile);
+  if (k8s) out.push(new KubernetesDiscovery(k8s));
+  return out;
+}
+
 /** Where reconciled engines go: the registry. */
 export interface DiscoveryTarget {
   reconcile(origin: EngineOrigin, found: EngineConfig[]): Promise<ReconcileOutcome>;

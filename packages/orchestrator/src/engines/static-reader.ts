@@ -1,8 +1,15 @@
 import type { DeploymentEngine } from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
 import type { EngineReader } from './interfaces.js';
+import { engineFromConfig } from './registry.js';
 
-/** Engines exactly as configured, never probed (health `unknown`): used where no registry runs. */
+export { engineFromConfig } from './registry.js';
+
+/**
+ * Engines exactly as configured, never probed (health `unknown`), for tools that judge components
+ * without a running registry. The server uses `EngineRegistry`, which also sees API registrations,
+ * discovery and health.
+ */
 export class StaticEngineReader implements EngineReader {
   private readonly engines: Map<string, DeploymentEngine>;
 
@@ -21,26 +28,4 @@ export class StaticEngineReader implements EngineReader {
   healthEpoch(): number {
     return 0;
   }
-}
-
-/** A configured engine before any probe has run. */
-export function engineFromConfig(c: EngineConfig, origin: string): DeploymentEngine {
-  return {
-    name: c.name,
-    type: c.type,
-    endpoint: c.endpoint,
-    health_path: c.health_path,
-    health: 'unknown',
-    last_checked: null,
-    last_latency_ms: null,
-    consecutive_failures: 0,
-    message: c.endpoint ? 'not probed yet' : 'no endpoint configured; never probed',
-    labels: c.labels,
-    origin,
-    missing: false,
-    interval_ms: c.interval_ms,
-    timeout_ms: c.timeout_ms,
-    failure_threshold: c.failure_threshold,
-    success_threshold: c.success_threshold,
-  };
 }
