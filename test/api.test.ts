@@ -322,12 +322,10 @@ describe('reads', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await app.server.inject({
-        method: 'GET',
-        url: `/v1/components?label=team%3D${team}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      });
+      const url: string = `/v1/components?label=team%3D${team}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const res = await app.server.inject({ method: 'GET', url });
       expect(res.statusCode).toBe(200);
-      const body = res.json<{ items: ComponentDefinition[]; next_cursor: string | null }>();
+      const body: { items: ComponentDefinition[]; next_cursor: string | null } = res.json();
       seen.push(...body.items.map((c) => c.name));
       cursor = body.next_cursor;
     } while (cursor);

@@ -51,7 +51,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     trustProxy: opts.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    // Request logging is ours (one line per failed request, metrics for the rest).
+    logController: new Fastify.LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
   });

@@ -51,8 +51,7 @@ function explain(
   // Prefer the most telling error: an unknown field, then the deepest path.
   const unknown = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
   if (unknown) {
-    const extra = findUnknownField(unknown.schema, unknown.value);
-    const field = jsonPointerToPath(unknown.path) ? `${jsonPointerToPath(unknown.path)}.${extra}` : extra;
+    const field = jsonPointerToPath(unknown.path);
     return invalidRequest(where.component, where.operation, `unknown field "${field}" in ${what}`, {
       field,
       reason: 'unknown_field',
@@ -67,10 +66,4 @@ function explain(
       ? `missing required field "${field}" in ${what}`
       : `invalid field "${field}" in ${what}: ${first.message.toLowerCase()}`;
   return invalidRequest(where.component, where.operation, message, { field, reason: first.message });
-}
-
-function findUnknownField(schema: TSchema, value: unknown): string {
-  const known = new Set(Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {}));
-  const extra = Object.keys((value ?? {}) as Record<string, unknown>).find((k) => !known.has(k));
-  return extra ?? '?';
 }
