@@ -1,0 +1,258 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeDigest, normalizeSpec } from '@nestor/sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../config/config.js';
+import { buildApp } from '../main.js';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { runValidate, type ValidateFlags, type ValidateReport } from './validate.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
+const ENGINES = ['terraform', 'crossplane', 'pulumi'];
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nestor-validate-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function run(paths: string[], flags: ValidateFlags = {}, env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runValidate(paths, flags, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+const base = (version: string, extra = '') => `name: z-base
+version: ${version}
+provider: aws
+category: networking
+resource_type: aws_vpc
+deployment_engines: [terraform]
+required_inputs:
+  - name: cidr_block
+    type: string
+outputs:
+  - name: vpc_id
+    type: string
+${extra}`;
+
+const app = `name: a-app
+version: 1.0.0
+provider: aws
+category: database
+resource_type: aws_db_instance
+deployment_engines: [terraform]
+dependencies:
+  - name: z-base
+    version_range: ^1.0.0
+required_inputs:
+  - name: password
+    type: secret
+    sensitive: true
+outputs:
+  - name: connection_string
+    type: secret
+    sensitive: true
+`;
+
+describe('nestor validate (local catalog)', () => {
+  it('validates the shipped examples as one set', async () => {
+    const { code, stdout } = await run([EXAMPLES], { engine: ENGINES });
+    expect(stdout).toContain('✔ aws-rds-postgres@3.0.0');
+    expect(stdout).toContain('required bump: major (since 2.3.0)');
+    expect(stdout).toMatch(/^17 valid, 0 invalid/m);
+    expect(code).toBe(0);
+  });
+
+  it('validates a set whose dependencies live in other files, whatever the file order', async () => {
+    // a-app sorts before z-base by name, yet needs it: the set is taken in dependency order.
+    const dir = tempDir({
+      'a-app/component.yaml': app,
+      'z-base/1.0.0.component.yaml': base('1.0.0'),
+      'z-base/1.1.0.component.yaml': base('1.1.0', '  - name: subnet_ids\n    type: list\n'),
+      'notes.yaml': 'not: a component file, so the walk skips it\n',
+    });
+    const { code, stdout } = await run([dir], { engine: ['terraform'] });
+    expect(stdout).toContain('✔ a-app@1.0.0');
+    expect(stdout).toContain('✔ z-base@1.1.0');
+    expect(stdout).toContain('minor  output_added  outputs[1]');
+    expect(stdout).toMatch(/^3 valid, 0 invalid/m);
+    expect(stdout).not.toContain('notes.yaml');
+    expect(code).toBe(0);
+  });
+
+  it('reads a file named explicitly whatever its name, with several documents', async () => {
+    const dir = tempDir({ 'set.yaml': `${base('1.0.0')}---\n${app}` });
+    const { code, stdout } = await run([join(dir, 'set.yaml')], { engine: ['terraform'] });
+    expect(stdout).toMatch(/^2 valid, 0 invalid/m);
+    expect(code).toBe(0);
+  });
+
+  it('fails on a breaking change published as a minor version, naming rule, code, field and line', async () => {
+    const dir = tempDir({
+      'z-base/1.0.0.component.yaml': base('1.0.0'),
+      // outputs removed: a major change
+      'z-base/1.1.0.component.yaml': base('1.1.0').replace(/outputs:[\s\S]*$/, ''),
+    });
+    const { code, stdout } = await run([dir], { engine: ['terraform'] });
+    expect(code).toBe(1);
+    expect(stdout).toContain('✔ z-base@1.0.0');
+    expect(stdout).toContain('✖ z-base@1.1.0');
+    expect(stdout).toMatch(/error\s+semver\s+insufficient_version_bump\s+version\s+.*\(line 2:1\)/);
+    expect(stdout).toContain('required bump: major (since 1.0.0)');
+    expect(stdout).toContain('major  output_removed');
+    expect(stdout).toMatch(/^1 valid, 1 invalid/m);
+  });
+
+  it('reports a missing dependency and an unregistered engine, with a hint', async () => {
+    const dir = tempDir({ 'a-app/component.yaml': app });
+    const { code, stdout, stderr } = await run([dir]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/dependencies\s+dependency_not_found\s+dependencies\[0\]\.name/);
+    expect(stdout).toMatch(/engines\s+engine_not_found\s+deployment_engines\[0\]/);
+    expect(stderr).toContain('--engine');
+  });
+
+  it('takes engines from a config file', async () => {
+    const dir = tempDir({
+      'z-base/component.yaml': base('1.0.0'),
+      'nestor.yaml': 'engines:\n  - { name: terraform, type: terraform }\n',
+    });
+    const { code } = await run([join(dir, 'z-base')], { config: join(dir, 'nestor.yaml') });
+    expect(code).toBe(0);
+  });
+
+  it('reports malformed YAML and undecodable documents with file:line:column', async () => {
+    const dir = tempDir({
+      'broken/component.yaml': 'name: x\nversion: 1.0.0\n  provider: [aws\n',
+      'typo/component.yaml': `${base('1.0.0')}requred_inputs: []\n`,
+    });
+    const { code, stdout } = await run([dir], { engine: ['terraform'] });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/✖ \S+broken\/component\.yaml:\d+:\d+\s+invalid_yaml\s+invalid YAML/);
+    expect(stdout).toMatch(/✖ \S+typo\/component\.yaml:13:1\s+invalid_request\s+.*requred_inputs/);
+    expect(stdout).toMatch(/^0 valid, 0 invalid \(\d+ file errors\)/m);
+  });
+
+  it('fails for a path that does not exist or a folder without component files', async () => {
+    const empty = tempDir({ 'readme.md': '# nothing here\n' });
+    const { code, stdout } = await run([join(empty, 'missing'), empty]);
+    expect(code).toBe(1);
+    expect(stdout).toContain('file_not_found');
+    expect(stdout).toContain('no_component');
+  });
+
+  it('prints machine-readable results with --format json', async () => {
+    const dir = tempDir({ 'z-base/component.yaml': base('1.0.0'), 'a-app/component.yaml': app });
+    const { code, stdout } = await run([dir], { format: 'json' });
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as ValidateReport;
+    expect(report.summary).toMatchObject({ valid: 0, invalid: 2, file_errors: 0 });
+    const appReport = report.files.flatMap((f) => f.components).find((c) => c.name === 'a-app');
+    const engineError = appReport?.errors.find((e) => e.code === 'engine_not_found');
+    expect(engineError).toMatchObject({ rule: 'engines', field: 'deployment_engines[0]', line: 6 });
+  });
+
+  it('fails on warnings with --strict', async () => {
+    const dir = tempDir({ 'z-base/component.yaml': base('1.0.0') });
+    expect((await run([dir], { engine: ['terraform'] })).code).toBe(0);
+    expect((await run([dir], { engine: ['terraform'], strict: true })).code).toBe(1);
+  });
+
+  it('validates against an existing SQLite store without writing to it', async () => {
+    const dataDir = tempDir({});
+    const store = new SqliteStore({ path: join(dataDir, 'nestor.db') });
+    const spec = normalizeSpec({
+      name: 'z-base',
+      version: '1.0.0',
+      provider: 'aws',
+      category: 'networking',
+      resource_type: 'aws_vpc',
+      deployment_engines: [],
+    });
+    await store.createComponent({ ...spec, digest: computeDigest(spec) });
+    const head = await store.headSequence();
+    await store.close();
+
+    const dir = tempDir({ 'a-app/component.yaml': app });
+    const { code, stdout } = await run([dir], { store: 'sqlite', dataDir, engine: ['terraform'] });
+    expect(stdout).toContain('✔ a-app@1.0.0');
+    expect(code).toBe(0);
+
+    const reopened = new SqliteStore({ path: join(dataDir, 'nestor.db') });
+    expect(await reopened.listComponentNames()).toEqual(['z-base']);
+    expect(await reopened.headSequence()).toBe(head);
+    await reopened.close();
+  });
+
+  it('refuses a SQLite store that does not exist', async () => {
+    const dir = tempDir({ 'z-base/component.yaml': base('1.0.0') });
+    await expect(run([dir], { store: 'sqlite', dataDir: join(dir, 'nowhere') })).rejects.toThrow(/no SQLite store/);
+  });
+});
+
+describe('nestor validate --server', () => {
+  it('validates through POST /v1/validate with the token from NESTOR_TOKEN', async () => {
+    const dataDir = tempDir({});
+    const config = defaultConfig();
+    config.store.type = 'memory';
+    config.data_dir = dataDir;
+    config.examples.enabled = false;
+    config.log.level = 'silent';
+    config.auth.anonymous_read = false;
+    config.auth.tokens = [{ name: 'ci', token: 'ci-token', sha256: null, scopes: ['read'] }];
+    config.engines = [
+      {
+        name: 'terraform',
+        type: 'terraform',
+        endpoint: null,
+        health_path: null,
+        interval_ms: 10_000,
+        timeout_ms: 2_000,
+        failure_threshold: 3,
+        success_threshold: 1,
+        labels: {},
+      },
+    ];
+    const server = await buildApp(config);
+    try {
+      const address = await server.server.listen({ host: '127.0.0.1', port: 0 });
+      const dir = tempDir({ 'z-base/component.yaml': base('1.0.0'), 'a-app/component.yaml': app });
+
+      const ok = await run([join(dir, 'z-base')], { server: address }, { NESTOR_TOKEN: 'ci-token' });
+      expect(ok.stdout).toContain('✔ z-base@1.0.0');
+      expect(ok.stdout).toContain(`[server ${address}]`);
+      expect(ok.code).toBe(0);
+
+      // The server judges each file against its own catalog, where z-base is not published.
+      const missing = await run([dir], { server: address, token: 'ci-token', format: 'json' });
+      const report = JSON.parse(missing.stdout) as ValidateReport;
+      expect(report.summary).toMatchObject({ valid: 1, invalid: 1 });
+      expect(missing.code).toBe(1);
+
+      await expect(run([dir], { server: address, token: 'wrong' })).rejects.toMatchObject({ code: 'unauthorized' });
+    } finally {
+      await server.close();
+    }
+  });
+});

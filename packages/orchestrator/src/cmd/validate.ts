@@ -1,0 +1,431 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import {
+  type ComponentDefinition,
+  type ComponentSpec,
+  create,
+  type DeploymentEngine,
+  NestorClient,
+  type SourceFileError,
+  type ValidationIssue,
+  type ValidationResult,
+} from '@nestor/sdk';
+import { type Command, Option } from 'commander';
+import { CatalogManager } from '../catalog/manager.js';
+import { orderForWrite } from '../catalog/sync.js';
+import { type Config, defaultConfig } from '../config/config.js';
+import { loadConfig } from '../config/load.js';
+import type { EngineReader } from '../engines/interfaces.js';
+import { engineFromConfig } from '../engines/static-reader.js';
+import { LocalChangeFeed } from '../events/change-feed.js';
+import { type ParsedComponent, type Position, parseComponentFile } from '../git/parser.js';
+import { createStore } from '../main.js';
+import { systemClock } from '../observability/clock.js';
+import { silentLogger } from '../observability/logging/logger.js';
+import type { CatalogStore } from '../storage/interfaces.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
+import { createValidator } from '../validation/validator.js';
+import { addStoreOptions } from './options.js';
+
+/** Flags of `nestor validate`. */
+export interface ValidateFlags {
+  /** Validate against a running orchestrator instead of a local catalog. */
+  server?: string | undefined;
+  token?: string | undefined;
+  config?: string | undefined;
+  /** Local catalog to validate against: `memory` (default, empty) or an existing store. */
+  store?: string | undefined;
+  dataDir?: string | undefined;
+  /** Engines to treat as registered (health unknown) on top of the configured ones. */
+  engine?: string[] | undefined;
+  format?: 'text' | 'json' | undefined;
+  /** Warnings fail the run too. */
+  strict?: boolean | undefined;
+}
+
+/** Where the command writes and what it reads from its environment; tests pass their own. */
+export interface ValidateIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+/** One issue of a result, with where its field is written in the file. */
+export interface LocatedIssue extends ValidationIssue {
+  line: number | null;
+  column: number | null;
+}
+
+/** The verdict on one component document. */
+export interface ComponentReport {
+  name: string;
+  version: string;
+  /** Index of the YAML document in its file (0-based). */
+  document: number;
+  line: number | null;
+  column: number | null;
+  valid: boolean;
+  errors: LocatedIssue[];
+  warnings: LocatedIssue[];
+  required_bump: ValidationResult['required_bump'];
+  changes: ValidationResult['changes'];
+  predecessor: string | null;
+}
+
+/** Everything found in one file: documents that did not parse or decode, and verdicts. */
+export interface FileReport {
+  path: string;
+  errors: SourceFileError[];
+  components: ComponentReport[];
+}
+
+/** The machine-readable outcome (`--format json`). */
+export interface ValidateReport {
+  /** `server <url>` or `local <store>`. */
+  against: string;
+  files: FileReport[];
+  summary: { valid: number; invalid: number; file_errors: number; warnings: number };
+}
+
+/** Files a directory walk picks up; a file named explicitly is read whatever its name. */
+export function isComponentFileName(name: string): boolean {
+  return name === 'component.yaml' || name.endsWith('.component.yaml');
+}
+
+const SKIPPED_DIRS = new Set(['node_modules', '.git']);
+const COMPONENT = 'cli';
+
+interface Found {
+  /** As shown to the user: the argument, or the argument joined with the path below it. */
+  display: string;
+  absolute: string;
+  /** `/`-separated path the parser sees (it refuses absolute and `..` paths). */
+  parserPath: string;
+}
+
+interface Decoded {
+  file: FileReport;
+  parsed: ParsedComponent;
+}
+
+/**
+ * Runs `nestor validate`: reads the component files under `paths`, validates every document
+ * against a running orchestrator or a local catalog, prints the report and returns the exit code
+ * (1 when anything is invalid or unreadable, 0 otherwise). Throws only when it cannot validate at
+ * all (server unreachable, store unreadable).
+ */
+export async function runValidate(paths: string[], flags: ValidateFlags, io: ValidateIo): Promise<number> {
+  const files: FileReport[] = [];
+  const decoded: Decoded[] = [];
+  for (const arg of paths) {
+    const found = await collect(arg);
+    if ('error' in found) {
+      files.push({ path: arg, errors: [found.error], components: [] });
+      continue;
+    }
+    for (const f of found.files) {
+      const report: FileReport = { path: f.display, errors: [], components: [] };
+      files.push(report);
+      let content: Buffer;
+      try {
+        content = await readFile(f.absolute);
+      } catch (err) {
+        report.errors.push(fileProblem(f.display, 'unreadable_file', `cannot read file: ${errnoOf(err)}`));
+        continue;
+      }
+      const parsed = parseComponentFile({ path: f.parserPath, content, repository: '', commit: null });
+      report.errors.push(...parsed.errors.map((e) => ({ ...e, path: f.display })));
+      for (const component of parsed.components) {
+        // git_* describe where sync found a file; a local check has no repository to name.
+        component.spec.git_repository = null;
+        component.spec.git_commit = null;
+        component.spec.git_path = null;
+        decoded.push({ file: report, parsed: component });
+      }
+    }
+  }
+
+  const against = flags.server ? `server ${flags.server}` : `local ${flags.store ?? 'memory'} catalog`;
+  const verdicts = flags.server ? await validateRemote(decoded, flags, io) : await validateLocal(decoded, flags, io);
+  for (const item of decoded) {
+    const result = verdicts.get(item);
+    if (result) item.file.components.push(componentReport(item.parsed, result));
+  }
+  for (const file of files) file.components.sort((a, b) => a.document - b.document);
+
+  const report = summarize(against, files);
+  io.stdout(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  const unknownEngine = files.some((f) =>
+    f.components.some((c) => c.errors.some((e) => e.code === 'engine_not_found')),
+  );
+  if (unknownEngine && !flags.server) {
+    io.stderr(
+      'hint: deployment engines must be registered; list them in a --config file (engines: [...]) or pass --engine <name>\n',
+    );
+  }
+  const failed = report.summary.invalid > 0 || report.summary.file_errors > 0;
+  return failed || (flags.strict && report.summary.warnings > 0) ? 1 : 0;
+}
+
+/** `nestor validate <path...>`; the action sets `process.exitCode`. */
+export function registerValidateCommand(program: Command): void {
+  addStoreOptions(
+    program
+      .command('validate')
+      .description('validate component files (component.yaml, *.component.yaml) without publishing them')
+      .argument('<path...>', 'component files, or folders searched recursively for component files'),
+  )
+    .option('--server <url>', 'validate against a running orchestrator (POST /v1/validate)')
+    .option('--token <token>', 'bearer token for --server (default: NESTOR_TOKEN)')
+    .option(
+      '--engine <name>',
+      'treat this deployment engine as registered (repeatable; local validation only)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--strict', 'fail on warnings too')
+    .addHelpText(
+      'after',
+      `
+Without --server, the files are checked as one set against a local catalog: an empty in-memory one
+(default), or the store named by --store/--data-dir/--config, which is read but never written.
+Components are taken in dependency order, and each valid one is added before the next is checked,
+so a folder of components that depend on each other validates as a set. Engines come from the
+config file (engines: [...]) and --engine. With --server, each component is checked against the
+server's catalog as it stands. Exit code: 1 when anything is invalid or unreadable, else 0.`,
+    )
+    .action(async (paths: string[], flags: ValidateFlags) => {
+      process.exitCode = await runValidate(paths, flags, {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        env: process.env,
+      });
+    });
+}
+
+async function collect(arg: string): Promise<{ files: Found[] } | { error: SourceFileError }> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(arg);
+  } catch (err) {
+    return { error: fileProblem(arg, 'file_not_found', `cannot read ${arg}: ${errnoOf(err)}`) };
+  }
+  if (info.isFile()) return { files: [{ display: arg, absolute: arg, parserPath: basename(arg) }] };
+  if (!info.isDirectory()) return { error: fileProblem(arg, 'unreadable_file', `${arg} is not a file or folder`) };
+  const files: Found[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name)) await walk(full);
+      } else if (entry.isFile() && isComponentFileName(entry.name)) {
+        const rel = relative(arg, full);
+        files.push({ display: full, absolute: full, parserPath: rel.split(sep).join('/') });
+      }
+    }
+  };
+  await walk(arg);
+  if (files.length === 0) {
+    return { error: fileProblem(arg, 'no_component', `no component.yaml or *.component.yaml file under ${arg}`) };
+  }
+  return { files };
+}
+
+async function validateRemote(
+  decoded: Decoded[],
+  flags: ValidateFlags,
+  io: ValidateIo,
+): Promise<Map<Decoded, ValidationResult>> {
+  const verdicts = new Map<Decoded, ValidationResult>();
+  if (decoded.length === 0) return verdicts;
+  const client = new NestorClient({
+    baseUrl: flags.server ?? '',
+    token: flags.token ?? io.env.NESTOR_TOKEN,
+    userAgent: 'nestor-cli',
+  });
+  const results = await client.validateBatch(decoded.map((d) => d.parsed.spec));
+  decoded.forEach((d, i) => {
+    const result = results[i];
+    if (result) verdicts.set(d, result);
+  });
+  return verdicts;
+}
+
+/**
+ * Validates against an in-memory catalog, seeded from the chosen store, adding each valid
+ * component before the next is judged (dependencies first, each name's versions ascending).
+ */
+async function validateLocal(
+  decoded: Decoded[],
+  flags: ValidateFlags,
+  io: ValidateIo,
+): Promise<Map<Decoded, ValidationResult>> {
+  const verdicts = new Map<Decoded, ValidationResult>();
+  const type = flags.store ?? 'memory';
+  const config =
+    flags.config || type !== 'memory'
+      ? loadConfig({ config: flags.config, store: type, dataDir: flags.dataDir, examples: false }, io.env)
+      : defaultConfig();
+  const catalog = new MemoryStore();
+  const engines = new Map<string, DeploymentEngine>();
+  for (const c of config.engines) engines.set(c.name, engineFromConfig(c, 'config'));
+  if (type !== 'memory') await seedFrom(config, catalog, engines);
+  for (const name of flags.engine ?? []) {
+    if (!engines.has(name)) engines.set(name, flagEngine(name));
+  }
+
+  const validator = createValidator({
+    reader: catalog,
+    engines: mapEngineReader(engines),
+    unhealthyEngine: config.validation.unhealthy_engine,
+    cacheSize: 0,
+  });
+  const manager = new CatalogManager({ store: catalog, validator, feed: new LocalChangeFeed(), logger: silentLogger });
+  for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
+    const result = await manager.validateComponent(item.parsed.spec);
+    verdicts.set(item.item, result);
+    if (result.valid) await manager.createComponent(item.parsed.spec);
+  }
+  return verdicts;
+}
+
+/** Copies an existing store's components and engines; the store itself is only read. */
+async function seedFrom(config: Config, into: MemoryStore, engines: Map<string, DeploymentEngine>): Promise<void> {
+  if (config.store.type === 'sqlite' && !existsSync(config.store.path)) {
+    throw create('invalid_request')
+      .component(COMPONENT)
+      .operation('Validate')
+      .message(`no SQLite store at ${config.store.path}; use --data-dir or --config to point at one`)
+      .build();
+  }
+  const store: CatalogStore = await createStore(config, systemClock);
+  try {
+    for (const engine of await store.listEngines()) engines.set(engine.name, engine);
+    for (const name of await store.listComponentNames()) {
+      const versions = await store.getComponentVersions(name);
+      for (const stored of [...versions].reverse()) {
+        await into.createComponent({ ...specOf(stored), digest: stored.digest });
+        if (stored.deprecated) {
+          await into.updateComponent(name, stored.version, { deprecated: { reason: stored.deprecated.reason } });
+        }
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function specOf(d: ComponentDefinition): ComponentSpec {
+  const { digest: _d, created_at: _c, updated_at: _u, deprecated: _x, revision: _r, ...spec } = d;
+  return spec;
+}
+
+function flagEngine(name: string): DeploymentEngine {
+  return engineFromConfig(
+    {
+      name,
+      type: 'custom',
+      endpoint: null,
+      health_path: null,
+      interval_ms: 10_000,
+      timeout_ms: 2_000,
+      failure_threshold: 3,
+      success_threshold: 1,
+      labels: {},
+    },
+    'cli',
+  );
+}
+
+function mapEngineReader(engines: Map<string, DeploymentEngine>): EngineReader {
+  return {
+    listEngines: async () => [...engines.values()],
+    getEngine: async (name) => engines.get(name) ?? null,
+    healthEpoch: () => 0,
+  };
+}
+
+function componentReport(parsed: ParsedComponent, result: ValidationResult): ComponentReport {
+  const locate = (issue: ValidationIssue): LocatedIssue => {
+    const at: Position = parsed.locate(issue.field);
+    return { ...issue, line: at.line, column: at.column };
+  };
+  return {
+    name: parsed.spec.name,
+    version: parsed.spec.version,
+    document: parsed.document,
+    line: parsed.position.line,
+    column: parsed.position.column,
+    valid: result.valid,
+    errors: result.errors.map(locate),
+    warnings: result.warnings.map(locate),
+    required_bump: result.required_bump,
+    changes: result.changes,
+    predecessor: result.predecessor,
+  };
+}
+
+function summarize(against: string, files: FileReport[]): ValidateReport {
+  const summary = { valid: 0, invalid: 0, file_errors: 0, warnings: 0 };
+  for (const file of files) {
+    summary.file_errors += file.errors.length;
+    for (const c of file.components) {
+      if (c.valid) summary.valid += 1;
+      else summary.invalid += 1;
+      summary.warnings += c.warnings.length;
+    }
+  }
+  return { against, files, summary };
+}
+
+function where(path: string, line: number | null, column: number | null): string {
+  if (line === null) return path;
+  return column === null ? `${path}:${line}` : `${path}:${line}:${column}`;
+}
+
+/** The human report: per file, per component ✔/✖ with its findings, then a summary line. */
+export function renderText(report: ValidateReport): string {
+  const out: string[] = [];
+  for (const file of report.files) {
+    out.push(file.path);
+    for (const e of file.errors) {
+      out.push(`  ✖ ${where(e.path, e.line, e.column)}  ${e.code}  ${e.message}`);
+    }
+    for (const c of file.components) {
+      const mark = c.valid ? '✔' : '✖';
+      out.push(`  ${mark} ${c.name}@${c.version}${c.line !== null ? `  (line ${c.line})` : ''}`);
+      for (const e of c.errors) out.push(`      ${issueLine('error', e)}`);
+      for (const w of c.warnings) out.push(`      ${issueLine('warning', w)}`);
+      if (c.predecessor !== null || c.changes.length > 0) {
+        out.push(`      required bump: ${c.required_bump}${c.predecessor ? ` (since ${c.predecessor})` : ''}`);
+        for (const ch of c.changes) out.push(`        ${ch.bump.padEnd(5)}  ${ch.kind}  ${ch.path}  ${ch.message}`);
+      }
+    }
+  }
+  const { valid, invalid, file_errors, warnings } = report.summary;
+  const extras = [
+    file_errors > 0 ? `${file_errors} file error${file_errors === 1 ? '' : 's'}` : null,
+    warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : null,
+  ].filter((x): x is string => x !== null);
+  out.push('');
+  out.push(
+    `${valid} valid, ${invalid} invalid${extras.length > 0 ? ` (${extras.join(', ')})` : ''}  [${report.against}]`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function issueLine(level: 'error' | 'warning', issue: LocatedIssue): string {
+  const at = issue.line !== null ? `  (line ${issue.line}${issue.column !== null ? `:${issue.column}` : ''})` : '';
+  return `${level.padEnd(7)}  ${issue.rule}  ${issue.code}  ${issue.field || '-'}  ${issue.message}${at}`;
+}
+
+function fileProblem(path: string, code: string, message: string): SourceFileError {
+  return { path, line: null, column: null, code, message };
+}
+
+function errnoOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? String(err);
+}
