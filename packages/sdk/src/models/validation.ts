@@ -2,7 +2,7 @@ import type { Bump } from './version.js';
 
 /** One finding of a validation rule. */
 export interface ValidationIssue {
-  /** Rule that produced it: `semver`, `dependencies`, `engines`, `conflicts`, `interface`. */
+  /** Rule that produced it: one of `VALIDATION_RULES` (`metadata`, `semver`, `dependencies`, ...). */
   rule: string;
   /** Stable snake_case code, e.g. `invalid_version`, `dependency_not_found`. */
   code: string;
@@ -34,3 +34,40 @@ export interface ValidationResult {
   /** Version compared against, or null when this is the lowest version of the name. */
   predecessor: string | null;
 }
+
+/** The rules a `ValidationIssue.rule` can name. */
+export const VALIDATION_RULES = ['metadata', 'semver', 'dependencies', 'engines', 'conflicts', 'interface'] as const;
+export type ValidationRuleName = (typeof VALIDATION_RULES)[number];
+
+/**
+ * Every change kind the semver rule detects between a version and its predecessor, with the bump
+ * it requires. `docs/validation.md` lists the same table.
+ */
+export const CHANGE_KINDS = {
+  provider_changed: 'major',
+  resource_type_changed: 'major',
+  output_removed: 'major',
+  output_type_changed: 'major',
+  input_removed: 'major',
+  input_type_changed: 'major',
+  required_input_added: 'major',
+  input_made_required: 'major',
+  engine_removed: 'major',
+  enum_narrowed: 'major',
+  optional_input_added: 'minor',
+  output_added: 'minor',
+  engine_added: 'minor',
+  input_made_optional: 'minor',
+  enum_widened: 'minor',
+  description_changed: 'patch',
+  category_changed: 'patch',
+  default_changed: 'patch',
+  sensitivity_changed: 'patch',
+  dependency_added: 'patch',
+  dependency_removed: 'patch',
+  dependency_range_changed: 'patch',
+  resource_limits_changed: 'patch',
+  labels_changed: 'patch',
+  annotations_changed: 'patch',
+} as const satisfies Record<string, Bump>;
+export type ChangeKind = keyof typeof CHANGE_KINDS;
