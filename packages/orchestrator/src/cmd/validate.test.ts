@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeDigest, normalizeSpec } from '@nestor/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { buildApp } from '../main.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { runValidate, type ValidateFlags, type ValidateReport } from './validate.js';
+import { registerValidateCommand, runValidate, type ValidateFlags, type ValidateReport } from './validate.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
 const ENGINES = ['terraform', 'crossplane', 'pulumi'];
@@ -203,6 +204,28 @@ describe('nestor validate (local catalog)', () => {
     expect(await reopened.listComponentNames()).toEqual(['z-base']);
     expect(await reopened.headSequence()).toBe(head);
     await reopened.close();
+  });
+
+  it('parses its flags through commander and sets the exit code', async () => {
+    const dir = tempDir({ 'z-base/component.yaml': base('1.0.0') });
+    const program = new Command('nestor').exitOverride();
+    registerValidateCommand(program);
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const previous = process.exitCode;
+    try {
+      await program.parseAsync(
+        ['validate', dir, '--engine', 'crossplane', '--engine', 'terraform', '--format', 'json'],
+        {
+          from: 'user',
+        },
+      );
+      const printed = write.mock.calls.map((c) => String(c[0])).join('');
+      expect((JSON.parse(printed) as ValidateReport).summary.valid).toBe(1);
+      expect(process.exitCode).toBe(0);
+    } finally {
+      write.mockRestore();
+      process.exitCode = previous;
+    }
   });
 
   it('refuses a SQLite store that does not exist', async () => {

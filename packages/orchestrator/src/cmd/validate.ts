@@ -146,7 +146,9 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
     }
   }
 
-  const against = flags.server ? `server ${flags.server}` : `local ${flags.store ?? 'memory'} catalog`;
+  const against = flags.server
+    ? `server ${flags.server}`
+    : `local ${flags.store ?? (flags.dataDir ? 'sqlite' : 'memory')} catalog`;
   const verdicts = flags.server ? await validateRemote(decoded, flags, io) : await validateLocal(decoded, flags, io);
   for (const item of decoded) {
     const result = verdicts.get(item);
@@ -264,7 +266,8 @@ async function validateLocal(
   io: ValidateIo,
 ): Promise<Map<Decoded, ValidationResult>> {
   const verdicts = new Map<Decoded, ValidationResult>();
-  const type = flags.store ?? 'memory';
+  // A data folder alone names the default embedded store.
+  const type = flags.store ?? (flags.dataDir ? 'sqlite' : 'memory');
   const config =
     flags.config || type !== 'memory'
       ? loadConfig({ config: flags.config, store: type, dataDir: flags.dataDir, examples: false }, io.env)
