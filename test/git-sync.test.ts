@@ -1,13 +1,18 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestorError, type SourceStatus } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatalogManager } from '../packages/orchestrator/src/catalog/manager.js';
 import { SourceManager } from '../packages/orchestrator/src/catalog/sources.js';
 import type { ComponentCreator } from '../packages/orchestrator/src/catalog/sync.js';
+import { StaticEngineReader } from '../packages/orchestrator/src/engines/static-reader.js';
+import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
 import type { Config } from '../packages/orchestrator/src/main.js';
 import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
+import { createValidator } from '../packages/orchestrator/src/validation/validator.js';
 import { componentYaml, TempRepo } from './git-helpers.js';
 import { AUTH, testApp } from './helpers.js';
 
@@ -261,9 +266,6 @@ describe('interrupted sync', () => {
       r.write(`c${i}/component.yaml`, componentYaml({ name: `int-${String(i).padStart(2, '0')}` }));
     const commit = r.commit('thirty');
     const store = new MemoryStore();
-    const { createValidator } = await import('../packages/orchestrator/src/validation/validator.js');
-    const { StaticEngineReader } = await import('../packages/orchestrator/src/engines/static-reader.js');
-    const { LocalChangeFeed } = await import('../packages/orchestrator/src/events/change-feed.js');
     const feed = new LocalChangeFeed();
     const validator = createValidator({
       reader: store,
@@ -272,10 +274,8 @@ describe('interrupted sync', () => {
       cacheSize: 100,
     });
     const manager = new CatalogManager({ store, validator, feed, logger: silentLogger });
-    const dataDir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'nestor-int-'));
-    cleanups.push(() =>
-      (require('node:fs') as typeof import('node:fs')).rmSync(dataDir, { recursive: true, force: true }),
-    );
+    const dataDir = mkdtempSync(join(tmpdir(), 'nestor-int-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const source = {
       name: 'platform',
       type: 'git' as const,
@@ -328,9 +328,5 @@ describe('interrupted sync', () => {
 });
 
 function spawnGit(r: TempRepo, args: string[], input: string): string {
-  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
   return execFileSync('git', args, { cwd: r.dir, input, encoding: 'utf8' }).trim();
 }
-
-// Keeps `writeFileSync` used when a test needs to write outside a repo.
-void writeFileSync;

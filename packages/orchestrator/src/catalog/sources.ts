@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import type { EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
+import { LeaderLease } from './lease.js';
 import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
 import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './sync.js';
 
@@ -28,7 +29,9 @@ export interface SourceManagerOptions {
   /** Git clones go to `<dataDir>/sources/<name>`. */
   dataDir: string;
   writer: ComponentCreator;
-  store: StateStore & Pick<EventLog, 'appendEvent'> & Partial<LeaseStore>;
+  store: StateStore & Pick<EventLog, 'appendEvent'>;
+  /** Leases that keep replicas (and `nestor sync` beside a server) from syncing one source at once. */
+  leases?: LeaseStore;
   feed: ChangeFeed;
   logger: Logger;
   metrics?: Metrics;
@@ -42,8 +45,8 @@ export interface SourceManagerOptions {
 /** Name of the built-in directory source that loads `examples/`. */
 export const EXAMPLES_SOURCE = 'examples';
 
+/** A killed holder frees a source within this long; renewed every third of it while syncing. */
 const LEASE_TTL_MS = 30_000;
-const LEASE_RENEW_MS = 10_000;
 
 interface Slot {
   def: SourceDefinition;
@@ -63,11 +66,10 @@ interface Slot {
  */
 export class SourceManager {
   private readonly slots = new Map<string, Slot>();
-  private readonly store: SourceManagerOptions['store'];
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly watchDebounceMs: number;
-  private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly lease: LeaderLease | null;
   private readonly abort = new AbortController();
   private readonly syncs;
   private readonly durations;
@@ -75,10 +77,18 @@ export class SourceManager {
   private stopped = false;
 
   constructor(opts: SourceManagerOptions) {
-    this.store = opts.store;
     this.logger = opts.logger;
     this.clock = opts.clock ?? systemClock;
     this.watchDebounceMs = opts.watchDebounceMs ?? 300;
+    this.lease = opts.leases
+      ? new LeaderLease({
+          store: opts.leases,
+          holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          ttlMs: LEASE_TTL_MS,
+          prefix: 'source-sync:',
+          logger: opts.logger,
+        })
+      : null;
     const metrics = opts.metrics ?? noopMetrics;
     this.syncs = metrics.counter('nestor_source_syncs_total', 'Source syncs by source and outcome', [
       'source',
@@ -133,11 +143,15 @@ export class SourceManager {
 
   /**
    * Sources from config plus, when `examples.enabled`, the `examples` directory source (unless the
-   * config already names a source `examples`). Secrets are read from `env` here, by name.
+   * config already names a source `examples`). Secrets are read from `env` here, by name. The
+   * store's leases keep two processes from syncing one source at once.
    */
   static fromConfig(
     config: Config,
-    deps: Omit<SourceManagerOptions, 'sources' | 'dataDir'> & { env: Record<string, string | undefined> },
+    deps: Omit<SourceManagerOptions, 'sources' | 'dataDir' | 'store' | 'leases'> & {
+      store: SourceManagerOptions['store'] & LeaseStore;
+      env: Record<string, string | undefined>;
+    },
   ): SourceManager {
     const { env, ...rest } = deps;
     const defs: SourceDefinition[] = config.sources.map((s) => ({
@@ -169,7 +183,7 @@ export class SourceManager {
         );
       }
     }
-    return new SourceManager({ ...rest, sources: defs, dataDir: config.data_dir });
+    return new SourceManager({ ...rest, leases: deps.store, sources: defs, dataDir: config.data_dir });
   }
 
   /** Names of every source, in config order. */
@@ -307,11 +321,21 @@ export class SourceManager {
   private async run(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
     const name = slot.def.name;
     if (this.stopped) throw this.unavailable(name, 'the orchestrator is shutting down');
-    const releaseLease = await this.takeLease(name);
+    if (!this.lease) return this.runLeading(slot, opts, this.abort.signal);
+    const outcome = await this.lease.runIfLeader(name, (lost) =>
+      this.runLeading(slot, opts, AbortSignal.any([this.abort.signal, lost])),
+    );
+    if (outcome.ran) return outcome.value;
+    // Another replica (or `nestor sync`) is syncing this source right now; its result is ours too.
+    throw this.unavailable(name, 'another process is syncing this source; try again shortly');
+  }
+
+  private async runLeading(slot: Slot, opts: Omit<SyncOptions, 'signal'>, signal: AbortSignal): Promise<SyncReport> {
+    const name = slot.def.name;
     slot.state = 'syncing';
     const t0 = performance.now();
     try {
-      const report = await slot.syncer.sync({ ...opts, signal: this.abort.signal });
+      const report = await slot.syncer.sync({ ...opts, signal });
       slot.state = report.complete ? 'idle' : 'failed';
       slot.lastError = report.complete
         ? null
@@ -333,28 +357,7 @@ export class SourceManager {
       throw error;
     } finally {
       this.durations.observe({ source: name }, (performance.now() - t0) / 1000);
-      await releaseLease();
     }
-  }
-
-  /**
-   * Takes the source's lease so that replicas (and `nestor sync` next to a server) never sync one
-   * source at once; renewed while the sync runs, short enough that a killed holder frees it soon.
-   */
-  private async takeLease(name: string): Promise<() => Promise<void>> {
-    const { acquireLease, releaseLease } = this.store;
-    if (!acquireLease || !releaseLease) return async () => undefined;
-    const lease = `source-sync:${name}`;
-    const ok = await acquireLease.call(this.store, lease, this.holder, LEASE_TTL_MS);
-    if (!ok) throw this.unavailable(name, 'another process is syncing this source; try again shortly');
-    const renew = setInterval(() => {
-      acquireLease.call(this.store, lease, this.holder, LEASE_TTL_MS).catch(() => undefined);
-    }, LEASE_RENEW_MS);
-    renew.unref();
-    return async () => {
-      clearInterval(renew);
-      await releaseLease.call(this.store, lease, this.holder).catch(() => undefined);
-    };
   }
 
   private unavailable(name: string, why: string): NestorError {
