@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerValidateCommand } from './validate.js';
 import { registerVersionCommand } from './version.js';
 
 /** Builds the `nestor` program with every command. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerMigrateCommand(program);
+  registerValidateCommand(program);
   registerVersionCommand(program);
   return program;
 }
