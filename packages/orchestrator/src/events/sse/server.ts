@@ -204,9 +204,7 @@ export class EventBroker {
       return;
     }
     this.tailing = true;
-    void this.tail().finally(() => {
-      this.tailing = false;
-    });
+    void this.tail();
   }
 
   /**
@@ -248,6 +246,9 @@ export class EventBroker {
     } catch (err) {
       // The next feed announcement or poll retries; subscribers keep their positions meanwhile.
       this.logger.warn({ err }, 'reading the event log for SSE subscribers failed');
+    } finally {
+      // Cleared in the same tick as the last `again` check, so no wake-up falls in between.
+      this.tailing = false;
     }
   }
 
