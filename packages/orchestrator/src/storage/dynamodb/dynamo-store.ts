@@ -86,6 +86,12 @@ export interface DynamoStoreOptions {
   maxAttempts?: number;
   /** Attempts of a write whose counter condition lost a race with another writer. */
   maxWriteAttempts?: number;
+  /**
+   * How long `headSequence` may answer from memory (default 100 ms; 0 reads every time). The
+   * revision is read on every HTTP request; a slightly old value is safe (a reader resuming from
+   * it sees events again, never misses one) and this replica's own writes update it at once.
+   */
+  headCacheMs?: number;
 }
 
 /** The head item of a name: copies of the two picks of `getLatestComponent`. */
@@ -110,12 +116,17 @@ export class DynamoStore implements CatalogStore {
   private readonly index = new SearchIndex();
   private indexedUpTo = -1;
   private refreshing: Promise<void> | null = null;
+  private readonly headCacheMs: number;
+  private knownHead = 0;
+  private knownHeadAt = Number.NEGATIVE_INFINITY;
+  private headRead: Promise<number> | null = null;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 100;
+    this.headCacheMs = opts.headCacheMs ?? 100;
     this.client = new DynamoDBClient({
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -469,7 +480,19 @@ export class DynamoStore implements CatalogStore {
   }
 
   async headSequence(): Promise<number> {
-    return this.guard('HeadSequence', () => this.readCounter());
+    if (performance.now() - this.knownHeadAt < this.headCacheMs) return this.knownHead;
+    if (!this.headRead) {
+      const started = performance.now();
+      this.headRead = this.guard('HeadSequence', () => this.readCounter())
+        .then((head) => {
+          this.noteHead(head, started);
+          return this.knownHead;
+        })
+        .finally(() => {
+          this.headRead = null;
+        });
+    }
+    return this.headRead;
   }
 
   async oldestSequence(): Promise<number> {
@@ -670,6 +693,8 @@ export class DynamoStore implements CatalogStore {
   private async transact(items: TransactItem[], attempt: number): Promise<'ok' | 'retry' | 'lost-item'> {
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      const written = Number((items[0]?.Put?.Item as Item | undefined)?.['seq'] ?? 0);
+      this.noteHead(written, null);
       return 'ok';
     } catch (err) {
       if (
@@ -694,7 +719,15 @@ export class DynamoStore implements CatalogStore {
 
   private async readCounter(): Promise<number> {
     const item = await this.getItem(META_PK, COUNTER_SK);
-    return item ? Number(item['seq']) : 0;
+    const head = item ? Number(item['seq']) : 0;
+    this.noteHead(head, null);
+    return head;
+  }
+
+  /** Remembers a head read or written here; `readAt` (when the read began) makes it cacheable. */
+  private noteHead(head: number, readAt: number | null): void {
+    if (head > this.knownHead) this.knownHead = head;
+    if (readAt !== null && readAt > this.knownHeadAt) this.knownHeadAt = readAt;
   }
 
   private async getHead(name: string): Promise<Head | null> {
