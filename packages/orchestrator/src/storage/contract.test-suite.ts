@@ -371,15 +371,30 @@ export function describeStoreContract(
             makeComponent({ name: randomName(), description: `gecko ${'gecko '.repeat(i)}` }),
           );
         }
-        const seen: string[] = [];
-        let cursor: string | null = null;
-        do {
-          const page = await store.searchComponents({ text: 'gecko', limit: 2, cursor });
-          seen.push(...page.items.map((c) => c.name));
-          cursor = page.nextCursor;
-        } while (cursor);
+        const walkSearch = async (limit: number, provider?: string) => {
+          const seen: string[] = [];
+          let cursor: string | null = null;
+          do {
+            const page = await store.searchComponents({ text: 'gecko', limit, cursor, provider });
+            expect(page.items.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.items.map((c) => c.name));
+            cursor = page.nextCursor;
+          } while (cursor);
+          return seen;
+        };
+        const seen = await walkSearch(2);
         expect(seen).toHaveLength(5);
         expect(new Set(seen).size).toBe(5);
+        // An exact name match leads the ranking on the first page and is not repeated later.
+        await store.createComponent(makeComponent({ name: 'gecko', description: 'lizard' }));
+        for (const limit of [1, 2, 3, 6, 7]) {
+          const again = await walkSearch(limit);
+          expect(again[0]).toBe('gecko');
+          expect(new Set(again).size).toBe(6);
+          expect(again).toHaveLength(6);
+        }
+        expect(await walkSearch(2, 'gcp')).toEqual([]);
+        expect(await walkSearch(1, 'aws')).toHaveLength(6);
       });
 
       it('never throws on hostile text, and empty text matches nothing', async () => {

@@ -120,6 +120,25 @@ describe('CachingStore', () => {
     expect(await store.getDependents(c.name)).toHaveLength(1);
   });
 
+  it('keeps the cached name list current through creates without re-reading it', async () => {
+    const metrics = countingMetrics();
+    const inner = new MemoryStore();
+    const store = new CachingStore({ inner, metrics });
+    await store.createComponent(makeComponent({ name: 'b-one' }));
+    expect(await store.listComponentNames()).toEqual(['b-one']);
+    await store.createComponent(makeComponent({ name: 'a-two' }));
+    await store.createComponent(makeComponent({ name: 'c-three' }));
+    await store.createComponent(makeComponent({ name: 'a-two', version: '2.0.0' }));
+    await store.updateComponent('a-two', '2.0.0', { labels: { x: 'y' } });
+    const created = await inner.createComponent(makeComponent({ name: 'bb-four' }));
+    if (!created.event) throw new Error('expected an event');
+    store.invalidate(created.event);
+    const names = await store.listComponentNames();
+    expect(names).toEqual(['a-two', 'b-one', 'bb-four', 'c-three']);
+    expect(names).toEqual(await inner.listComponentNames());
+    expect(metrics.count('nestor_cache_misses_total', 'names')).toBe(1);
+  });
+
   it('does not cache a read that raced with a write', async () => {
     const inner = new MemoryStore();
     const store = new CachingStore({ inner });

@@ -41,8 +41,13 @@ interface Entry {
 }
 
 /** Reads whose answer depends on every name, not just one: dropped on any component write. */
-type GlobalOp = 'list' | 'search' | 'names' | 'dependents';
-type Op = 'get' | 'latest' | 'versions' | GlobalOp;
+type GlobalOp = 'list' | 'search' | 'dependents';
+type Op = 'get' | 'latest' | 'versions' | 'names' | GlobalOp;
+
+/** What a write did, as far as the cache can tell. */
+type Change = 'created' | 'updated' | 'unknown';
+
+const NAMES_KEY = 'names';
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TTL_MS = 300_000;
@@ -106,7 +111,8 @@ export class CachingStore implements CatalogStore {
    */
   invalidate(event: CatalogEvent): void {
     if (!event.type.startsWith('component.')) return;
-    this.invalidateComponent(event.subject.name, event.subject.version);
+    const change: Change = event.type === 'component.created' ? 'created' : 'updated';
+    this.invalidateComponent(event.subject.name, event.subject.version, change);
   }
 
   /** Drops everything, e.g. when events were missed and it is unknown what changed. */
@@ -148,7 +154,7 @@ export class CachingStore implements CatalogStore {
   }
 
   async listComponentNames(): Promise<string[]> {
-    return [...(await this.read('names', 'names', false, () => this.inner.listComponentNames()))];
+    return [...(await this.read('names', NAMES_KEY, false, () => this.inner.listComponentNames()))];
   }
 
   async getDependents(name: string): Promise<DependentRef[]> {
@@ -156,11 +162,11 @@ export class CachingStore implements CatalogStore {
   }
 
   async createComponent(component: NewComponent): Promise<WriteOutcome> {
-    return this.write(component.name, component.version, () => this.inner.createComponent(component));
+    return this.write(component.name, component.version, 'created', () => this.inner.createComponent(component));
   }
 
   async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
-    return this.write(name, version, () => this.inner.updateComponent(name, version, patch));
+    return this.write(name, version, 'updated', () => this.inner.updateComponent(name, version, patch));
   }
 
   appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
@@ -225,26 +231,32 @@ export class CachingStore implements CatalogStore {
     await this.inner.close();
   }
 
-  private async write(name: string, version: string, run: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  private async write(
+    name: string,
+    version: string,
+    change: Change,
+    run: () => Promise<WriteOutcome>,
+  ): Promise<WriteOutcome> {
     let outcome: WriteOutcome;
     try {
       outcome = await run();
     } catch (err) {
       // A failed write may still have committed (e.g. a lost connection after the commit).
-      this.invalidateComponent(name, version);
+      this.invalidateComponent(name, version, 'unknown');
       throw err;
     }
-    if (outcome.event) this.invalidateComponent(name, version);
+    if (outcome.event) this.invalidateComponent(name, version, change);
     return outcome;
   }
 
-  private invalidateComponent(name: string, version: string | null): void {
+  private invalidateComponent(name: string, version: string | null, change: Change): void {
     this.epoch++;
     const keys = [latestKey(name, false), latestKey(name, true), versionsKey(name)];
     if (version !== null) keys.push(`get|${name}|${version}`);
     for (const key of keys) this.cache.delete(key);
     for (const key of [...this.globalKeys]) this.cache.delete(key);
     this.globalKeys.clear();
+    this.updateNames(name, change);
     if (this.shared) {
       this.shared.delete(keys.map((k) => this.sharedPrefix + k)).catch(() => this.sharedErrors.inc({ op: 'delete' }));
     }
@@ -283,7 +295,34 @@ export class CachingStore implements CatalogStore {
   private fill(op: Op, key: string, value: unknown, json: string): void {
     // UTF-16 strings: two bytes a character, plus the key and the entry's own overhead.
     this.cache.set(key, { value }, { size: 2 * (json.length + key.length) + 64 });
-    if (op === 'list' || op === 'search' || op === 'names' || op === 'dependents') this.globalKeys.add(key);
+    if (op === 'list' || op === 'search' || op === 'dependents') this.globalKeys.add(key);
+  }
+
+  /**
+   * Keeps the cached name list current instead of dropping it: the validator's conflict rule
+   * reads every name on every create, and re-reading thousands of names per write would cost
+   * more than the write. An update never changes the names; a create adds at most one.
+   */
+  private updateNames(name: string, change: Change): void {
+    if (change === 'updated') return;
+    const cached = this.cache.get(NAMES_KEY);
+    if (cached === undefined) return;
+    const names = cached.value as readonly string[];
+    if (change === 'unknown') {
+      this.cache.delete(NAMES_KEY);
+      return;
+    }
+    let lo = 0;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((names[mid] as string) < name) lo = mid + 1;
+      else hi = mid;
+    }
+    if (names[lo] === name) return;
+    const next = Object.freeze([...names.slice(0, lo), name, ...names.slice(lo)]);
+    const size = (this.cache.info(NAMES_KEY)?.size ?? 64) + 2 * (name.length + 3);
+    this.cache.set(NAMES_KEY, { value: next }, { size });
   }
 
   private async readShared(key: string): Promise<string | null> {

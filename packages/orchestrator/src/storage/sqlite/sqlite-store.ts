@@ -40,6 +40,12 @@ export interface SqliteStoreOptions {
   migrate?: boolean;
   /** How long a write waits for another process's lock before failing (default 5 000 ms). */
   busyTimeoutMs?: number;
+  /**
+   * How often the WAL is checkpointed into the database file (default 1 000 ms). A checkpoint
+   * syncs to disk; doing it on a timer rather than every 1 000 pages keeps fsync off the write
+   * path when writes come in bursts (a sync of thousands of components).
+   */
+  checkpointIntervalMs?: number;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
 }
@@ -62,6 +68,14 @@ interface EventRow {
   data: string;
 }
 
+interface LatestRow {
+  id: number;
+  version_key: string;
+  is_prerelease: number;
+  latest_default: number;
+  latest_any: number;
+}
+
 interface ComponentRow {
   id: number;
   definition: string;
@@ -70,9 +84,6 @@ interface ComponentRow {
 }
 
 const COMPONENT = 'storage.sqlite';
-
-/** bm25 column weights for name, description, labels: a name match outranks the others. */
-const BM25 = 'bm25(components_fts, 10.0, 1.0, 2.0)';
 
 /**
  * CatalogStore on SQLite (better-sqlite3): WAL, prepared statements, every write and its event in
@@ -86,6 +97,7 @@ export class SqliteStore implements CatalogStore {
   private readonly appliedAtOpen: string[] = [];
   private statements: ReturnType<SqliteStore['prepareStatements']> | null = null;
   private readonly dynamic = new Map<string, Statement>();
+  private checkpointTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -94,7 +106,13 @@ export class SqliteStore implements CatalogStore {
       const inMemory = opts.path === ':memory:' || opts.path === '';
       if (!inMemory && !opts.path.startsWith('file:')) mkdirSync(dirname(opts.path), { recursive: true });
       this.db = new Database(opts.path);
-      if (!inMemory) this.db.pragma('journal_mode = WAL');
+      if (!inMemory) {
+        this.db.pragma('journal_mode = WAL');
+        // The timer does the regular checkpoints; this bound only caps the WAL if it stalls.
+        this.db.pragma('wal_autocheckpoint = 16384');
+        this.checkpointTimer = setInterval(() => this.checkpoint(), opts.checkpointIntervalMs ?? 1000);
+        this.checkpointTimer.unref();
+      }
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       this.db.pragma('temp_store = MEMORY');
@@ -148,24 +166,41 @@ export class SqliteStore implements CatalogStore {
       const offset = decodeSearchCursor(query.cursor);
       const terms = searchTerms(query.text);
       if (terms.length === 0) return { items: [], nextCursor: null };
+      const match = ftsMatchExpression(terms);
+      const table = query.includePrerelease ? 'search_any' : 'search_default';
       const { where, params } = filterClause(query);
-      const sql =
-        `SELECT c.definition AS definition, c.name = ? AS exact, ${BM25} AS rank ` +
-        'FROM components_fts JOIN components c ON c.id = components_fts.rowid ' +
-        `WHERE components_fts MATCH ? AND c.${latestFlag(query)} = 1${where} ` +
-        'ORDER BY exact DESC, rank, c.name LIMIT ? OFFSET ?';
-      const exact = foldText(query.text.trim());
-      const rows = this.prepareCached(sql).all(
-        exact,
-        ftsMatchExpression(terms),
+      // The component named exactly like the query ranks first; the others follow by bm25.
+      const exactSql = `SELECT c.id FROM components c WHERE c.name = ? AND c.${latestFlag(query)} = 1${where}`;
+      const exactId = this.prepareCached(exactSql)
+        .pluck()
+        .get(foldText(query.text.trim()), ...params) as number | undefined;
+      const exactRank =
+        exactId === undefined
+          ? undefined
+          : (this.prepareCached(`SELECT rank FROM ${table} WHERE ${table} MATCH ? AND rowid = ?`)
+              .pluck()
+              .get(match, exactId) as number | undefined);
+      const exact = exactRank === undefined ? null : { id: exactId as number, rank: exactRank };
+      const includeExact = exact !== null && offset === 0;
+      const rankedOffset = exact !== null && offset > 0 ? offset - 1 : offset;
+      const rankedLimit = query.limit + 1 - (includeExact ? 1 : 0);
+      const rankedSql =
+        where === ''
+          ? `SELECT rowid AS id, rank FROM ${table} WHERE ${table} MATCH ? AND rowid != ? ORDER BY rank, rowid LIMIT ? OFFSET ?`
+          : `SELECT s.rowid AS id, s.rank AS rank FROM ${table} s JOIN components c ON c.id = s.rowid ` +
+            `WHERE s.${table} MATCH ? AND s.rowid != ?${where} ORDER BY s.rank, s.rowid LIMIT ? OFFSET ?`;
+      const ranked = this.prepareCached(rankedSql).all(
+        match,
+        exact?.id ?? -1,
         ...params,
-        query.limit + 1,
-        offset,
-      ) as { definition: string; exact: number; rank: number }[];
-      const more = rows.length > query.limit;
-      const items = rows.slice(0, query.limit).map((row) => ({
-        ...(JSON.parse(row.definition) as ComponentDefinition),
-        score: -row.rank + (row.exact ? EXACT_NAME_BONUS : 0),
+        rankedLimit,
+        rankedOffset,
+      ) as { id: number; rank: number }[];
+      const hits = includeExact && exact ? [exact, ...ranked] : ranked;
+      const more = hits.length > query.limit;
+      const items = hits.slice(0, query.limit).map((hit) => ({
+        ...(JSON.parse(this.stmts.definitionById.get(hit.id) as string) as ComponentDefinition),
+        score: -hit.rank + (hit === exact ? EXACT_NAME_BONUS : 0),
       }));
       return { items, nextCursor: more ? searchCursor(offset + query.limit) : null };
     });
@@ -295,11 +330,21 @@ export class SqliteStore implements CatalogStore {
   }
 
   async close(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = null;
     if (!this.db.open) return;
     try {
       this.db.close();
     } catch (err) {
       throw storageFailure(COMPONENT, 'Close', err);
+    }
+  }
+
+  private checkpoint(): void {
+    try {
+      if (this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // A busy or failed checkpoint is retried on the next tick; SQLite keeps the WAL consistent.
     }
   }
 
@@ -383,8 +428,8 @@ export class SqliteStore implements CatalogStore {
           'ORDER BY c.name, c.version_key, d.position',
       ),
       insertComponent: db.prepare(
-        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, definition) ' +
-          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @definition)',
+        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, definition) ' +
+          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @latest_default, @latest_any, @definition)',
       ),
       updateComponent: db.prepare('UPDATE components SET maturity = ?, definition = ? WHERE id = ?'),
       insertEngineRef: db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)'),
@@ -393,20 +438,18 @@ export class SqliteStore implements CatalogStore {
       insertDependency: db.prepare(
         'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
       ),
-      latestIds: db
-        .prepare('SELECT id FROM components WHERE name = ? AND (latest_default = 1 OR latest_any = 1)')
-        .pluck(),
-      highestAny: db.prepare('SELECT id FROM components WHERE name = ? ORDER BY version_key DESC LIMIT 1').pluck(),
-      highestStable: db
-        .prepare('SELECT id FROM components WHERE name = ? AND is_prerelease = 0 ORDER BY version_key DESC LIMIT 1')
-        .pluck(),
-      clearLatest: db.prepare(
-        'UPDATE components SET latest_default = 0, latest_any = 0 WHERE name = ? AND (latest_default = 1 OR latest_any = 1)',
+      currentLatest: db.prepare(
+        'SELECT id, version_key, is_prerelease, latest_default, latest_any FROM components ' +
+          'WHERE name = ? AND (latest_default = 1 OR latest_any = 1)',
       ),
-      setLatestDefault: db.prepare('UPDATE components SET latest_default = 1 WHERE id = ?'),
-      setLatestAny: db.prepare('UPDATE components SET latest_any = 1 WHERE id = ?'),
-      ftsInsert: db.prepare('INSERT INTO components_fts (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
-      ftsDelete: db.prepare('DELETE FROM components_fts WHERE rowid = ?'),
+      clearLatestDefault: db.prepare('UPDATE components SET latest_default = 0 WHERE id = ?'),
+      clearLatestAny: db.prepare('UPDATE components SET latest_any = 0 WHERE id = ?'),
+      searchDefaultInsert: db.prepare(
+        'INSERT INTO search_default (rowid, name, description, labels) VALUES (?, ?, ?, ?)',
+      ),
+      searchDefaultDelete: db.prepare('DELETE FROM search_default WHERE rowid = ?'),
+      searchAnyInsert: db.prepare('INSERT INTO search_any (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
+      searchAnyDelete: db.prepare('DELETE FROM search_any WHERE rowid = ?'),
       head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       oldest: db.prepare('SELECT min(seq) FROM events').pluck(),
       insertEvent: db.prepare(
@@ -463,17 +506,22 @@ export class SqliteStore implements CatalogStore {
     const now = this.clock.now().toISOString();
     const stored = newDefinition(component, now, id);
     const definition = JSON.stringify(stored);
+    const versionKey = versionSortKey(stored.version);
+    const prerelease = isPrerelease(stored.version);
+    const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
     const rowId = Number(
       s.insertComponent.run({
         name: stored.name,
         version: stored.version,
-        version_key: versionSortKey(stored.version),
-        is_prerelease: isPrerelease(stored.version) ? 1 : 0,
+        version_key: versionKey,
+        is_prerelease: prerelease ? 1 : 0,
         digest: stored.digest,
         provider: stored.provider,
         category: stored.category,
         resource_type: stored.resource_type,
         maturity: stored.maturity,
+        latest_default: latest.isDefault ? 1 : 0,
+        latest_any: latest.isAny ? 1 : 0,
         definition,
       }).lastInsertRowid,
     );
@@ -482,7 +530,8 @@ export class SqliteStore implements CatalogStore {
     stored.dependencies.forEach((d, i) => {
       s.insertDependency.run(rowId, i, d.name, d.version_range);
     });
-    this.refreshLatest(stored.name);
+    if (latest.isDefault) this.indexForSearch(s.searchDefaultInsert, rowId, stored);
+    if (latest.isAny) this.indexForSearch(s.searchAnyInsert, rowId, stored);
     const event = componentEvent(id, 'component.created', now, stored);
     this.insertEvent(event);
     return { component: JSON.parse(definition) as ComponentDefinition, event };
@@ -508,9 +557,13 @@ export class SqliteStore implements CatalogStore {
       if (changed.includes('labels')) {
         s.deleteLabels.run(row.id);
         for (const [k, v] of Object.entries(next.labels)) s.insertLabel.run(row.id, k, v);
-        if (row.latest_default || row.latest_any) {
-          s.ftsDelete.run(row.id);
-          this.indexForSearch(row.id, next);
+        if (row.latest_default) {
+          s.searchDefaultDelete.run(row.id);
+          this.indexForSearch(s.searchDefaultInsert, row.id, next);
+        }
+        if (row.latest_any) {
+          s.searchAnyDelete.run(row.id);
+          this.indexForSearch(s.searchAnyInsert, row.id, next);
         }
       }
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
@@ -520,32 +573,41 @@ export class SqliteStore implements CatalogStore {
   );
 
   /**
-   * Recomputes which versions of a name are latest, and keeps the search index to exactly those
-   * rows. Flags are cleared before they are set because the partial unique indexes are checked
-   * row by row.
+   * Decides whether a version about to be inserted becomes the latest (without and with
+   * prereleases) and, when it does, takes the flag and the search entry away from the version that
+   * held them. The flag is cleared first because the partial unique indexes allow one per name.
    */
-  private refreshLatest(name: string): void {
+  private latestAfterInsert(
+    name: string,
+    versionKey: string,
+    prerelease: boolean,
+  ): { isDefault: boolean; isAny: boolean } {
     const s = this.stmts;
-    const before = new Set(s.latestIds.all(name) as number[]);
-    const any = s.highestAny.get(name) as number;
-    const byDefault = (s.highestStable.get(name) as number | undefined) ?? any;
-    s.clearLatest.run(name);
-    s.setLatestDefault.run(byDefault);
-    s.setLatestAny.run(any);
-    const after = new Set([byDefault, any]);
-    for (const id of before) if (!after.has(id)) s.ftsDelete.run(id);
-    for (const id of after) {
-      if (before.has(id)) continue;
-      const json = s.definitionById.get(id) as string;
-      this.indexForSearch(id, JSON.parse(json) as ComponentDefinition);
+    const rows = s.currentLatest.all(name) as LatestRow[];
+    const byDefault = rows.find((r) => r.latest_default === 1);
+    const any = rows.find((r) => r.latest_any === 1);
+    const isAny = !any || versionKey > any.version_key;
+    const isDefault =
+      !byDefault ||
+      (prerelease
+        ? byDefault.is_prerelease === 1 && versionKey > byDefault.version_key
+        : byDefault.is_prerelease === 1 || versionKey > byDefault.version_key);
+    if (isDefault && byDefault) {
+      s.clearLatestDefault.run(byDefault.id);
+      s.searchDefaultDelete.run(byDefault.id);
     }
+    if (isAny && any) {
+      s.clearLatestAny.run(any.id);
+      s.searchAnyDelete.run(any.id);
+    }
+    return { isDefault, isAny };
   }
 
-  private indexForSearch(id: number, c: ComponentDefinition): void {
+  private indexForSearch(insert: Statement, id: number, c: ComponentDefinition): void {
     const labels = Object.entries(c.labels)
       .map(([k, v]) => `${k} ${v}`)
       .join(' ');
-    this.stmts.ftsInsert.run(id, c.name, c.description, labels);
+    insert.run(id, c.name, c.description, labels);
   }
 
   private insertEvent(event: CatalogEvent): void {

@@ -27,18 +27,16 @@ CREATE TABLE components (
   UNIQUE (name, version)
 );
 CREATE INDEX components_versions ON components (name, version_key);
-CREATE INDEX components_stable_versions ON components (name, is_prerelease, version_key);
 
+-- Lists filter the latest versions; each filter column gets a partial index ordered by name. Lists
+-- that count prereleases are rarer: they walk the name index and filter, which keeps every insert
+-- from touching four more indexes.
 CREATE UNIQUE INDEX latest_default_name ON components (name) WHERE latest_default = 1;
 CREATE INDEX latest_default_provider ON components (provider, name) WHERE latest_default = 1;
 CREATE INDEX latest_default_category ON components (category, name) WHERE latest_default = 1;
 CREATE INDEX latest_default_resource_type ON components (resource_type, name) WHERE latest_default = 1;
 CREATE INDEX latest_default_maturity ON components (maturity, name) WHERE latest_default = 1;
 CREATE UNIQUE INDEX latest_any_name ON components (name) WHERE latest_any = 1;
-CREATE INDEX latest_any_provider ON components (provider, name) WHERE latest_any = 1;
-CREATE INDEX latest_any_category ON components (category, name) WHERE latest_any = 1;
-CREATE INDEX latest_any_resource_type ON components (resource_type, name) WHERE latest_any = 1;
-CREATE INDEX latest_any_maturity ON components (maturity, name) WHERE latest_any = 1;
 
 CREATE TABLE component_engines (
   component_id INTEGER NOT NULL REFERENCES components (id),
@@ -63,11 +61,19 @@ CREATE TABLE dependencies (
 ) WITHOUT ROWID;
 CREATE INDEX dependencies_dep_name ON dependencies (dep_name);
 
--- Only latest versions (in either sense) are indexed: search answers with latest versions.
-CREATE VIRTUAL TABLE components_fts USING fts5 (
+-- Search indexes hold exactly the latest versions, one table per notion of latest, so that an
+-- unfiltered search is a pure FTS query. rowid = components.id; rank = bm25 with the name weighted
+-- above labels and labels above the description.
+CREATE VIRTUAL TABLE search_default USING fts5 (
   name, description, labels,
   tokenize = 'unicode61 remove_diacritics 2'
 );
+INSERT INTO search_default (search_default, rank) VALUES ('rank', 'bm25(10.0, 1.0, 2.0)');
+CREATE VIRTUAL TABLE search_any USING fts5 (
+  name, description, labels,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO search_any (search_any, rank) VALUES ('rank', 'bm25(10.0, 1.0, 2.0)');
 
 -- AUTOINCREMENT: a sequence is never handed out twice, even after compaction deleted the newest.
 CREATE TABLE events (
