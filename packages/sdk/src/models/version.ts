@@ -21,10 +21,20 @@ export interface VersionHistory {
 const STRICT_SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/;
 
-/** Strict semver 2.0.0: no `v` prefix, no build metadata, numbers within JavaScript's safe range. */
+/**
+ * Strict semver 2.0.0: no `v` prefix, no build metadata, numbers (prerelease identifiers
+ * included) within JavaScript's safe range, so that every store can order them exactly.
+ */
 export function isStrictVersion(version: string): boolean {
   if (version.length > 256 || !STRICT_SEMVER.test(version)) return false;
-  return semver.valid(version) === version;
+  const parsed = semver.parse(version);
+  if (parsed === null || parsed.version !== version) return false;
+  // semver keeps numeric identifiers beyond the safe range as strings yet compares them as numbers.
+  return parsed.prerelease.every((id) => typeof id === 'number' || !/^\d+$/.test(id) || isSafeDigits(id));
+}
+
+function isSafeDigits(digits: string): boolean {
+  return digits.length <= 16 && Number(digits) <= Number.MAX_SAFE_INTEGER;
 }
 
 /** True when the version carries a prerelease tag (`1.0.0-rc.1`). */
@@ -51,6 +61,9 @@ export function versionSortKey(version: string): string {
   if (!parsed) throw new TypeError(`not a semver version: ${version}`);
   const core = `${pad(String(parsed.major))}.${pad(String(parsed.minor))}.${pad(String(parsed.patch))}`;
   if (parsed.prerelease.length === 0) return `${core}~`;
-  const ids = parsed.prerelease.map((id) => (typeof id === 'number' ? `0${pad(String(id))}` : `1${id}`));
+  // semver hands back MAX_SAFE_INTEGER itself as a string; every all-digit identifier is numeric.
+  const ids = parsed.prerelease.map((id) =>
+    typeof id === 'number' || /^\d+$/.test(id) ? `0${pad(String(id))}` : `1${id}`,
+  );
   return `${core}-${ids.join('!')}`;
 }
