@@ -283,6 +283,17 @@ describe('HttpHealthChecker with the registry', () => {
     expect(engine.maxConcurrent).toBe(1);
   });
 
+  it('stops at once, abandoning a hanging probe without recording it', async () => {
+    const engine = await fake({ mode: 'slow', slowMs: 5_000 });
+    const { registry, checker } = await setUp([config('hang', engine.url, { timeout_ms: 4_000 })]);
+    checker.start();
+    expect(await eventually(() => engine.paths.length === 1)).toBe(true);
+    const started = Date.now();
+    await checker.stop();
+    expect(Date.now() - started).toBeLessThan(500);
+    expect((await registry.describe('hang'))!).toMatchObject({ history: [], last_checked: null, health: 'unknown' });
+  });
+
   it('follows registrations: new engines get probed, removed ones stop', async () => {
     const engine = await fake({ mode: 'up' });
     const { registry, checker } = await setUp([]);

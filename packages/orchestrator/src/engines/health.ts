@@ -38,6 +38,8 @@ export interface ProbeOptions {
   bodyLimitBytes?: number;
   /** Wall clock for the `at` timestamp. */
   now?: () => Date;
+  /** Aborts the probe early (shutdown); it then ends as a `timeout` failure. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -67,7 +69,9 @@ export async function probeEngine(
       method: 'GET',
       redirect: 'manual',
       headers: { accept: 'application/json, text/plain;q=0.9, */*;q=0.1', 'user-agent': 'nestor-orchestrator' },
-      signal: AbortSignal.timeout(engine.timeout_ms),
+      signal: opts.signal
+        ? AbortSignal.any([AbortSignal.timeout(engine.timeout_ms), opts.signal])
+        : AbortSignal.timeout(engine.timeout_ms),
     });
     const body = await readCapped(res, opts.bodyLimitBytes ?? DEFAULT_PROBE_BODY_LIMIT);
     if (res.status >= 200 && res.status < 300) return done(true, res.status, null, `HTTP ${res.status}`);
@@ -188,6 +192,7 @@ export class HttpHealthChecker implements HealthChecker {
   private readonly failures;
   private unsubscribe: (() => void) | null = null;
   private running = false;
+  private shutdown = new AbortController();
 
   constructor(opts: HttpHealthCheckerOptions) {
     this.targets = opts.targets;
@@ -212,12 +217,15 @@ export class HttpHealthChecker implements HealthChecker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.shutdown = new AbortController();
     this.unsubscribe = this.targets.subscribe(() => this.reconcile());
     this.reconcile();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    // Probes in flight end now instead of at their timeout, and are not recorded.
+    this.shutdown.abort();
     this.unsubscribe?.();
     this.unsubscribe = null;
     const inFlight: Promise<unknown>[] = [];
@@ -305,7 +313,9 @@ export class HttpHealthChecker implements HealthChecker {
       const engine = this.targets.snapshot().find((e) => e.name === name);
       if (!engine)
         throw notFound('engine_not_found', 'engines', 'ProbeEngine', `engine ${name} is no longer registered`);
-      const result = await probeEngine(engine, { bodyLimitBytes: this.bodyLimitBytes, now: this.now });
+      const signal = this.running ? this.shutdown.signal : undefined;
+      const result = await probeEngine(engine, { bodyLimitBytes: this.bodyLimitBytes, now: this.now, signal });
+      if (signal?.aborted) return result;
       this.duration.observe({ engine: name }, result.latency_ms / 1000);
       if (!result.ok) this.failures.inc({ engine: name, reason: result.failure ?? 'connection' });
       schedule.verdict = nextVerdict(schedule.verdict, result.ok, engine);
