@@ -51,13 +51,20 @@ describe('problem bodies', () => {
     const err = validationFailed('catalog', 'CreateComponent', {
       name: 'a',
       version: '1.0.0',
-      errors: [{ rule: 'interface', code: 'unknown_input_type', field: 'required_inputs[0].type', message: 'bad type' }],
+      errors: [
+        { rule: 'interface', code: 'unknown_input_type', field: 'required_inputs[0].type', message: 'bad type' },
+      ],
       warnings: [],
       required_bump: 'none',
       changes: [],
     });
     const problem = toProblem(err, 'req-1');
-    expect(problem).toMatchObject({ status: 422, code: 'validation_failed', request_id: 'req-1', required_bump: 'none' });
+    expect(problem).toMatchObject({
+      status: 422,
+      code: 'validation_failed',
+      request_id: 'req-1',
+      required_bump: 'none',
+    });
     const back = fromProblem(problem.status, JSON.parse(JSON.stringify(problem)));
     expect(back.code).toBe('validation_failed');
     expect(back.errors).toEqual(err.errors);
