@@ -67,7 +67,7 @@ export type CloseReason = 'client' | 'overflow' | 'shutdown' | 'reset' | 'error'
 /**
  * One connected SSE client. Frames go straight to the transport while it accepts them; behind a
  * full transport they queue (shared strings, so a queued frame costs a pointer) up to
- * `bufferLimit`, and one more makes the subscriber overflow: it gets a final `event: overflow`,
+ * `bufferLimit` events, and one more makes the subscriber overflow: it gets a final `event: overflow`,
  * its queue is released at once and the connection is ended.
  */
 export class SseSubscriber {
@@ -83,7 +83,8 @@ export class SseSubscriber {
   private readonly bufferLimit: number;
   private readonly closeGraceMs: number;
   private readonly onClosed: SubscriberOptions['onClosed'];
-  private queue: { id: number; frame: string }[] = [];
+  private queue: { id: number; frame: string; count: number }[] = [];
+  private queuedEvents = 0;
   private blocked = false;
   private drainWaiter: (() => void) | null = null;
   private closeReason: CloseReason = 'client';
@@ -109,36 +110,66 @@ export class SseSubscriber {
   }
 
   /**
-   * Live delivery of a frame the broker encoded once for everyone. Returns true when the frame was
-   * written or queued, false when the subscriber skipped it or overflowed.
+   * Live delivery of frames the broker encoded once for everyone: the events this subscriber wants
+   * go out as one write. Returns how many events were written or queued (0 when it skipped them
+   * all or overflowed).
    */
-  push(event: CatalogEvent, frame: string): boolean {
-    if (this.state !== 'live' || this.ending || event.id <= this.position) return false;
-    this.position = event.id;
-    if (!this.wants(event)) return false;
-    if (this.blocked) {
-      this.queue.push({ id: event.id, frame });
-      if (this.queue.length > this.bufferLimit) {
-        this.overflow();
-        return false;
-      }
-      return true;
+  push(events: readonly CatalogEvent[], frames: readonly string[], all: () => string): number {
+    if (this.state !== 'live' || this.ending || events.length === 0) return 0;
+    let chunk = '';
+    let count = 0;
+    let last = 0;
+    const first = (events[0] as CatalogEvent).id;
+    if (this.matchAll && first > this.position) {
+      // The common case: everything, as one string shared by every such subscriber.
+      chunk = all();
+      count = events.length;
+      last = (events[events.length - 1] as CatalogEvent).id;
+      this.position = last;
     }
-    this.blocked = !this.sink.write(frame);
-    this.sent = event.id;
-    return true;
+    for (let i = count === 0 ? 0 : events.length; i < events.length; i++) {
+      const event = events[i] as CatalogEvent;
+      if (event.id <= this.position) continue;
+      this.position = event.id;
+      if (!this.matchAll && !matchesFilter(this.filter, event)) continue;
+      chunk = count === 0 ? (frames[i] as string) : chunk + (frames[i] as string);
+      count++;
+      last = event.id;
+    }
+    if (count === 0) return 0;
+    if (this.blocked) {
+      this.queue.push({ id: last, frame: chunk, count });
+      this.queuedEvents += count;
+      if (this.queuedEvents > this.bufferLimit) {
+        this.overflow();
+        return 0;
+      }
+      return count;
+    }
+    this.blocked = !this.sink.write(chunk);
+    this.sent = last;
+    return count;
   }
 
   /**
-   * Replay delivery: the broker reads the log at this subscriber's pace, so instead of queueing it
-   * waits for the transport to drain. Resolves false when the connection is gone.
+   * Replay delivery of one page of the log: the frames this subscriber wants go out as one write.
+   * The broker reads the log at this subscriber's pace, so instead of queueing it waits for the
+   * transport to drain. Resolves false when the connection is gone.
    */
-  async replay(event: CatalogEvent, frame: string): Promise<boolean> {
-    if (this.state !== 'replaying' || this.ending) return false;
-    this.position = event.id;
-    if (!this.wants(event)) return true;
-    const accepted = this.sink.write(frame);
-    this.sent = event.id;
+  async replay(events: readonly CatalogEvent[], frames: readonly string[]): Promise<boolean> {
+    if (this.state !== 'replaying' || this.ending || events.length === 0) return this.state === 'replaying';
+    let chunk = '';
+    let last = this.sent;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as CatalogEvent;
+      if (event.id <= this.position || !this.wants(event)) continue;
+      chunk += frames[i] as string;
+      last = event.id;
+    }
+    this.position = Math.max(this.position, (events[events.length - 1] as CatalogEvent).id);
+    if (chunk === '') return true;
+    const accepted = this.sink.write(chunk);
+    this.sent = last;
     if (!accepted) {
       this.blocked = true;
       await new Promise<void>((resolve) => {
@@ -159,9 +190,9 @@ export class SseSubscriber {
     this.blocked = !this.sink.write(HEARTBEAT);
   }
 
-  /** Frames waiting behind a full transport. */
+  /** Events waiting behind a full transport. */
   get queued(): number {
-    return this.queue.length;
+    return this.queuedEvents;
   }
 
   /** Bytes the transport holds for this subscriber. */
@@ -175,6 +206,7 @@ export class SseSubscriber {
     this.ending = true;
     this.closeReason = reason;
     this.queue = [];
+    this.queuedEvents = 0;
     this.releaseWaiter();
     this.sink.end(finalFrame);
     if (this.bufferedBytes > 0 || this.blocked) {
@@ -195,7 +227,8 @@ export class SseSubscriber {
       return;
     }
     while (!this.blocked && this.queue.length > 0 && !this.ending) {
-      const next = this.queue.shift() as { id: number; frame: string };
+      const next = this.queue.shift() as { id: number; frame: string; count: number };
+      this.queuedEvents -= next.count;
       this.blocked = !this.sink.write(next.frame);
       this.sent = next.id;
     }
@@ -211,6 +244,7 @@ export class SseSubscriber {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.queue = [];
+    this.queuedEvents = 0;
     this.releaseWaiter();
     this.onClosed(this, this.closeReason);
   }

@@ -253,13 +253,17 @@ export class EventBroker {
   }
 
   private fanOut(events: CatalogEvent[]): void {
+    const fresh = events.filter((e) => e.id > this.cursor);
+    if (fresh.length === 0) return;
+    const frames = fresh.map(encodeEvent);
+    let joined: string | null = null;
+    const all = () => {
+      joined ??= frames.length === 1 ? (frames[0] as string) : frames.join('');
+      return joined;
+    };
     let sent = 0;
-    for (const event of events) {
-      if (event.id <= this.cursor) continue;
-      const frame = encodeEvent(event);
-      for (const s of this.live) if (s.push(event, frame)) sent++;
-      this.cursor = event.id;
-    }
+    for (const s of this.live) sent += s.push(fresh, frames, all);
+    this.cursor = (fresh[fresh.length - 1] as CatalogEvent).id;
     if (sent > 0) this.sentTotal.inc({}, sent);
   }
 
@@ -269,10 +273,8 @@ export class EventBroker {
     try {
       while (subscriber.state === 'replaying') {
         const events = await this.log.readEvents(subscriber.position, this.pageSize);
-        for (const event of events) {
-          if (!(await subscriber.replay(event, encodeEvent(event)))) return;
-          replayed++;
-        }
+        if (!(await subscriber.replay(events, events.map(encodeEvent)))) return;
+        replayed += events.length;
         if (subscriber.state !== 'replaying') return;
         // Synchronous with the tail's fan-out: from here on the tail delivers to this subscriber.
         if (subscriber.position >= this.cursor) {
