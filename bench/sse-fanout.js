@@ -135,12 +135,19 @@ export async function benchSse({ subscribers = 2000, events = 20 } = {}) {
 
   const app = child('./servers/sse-app-server.js');
   const appInfo = await app.ready;
+  // Replay first, on a quiet server: median of three (the first also warms the JIT).
+  const replays = [];
+  for (let i = 0; i < 3; i++) replays.push(await replay(app, appInfo.address));
+  const replayMs = replays.sort((a, b) => a - b)[1];
   const before = await app.ask({ type: 'memory' }, 'memory');
   const appRun = await fanOut(app, `${appInfo.address}/v1/events`, subscribers, events);
-  const replayMs = await replay(app, appInfo.address);
   await app.stop();
 
-  const perSubscriber = (run, base) => (run.idle.rss - base.rss) / subscribers;
+  // JS heap plus off-heap buffers after a full GC: what the process holds per connection. RSS is
+  // shown too, but it moves with allocator reuse and is noisy.
+  const heap = (m) => m.heapUsed + m.external;
+  const perSubscriber = (run, base) => (heap(run.idle) - heap(base)) / subscribers;
+  const rssPer = (run, base) => (run.idle.rss - base.rss) / subscribers;
   const appBytes = perSubscriber(appRun, before);
   const bareBytes = perSubscriber(bareRun, baseline);
   const ratio = bareRun.p99 > 0 ? appRun.p99 / bareRun.p99 : Number.NaN;
@@ -161,12 +168,19 @@ export async function benchSse({ subscribers = 2000, events = 20 } = {}) {
       { name: 'events delivered (orchestrator)', value: `${appRun.delivered}/${appRun.expected}` },
       { name: 'events delivered (bare)', value: `${bareRun.delivered}/${bareRun.expected}` },
       {
-        name: 'memory per idle subscriber (orchestrator, rss)',
-        value: `${(appBytes / 1024).toFixed(1)} KB`,
+        name: 'memory per idle subscriber (orchestrator)',
+        value: `${(appBytes / 1024).toFixed(1)} KB heap, ${(rssPer(appRun, before) / 1024).toFixed(1)} KB rss`,
         target: `<= ${TARGET_BYTES_PER_SUBSCRIBER / 1024} KB`,
       },
-      { name: 'memory per idle subscriber (bare, rss)', value: `${(bareBytes / 1024).toFixed(1)} KB` },
-      { name: '1 000-event backlog replay', value: `${replayMs.toFixed(1)} ms`, target: `<= ${TARGET_REPLAY_MS} ms` },
+      {
+        name: 'memory per idle subscriber (bare)',
+        value: `${(bareBytes / 1024).toFixed(1)} KB heap, ${(rssPer(bareRun, baseline) / 1024).toFixed(1)} KB rss`,
+      },
+      {
+        name: '1 000-event backlog replay (median of 3)',
+        value: `${replayMs.toFixed(1)} ms`,
+        target: `<= ${TARGET_REPLAY_MS} ms`,
+      },
     ],
     pass:
       complete &&
