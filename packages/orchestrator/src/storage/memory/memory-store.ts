@@ -307,14 +307,34 @@ function firstEventAfter(events: CatalogEvent[], after: number): number {
   return lo;
 }
 
+interface SearchDocument {
+  name: string[];
+  description: string[];
+  labels: string[];
+}
+
+/** Terms of each stored version, computed once: stored versions are replaced, never mutated. */
+const documents = new WeakMap<ComponentDefinition, SearchDocument>();
+
+function searchDocument(c: ComponentDefinition): SearchDocument {
+  let doc = documents.get(c);
+  if (!doc) {
+    doc = {
+      name: tokenize(c.name),
+      description: tokenize(c.description),
+      labels: Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]),
+    };
+    documents.set(c, doc);
+  }
+  return doc;
+}
+
 /**
  * Relevance of one component: every term must occur in some field (the last term may be a
  * prefix, as in the SQLite store); each occurrence adds its field's weight.
  */
 function scoreOf(c: ComponentDefinition, terms: string[]): number {
-  const name = tokenize(c.name);
-  const description = tokenize(c.description);
-  const labels = Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]);
+  const { name, description, labels } = searchDocument(c);
   let score = 0;
   for (let i = 0; i < terms.length; i++) {
     const term = terms[i] as string;

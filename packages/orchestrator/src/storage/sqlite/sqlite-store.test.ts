@@ -61,6 +61,27 @@ describe('SqliteStore on disk', () => {
     await second.close();
   });
 
+  it('shares one sequence and one catalog between connections to the same file', async () => {
+    const path = newPath();
+    const a = new SqliteStore({ path });
+    const b = new SqliteStore({ path });
+    const name = makeComponent().name;
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const writer = i % 2 === 0 ? a : b;
+      const out = await writer.createComponent(makeComponent({ name, version: `1.${i}.0` }));
+      ids.push(out.event?.id ?? 0);
+    }
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await a.getLatestComponent(name))?.version).toBe('1.5.0');
+    expect((await b.searchComponents({ text: name, limit: 5 })).items.map((c) => c.version)).toEqual(['1.5.0']);
+    await expect(b.createComponent(makeComponent({ name, version: '1.0.0', description: 'x' }))).rejects.toSatisfy(
+      (e) => NestorError.hasCode(e, 'version_conflict'),
+    );
+    await a.close();
+    await b.close();
+  });
+
   it('uses WAL and applies migrations once (migrate is idempotent)', async () => {
     const path = newPath();
     const store = new SqliteStore({ path });
