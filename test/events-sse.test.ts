@@ -121,7 +121,8 @@ describe('GET /v1/events over real HTTP', () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     let text = decoder.decode((await reader.read()).value);
-    expect(text).toMatch(/^retry: \d+\n/);
+    // The first frame: the retry hint and, without data, the position the stream starts after.
+    expect(text).toMatch(new RegExp(`^retry: \\d+\nid: ${first.revision + 1}\n\n`));
 
     // `since` is one past the head: revision+1 is skipped, revision+2 onwards arrives.
     await publish(url, component({ name, version: '1.0.1' }));

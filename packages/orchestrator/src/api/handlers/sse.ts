@@ -66,8 +66,9 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
       });
       req.raw.socket.setNoDelay(true);
       req.raw.socket.setKeepAlive(true);
-      // The first write carries the retry hint so clients and proxies see bytes at once.
-      res.write(`retry: ${broker.retryMs}\n: connected\n\n`);
+      // The first frame carries the retry hint and, without data, the position the stream starts
+      // after: a client that started at the head and drops before any event resumes from there.
+      res.write(`retry: ${broker.retryMs}\n${start.kind === 'resume' ? `id: ${start.position}\n` : ''}\n`);
       const sink = writableSink(res);
       if (start.kind === 'reset') broker.reset(sink, start);
       else broker.attach(sink, start.position, filter);
