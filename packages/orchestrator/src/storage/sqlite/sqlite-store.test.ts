@@ -128,6 +128,17 @@ describe('SqliteStore on disk', () => {
     }
   });
 
+  it('refuses a version it cannot order, without writing', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    for (const version of ['v1.0.0', '1.0', '1.0.0+build']) {
+      await expect(store.createComponent(makeComponent({ version }))).rejects.toSatisfy((e) =>
+        NestorError.hasCode(e, 'invalid_request'),
+      );
+    }
+    expect(await store.headSequence()).toBe(0);
+    await store.close();
+  });
+
   it('rolls back the component when its event cannot be written', async () => {
     const path = newPath();
     const store = new SqliteStore({ path });

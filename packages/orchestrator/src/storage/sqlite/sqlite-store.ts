@@ -8,7 +8,9 @@ import {
   create,
   type DeploymentEngine,
   type EventType,
+  invalidRequest,
   isPrerelease,
+  isStrictVersion,
   NestorError,
   type NewCatalogEvent,
   notFound,
@@ -506,6 +508,12 @@ export class SqliteStore implements CatalogStore {
     const now = this.clock.now().toISOString();
     const stored = newDefinition(component, now, id);
     const definition = JSON.stringify(stored);
+    if (!isStrictVersion(stored.version)) {
+      // Callers validate first (the manager does); a store cannot order what is not semver.
+      throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
+        field: 'version',
+      });
+    }
     const versionKey = versionSortKey(stored.version);
     const prerelease = isPrerelease(stored.version);
     const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
