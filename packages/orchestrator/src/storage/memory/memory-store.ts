@@ -249,11 +249,11 @@ export class MemoryStore implements CatalogStore {
   }
 
   async getState(key: string): Promise<unknown | null> {
-    return this.state.has(key) ? copy(this.state.get(key)) : null;
+    return copy(this.state.get(key) ?? null);
   }
 
   async putState(key: string, value: unknown): Promise<void> {
-    this.state.set(key, copy(value));
+    this.state.set(key, copy(value ?? null));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
