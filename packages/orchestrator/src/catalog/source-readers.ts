@@ -30,8 +30,8 @@ export interface SourceReader {
   head(): Promise<string>;
   /** The commit to record on components (`git_commit`); null for a folder. */
   commitOf(revision: string): string | null;
-  /** Every file at the revision whose path matches `matches`. */
-  list(revision: string, matches: (path: string) => boolean): Promise<SourceFile[]>;
+  /** Every file at the revision whose path matches `matches` (and is among `only`, when given). */
+  list(revision: string, matches: (path: string) => boolean, only?: Set<string>): Promise<SourceFile[]>;
   /** Contents of regular files, by path. Files that vanished are absent. */
   read(files: SourceFile[]): Promise<Map<string, Buffer>>;
   /**
@@ -48,6 +48,8 @@ export function globMatchers(paths: string[]): { matches: (p: string) => boolean
   const base = picomatch(paths, { dot: true, basename: true });
   return { matches, mentions: (p: string) => dotted(p) || base(p.split('/').pop() ?? p) };
 }
+
+const NARROW_LIST_MAX = 500;
 
 /** A git branch read through the local clone. */
 export class GitSourceReader implements SourceReader {
@@ -70,8 +72,10 @@ export class GitSourceReader implements SourceReader {
     return revision;
   }
 
-  async list(revision: string, matches: (path: string) => boolean): Promise<SourceFile[]> {
-    const entries = await this.git.listTree(revision);
+  async list(revision: string, matches: (path: string) => boolean, only?: Set<string>): Promise<SourceFile[]> {
+    // Naming a few paths is cheaper than listing a large tree; many paths would overflow argv.
+    const narrow = only && only.size <= NARROW_LIST_MAX ? [...only] : undefined;
+    const entries = (await this.git.listTree(revision, narrow)).filter((e) => !only || only.has(e.path));
     const files: SourceFile[] = [];
     for (const e of entries) {
       if (!matches(e.path)) continue;
@@ -93,7 +97,7 @@ export class GitSourceReader implements SourceReader {
 
   async changes(from: string, to: string): Promise<Set<string> | null> {
     if (from === to) return new Set();
-    if (!(await this.git.hasCommit(from)) || !(await this.git.isAncestor(from, to))) return null;
+    if (!(await this.git.isAncestor(from, to))) return null;
     return new Set((await this.git.diff(from, to)).map((c) => c.path));
   }
 }
@@ -153,9 +157,9 @@ export class DirectorySourceReader implements SourceReader {
     return null;
   }
 
-  async list(revision: string, matches: (path: string) => boolean): Promise<SourceFile[]> {
+  async list(revision: string, matches: (path: string) => boolean, only?: Set<string>): Promise<SourceFile[]> {
     const snap = this.snapshot?.revision === revision ? this.snapshot : null;
-    return (snap?.files ?? []).filter((f) => matches(f.path));
+    return (snap?.files ?? []).filter((f) => matches(f.path) && (!only || only.has(f.path)));
   }
 
   async read(files: SourceFile[]): Promise<Map<string, Buffer>> {

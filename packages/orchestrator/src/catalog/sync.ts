@@ -179,8 +179,8 @@ export class SourceSyncer {
     }
 
     progress('list', 0, 0);
-    const listed = await this.reader.list(head, this.matchers.mentions);
-    const selected = listed.filter((f) => full || changed?.has(f.path) || retry.has(f.path));
+    const wanted = full ? undefined : new Set([...(changed ?? []), ...retry]);
+    const selected = await this.reader.list(head, this.matchers.mentions, wanted);
     const errors: SourceFileError[] = [];
     const readable: SourceFile[] = [];
     for (const f of selected) {

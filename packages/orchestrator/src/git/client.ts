@@ -81,6 +81,8 @@ export class GitClient {
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private inflight: Promise<string> | null = null;
+  /** Set once the branch was fetched into this clone, so later fetches skip the check. */
+  private fetchedBefore = false;
 
   constructor(opts: GitClientOptions) {
     this.name = opts.name;
@@ -123,7 +125,7 @@ export class GitClient {
       mkdirSync(this.dir, { recursive: true });
       await this.git(['init', '--bare', '--quiet', this.dir], 'Init', { cwd: false });
     }
-    const first = !(await this.hasRef(this.remoteRef));
+    const first = !this.fetchedBefore && !(await this.hasRef(this.remoteRef));
     const started = Date.now();
     try {
       await this.git(
@@ -148,13 +150,23 @@ export class GitClient {
       throw err;
     }
     const head = (await this.git(['rev-parse', '--verify', `${this.remoteRef}^{commit}`], 'RevParse')).trim();
+    this.fetchedBefore = true;
     this.logger.debug({ source: this.name, commit: head, shallow: first, ms: Date.now() - started }, 'git fetch done');
     return head;
   }
 
-  /** Every blob, symlink and submodule at `commit`, recursively, with sizes. */
-  async listTree(commit: string): Promise<TreeEntry[]> {
-    const out = await this.git(['ls-tree', '-r', '-z', '-l', '--full-tree', commit], 'ListTree');
+  /**
+   * Every blob, symlink and submodule at `commit`, recursively, with sizes; only `paths` (exact
+   * paths) when given, which keeps an incremental sync of a large repository cheap.
+   */
+  async listTree(commit: string, paths?: string[]): Promise<TreeEntry[]> {
+    const args = ['ls-tree', '-r', '-z', '-l', '--full-tree', commit];
+    if (paths) {
+      if (paths.length === 0) return [];
+      args.unshift('--literal-pathspecs');
+      args.push('--', ...paths);
+    }
+    const out = await this.git(args, 'ListTree');
     const entries: TreeEntry[] = [];
     for (const record of out.split('\0')) {
       if (!record) continue;
@@ -186,19 +198,12 @@ export class GitClient {
     return changes;
   }
 
-  /** Whether the clone holds `commit` (false after a force-push dropped it, or in a new clone). */
-  async hasCommit(commit: string): Promise<boolean> {
-    if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
-    try {
-      await this.git(['cat-file', '-e', `${commit}^{commit}`], 'HasCommit');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Whether `ancestor` is reachable from `descendant` (false on a force-push that rewrote history). */
+  /**
+   * Whether `ancestor` is reachable from `descendant`: false on a force-push that rewrote history,
+   * and when the clone does not hold `ancestor` at all.
+   */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (!/^[0-9a-f]{40,64}$/.test(ancestor)) return false;
     try {
       await this.git(['merge-base', '--is-ancestor', ancestor, descendant], 'IsAncestor');
       return true;
@@ -263,6 +268,7 @@ export class GitClient {
     }
     setConfig('core.askPass', 'echo');
     setConfig('gc.auto', '0');
+    setConfig('maintenance.auto', 'false');
     env.GIT_CONFIG_COUNT = String(count);
     const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new'];
     if (this.sshKeyPath) ssh.push('-o', 'IdentitiesOnly=yes', '-i', shellQuote(this.sshKeyPath));
