@@ -199,6 +199,25 @@ describe('GET /v1/events over real HTTP', () => {
     socket.destroy();
   });
 
+  it('survives a thousand connects that vanish at random moments and holds nothing for them', async () => {
+    const { app, port, url } = await serve();
+    const sockets = Array.from({ length: 1000 }, (_, i) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      // Some leave before sending the request, some mid-request, the rest once streaming.
+      if (i % 3 === 0) setTimeout(() => socket.destroy(), Math.random() * 50);
+      else socket.write(i % 3 === 1 ? 'GET /v1/events?since=0 HT' : 'GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n');
+      return socket;
+    });
+    await publish(url, component({ name: uniqueName('storm') }));
+    await waitFor(() => app.broker.stats().subscribers >= 300);
+    for (const s of sockets) s.destroy();
+    await waitFor(() => app.broker.stats().subscribers === 0);
+    const res = await app.server.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(app.broker.oldestSubscriberPosition()).toBeNull();
+  });
+
   it('closes every stream when the server closes', async () => {
     const { app, url, close } = await serve();
     const streams = await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/v1/events`)));

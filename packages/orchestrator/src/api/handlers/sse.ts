@@ -54,6 +54,9 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
       const start = await broker.prepare(after);
 
       reply.hijack();
+      // The client may have left while the log was read: its close event is gone, so attaching
+      // now would keep a subscriber that nothing ever removes.
+      if (req.raw.socket.destroyed) return;
       const res = reply.raw;
       const headers: Record<string, string | number | string[]> = {};
       for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;

@@ -41,7 +41,8 @@ export function writableSink(stream: Writable): SseSink {
       stream.on('drain', listener);
     },
     onClose: (listener) => {
-      stream.once('close', listener);
+      if (stream.destroyed) queueMicrotask(listener);
+      else stream.once('close', listener);
     },
   };
 }
