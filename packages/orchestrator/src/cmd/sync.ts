@@ -1,17 +1,18 @@
+import { NestorError } from '@nestor/sdk';
 import type { Command } from 'commander';
 import { CatalogManager } from '../catalog/manager.js';
 import { SourceManager } from '../catalog/sources.js';
 import type { SyncProgress, SyncReport } from '../catalog/sync.js';
 import { loadConfig } from '../config/load.js';
-import { StaticEngineReader } from '../engines/static-reader.js';
+import { EngineRegistry } from '../engines/registry.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { createLogger } from '../observability/logging/logger.js';
 import { createValidator } from '../validation/validator.js';
-import { addStoreOptions, note } from './options.js';
+import { addStoreOptions } from './options.js';
 
-interface SyncFlags {
+export interface SyncFlags {
   config?: string;
   store?: string;
   dataDir?: string;
@@ -34,47 +35,68 @@ export function registerSyncCommand(program: Command): void {
       .argument('<source>', 'source name from the config (or "examples")'),
   )
     .option('--no-examples', 'do not define the built-in examples source')
-    .option('--log-level <level>', 'log level (default warn)')
+    .option('--log-level <level>', 'log level (default error)')
     .option('--json', 'print the summary as JSON')
     .action(async (source: string, flags: SyncFlags) => {
-      const config = loadConfig(
-        { config: flags.config, store: flags.store, dataDir: flags.dataDir, examples: flags.examples },
-        process.env,
-      );
-      const logger = createLogger({ level: flags.logLevel ?? 'warn' });
-      const store = await createStore(config, systemClock);
-      const feed = new LocalChangeFeed();
-      const validator = createValidator({
-        reader: store,
-        engines: new StaticEngineReader(config.engines),
-        unhealthyEngine: config.validation.unhealthy_engine,
-        cacheSize: config.validation.cache_size,
-        logger,
-      });
-      const manager = new CatalogManager({ store, validator, feed, logger });
-      const sources = SourceManager.fromConfig(config, {
-        writer: manager,
-        store,
-        feed,
-        logger,
+      process.exitCode = await runSync(source, flags, {
+        stdout: (t) => process.stdout.write(t),
+        stderr: (t) => process.stderr.write(t),
         env: process.env,
       });
-      try {
-        let lastPhase = '';
-        const report = await sources.sync(source, {
-          onProgress: (p) => {
-            if (p.phase !== lastPhase || p.phase === 'write') note(progressLine(p));
-            lastPhase = p.phase;
-          },
-        });
-        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report));
-        const ok = report.complete && report.counts.failed === 0 && report.counts.conflicts === 0;
-        process.exitCode = ok ? 0 : 1;
-      } finally {
-        await sources.stop();
-        await store.close();
-      }
     });
+}
+
+/** Where `runSync` writes, and the environment it reads (secrets, `NESTOR_*`). */
+export interface SyncIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+/** Runs `nestor sync <source>` and returns its exit code. */
+export async function runSync(source: string, flags: SyncFlags, io: SyncIo): Promise<number> {
+  const config = loadConfig(
+    { config: flags.config, store: flags.store, dataDir: flags.dataDir, examples: flags.examples },
+    io.env,
+  );
+  // Logs go to stderr so that stdout carries only the summary (or its JSON).
+  const logger = createLogger({ level: flags.logLevel ?? 'error' }, process.stderr);
+  const store = await createStore(config, systemClock);
+  const feed = new LocalChangeFeed();
+  const build = async () => {
+    // The same engines the server knows: configured ones plus those registered through the API.
+    const engines = new EngineRegistry({ store, events: store, feed, logger });
+    await engines.load(config.engines);
+    const validator = createValidator({
+      reader: store,
+      engines,
+      unhealthyEngine: config.validation.unhealthy_engine,
+      cacheSize: config.validation.cache_size,
+      logger,
+    });
+    const manager = new CatalogManager({ store, validator, feed, logger });
+    return SourceManager.fromConfig(config, { writer: manager, store, feed, logger, env: io.env });
+  };
+  let sources: SourceManager | null = null;
+  try {
+    sources = await build();
+    let lastPhase = '';
+    const report = await sources.sync(source, {
+      onProgress: (p) => {
+        if (p.phase !== lastPhase || p.phase === 'write') io.stderr(`${progressLine(p)}\n`);
+        lastPhase = p.phase;
+      },
+    });
+    io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report));
+    return report.complete && report.counts.failed === 0 && report.counts.conflicts === 0 ? 0 : 1;
+  } catch (err) {
+    if (!NestorError.is(err)) throw err;
+    io.stderr(`nestor: ${err.message} (${err.code})\n`);
+    return 2;
+  } finally {
+    await sources?.stop();
+    await store.close();
+  }
 }
 
 function progressLine(p: SyncProgress): string {
