@@ -325,6 +325,65 @@ describe('interrupted sync', () => {
     expect((await store.listComponents({ limit: 500 })).items).toHaveLength(30);
     expect(await store.getState('source:platform')).toMatchObject({ commit });
   });
+
+  it('stops between writes on shutdown without recording the revision', async () => {
+    const r = repo();
+    for (let i = 0; i < 10; i++) r.write(`c${i}/component.yaml`, componentYaml({ name: `stop-${i}` }));
+    r.commit('ten');
+    const store = new MemoryStore();
+    const feed = new LocalChangeFeed();
+    const validator = createValidator({
+      reader: store,
+      engines: new StaticEngineReader([]),
+      unhealthyEngine: 'error',
+      cacheSize: 100,
+    });
+    const manager = new CatalogManager({ store, validator, feed, logger: silentLogger });
+    const dataDir = mkdtempSync(join(tmpdir(), 'nestor-stop-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let writes = 0;
+    let stopping: Promise<void> | null = null;
+    const writer: ComponentCreator = {
+      async createComponent(spec) {
+        writes += 1;
+        if (writes === 4) stopping = sources.stop();
+        return manager.createComponent(spec);
+      },
+    };
+    const sources = new SourceManager({
+      sources: [
+        {
+          name: 'platform',
+          type: 'git',
+          url: r.url,
+          path: null,
+          branch: 'main',
+          paths: ['**/component.yaml'],
+          interval_ms: 0,
+          webhook_secret_env: null,
+          token_env: null,
+          ssh_key_path: null,
+          token: null,
+          webhookSecret: null,
+        },
+      ],
+      dataDir,
+      writer,
+      store,
+      leases: store,
+      feed,
+      logger: silentLogger,
+    });
+    const report = await sources.sync('platform');
+    await stopping;
+    expect(report.complete).toBe(false);
+    expect(writes).toBe(4);
+    expect((await store.listComponents({ limit: 50 })).items).toHaveLength(4);
+    expect(await store.getState('source:platform')).toBeNull();
+    expect((await sources.status('platform')).last_error?.code).toBe('service_unavailable');
+    // The lease was released, so another process can take over at once.
+    expect(await store.acquireLease('source-sync:platform', 'other', 1000)).toBe(true);
+  });
 });
 
 function spawnGit(r: TempRepo, args: string[], input: string): string {
