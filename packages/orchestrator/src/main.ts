@@ -13,9 +13,12 @@ import { registerEngineRoutes } from './api/handlers/engines.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
+import { registerSourceRoutes } from './api/handlers/sources.js';
+import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
+import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
 import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
 import { HttpHealthChecker } from './engines/health.js';
@@ -65,6 +68,8 @@ export interface App {
   config: Config;
   server: FastifyInstance;
   manager: CatalogManager;
+  /** Git and directory sources (issue 5): status, syncs, polling. */
+  sources: SourceManager;
   store: CatalogStore;
   feed: ChangeFeed;
   /** The SSE fan-out of the event log, and the retention that trims the log. */
@@ -187,7 +192,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   // --- end engines
   const plainValidator = createValidator({
-    reader: store,
+    // The uncached store: verdicts are stamped with the log head, and a cache that learns of
+    // another process's write only through the feed could pair old versions with a new head.
+    reader: baseStore,
     engines,
     unhealthyEngine: config.validation.unhealthy_engine,
     cacheSize: config.validation.cache_size,
@@ -214,6 +221,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, { manager });
   registerEngineRoutes(server, { engines });
+
+  // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
+  // the store closes (stoppers run in reverse).
+  const sources = SourceManager.fromConfig(config, { writer: manager, store, feed, logger, metrics, clock, env });
+  stoppers.push(() => sources.stop());
+  registerSourceRoutes(server, { sources });
+  await registerWebhookRoutes(server, { sources, logger, clock });
   // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
   // retention (started by start(), stopped before the store closes).
   const broker = new EventBroker({
@@ -248,6 +262,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     config,
     server,
     manager,
+    sources,
     store,
     feed,
     broker,
@@ -258,6 +273,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async start() {
       if (started) return;
       started = true;
+      await sources.start();
       compactor.start();
       engines.startRefresh(5_000);
       engineHealth.start();
