@@ -5,13 +5,17 @@
 import { fmt, load, startChild, stopChild } from './lib.js';
 
 export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
-  const { child: appChild, info: appInfo } = await startChild('./servers/app-server.js', [String(components), 'sqlite']);
+  const { child: appChild, info: appInfo } = await startChild('./servers/app-server.js', [
+    String(components),
+    'sqlite',
+  ]);
   const base = appInfo.address;
   const exactUrl = `${base}/v1/components/bench-42/versions/1.0.0`;
   const sample = await fetch(exactUrl);
   const body = await sample.text();
   const headers = {};
-  for (const [k, v] of sample.headers) if (!['content-length', 'date', 'connection', 'keep-alive'].includes(k)) headers[k] = v;
+  for (const [k, v] of sample.headers)
+    if (!['content-length', 'date', 'connection', 'keep-alive'].includes(k)) headers[k] = v;
   const { child: bareChild, info: bareInfo } = await startChild('./servers/bare-server.js', [], { body, headers });
 
   await load({ url: exactUrl, duration: 1 }); // warm the caches and the JIT
@@ -34,7 +38,13 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
   return {
     title: 'HTTP reads and creates (SQLite, 32 connections)',
     rows,
-    extra: [{ name: `create with full validation (${components} on SQLite)`, value: `${fmt(appInfo.createPerSecond, 0)}/s`, target: '>= 2000/s' }],
+    extra: [
+      {
+        name: `create with full validation (${components} on SQLite)`,
+        value: `${fmt(appInfo.createPerSecond, 0)}/s`,
+        target: '>= 2000/s',
+      },
+    ],
     pass:
       exact.rps / bare.rps >= 0.7 &&
       latest.p99 <= 10 &&

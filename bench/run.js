@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
 // Usage: npm run bench [-- --only http,validation] [-- --components 10000] [-- --duration 5]
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fmt } from './lib.js';
 
 const args = process.argv.slice(2);
@@ -41,7 +41,8 @@ for (const [name, run] of Object.entries(suites)) {
       if (row.target) parts.push(`(target ${row.target})`);
       console.log(`  ${parts.join('  ')}`);
     }
-    for (const e of r.extra ?? []) console.log(`  ${e.name.padEnd(44)}  ${e.value}${e.target ? `  (target ${e.target})` : ''}`);
+    for (const e of r.extra ?? [])
+      console.log(`  ${e.name.padEnd(44)}  ${e.value}${e.target ? `  (target ${e.target})` : ''}`);
     console.log(`  => ${r.pass ? 'meets targets' : 'MISSES a target'}`);
     if (!r.pass) failed = true;
   } catch (err) {
@@ -50,5 +51,8 @@ for (const [name, run] of Object.entries(suites)) {
   }
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`);
+writeFileSync(
+  new URL('./results/latest.json', import.meta.url),
+  `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
+);
 process.exitCode = failed ? 1 : 0;

@@ -8,10 +8,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ADMIN_TOKEN = 'replica-test-admin-token-0123456789';
 
-/** Makes sure the CLI's dist/ exists (CI's typecheck builds it; a bare local run may not have). */
+/** Builds dist/ for the child processes; tsc -b is incremental, so an up-to-date build costs little. */
 export function ensureBuilt(): void {
-  if (existsSync(join(ROOT, 'packages/orchestrator/dist/cmd/root.js'))) return;
-  spawnSync(
+  const result = spawnSync(
     process.execPath,
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/sdk', 'packages/orchestrator'],
     {
@@ -19,6 +18,9 @@ export function ensureBuilt(): void {
       stdio: 'inherit',
     },
   );
+  if (result.status !== 0 || !existsSync(join(ROOT, 'packages/orchestrator/dist/cmd/root.js'))) {
+    throw new Error('building dist/ for the replica processes failed');
+  }
 }
 
 export async function freePort(): Promise<number> {
@@ -126,11 +128,14 @@ export async function openStream(base: string, since: number): Promise<{ events:
           buffer = buffer.slice(cut + 2);
           let id: number | null = null;
           let type = 'message';
+          let hasData = false;
           for (const line of block.split('\n')) {
             if (line.startsWith('id:')) id = Number(line.slice(3).trim());
             if (line.startsWith('event:')) type = line.slice(6).trim();
+            if (line.startsWith('data:')) hasData = true;
           }
-          if (id !== null && Number.isFinite(id)) events.push({ id, type, at: Date.now() });
+          // The stream opens with a bare `id:` frame (its start position): that is not an event.
+          if (hasData && id !== null && Number.isFinite(id)) events.push({ id, type, at: Date.now() });
           cut = buffer.indexOf('\n\n');
         }
       }

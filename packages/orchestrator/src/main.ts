@@ -10,10 +10,10 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
-import { registerEventRoutes } from './api/handlers/sse.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
-import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
+import { registerEventRoutes } from './api/handlers/sse.js';
+import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
 import { createServer } from './api/server.js';
@@ -25,9 +25,9 @@ import { HttpHealthChecker } from './engines/health.js';
 import { LeaseLeadership } from './engines/leadership.js';
 import { EngineRegistry } from './engines/registry.js';
 import { LocalChangeFeed } from './events/change-feed.js';
-import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
+import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventBroker } from './events/sse/server.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
@@ -42,6 +42,7 @@ import {
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import { CachingStore } from './storage/cache/caching-store.js';
+import { CacheInvalidator } from './storage/cache/invalidator.js';
 import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
@@ -113,8 +114,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const tracer = tracing.enabled ? tracing.tracer : null;
   // --- end tracing
   const logger =
-    overrides.logger ??
-    createLogger({ level: config.log.level, ...(tracer ? { mixin: traceLogFields } : {}) });
+    overrides.logger ?? createLogger({ level: config.log.level, ...(tracer ? { mixin: traceLogFields } : {}) });
   const metrics = new PromMetrics();
   const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
@@ -149,19 +149,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
   // --- end Redis
   if (store instanceof CachingStore) {
-    const cache = store;
-    let seen = await baseStore.headSequence();
     // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
-    stoppers.push(
-      feed.subscribe((head) => {
-        if (head <= seen) return;
-        const from = seen;
-        seen = head;
-        void baseStore.readEvents(from, 10_000).then((events) => {
-          for (const event of events) cache.invalidate(event);
-        });
-      }),
-    );
+    const invalidator = new CacheInvalidator({
+      cache: store,
+      log: baseStore,
+      logger,
+      position: await baseStore.headSequence(),
+    });
+    invalidator.follow(feed);
+    stoppers.push(() => invalidator.stop());
   }
 
   // --- Engines (issue 6): registrations live in the store (shared by replicas, refreshed from it);

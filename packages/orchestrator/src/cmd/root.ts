@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerSyncCommand } from './sync.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVersionCommand } from './version.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerMigrateCommand(program);
+  registerSyncCommand(program);
   registerValidateCommand(program);
   registerVersionCommand(program);
   return program;
