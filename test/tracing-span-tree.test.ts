@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,27 @@ let dir: string;
 beforeAll(async () => {
   const built = testConfig();
   dir = built.dir;
+  // A directory source with one component, so a sync can be traced.
+  const folder = join(dir, 'components');
+  mkdirSync(folder);
+  writeFileSync(
+    join(folder, 'component.yaml'),
+    'name: traced-sync\nversion: 1.0.0\nprovider: k8s\ncategory: cache\nresource_type: redis\n',
+  );
+  built.config.sources = [
+    {
+      name: 'traced',
+      type: 'directory',
+      url: null,
+      path: folder,
+      branch: 'main',
+      paths: ['**/component.yaml'],
+      interval_ms: 0,
+      webhook_secret_env: null,
+      token_env: null,
+      ssh_key_path: null,
+    },
+  ];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
@@ -74,5 +96,20 @@ describe('tracing', () => {
     expect(root).toBeDefined();
     expect(root?.parentSpanContext).toBeUndefined();
     expect(root?.attributes['http.response.status_code']).toBe(404);
+  });
+
+  it('a source sync is a sync.source span with the component writes beneath it', async () => {
+    exporter.reset();
+    const res = await app.server.inject({ method: 'POST', url: '/v1/sources/traced/sync', headers: AUTH.admin });
+    expect(res.statusCode).toBe(202);
+    let sync: ReadableSpan | undefined;
+    for (let i = 0; i < 100 && !sync; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      sync = exporter.getFinishedSpans().find((s) => s.name === 'sync.source');
+    }
+    expect(sync?.attributes['nestor.source']).toBe('traced');
+    const traceId = sync?.spanContext().traceId;
+    const inTrace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    expect(inTrace.map((s) => s.name)).toContain('store.createComponent');
   });
 });

@@ -220,7 +220,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
   // the store closes (stoppers run in reverse).
-  const sources = SourceManager.fromConfig(config, { writer: manager, store, feed, logger, metrics, clock, env });
+  const sources = SourceManager.fromConfig(config, {
+    writer: manager,
+    store,
+    feed,
+    logger,
+    metrics,
+    clock,
+    env,
+    tracer,
+  });
   stoppers.push(() => sources.stop());
   registerSourceRoutes(server, { sources });
   await registerWebhookRoutes(server, { sources, logger, clock });

@@ -3,6 +3,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { create, type NestorError, notFound, type SourceStatus } from '@nestor/sdk';
+import type { Tracer } from '@opentelemetry/api';
 import type { Config, SourceConfig } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
 import { GitClient } from '../git/client.js';
@@ -11,6 +12,7 @@ import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { withSpan } from '../observability/tracing/tracing.js';
 import type { EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
 import { LeaderLease } from './lease.js';
 import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
@@ -40,6 +42,8 @@ export interface SourceManagerOptions {
   gitTimeoutMs?: number;
   /** Quiet time after a file change in a directory source before it is synced (ms). */
   watchDebounceMs?: number;
+  /** When tracing is on, each sync run is a `sync.source` span. */
+  tracer?: Tracer | null;
 }
 
 /** Name of the built-in directory source that loads `examples/`. */
@@ -71,6 +75,7 @@ export class SourceManager {
   private readonly watchDebounceMs: number;
   private readonly lease: LeaderLease | null;
   private readonly abort = new AbortController();
+  private readonly tracer: Tracer | null;
   private readonly syncs;
   private readonly durations;
   private started = false;
@@ -80,6 +85,7 @@ export class SourceManager {
     this.logger = opts.logger;
     this.clock = opts.clock ?? systemClock;
     this.watchDebounceMs = opts.watchDebounceMs ?? 300;
+    this.tracer = opts.tracer ?? null;
     this.lease = opts.leases
       ? new LeaderLease({
           store: opts.leases,
@@ -318,7 +324,17 @@ export class SourceManager {
     return p;
   }
 
-  private async run(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
+  private run(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
+    if (!this.tracer) return this.runUntraced(slot, opts);
+    return withSpan(
+      this.tracer,
+      'sync.source',
+      { 'nestor.source': slot.def.name, 'nestor.source.type': slot.def.type },
+      () => this.runUntraced(slot, opts),
+    );
+  }
+
+  private async runUntraced(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
     const name = slot.def.name;
     if (this.stopped) throw this.unavailable(name, 'the orchestrator is shutting down');
     if (!this.lease) return this.runLeading(slot, opts, this.abort.signal);
