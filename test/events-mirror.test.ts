@@ -141,7 +141,7 @@ describe('CatalogMirror', () => {
     const seed = Date.now() % 100_000;
     const random = prng(seed);
     const mirror = new CatalogMirror({
-      url: px.url,
+      baseUrl: px.url,
       token: TOKENS.read,
       backoff: { initialMs: 5, maxMs: 100 },
       idleTimeoutMs: 5_000,
@@ -200,7 +200,7 @@ describe('CatalogMirror', () => {
     const { app, port, url } = await serve();
     await call(url, 'POST', '/v1/components', component({ name: 'before-reset' }));
     const px = await proxy(port);
-    const mirror = new CatalogMirror({ url: px.url, backoff: { initialMs: 5, maxMs: 50 } });
+    const mirror = new CatalogMirror({ baseUrl: px.url, backoff: { initialMs: 5, maxMs: 50 } });
     cleanups.push(() => mirror.close());
     const seen: string[] = [];
     mirror.on('relisted', () => seen.push('relisted'));
@@ -243,7 +243,7 @@ describe('CatalogMirror', () => {
     const listed = await listAll(url);
     const controller = new AbortController();
     const events: CatalogEvent[] = [];
-    const stream = new CatalogStream({ url, since: listed.revision, signal: controller.signal }).run({
+    const stream = new CatalogStream({ baseUrl: url, since: listed.revision, signal: controller.signal }).run({
       onEvent: (e) => {
         events.push(e);
       },

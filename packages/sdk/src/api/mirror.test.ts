@@ -87,7 +87,7 @@ describe('CatalogMirror', () => {
         event(18, 'component.created', comp('a', '2.1.0', 18)),
       ],
     );
-    const mirror = new CatalogMirror({ url, token: 'tok' });
+    const mirror = new CatalogMirror({ baseUrl: url, token: 'tok' });
     const log: string[] = [];
     mirror.on('added', (c) => log.push(`added ${c.name}@${c.version}`));
     mirror.on('updated', (c, prev) => log.push(`updated ${c.name}@${c.version} from ${prev.version}`));
@@ -114,7 +114,7 @@ describe('CatalogMirror', () => {
     const { url } = await catalog([comp('b', '1.0.0', 3)], 3, [
       event(4, 'component.created', comp('b', '2.0.0-rc.1', 4)),
     ]);
-    const mirror = new CatalogMirror({ url, includePrerelease: true });
+    const mirror = new CatalogMirror({ baseUrl: url, includePrerelease: true });
     await mirror.ready();
     await waitFor(() => mirror.revision === 4);
     await mirror.close();
@@ -128,7 +128,7 @@ describe('CatalogMirror', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     servers.push(server);
-    const mirror = new CatalogMirror({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const mirror = new CatalogMirror({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
     await expect(mirror.ready()).rejects.toMatchObject({ code: 'unauthorized' });
     await mirror.close();
   });

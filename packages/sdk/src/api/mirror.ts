@@ -8,7 +8,7 @@ import type { ComponentList } from './types.js';
 
 export interface CatalogMirrorOptions {
   /** Base URL of the orchestrator, e.g. `http://nestor:8080`. */
-  url: string;
+  baseUrl: string;
   /** Bearer token (read scope). */
   token?: string;
   /** Let prereleases count when choosing each component's latest version (as the list does). */
@@ -152,7 +152,7 @@ export class CatalogMirror {
     const stop = () => local.abort();
     signal.addEventListener('abort', stop, { once: true });
     const stream = new CatalogStream({
-      url: this.opts.url,
+      baseUrl: this.opts.baseUrl,
       ...(this.opts.token ? { token: this.opts.token } : {}),
       since: this.position,
       signal: local.signal,
@@ -233,7 +233,7 @@ export class CatalogMirror {
     let revision = Number.POSITIVE_INFINITY;
     let cursor: string | null = null;
     do {
-      const u = new URL('/v1/components', this.opts.url);
+      const u = new URL('/v1/components', this.opts.baseUrl);
       u.searchParams.set('limit', String(this.opts.pageSize ?? 500));
       u.searchParams.set('include_prerelease', String(this.opts.includePrerelease ?? false));
       if (cursor) u.searchParams.set('cursor', cursor);

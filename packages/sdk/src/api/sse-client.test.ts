@@ -151,7 +151,7 @@ describe('CatalogStream', () => {
         res.write(frame(4));
       },
     ]);
-    const stream = new CatalogStream({ url, token: 't0k', since: 0, backoff: { initialMs: 5, maxMs: 20 } });
+    const stream = new CatalogStream({ baseUrl: url, token: 't0k', since: 0, backoff: { initialMs: 5, maxMs: 20 } });
     const items = await take(stream, 4);
     expect(items.map((i) => (i.type === 'event' ? i.event.id : i.type))).toEqual([1, 2, 3, 4]);
     expect(requests.map((r) => new URL(r.url ?? '', url).searchParams.get('since'))).toEqual(['0', '2', '3']);
@@ -170,7 +170,7 @@ describe('CatalogStream', () => {
         res.write(frame(42));
       },
     ]);
-    const items = await take(new CatalogStream({ url, backoff: { initialMs: 5 } }), 1);
+    const items = await take(new CatalogStream({ baseUrl: url, backoff: { initialMs: 5 } }), 1);
     expect(items[0]?.type === 'event' && items[0].event.id).toBe(42);
     expect(new URL(requests[1]?.url ?? '', url).searchParams.get('since')).toBe('41');
   });
@@ -192,7 +192,7 @@ describe('CatalogStream', () => {
     ]);
     const seen: string[] = [];
     const controller = new AbortController();
-    await new CatalogStream({ url, since: 3, signal: controller.signal, backoff: { initialMs: 5 } }).run({
+    await new CatalogStream({ baseUrl: url, since: 3, signal: controller.signal, backoff: { initialMs: 5 } }).run({
       onEvent: (e) => {
         seen.push(`event ${e.id}`);
         if (e.id === 92) controller.abort();
@@ -215,7 +215,11 @@ describe('CatalogStream', () => {
     };
     const { url, requests } = await scripted([problem(503, 'service_unavailable'), problem(400, 'invalid_request')]);
     const attempts: number[] = [];
-    const err = await new CatalogStream({ url, filter: { types: ['component.created'] }, backoff: { initialMs: 5 } })
+    const err = await new CatalogStream({
+      baseUrl: url,
+      filter: { types: ['component.created'] },
+      backoff: { initialMs: 5 },
+    })
       .run({ onEvent: () => {}, onRetry: (_e, attempt) => attempts.push(attempt) })
       .catch((e: unknown) => e);
     expect(NestorError.is(err) && err.code).toBe('invalid_request');
@@ -226,7 +230,7 @@ describe('CatalogStream', () => {
   it('stops when its signal aborts, even while connected and idle', async () => {
     const { url } = await scripted([(_req, res) => sse(res)]);
     const controller = new AbortController();
-    const done = new CatalogStream({ url, signal: controller.signal }).run({ onEvent: () => {} });
+    const done = new CatalogStream({ baseUrl: url, signal: controller.signal }).run({ onEvent: () => {} });
     setTimeout(() => controller.abort(), 30);
     await expect(done).resolves.toBeUndefined();
   });
@@ -239,7 +243,10 @@ describe('CatalogStream', () => {
         res.write(frame(1));
       },
     ]);
-    const items = await take(new CatalogStream({ url, since: 0, idleTimeoutMs: 50, backoff: { initialMs: 5 } }), 1);
+    const items = await take(
+      new CatalogStream({ baseUrl: url, since: 0, idleTimeoutMs: 50, backoff: { initialMs: 5 } }),
+      1,
+    );
     expect(items).toHaveLength(1);
     expect(requests).toHaveLength(2);
   });

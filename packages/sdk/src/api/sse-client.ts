@@ -146,7 +146,7 @@ export type StreamItem =
 
 export interface CatalogStreamOptions {
   /** Base URL of the orchestrator, e.g. `http://nestor:8080`. */
-  url: string;
+  baseUrl: string;
   /** Bearer token (read scope). */
   token?: string;
   /** Start after this sequence (e.g. the `X-Catalog-Revision` of a list); absent: new events only. */
@@ -331,7 +331,7 @@ export class CatalogStream implements AsyncIterable<StreamItem> {
   }
 
   private url(): string {
-    const u = new URL('/v1/events', this.opts.url);
+    const u = new URL('/v1/events', this.opts.baseUrl);
     if (this.position !== null) u.searchParams.set('since', String(this.position));
     const f = this.opts.filter;
     if (f?.types?.length) u.searchParams.set('type', f.types.join(','));
