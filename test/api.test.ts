@@ -411,6 +411,8 @@ describe('operations', () => {
     expect(Object.keys(version).sort()).toEqual(['build_date', 'commit', 'node', 'version']);
     const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('nestor_http_request_duration_seconds');
+    expect(metrics.body).toMatch(/^nestor_components \d+/m);
+    expect(metrics.body).toContain('nestor_cache_hits_total');
     const openapi = (await app.server.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(

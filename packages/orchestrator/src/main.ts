@@ -261,6 +261,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   metrics.observableGauge('nestor_catalog_revision', 'Sequence of the newest catalog event', () =>
     store.headSequence(),
   );
+  metrics.observableGauge(
+    'nestor_components',
+    'Distinct component names in the catalog',
+    async () => (await store.listComponentNames()).length,
+  );
 
   let started = false;
   return {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from './codes.js';
-import { create, NestorError, storageFailure, validationFailed } from './errors.js';
+import { create, errors, NestorError, storageFailure, validationFailed } from './errors.js';
 import { fromProblem, toProblem } from './http.js';
 
 describe('error codes', () => {
@@ -37,6 +37,12 @@ describe('the builder', () => {
     expect(err.component).toBe('catalog');
     expect(err.operation).toBe('GetComponent');
     expect(err.details).toEqual({ component_name: 'aws-vpc', version: '1.0.0' });
+  });
+
+  it('is reachable as the errors namespace, as the guide spells it', () => {
+    const err = errors.create('storage_failure').component('sqlite').operation('GetComponent').build();
+    expect(errors.is(err)).toBe(true);
+    expect(err.status).toBe(503);
   });
 
   it('recognises errors from another copy of the SDK by brand, not by class', () => {

@@ -190,3 +190,19 @@ export function internal(component: string, operation: string, cause: unknown): 
 export function ensureNestorError(err: unknown, wrap: (cause: unknown) => NestorError): NestorError {
   return NestorError.is(err) ? err : wrap(err);
 }
+
+/**
+ * The error package as one namespace, for the guide's spelling:
+ * `errors.create('component_not_found').component('catalog').operation('GetComponent').build()`.
+ */
+export const errors = {
+  create,
+  notFound,
+  conflict,
+  invalidRequest,
+  storageFailure,
+  validationFailed,
+  internal,
+  ensureNestorError,
+  is: NestorError.is,
+} as const;
