@@ -407,7 +407,9 @@ export class SourceSyncer {
       complete: r.complete,
       event_id: eventId,
     };
-    this.logger.info(
+    // A poll that found nothing new is routine: keep it out of the info log.
+    const changed = r.counts.created > 0 || r.counts.failed > 0 || r.counts.conflicts > 0 || !r.complete;
+    this.logger[changed ? 'info' : 'debug'](
       {
         source: this.name,
         commit: r.head,
