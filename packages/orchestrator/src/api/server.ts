@@ -3,12 +3,12 @@ import swagger from '@fastify/swagger';
 import { create, NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
-import type { Principal, Scope, TokenAuthenticator } from './middleware/auth.js';
+import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
+import { convertParams, decodeJsonBody, RouteMethods } from './request-decoding.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,8 +37,6 @@ export interface ServerOptions {
   instrument?: (app: FastifyInstance) => void;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * The Fastify instance with everything routes share: JSON decoding that rejects bad bytes, auth by
  * route scope, request ids, the revision header, request metrics and the one error handler that
@@ -55,6 +53,16 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     logController: new Fastify.LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
+    // Undecodable URLs and over-long path parameters are answered before routing; they get the
+    // same problem body as everything else.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('x-request-id', req.id);
+      const problem = toProblem(
+        create('invalid_request').component('api').operation('Route').message(frameworkMessage(err)).build(),
+        req.id,
+      );
+      (reply as FastifyReply).status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+    },
   });
   opts.instrument?.(app);
   app.decorateRequest('principal', null);
@@ -66,7 +74,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (httpPart === 'body') return (data: unknown) => ({ value: data });
     const check = TypeCompiler.Compile(schema as TSchema);
     return (data: unknown) => {
-      const value = Value.Convert(schema as TSchema, Value.Default(schema as TSchema, Value.Clone(data)));
+      const value = convertParams(schema as TSchema, data);
       if (check.Check(value)) return { value };
       const first = check.Errors(value).First();
       const field = first ? jsonPointerToPath(first.path) : '';
@@ -87,32 +95,18 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.addContentTypeParser(
     ['application/json', 'application/merge-patch+json'],
     { parseAs: 'buffer' },
-    (_req, body, done) => {
-      const buf = body as Buffer;
-      let text: string;
+    (req, body, done) => {
       try {
-        text = utf8.decode(buf);
-      } catch {
-        done(badBody('request body is not valid UTF-8'), undefined);
-        return;
-      }
-      if (text.trim() === '') {
-        done(badBody('request body is empty'), undefined);
-        return;
-      }
-      try {
-        done(null, JSON.parse(text, rejectProto));
+        done(null, decodeJsonBody(body as Buffer, req.headers));
       } catch (err) {
-        done(badBody(`request body is not valid JSON: ${(err as Error).message}`), undefined);
+        done(err as Error, undefined);
       }
     },
   );
-  // Webhook handlers need the raw bytes to check signatures.
-  app.addContentTypeParser(
-    ['application/x-www-form-urlencoded', 'text/plain'],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  );
+  // Any other media type is a 415 (webhooks keep raw bytes through their own parser).
+
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
 
   const duration = opts.metrics.histogram(
     'nestor_http_request_duration_seconds',
@@ -123,7 +117,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    const principal = opts.auth.authenticate(req.headers.authorization);
+    const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
     if (NestorError.is(principal)) throw principal;
     req.principal = principal;
     const scope = req.routeOptions.config?.scope;
@@ -150,7 +144,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       req.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
   });
 
-  app.setNotFoundHandler((req) => {
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      throw create('method_not_allowed')
+        .component('api')
+        .operation('Route')
+        .message(`${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`)
+        .build();
+    }
     throw create('route_not_found')
       .component('api')
       .operation('Route')
@@ -184,15 +188,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   return app;
 }
 
-function rejectProto(key: string, value: unknown): unknown {
-  if (key === '__proto__' || key === 'constructor') {
-    throw new SyntaxError(`forbidden key "${key}"`);
-  }
-  return value;
-}
-
-function badBody(message: string): NestorError {
-  return create('invalid_request').component('api').operation('DecodeBody').message(message).build();
+function frameworkMessage(err: { code?: string }): string {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'a path parameter is longer than 300 characters';
+  if (err.code === 'FST_ERR_BAD_URL') return 'the URL is not valid: bad percent-encoding or non-UTF-8 bytes';
+  return 'the request could not be routed';
 }
 
 interface FastifyLikeError {

@@ -111,7 +111,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.server.host = server.string('host') ?? c.server.host;
     c.server.port = server.int('port', 0, 65535) ?? c.server.port;
     c.server.body_limit = server.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.server.body_limit;
-    c.server.shutdown_timeout_ms = server.duration('shutdown_timeout') ?? c.server.shutdown_timeout_ms;
+    c.server.shutdown_timeout_ms = server.timer('shutdown_timeout', 0) ?? c.server.shutdown_timeout_ms;
     c.server.trust_proxy = server.bool('trust_proxy') ?? c.server.trust_proxy;
   }
   const dataDir = r.string('data_dir');
@@ -157,7 +157,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   const discovery = r.section('discovery');
   if (discovery) {
     discovery.only(['interval', 'dns', 'kubernetes']);
-    c.discovery.interval_ms = discovery.duration('interval') ?? c.discovery.interval_ms;
+    c.discovery.interval_ms = discovery.timer('interval', 100) ?? c.discovery.interval_ms;
     const dns = discovery.section('dns');
     if (dns) {
       dns.only(['domain']);
@@ -187,9 +187,9 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.events.retain = events.int('retain', 1, 1_000_000_000) ?? c.events.retain;
     c.events.retain_age_ms = events.duration('retain_age') ?? c.events.retain_age_ms;
     c.events.hard_cap = events.int('hard_cap', 1, 1_000_000_000) ?? c.events.hard_cap;
-    c.events.heartbeat_ms = events.duration('heartbeat') ?? c.events.heartbeat_ms;
+    c.events.heartbeat_ms = events.timer('heartbeat', 100) ?? c.events.heartbeat_ms;
     c.events.client_buffer = events.int('client_buffer', 1, 1_000_000) ?? c.events.client_buffer;
-    c.events.compaction_interval_ms = events.duration('compaction_interval') ?? c.events.compaction_interval_ms;
+    c.events.compaction_interval_ms = events.timer('compaction_interval', 100) ?? c.events.compaction_interval_ms;
     if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
   }
   const examples = r.section('examples');
@@ -238,12 +238,14 @@ function decodeSource(r: Reader): SourceConfig {
     path,
     branch: r.string('branch') ?? 'main',
     paths,
-    interval_ms: r.duration('interval') ?? (type === 'git' ? 60_000 : 2_000),
+    interval_ms: r.timer('interval', 0) ?? (type === 'git' ? 60_000 : 2_000),
     webhook_secret_env: r.nullableString('webhook_secret_env') ?? null,
     token_env: r.nullableString('token_env') ?? null,
     ssh_key_path: r.nullableString('ssh_key_path') ?? null,
   };
 }
+
+const MAX_URL_LENGTH = 2048;
 
 /** Shared by config and `POST /v1/engines`. */
 export function decodeEngine(r: Reader): EngineConfig {
@@ -262,6 +264,9 @@ export function decodeEngine(r: Reader): EngineConfig {
   if (!NAME.test(name) || name.length > 63)
     throw configError(`${r.at('name')} must be lowercase letters, digits and -`);
   const endpoint = r.nullableString('endpoint') ?? null;
+  if (endpoint !== null && endpoint.length > MAX_URL_LENGTH) {
+    throw configError(`${r.at('endpoint')} is longer than ${MAX_URL_LENGTH} characters`);
+  }
   if (endpoint !== null) {
     let url: URL;
     try {
@@ -272,13 +277,17 @@ export function decodeEngine(r: Reader): EngineConfig {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw configError(`${r.at('endpoint')} must be http or https`);
   }
+  const healthPath = r.nullableString('health_path') ?? null;
+  if (healthPath !== null && healthPath.length > MAX_URL_LENGTH) {
+    throw configError(`${r.at('health_path')} is longer than ${MAX_URL_LENGTH} characters`);
+  }
   return {
     name,
     type: r.oneOf('type', ENGINE_TYPES) ?? 'custom',
     endpoint,
-    health_path: r.nullableString('health_path') ?? null,
-    interval_ms: r.duration('interval') ?? 10_000,
-    timeout_ms: r.duration('timeout') ?? 2_000,
+    health_path: healthPath,
+    interval_ms: r.timer('interval', 10) ?? 10_000,
+    timeout_ms: r.timer('timeout', 1) ?? 2_000,
     failure_threshold: r.int('failure_threshold', 1, 100) ?? 3,
     success_threshold: r.int('success_threshold', 1, 100) ?? 1,
     labels: r.stringMap('labels') ?? {},
@@ -298,6 +307,9 @@ function decodeToken(r: Reader): TokenConfig {
   }
   return { name: r.string('name') ?? 'config', token, sha256, scopes: scopes as TokenConfig['scopes'] };
 }
+
+/** Longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Walks a decoded YAML/JSON mapping and names the exact key in every error. */
 export class Reader {
@@ -377,6 +389,18 @@ export class Reader {
     const ms = parseDuration(v);
     if (ms === null)
       throw configError(`${this.at(key)} must be a duration such as 500ms, 30s, 5m, 1h or a number of seconds`);
+    return ms;
+  }
+
+  /**
+   * A duration that drives a timer: Node runs a timer longer than MAX_TIMER_MS after 1 ms, and a
+   * period near zero spins, so both ends are refused rather than turned into a busy loop.
+   */
+  timer(key: string, minMs: number): number | undefined {
+    const ms = this.duration(key);
+    if (ms !== undefined && (ms < minMs || ms > MAX_TIMER_MS)) {
+      throw configError(`${this.at(key)} must be from ${minMs} ms to 24 days`);
+    }
     return ms;
   }
 

@@ -49,6 +49,19 @@ function isScope(s: string): s is Scope {
   return s === 'read' || s === 'write' || s === 'admin';
 }
 
+/**
+ * Every Authorization header a request carried (Node keeps only the first in `headers`, which
+ * would let a second, conflicting header pass unnoticed): one string, several, or none.
+ */
+export function authorizationHeader(rawHeaders: string[]): string | string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === 'authorization') values.push(rawHeaders[i + 1] ?? '');
+  }
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : values;
+}
+
 /** What a request is allowed to do. */
 export interface Principal {
   name: string;
@@ -76,8 +89,15 @@ export class TokenAuthenticator {
    * The principal for an Authorization header value, `null` for an anonymous request, or an
    * `unauthorized` error for a presented but unknown or malformed token.
    */
-  authenticate(header: string | undefined): Principal | null | NestorError {
+  authenticate(header: string | string[] | undefined): Principal | null | NestorError {
     if (header === undefined || header === '') return null;
+    if (Array.isArray(header)) {
+      return create('unauthorized')
+        .component('auth')
+        .operation('Authenticate')
+        .message('send exactly one Authorization header')
+        .build();
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m?.[1]) {
       return create('unauthorized')

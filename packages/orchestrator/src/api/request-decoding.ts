@@ -1,0 +1,137 @@
+import { create, type NestorError } from '@nestor/sdk';
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Deepest array/object nesting a JSON body may have; components need about six levels. */
+export const MAX_JSON_DEPTH = 64;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function bodyError(code: 'invalid_request' | 'unsupported_media_type', message: string): NestorError {
+  return create(code).component('api').operation('DecodeBody').message(message).build();
+}
+
+/**
+ * The one JSON body decoder: UTF-8 only (a declared charset must be UTF-8, a content coding is
+ * refused), bounded nesting (checked before parsing, so a hostile body cannot exhaust the stack),
+ * and values that survive storage unchanged: no `__proto__`/`constructor` keys, no numbers that
+ * overflow to Infinity and no lone UTF-16 surrogates (which UTF-8 stores would silently replace).
+ */
+export function decodeJsonBody(body: Buffer, headers: Record<string, string | string[] | undefined>): unknown {
+  const encoding = headerValue(headers['content-encoding'])?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw bodyError(
+      'unsupported_media_type',
+      `content encoding "${encoding.slice(0, 40)}" is not supported; send the body uncompressed`,
+    );
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i
+    .exec(headerValue(headers['content-type']) ?? '')?.[1]
+    ?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw bodyError(
+      'unsupported_media_type',
+      `charset "${charset.slice(0, 40)}" is not supported; JSON bodies are UTF-8`,
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw bodyError('invalid_request', 'request body is not valid UTF-8');
+  }
+  if (text.trim() === '') throw bodyError('invalid_request', 'request body is empty');
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw bodyError('invalid_request', `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  try {
+    return JSON.parse(text, checkJsonValue);
+  } catch (err) {
+    throw bodyError('invalid_request', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function checkJsonValue(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor') throw new SyntaxError(`forbidden key "${key}"`);
+  if (LONE_SURROGATE.test(key)) throw new SyntaxError('a key holds a lone UTF-16 surrogate');
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new SyntaxError(`number out of range in "${key.slice(0, 60)}"`);
+  }
+  if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+    throw new SyntaxError(`"${key.slice(0, 60)}" holds a lone UTF-16 surrogate`);
+  }
+  return value;
+}
+
+/** Deepest bracket nesting outside strings; a linear scan, so it is safe on any input. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+const DECIMAL_INTEGER = /^[+-]?\d{1,15}$/;
+
+/**
+ * TypeBox's conversion for query strings and path parameters, minus its lossy cases: an integer
+ * parameter must be written as a decimal integer (`1e3`, `1.5` and `0x10` stay strings and fail
+ * the check instead of becoming 1, 1 and 16).
+ */
+export function convertParams(schema: TSchema, data: unknown): unknown {
+  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(data)));
+  const properties = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!properties || !data || typeof data !== 'object' || !value || typeof value !== 'object') return value;
+  const raw = data as Record<string, unknown>;
+  for (const [key, prop] of Object.entries(properties)) {
+    const original = raw[key];
+    if (prop.type === 'integer' && typeof original === 'string' && !DECIMAL_INTEGER.test(original)) {
+      (value as Record<string, unknown>)[key] = original;
+    }
+  }
+  return value;
+}
+
+/**
+ * Matches request paths against the registered routes, so a path that exists for other methods
+ * answers 405 with `Allow` instead of 404.
+ */
+export class RouteMethods {
+  private readonly routes: { pattern: RegExp; methods: Set<string> }[] = [];
+
+  add(method: string | string[], url: string): void {
+    const source = `^${url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/')}/?$`;
+    let route = this.routes.find((r) => r.pattern.source === source);
+    if (!route) {
+      route = { pattern: new RegExp(source), methods: new Set() };
+      this.routes.push(route);
+    }
+    for (const m of Array.isArray(method) ? method : [method]) route.methods.add(m.toUpperCase());
+  }
+
+  /** Methods registered for `path` (without its query string), sorted; empty when none. */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const r of this.routes) if (r.pattern.test(path)) for (const m of r.methods) methods.add(m);
+    return [...methods].sort();
+  }
+}
