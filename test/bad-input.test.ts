@@ -37,6 +37,25 @@ async function expectProblem(req: Inject, status: number, code: string): Promise
   return body;
 }
 
+let listening: Promise<number> | null = null;
+
+/** Writes `text` to a fresh connection and reads until the server closes it. */
+async function rawRequest(text: string): Promise<string> {
+  listening ??= app.server
+    .listen({ port: 0, host: '127.0.0.1' })
+    .then(() => (app.server.server.address() as AddressInfo).port);
+  const port = await listening;
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
 /** Head of the log plus the stored representation of pg@1.0.0: what a rejected write must not change. */
 async function snapshot(): Promise<string> {
   const res = await app.server.inject({ method: 'GET', url: '/v1/components/pg/versions/1.0.0' });
@@ -157,22 +176,10 @@ describe('headers', () => {
   });
 
   it('refuses two Authorization headers on a real socket, where Node would keep only the first', async () => {
-    await app.server.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.server.address() as AddressInfo;
-    const head = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end(
-          'GET /v1/components HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-read-token\r\n' +
-            'Authorization: Bearer someone-else\r\nConnection: close\r\n\r\n',
-        );
-      });
-      let data = '';
-      socket.on('data', (chunk) => {
-        data += chunk.toString();
-      });
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-    });
+    const head = await rawRequest(
+      'GET /v1/components HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-read-token\r\n' +
+        'Authorization: Bearer someone-else\r\nConnection: close\r\n\r\n',
+    );
     expect(head.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
     expect(head).toContain('"code":"unauthorized"');
   });
@@ -186,6 +193,52 @@ describe('headers', () => {
       });
       expect(res.statusCode).toBe(200);
     }
+  });
+});
+
+describe('malformed HTTP on a real socket', () => {
+  const body = JSON.stringify(component({ name: 'socket' }));
+  const head = `Host: x\r\n${`Authorization: ${AUTH.write.authorization}`}\r\nContent-Type: application/json\r\nConnection: close\r\n`;
+  it.each([
+    [
+      'a Content-Length shorter than the body',
+      `POST /v1/components HTTP/1.1\r\n${head}Content-Length: 10\r\n\r\n${body}`,
+    ],
+    [
+      'a Content-Length that is not a number',
+      `POST /v1/components HTTP/1.1\r\n${head}Content-Length: abc\r\n\r\n${body}`,
+    ],
+    [
+      'two Content-Lengths',
+      `POST /v1/components HTTP/1.1\r\n${head}Content-Length: 5\r\nContent-Length: 6\r\n\r\n${body}`,
+    ],
+    [
+      'Content-Length with chunked',
+      `POST /v1/components HTTP/1.1\r\n${head}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}\r\n0\r\n\r\n`,
+    ],
+    [
+      'a bad chunk size',
+      `POST /v1/components HTTP/1.1\r\n${head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    ],
+    [
+      'a 20 KB header',
+      `GET /v1/components HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+    ],
+    ['a NUL in the path', 'GET /v1/comp\u0000onents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+  ])('%s is a 400 problem and writes nothing', async (_what, request) => {
+    const before = await app.store.headSequence();
+    const answer = await rawRequest(request);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer).toContain('Content-Type: application/problem+json');
+    expect(answer).toContain('"code":"invalid_request"');
+    expect(await app.store.headSequence()).toBe(before);
+  });
+
+  it('reads a chunked body', async () => {
+    const answer = await rawRequest(
+      `POST /v1/validate HTTP/1.1\r\n${head}Transfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+    );
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
   });
 });
 

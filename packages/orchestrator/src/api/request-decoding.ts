@@ -1,4 +1,5 @@
-import { create, type NestorError } from '@nestor/sdk';
+import type { Duplex } from 'node:stream';
+import { create, type NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -134,4 +135,28 @@ export class RouteMethods {
     for (const r of this.routes) if (r.pattern.test(path)) for (const m of r.methods) methods.add(m);
     return [...methods].sort();
   }
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad or conflicting Content-Length, bad chunking, headers too
+ * large, a request that never completed) get the same problem body as every other error, instead
+ * of a bare status line.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const message =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 'the request headers are larger than the server accepts'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'the request was not received in time'
+        : 'the request is not valid HTTP (check Content-Length, Transfer-Encoding and the request line)';
+  const body = JSON.stringify(
+    toProblem(create('invalid_request').component('api').operation('ParseRequest').message(message).build()),
+  );
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -8,7 +8,7 @@ import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
-import { convertParams, decodeJsonBody, RouteMethods } from './request-decoding.js';
+import { clientErrorHandler, convertParams, decodeJsonBody, RouteMethods } from './request-decoding.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,6 +53,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     logController: new Fastify.LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
+    clientErrorHandler,
     // Undecodable URLs and over-long path parameters are answered before routing; they get the
     // same problem body as everything else.
     frameworkErrors: (err, req, reply) => {
