@@ -92,7 +92,9 @@ function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
   };
   if (flags.host !== undefined) section('server').host = flags.host;
   if (flags.port !== undefined)
-    section('server').port = typeof flags.port === 'string' ? Number(flags.port) : flags.port;
+    // Only plain digits become a number: Number('') is 0 and Number('1e3') is 1000.
+    section('server').port =
+      typeof flags.port === 'string' && /^\d{1,6}$/.test(flags.port) ? Number(flags.port) : flags.port;
   if (flags.store !== undefined) section('store').type = flags.store;
   if (flags.dataDir !== undefined) raw.data_dir = flags.dataDir;
   if (flags.examples === false) section('examples').enabled = false;
