@@ -40,3 +40,47 @@ export function ftsMatchExpression(terms: string[]): string {
 
 /** Bonus added to the score of a component whose name is exactly the query, so it ranks first. */
 export const EXACT_NAME_BONUS = 100;
+
+/** The terms of a component's searchable fields. */
+export interface SearchDocument {
+  name: string[];
+  description: string[];
+  labels: string[];
+}
+
+export function searchDocument(c: {
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+}): SearchDocument {
+  return {
+    name: tokenize(c.name),
+    description: tokenize(c.description),
+    labels: Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]),
+  };
+}
+
+/** Per-occurrence weights of the stores that score in process: a name match counts most. */
+const NAME_WEIGHT = 10;
+const LABEL_WEIGHT = 2;
+const DESCRIPTION_WEIGHT = 1;
+
+/**
+ * Relevance of one document: every term must occur in some field (the last term may be a prefix,
+ * as in the SQLite store); each occurrence adds its field's weight. 0 means no match.
+ */
+export function scoreDocument(doc: SearchDocument, terms: string[]): number {
+  let score = 0;
+  for (let i = 0; i < terms.length; i++) {
+    const term = terms[i] as string;
+    const prefix = i === terms.length - 1;
+    const hit = (t: string) => (prefix ? t.startsWith(term) : t === term);
+    const termScore =
+      NAME_WEIGHT * doc.name.filter(hit).length +
+      LABEL_WEIGHT * doc.labels.filter(hit).length +
+      DESCRIPTION_WEIGHT * doc.description.filter(hit).length;
+    if (termScore === 0) return 0;
+    score += termScore;
+  }
+  return score;
+}

@@ -1,6 +1,6 @@
 import type { ComponentDefinition } from '@nestor/sdk';
 import MiniSearch from 'minisearch';
-import { EXACT_NAME_BONUS, foldText, searchTerms, tokenize } from '../search-text.js';
+import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms, tokenize } from '../search-text.js';
 
 /** The two picks of one name: its latest stable (or only-prerelease) version and its highest version. */
 export interface HeadPicks {
@@ -23,11 +23,6 @@ export interface SearchHit {
   component: ComponentDefinition;
   score: number;
 }
-
-/** Per-occurrence weights, the same as the other stores': a name match outweighs the rest. */
-const NAME_WEIGHT = 10;
-const LABEL_WEIGHT = 2;
-const DESCRIPTION_WEIGHT = 1;
 
 /**
  * An in-memory full-text index over each name's latest versions, one per replica. The store keeps
@@ -108,22 +103,6 @@ function toDoc(c: ComponentDefinition, variant: 'latest' | 'highest'): IndexedDo
   };
 }
 
-/** Every term must occur in some field (the last one may be a prefix); each occurrence adds its weight. */
 function scoreOf(c: ComponentDefinition, terms: string[]): number {
-  const name = tokenize(c.name);
-  const description = tokenize(c.description);
-  const labels = Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]);
-  let score = 0;
-  for (let i = 0; i < terms.length; i++) {
-    const term = terms[i] as string;
-    const prefix = i === terms.length - 1;
-    const hit = (t: string) => (prefix ? t.startsWith(term) : t === term);
-    const termScore =
-      NAME_WEIGHT * name.filter(hit).length +
-      LABEL_WEIGHT * labels.filter(hit).length +
-      DESCRIPTION_WEIGHT * description.filter(hit).length;
-    if (termScore === 0) return 0;
-    score += termScore;
-  }
-  return score;
+  return scoreDocument(searchDocument(c), terms);
 }

@@ -21,7 +21,14 @@ import type {
   WriteOutcome,
 } from '../interfaces.js';
 import { applyPatch, componentEvent, matchesFilters, newDefinition, pickLatest } from '../records.js';
-import { EXACT_NAME_BONUS, foldText, searchTerms, tokenize } from '../search-text.js';
+import {
+  EXACT_NAME_BONUS,
+  foldText,
+  type SearchDocument,
+  scoreDocument,
+  searchDocument,
+  searchTerms,
+} from '../search-text.js';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
@@ -40,11 +47,6 @@ interface Lease {
 }
 
 const COMPONENT = 'storage.memory';
-
-/** Search weights per field: a name match counts most, then labels, then the description. */
-const NAME_WEIGHT = 10;
-const LABEL_WEIGHT = 2;
-const DESCRIPTION_WEIGHT = 1;
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -307,45 +309,14 @@ function firstEventAfter(events: CatalogEvent[], after: number): number {
   return lo;
 }
 
-interface SearchDocument {
-  name: string[];
-  description: string[];
-  labels: string[];
-}
-
 /** Terms of each stored version, computed once: stored versions are replaced, never mutated. */
 const documents = new WeakMap<ComponentDefinition, SearchDocument>();
 
-function searchDocument(c: ComponentDefinition): SearchDocument {
+function scoreOf(c: ComponentDefinition, terms: string[]): number {
   let doc = documents.get(c);
   if (!doc) {
-    doc = {
-      name: tokenize(c.name),
-      description: tokenize(c.description),
-      labels: Object.entries(c.labels).flatMap(([k, v]) => [...tokenize(k), ...tokenize(v)]),
-    };
+    doc = searchDocument(c);
     documents.set(c, doc);
   }
-  return doc;
-}
-
-/**
- * Relevance of one component: every term must occur in some field (the last term may be a
- * prefix, as in the SQLite store); each occurrence adds its field's weight.
- */
-function scoreOf(c: ComponentDefinition, terms: string[]): number {
-  const { name, description, labels } = searchDocument(c);
-  let score = 0;
-  for (let i = 0; i < terms.length; i++) {
-    const term = terms[i] as string;
-    const prefix = i === terms.length - 1;
-    const hit = (t: string) => (prefix ? t.startsWith(term) : t === term);
-    const termScore =
-      NAME_WEIGHT * name.filter(hit).length +
-      LABEL_WEIGHT * labels.filter(hit).length +
-      DESCRIPTION_WEIGHT * description.filter(hit).length;
-    if (termScore === 0) return 0;
-    score += termScore;
-  }
-  return score;
+  return scoreDocument(doc, terms);
 }
