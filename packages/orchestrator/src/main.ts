@@ -16,6 +16,7 @@ import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
+import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
 import { SourceManager } from './catalog/sources.js';
@@ -210,6 +211,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     revision: () => store.headSequence(),
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
+  });
+  // Serialized component reads, keyed by revision and the store cache's generation so that they
+  // follow the store cache exactly; a quarter of `cache.max_bytes` on top of it, off with it.
+  registerResponseCache(server, {
+    maxBytes: store instanceof CachingStore ? Math.floor(config.cache.max_bytes / 4) : 0,
+    ttlMs: config.cache.ttl_ms,
+    generation: store instanceof CachingStore ? () => store.generation() : () => 0,
   });
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
   if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });

@@ -115,6 +115,14 @@ export class CachingStore implements CatalogStore {
     this.invalidateComponent(event.subject.name, event.subject.version, change);
   }
 
+  /**
+   * A number that moves on every invalidation (writes through this instance, events from the log,
+   * `clear`). Caches of what was built from reads (serialized HTTP answers) key on it.
+   */
+  generation(): number {
+    return this.epoch;
+  }
+
   /** Drops everything, e.g. when events were missed and it is unknown what changed. */
   clear(): void {
     this.epoch++;

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
+
+export interface ResponseCacheOptions {
+  /** Upper bound in approximate bytes of cached bodies and headers; 0 turns the cache off. */
+  maxBytes: number;
+  /** How long a representation may be served (the store cache's TTL, so neither outlives the other). */
+  ttlMs: number;
+  /**
+   * Moves whenever the data behind a read may have changed without the catalog revision moving
+   * yet: the store cache's invalidation epoch (writes by other processes reach it through the log).
+   */
+  generation: () => number;
+}
+
+interface Representation {
+  headers: Record<string, string>;
+  etag: string | null;
+  body: string;
+}
+
+/** Headers that belong to one exchange, never to the representation. */
+const PER_EXCHANGE = new Set(['x-request-id', 'x-catalog-revision', 'x-trace-id', 'content-length']);
+const PREFIX = '/v1/components';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Key the answer to this request may be cached under; null when it is not cacheable. */
+    responseCacheKey: string | null;
+  }
+}
+
+/**
+ * Serialized answers of component reads, keyed by URL (query included), catalog revision and the
+ * store cache's generation. Every write moves the revision and every invalidation moves the
+ * generation, so an entry can only be found while the read that made it would give the same bytes.
+ * A hit is answered from `onRequest`, after auth and the revision read, so routing, decoding,
+ * the handler and serialization never run; `If-None-Match` is honoured as the handler would.
+ *
+ * Register after `createServer` so its hooks run after auth and the revision read.
+ */
+export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheOptions): void {
+  if (opts.maxBytes <= 0) return;
+  const cache = new LRUCache<string, Representation>({
+    maxSize: opts.maxBytes,
+    ttl: opts.ttlMs > 0 ? opts.ttlMs : 300_000,
+  });
+  app.decorateRequest('responseCacheKey', null);
+
+  app.addHook('onRequest', (req, reply, done) => {
+    const config = req.routeOptions.config;
+    if (
+      req.method !== 'GET' ||
+      req.catalogRevision === null ||
+      config?.scope !== 'read' ||
+      config.stream ||
+      !req.url.startsWith(PREFIX)
+    ) {
+      done();
+      return;
+    }
+    const key = `${req.catalogRevision}:${opts.generation()}:${req.url}`;
+    const hit = cache.get(key);
+    if (hit === undefined) {
+      req.responseCacheKey = key;
+      done();
+      return;
+    }
+    answer(req, reply, hit);
+  });
+
+  app.addHook('onSend', (req, reply, payload, done) => {
+    const key = req.responseCacheKey;
+    // The generation is read again: an invalidation while the handler ran may have let it read
+    // data the revision does not describe yet, and such an answer must not outlive this request.
+    if (key !== null && reply.statusCode === 200 && typeof payload === 'string' && sameGeneration(key, opts)) {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (typeof value === 'string' && !PER_EXCHANGE.has(name)) headers[name] = value;
+      }
+      const etag = headers['etag'] ?? null;
+      const size = 2 * (payload.length + key.length) + 256;
+      if (size <= opts.maxBytes) cache.set(key, { headers, etag, body: payload }, { size });
+    }
+    done(null, payload);
+  });
+}
+
+function sameGeneration(key: string, opts: ResponseCacheOptions): boolean {
+  const start = key.indexOf(':') + 1;
+  return key.slice(start, key.indexOf(':', start)) === String(opts.generation());
+}
+
+function answer(req: FastifyRequest, reply: FastifyReply, hit: Representation): void {
+  if (hit.etag !== null && ifNoneMatch(req.headers['if-none-match'], hit.etag)) {
+    for (const [name, value] of Object.entries(hit.headers)) if (name !== 'content-type') reply.header(name, value);
+    reply.status(304).send();
+    return;
+  }
+  reply.headers(hit.headers);
+  reply.send(hit.body);
+}
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  return header?.split(',').some((t) => t.trim() === etag || t.trim() === '*') ?? false;
+}

@@ -1,0 +1,116 @@
+import { computeDigest, normalizeSpec } from '@nestor/sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../packages/orchestrator/src/main.js';
+import { CachingStore } from '../packages/orchestrator/src/storage/cache/caching-store.js';
+import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
+import { AUTH, component, testApp } from './helpers.js';
+
+const URL_V1 = '/v1/components/orders-db/versions/1.0.0';
+let cleanup: (() => Promise<void>) | null = null;
+
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function start(store?: MemoryStore): Promise<App> {
+  const built = await testApp(undefined, store);
+  cleanup = built.cleanup;
+  const created = await built.app.server.inject({
+    method: 'POST',
+    url: '/v1/components',
+    headers: AUTH.write,
+    payload: component({ name: 'orders-db', labels: { team: 'platform' } }),
+  });
+  expect(created.statusCode).toBe(201);
+  return built.app;
+}
+
+/** Status, body and every header but the per-request id and date. */
+async function get(app: App, url: string, headers: Record<string, string> = {}) {
+  const res = await app.server.inject({ method: 'GET', url, headers });
+  const { 'x-request-id': _id, date: _date, ...rest } = res.headers;
+  return { status: res.statusCode, body: res.body, headers: rest };
+}
+
+describe('response cache of component reads', () => {
+  it('answers a repeated read with the same status, bytes and headers, and 304 on a matching ETag', async () => {
+    const app = await start();
+    for (const url of [
+      URL_V1,
+      '/v1/components?limit=5',
+      '/v1/components/search?q=orders',
+      '/v1/components/orders-db',
+    ]) {
+      const first = await get(app, url);
+      expect(first.status).toBe(200);
+      expect(await get(app, url)).toEqual(first);
+    }
+    const first = await get(app, URL_V1);
+    const etag = String(first.headers['etag']);
+    const notModified = await get(app, URL_V1, { 'if-none-match': `"other", ${etag}` });
+    expect(notModified.status).toBe(304);
+    expect(notModified.body).toBe('');
+    expect(notModified.headers['etag']).toBe(etag);
+    expect(notModified.headers['cache-control']).toBe('public, max-age=60');
+    expect(notModified.headers['x-catalog-revision']).toBe(first.headers['x-catalog-revision']);
+    expect(notModified.headers['content-type']).toBeUndefined();
+  });
+
+  it('never serves an answer from before a write through the API', async () => {
+    const app = await start();
+    const before = await get(app, URL_V1);
+    const list = await get(app, '/v1/components?limit=5');
+    const patched = await app.server.inject({
+      method: 'PATCH',
+      url: URL_V1,
+      headers: AUTH.write,
+      payload: { labels: { team: 'data' } },
+    });
+    expect(patched.statusCode).toBe(200);
+    const after = await get(app, URL_V1);
+    expect(after.headers['etag']).not.toBe(before.headers['etag']);
+    expect(JSON.parse(after.body).labels).toEqual({ team: 'data' });
+    expect(await get(app, URL_V1, { 'if-none-match': String(before.headers['etag']) })).toMatchObject({ status: 200 });
+    const listAfter = await get(app, '/v1/components?limit=5');
+    expect(JSON.parse(listAfter.body).items[0].labels).toEqual({ team: 'data' });
+    expect(listAfter.headers['x-catalog-revision']).not.toBe(list.headers['x-catalog-revision']);
+  });
+
+  it('follows the store cache when another process writes: stale only until the log reaches it', async () => {
+    const raw = new MemoryStore({});
+    const app = await start(raw);
+    expect(JSON.parse((await get(app, '/v1/components?limit=5')).body).items).toHaveLength(1);
+    // Another process appends to the shared store: the revision moves before this one's store
+    // cache hears of it.
+    const spec = normalizeSpec(component({ name: 'payments-db' }));
+    const outcome = await raw.createComponent({ ...spec, digest: computeDigest(spec) });
+    await get(app, '/v1/components?limit=5');
+    expect(app.store).toBeInstanceOf(CachingStore);
+    (app.store as CachingStore).invalidate(outcome.event as NonNullable<typeof outcome.event>);
+    const names = JSON.parse((await get(app, '/v1/components?limit=5')).body).items.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(names).toEqual(['orders-db', 'payments-db']);
+  });
+
+  it('does not cache errors or answers that depend on more than the catalog', async () => {
+    const app = await start();
+    const missing = await get(app, '/v1/components/nope/versions/1.0.0');
+    expect(missing.status).toBe(404);
+    const created = await app.server.inject({
+      method: 'POST',
+      url: '/v1/components',
+      headers: AUTH.write,
+      payload: component({ name: 'nope' }),
+    });
+    expect(created.statusCode).toBe(201);
+    expect((await get(app, '/v1/components/nope/versions/1.0.0')).status).toBe(200);
+    const denied = await app.server.inject({
+      method: 'GET',
+      url: URL_V1,
+      headers: { authorization: 'Bearer wrong-token' },
+    });
+    expect(denied.statusCode).toBe(401);
+  });
+});
