@@ -15,7 +15,7 @@ import { type Command, Option } from 'commander';
 import { CatalogManager } from '../catalog/manager.js';
 import { orderForWrite } from '../catalog/sync.js';
 import { type Config, defaultConfig } from '../config/config.js';
-import { loadConfig } from '../config/load.js';
+import { defaultEngineConfig, loadConfig } from '../config/load.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
@@ -327,20 +327,7 @@ function specOf(d: ComponentDefinition): ComponentSpec {
 }
 
 function flagEngine(name: string): DeploymentEngine {
-  return engineFromConfig(
-    {
-      name,
-      type: 'custom',
-      endpoint: null,
-      health_path: null,
-      interval_ms: 10_000,
-      timeout_ms: 2_000,
-      failure_threshold: 3,
-      success_threshold: 1,
-      labels: {},
-    },
-    'cli',
-  );
+  return engineFromConfig(defaultEngineConfig(name), 'cli');
 }
 
 function mapEngineReader(engines: Map<string, DeploymentEngine>): EngineReader {

@@ -283,16 +283,32 @@ export function decodeEngine(r: Reader): EngineConfig {
   if (healthPath !== null && healthPath.length > MAX_URL_LENGTH) {
     throw configError(`${r.at('health_path')} is longer than ${MAX_URL_LENGTH} characters`);
   }
+  const d = defaultEngineConfig(name);
   return {
     name,
-    type: r.oneOf('type', ENGINE_TYPES) ?? 'custom',
+    type: r.oneOf('type', ENGINE_TYPES) ?? d.type,
     endpoint,
     health_path: healthPath,
-    interval_ms: r.timer('interval', 10) ?? 10_000,
-    timeout_ms: r.timer('timeout', 1) ?? 2_000,
-    failure_threshold: r.int('failure_threshold', 1, 100) ?? 3,
-    success_threshold: r.int('success_threshold', 1, 100) ?? 1,
-    labels: r.stringMap('labels') ?? {},
+    interval_ms: r.timer('interval', 10) ?? d.interval_ms,
+    timeout_ms: r.timer('timeout', 1) ?? d.timeout_ms,
+    failure_threshold: r.int('failure_threshold', 1, 100) ?? d.failure_threshold,
+    success_threshold: r.int('success_threshold', 1, 100) ?? d.success_threshold,
+    labels: r.stringMap('labels') ?? d.labels,
+  };
+}
+
+/** An engine known only by name: no endpoint (never probed), default timings. */
+export function defaultEngineConfig(name: string): EngineConfig {
+  return {
+    name,
+    type: 'custom',
+    endpoint: null,
+    health_path: null,
+    interval_ms: 10_000,
+    timeout_ms: 2_000,
+    failure_threshold: 3,
+    success_threshold: 1,
+    labels: {},
   };
 }
 
