@@ -184,6 +184,19 @@ describe('headers', () => {
     expect(head).toContain('"code":"unauthorized"');
   });
 
+  it('keeps a short X-Request-Id and replaces a huge or odd one', async () => {
+    const id = async (value: string) =>
+      (await app.server.inject({ method: 'GET', url: '/v1/components', headers: { 'x-request-id': value } })).headers[
+        'x-request-id'
+      ];
+    expect(await id('trace-42.a:b')).toBe('trace-42.a:b');
+    for (const bad of ['r'.repeat(9000), 'a b', '<script>', '']) {
+      const got = await id(bad);
+      expect(got).not.toBe(bad);
+      expect(String(got)).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('ignores a garbage If-None-Match', async () => {
     for (const inm of ['"\u0001,,,W/', ','.repeat(50_000), '*garbage*']) {
       const res = await app.server.inject({

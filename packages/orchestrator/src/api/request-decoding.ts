@@ -160,3 +160,10 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   }
   socket.destroy();
 }
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id when it is one short token, else null. */
+export function clientRequestId(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : null;
+}

@@ -8,7 +8,13 @@ import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
-import { clientErrorHandler, convertParams, decodeJsonBody, RouteMethods } from './request-decoding.js';
+import {
+  clientErrorHandler,
+  clientRequestId,
+  convertParams,
+  decodeJsonBody,
+  RouteMethods,
+} from './request-decoding.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,8 +53,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
     trustProxy: opts.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id is kept only when it looks like an id: it is echoed, logged and put
+    // in problem bodies, so a 10 KB or odd value gets a fresh UUID instead.
+    requestIdHeader: false,
+    genReqId: (req) => clientRequestId(req.headers['x-request-id']) ?? randomUUID(),
     // Request logging is ours (one line per failed request, metrics for the rest).
     logController: new Fastify.LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
