@@ -2,12 +2,12 @@ import type { Duplex } from 'node:stream';
 import { create, type NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { unstorableScalar } from '../catalog/decode.js';
 
 /** Deepest array/object nesting a JSON body may have; components need about six levels. */
 export const MAX_JSON_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const LONE_SURROGATE = /\p{Cs}/u;
 
 function bodyError(code: 'invalid_request' | 'unsupported_media_type', message: string): NestorError {
   return create(code).component('api').operation('DecodeBody').message(message).build();
@@ -59,13 +59,9 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 function checkJsonValue(key: string, value: unknown): unknown {
   if (key === '__proto__' || key === 'constructor') throw new SyntaxError(`forbidden key "${key}"`);
-  if (LONE_SURROGATE.test(key)) throw new SyntaxError('a key holds a lone UTF-16 surrogate');
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new SyntaxError(`number out of range in "${key.slice(0, 60)}"`);
-  }
-  if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
-    throw new SyntaxError(`"${key.slice(0, 60)}" holds a lone UTF-16 surrogate`);
-  }
+  if (unstorableScalar(key)) throw new SyntaxError('a key holds a lone UTF-16 surrogate');
+  const reason = unstorableScalar(value);
+  if (reason) throw new SyntaxError(`"${key.slice(0, 60)}" holds a ${reason}`);
   return value;
 }
 

@@ -67,3 +67,37 @@ function explain(
       : `invalid field "${field}" in ${what}: ${first.message.toLowerCase()}`;
   return invalidRequest(where.component, where.operation, message, { field, reason: first.message });
 }
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why one JSON/YAML scalar or key would not survive storage unchanged, or null: a non-finite number
+ * (YAML `.inf`, JSON `1e400`) is written as null, and a lone UTF-16 surrogate is not Unicode text
+ * (UTF-8 consumers replace it, so digests computed elsewhere would differ).
+ */
+export function unstorableScalar(value: unknown): string | null {
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'number out of range';
+  if (typeof value === 'string' && LONE_SURROGATE.test(value)) return 'string with a lone UTF-16 surrogate';
+  return null;
+}
+
+/** The first field of a decoded document that would not be stored unchanged, with the reason. */
+export function findUnstorable(value: unknown, path = ''): { field: string; reason: string } | null {
+  const reason = unstorableScalar(value);
+  if (reason) return { field: path, reason };
+  if (value === null || typeof value !== 'object') return null;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`${path}[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v]);
+  if (!Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (unstorableScalar(key))
+        return { field: path ? `${path}.${key}` : key, reason: 'a key with a lone UTF-16 surrogate' };
+    }
+  }
+  for (const [field, v] of entries) {
+    const found = findUnstorable(v, field);
+    if (found) return found;
+  }
+  return null;
+}
