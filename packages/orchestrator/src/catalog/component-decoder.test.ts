@@ -16,7 +16,12 @@ const base = {
 
 function yaml(extra: string) {
   const text = `name: pg\nversion: 1.0.0\ndescription: Postgres\nprovider: aws\ncategory: database\nresource_type: postgresql\n${extra}`;
-  return parseComponentFile({ path: 'pg/component.yaml', content: Buffer.from(text), repository: null, commit: null });
+  return parseComponentFile({
+    path: 'pg/component.yaml',
+    content: Buffer.from(text),
+    repository: '/srv/components',
+    commit: null,
+  });
 }
 
 describe('values that would not be stored unchanged', () => {
