@@ -16,7 +16,8 @@ export interface ResponseCacheOptions {
 interface Representation {
   headers: Record<string, string>;
   etag: string | null;
-  body: string;
+  /** Bytes rather than a string: a hit then costs no UTF-8 encoding and no length scan. */
+  body: Buffer;
 }
 
 /** Headers that belong to one exchange, never to the representation. */
@@ -79,8 +80,9 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
         if (typeof value === 'string' && !PER_EXCHANGE.has(name)) headers[name] = value;
       }
       const etag = headers['etag'] ?? null;
-      const size = 2 * (payload.length + key.length) + 256;
-      if (size <= opts.maxBytes) cache.set(key, { headers, etag, body: payload }, { size });
+      const body = Buffer.from(payload, 'utf8');
+      const size = body.length + 2 * key.length + 256;
+      if (size <= opts.maxBytes) cache.set(key, { headers, etag, body }, { size });
     }
     done(null, payload);
   });
