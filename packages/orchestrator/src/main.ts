@@ -3,7 +3,7 @@
  * `buildApp` is what `nestor serve` and the end-to-end tests call; nothing else reads config.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -30,6 +30,7 @@ import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventBroker } from './events/sse/server.js';
+import { ensureDir } from './fs-utils.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import { createLogger, type Logger } from './observability/logging/logger.js';
@@ -328,7 +329,7 @@ function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; 
       generatedAdminToken = generateToken();
       hash = sha256Hex(generatedAdminToken);
       try {
-        mkdirSync(dirname(hashFile), { recursive: true });
+        ensureDir(dirname(hashFile));
         writeFileSync(hashFile, `${hash}\n`, { mode: 0o600 });
       } catch (err) {
         logger.warn(

@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, type NestorError } from '@nestor/sdk';
+import { ensureDir } from '../fs-utils.js';
 import type { Logger } from '../observability/logging/logger.js';
 
 /** One entry of `git ls-tree -r -l` at a commit. */
@@ -122,7 +123,7 @@ export class GitClient {
       throw this.failure('Fetch', `invalid branch name "${this.branch}"`);
     }
     if (!existsSync(join(this.dir, 'HEAD'))) {
-      mkdirSync(this.dir, { recursive: true });
+      ensureDir(this.dir);
       await this.git(['init', '--bare', '--quiet', this.dir], 'Init', { cwd: false });
     }
     const first = !this.fetchedBefore && !(await this.hasRef(this.remoteRef));

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type CatalogEvent,
@@ -19,6 +18,7 @@ import {
   versionSortKey,
 } from '@nestor/sdk';
 import Database from 'better-sqlite3';
+import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
@@ -106,7 +106,7 @@ export class SqliteStore implements CatalogStore {
     this.migrationList = opts.migrations ?? allMigrations;
     try {
       const inMemory = opts.path === ':memory:' || opts.path === '';
-      if (!inMemory && !opts.path.startsWith('file:')) mkdirSync(dirname(opts.path), { recursive: true });
+      if (!inMemory && !opts.path.startsWith('file:')) ensureDir(dirname(opts.path));
       this.db = new Database(opts.path);
       if (!inMemory) {
         this.db.pragma('journal_mode = WAL');
