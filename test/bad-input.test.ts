@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
-import { AUTH, component, testApp } from './helpers.js';
+import { AUTH, component, testApp, uniqueName } from './helpers.js';
 
 let app: App;
 let cleanup: () => Promise<void>;
@@ -461,5 +461,66 @@ describe('rejected PATCH and validate requests leave the store alone', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('labels and annotations are bounded', () => {
+  let app: App;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ app, cleanup } = await testApp());
+  });
+  afterAll(async () => cleanup());
+
+  const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+  const cases: [string, Record<string, unknown>][] = [
+    ['an empty key', { labels: { '': 'x' } }],
+    ['a key with a space', { labels: { 'bad key': 'x' } }],
+    ['a NUL in a key', { annotations: { 'a\u0000b': 'x' } }],
+    ['65 labels', { labels: many }],
+    ['a 257-character label value', { labels: { team: 'x'.repeat(257) } }],
+  ];
+  for (const [what, extra] of cases) {
+    it(`rejects ${what} on create and on PATCH with 400, writing nothing`, async () => {
+      const name = uniqueName('bounded');
+      const before = await app.store.headSequence();
+      const created = await app.server.inject({
+        method: 'POST',
+        url: '/v1/components',
+        headers: AUTH.write,
+        payload: { ...component({ name }), ...extra },
+      });
+      expect(created.statusCode).toBe(400);
+      expect(created.json().code).toBe('invalid_request');
+      expect(await app.store.headSequence()).toBe(before);
+      await app.server.inject({
+        method: 'POST',
+        url: '/v1/components',
+        headers: AUTH.write,
+        payload: component({ name }),
+      });
+      const head = await app.store.headSequence();
+      const patched = await app.server.inject({
+        method: 'PATCH',
+        url: `/v1/components/${name}/versions/1.0.0`,
+        headers: AUTH.write,
+        payload: extra,
+      });
+      expect(patched.statusCode).toBe(400);
+      expect(await app.store.headSequence()).toBe(head);
+    });
+  }
+
+  it('accepts prefixed keys such as nestor.dev/intended-engines', async () => {
+    const res = await app.server.inject({
+      method: 'POST',
+      url: '/v1/components',
+      headers: AUTH.write,
+      payload: {
+        ...component({ name: uniqueName('prefixed') }),
+        annotations: { 'nestor.dev/intended-engines': 'terraform' },
+      },
+    });
+    expect(res.statusCode).toBe(201);
   });
 });

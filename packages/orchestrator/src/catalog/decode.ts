@@ -52,6 +52,17 @@ function explain(
   const unknown = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
   if (unknown) {
     const field = jsonPointerToPath(unknown.path);
+    if ((unknown.schema as { patternProperties?: unknown }).patternProperties) {
+      // A map (labels, annotations) whose key has the wrong shape, not a misspelt field.
+      const key = unknown.path.slice(unknown.path.lastIndexOf('/') + 1);
+      const map = jsonPointerToPath(unknown.path.slice(0, unknown.path.lastIndexOf('/')));
+      return invalidRequest(
+        where.component,
+        where.operation,
+        `invalid key "${key.slice(0, 80)}" in "${map}" of ${what}: keys are letters, digits and ._/-, at most 253 characters`,
+        { field, reason: 'invalid_key' },
+      );
+    }
     return invalidRequest(where.component, where.operation, `unknown field "${field}" in ${what}`, {
       field,
       reason: 'unknown_field',

@@ -51,7 +51,19 @@ export const ResourceLimitsSchema = Type.Object(
 );
 export type ResourceLimits = Static<typeof ResourceLimitsSchema>;
 
-const StringMap = Type.Record(Type.String(), Type.String());
+/** Label and annotation keys: `team`, `nestor.dev/intended-engines` (letters, digits, `._/-`, ≤ 253). */
+export const METADATA_KEY_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$';
+/** Most labels or annotations on one version. */
+export const MAX_METADATA_ENTRIES = 64;
+
+const metadataMap = (maxValueLength: number, what: string) =>
+  Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), Type.String({ maxLength: maxValueLength }), {
+    additionalProperties: false,
+    maxProperties: MAX_METADATA_ENTRIES,
+    description: `${what}: at most ${MAX_METADATA_ENTRIES} entries; keys letters, digits and ._/- (≤ 253); values ≤ ${maxValueLength} characters`,
+  });
+const Labels = metadataMap(256, 'Labels');
+const Annotations = metadataMap(4096, 'Annotations');
 
 /**
  * What a client submits (HTTP body, YAML file): the guide's ComponentMetadata. Server-managed fields
@@ -76,8 +88,8 @@ export const ComponentSpecSchema = Type.Object(
     git_repository: Type.Optional(Type.String()),
     git_commit: Type.Optional(Type.String()),
     git_path: Type.Optional(Type.String()),
-    labels: Type.Optional(StringMap),
-    annotations: Type.Optional(StringMap),
+    labels: Type.Optional(Labels),
+    annotations: Type.Optional(Annotations),
   },
   strict,
 );
@@ -132,8 +144,8 @@ export interface ScoredComponent extends ComponentDefinition {
 /** Fields that may change on a published version (PATCH body). */
 export const ComponentPatchSchema = Type.Object(
   {
-    labels: Type.Optional(StringMap),
-    annotations: Type.Optional(StringMap),
+    labels: Type.Optional(Labels),
+    annotations: Type.Optional(Annotations),
     maturity: Type.Optional(MaturitySchema),
     support_level: Type.Optional(SupportLevelSchema),
     deprecated: Type.Optional(
