@@ -52,6 +52,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
+    // A client that promises more body than it sends is cut off instead of holding a socket for minutes.
+    requestTimeout: 30_000,
     trustProxy: opts.trustProxy,
     // A caller's X-Request-Id is kept only when it looks like an id: it is echoed, logged and put
     // in problem bodies, so a 10 KB or odd value gets a fresh UUID instead.
