@@ -1,6 +1,9 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation] [-- --components 10000] [-- --duration 5]
+// Usage: npm run bench [-- --only http,validation,sse,git,dynamo] [-- --components 10000] [-- --duration 5]
+//        [-- --subscribers 2000]
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { fmt } from './lib.js';
 
 const args = process.argv.slice(2);
@@ -16,12 +19,17 @@ const suites = {
   http: async () => (await import('./http.js')).benchHttp({ components, duration }),
   validation: async () => (await import('./validation.js')).benchValidation({ components }),
 };
-for (const [name, file, fn] of [
-  ['sse', './sse-fanout.js', 'benchSse'],
-  ['git', './git-sync.js', 'benchGitSync'],
-  ['dynamo', './dynamo.js', 'benchDynamo'],
+suites.sse = async () => (await import('./sse-fanout.js')).benchSse({ subscribers: Number(arg('subscribers', 2000)) });
+// These two drive several processes of their own and print their own figures; a non-zero exit
+// means a figure missed its target.
+for (const [name, file] of [
+  ['git', './git-sync.js'],
+  ['dynamo', './dynamo.js'],
 ]) {
-  suites[name] = async () => (await import(file))[fn]({ components, duration });
+  suites[name] = async () => {
+    const result = spawnSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { stdio: 'inherit' });
+    return { title: `${name} (figures above)`, rows: [], pass: result.status === 0 };
+  };
 }
 
 const results = [];
