@@ -1,3 +1,4 @@
+import { CONTENT_FIELDS } from '@nestor/sdk';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
@@ -11,23 +12,14 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup());
 
+/** Every field a client may send, plus one it may not. */
 const FIELDS = [
-  'name',
-  'version',
-  'description',
-  'provider',
-  'category',
-  'resource_type',
-  'deployment_engines',
-  'dependencies',
-  'required_inputs',
-  'optional_inputs',
-  'outputs',
+  ...CONTENT_FIELDS,
   'maturity',
   'support_level',
-  'resource_limits',
   'labels',
   'annotations',
+  'git_repository',
   'unknown_field',
 ];
 
