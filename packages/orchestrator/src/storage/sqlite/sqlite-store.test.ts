@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../contract.test-suite.js';
 import { makeComponent, makeEngine } from '../testing.js';
+import { initial } from './migrations/001-initial.js';
 import { SqliteStore } from './sqlite-store.js';
 
 function tempDir(): string {
@@ -85,23 +86,66 @@ describe('SqliteStore on disk', () => {
   it('uses WAL and applies migrations once (migrate is idempotent)', async () => {
     const path = newPath();
     const store = new SqliteStore({ path });
-    expect(await store.migrate()).toEqual({ applied: ['001-initial'], version: 1 });
-    expect(await store.migrate()).toEqual({ applied: [], version: 1 });
+    expect(await store.migrate()).toEqual({ applied: ['001-initial', '002-one-search-table'], version: 2 });
+    expect(await store.migrate()).toEqual({ applied: [], version: 2 });
     await store.close();
     const reopened = new SqliteStore({ path });
-    expect(await reopened.migrate()).toEqual({ applied: [], version: 1 });
+    expect(await reopened.migrate()).toEqual({ applied: [], version: 2 });
     await reopened.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(1);
+    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(2);
     raw.close();
   });
 
   it('migrates on demand when opened without migrating', async () => {
     const store = new SqliteStore({ path: newPath(), migrate: false });
     await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
-    expect((await store.migrate()).applied).toEqual(['001-initial']);
+    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table']);
     expect(await store.getComponent('a', '1.0.0')).toBeNull();
+    await store.close();
+  });
+
+  it('keeps search results when upgrading a database from the two search tables of 001', async () => {
+    const path = newPath();
+    const old = new SqliteStore({ path });
+    await old.createComponent(makeComponent({ name: 'upgraded-stable', description: 'kept across upgrade' }));
+    await old.createComponent(makeComponent({ name: 'upgraded-pre', version: '1.0.0', description: 'kept stable' }));
+    await old.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0-rc.1', description: 'kept rc' }));
+    await old.close();
+    // Back to the state 001 left: one search table per notion of latest, and no migration 2.
+    const raw = new Database(path);
+    raw.exec(
+      initial.sql.slice(
+        initial.sql.indexOf('CREATE VIRTUAL TABLE search_default'),
+        initial.sql.indexOf('-- AUTOINCREMENT'),
+      ),
+    );
+    for (const [table, flag] of [
+      ['search_default', 'latest_default'],
+      ['search_any', 'latest_any'],
+    ]) {
+      raw.exec(
+        `INSERT INTO ${table} (rowid, name, description, labels) SELECT s.rowid, s.name, s.description, s.labels ` +
+          `FROM search s JOIN components c ON c.id = s.rowid WHERE c.${flag} = 1`,
+      );
+    }
+    raw.exec('DROP TABLE search; DELETE FROM schema_migrations WHERE id = 2');
+    raw.close();
+    const store = new SqliteStore({ path });
+    const found = async (text: string, includePrerelease: boolean) =>
+      (await store.searchComponents({ text, includePrerelease, limit: 10 })).items.map((c) => `${c.name}@${c.version}`);
+    expect(await found('kept', false)).toEqual(expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@1.0.0']));
+    expect(await found('kept', false)).toHaveLength(2);
+    expect(await found('kept', true)).toEqual(
+      expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@2.0.0-rc.1']),
+    );
+    expect(await found('kept', true)).toHaveLength(2);
+    await store.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0', description: 'kept final' }));
+    expect(await found('kept', false)).toEqual(expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@2.0.0']));
+    expect(await found('kept', true)).toHaveLength(2);
+    expect(await found('rc', true)).toEqual([]);
+    expect(await found('stable', false)).toEqual(['upgraded-stable@1.0.0']);
     await store.close();
   });
 

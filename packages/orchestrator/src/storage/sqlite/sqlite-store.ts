@@ -169,28 +169,24 @@ export class SqliteStore implements CatalogStore {
       const terms = searchTerms(query.text);
       if (terms.length === 0) return { items: [], nextCursor: null };
       const match = ftsMatchExpression(terms);
-      const table = query.includePrerelease ? 'search_any' : 'search_default';
+      const flag = latestFlag(query);
       const { where, params } = filterClause(query);
       // The component named exactly like the query ranks first; the others follow by bm25.
-      const exactSql = `SELECT c.id FROM components c WHERE c.name = ? AND c.${latestFlag(query)} = 1${where}`;
+      const exactSql = `SELECT c.id FROM components c WHERE c.name = ? AND c.${flag} = 1${where}`;
       const exactId = this.prepareCached(exactSql)
         .pluck()
         .get(foldText(query.text.trim()), ...params) as number | undefined;
       const exactRank =
-        exactId === undefined
-          ? undefined
-          : (this.prepareCached(`SELECT rank FROM ${table} WHERE ${table} MATCH ? AND rowid = ?`)
-              .pluck()
-              .get(match, exactId) as number | undefined);
+        exactId === undefined ? undefined : (this.stmts.searchRank.get(match, exactId) as number | undefined);
       const exact = exactRank === undefined ? null : { id: exactId as number, rank: exactRank };
       const includeExact = exact !== null && offset === 0;
       const rankedOffset = exact !== null && offset > 0 ? offset - 1 : offset;
       const rankedLimit = query.limit + 1 - (includeExact ? 1 : 0);
+      // CROSS JOIN keeps the full-text match as the outer loop: the planner must never walk every
+      // latest component probing the index by rowid.
       const rankedSql =
-        where === ''
-          ? `SELECT rowid AS id, rank FROM ${table} WHERE ${table} MATCH ? AND rowid != ? ORDER BY rank, rowid LIMIT ? OFFSET ?`
-          : `SELECT s.rowid AS id, s.rank AS rank FROM ${table} s JOIN components c ON c.id = s.rowid ` +
-            `WHERE s.${table} MATCH ? AND s.rowid != ?${where} ORDER BY s.rank, s.rowid LIMIT ? OFFSET ?`;
+        'SELECT s.rowid AS id, s.rank AS rank FROM search s CROSS JOIN components c ON c.id = s.rowid ' +
+        `WHERE search MATCH ? AND s.rowid != ? AND c.${flag} = 1${where} ORDER BY s.rank, s.rowid LIMIT ? OFFSET ?`;
       const ranked = this.prepareCached(rankedSql).all(
         match,
         exact?.id ?? -1,
@@ -446,12 +442,9 @@ export class SqliteStore implements CatalogStore {
       ),
       clearLatestDefault: db.prepare('UPDATE components SET latest_default = 0 WHERE id = ?'),
       clearLatestAny: db.prepare('UPDATE components SET latest_any = 0 WHERE id = ?'),
-      searchDefaultInsert: db.prepare(
-        'INSERT INTO search_default (rowid, name, description, labels) VALUES (?, ?, ?, ?)',
-      ),
-      searchDefaultDelete: db.prepare('DELETE FROM search_default WHERE rowid = ?'),
-      searchAnyInsert: db.prepare('INSERT INTO search_any (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
-      searchAnyDelete: db.prepare('DELETE FROM search_any WHERE rowid = ?'),
+      searchInsert: db.prepare('INSERT INTO search (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
+      searchDelete: db.prepare('DELETE FROM search WHERE rowid = ?'),
+      searchRank: db.prepare('SELECT rank FROM search WHERE search MATCH ? AND rowid = ?').pluck(),
       head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       oldest: db.prepare('SELECT min(seq) FROM events').pluck(),
       insertEvent: db.prepare(
@@ -538,8 +531,7 @@ export class SqliteStore implements CatalogStore {
     stored.dependencies.forEach((d, i) => {
       s.insertDependency.run(rowId, i, d.name, d.version_range);
     });
-    if (latest.isDefault) this.indexForSearch(s.searchDefaultInsert, rowId, stored);
-    if (latest.isAny) this.indexForSearch(s.searchAnyInsert, rowId, stored);
+    if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
     const event = componentEvent(id, 'component.created', now, stored);
     this.insertEvent(event);
     return { component: JSON.parse(definition) as ComponentDefinition, event };
@@ -565,13 +557,9 @@ export class SqliteStore implements CatalogStore {
       if (changed.includes('labels')) {
         s.deleteLabels.run(row.id);
         for (const [k, v] of Object.entries(next.labels)) s.insertLabel.run(row.id, k, v);
-        if (row.latest_default) {
-          s.searchDefaultDelete.run(row.id);
-          this.indexForSearch(s.searchDefaultInsert, row.id, next);
-        }
-        if (row.latest_any) {
-          s.searchAnyDelete.run(row.id);
-          this.indexForSearch(s.searchAnyInsert, row.id, next);
+        if (row.latest_default || row.latest_any) {
+          s.searchDelete.run(row.id);
+          this.indexForSearch(row.id, next);
         }
       }
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
@@ -582,8 +570,9 @@ export class SqliteStore implements CatalogStore {
 
   /**
    * Decides whether a version about to be inserted becomes the latest (without and with
-   * prereleases) and, when it does, takes the flag and the search entry away from the version that
-   * held them. The flag is cleared first because the partial unique indexes allow one per name.
+   * prereleases) and, when it does, takes the flag away from the version that held it, and that
+   * version's search entry once it is latest by neither notion. The flag is cleared first because
+   * the partial unique indexes allow one per name.
    */
   private latestAfterInsert(
     name: string,
@@ -600,22 +589,21 @@ export class SqliteStore implements CatalogStore {
       (prerelease
         ? byDefault.is_prerelease === 1 && versionKey > byDefault.version_key
         : byDefault.is_prerelease === 1 || versionKey > byDefault.version_key);
-    if (isDefault && byDefault) {
-      s.clearLatestDefault.run(byDefault.id);
-      s.searchDefaultDelete.run(byDefault.id);
-    }
-    if (isAny && any) {
-      s.clearLatestAny.run(any.id);
-      s.searchAnyDelete.run(any.id);
+    if (isDefault && byDefault) s.clearLatestDefault.run(byDefault.id);
+    if (isAny && any) s.clearLatestAny.run(any.id);
+    for (const row of rows) {
+      const keepsDefault = row.latest_default === 1 && !isDefault;
+      const keepsAny = row.latest_any === 1 && !isAny;
+      if (!keepsDefault && !keepsAny) s.searchDelete.run(row.id);
     }
     return { isDefault, isAny };
   }
 
-  private indexForSearch(insert: Statement, id: number, c: ComponentDefinition): void {
+  private indexForSearch(id: number, c: ComponentDefinition): void {
     const labels = Object.entries(c.labels)
       .map(([k, v]) => `${k} ${v}`)
       .join(' ');
-    insert.run(id, c.name, c.description, labels);
+    this.stmts.searchInsert.run(id, c.name, c.description, labels);
   }
 
   private insertEvent(event: CatalogEvent): void {
