@@ -8,6 +8,7 @@ import type { Config, EngineConfig } from '../config/config.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { withTimeout } from '../timeout.js';
 import type { Discovery, EngineOrigin, Leadership } from './interfaces.js';
 import type { ReconcileOutcome } from './registry.js';
 
@@ -82,7 +83,11 @@ export class DnsSrvDiscovery implements Discovery {
   async discover(): Promise<EngineConfig[]> {
     let records: SrvRecord[];
     try {
-      records = await withTimeout(this.resolve(this.service), this.timeoutMs, `DNS lookup of ${this.service}`);
+      records = await withTimeout(this.resolve(this.service), this.timeoutMs, {
+        component: COMPONENT,
+        operation: 'Discover',
+        message: `DNS lookup of ${this.service} took over ${this.timeoutMs} ms`,
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
@@ -454,22 +459,4 @@ function unavailable(operation: string, message: string, cause?: unknown): Nesto
   const b = create('service_unavailable').component(COMPONENT).operation(operation).message(message);
   if (cause !== undefined) b.cause(cause);
   return b.build();
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          create('timeout').component(COMPONENT).operation('Discover').message(`${what} took over ${ms} ms`).build(),
-        ),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

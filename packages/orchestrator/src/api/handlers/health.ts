@@ -1,5 +1,6 @@
-import { create, NestorError } from '@nestor/sdk';
+import { NestorError } from '@nestor/sdk';
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../../timeout.js';
 
 /** A named readiness check; throws (a NestorError, ideally) when the dependency is not usable. */
 export interface ReadinessCheck {
@@ -22,7 +23,11 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { checks: Readi
       await Promise.all(
         deps.checks.map(async (c) => {
           try {
-            await withTimeout(c.check(), 2000, c.name);
+            await withTimeout(c.check(), 2000, {
+              component: 'readiness',
+              operation: c.name,
+              message: `${c.name} did not answer within 2000 ms`,
+            });
             results[c.name] = { status: 'ok' };
           } catch (err) {
             const message = NestorError.is(err) ? err.message : 'check failed';
@@ -35,26 +40,4 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { checks: Readi
       return { status: ready ? 'ready' : 'not_ready', checks: results };
     },
   );
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          create('timeout')
-            .component('readiness')
-            .operation(name)
-            .message(`${name} did not answer within ${ms} ms`)
-            .build(),
-        ),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
