@@ -207,6 +207,12 @@ export async function startLocalDynamo(opts: { port?: number } = {}): Promise<Lo
     const turn = tail.then(
       () =>
         new Promise<void>((done) => {
+          // A client that went away while its request waited in line has already closed `res`:
+          // its 'close' event is gone, and waiting for it would stall every later request.
+          if (res.destroyed || req.socket.destroyed) {
+            done();
+            return;
+          }
           res.once('close', () => done());
           if (target === `${TARGET_PREFIX}TransactWriteItems`) {
             const chunks: Buffer[] = [];
