@@ -147,7 +147,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   const redisFeed = redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
   if (redisFeed) stoppers.push(() => redisFeed.close());
-  const plainFeed: ChangeFeed = redisFeed ?? new LocalChangeFeed();
+  let plainFeed: ChangeFeed;
+  if (redisFeed) {
+    plainFeed = redisFeed;
+  } else {
+    // Without Redis the feed polls the log's head, so writes by other processes on the same store
+    // (`nestor sync` next to a server, replicas sharing a database) still reach caches and streams.
+    const localFeed = new LocalChangeFeed({ head: () => baseStore.headSequence(), logger });
+    stoppers.push(() => localFeed.close());
+    plainFeed = localFeed;
+  }
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
   // --- end Redis
   if (store instanceof CachingStore) {
@@ -209,7 +218,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     auth,
     bodyLimit: config.server.body_limit,
     trustProxy: config.server.trust_proxy,
-    revision: () => store.headSequence(),
+    // With the cache on, the revision is the sequence up to which the cache reflects the log: held
+    // in memory (a read costs no store round trip) and never ahead of the data this process serves.
+    revision: store instanceof CachingStore ? () => store.appliedSequence() : () => store.headSequence(),
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });

@@ -36,8 +36,8 @@ export interface ServerOptions {
   auth: TokenAuthenticator;
   bodyLimit: number;
   trustProxy: boolean;
-  /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses. */
-  revision: () => Promise<number>;
+  /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses (sync when held in memory). */
+  revision: () => number | Promise<number>;
   version: string;
   /** Runs first on the new instance, so its hooks see every request (tracing). */
   instrument?: (app: FastifyInstance) => void;
@@ -126,33 +126,58 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   );
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback hooks rather than async ones: these run on every request, and a warm read should not
+  // pay for promises it does not need.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
-    if (NestorError.is(principal)) throw principal;
+    if (NestorError.is(principal)) {
+      done(principal);
+      return;
+    }
     req.principal = principal;
     const scope = req.routeOptions.config?.scope;
-    if (scope) {
-      const denied = opts.auth.authorize(principal, scope);
-      if (denied) throw denied;
+    const denied = scope ? opts.auth.authorize(principal, scope) : null;
+    if (denied) {
+      done(denied);
+      return;
     }
-    if (req.url.startsWith('/v1') && !req.routeOptions.config?.stream) {
-      req.catalogRevision = await opts.revision();
+    if (!req.url.startsWith('/v1') || req.routeOptions.config?.stream) {
+      done();
+      return;
     }
+    withRevision(opts.revision, (err, revision) => {
+      if (err === null) req.catalogRevision = revision;
+      done(err ?? undefined);
+    });
   });
 
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (req.url.startsWith('/v1') && !req.routeOptions.config?.stream && !reply.hasHeader('x-catalog-revision')) {
-      reply.header('x-catalog-revision', String(req.catalogRevision ?? (await opts.revision())));
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (!req.url.startsWith('/v1') || req.routeOptions.config?.stream || reply.hasHeader('x-catalog-revision')) {
+      done(null, payload);
+      return;
     }
-    return payload;
+    if (req.catalogRevision !== null) {
+      reply.header('x-catalog-revision', String(req.catalogRevision));
+      done(null, payload);
+      return;
+    }
+    withRevision(opts.revision, (err, revision) => {
+      if (err !== null) {
+        done(err);
+        return;
+      }
+      reply.header('x-catalog-revision', String(revision));
+      done(null, payload);
+    });
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     duration.observe({ route, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500)
       req.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
+    done();
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -197,6 +222,26 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
   });
   return app;
+}
+
+/** Calls back with the revision at once when it is held in memory, after the read otherwise. */
+function withRevision(
+  revision: () => number | Promise<number>,
+  callback: (err: Error | null, revision: number) => void,
+): void {
+  let value: number | Promise<number>;
+  try {
+    value = revision();
+  } catch (err) {
+    callback(err as Error, 0);
+    return;
+  }
+  if (typeof value === 'number') callback(null, value);
+  else
+    value.then(
+      (v) => callback(null, v),
+      (err: unknown) => callback(err as Error, 0),
+    );
 }
 
 function frameworkMessage(err: { code?: string }): string {

@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/logging/logger.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import type { RedisLink } from '../storage/cache/redis.js';
-import { LocalChangeFeed } from './change-feed.js';
+import { LocalChangeFeed, pollHead } from './change-feed.js';
 import type { ChangeFeed } from './interfaces.js';
 
 export interface RedisChangeFeedOptions {
@@ -29,9 +29,8 @@ export class RedisChangeFeed implements ChangeFeed {
   private readonly channel: string;
   private readonly logger: Logger;
   private readonly unsubscribeRemote: () => void;
-  private readonly timer: NodeJS.Timeout | null = null;
+  private readonly stopPolling: () => void;
   private delivered = 0;
-  private polling = false;
 
   constructor(opts: RedisChangeFeedOptions) {
     this.link = opts.link;
@@ -41,20 +40,9 @@ export class RedisChangeFeed implements ChangeFeed {
       const head = Number(message.split(' ')[0]);
       if (Number.isSafeInteger(head) && head > 0) this.deliver(head);
     });
-    const head = opts.head;
-    if (head) {
-      this.timer = setInterval(() => {
-        if (this.polling) return;
-        this.polling = true;
-        head()
-          .then((h) => this.deliver(h))
-          .catch((err: unknown) => this.logger.debug({ err }, 'change feed poll failed'))
-          .finally(() => {
-            this.polling = false;
-          });
-      }, opts.pollMs ?? 1000);
-      this.timer.unref();
-    }
+    this.stopPolling = opts.head
+      ? pollHead(opts.head, opts.pollMs ?? 1000, (head) => this.deliver(head), this.logger)
+      : () => {};
   }
 
   publish(head: number): void {
@@ -68,7 +56,7 @@ export class RedisChangeFeed implements ChangeFeed {
 
   /** Stops listening to Redis and polling. */
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopPolling();
     this.unsubscribeRemote();
   }
 

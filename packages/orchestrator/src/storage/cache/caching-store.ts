@@ -76,6 +76,8 @@ export class CachingStore implements CatalogStore {
   /** Keys of reads that depend on every name (lists, search, names, dependents). */
   private readonly globalKeys = new Set<string>();
   private epoch = 0;
+  /** Every event of the log up to this sequence is reflected in what this cache serves. */
+  private applied = 0;
 
   constructor(opts: CachingStoreOptions) {
     this.inner = opts.inner;
@@ -121,6 +123,23 @@ export class CachingStore implements CatalogStore {
    */
   generation(): number {
     return this.epoch;
+  }
+
+  /**
+   * The sequence up to which every event of the log is reflected in what this cache serves: reads
+   * through it show those events' changes, perhaps newer ones, never older data. It is the catalog
+   * revision this process can vouch for, kept in memory so a read costs no store round trip.
+   * Writes through the cache move it when their event is the next one; anything else (other
+   * processes' writes, events out of order) moves it through `markApplied` once the invalidator
+   * has applied the log up to there.
+   */
+  appliedSequence(): number {
+    return this.applied;
+  }
+
+  /** Records that every event up to `sequence` has been applied to this cache. Never moves back. */
+  markApplied(sequence: number): void {
+    if (sequence > this.applied) this.applied = sequence;
   }
 
   /** Drops everything, e.g. when events were missed and it is unknown what changed. */
@@ -177,8 +196,11 @@ export class CachingStore implements CatalogStore {
     return this.write(name, version, 'updated', () => this.inner.updateComponent(name, version, patch));
   }
 
-  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
-    return this.inner.appendEvent(event);
+  async appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+    const appended = await this.inner.appendEvent(event);
+    this.invalidate(appended);
+    this.advance(appended.id);
+    return appended;
   }
 
   readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
@@ -253,8 +275,20 @@ export class CachingStore implements CatalogStore {
       this.invalidateComponent(name, version, 'unknown');
       throw err;
     }
-    if (outcome.event) this.invalidateComponent(name, version, change);
+    if (outcome.event) {
+      this.invalidateComponent(name, version, change);
+      this.advance(outcome.event.id);
+    }
     return outcome;
+  }
+
+  /**
+   * After this instance applied its own event: the applied sequence moves only when the event is
+   * the very next one, since an event between the two may be another process's that the
+   * invalidator has not applied yet.
+   */
+  private advance(sequence: number): void {
+    if (sequence === this.applied + 1) this.applied = sequence;
   }
 
   private invalidateComponent(name: string, version: string | null, change: Change): void {

@@ -42,4 +42,50 @@ describe('CacheInvalidator', () => {
     await invalidator.catchUp(await inner.headSequence());
     expect((await cache.getLatestComponent(name))?.version).toBe('1.1.0');
   });
+
+  it('moves the cache applied sequence: own writes at once, other writes once read from the log', async () => {
+    const { inner, cache, invalidator } = await setUp();
+    let reads = 0;
+    const counted = new CacheInvalidator({
+      cache,
+      log: {
+        readEvents: (after, limit) => {
+          reads++;
+          return inner.readEvents(after, limit);
+        },
+      },
+      logger: silentLogger,
+      position: 0,
+    });
+    const own = await cache.createComponent(makeComponent({ name: randomName() }));
+    expect(cache.appliedSequence()).toBe(own.event!.id);
+    await counted.catchUp(own.event!.id);
+    expect(reads).toBe(0); // the cache applied its own write: nothing to read
+
+    // Another process writes twice; this process writes after them. Its event is not the next one,
+    // so the applied sequence waits for the log.
+    const name = randomName();
+    await inner.createComponent(makeComponent({ name }));
+    await inner.createComponent(makeComponent({ name, version: '1.1.0' }));
+    expect((await cache.getLatestComponent(name))?.version).toBe('1.1.0'); // a miss reads the store
+    const mine = await cache.createComponent(makeComponent({ name: randomName() }));
+    expect(cache.appliedSequence()).toBe(own.event!.id);
+    await counted.catchUp(mine.event!.id);
+    expect(reads).toBe(1);
+    expect(cache.appliedSequence()).toBe(mine.event!.id);
+    await invalidator.catchUp(mine.event!.id);
+  });
+
+  it('marks everything up to the announced head applied after clearing on a failed read', async () => {
+    const cache = new CachingStore({ inner: new MemoryStore(), maxBytes: 1_000_000, ttlMs: 60_000 });
+    const invalidator = new CacheInvalidator({
+      cache,
+      log: { readEvents: () => Promise.reject(new Error('store down')) },
+      logger: silentLogger,
+      position: 4,
+    });
+    expect(cache.appliedSequence()).toBe(4);
+    await invalidator.catchUp(9);
+    expect(cache.appliedSequence()).toBe(9);
+  });
 });

@@ -7,6 +7,10 @@ import type { EventLog } from '../interfaces.js';
 export interface InvalidatableCache {
   invalidate(event: CatalogEvent): void;
   clear(): void;
+  /** The sequence up to which every event is already reflected (writes through the cache move it). */
+  appliedSequence(): number;
+  /** Records that every event up to `sequence` has been applied. */
+  markApplied(sequence: number): void;
 }
 
 const PAGE = 10_000;
@@ -16,6 +20,10 @@ const PAGE = 10_000;
  * announcement it reads the log from the last position it handled and invalidates what changed.
  * When it cannot tell what changed (the log was compacted past it, or reading failed) it clears the
  * whole cache, which costs misses but never serves stale data.
+ *
+ * It tells the cache how far it got (`markApplied`), which is what makes the cache's applied
+ * sequence usable as the catalog revision, and it skips the log read for events the cache already
+ * applied itself (this process's own writes).
  */
 export class CacheInvalidator {
   private readonly cache: InvalidatableCache;
@@ -36,6 +44,8 @@ export class CacheInvalidator {
     this.log = opts.log;
     this.logger = opts.logger;
     this.position = opts.position;
+    // The cache starts empty, so it reflects every event up to the starting position.
+    this.cache.markApplied(opts.position);
   }
 
   /** Starts following the feed. */
@@ -60,7 +70,9 @@ export class CacheInvalidator {
   }
 
   private async drain(): Promise<void> {
-    while (this.position < this.wanted) {
+    for (;;) {
+      this.position = Math.max(this.position, this.cache.appliedSequence());
+      if (this.position >= this.wanted) return;
       const from = this.position;
       try {
         const events = await this.log.readEvents(from, PAGE);
@@ -70,6 +82,7 @@ export class CacheInvalidator {
           // exactly what changed.
           this.cache.clear();
           this.position = Math.max(this.wanted, events.at(-1)?.id ?? from);
+          this.cache.markApplied(this.position);
           continue;
         }
         for (const event of events) this.cache.invalidate(event);
@@ -80,6 +93,7 @@ export class CacheInvalidator {
         this.cache.clear();
         this.position = this.wanted;
       }
+      this.cache.markApplied(this.position);
     }
   }
 }
