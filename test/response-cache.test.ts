@@ -57,6 +57,31 @@ describe('response cache of component reads', () => {
     expect(notModified.headers['content-type']).toBeUndefined();
   });
 
+  it('gives a hit its own request id and counts it in the request metrics', async () => {
+    const app = await start();
+    const count = async () => {
+      const metrics = await app.server.inject({ method: 'GET', url: '/metrics' });
+      const line = metrics.body
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('nestor_http_request_duration_seconds_count{') &&
+            l.includes('route="/v1/components/:name/versions/:version"') &&
+            l.includes('status="200"'),
+        );
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const res = await app.server.inject({ method: 'GET', url: URL_V1, headers: { 'x-request-id': `req-${i}` } });
+      expect(res.statusCode).toBe(200);
+      ids.add(String(res.headers['x-request-id']));
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.body)));
+    }
+    expect([...ids]).toEqual(['req-0', 'req-1', 'req-2']);
+    expect(await count()).toBe(3);
+  });
+
   it('never serves an answer from before a write through the API', async () => {
     const app = await start();
     const before = await get(app, URL_V1);
