@@ -1,8 +1,8 @@
 import type { ComponentDefinition, DeploymentEngine } from '@nestor/sdk';
 import type { EngineReader } from '../engines/interfaces.js';
 import type { ComponentVersioning, EventLog } from '../storage/interfaces.js';
+import { CatalogIndex } from './catalog-index.js';
 import type { CatalogSnapshot, CatalogState, CatalogView } from './interfaces.js';
-import { NameIndex } from './name-index.js';
 
 /** What validation reads of the store. Every backend's `CatalogStore` is one. */
 export type ValidationStore = ComponentVersioning & Pick<EventLog, 'headSequence' | 'readEvents' | 'oldestSequence'>;
@@ -20,12 +20,12 @@ export interface StoreCatalogStateOptions {
 export class StoreCatalogState implements CatalogState {
   private readonly store: ValidationStore;
   private readonly engines: EngineReader;
-  private readonly names: NameIndex;
+  private readonly index: CatalogIndex;
 
   constructor(opts: StoreCatalogStateOptions) {
     this.store = opts.store;
     this.engines = opts.engines;
-    this.names = new NameIndex({ source: opts.store });
+    this.index = new CatalogIndex({ source: opts.store });
   }
 
   async snapshot(): Promise<CatalogSnapshot> {
@@ -35,12 +35,12 @@ export class StoreCatalogState implements CatalogState {
   }
 
   private view(head: number): CatalogView {
-    const versions = new Map<string, Promise<ComponentDefinition[]>>();
+    const versions = new Map<string, Promise<readonly ComponentDefinition[]>>();
     const engines = new Map<string, Promise<DeploymentEngine | null>>();
     return {
-      versions: (name) => memo(versions, name, () => this.store.getComponentVersions(name)),
+      versions: (name) => memo(versions, name, () => this.index.versions(name, head)),
       engine: (name) => memo(engines, name, () => this.engines.getEngine(name)),
-      similarNames: (name) => this.names.similarNames(name, head),
+      similarNames: (name) => this.index.similarNames(name, head),
     };
   }
 }

@@ -42,8 +42,8 @@ export interface ContentContext {
  * so rules that need the same versions share one store read.
  */
 export interface CatalogView {
-  /** Every version of the name, semver-descending; [] when the name is unknown. */
-  versions(name: string): Promise<ComponentDefinition[]>;
+  /** Every version of the name, semver-descending; [] when the name is unknown. Shared: read only. */
+  versions(name: string): Promise<readonly ComponentDefinition[]>;
   /** Existing names other than `name` that equal it after normalising case and `-`, `_`, `.`. */
   similarNames(name: string): Promise<string[]>;
   /** The registered engine, or null. */
