@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import { routeConfigOf } from './server.js';
 
 export interface ResponseCacheOptions {
   /** Upper bound in approximate bytes of cached bodies and headers; 0 turns the cache off. */
@@ -49,11 +50,11 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
   app.decorateRequest('responseCacheKey', null);
 
   app.addHook('onRequest', (req, reply, done) => {
-    const config = req.routeOptions.config;
+    const config = routeConfigOf(req);
     if (
       req.method !== 'GET' ||
       req.catalogRevision === null ||
-      config?.scope !== 'read' ||
+      config.scope !== 'read' ||
       config.stream ||
       !req.url.startsWith(PREFIX)
     ) {

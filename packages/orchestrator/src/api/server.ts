@@ -3,7 +3,13 @@ import swagger from '@fastify/swagger';
 import { create, NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
@@ -27,6 +33,11 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Catalog revision read before the handler ran (so list-then-watch never misses a change). */
     catalogRevision: number | null;
+    /**
+     * The matched route's config (`url`, `method`, `scope`, `stream`), read once in `onRequest`:
+     * Fastify builds a new `routeOptions` object on every access. Use `routeConfigOf(req)`.
+     */
+    routeConfig: (FastifyContextConfig & { url?: string }) | null;
   }
 }
 
@@ -78,6 +89,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   opts.instrument?.(app);
   app.decorateRequest('principal', null);
   app.decorateRequest('catalogRevision', null);
+  app.decorateRequest('routeConfig', null);
 
   // Bodies are decoded by handlers (no coercion, named unknown fields); params and query strings
   // are coerced from strings by TypeBox and then checked.
@@ -129,6 +141,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   // Callback hooks rather than async ones: these run on every request, and a warm read should not
   // pay for promises it does not need.
   app.addHook('onRequest', (req, reply, done) => {
+    const config = routeConfigOf(req);
     reply.header('x-request-id', req.id);
     const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
     if (NestorError.is(principal)) {
@@ -136,13 +149,13 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       return;
     }
     req.principal = principal;
-    const scope = req.routeOptions.config?.scope;
+    const scope = config.scope;
     const denied = scope ? opts.auth.authorize(principal, scope) : null;
     if (denied) {
       done(denied);
       return;
     }
-    if (!req.url.startsWith('/v1') || req.routeOptions.config?.stream) {
+    if (!req.url.startsWith('/v1') || config.stream) {
       done();
       return;
     }
@@ -153,7 +166,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   app.addHook('onSend', (req, reply, payload, done) => {
-    if (!req.url.startsWith('/v1') || req.routeOptions.config?.stream || reply.hasHeader('x-catalog-revision')) {
+    if (!req.url.startsWith('/v1') || routeConfigOf(req).stream || reply.hasHeader('x-catalog-revision')) {
       done(null, payload);
       return;
     }
@@ -173,7 +186,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
+    const route = routeConfigOf(req).url ?? 'unmatched';
     duration.observe({ route, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500)
       req.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
@@ -222,6 +235,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
   });
   return app;
+}
+
+/** The matched route's config, read from Fastify once per request. */
+export function routeConfigOf(req: FastifyRequest): FastifyContextConfig & { url?: string } {
+  if (req.routeConfig === null) req.routeConfig = req.routeOptions.config ?? {};
+  return req.routeConfig;
 }
 
 /** Calls back with the revision at once when it is held in memory, after the read otherwise. */
