@@ -2,13 +2,30 @@
 // - exact-version GET with a warm cache vs a bare node:http server serving the same bytes (>= 70 %)
 // - latest, list(50) and search at N components: p99 <= 10 ms at 32 connections
 // - create with full validation on SQLite: >= 2 000 components/s
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fmt, load, startChild, stopChild } from './lib.js';
 
+const ROUNDS = 3;
+
+/** The round with the median throughput. */
+function median(rounds) {
+  return [...rounds].sort((a, b) => a.rps - b.rps)[Math.floor(rounds.length / 2)];
+}
+
 export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
-  const { child: appChild, info: appInfo } = await startChild('./servers/app-server.js', [
+  // Seeding and serving are separate processes, as in production where a server starts on an
+  // existing catalog: a process that has just run 10 000 creates has V8's view of Node's stream
+  // internals shaped by that work and serves reads about 2 µs slower each (docs/benchmarks.md).
+  const dir = mkdtempSync(join(tmpdir(), 'nestor-bench-'));
+  const { child: seedChild, info: seedInfo } = await startChild('./servers/app-server.js', [
+    dir,
+    '--seed',
     String(components),
-    'sqlite',
   ]);
+  await new Promise((resolve) => (seedChild.exitCode === null ? seedChild.once('exit', resolve) : resolve()));
+  const { child: appChild, info: appInfo } = await startChild('./servers/app-server.js', [dir]);
   const base = appInfo.address;
   const exactUrl = `${base}/v1/components/bench-42/versions/1.0.0`;
   const sample = await fetch(exactUrl);
@@ -20,17 +37,31 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
 
   await load({ url: exactUrl, duration: 1 }); // warm the caches and the JIT
   await load({ url: bareInfo.address, duration: 1 });
-  const bare = await load({ url: bareInfo.address, duration });
-  const exact = await load({ url: exactUrl, duration });
+  // The two share a 2-core machine with autocannon, so single runs swing by tens of percent:
+  // interleave rounds of each and compare the median round of each (the ratio is of those medians).
+  const bareRounds = [];
+  const exactRounds = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    bareRounds.push(await load({ url: bareInfo.address, duration }));
+    exactRounds.push(await load({ url: exactUrl, duration }));
+  }
+  const bare = median(bareRounds);
+  const exact = median(exactRounds);
   const latest = await load({ url: `${base}/v1/components/bench-4242`, duration });
   const list = await load({ url: `${base}/v1/components?limit=50&provider=aws`, duration });
   const search = await load({ url: `${base}/v1/components/search?q=postgres&limit=50`, duration });
   await stopChild(bareChild);
   await stopChild(appChild);
+  rmSync(dir, { recursive: true, force: true });
 
   const rows = [
-    { name: 'bare node:http (same bytes)', ...bare },
-    { name: 'GET exact version (warm)', ...exact, ratio: exact.rps / bare.rps, target: 'ratio >= 0.70' },
+    { name: `bare node:http (same bytes), median of ${ROUNDS}`, ...bare },
+    {
+      name: `GET exact version (warm), median of ${ROUNDS}`,
+      ...exact,
+      ratio: exact.rps / bare.rps,
+      target: 'ratio >= 0.70',
+    },
     { name: `GET latest (${components} components)`, ...latest, target: 'p99 <= 10 ms' },
     { name: `GET list limit=50 (${components})`, ...list, target: 'p99 <= 10 ms' },
     { name: `GET search (${components})`, ...search, target: 'p99 <= 10 ms' },
@@ -41,7 +72,7 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
     extra: [
       {
         name: `create with full validation (${components} on SQLite)`,
-        value: `${fmt(appInfo.createPerSecond, 0)}/s`,
+        value: `${fmt(seedInfo.createPerSecond, 0)}/s`,
         target: '>= 2000/s',
       },
     ],
@@ -50,6 +81,6 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
       latest.p99 <= 10 &&
       list.p99 <= 10 &&
       search.p99 <= 10 &&
-      appInfo.createPerSecond >= 2000,
+      seedInfo.createPerSecond >= 2000,
   };
 }
