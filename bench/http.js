@@ -52,6 +52,14 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
   const search = await load({ url: `${base}/v1/components/search?q=postgres&limit=50`, duration });
   await stopChild(bareChild);
   await stopChild(appChild);
+  // The same reads with the caches off: what a read costs when it misses (informational).
+  const { child: coldChild, info: coldInfo } = await startChild('./servers/app-server.js', [dir, '--no-cache']);
+  const cold = coldInfo.address;
+  await load({ url: `${cold}/v1/components?limit=50&provider=aws`, duration: 1 });
+  const coldLatest = await load({ url: `${cold}/v1/components/bench-4242`, duration });
+  const coldList = await load({ url: `${cold}/v1/components?limit=50&provider=aws`, duration });
+  const coldSearch = await load({ url: `${cold}/v1/components/search?q=postgres&limit=50`, duration });
+  await stopChild(coldChild);
   rmSync(dir, { recursive: true, force: true });
 
   const rows = [
@@ -65,6 +73,9 @@ export async function benchHttp({ components = 10_000, duration = 5 } = {}) {
     { name: `GET latest (${components} components)`, ...latest, target: 'p99 <= 10 ms' },
     { name: `GET list limit=50 (${components})`, ...list, target: 'p99 <= 10 ms' },
     { name: `GET search (${components})`, ...search, target: 'p99 <= 10 ms' },
+    { name: 'caches off: GET latest', ...coldLatest },
+    { name: 'caches off: GET list limit=50', ...coldList },
+    { name: 'caches off: GET search', ...coldSearch },
   ];
   return {
     title: 'HTTP reads and creates (SQLite, 32 connections)',

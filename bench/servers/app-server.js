@@ -1,8 +1,9 @@
 // Child process for benchmarks: the real orchestrator on the SQLite catalog in <dir>.
 //   app-server.js <dir> --seed <count>   creates <count> components through the catalog manager
 //                                         (full validation), reports `createPerSecond` and exits
-//   app-server.js <dir>                   serves what <dir> holds on a free port, as a restarted
-//                                         server would, until told to stop
+//   app-server.js <dir> [--no-cache]      serves what <dir> holds on a free port, as a restarted
+//                                         server would, until told to stop; `--no-cache` turns the
+//                                         store and response caches off (every read hits SQLite)
 // Reports over IPC.
 import { join } from 'node:path';
 import { buildApp, defaultConfig } from '../../packages/orchestrator/dist/main.js';
@@ -16,6 +17,7 @@ config.data_dir = dir;
 config.store.path = join(dir, 'nestor.db');
 config.examples.enabled = false;
 config.log.level = 'silent';
+if (flag === '--no-cache') config.cache.enabled = false;
 config.auth.tokens = [{ name: 'bench', token: 'bench-token', sha256: null, scopes: ['admin'] }];
 
 const app = await buildApp(config);
