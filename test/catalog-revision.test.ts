@@ -2,9 +2,10 @@
 // log). These tests pin what that must keep true: a write through the API moves it at once, a write
 // by another process on the same SQLite file reaches the cache and the revision without Redis, and
 // a read never carries a revision ahead of the data it shows.
-import { computeDigest, normalizeSpec } from '@nestor/sdk';
+import { computeDigest, normalizeSpec, storageFailure } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
+import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { SqliteStore } from '../packages/orchestrator/src/storage/sqlite/sqlite-store.js';
 import { AUTH, component, testApp } from './helpers.js';
 import { waitFor } from './replicas-helpers.js';
@@ -92,5 +93,32 @@ describe('X-Catalog-Revision', () => {
     const exact = await app.server.inject({ method: 'GET', url: '/v1/components/payments-db/versions/1.0.0' });
     expect(exact.statusCode).toBe(200);
     expect(exact.headers['x-catalog-revision']).toBe(String(head));
+  });
+
+  it('answers with the store problem, not a 500, when the revision cannot be read', async () => {
+    class FailingHead extends MemoryStore {
+      fail = false;
+      override headSequence(): Promise<number> {
+        return this.fail
+          ? Promise.reject(storageFailure('sqlite', 'HeadSequence', new Error('disk I/O error')))
+          : super.headSequence();
+      }
+    }
+    const store = new FailingHead();
+    // With the cache off, every request reads the revision from the store.
+    const { app, cleanup } = await testApp((c) => {
+      c.cache.enabled = false;
+    }, store);
+    cleanups.push(cleanup);
+    store.fail = true;
+    const res = await app.server.inject({ method: 'GET', url: '/v1/components?limit=5' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(JSON.parse(res.body).code).toBe('storage_failure');
+    expect(res.headers['x-catalog-revision']).toBeUndefined();
+    store.fail = false;
+    const ok = await app.server.inject({ method: 'GET', url: '/v1/components?limit=5' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['x-catalog-revision']).toBe('0');
   });
 });

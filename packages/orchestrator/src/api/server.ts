@@ -175,12 +175,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       done(null, payload);
       return;
     }
+    // Reached when onRequest did not get the revision (auth failed, or the read itself failed): the
+    // answer goes out either way, with the header when the revision can be read now.
     withRevision(opts.revision, (err, revision) => {
-      if (err !== null) {
-        done(err);
-        return;
-      }
-      reply.header('x-catalog-revision', String(revision));
+      if (err === null) reply.header('x-catalog-revision', String(revision));
       done(null, payload);
     });
   });
