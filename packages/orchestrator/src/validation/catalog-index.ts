@@ -5,7 +5,7 @@ import { normalizeName } from './rules/common.js';
 
 /** What the index reads: the name list for a full build, the event log to follow changes. */
 export type CatalogIndexSource = Pick<ComponentVersioning, 'listComponentNames' | 'getComponentVersions'> &
-  Pick<EventLog, 'readEvents' | 'oldestSequence'>;
+  Pick<EventLog, 'readEvents'>;
 
 const PAGE = 1_000;
 /** Further behind than this, one name listing is cheaper than replaying the log. */
@@ -89,16 +89,16 @@ export class CatalogIndex {
   }
 
   private async advance(head: number): Promise<void> {
-    const behind = this.position < 0 || head - this.position > REPLAY_LIMIT;
-    if (behind || (await this.source.oldestSequence()) > this.position + 1) {
+    if (this.position < 0 || head - this.position > REPLAY_LIMIT) {
       await this.rebuild(head);
       return;
     }
     while (this.position < head) {
       const events = await this.source.readEvents(this.position, PAGE);
       const last = events.at(-1);
-      if (!last) {
-        // Compacted away between the check and the read: start over from the name list.
+      if (!last || events[0]?.id !== this.position + 1) {
+        // Sequences have no gaps, so a missing next event was compacted away: what happened to
+        // the names in between is unknown, and the name list is the way back.
         await this.rebuild(head);
         return;
       }

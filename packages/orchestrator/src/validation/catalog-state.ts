@@ -5,7 +5,7 @@ import { CatalogIndex } from './catalog-index.js';
 import type { CatalogSnapshot, CatalogState, CatalogView } from './interfaces.js';
 
 /** What validation reads of the store. Every backend's `CatalogStore` is one. */
-export type ValidationStore = ComponentVersioning & Pick<EventLog, 'headSequence' | 'readEvents' | 'oldestSequence'>;
+export type ValidationStore = ComponentVersioning & Pick<EventLog, 'headSequence' | 'readEvents'>;
 
 export interface StoreCatalogStateOptions {
   store: ValidationStore;
