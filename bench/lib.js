@@ -32,6 +32,36 @@ export async function load({ url, connections = 32, duration = 5, requests }) {
   };
 }
 
+/**
+ * POSTs the bodies in turn for `duration` seconds, `connections` at a time, and returns creates per
+ * second as the server counts them (its catalog revision before and after: one event per create).
+ * There must be more bodies than the run can send, and every answer must be a 2xx.
+ */
+export async function loadPosts({ url, revisionUrl, bodies, headers, connections = 32, duration = 5 }) {
+  const revision = async () => Number((await fetch(revisionUrl)).headers.get('x-catalog-revision'));
+  let next = 0;
+  const before = await revision();
+  const started = performance.now();
+  const result = await autocannon({
+    url,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(bodies[next++ % bodies.length]) }),
+      },
+    ],
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const created = (await revision()) - before;
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (next > bodies.length) throw new Error(`${url}: ran out of bodies (${bodies.length}); give it more`);
+  return { perSecond: created / seconds, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
 export function fmt(n, digits = 1) {
   return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
 }
