@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { SqliteStore } from '../packages/orchestrator/src/storage/sqlite/sqlite-store.js';
-import { AUTH, component, testApp } from './helpers.js';
+import { component, postComponent, testApp } from './helpers.js';
 import { waitFor } from './replicas-helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,12 +38,7 @@ describe('X-Catalog-Revision', () => {
   it('moves with every write through the API, to the event of that write', async () => {
     const { app } = await sqliteApp();
     for (const name of ['orders-db', 'payments-db', 'ledger-db']) {
-      const created = await app.server.inject({
-        method: 'POST',
-        url: '/v1/components',
-        headers: AUTH.write,
-        payload: component({ name }),
-      });
+      const created = await postComponent(app, component({ name }));
       expect(created.statusCode).toBe(201);
       const { revision } = JSON.parse(created.body) as { revision: number };
       const after = await list(app);
@@ -55,12 +50,7 @@ describe('X-Catalog-Revision', () => {
 
   it('follows another process writing to the same SQLite file, without Redis, and never runs ahead of the data', async () => {
     const { app, path } = await sqliteApp();
-    const created = await app.server.inject({
-      method: 'POST',
-      url: '/v1/components',
-      headers: AUTH.write,
-      payload: component({ name: 'orders-db' }),
-    });
+    const created = await postComponent(app, component({ name: 'orders-db' }));
     expect(created.statusCode).toBe(201);
     const before = await list(app);
     expect(before.names).toEqual(['orders-db']);

@@ -46,6 +46,11 @@ export async function testApp(
   };
 }
 
+/** POSTs a component through the API with a write token (the answer is checked by the caller). */
+export function postComponent(app: App, body: ComponentSpecInput) {
+  return app.server.inject({ method: 'POST', url: '/v1/components', headers: AUTH.write, payload: body });
+}
+
 /** A valid component body; override any field. */
 export function component(overrides: Partial<ComponentSpecInput> & { name: string }): ComponentSpecInput {
   return {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
 import { CachingStore } from '../packages/orchestrator/src/storage/cache/caching-store.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
-import { AUTH, component, testApp } from './helpers.js';
+import { AUTH, component, postComponent, testApp } from './helpers.js';
 
 const URL_V1 = '/v1/components/orders-db/versions/1.0.0';
 let cleanup: (() => Promise<void>) | null = null;
@@ -16,12 +16,7 @@ afterEach(async () => {
 async function start(store?: MemoryStore): Promise<App> {
   const built = await testApp(undefined, store);
   cleanup = built.cleanup;
-  const created = await built.app.server.inject({
-    method: 'POST',
-    url: '/v1/components',
-    headers: AUTH.write,
-    payload: component({ name: 'orders-db', labels: { team: 'platform' } }),
-  });
+  const created = await postComponent(built.app, component({ name: 'orders-db', labels: { team: 'platform' } }));
   expect(created.statusCode).toBe(201);
   return built.app;
 }
@@ -123,12 +118,7 @@ describe('response cache of component reads', () => {
     const app = await start();
     const missing = await get(app, '/v1/components/nope/versions/1.0.0');
     expect(missing.status).toBe(404);
-    const created = await app.server.inject({
-      method: 'POST',
-      url: '/v1/components',
-      headers: AUTH.write,
-      payload: component({ name: 'nope' }),
-    });
+    const created = await postComponent(app, component({ name: 'nope' }));
     expect(created.statusCode).toBe(201);
     expect((await get(app, '/v1/components/nope/versions/1.0.0')).status).toBe(200);
     const denied = await app.server.inject({

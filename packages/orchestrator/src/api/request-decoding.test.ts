@@ -4,18 +4,15 @@ import { decodeJsonBody } from './request-decoding.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** What decoding must agree with: every value checked, whatever the text looks like. */
 function checkedParse(text: string): unknown {
   return JSON.parse(text, (key, value: unknown) => {
     if (key === '__proto__' || key === 'constructor') throw new SyntaxError('forbidden key');
-    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key))
-      throw new SyntaxError('lone surrogate in a key');
+    if (LONE_SURROGATE.test(key)) throw new SyntaxError('lone surrogate in a key');
     if (typeof value === 'number' && !Number.isFinite(value)) throw new SyntaxError('number out of range');
-    if (
-      typeof value === 'string' &&
-      /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)
-    )
-      throw new SyntaxError('lone surrogate');
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) throw new SyntaxError('lone surrogate');
     return value;
   });
 }
