@@ -29,7 +29,6 @@ export class CacheInvalidator {
   private readonly cache: InvalidatableCache;
   private readonly log: Pick<EventLog, 'readEvents'>;
   private readonly logger: Logger;
-  private position: number;
   private running: Promise<void> | null = null;
   private wanted = 0;
   private unsubscribe: (() => void) | null = null;
@@ -43,7 +42,6 @@ export class CacheInvalidator {
     this.cache = opts.cache;
     this.log = opts.log;
     this.logger = opts.logger;
-    this.position = opts.position;
     // The cache starts empty, so it reflects every event up to the starting position.
     this.cache.markApplied(opts.position);
   }
@@ -70,10 +68,11 @@ export class CacheInvalidator {
   }
 
   private async drain(): Promise<void> {
+    // The cache's applied sequence is the position: this process's own writes move it too, and
+    // their events need no second read.
     for (;;) {
-      this.position = Math.max(this.position, this.cache.appliedSequence());
-      if (this.position >= this.wanted) return;
-      const from = this.position;
+      const from = this.cache.appliedSequence();
+      if (from >= this.wanted) return;
       try {
         const events = await this.log.readEvents(from, PAGE);
         const first = events[0];
@@ -81,19 +80,17 @@ export class CacheInvalidator {
           // Compacted past our position, or the log is behind the announcement: we cannot know
           // exactly what changed.
           this.cache.clear();
-          this.position = Math.max(this.wanted, events.at(-1)?.id ?? from);
-          this.cache.markApplied(this.position);
+          this.cache.markApplied(Math.max(this.wanted, events.at(-1)?.id ?? from));
           continue;
         }
         for (const event of events) this.cache.invalidate(event);
-        this.position = events.at(-1)?.id ?? from;
-        if (events.length < PAGE && this.position < this.wanted) this.position = this.wanted;
+        const last = events.at(-1)?.id ?? from;
+        this.cache.markApplied(events.length < PAGE ? Math.max(last, this.wanted) : last);
       } catch (err) {
         this.logger.warn({ err }, 'could not read the event log to invalidate the cache; clearing it');
         this.cache.clear();
-        this.position = this.wanted;
+        this.cache.markApplied(this.wanted);
       }
-      this.cache.markApplied(this.position);
     }
   }
 }
