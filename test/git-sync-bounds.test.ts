@@ -115,6 +115,27 @@ describe('git sync limits', () => {
     expect(s).toMatchObject({ state: 'failed', last_commit: null, last_error: { code: 'payload_too_large' } });
   });
 
+  it('keeps max_bytes across incremental syncs: a file that grows pushes the source over', async () => {
+    const r = repo();
+    for (let i = 0; i < 3; i++) r.write(`c${i}/component.yaml`, componentYaml({ name: `grow-${i}` }));
+    const first = r.commit('small');
+    const app = await appWith([gitSource(r.url, { max_bytes: 4096 })]);
+    await app.sources.sync('platform');
+
+    r.write('c1/component.yaml', `${componentYaml({ name: 'grow-1' })}# ${'x'.repeat(3800)}\n`);
+    r.commit('one file grows');
+    const err = await app.sources.sync('platform').catch((e: unknown) => e);
+    expect(NestorError.hasCode(err, 'payload_too_large')).toBe(true);
+    expect((await status(app)).last_commit).toBe(first);
+
+    // Shrinking it again brings the source back under the limit.
+    r.write('c1/component.yaml', componentYaml({ name: 'grow-1', version: '1.0.1' }));
+    r.commit('shrunk');
+    const report = await app.sources.sync('platform');
+    expect(report).toMatchObject({ full: false, complete: true });
+    expect(report.counts).toMatchObject({ created: 1, files: 3, versions: 3 });
+  });
+
   it('applies the same limits to directory sources', async () => {
     const dir = tempDir('nestor-dir-limits-');
     for (let i = 0; i < 5; i++) {

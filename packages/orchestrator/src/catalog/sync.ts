@@ -65,6 +65,8 @@ export interface PersistedSourceState {
   last_sync_at: string;
   last_duration_ms: number;
   counts: SyncCounts;
+  /** Total size of the `counts.files` files, so that an incremental sync checks `max_bytes`. */
+  bytes?: number;
   errors: SourceFileError[];
 }
 
@@ -171,8 +173,8 @@ export class SourceSyncer {
     const head = await this.reader.head();
     const prevCommit = previous?.commit ?? null;
     const sameGlobs = previous !== null && sameList(previous.paths, this.paths);
-    // A state recorded before `files` and `versions` were counted cannot be updated by difference.
-    const prevTotals = previous ? totalsOf(previous.counts) : null;
+    // A state recorded before the totals were kept cannot be updated by difference.
+    const prevTotals = previous ? totalsOf(previous) : null;
 
     let changed: Set<string> | null = null;
     if (previous && sameGlobs && prevTotals) changed = await this.reader.changes(previous.commit, head);
@@ -191,6 +193,7 @@ export class SourceSyncer {
         full,
         files: 0,
         counts,
+        bytes: prevTotals.bytes,
         errors: [],
         complete: true,
         previous,
@@ -199,15 +202,21 @@ export class SourceSyncer {
     }
 
     progress('list', 0, 0);
-    // Always the whole revision: the limits and `counts.files` are about what the source holds,
-    // not about what changed (listing is cheap; contents are read for the changed files only).
-    const all = (await this.reader.list(head, this.matchers.mentions)).filter(
-      (f) => pathProblem(f.path) !== null || this.matchers.matches(f.path),
-    );
-    this.checkLimits(all);
-    counts.files = all.length;
     const wanted = full ? null : new Set([...(changed ?? []), ...retry]);
-    const selected = wanted ? all.filter((f) => wanted.has(f.path)) : all;
+    const considered = (files: SourceFile[]) =>
+      files.filter((f) => pathProblem(f.path) !== null || this.matchers.matches(f.path));
+    const selected = considered(await this.reader.list(head, this.matchers.mentions, wanted ?? undefined));
+    // The limits and `counts.files` are about what the source holds, not about what changed: an
+    // incremental sync updates the totals by what the changed paths held before and hold now.
+    const before =
+      wanted && previous ? considered(await this.reader.list(previous.commit, this.matchers.mentions, wanted)) : [];
+    let bytes = bytesOf(selected);
+    counts.files = selected.length;
+    if (wanted && prevTotals) {
+      counts.files += prevTotals.files - before.length;
+      bytes += prevTotals.bytes - bytesOf(before);
+    }
+    this.checkLimits(counts.files, bytes);
     const errors: SourceFileError[] = [];
     const readable: SourceFile[] = [];
     for (const f of selected) {
@@ -230,8 +239,7 @@ export class SourceSyncer {
     }
 
     // Versions the replaced files held, judged before this sync writes anything.
-    const heldBefore =
-      wanted && previous && prevTotals ? await this.heldVersions(previous.commit, wanted) : new Set<string>();
+    const heldBefore = previous && wanted ? await this.heldVersions(previous.commit, before) : new Set<string>();
 
     progress('parse', 0, readable.length);
     const contents = await this.reader.read(readable);
@@ -267,6 +275,7 @@ export class SourceSyncer {
       full,
       files: readable.length,
       counts,
+      bytes,
       errors,
       complete,
       previous,
@@ -275,22 +284,20 @@ export class SourceSyncer {
   }
 
   /** Throws `payload_too_large` when the matching files are more or larger than allowed. */
-  private checkLimits(files: SourceFile[]): void {
-    if (files.length > this.limits.maxFiles) {
-      throw syncLimitExceeded(this.name, 'files', String(files.length), this.limits.maxFiles);
+  private checkLimits(files: number, bytes: number): void {
+    if (files > this.limits.maxFiles) {
+      throw syncLimitExceeded(this.name, 'files', String(files), this.limits.maxFiles);
     }
-    let bytes = 0;
-    for (const f of files) if (f.kind === 'file') bytes += f.size ?? 0;
     if (bytes > this.limits.maxBytes) throw syncLimitExceeded(this.name, 'bytes', String(bytes), this.limits.maxBytes);
   }
 
   /**
-   * `name@version` of every component that `paths` defined at `revision` and that the catalog
+   * `name@version` of every component that `files` defined at `revision` and that the catalog
    * holds with exactly that content (what the previous sync counted for those files).
    */
-  private async heldVersions(revision: string, paths: Set<string>): Promise<Set<string>> {
+  private async heldVersions(revision: string, files: SourceFile[]): Promise<Set<string>> {
     const held = new Set<string>();
-    const before = (await this.reader.list(revision, this.matchers.matches, paths)).filter(
+    const before = files.filter(
       (f) => f.kind === 'file' && pathProblem(f.path) === null && (f.size ?? 0) <= this.maxFileBytes,
     );
     const contents = await this.reader.read(before);
@@ -424,6 +431,7 @@ export class SourceSyncer {
     full: boolean;
     files: number;
     counts: SyncCounts;
+    bytes: number;
     errors: SourceFileError[];
     complete: boolean;
     previous: PersistedSourceState | null;
@@ -441,6 +449,7 @@ export class SourceSyncer {
         last_sync_at: r.startedAt.toISOString(),
         last_duration_ms: duration,
         counts: r.counts,
+        bytes: r.bytes,
         errors,
       };
       if (r.head !== r.prevCommit || r.counts.created > 0) {
@@ -500,10 +509,19 @@ export class SourceSyncer {
   }
 }
 
-/** `files` and `versions` of a recorded state, or null when it predates them. */
-function totalsOf(counts: Partial<SyncCounts> | undefined): { files: number; versions: number } | null {
-  if (typeof counts?.files !== 'number' || typeof counts.versions !== 'number') return null;
-  return { files: counts.files, versions: counts.versions };
+/** Files, versions and bytes of a recorded state, or null when it predates them. */
+function totalsOf(state: PersistedSourceState): { files: number; versions: number; bytes: number } | null {
+  const counts: Partial<SyncCounts> = state.counts ?? {};
+  if (typeof counts.files !== 'number' || typeof counts.versions !== 'number' || typeof state.bytes !== 'number') {
+    return null;
+  }
+  return { files: counts.files, versions: counts.versions, bytes: state.bytes };
+}
+
+function bytesOf(files: SourceFile[]): number {
+  let bytes = 0;
+  for (const f of files) if (f.kind === 'file') bytes += f.size ?? 0;
+  return bytes;
 }
 
 function sameList(a: string[], b: string[]): boolean {
