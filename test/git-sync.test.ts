@@ -72,7 +72,7 @@ describe('git source sync', () => {
 
     const report = await app.sources.sync('platform');
     expect(report).toMatchObject({ commit, full: true, files: 3, complete: true });
-    expect(report.counts).toEqual({ created: 3, unchanged: 0, failed: 0, conflicts: 0 });
+    expect(report.counts).toEqual({ created: 3, unchanged: 0, failed: 0, conflicts: 0, files: 3, versions: 3 });
     expect(report.errors).toEqual([]);
     const rds = await app.manager.getComponent('aws-rds', '1.0.0');
     expect(rds).toMatchObject({ git_repository: r.url, git_commit: commit, git_path: 'aws/rds/rds.component.yaml' });
@@ -82,13 +82,15 @@ describe('git source sync', () => {
 
     const again = await app.sources.sync('platform');
     expect(again).toMatchObject({ commit, files: 0, event_id: null });
-    expect(again.counts).toEqual({ created: 0, unchanged: 0, failed: 0, conflicts: 0 });
+    // Nothing changed, but the source still holds its three files and versions.
+    expect(again.counts).toEqual({ created: 0, unchanged: 0, failed: 0, conflicts: 0, files: 3, versions: 3 });
     expect(await sourceEvents(app)).toHaveLength(1);
 
     const res = await app.server.inject({ method: 'GET', url: '/v1/sources/platform' });
     expect(res.statusCode).toBe(200);
     const status = res.json<SourceStatus>();
     expect(status).toMatchObject({ name: 'platform', type: 'git', url: r.url, branch: 'main', last_commit: commit });
+    expect(status.counts).toMatchObject({ files: 3, versions: 3 });
     expect(status.state).toBe('idle');
     expect(typeof status.last_sync_at).toBe('string');
     const list = await app.server.inject({ method: 'GET', url: '/v1/sources' });
@@ -108,7 +110,7 @@ describe('git source sync', () => {
     const second = r.commit('edit, delete, rename');
     const report = await app.sources.sync('platform');
     expect(report).toMatchObject({ commit: second, full: false, files: 2 });
-    expect(report.counts).toEqual({ created: 1, unchanged: 1, failed: 0, conflicts: 0 });
+    expect(report.counts).toEqual({ created: 1, unchanged: 1, failed: 0, conflicts: 0, files: 4, versions: 4 });
     expect((await app.manager.getComponent('comp-0', '1.1.0')).git_commit).toBe(second);
     // A deleted file never deletes a published version.
     expect(await app.manager.getComponent('comp-1', '1.0.0')).toBeTruthy();
@@ -130,7 +132,7 @@ describe('git source sync', () => {
     const rewritten = r.commit('rewritten');
     const report = await app.sources.sync('platform');
     expect(report).toMatchObject({ commit: rewritten, full: true, files: 2 });
-    expect(report.counts).toEqual({ created: 1, unchanged: 0, failed: 0, conflicts: 1 });
+    expect(report.counts).toEqual({ created: 1, unchanged: 0, failed: 0, conflicts: 1, files: 2, versions: 1 });
     expect(report.errors).toEqual([
       expect.objectContaining({ path: 'a/component.yaml', code: 'version_conflict', line: 1, column: 1 }),
     ]);
@@ -321,7 +323,7 @@ describe('interrupted sync', () => {
     });
     const done = await restarted.sync('platform');
     expect(done.complete).toBe(true);
-    expect(done.counts).toEqual({ created: 18, unchanged: 12, failed: 0, conflicts: 0 });
+    expect(done.counts).toEqual({ created: 18, unchanged: 12, failed: 0, conflicts: 0, files: 30, versions: 30 });
     expect((await store.listComponents({ limit: 500 })).items).toHaveLength(30);
     expect(await store.getState('source:platform')).toMatchObject({ commit });
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Dirent, promises as fs } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { create, type NestorError } from '@nestor/sdk';
 import picomatch from 'picomatch';
 import type { GitClient } from '../git/client.js';
 import { MAX_FILE_BYTES } from '../git/parser.js';
@@ -39,6 +40,31 @@ export interface SourceReader {
    * revision is gone or is no longer an ancestor, as after a force-push).
    */
   changes(from: string, to: string): Promise<Set<string> | null>;
+}
+
+/** How much one sync of a source may take on: matching files and their total size. */
+export interface SyncLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/**
+ * The error of a sync whose source holds more than its limits allow (`payload_too_large`): the
+ * sync stops before anything is written. `key` is the config key that raises the limit.
+ */
+export function syncLimitExceeded(source: string, what: 'files' | 'bytes', actual: string, limit: number): NestorError {
+  const key = what === 'files' ? 'max_files' : 'max_bytes';
+  const noun = what === 'files' ? 'matching files' : 'bytes of matching files';
+  return create('payload_too_large')
+    .component('sync')
+    .operation('SyncSource')
+    .message(
+      `source ${source}: ${actual} ${noun}, more than the limit of ${limit}; nothing was synced (raise sources[].${key} if this is expected)`,
+    )
+    .detail('source', source)
+    .detail('limit', key)
+    .detail('max', limit)
+    .build();
 }
 
 /** Matchers for a source's globs: `matches` selects files, `mentions` also sees dot and `..` paths. */
@@ -103,7 +129,6 @@ export class GitSourceReader implements SourceReader {
 }
 
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
-const MAX_DIRECTORY_FILES = 100_000;
 
 interface Snapshot {
   revision: string;
@@ -122,19 +147,33 @@ export class DirectorySourceReader implements SourceReader {
   private readonly root: string;
   private readonly matches: (path: string) => boolean;
   private readonly maxBytes: number;
+  private readonly name: string;
+  private readonly limits: SyncLimits | null;
   private snapshot: Snapshot | null = null;
 
-  constructor(opts: { root: string; paths: string[]; maxFileBytes?: number }) {
+  /**
+   * `limits` bound the scan itself, before any file is read: a folder is read whole into memory
+   * to hash it, so checking after the scan would be too late.
+   */
+  constructor(opts: { name?: string; root: string; paths: string[]; maxFileBytes?: number; limits?: SyncLimits }) {
     this.root = opts.root;
     this.url = opts.root;
+    this.name = opts.name ?? opts.root;
     this.matches = globMatchers(opts.paths).mentions;
     this.maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+    this.limits = opts.limits ?? null;
   }
 
   async head(): Promise<string> {
     const files: SourceFile[] = [];
     const contents = new Map<string, Buffer>();
     await this.walk(this.root, files);
+    if (this.limits) {
+      const bytes = files.reduce((sum, f) => sum + (f.kind === 'file' ? (f.size ?? 0) : 0), 0);
+      if (bytes > this.limits.maxBytes) {
+        throw syncLimitExceeded(this.name, 'bytes', String(bytes), this.limits.maxBytes);
+      }
+    }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const hash = createHash('sha256');
     for (const f of files) {
@@ -185,7 +224,6 @@ export class DirectorySourceReader implements SourceReader {
       return;
     }
     for (const entry of entries) {
-      if (out.length >= MAX_DIRECTORY_FILES) return;
       const full = join(dir, entry.name);
       const path = relative(this.root, full).split(sep).join('/');
       if (entry.isDirectory()) {
@@ -193,6 +231,10 @@ export class DirectorySourceReader implements SourceReader {
         continue;
       }
       if (!this.matches(path)) continue;
+      // Stop walking at once: a folder of millions of files must not be listed into memory first.
+      if (this.limits && out.length >= this.limits.maxFiles) {
+        throw syncLimitExceeded(this.name, 'files', `more than ${this.limits.maxFiles}`, this.limits.maxFiles);
+      }
       if (entry.isSymbolicLink()) out.push({ path, kind: 'symlink', size: null, ref: full });
       else if (entry.isFile()) {
         const stat = await fs.lstat(full).catch(() => null);

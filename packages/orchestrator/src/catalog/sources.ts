@@ -4,16 +4,16 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { create, type NestorError, notFound, type SourceStatus } from '@nestor/sdk';
 import type { Tracer } from '@opentelemetry/api';
-import type { Config, SourceConfig } from '../config/config.js';
+import { type Config, type SourceConfig, SYNC_LIMIT_DEFAULTS } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
-import { GitClient } from '../git/client.js';
+import { GitClient, type SpawnFn } from '../git/client.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withSpan } from '../observability/tracing/tracing.js';
-import type { EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
+import type { ComponentReader, EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
 import { LeaderLease } from './lease.js';
 import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
 import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './sync.js';
@@ -31,7 +31,7 @@ export interface SourceManagerOptions {
   /** Git clones go to `<dataDir>/sources/<name>`. */
   dataDir: string;
   writer: ComponentCreator;
-  store: StateStore & Pick<EventLog, 'appendEvent'>;
+  store: StateStore & Pick<EventLog, 'appendEvent'> & Pick<ComponentReader, 'getComponent'>;
   /** Leases that keep replicas (and `nestor sync` beside a server) from syncing one source at once. */
   leases?: LeaseStore;
   feed: ChangeFeed;
@@ -44,6 +44,8 @@ export interface SourceManagerOptions {
   watchDebounceMs?: number;
   /** When tracing is on, each sync run is a `sync.source` span. */
   tracer?: Tracer | null;
+  /** Starts git children (node's `spawn` unless a test wants to see their argv). */
+  spawn?: SpawnFn;
 }
 
 /** Name of the built-in directory source that loads `examples/`. */
@@ -107,6 +109,10 @@ export class SourceManager {
       [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
     );
     for (const def of opts.sources) {
+      const limits = {
+        maxFiles: def.max_files ?? SYNC_LIMIT_DEFAULTS.max_files,
+        maxBytes: def.max_bytes ?? SYNC_LIMIT_DEFAULTS.max_bytes,
+      };
       const reader: SourceReader =
         def.type === 'git'
           ? new GitSourceReader({
@@ -119,14 +125,17 @@ export class SourceManager {
                 sshKeyPath: def.ssh_key_path,
                 timeoutMs: opts.gitTimeoutMs,
                 logger: opts.logger,
+                spawn: opts.spawn,
               }),
             })
-          : new DirectorySourceReader({ root: resolve(def.path ?? '.'), paths: def.paths });
+          : new DirectorySourceReader({ name: def.name, root: resolve(def.path ?? '.'), paths: def.paths, limits });
       const syncer = new SourceSyncer({
         name: def.name,
         reader,
         paths: def.paths,
         writer: opts.writer,
+        catalog: opts.store,
+        limits,
         state: opts.store,
         events: opts.store,
         feed: opts.feed,
@@ -224,7 +233,15 @@ export class SourceManager {
       last_sync_at: persisted?.last_sync_at ?? null,
       last_duration_ms: persisted?.last_duration_ms ?? null,
       state: slot.state,
-      counts: persisted?.counts ?? { created: 0, unchanged: 0, failed: 0, conflicts: 0 },
+      counts: {
+        created: 0,
+        unchanged: 0,
+        failed: 0,
+        conflicts: 0,
+        files: 0,
+        versions: 0,
+        ...persisted?.counts,
+      },
       errors: persisted?.errors ?? [],
       last_error: slot.lastError,
     };

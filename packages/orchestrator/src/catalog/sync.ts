@@ -1,5 +1,6 @@
 import {
   type ComponentSpec,
+  computeDigest,
   create,
   NestorError,
   type SourceFileError,
@@ -12,8 +13,14 @@ import { fileError, MAX_FILE_BYTES, type ParsedComponent, parseComponentFile, pa
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
-import type { EventLog, StateStore } from '../storage/interfaces.js';
-import { globMatchers, type SourceFile, type SourceReader } from './source-readers.js';
+import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
+import {
+  globMatchers,
+  type SourceFile,
+  type SourceReader,
+  type SyncLimits,
+  syncLimitExceeded,
+} from './source-readers.js';
 
 /** The one write a sync makes: `CatalogManager.createComponent`. */
 export interface ComponentCreator {
@@ -58,6 +65,8 @@ export interface PersistedSourceState {
   last_sync_at: string;
   last_duration_ms: number;
   counts: SyncCounts;
+  /** Total size of the `counts.files` files, so that an incremental sync checks `max_bytes`. */
+  bytes?: number;
   errors: SourceFileError[];
 }
 
@@ -67,12 +76,16 @@ export interface SourceSyncerOptions {
   /** Globs under the source root. */
   paths: string[];
   writer: ComponentCreator;
+  /** Where an incremental sync checks which versions the changed files held before. */
+  catalog: Pick<ComponentReader, 'getComponent'>;
   state: StateStore;
   events: Pick<EventLog, 'appendEvent'>;
   feed: ChangeFeed;
   logger: Logger;
   clock?: Clock;
   maxFileBytes?: number;
+  /** Checked against everything that matches at the revision, before anything is read or written. */
+  limits: SyncLimits;
 }
 
 export interface SyncOptions {
@@ -113,6 +126,8 @@ export class SourceSyncer {
   readonly reader: SourceReader;
   private readonly paths: string[];
   private readonly writer: ComponentCreator;
+  private readonly catalog: Pick<ComponentReader, 'getComponent'>;
+  private readonly limits: SyncLimits;
   private readonly state: StateStore;
   private readonly events: Pick<EventLog, 'appendEvent'>;
   private readonly feed: ChangeFeed;
@@ -126,6 +141,8 @@ export class SourceSyncer {
     this.reader = opts.reader;
     this.paths = opts.paths;
     this.writer = opts.writer;
+    this.catalog = opts.catalog;
+    this.limits = opts.limits;
     this.state = opts.state;
     this.events = opts.events;
     this.feed = opts.feed;
@@ -141,8 +158,9 @@ export class SourceSyncer {
   }
 
   /**
-   * Runs one sync. Throws `git_failure` or `timeout` when the source cannot be read at all (the
-   * catalog is untouched then); everything wrong with single files is in the report.
+   * Runs one sync. Throws `git_failure` or `timeout` when the source cannot be read at all, and
+   * `payload_too_large` when it holds more than its limits; the catalog is untouched then.
+   * Everything wrong with single files is in the report.
    */
   async sync(opts: SyncOptions = {}): Promise<SyncReport> {
     const startedAt = this.clock.now();
@@ -155,14 +173,18 @@ export class SourceSyncer {
     const head = await this.reader.head();
     const prevCommit = previous?.commit ?? null;
     const sameGlobs = previous !== null && sameList(previous.paths, this.paths);
+    // A state recorded before the totals were kept cannot be updated by difference.
+    const prevTotals = previous ? totalsOf(previous) : null;
 
     let changed: Set<string> | null = null;
-    if (previous && sameGlobs) changed = await this.reader.changes(previous.commit, head);
+    if (previous && sameGlobs && prevTotals) changed = await this.reader.changes(previous.commit, head);
     const full = changed === null;
     const retry = new Set((previous?.errors ?? []).map((e) => e.path));
 
-    const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0 };
-    if (!full && changed?.size === 0 && retry.size === 0) {
+    const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0, files: 0, versions: 0 };
+    if (!full && changed?.size === 0 && retry.size === 0 && prevTotals) {
+      counts.files = prevTotals.files;
+      counts.versions = prevTotals.versions;
       return this.finish({
         startedAt,
         t0,
@@ -171,6 +193,7 @@ export class SourceSyncer {
         full,
         files: 0,
         counts,
+        bytes: prevTotals.bytes,
         errors: [],
         complete: true,
         previous,
@@ -179,8 +202,21 @@ export class SourceSyncer {
     }
 
     progress('list', 0, 0);
-    const wanted = full ? undefined : new Set([...(changed ?? []), ...retry]);
-    const selected = await this.reader.list(head, this.matchers.mentions, wanted);
+    const wanted = full ? null : new Set([...(changed ?? []), ...retry]);
+    const considered = (files: SourceFile[]) =>
+      files.filter((f) => pathProblem(f.path) !== null || this.matchers.matches(f.path));
+    const selected = considered(await this.reader.list(head, this.matchers.mentions, wanted ?? undefined));
+    // The limits and `counts.files` are about what the source holds, not about what changed: an
+    // incremental sync updates the totals by what the changed paths held before and hold now.
+    const before =
+      wanted && previous ? considered(await this.reader.list(previous.commit, this.matchers.mentions, wanted)) : [];
+    let bytes = bytesOf(selected);
+    counts.files = selected.length;
+    if (wanted && prevTotals) {
+      counts.files += prevTotals.files - before.length;
+      bytes += prevTotals.bytes - bytesOf(before);
+    }
+    this.checkLimits(counts.files, bytes);
     const errors: SourceFileError[] = [];
     const readable: SourceFile[] = [];
     for (const f of selected) {
@@ -189,7 +225,6 @@ export class SourceSyncer {
         errors.push(fileError(f.path, 'path_not_allowed', unsafe));
         continue;
       }
-      if (!this.matchers.matches(f.path)) continue;
       if (f.kind === 'symlink') {
         errors.push(fileError(f.path, 'symlink_not_allowed', 'symlinks are not followed; commit the file itself'));
       } else if (f.kind !== 'file') {
@@ -202,6 +237,9 @@ export class SourceSyncer {
         readable.push(f);
       }
     }
+
+    // Versions the replaced files held, judged before this sync writes anything.
+    const heldBefore = previous && wanted ? await this.heldVersions(previous.commit, before) : new Set<string>();
 
     progress('parse', 0, readable.length);
     const contents = await this.reader.read(readable);
@@ -226,7 +264,9 @@ export class SourceSyncer {
     counts.failed += new Set(errors.map((e) => e.path)).size;
     progress('parse', readable.length, readable.length);
 
-    const complete = await this.writeAll(items, counts, errors, opts, progress);
+    const heldAfter = new Set<string>();
+    const complete = await this.writeAll(items, counts, errors, heldAfter, opts, progress);
+    counts.versions = Math.max(0, (prevTotals && !full ? prevTotals.versions : 0) - heldBefore.size + heldAfter.size);
     return this.finish({
       startedAt,
       t0,
@@ -235,11 +275,50 @@ export class SourceSyncer {
       full,
       files: readable.length,
       counts,
+      bytes,
       errors,
       complete,
       previous,
       progress,
     });
+  }
+
+  /** Throws `payload_too_large` when the matching files are more or larger than allowed. */
+  private checkLimits(files: number, bytes: number): void {
+    if (files > this.limits.maxFiles) {
+      throw syncLimitExceeded(this.name, 'files', String(files), this.limits.maxFiles);
+    }
+    if (bytes > this.limits.maxBytes) throw syncLimitExceeded(this.name, 'bytes', String(bytes), this.limits.maxBytes);
+  }
+
+  /**
+   * `name@version` of every component that `files` defined at `revision` and that the catalog
+   * holds with exactly that content (what the previous sync counted for those files).
+   */
+  private async heldVersions(revision: string, files: SourceFile[]): Promise<Set<string>> {
+    const held = new Set<string>();
+    const before = files.filter(
+      (f) => f.kind === 'file' && pathProblem(f.path) === null && (f.size ?? 0) <= this.maxFileBytes,
+    );
+    const contents = await this.reader.read(before);
+    for (const f of before) {
+      const content = contents.get(f.path);
+      if (!content) continue;
+      const parsed = parseComponentFile({
+        path: f.path,
+        content,
+        repository: this.reader.url,
+        commit: this.reader.commitOf(revision),
+        maxBytes: this.maxFileBytes,
+      });
+      for (const { spec } of parsed.components) {
+        const id = `${spec.name}@${spec.version}`;
+        if (held.has(id)) continue;
+        const stored = await this.catalog.getComponent(spec.name, spec.version);
+        if (stored && stored.digest === computeDigest(spec)) held.add(id);
+      }
+    }
+    return held;
   }
 
   /**
@@ -251,6 +330,7 @@ export class SourceSyncer {
     items: WriteItem[],
     counts: SyncCounts,
     errors: SourceFileError[],
+    held: Set<string>,
     opts: SyncOptions,
     progress: (phase: SyncProgress['phase'], done: number, total: number) => void,
   ): Promise<boolean> {
@@ -268,6 +348,7 @@ export class SourceSyncer {
         const { spec } = item.parsed;
         try {
           const outcome = await this.writer.createComponent(spec);
+          held.add(`${spec.name}@${spec.version}`);
           if (outcome.created) {
             counts.created += 1;
             createdThisPass += 1;
@@ -350,6 +431,7 @@ export class SourceSyncer {
     full: boolean;
     files: number;
     counts: SyncCounts;
+    bytes: number;
     errors: SourceFileError[];
     complete: boolean;
     previous: PersistedSourceState | null;
@@ -367,6 +449,7 @@ export class SourceSyncer {
         last_sync_at: r.startedAt.toISOString(),
         last_duration_ms: duration,
         counts: r.counts,
+        bytes: r.bytes,
         errors,
       };
       if (r.head !== r.prevCommit || r.counts.created > 0) {
@@ -424,6 +507,21 @@ export class SourceSyncer {
     );
     return report;
   }
+}
+
+/** Files, versions and bytes of a recorded state, or null when it predates them. */
+function totalsOf(state: PersistedSourceState): { files: number; versions: number; bytes: number } | null {
+  const counts: Partial<SyncCounts> = state.counts ?? {};
+  if (typeof counts.files !== 'number' || typeof counts.versions !== 'number' || typeof state.bytes !== 'number') {
+    return null;
+  }
+  return { files: counts.files, versions: counts.versions, bytes: state.bytes };
+}
+
+function bytesOf(files: SourceFile[]): number {
+  let bytes = 0;
+  for (const f of files) if (f.kind === 'file') bytes += f.size ?? 0;
+  return bytes;
 }
 
 function sameList(a: string[], b: string[]): boolean {

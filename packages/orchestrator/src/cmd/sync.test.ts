@@ -71,6 +71,7 @@ describe('nestor sync', () => {
     const again = await sync(configFile);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('incremental sync of 0 file(s)');
+    expect(again.stdout).toContain('the source holds 2 file(s) defining 2 version(s)');
   });
 
   it('exits 1 and lists per-file errors with positions when a file is bad', async () => {

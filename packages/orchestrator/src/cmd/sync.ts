@@ -121,6 +121,7 @@ export function summary(r: SyncReport): string {
     `source ${r.source} at ${r.commit}${r.previous_commit && r.previous_commit !== r.commit ? ` (was ${r.previous_commit})` : ''}`,
     `  ${r.full ? 'full' : 'incremental'} sync of ${r.files} file(s) in ${r.duration_ms} ms`,
     `  created ${c.created}, unchanged ${c.unchanged}, failed ${c.failed}, conflicts ${c.conflicts}`,
+    `  the source holds ${c.files} file(s) defining ${c.versions} version(s)`,
   ];
   if (!r.complete) lines.push('  incomplete: some components could not be written; run the sync again');
   for (const e of r.errors) {

@@ -19,7 +19,14 @@ export interface SourceConfig {
   token_env: string | null;
   /** Private key for ssh URLs. */
   ssh_key_path: string | null;
+  /** Most files matching `paths` a sync takes on; more fails the sync (default SYNC_LIMIT_DEFAULTS). */
+  max_files?: number;
+  /** Most bytes of matching files a sync takes on; more fails the sync (default SYNC_LIMIT_DEFAULTS). */
+  max_bytes?: number;
 }
+
+/** Bounds of one source sync when the source does not set its own (docs/security.md, "Git sync"). */
+export const SYNC_LIMIT_DEFAULTS = { max_files: 20_000, max_bytes: 256 * 1024 * 1024 } as const;
 
 export interface EngineConfig {
   name: string;

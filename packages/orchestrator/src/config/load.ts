@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { create, ENGINE_TYPES, type NestorError } from '@nestor/sdk';
 import { parse as parseYaml } from 'yaml';
 import { parseTokenList } from '../api/middleware/auth.js';
-import { type Config, defaultConfig, type EngineConfig, type SourceConfig, type TokenConfig } from './config.js';
+import {
+  type Config,
+  defaultConfig,
+  type EngineConfig,
+  type SourceConfig,
+  SYNC_LIMIT_DEFAULTS,
+  type TokenConfig,
+} from './config.js';
 import { parseDuration } from './duration.js';
 
 /** Command-line flags that override everything else. */
@@ -224,6 +231,8 @@ function decodeSource(r: Reader): SourceConfig {
     'webhook_secret_env',
     'token_env',
     'ssh_key_path',
+    'max_files',
+    'max_bytes',
   ]);
   const name = r.requiredString('name');
   if (!NAME.test(name)) throw configError(`${r.at('name')} must be lowercase letters, digits and -`);
@@ -232,6 +241,12 @@ function decodeSource(r: Reader): SourceConfig {
   const path = r.nullableString('path') ?? null;
   if (type === 'git' && !url) throw configError(`${r.at('url')} is required for a git source`);
   if (type === 'directory' && !path) throw configError(`${r.at('path')} is required for a directory source`);
+  if (url && urlCredentials(url)) {
+    // Config files are committed, copied and shown in tickets; a secret belongs in the environment.
+    throw configError(
+      `${r.at('url')} must not carry credentials (${urlCredentials(url)}); put the token in an environment variable and name it in ${r.at('token_env')}`,
+    );
+  }
   const paths = r.stringList('paths') ?? ['**/component.yaml', '**/*.component.yaml'];
   return {
     name,
@@ -244,7 +259,23 @@ function decodeSource(r: Reader): SourceConfig {
     webhook_secret_env: r.nullableString('webhook_secret_env') ?? null,
     token_env: r.nullableString('token_env') ?? null,
     ssh_key_path: r.nullableString('ssh_key_path') ?? null,
+    max_files: r.int('max_files', 1, 10_000_000) ?? SYNC_LIMIT_DEFAULTS.max_files,
+    max_bytes: r.int('max_bytes', 1024, 64 * 1024 ** 3) ?? SYNC_LIMIT_DEFAULTS.max_bytes,
   };
+}
+
+/**
+ * Which credentials a repository URL carries, or null: any user info of an http(s) URL (a lone
+ * user name there is usually a token), and a password in any other URL (`ssh://git@host` is fine).
+ */
+function urlCredentials(url: string): string | null {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/@]*)@/i.exec(url);
+  if (!match) return null;
+  const scheme = (match[1] ?? '').toLowerCase();
+  const userinfo = match[2] ?? '';
+  if (userinfo.includes(':')) return 'a password';
+  if ((scheme === 'http' || scheme === 'https') && userinfo !== '') return 'a user name or token';
+  return null;
 }
 
 const MAX_URL_LENGTH = 2048;

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, type NestorError } from '@nestor/sdk';
@@ -23,6 +23,12 @@ export interface FileChange {
   path: string;
 }
 
+/**
+ * Starts a child process; `node:child_process.spawn` in production. Injected so that tests can see
+ * the exact argv and environment every git child receives.
+ */
+export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+
 export interface GitClientOptions {
   /** Source name, for logs and errors. */
   name: string;
@@ -38,6 +44,7 @@ export interface GitClientOptions {
   /** Per-command time limit; network commands get it, local ones a tenth (at least 10 s). */
   timeoutMs?: number;
   logger: Logger;
+  spawn?: SpawnFn;
 }
 
 const COMPONENT = 'git';
@@ -54,6 +61,56 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
+/** What git is given for a source: the URL it may see on its command line, and the secret header. */
+export interface GitCredentials {
+  /** The URL without user info: the only form that reaches argv. */
+  url: string;
+  /** `Authorization` header value for http(s), passed as `http.extraHeader` through the environment. */
+  authorization: string | null;
+}
+
+/**
+ * Splits a source URL and its token into what may appear on a command line (`ps` shows every
+ * process's argv to every local user) and what travels in the environment. A token from
+ * `token_env` wins; otherwise user info written into an http(s) URL becomes Basic auth, so that
+ * even a URL that bypassed config checks never puts a password into argv. ssh URLs keep their
+ * user (`git@`), which is not a secret; an ssh password is dropped (keys only).
+ */
+export function gitCredentials(url: string, token: string | null): GitCredentials {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/@]*)@/i.exec(url);
+  if (!match) return { url, authorization: token ? basicAuth('x-access-token', token) : null };
+  const scheme = (match[1] ?? '').toLowerCase();
+  const userinfo = match[2] ?? '';
+  const http = scheme === 'http://' || scheme === 'https://';
+  if (!http) {
+    const user = userinfo.split(':')[0] ?? '';
+    const rest = url.slice(match[0].length);
+    return {
+      url: user ? `${match[1]}${user}@${rest}` : `${match[1]}${rest}`,
+      authorization: null,
+    };
+  }
+  const publicUrl = redactUrl(url);
+  if (token) return { url: publicUrl, authorization: basicAuth('x-access-token', token) };
+  const colon = userinfo.indexOf(':');
+  const user = safeDecode(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? '' : safeDecode(userinfo.slice(colon + 1));
+  // A lone user name in an https URL is how GitHub and GitLab tokens are often written.
+  return { url: publicUrl, authorization: password ? basicAuth(user, password) : basicAuth('x-access-token', user) };
+}
+
+function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Whether a URL is one the client accepts (no `ext::` or other command-running transports). */
 export function isSupportedUrl(url: string): boolean {
   return URL_SHAPE.test(url) && !url.startsWith('-');
@@ -65,7 +122,7 @@ export function isSupportedBranch(branch: string): boolean {
 }
 
 /**
- * The git CLI through `execFile` (never a shell). Keeps one bare clone per source under the data
+ * The git CLI through `spawn` (never a shell). Keeps one bare clone per source under the data
  * folder: the first fetch is shallow (depth 1), later ones fetch only what is new, so an
  * incremental sync can diff the previous commit against the new one. Credentials travel in the
  * child's environment only, and every message that leaves this class has them removed.
@@ -76,11 +133,15 @@ export class GitClient {
   /** The URL without credentials: what logs, errors, statuses and `git_repository` show. */
   readonly publicUrl: string;
   private readonly url: string;
+  /** The URL as git sees it on its command line: never with a password. */
+  private readonly argvUrl: string;
+  private readonly authorization: string | null;
   private readonly dir: string;
   private readonly token: string | null;
   private readonly sshKeyPath: string | null;
   private readonly timeoutMs: number;
   private readonly logger: Logger;
+  private readonly spawn: SpawnFn;
   private inflight: Promise<string> | null = null;
   /** Set once the branch was fetched into this clone, so later fetches skip the check. */
   private fetchedBefore = false;
@@ -94,7 +155,11 @@ export class GitClient {
     this.sshKeyPath = opts.sshKeyPath ?? null;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = opts.logger;
+    this.spawn = opts.spawn ?? nodeSpawn;
     this.publicUrl = redactUrl(opts.url);
+    const credentials = gitCredentials(opts.url, this.token);
+    this.argvUrl = credentials.url;
+    this.authorization = credentials.authorization;
   }
 
   private get remoteRef(): string {
@@ -137,7 +202,7 @@ export class GitClient {
           '--no-write-fetch-head',
           ...(first ? ['--depth=1'] : []),
           '--',
-          this.url,
+          this.argvUrl,
           `+refs/heads/${this.branch}:${this.remoteRef}`,
         ],
         'Fetch',
@@ -263,10 +328,7 @@ export class GitClient {
       env[`GIT_CONFIG_VALUE_${count}`] = value;
       count += 1;
     };
-    if (this.token) {
-      const basic = Buffer.from(`x-access-token:${this.token}`).toString('base64');
-      setConfig('http.extraHeader', `Authorization: Basic ${basic}`);
-    }
+    if (this.authorization) setConfig('http.extraHeader', `Authorization: ${this.authorization}`);
     setConfig('core.askPass', 'echo');
     setConfig('gc.auto', '0');
     setConfig('maintenance.auto', 'false');
@@ -277,61 +339,68 @@ export class GitClient {
     return env;
   }
 
-  private git(args: string[], operation: string, opts: { network?: boolean; cwd?: boolean } = {}): Promise<string> {
+  private async git(
+    args: string[],
+    operation: string,
+    opts: { network?: boolean; cwd?: boolean } = {},
+  ): Promise<string> {
     const full = opts.cwd === false ? args : ['--git-dir', this.dir, ...args];
     const timeout = opts.network ? this.timeoutMs : Math.max(10_000, Math.floor(this.timeoutMs / 10));
-    return new Promise((resolve, reject) => {
-      execFile(
-        'git',
-        full,
-        { env: this.env(), timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          if (!err) {
-            resolve(stdout);
-            return;
-          }
-          const killed = (err as { killed?: boolean }).killed === true;
-          if (killed) {
-            reject(this.timedOut(operation, timeout));
-            return;
-          }
-          reject(this.failure(operation, `git ${args[0]} failed: ${firstLines(stderr) || err.message}`));
-        },
-      );
-    });
+    return (await this.run(full, null, operation, timeout)).toString('utf8');
   }
 
   private spawnCollect(args: string[], input: string, operation: string): Promise<Buffer> {
     const timeout = Math.max(10_000, Math.floor(this.timeoutMs / 2));
+    return this.run(['--git-dir', this.dir, ...args], input, operation, timeout);
+  }
+
+  /** One git child (never a shell): output collected up to MAX_OUTPUT, killed at the time limit. */
+  private run(args: string[], input: string | null, operation: string, timeout: number): Promise<Buffer> {
+    const command = args[args[0] === '--git-dir' ? 2 : 0];
     return new Promise((resolve, reject) => {
-      const child = spawn('git', ['--git-dir', this.dir, ...args], {
-        env: this.env(),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      let child: ChildProcess;
+      try {
+        child = this.spawn('git', args, { env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (err) {
+        reject(this.failure(operation, `git ${command} failed: ${(err as Error).message}`));
+        return;
+      }
       const chunks: Buffer[] = [];
       const errChunks: Buffer[] = [];
+      let size = 0;
       let timedOut = false;
+      let overflow = false;
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
       }, timeout);
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      child.stderr.on('data', (c: Buffer) => errChunks.push(c));
-      child.stdin.on('error', () => undefined);
+      child.stdout?.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_OUTPUT) {
+          if (!overflow) child.kill('SIGKILL');
+          overflow = true;
+          return;
+        }
+        chunks.push(c);
+      });
+      child.stderr?.on('data', (c: Buffer) => {
+        if (errChunks.length < 64) errChunks.push(c);
+      });
+      child.stdin?.on('error', () => undefined);
       child.on('error', (err) => {
         clearTimeout(timer);
-        reject(this.failure(operation, `git ${args[0]} failed: ${err.message}`));
+        reject(this.failure(operation, `git ${command} failed: ${err.message}`));
       });
       child.on('close', (code) => {
         clearTimeout(timer);
         if (timedOut) reject(this.timedOut(operation, timeout));
+        else if (overflow) reject(this.failure(operation, `git ${command} printed more than ${MAX_OUTPUT} bytes`));
         else if (code !== 0) {
-          reject(
-            this.failure(operation, `git ${args[0]} failed: ${firstLines(Buffer.concat(errChunks).toString('utf8'))}`),
-          );
+          const stderr = firstLines(Buffer.concat(errChunks).toString('utf8'));
+          reject(this.failure(operation, `git ${command} failed: ${stderr || `exit code ${code}`}`));
         } else resolve(Buffer.concat(chunks));
       });
-      child.stdin.end(input);
+      child.stdin?.end(input ?? undefined);
     });
   }
 
@@ -339,6 +408,7 @@ export class GitClient {
   private redact(text: string): string {
     let out = text.split(this.url).join(this.publicUrl);
     if (this.token) out = out.split(this.token).join('[redacted]');
+    if (this.authorization) out = out.split(this.authorization).join('[redacted]');
     return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
   }
 

@@ -18,7 +18,21 @@ export interface SourceStatus {
   last_sync_at: string | null;
   last_duration_ms: number | null;
   state: 'idle' | 'syncing' | 'failed';
-  counts: { created: number; unchanged: number; failed: number; conflicts: number };
+  /**
+   * `created`, `unchanged`, `failed` and `conflicts` describe the last sync (an incremental sync
+   * counts only what it re-parsed). `files` is the number of component files (paths matching the
+   * source's globs) the source holds after the last sync, and `versions` the number of component
+   * versions those files define that the catalog holds with the same content; both are reported
+   * after a sync that changed nothing too.
+   */
+  counts: {
+    created: number;
+    unchanged: number;
+    failed: number;
+    conflicts: number;
+    files: number;
+    versions: number;
+  };
   errors: SourceFileError[];
   /**
    * Why the last sync of the whole source failed (unreachable remote, unknown branch, timeout),
