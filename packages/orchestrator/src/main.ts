@@ -127,12 +127,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   stoppers.push(() => baseStore.close());
   // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
+  const redisSecret = (key: string, name: string | null) => {
+    if (!name) return undefined;
+    const value = env[name];
+    if (!value) logger.warn({ key, env: name }, 'the environment variable named by this cache key is empty or unset');
+    return value || undefined;
+  };
+  const redisPassword = redisSecret('cache.redis_password_env', config.cache.redis_password_env);
   const redis = config.cache.redis_url
-    ? new RedisLink({ url: config.cache.redis_url, prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:', logger })
+    ? new RedisLink({
+        url: config.cache.redis_url,
+        prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
+        logger,
+        ...(redisPassword ? { password: redisPassword } : {}),
+      })
     : null;
   if (redis) stoppers.push(() => redis.close());
+  const redisSigningKey = redisSecret('cache.redis_signing_key_env', config.cache.redis_signing_key_env);
   const redisCache = (link: RedisLink) => {
-    const cache = new RedisSharedCache({ link });
+    const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
     return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
   };
   const store: CatalogStore = config.cache.enabled
@@ -141,6 +154,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         maxBytes: config.cache.max_bytes,
         ttlMs: config.cache.ttl_ms,
         metrics,
+        logger,
         ...(redis ? { shared: redisCache(redis) } : {}),
       })
     : baseStore;
