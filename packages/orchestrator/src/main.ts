@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { VersionInfo } from '@nestor/sdk';
+import { create, type VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
@@ -140,6 +140,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
         logger,
         ...(redisPassword ? { password: redisPassword } : {}),
+        ...(config.cache.redis_tls_ca_file ? { tlsCa: readRedisCa(config.cache.redis_tls_ca_file) } : {}),
       })
     : null;
   if (redis) stoppers.push(() => redis.close());
@@ -328,6 +329,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       for (const stop of stoppers.reverse()) await stop();
     },
   };
+}
+
+function readRedisCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw create('invalid_request')
+      .component('config')
+      .operation('Load')
+      .message(`cache.redis_tls_ca_file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      .build();
+  }
 }
 
 /**

@@ -66,6 +66,8 @@ export interface Config {
     redis_password_env: string | null;
     /** Environment variable holding the secret that signs shared cache entries (HMAC). */
     redis_signing_key_env: string | null;
+    /** PEM file of the CA that signed Redis's TLS certificate (`rediss://`), when not a public one. */
+    redis_tls_ca_file: string | null;
   };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
@@ -105,6 +107,7 @@ export function defaultConfig(): Config {
       redis_url: null,
       redis_password_env: null,
       redis_signing_key_env: null,
+      redis_tls_ca_file: null,
     },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],

@@ -132,7 +132,15 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   }
   const cache = r.section('cache');
   if (cache) {
-    cache.only(['enabled', 'max_bytes', 'ttl', 'redis_url', 'redis_password_env', 'redis_signing_key_env']);
+    cache.only([
+      'enabled',
+      'max_bytes',
+      'ttl',
+      'redis_url',
+      'redis_password_env',
+      'redis_signing_key_env',
+      'redis_tls_ca_file',
+    ]);
     c.cache.enabled = cache.bool('enabled') ?? c.cache.enabled;
     c.cache.max_bytes = cache.int('max_bytes', 1024, 16 * 1024 ** 3) ?? c.cache.max_bytes;
     c.cache.ttl_ms = cache.duration('ttl') ?? c.cache.ttl_ms;
@@ -143,6 +151,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     }
     c.cache.redis_password_env = cache.nullableString('redis_password_env') ?? c.cache.redis_password_env;
     c.cache.redis_signing_key_env = cache.nullableString('redis_signing_key_env') ?? c.cache.redis_signing_key_env;
+    c.cache.redis_tls_ca_file = cache.nullableString('redis_tls_ca_file') ?? c.cache.redis_tls_ca_file;
   }
   const auth = r.section('auth');
   if (auth) {

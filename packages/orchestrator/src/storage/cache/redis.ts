@@ -1,4 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { create } from '@nestor/sdk';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logging/logger.js';
@@ -15,6 +16,8 @@ export interface RedisLinkOptions {
   connectTimeoutMs?: number;
   /** AUTH password when the URL carries none (a password in the URL wins). Never logged. */
   password?: string;
+  /** PEM CA certificates trusted for `rediss://` besides the system ones. */
+  tlsCa?: string;
 }
 
 type State = 'connecting' | 'up' | 'down';
@@ -46,6 +49,7 @@ export class RedisLink {
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
       lazyConnect: false,
       ...(opts.password ? { password: opts.password } : {}),
+      ...(opts.tlsCa && opts.url.startsWith('rediss://') ? { tls: { ca: [...rootCertificates, opts.tlsCa] } } : {}),
     };
     this.commands = new Redis(opts.url, {
       ...common,
@@ -65,7 +69,7 @@ export class RedisLink {
         try {
           handler(message);
         } catch (err) {
-          this.logger.warn({ err, channel }, 'redis message handler failed');
+          this.logger.warn({ err: loggable(err), channel }, 'redis message handler failed');
         }
       }
     });
@@ -105,7 +109,7 @@ export class RedisLink {
       set = new Set();
       this.handlers.set(full, set);
       this.subscriber.subscribe(full).catch((err: unknown) => {
-        this.logger.warn({ err, channel: full }, 'redis subscribe failed; it is retried on reconnect');
+        this.logger.warn({ err: loggable(err), channel: full }, 'redis subscribe failed; it is retried on reconnect');
       });
     }
     set.add(handler);
@@ -129,7 +133,7 @@ export class RedisLink {
         .component('redis')
         .operation('Ping')
         .message(`redis unavailable (serving from the store): ${(err as Error).message}`)
-        .cause(err)
+        .cause(loggable(err))
         .build();
     }
   }
@@ -145,11 +149,29 @@ export class RedisLink {
     const previous = this.state;
     this.state = next;
     if (next === 'down') {
-      this.logger.warn({ err, previous }, 'redis unavailable: serving from the store without the shared cache');
+      this.logger.warn(
+        { err: loggable(err), previous },
+        'redis unavailable: serving from the store without the shared cache',
+      );
     } else if (previous === 'down') {
       this.logger.info('redis available again: shared cache and cross-replica wake-ups restored');
     }
   }
+}
+
+/**
+ * An error from ioredis without what it carries of the failed command: a refused AUTH holds the
+ * password in `command.args`, and a logged error must never show it.
+ */
+function loggable(err: unknown): Error | undefined {
+  if (err === undefined) return undefined;
+  if (!(err instanceof Error)) return new Error(String(err));
+  const safe = new Error(err.message);
+  safe.name = err.name;
+  safe.stack = err.stack;
+  const { code } = err as NodeJS.ErrnoException;
+  const command = (err as { command?: { name?: unknown } }).command;
+  return Object.assign(safe, code ? { code } : {}, typeof command?.name === 'string' ? { command: command.name } : {});
 }
 
 export interface RedisSharedCacheOptions {
