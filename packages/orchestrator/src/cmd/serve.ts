@@ -25,7 +25,10 @@ Configuration (defaults < --config file < NESTOR_<SECTION>_<KEY> env < flags):
   store.table, store.region, store.endpoint   DynamoDB table and endpoint override
   data_dir / NESTOR_DATA_DIR                  data folder (./data)
   cache.enabled, cache.max_bytes, cache.ttl   in-process cache (on, 64 MiB, 5m)
-  cache.redis_url / NESTOR_CACHE_REDIS_URL    shared Redis cache and cross-replica wake-ups
+  cache.redis_url / NESTOR_CACHE_REDIS_URL    shared Redis (redis:// or rediss:// for TLS) and wake-ups
+  cache.redis_password_env                    env variable holding the Redis AUTH password
+  cache.redis_signing_key_env                 env variable holding the key that signs shared entries
+  cache.redis_tls_ca_file                     PEM CA for rediss:// with a private CA
   auth.anonymous_read                         allow reads without a token (true)
   NESTOR_API_TOKENS="<token>:<scope>[+<scope>],..."  scopes read, write, admin
   sources: [...]                              git or directory sources (see docs/sources.md)
