@@ -268,8 +268,18 @@ describe('Redis with TLS and AUTH', () => {
       password,
       tls: { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') },
     });
+    direct.on('error', () => undefined); // the server is stopped under it at the end
+    cleanups.push(async () => direct.disconnect());
     await until(async () => (await direct.exists(`${prefix}v1:get|${name}|1.0.0`)) === 1);
-    direct.disconnect();
+
+    // An ACL user named in the URL, its password from the environment.
+    const userPassword = `user-${randomUUID()}`;
+    await direct.call('ACL', 'SETUSER', 'nestor', 'on', `>${userPassword}`, '~*', '&*', '+@all');
+    const asUser = await startNodeAt(`rediss://nestor@127.0.0.1:${port}`, certs, prefix, { REDIS_PW: userPassword });
+    await until(async () =>
+      ((await (await fetch(`${asUser.base}/readyz`)).text()) as string).includes('"redis":{"status":"ok"'),
+    );
+    expect(asUser.text()).not.toContain(userPassword);
 
     const wrong = await startNodeAt(`rediss://127.0.0.1:${port}`, certs, prefix, { REDIS_PW: 'wrong-password' });
     await until(() => wrong.lines.some((l) => l.msg.startsWith('redis unavailable')));

@@ -48,16 +48,16 @@ export class RedisLink {
       // Reconnect forever with a capped delay: Redis coming back must heal the replica by itself.
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
       lazyConnect: false,
-      ...(opts.password ? { password: opts.password } : {}),
       ...(opts.tlsCa && opts.url.startsWith('rediss://') ? { tls: { ca: [...rootCertificates, opts.tlsCa] } } : {}),
     };
-    this.commands = new Redis(opts.url, {
+    const url = withPassword(opts.url, opts.password);
+    this.commands = new Redis(url, {
       ...common,
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs ?? 250,
     });
     // The subscriber queues its SUBSCRIBE until connected; ioredis resubscribes after reconnects.
-    this.subscriber = new Redis(opts.url, { ...common, enableOfflineQueue: true });
+    this.subscriber = new Redis(url, { ...common, enableOfflineQueue: true });
     this.commands.on('ready', () => this.setState('up'));
     this.commands.on('error', (err: Error) => this.setState('down', err));
     this.commands.on('close', () => this.setState('down'));
@@ -157,6 +157,19 @@ export class RedisLink {
       this.logger.info('redis available again: shared cache and cross-replica wake-ups restored');
     }
   }
+}
+
+/**
+ * The URL with `password` filled in when it names none. ioredis lets a URL's (even empty) password
+ * win over the option, so `rediss://user@host` plus a password from the environment would
+ * otherwise authenticate with an empty one.
+ */
+function withPassword(url: string, password: string | undefined): string {
+  if (!password) return url;
+  const parsed = new URL(url);
+  if (parsed.password) return url;
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }
 
 /**
