@@ -3,9 +3,9 @@
  * `buildApp` is what `nestor serve` and the end-to-end tests call; nothing else reads config.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { VersionInfo } from '@nestor/sdk';
+import { create, type VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
@@ -127,12 +127,26 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   stoppers.push(() => baseStore.close());
   // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
+  const redisSecret = (key: string, name: string | null) => {
+    if (!name) return undefined;
+    const value = env[name];
+    if (!value) logger.warn({ key, env: name }, 'the environment variable named by this cache key is empty or unset');
+    return value || undefined;
+  };
+  const redisPassword = redisSecret('cache.redis_password_env', config.cache.redis_password_env);
   const redis = config.cache.redis_url
-    ? new RedisLink({ url: config.cache.redis_url, prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:', logger })
+    ? new RedisLink({
+        url: config.cache.redis_url,
+        prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
+        logger,
+        ...(redisPassword ? { password: redisPassword } : {}),
+        ...(config.cache.redis_tls_ca_file ? { tlsCa: readRedisCa(config.cache.redis_tls_ca_file) } : {}),
+      })
     : null;
   if (redis) stoppers.push(() => redis.close());
+  const redisSigningKey = redisSecret('cache.redis_signing_key_env', config.cache.redis_signing_key_env);
   const redisCache = (link: RedisLink) => {
-    const cache = new RedisSharedCache({ link });
+    const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
     return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
   };
   const store: CatalogStore = config.cache.enabled
@@ -141,6 +155,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         maxBytes: config.cache.max_bytes,
         ttlMs: config.cache.ttl_ms,
         metrics,
+        logger,
         ...(redis ? { shared: redisCache(redis) } : {}),
       })
     : baseStore;
@@ -316,10 +331,24 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   };
 }
 
+function readRedisCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw create('invalid_request')
+      .component('config')
+      .operation('Load')
+      .message(`cache.redis_tls_ca_file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      .build();
+  }
+}
+
 /**
  * Tokens from config and `NESTOR_API_TOKENS`, kept only as hashes. With none configured, the first
- * start generates an admin token, returns it once for printing, and keeps only its hash under the
- * data folder so later starts accept it without ever writing the token itself to disk.
+ * start generates an admin token, returns it once for the CLI to hand over, and keeps only its hash
+ * under the data folder so later starts accept it without ever writing the token itself to disk.
+ * The folder and the hash file are made private (0700 / 0600) even when they already existed with
+ * looser modes: whoever can replace the hash holds an admin token.
  */
 function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; generatedAdminToken: string | null } {
   const records: TokenRecord[] = config.auth.tokens.map((t) => ({
@@ -329,7 +358,7 @@ function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; 
   }));
   let generatedAdminToken: string | null = null;
   if (records.length === 0) {
-    const hashFile = join(config.data_dir, 'admin-token.sha256');
+    const hashFile = adminTokenHashFile(config);
     let hash: string | null = null;
     try {
       hash = readFileSync(hashFile, 'utf8').trim();
@@ -349,10 +378,33 @@ function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; 
         );
       }
     }
+    restrictModes(dirname(hashFile), hashFile, logger);
     records.push({ name: 'generated-admin', sha256: Buffer.from(hash, 'hex'), scopes: ['admin'] });
   }
   return {
     auth: new TokenAuthenticator({ tokens: records, anonymousRead: config.auth.anonymous_read }),
     generatedAdminToken,
   };
+}
+
+/** Where the generated admin token's hash is kept; `generatedAdminTokenFile` sits beside it. */
+export function adminTokenHashFile(config: Config): string {
+  return join(config.data_dir, 'admin-token.sha256');
+}
+
+function restrictModes(dir: string, file: string, logger: Logger): void {
+  for (const [path, mode] of [
+    [dir, 0o700],
+    [file, 0o600],
+  ] as const) {
+    try {
+      if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      logger.warn(
+        { err, path, mode: mode.toString(8) },
+        'could not restrict the mode of the admin token hash or its folder',
+      );
+    }
+  }
 }

@@ -1,6 +1,8 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { buildApp } from '../main.js';
+import { adminTokenHashFile, buildApp } from '../main.js';
 import { addStoreOptions, note } from './options.js';
 
 interface ServeFlags {
@@ -23,7 +25,10 @@ Configuration (defaults < --config file < NESTOR_<SECTION>_<KEY> env < flags):
   store.table, store.region, store.endpoint   DynamoDB table and endpoint override
   data_dir / NESTOR_DATA_DIR                  data folder (./data)
   cache.enabled, cache.max_bytes, cache.ttl   in-process cache (on, 64 MiB, 5m)
-  cache.redis_url / NESTOR_CACHE_REDIS_URL    shared Redis cache and cross-replica wake-ups
+  cache.redis_url / NESTOR_CACHE_REDIS_URL    shared Redis (redis:// or rediss:// for TLS) and wake-ups
+  cache.redis_password_env                    env variable holding the Redis AUTH password
+  cache.redis_signing_key_env                 env variable holding the key that signs shared entries
+  cache.redis_tls_ca_file                     PEM CA for rediss:// with a private CA
   auth.anonymous_read                         allow reads without a token (true)
   NESTOR_API_TOKENS="<token>:<scope>[+<scope>],..."  scopes read, write, admin
   sources: [...]                              git or directory sources (see docs/sources.md)
@@ -48,15 +53,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(flags, process.env);
       const app = await buildApp(config);
-      if (app.generatedAdminToken) {
-        note('');
-        note('No API token was configured, so an admin token was generated. It is shown only this once:');
-        note(`  ${app.generatedAdminToken}`);
-        note(
-          `Only its sha256 is kept (${config.data_dir}/admin-token.sha256). Use it as "Authorization: Bearer <token>".`,
-        );
-        note('');
-      }
+      if (app.generatedAdminToken) handOverAdminToken(app.generatedAdminToken, adminTokenHashFile(config));
       const address = await app.server.listen({ host: config.server.host, port: config.server.port });
       await app.start();
       app.logger.info(
@@ -85,4 +82,34 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => shutdown('SIGTERM'));
       });
     });
+}
+
+/**
+ * Gives the operator the generated admin token without it ever reaching a log: on a terminal it is
+ * shown there; otherwise (a pipe, a container's log collector) it goes to a file only its owner can
+ * read, beside the hash, and only that file's path is printed.
+ */
+export function handOverAdminToken(token: string, hashFile: string, out: NodeJS.WriteStream = process.stdout): void {
+  const advice = `Use it as "Authorization: Bearer <token>"; only its sha256 is kept (${hashFile}).`;
+  if (out.isTTY) {
+    out.write(
+      `\nNo API token was configured, so an admin token was generated. It is shown only this once:\n  ${token}\n${advice}\n\n`,
+    );
+    return;
+  }
+  const tokenFile = join(dirname(hashFile), 'admin-token');
+  try {
+    // A leftover file (or a link planted in its place) is removed rather than written through.
+    rmSync(tokenFile, { force: true });
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    note(
+      `No API token was configured and the generated admin token could not be written to ${tokenFile} ` +
+        `(${(err as NodeJS.ErrnoException).code ?? 'error'}); it is not shown because the output is not a terminal. ` +
+        `Configure a token (NESTOR_API_TOKENS) or remove ${hashFile} and start again.`,
+    );
+    return;
+  }
+  note(`No API token was configured, so an admin token was generated and written to ${tokenFile} (mode 0600).`);
+  note(`Read it once, keep it somewhere safe and delete the file. ${advice}`);
 }

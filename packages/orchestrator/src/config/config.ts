@@ -63,7 +63,19 @@ export interface Config {
   };
   /** Folder for the SQLite file, git clones and the generated admin token hash. */
   data_dir: string;
-  cache: { enabled: boolean; max_bytes: number; ttl_ms: number; redis_url: string | null };
+  cache: {
+    enabled: boolean;
+    max_bytes: number;
+    ttl_ms: number;
+    /** `redis://` or `rediss://` (TLS); user and password may be in the URL. */
+    redis_url: string | null;
+    /** Environment variable holding the Redis password (AUTH), when it is not in the URL. */
+    redis_password_env: string | null;
+    /** Environment variable holding the secret that signs shared cache entries (HMAC). */
+    redis_signing_key_env: string | null;
+    /** PEM file of the CA that signed Redis's TLS certificate (`rediss://`), when not a public one. */
+    redis_tls_ca_file: string | null;
+  };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
   engines: EngineConfig[];
@@ -95,7 +107,15 @@ export function defaultConfig(): Config {
     server: { host: '127.0.0.1', port: 8080, body_limit: 1_048_576, shutdown_timeout_ms: 10_000, trust_proxy: false },
     store: { type: 'sqlite', path: './data/nestor.db', table: 'nestor', region: null, endpoint: null },
     data_dir: './data',
-    cache: { enabled: true, max_bytes: 64 * 1024 * 1024, ttl_ms: 300_000, redis_url: null },
+    cache: {
+      enabled: true,
+      max_bytes: 64 * 1024 * 1024,
+      ttl_ms: 300_000,
+      redis_url: null,
+      redis_password_env: null,
+      redis_signing_key_env: null,
+      redis_tls_ca_file: null,
+    },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
     engines: [],

@@ -139,11 +139,26 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   }
   const cache = r.section('cache');
   if (cache) {
-    cache.only(['enabled', 'max_bytes', 'ttl', 'redis_url']);
+    cache.only([
+      'enabled',
+      'max_bytes',
+      'ttl',
+      'redis_url',
+      'redis_password_env',
+      'redis_signing_key_env',
+      'redis_tls_ca_file',
+    ]);
     c.cache.enabled = cache.bool('enabled') ?? c.cache.enabled;
     c.cache.max_bytes = cache.int('max_bytes', 1024, 16 * 1024 ** 3) ?? c.cache.max_bytes;
     c.cache.ttl_ms = cache.duration('ttl') ?? c.cache.ttl_ms;
     c.cache.redis_url = cache.nullableString('redis_url') ?? c.cache.redis_url;
+    if (c.cache.redis_url !== null && !/^rediss?:\/\/[^\s]+$/.test(c.cache.redis_url)) {
+      // Never echo the URL: it may carry the password.
+      throw configError(`${cache.at('redis_url')} must be a redis:// or rediss:// (TLS) URL`);
+    }
+    c.cache.redis_password_env = cache.nullableString('redis_password_env') ?? c.cache.redis_password_env;
+    c.cache.redis_signing_key_env = cache.nullableString('redis_signing_key_env') ?? c.cache.redis_signing_key_env;
+    c.cache.redis_tls_ca_file = cache.nullableString('redis_tls_ca_file') ?? c.cache.redis_tls_ca_file;
   }
   const auth = r.section('auth');
   if (auth) {

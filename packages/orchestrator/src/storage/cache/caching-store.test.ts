@@ -232,4 +232,43 @@ describe('CachingStore', () => {
     expect(metrics.count('nestor_shared_cache_errors_total', 'get')).toBe(1);
     expect(metrics.count('nestor_shared_cache_errors_total', 'set')).toBe(1);
   });
+
+  it('treats a shared entry that is not JSON or not the component its key names as a miss', async () => {
+    const inner = new MemoryStore();
+    const shared = new MemorySharedCache();
+    const metrics = countingMetrics();
+    const store = new CachingStore({ inner, shared, metrics });
+    const c = makeComponent();
+    const other = makeComponent();
+    await inner.createComponent(c);
+    await inner.createComponent(other);
+    const otherJson = JSON.stringify(await inner.getComponent(other.name, other.version));
+    const poisons = [
+      '{"name":', // truncated
+      'null',
+      '[]',
+      JSON.stringify({ name: c.name }), // no version
+      otherJson, // another component under this key
+    ];
+    // A well-formed entry holding another version of the same name is caught by the shared
+    // cache's signature (redis.test.ts), not by its shape.
+    for (const poison of poisons) {
+      store.clear();
+      await shared.set(`v1:get|${c.name}|${c.version}`, poison, 60_000);
+      await shared.set(`v1:latest|${c.name}|0`, poison, 60_000);
+      await shared.set(
+        `v1:versions|${c.name}`,
+        poison === '[]' ? JSON.stringify([JSON.parse(otherJson)]) : poison,
+        60_000,
+      );
+      expect((await store.getComponent(c.name, c.version))?.digest, poison).toBe(c.digest);
+      expect((await store.getLatestComponent(c.name))?.digest, poison).toBe(c.digest);
+      expect(
+        (await store.getComponentVersions(c.name)).map((v) => v.digest),
+        poison,
+      ).toEqual([c.digest]);
+    }
+    expect(metrics.count('nestor_shared_cache_errors_total', 'decode')).toBe(3 * poisons.length);
+    expect(metrics.count('nestor_cache_hits_total', 'get')).toBe(0);
+  });
 });

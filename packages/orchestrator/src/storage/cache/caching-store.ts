@@ -7,6 +7,7 @@ import type {
   ScoredComponent,
 } from '@nestor/sdk';
 import { LRUCache } from 'lru-cache';
+import { type Logger, silentLogger } from '../../observability/logging/logger.js';
 import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
 import { noopMetrics } from '../../observability/metrics/metrics.js';
 import type {
@@ -34,6 +35,8 @@ export interface CachingStoreOptions {
   sharedTtlMs?: number;
   /** Prefix of shared cache keys (default `v1:`): a new cached format gets a new prefix and never reads old entries. */
   sharedPrefix?: string;
+  /** Told about shared entries that are refused (not JSON, or not the component the key names). */
+  logger?: Logger;
 }
 
 interface Entry {
@@ -73,6 +76,7 @@ export class CachingStore implements CatalogStore {
   private readonly hits: Counter;
   private readonly misses: Counter;
   private readonly sharedErrors: Counter;
+  private readonly logger: Logger;
   /** Keys of reads that depend on every name (lists, search, names, dependents). */
   private readonly globalKeys = new Set<string>();
   private epoch = 0;
@@ -92,6 +96,7 @@ export class CachingStore implements CatalogStore {
     this.shared = opts.shared ?? null;
     this.sharedTtlMs = opts.sharedTtlMs ?? ttl;
     this.sharedPrefix = opts.sharedPrefix ?? 'v1:';
+    this.logger = opts.logger ?? silentLogger;
     const metrics = opts.metrics ?? noopMetrics;
     this.hits = metrics.counter('nestor_cache_hits_total', 'Catalog reads served from the cache', ['op']);
     this.misses = metrics.counter('nestor_cache_misses_total', 'Catalog reads that went to the store', ['op']);
@@ -150,7 +155,9 @@ export class CachingStore implements CatalogStore {
   }
 
   async getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
-    return this.read('get', `get|${name}|${version}`, true, () => this.inner.getComponent(name, version));
+    return this.read('get', `get|${name}|${version}`, isVersionOf(name, version), () =>
+      this.inner.getComponent(name, version),
+    );
   }
 
   async getLatestComponent(
@@ -158,34 +165,34 @@ export class CachingStore implements CatalogStore {
     opts: { includePrerelease?: boolean } = {},
   ): Promise<ComponentDefinition | null> {
     const pre = opts.includePrerelease === true;
-    return this.read('latest', latestKey(name, pre), true, () =>
+    return this.read('latest', latestKey(name, pre), isVersionOf(name, null), () =>
       this.inner.getLatestComponent(name, { includePrerelease: pre }),
     );
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    const page = await this.read('list', `list|${queryKey(query)}`, false, () => this.inner.listComponents(query));
+    const page = await this.read('list', `list|${queryKey(query)}`, null, () => this.inner.listComponents(query));
     return { items: [...page.items], nextCursor: page.nextCursor };
   }
 
   async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const page = await this.read('search', `search|${queryKey(query)}`, false, () =>
-      this.inner.searchComponents(query),
-    );
+    const page = await this.read('search', `search|${queryKey(query)}`, null, () => this.inner.searchComponents(query));
     return { items: [...page.items], nextCursor: page.nextCursor };
   }
 
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
-    const versions = await this.read('versions', versionsKey(name), true, () => this.inner.getComponentVersions(name));
+    const versions = await this.read('versions', versionsKey(name), areVersionsOf(name), () =>
+      this.inner.getComponentVersions(name),
+    );
     return [...versions];
   }
 
   async listComponentNames(): Promise<string[]> {
-    return [...(await this.read('names', NAMES_KEY, false, () => this.inner.listComponentNames()))];
+    return [...(await this.read('names', NAMES_KEY, null, () => this.inner.listComponentNames()))];
   }
 
   async getDependents(name: string): Promise<DependentRef[]> {
-    return [...(await this.read('dependents', `dependents|${name}`, false, () => this.inner.getDependents(name)))];
+    return [...(await this.read('dependents', `dependents|${name}`, null, () => this.inner.getDependents(name)))];
   }
 
   async createComponent(component: NewComponent): Promise<WriteOutcome> {
@@ -304,20 +311,31 @@ export class CachingStore implements CatalogStore {
     }
   }
 
-  private async read<T>(op: Op, key: string, useShared: boolean, load: () => Promise<T>): Promise<T> {
+  /**
+   * `fitsShared` says whether a value read from the shared cache is what this key holds; reads
+   * without it do not use the shared cache.
+   */
+  private async read<T>(
+    op: Op,
+    key: string,
+    fitsShared: ((value: unknown) => boolean) | null,
+    load: () => Promise<T>,
+  ): Promise<T> {
     const hit = this.cache.get(key);
     if (hit !== undefined) {
       this.hits.inc({ op });
       return hit.value as T;
     }
     const epoch = this.epoch;
+    const useShared = fitsShared !== null;
     if (useShared && this.shared) {
       const fromShared = await this.readShared(key);
-      if (fromShared !== null) {
+      const value = fromShared === null ? undefined : this.decodeShared(key, fromShared, fitsShared);
+      if (fromShared !== null && value !== undefined) {
         this.hits.inc({ op });
-        const value = deepFreeze(JSON.parse(fromShared) as T);
+        deepFreeze(value);
         if (epoch === this.epoch) this.fill(op, key, value, fromShared);
-        return value;
+        return value as T;
       }
     }
     this.misses.inc({ op });
@@ -367,6 +385,27 @@ export class CachingStore implements CatalogStore {
     this.cache.set(NAMES_KEY, { value: next }, { size });
   }
 
+  /**
+   * The shared cache is another process's memory: what comes out of it is parsed and checked
+   * before use, and anything that is not the component the key names counts as a miss (the fill
+   * after the store read then overwrites it).
+   */
+  private decodeShared(key: string, json: string, fits: (value: unknown) => boolean): unknown {
+    let value: unknown;
+    try {
+      value = JSON.parse(json);
+    } catch {
+      value = undefined;
+    }
+    if (value !== undefined && fits(value)) return value;
+    this.sharedErrors.inc({ op: 'decode' });
+    this.logger.warn(
+      { key: this.sharedPrefix + key, bytes: json.length },
+      'ignored a shared cache entry that is not what its key names; reading the store',
+    );
+    return undefined;
+  }
+
   private async readShared(key: string): Promise<string | null> {
     try {
       return await (this.shared as SharedCache).get(this.sharedPrefix + key);
@@ -375,6 +414,25 @@ export class CachingStore implements CatalogStore {
       return null;
     }
   }
+}
+
+/** A component (or, for latest, any version of it) named `name`. */
+function isVersionOf(name: string, version: string | null): (value: unknown) => boolean {
+  return (value) => isComponentOf(value, name) && (version === null || value.version === version);
+}
+
+function areVersionsOf(name: string): (value: unknown) => boolean {
+  return (value) => Array.isArray(value) && value.every((item: unknown) => isComponentOf(item, name));
+}
+
+function isComponentOf(value: unknown, name: string): value is { name: string; version: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    (value as { name?: unknown }).name === name &&
+    typeof (value as { version?: unknown }).version === 'string'
+  );
 }
 
 function latestKey(name: string, includePrerelease: boolean): string {

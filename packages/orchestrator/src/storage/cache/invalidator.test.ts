@@ -53,6 +53,7 @@ describe('CacheInvalidator', () => {
           reads++;
           return inner.readEvents(after, limit);
         },
+        headSequence: () => inner.headSequence(),
       },
       logger: silentLogger,
       position: 0,
@@ -80,12 +81,34 @@ describe('CacheInvalidator', () => {
     const cache = new CachingStore({ inner: new MemoryStore(), maxBytes: 1_000_000, ttlMs: 60_000 });
     const invalidator = new CacheInvalidator({
       cache,
-      log: { readEvents: () => Promise.reject(new Error('store down')) },
+      log: {
+        readEvents: () => Promise.reject(new Error('store down')),
+        headSequence: () => Promise.reject(new Error('store down')),
+      },
       logger: silentLogger,
       position: 4,
     });
     expect(cache.appliedSequence()).toBe(4);
     await invalidator.catchUp(9);
     expect(cache.appliedSequence()).toBe(9);
+  });
+
+  it('ignores an announced head above the log: the applied sequence never passes the data', async () => {
+    const { inner, cache } = await setUp();
+    const warnings: unknown[] = [];
+    const logger = { ...silentLogger, warn: (obj: unknown) => warnings.push(obj) } as typeof silentLogger;
+    const invalidator = new CacheInvalidator({ cache, log: inner, logger, position: 0 });
+    const name = randomName();
+    const first = await inner.createComponent(makeComponent({ name }));
+    await invalidator.catchUp(1_000_000);
+    expect(cache.appliedSequence()).toBe(first.event!.id);
+    expect(warnings).toHaveLength(1);
+
+    // A real write after the forged announcement still moves it, and invalidates.
+    expect((await cache.getLatestComponent(name))?.version).toBe('1.0.0');
+    const second = await inner.createComponent(makeComponent({ name, version: '1.1.0' }));
+    await invalidator.catchUp(second.event!.id);
+    expect(cache.appliedSequence()).toBe(second.event!.id);
+    expect((await cache.getLatestComponent(name))?.version).toBe('1.1.0');
   });
 });

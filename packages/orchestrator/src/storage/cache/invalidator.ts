@@ -27,7 +27,7 @@ const PAGE = 10_000;
  */
 export class CacheInvalidator {
   private readonly cache: InvalidatableCache;
-  private readonly log: Pick<EventLog, 'readEvents'>;
+  private readonly log: Pick<EventLog, 'readEvents' | 'headSequence'>;
   private readonly logger: Logger;
   private running: Promise<void> | null = null;
   private wanted = 0;
@@ -35,7 +35,7 @@ export class CacheInvalidator {
 
   constructor(opts: {
     cache: InvalidatableCache;
-    log: Pick<EventLog, 'readEvents'>;
+    log: Pick<EventLog, 'readEvents' | 'headSequence'>;
     logger: Logger;
     position: number;
   }) {
@@ -76,16 +76,30 @@ export class CacheInvalidator {
       try {
         const events = await this.log.readEvents(from, PAGE);
         const first = events[0];
-        if (!first || first.id !== from + 1) {
-          // Compacted past our position, or the log is behind the announcement: we cannot know
-          // exactly what changed.
+        const last = events.at(-1)?.id ?? from;
+        if (!first) {
+          const head = await this.log.headSequence();
+          if (head > from) {
+            // Compacted past our position, up to the head: we cannot know what changed.
+            this.cache.clear();
+            this.cache.markApplied(head);
+            continue;
+          }
+          // The announcement was above the log (forged, or written by a process whose write this
+          // store does not show yet). The revision must never claim events the data does not
+          // hold, so it is dropped; a real write arrives with a later announcement or poll.
+          this.logger.warn({ announced: this.wanted, head }, 'ignored an announced head above the event log');
+          this.wanted = from;
+          return;
+        }
+        if (first.id !== from + 1) {
+          // Compacted past our position: we cannot know exactly what changed.
           this.cache.clear();
-          this.cache.markApplied(Math.max(this.wanted, events.at(-1)?.id ?? from));
+          this.cache.markApplied(last);
           continue;
         }
         for (const event of events) this.cache.invalidate(event);
-        const last = events.at(-1)?.id ?? from;
-        this.cache.markApplied(events.length < PAGE ? Math.max(last, this.wanted) : last);
+        this.cache.markApplied(last);
       } catch (err) {
         this.logger.warn({ err }, 'could not read the event log to invalidate the cache; clearing it');
         this.cache.clear();

@@ -44,11 +44,52 @@ describe('RedisSharedCache on the shared Redis', () => {
     await cache.set('a', 'one', 60_000);
     await cache.set('b', 'two', 30);
     expect(await cache.get('a')).toBe('one');
-    expect(await l.client.get(`${prefix}cache:a`)).toBe('one');
+    expect(await l.client.get(`${prefix}cache:a`)).toMatch(/^n1\.[0-9a-f]{64}\.one$/);
     await new Promise((r) => setTimeout(r, 60));
     expect(await cache.get('b')).toBeNull();
     await cache.delete(['a']);
     expect(await cache.get('a')).toBeNull();
+  });
+});
+
+describe('RedisSharedCache entries are checked before use', () => {
+  it('reads a tampered, truncated, moved, unsigned or foreign-signed entry as a miss, logs and drops it', async () => {
+    const lines: { level: number; msg: string; key?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const l = link();
+    await until(() => l.available);
+    const logger = createLogger({ level: 'warn' }, sink);
+    const cache = new RedisSharedCache({ link: l, namespace: 'signed:', signingKey: 'replica-secret', logger });
+    const foreign = new RedisSharedCache({ link: l, namespace: 'signed:', signingKey: 'attacker-secret' });
+    const raw = (k: string) => `${prefix}signed:${k}`;
+
+    await cache.set('good', '{"a":1}', 60_000);
+    expect(await cache.get('good')).toBe('{"a":1}');
+    const sealed = (await l.client.get(raw('good'))) as string;
+
+    const poisons: Record<string, string> = {
+      plain: '{"a":1}',
+      tampered: sealed.replace('{"a":1}', '{"a":2}'),
+      truncated: sealed.slice(0, -2),
+      shortDigest: `n1.${sealed.slice(3, 40)}.{"a":1}`,
+      empty: '',
+    };
+    for (const [k, v] of Object.entries(poisons)) await l.client.set(raw(k), v);
+    await l.client.set(raw('moved'), sealed); // a valid entry copied under another key
+    await foreign.set('foreign', '{"a":1}', 60_000); // signed with another key
+    for (const k of [...Object.keys(poisons), 'moved', 'foreign']) {
+      expect(await cache.get(k), k).toBeNull();
+    }
+    await until(async () => (await l.client.exists(raw('tampered'), raw('moved'), raw('foreign'))) === 0);
+    const refused = lines.filter((x) => x.msg.startsWith('ignored a shared cache entry'));
+    expect(refused).toHaveLength(Object.keys(poisons).length + 2);
+    expect(refused.map((x) => x.key)).toContain(raw('moved'));
+    expect(await cache.get('good')).toBe('{"a":1}');
   });
 });
 
@@ -70,6 +111,57 @@ describe('RedisChangeFeed', () => {
     expect(seenB).toEqual([1, 2]);
     a.close();
     b.close();
+  });
+
+  it('drops malformed announcements and heads above the log, and still hears real ones afterwards', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const channel = `events:head:${randomUUID()}`;
+    let head = 3;
+    const l = link();
+    const feed = new RedisChangeFeed({
+      link: l,
+      channel,
+      head: async () => head,
+      pollMs: 60_000,
+      warnEveryMs: 0,
+      logger: createLogger({ level: 'warn' }, sink),
+    });
+    const seen: number[] = [];
+    feed.subscribe((h) => seen.push(h));
+    await until(() => l.available);
+    await new Promise((r) => setTimeout(r, 100));
+    const raw = l.client;
+    const hostile = [
+      'abc',
+      '-5 x',
+      '0 x',
+      '1e3 x',
+      '007 x',
+      '99999999999999999999 x',
+      ' 4 x',
+      '4',
+      '{"head":4}',
+      'x'.repeat(100_000),
+    ];
+    for (const message of hostile) await raw.publish(l.key(channel), message);
+    await raw.publish(l.key(channel), '9007199254740991 forged'); // well-formed, far above the log
+    await until(() => lines.length >= hostile.length + 1);
+    expect(seen).toEqual([3]); // the forged head is confirmed only as far as the log goes
+
+    head = 5;
+    await raw.publish(l.key(channel), '5 other-replica');
+    await until(() => seen.includes(5));
+    expect(seen).toEqual([3, 5]);
+    expect(lines.filter((x) => x.msg.startsWith('ignored a malformed'))).toHaveLength(hostile.length);
+    expect(lines.filter((x) => x.msg.includes('above the log head'))).toHaveLength(1);
+    expect(Math.max(...lines.map((x) => JSON.stringify(x).length))).toBeLessThan(1000);
+    feed.close();
   });
 
   it('falls back to polling the log head when pub/sub is unavailable', async () => {

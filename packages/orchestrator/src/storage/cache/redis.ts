@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { create } from '@nestor/sdk';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logging/logger.js';
@@ -13,6 +14,10 @@ export interface RedisLinkOptions {
   /** A command that takes longer fails (and the caller falls back to the store). */
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** AUTH password when the URL carries none (a password in the URL wins). Never logged. */
+  password?: string;
+  /** PEM CA certificates trusted for `rediss://` besides the system ones. */
+  tlsCa?: string;
 }
 
 type State = 'connecting' | 'up' | 'down';
@@ -43,14 +48,16 @@ export class RedisLink {
       // Reconnect forever with a capped delay: Redis coming back must heal the replica by itself.
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
       lazyConnect: false,
+      ...(opts.tlsCa && opts.url.startsWith('rediss://') ? { tls: { ca: [...rootCertificates, opts.tlsCa] } } : {}),
     };
-    this.commands = new Redis(opts.url, {
+    const url = withPassword(opts.url, opts.password);
+    this.commands = new Redis(url, {
       ...common,
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs ?? 250,
     });
     // The subscriber queues its SUBSCRIBE until connected; ioredis resubscribes after reconnects.
-    this.subscriber = new Redis(opts.url, { ...common, enableOfflineQueue: true });
+    this.subscriber = new Redis(url, { ...common, enableOfflineQueue: true });
     this.commands.on('ready', () => this.setState('up'));
     this.commands.on('error', (err: Error) => this.setState('down', err));
     this.commands.on('close', () => this.setState('down'));
@@ -62,7 +69,7 @@ export class RedisLink {
         try {
           handler(message);
         } catch (err) {
-          this.logger.warn({ err, channel }, 'redis message handler failed');
+          this.logger.warn({ err: loggable(err), channel }, 'redis message handler failed');
         }
       }
     });
@@ -102,7 +109,7 @@ export class RedisLink {
       set = new Set();
       this.handlers.set(full, set);
       this.subscriber.subscribe(full).catch((err: unknown) => {
-        this.logger.warn({ err, channel: full }, 'redis subscribe failed; it is retried on reconnect');
+        this.logger.warn({ err: loggable(err), channel: full }, 'redis subscribe failed; it is retried on reconnect');
       });
     }
     set.add(handler);
@@ -126,7 +133,7 @@ export class RedisLink {
         .component('redis')
         .operation('Ping')
         .message(`redis unavailable (serving from the store): ${(err as Error).message}`)
-        .cause(err)
+        .cause(loggable(err))
         .build();
     }
   }
@@ -142,47 +149,110 @@ export class RedisLink {
     const previous = this.state;
     this.state = next;
     if (next === 'down') {
-      this.logger.warn({ err, previous }, 'redis unavailable: serving from the store without the shared cache');
+      this.logger.warn(
+        { err: loggable(err), previous },
+        'redis unavailable: serving from the store without the shared cache',
+      );
     } else if (previous === 'down') {
       this.logger.info('redis available again: shared cache and cross-replica wake-ups restored');
     }
   }
 }
 
+/**
+ * The URL with `password` filled in when it names none. ioredis lets a URL's (even empty) password
+ * win over the option, so `rediss://user@host` plus a password from the environment would
+ * otherwise authenticate with an empty one.
+ */
+function withPassword(url: string, password: string | undefined): string {
+  if (!password) return url;
+  const parsed = new URL(url);
+  if (parsed.password) return url;
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
+/**
+ * An error from ioredis without what it carries of the failed command: a refused AUTH holds the
+ * password in `command.args`, and a logged error must never show it.
+ */
+function loggable(err: unknown): Error | undefined {
+  if (err === undefined) return undefined;
+  if (!(err instanceof Error)) return new Error(String(err));
+  const safe = new Error(err.message);
+  safe.name = err.name;
+  safe.stack = err.stack;
+  const { code } = err as NodeJS.ErrnoException;
+  const command = (err as { command?: { name?: unknown } }).command;
+  return Object.assign(safe, code ? { code } : {}, typeof command?.name === 'string' ? { command: command.name } : {});
+}
+
 export interface RedisSharedCacheOptions {
   link: RedisLink;
   /** Key namespace under the link's prefix (CachingStore adds its own versioned prefix too). */
   namespace?: string;
+  /**
+   * Secret shared by the replicas that signs every entry (HMAC-SHA256). Without it entries still
+   * carry a digest bound to their key, which catches truncated, corrupted and moved entries, but
+   * not ones forged by someone who can write to Redis.
+   */
+  signingKey?: string;
+  logger?: Logger;
 }
+
+/** Entry format tag: a new envelope gets a new tag and never reads old entries as valid. */
+const ENVELOPE = 'n1.';
+const DIGEST_HEX = 64;
 
 /**
  * The optional L2 cache shared by every replica. Every operation degrades to a miss (or a no-op)
  * when Redis is unavailable, so the store behind the caches keeps serving.
+ *
+ * Entries are `n1.<hmac>.<value>`, the HMAC taken over the full key and the value, so an entry
+ * that was cut short, altered, copied under another key or written by anyone without the signing
+ * key reads as a miss (and is logged and dropped) instead of reaching a client.
  */
 export class RedisSharedCache implements SharedCache {
   private readonly link: RedisLink;
   private readonly namespace: string;
+  private readonly signingKey: string;
+  private readonly logger: Logger;
 
   constructor(opts: RedisSharedCacheOptions) {
     this.link = opts.link;
     this.namespace = opts.namespace ?? '';
+    this.signingKey = opts.signingKey ?? '';
+    this.logger = opts.logger ?? silentLogger;
   }
 
-  /** The cached value, or null on a miss or when Redis is unavailable. */
+  /** The cached value, or null on a miss, a rejected entry, or when Redis is unavailable. */
   async get(key: string): Promise<string | null> {
     if (!this.link.available) return null;
+    const fullKey = this.fullKey(key);
+    let stored: string | null;
     try {
-      return await this.link.client.get(this.fullKey(key));
+      stored = await this.link.client.get(fullKey);
     } catch {
       return null;
     }
+    if (stored === null) return null;
+    const value = this.open(fullKey, stored);
+    if (value === null) {
+      this.logger.warn(
+        { key: fullKey, bytes: stored.length },
+        'ignored a shared cache entry whose digest does not match (corrupted, truncated or foreign); reading the store',
+      );
+      this.link.client.del(fullKey).catch(() => undefined);
+    }
+    return value;
   }
 
   /** Stores a value with a time-to-live; silently skipped when Redis is unavailable. */
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     if (!this.link.available) return;
+    const fullKey = this.fullKey(key);
     try {
-      await this.link.client.set(this.fullKey(key), value, 'PX', Math.max(1, Math.round(ttlMs)));
+      await this.link.client.set(fullKey, this.seal(fullKey, value), 'PX', Math.max(1, Math.round(ttlMs)));
     } catch {
       // A missed fill only costs a later store read.
     }
@@ -200,5 +270,24 @@ export class RedisSharedCache implements SharedCache {
 
   private fullKey(key: string): string {
     return this.link.key(`${this.namespace}${key}`);
+  }
+
+  private digest(fullKey: string, value: string): Buffer {
+    // The key's length goes first so that no (key, value) pair can pose as another.
+    return createHmac('sha256', this.signingKey).update(`${fullKey.length}:${fullKey}\n`).update(value).digest();
+  }
+
+  private seal(fullKey: string, value: string): string {
+    return `${ENVELOPE}${this.digest(fullKey, value).toString('hex')}.${value}`;
+  }
+
+  /** The value inside a stored entry, or null when the entry is not one this key would hold. */
+  private open(fullKey: string, stored: string): string | null {
+    const valueAt = ENVELOPE.length + DIGEST_HEX + 1;
+    if (!stored.startsWith(ENVELOPE) || stored.length < valueAt || stored[valueAt - 1] !== '.') return null;
+    const claimed = Buffer.from(stored.slice(ENVELOPE.length, valueAt - 1), 'hex');
+    if (claimed.length !== DIGEST_HEX / 2) return null;
+    const value = stored.slice(valueAt);
+    return timingSafeEqual(claimed, this.digest(fullKey, value)) ? value : null;
   }
 }
