@@ -59,6 +59,8 @@ export interface Config {
   cache: { enabled: boolean; max_bytes: number; ttl_ms: number; redis_url: string | null };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
+  /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
+  webhooks: { body_limit: number };
   engines: EngineConfig[];
   discovery: {
     interval_ms: number;
@@ -91,6 +93,7 @@ export function defaultConfig(): Config {
     cache: { enabled: true, max_bytes: 64 * 1024 * 1024, ttl_ms: 300_000, redis_url: null },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
+    webhooks: { body_limit: 1_048_576 },
     engines: [],
     discovery: {
       interval_ms: 60_000,
