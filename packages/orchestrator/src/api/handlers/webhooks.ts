@@ -101,7 +101,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
     scope.addContentTypeParser('*', async (req: FastifyRequest, payload: Readable) => {
       const state = admitted.get(req);
       if (!state) throw new Error('webhook body reached before its headers were checked');
-      return readBody(payload, bodyLimit, discardLimit, (chunk) => state.signature?.update(chunk));
+      return readBody(payload, bodyLimit, (chunk) => state.signature?.update(chunk));
     });
 
     scope.post(
@@ -125,6 +125,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
         if (!state) throw new Error('webhook handled before its headers were checked');
         const { def, provider, signature } = state;
         const name = def.name;
+        // Refused here rather than as a parser error: Fastify closes the connection after a parser
+        // error, which resets it while the client is still sending.
+        if (req.body === TOO_LARGE) throw tooLarge(bodyLimit);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         // With no body at all the parser never ran and the signature is that of zero bytes.
         if (signature && !signature.matches()) {
@@ -165,45 +168,46 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
   });
 }
 
+/** What the body parser yields for a body that passed the limit while streaming. */
+const TOO_LARGE = Symbol('webhook body too large');
+
 /**
- * Reads a body of at most `limit` bytes, handing each chunk to `onChunk` as it arrives. Past the
- * limit the rest is read and dropped (up to `discardLimit` more bytes) so that the 413 reaches a
- * client that writes its whole body before reading the answer.
+ * Reads a body of at most `limit` bytes, handing each chunk to `onChunk` as it arrives. A body
+ * that passes the limit yields TOO_LARGE at once, so the 413 goes out while the client is still
+ * sending; the rest is dropped as it arrives (and bounded by `discardRest`).
  */
 function readBody(
   stream: Readable,
   limit: number,
-  discardLimit: number,
   onChunk: (chunk: Buffer) => void,
-): Promise<Buffer> {
+): Promise<Buffer | typeof TOO_LARGE> {
   return new Promise((resolve, reject) => {
-    let chunks: Buffer[] = [];
+    const chunks: Buffer[] = [];
     let received = 0;
-    const settle = (err: Error | null, body?: Buffer) => {
+    const stop = () => {
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
       stream.off('close', onClose);
-      if (err) reject(err);
-      else resolve(body ?? Buffer.alloc(0));
     };
     function onData(chunk: Buffer | string) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       received += bytes.length;
       if (received > limit) {
-        chunks = [];
-        if (received - limit > discardLimit) settle(tooLarge(limit));
+        stop();
+        resolve(TOO_LARGE);
         return;
       }
       onChunk(bytes);
       chunks.push(bytes);
     }
     function onEnd() {
-      if (received > limit) settle(tooLarge(limit));
-      else settle(null, Buffer.concat(chunks, received));
+      stop();
+      resolve(Buffer.concat(chunks, received));
     }
     function onError() {
-      settle(
+      stop();
+      reject(
         create('invalid_request')
           .component('webhooks')
           .operation('ReadWebhook')
