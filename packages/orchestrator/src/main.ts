@@ -267,7 +267,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   stoppers.push(() => sources.stop());
   registerSourceRoutes(server, { sources });
-  await registerWebhookRoutes(server, { sources, logger, clock });
+  await registerWebhookRoutes(server, { sources, logger, clock, bodyLimit: config.webhooks.body_limit });
   // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
   // retention (started by start(), stopped before the store closes).
   const broker = new EventBroker({

@@ -32,6 +32,7 @@ Configuration (defaults < --config file < NESTOR_<SECTION>_<KEY> env < flags):
   auth.anonymous_read                         allow reads without a token (true)
   NESTOR_API_TOKENS="<token>:<scope>[+<scope>],..."  scopes read, write, admin
   sources: [...]                              git or directory sources (see docs/sources.md)
+  webhooks.body_limit                         largest webhook body in bytes (1048576)
   engines: [...]                              deployment engines (see docs/engines.md)
   validation.unhealthy_engine                 error | warn (error)
   events.retain, events.heartbeat             event log retention (100000) and SSE heartbeat (15s)

@@ -78,6 +78,8 @@ export interface Config {
   };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
+  /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
+  webhooks: { body_limit: number };
   engines: EngineConfig[];
   discovery: {
     interval_ms: number;
@@ -118,6 +120,7 @@ export function defaultConfig(): Config {
     },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
+    webhooks: { body_limit: 1_048_576 },
     engines: [],
     discovery: {
       interval_ms: 60_000,

@@ -167,6 +167,11 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.auth.tokens = auth.list('tokens').map((t) => decodeToken(t));
   }
   c.sources = r.list('sources').map((s) => decodeSource(s));
+  const webhooks = r.section('webhooks');
+  if (webhooks) {
+    webhooks.only(['body_limit']);
+    c.webhooks.body_limit = webhooks.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.webhooks.body_limit;
+  }
   c.engines = r.list('engines').map((e) => decodeEngine(e));
   for (const [what, list] of [
     ['sources', c.sources],

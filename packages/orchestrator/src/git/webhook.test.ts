@@ -1,7 +1,15 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSupportedBranch, isSupportedUrl, redactUrl } from './client.js';
-import { DeliveryDeduper, identifyProvider, parseDelivery, verifySignature } from './webhook.js';
+import {
+  BodySignature,
+  DeliveryDeduper,
+  identifyProvider,
+  parseDelivery,
+  signatureHeaders,
+  verifySignature,
+} from './webhook.js';
 
 describe('verifySignature', () => {
   it("matches GitHub's documented example", () => {
@@ -27,6 +35,57 @@ describe('verifySignature', () => {
         );
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('signatureHeaders (judged before the body is read)', () => {
+  const hex = (body: Buffer, secret: string) => createHmac('sha256', secret).update(body).digest('hex');
+
+  it('refuses missing and malformed signatures and wrong GitLab tokens from the headers alone', () => {
+    const refused: [Parameters<typeof signatureHeaders>[0], Record<string, string>][] = [
+      ['github', {}],
+      ['github', { 'x-hub-signature-256': 'sha256=zz' }],
+      ['github', { 'x-hub-signature-256': `sha1=${'0'.repeat(40)}` }],
+      ['github', { 'x-hub-signature-256': `sha256=${'0'.repeat(63)}` }],
+      ['gitea', { 'x-gitea-signature': 'not hex' }],
+      ['gitea', {}],
+      ['gitlab', {}],
+      ['gitlab', { 'x-gitlab-token': 'wrong' }],
+      ['gitlab', { 'x-gitlab-token': 'secretx' }],
+    ];
+    for (const [provider, headers] of refused) {
+      const verdict = signatureHeaders(provider, headers, 'secret');
+      expect(verdict.ok, `${provider} ${JSON.stringify(headers)}`).toBe(false);
+      if (!verdict.ok) expect(verdict.reason).toMatch(provider === 'gitlab' ? /X-Gitlab-Token/ : /signature/);
+    }
+    expect(signatureHeaders('gitlab', { 'x-gitlab-token': 'secret' }, 'secret')).toEqual({ ok: true, signature: null });
+    const github = signatureHeaders('github', { 'x-hub-signature-256': `sha256=${'a'.repeat(64)}` }, 'secret');
+    expect(github.ok && github.signature instanceof BodySignature).toBe(true);
+  });
+
+  it('gives the same verdict fed in random chunks as over the whole body', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.array(fc.nat(4096), { maxLength: 8 }),
+        fc.boolean(),
+        (bytes, cuts, signedRight) => {
+          const body = Buffer.from(bytes);
+          const headers = { 'x-hub-signature-256': `sha256=${hex(body, signedRight ? 'secret' : 'other')}` };
+          const verdict = signatureHeaders('github', headers, 'secret');
+          if (!verdict.ok || verdict.signature === null) throw new Error('a well-formed signature was refused');
+          const points = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
+          let from = 0;
+          for (const to of [...points, body.length]) {
+            verdict.signature.update(body.subarray(from, to));
+            from = to;
+          }
+          expect(verdict.signature.matches()).toBe(signedRight);
+          expect(verifySignature('github', headers, body, 'secret')).toBe(signedRight);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, type Hmac, timingSafeEqual } from 'node:crypto';
 import { create, type NestorError } from '@nestor/sdk';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
@@ -43,20 +43,6 @@ export function identifyProvider(headers: Headers): WebhookProvider | null {
   return null;
 }
 
-function hmacHex(secret: string, body: Buffer): Buffer {
-  return createHmac('sha256', secret).update(body).digest();
-}
-
-/** Constant-time comparison of a hex signature with the expected digest (false for malformed hex). */
-function sameDigest(expected: Buffer, presentedHex: string | null): boolean {
-  if (presentedHex === null || !/^[0-9a-fA-F]{64}$/.test(presentedHex)) {
-    // Compare anyway so that malformed and wrong signatures take the same time.
-    timingSafeEqual(expected, expected);
-    return false;
-  }
-  return timingSafeEqual(expected, Buffer.from(presentedHex, 'hex'));
-}
-
 /** Constant-time comparison of two secrets of any length (hashing hides the length). */
 function sameSecret(expected: string, presented: string | null): boolean {
   const a = createHash('sha256').update(expected).digest();
@@ -67,27 +53,79 @@ function sameSecret(expected: string, presented: string | null): boolean {
 }
 
 /**
- * Checks a delivery's authenticity with the source's secret:
+ * HMAC-SHA256 of a body fed chunk by chunk as it arrives, so a signature is checked without first
+ * holding the whole body; `matches()` compares with the presented digest in constant time.
+ */
+export class BodySignature {
+  private readonly hmac: Hmac;
+  private readonly presented: Buffer;
+
+  /** `presentedHex` must be 64 hex digits (`signatureHeaders` only builds one from such a header). */
+  constructor(secret: string, presentedHex: string) {
+    this.hmac = createHmac('sha256', secret);
+    this.presented = Buffer.from(presentedHex, 'hex');
+  }
+
+  update(chunk: Buffer): void {
+    this.hmac.update(chunk);
+  }
+
+  /** Call once, after the last chunk. */
+  matches(): boolean {
+    return timingSafeEqual(this.hmac.digest(), this.presented);
+  }
+}
+
+/**
+ * What the headers alone say about a delivery: refused (with the reason), authenticated (GitLab's
+ * token is the whole proof), or a body signature still to check while the body streams in.
+ */
+export type HeaderVerdict = { ok: false; reason: string } | { ok: true; signature: BodySignature | null };
+
+const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Checks everything a delivery's headers can prove before a byte of its body is read:
  * GitHub `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`;
  * Gitea/Forgejo `X-Gitea-Signature: <hex HMAC-SHA256>` (or GitHub's header, which Gitea also sends);
- * GitLab `X-Gitlab-Token: <secret>`. Every comparison is constant-time.
+ * GitLab `X-Gitlab-Token: <secret>`, compared in constant time here. A missing or malformed
+ * signature is refused without reading the body; a well-formed one becomes a `BodySignature`.
  */
-export function verifySignature(provider: WebhookProvider, headers: Headers, body: Buffer, secret: string): boolean {
+export function signatureHeaders(provider: WebhookProvider, headers: Headers, secret: string): HeaderVerdict {
   switch (provider) {
-    case 'github': {
-      const sig = header(headers, 'x-hub-signature-256');
-      const hex = sig?.startsWith('sha256=') ? sig.slice('sha256='.length) : null;
-      return sameDigest(hmacHex(secret, body), hex);
-    }
+    case 'github':
     case 'gitea': {
-      const direct = header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature');
       const hub = header(headers, 'x-hub-signature-256');
-      const hex = direct ?? (hub?.startsWith('sha256=') ? hub.slice('sha256='.length) : null);
-      return sameDigest(hmacHex(secret, body), hex);
+      const hubHex = hub?.startsWith('sha256=') ? hub.slice('sha256='.length) : null;
+      const hex =
+        provider === 'gitea'
+          ? (header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature') ?? hubHex)
+          : hubHex;
+      const expected = provider === 'gitea' ? 'X-Gitea-Signature' : 'X-Hub-Signature-256: sha256=<hex>';
+      if (hex === null) return { ok: false, reason: `no ${provider} webhook signature: expected ${expected}` };
+      if (!HEX_DIGEST.test(hex)) {
+        return { ok: false, reason: `the ${provider} webhook signature is not a hex HMAC-SHA256 digest` };
+      }
+      return { ok: true, signature: new BodySignature(secret, hex) };
     }
     case 'gitlab':
-      return sameSecret(secret, header(headers, 'x-gitlab-token'));
+      return sameSecret(secret, header(headers, 'x-gitlab-token'))
+        ? { ok: true, signature: null }
+        : { ok: false, reason: 'the X-Gitlab-Token does not match the secret of the source' };
   }
+}
+
+/**
+ * Checks a whole delivery (headers and body) with the source's secret; every comparison is
+ * constant-time. The server checks the same way in two steps (`signatureHeaders` before the body,
+ * `BodySignature` while it streams).
+ */
+export function verifySignature(provider: WebhookProvider, headers: Headers, body: Buffer, secret: string): boolean {
+  const verdict = signatureHeaders(provider, headers, secret);
+  if (!verdict.ok) return false;
+  if (verdict.signature === null) return true;
+  verdict.signature.update(body);
+  return verdict.signature.matches();
 }
 
 function badPayload(message: string): NestorError {
