@@ -271,6 +271,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     heartbeatMs: config.events.heartbeat_ms,
     clientBuffer: config.events.client_buffer,
+    maxSubscribers: config.limits.sse.max_streams,
+    perClient: config.limits.sse.per_client,
+    stallTimeoutMs: config.events.stall_timeout_ms,
     clock,
   });
   registerEventRoutes(server, { broker });
