@@ -3,6 +3,7 @@ import { type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Problem } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeConfig } from '../packages/orchestrator/src/config/load.js';
 import { type App, buildApp, type Config } from '../packages/orchestrator/src/main.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { AUTH, testConfig } from './helpers.js';
@@ -278,5 +279,21 @@ describe('SSE hostile positions and filters', () => {
     );
     expect(odd.status).toBe(200);
     odd.close();
+  });
+});
+
+describe('SSE limits in config', () => {
+  it('reads limits.sse and events.stall_timeout, with defaults, and names a bad key', () => {
+    const defaults = decodeConfig({});
+    expect(defaults.limits.sse).toEqual({ max_streams: 10_000, per_client: 50 });
+    expect(defaults.events.stall_timeout_ms).toBe(30_000);
+    const set = decodeConfig({ limits: { sse: { max_streams: 7, per_client: 2 } }, events: { stall_timeout: '5s' } });
+    expect(set.limits.sse).toEqual({ max_streams: 7, per_client: 2 });
+    expect(set.events.stall_timeout_ms).toBe(5_000);
+    expect(() => decodeConfig({ limits: { sse: { max_streams: 0 } } })).toThrow(/limits\.sse\.max_streams/);
+    expect(() => decodeConfig({ limits: { sse: { per_client: -1 } } })).toThrow(/limits\.sse\.per_client/);
+    expect(() => decodeConfig({ limits: { sse: { max: 1 } } })).toThrow(/unknown config key "limits\.sse\.max"/);
+    expect(() => decodeConfig({ limits: { streams: 1 } })).toThrow(/unknown config key "limits\.streams"/);
+    expect(() => decodeConfig({ events: { stall_timeout: '10ms' } })).toThrow(/events\.stall_timeout/);
   });
 });

@@ -213,6 +213,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
   }
   const limits = r.section('limits');
+  limits?.only(['sse']);
   const sse = limits?.section('sse');
   if (sse) {
     sse.only(['max_streams', 'per_client']);
