@@ -136,5 +136,10 @@ describe('engine details for anonymous readers', () => {
     expect(anonymous.history.map((p) => p.message)).toContain('HTTP 503');
     const list = await a.server.inject({ method: 'GET', url: '/v1/engines' });
     expect(list.body).not.toContain('draining');
+    // The event log is readable anonymously too: health changes carry the summary only.
+    const changes = (await a.store.readEvents(0, 1_000)).filter((e) => e.type === 'engine.health_changed');
+    expect(changes.length).toBeGreaterThan(0);
+    expect(JSON.stringify(changes)).not.toContain('draining');
+    expect(changes[0]?.data).toMatchObject({ engine: 'leaky', health: 'unhealthy', message: 'HTTP 503' });
   });
 });

@@ -92,6 +92,28 @@ export async function probeEngine(
   }
 }
 
+/**
+ * A probe described by its outcome alone: what anonymous readers and the event log get, since the
+ * full message can hold the engine's response body, a redirect target or an internal address.
+ */
+export function probeSummary(p: Pick<ProbeResult, 'failure' | 'status'>): string {
+  switch (p.failure) {
+    case null:
+    case 'status':
+      return `HTTP ${p.status}`;
+    case 'redirect':
+      return `HTTP ${p.status} redirect (not followed)`;
+    case 'timeout':
+      return 'no answer within the timeout';
+    case 'protocol':
+      return 'not an HTTP answer';
+    case 'refused':
+      return 'refused by the endpoint policy';
+    default:
+      return 'connection failed';
+  }
+}
+
 /** Reads at most `limit` bytes and returns a printable snippet; cancels the rest of the stream. */
 async function readCapped(res: Response, limit: number): Promise<string> {
   if (!res.body) return '';

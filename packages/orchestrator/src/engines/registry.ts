@@ -7,6 +7,7 @@ import type { Gauge, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import type { EngineStore, EventLog } from '../storage/interfaces.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
+import { probeSummary } from './health.js';
 import type {
   EngineDetail,
   EngineOrigin,
@@ -282,7 +283,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
       );
     }
     if (!(await this.persistHealth(next, now))) return;
-    if (healthChanged) await this.announce(next, engine.health);
+    if (healthChanged) await this.announce(next, engine.health, probeSummary(result));
   }
 
   /**
@@ -352,13 +353,18 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     return true;
   }
 
-  private async announce(engine: DeploymentEngine, previous: EngineHealth): Promise<void> {
+  /** `message` defaults to the engine's; a probe's is summarized, as every reader of the log may see it. */
+  private async announce(
+    engine: DeploymentEngine,
+    previous: EngineHealth,
+    message: string | null = engine.message,
+  ): Promise<void> {
     this.gauge.set({ engine: engine.name }, HEALTH_VALUE[engine.health]);
     try {
       const event = await this.events.appendEvent({
         type: 'engine.health_changed',
         subject: { name: engine.name, version: null, digest: null },
-        data: { engine: engine.name, previous, health: engine.health, message: engine.message },
+        data: { engine: engine.name, previous, health: engine.health, message },
       });
       this.feed.publish(event.id);
     } catch (err) {

@@ -3,7 +3,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineConfig } from '../../config/config.js';
 import { decodeEngine, Reader } from '../../config/load.js';
-import type { EngineDetail, EngineReader, EngineRegistrar, ProbeResult } from '../../engines/interfaces.js';
+import { probeSummary } from '../../engines/health.js';
+import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
 const COMPONENT = 'api';
@@ -75,25 +76,6 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
  */
 function anonymousView<T extends DeploymentEngine>(engine: T): T {
   return { ...engine, message: null };
-}
-
-/** A probe described by its outcome alone, for anonymous readers. */
-function probeSummary(p: ProbeResult): string {
-  switch (p.failure) {
-    case null:
-    case 'status':
-      return `HTTP ${p.status}`;
-    case 'redirect':
-      return `HTTP ${p.status} redirect (not followed)`;
-    case 'timeout':
-      return 'no answer within the timeout';
-    case 'protocol':
-      return 'not an HTTP answer';
-    case 'refused':
-      return 'refused by the endpoint policy';
-    default:
-      return 'connection failed';
-  }
 }
 
 /** The config decoder's rules, with its errors re-worded for a request body and naming the field. */
