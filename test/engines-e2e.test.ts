@@ -33,6 +33,8 @@ function engineConfig(name: string, endpoint: string | null): EngineConfig {
 async function start(engines: EngineConfig[], mutate?: Parameters<typeof testApp>[0]): Promise<App> {
   const { app, cleanup } = await testApp((c) => {
     c.engines = engines;
+    // The fake engines listen on loopback, which the endpoint policy refuses unless allowed.
+    c.engine_allow_hosts = ['127.0.0.1'];
     mutate?.(c);
   });
   cleanups.push(cleanup);
@@ -128,7 +130,7 @@ describe('engines through the real app', () => {
   it('registers and deregisters engines over the API, admin only', async () => {
     const tf = await fake();
     const app = await start([engineConfig('from-config', null)]);
-    const body = { name: 'posted', type: 'pulumi', endpoint: tf.url, interval: '50ms', timeout: '200ms' };
+    const body = { name: 'posted', type: 'pulumi', endpoint: tf.url, interval: '1s', timeout: '200ms' };
 
     const forbidden = await app.server.inject({
       method: 'POST',
@@ -146,7 +148,7 @@ describe('engines through the real app', () => {
       type: 'pulumi',
       origin: 'api',
       health: 'unknown',
-      interval_ms: 50,
+      interval_ms: 1000,
       timeout_ms: 200,
       failure_threshold: 3,
       success_threshold: 1,

@@ -20,6 +20,8 @@ async function serve(opts: { store?: SqliteStore | MemoryStore; port?: number; d
   const { config, dir } = testConfig((c) => {
     c.events.heartbeat_ms = 60_000;
     c.events.client_buffer = 8;
+    // Every test client is anonymous on 127.0.0.1; the per-client cap has its own tests.
+    c.limits.sse.per_client = 10_000;
   });
   const app = await buildApp(config, { store: opts.store ?? new MemoryStore() });
   await app.server.listen({ port: opts.port ?? 0, host: '127.0.0.1' });

@@ -22,6 +22,7 @@ import { CatalogManager } from './catalog/manager.js';
 import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
 import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
+import { EndpointPolicy } from './engines/endpoint-policy.js';
 import { HttpHealthChecker } from './engines/health.js';
 import { LeaseLeadership } from './engines/leadership.js';
 import { EngineRegistry } from './engines/registry.js';
@@ -188,7 +189,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // --- Engines (issue 6): registrations live in the store (shared by replicas, refreshed from it);
   // one replica, the lease holder, probes and discovers. Stopped before the store closes.
-  const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics });
+  const endpointPolicy = new EndpointPolicy({ allowHosts: config.engine_allow_hosts });
+  const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
   await engines.load(config.engines);
   const engineLeadership = new LeaseLeadership({
     store,
@@ -197,7 +199,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ttlMs: 15_000,
     logger,
   });
-  const engineHealth = new HttpHealthChecker({ targets: engines, metrics, logger, leadership: engineLeadership });
+  const engineHealth = new HttpHealthChecker({
+    targets: engines,
+    metrics,
+    logger,
+    leadership: engineLeadership,
+    policy: endpointPolicy,
+  });
   const engineDiscovery = new DiscoveryRunner({
     target: engines,
     discoveries: discoveriesFromConfig(config, env),
@@ -205,6 +213,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger,
     metrics,
     leadership: engineLeadership,
+    policy: endpointPolicy,
   });
   stoppers.push(async () => {
     await engineDiscovery.stop();
@@ -277,6 +286,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     heartbeatMs: config.events.heartbeat_ms,
     clientBuffer: config.events.client_buffer,
+    maxSubscribers: config.limits.sse.max_streams,
+    perClient: config.limits.sse.per_client,
+    stallTimeoutMs: config.events.stall_timeout_ms,
     clock,
   });
   registerEventRoutes(server, { broker });

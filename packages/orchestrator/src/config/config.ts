@@ -81,6 +81,11 @@ export interface Config {
   /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
   webhooks: { body_limit: number };
   engines: EngineConfig[];
+  /**
+   * YAML `engines.allow_hosts` (the mapping form of `engines`): endpoint hosts, as written in the
+   * URL, that may be probed although they are loopback, private, link-local or metadata addresses.
+   */
+  engine_allow_hosts: string[];
   discovery: {
     interval_ms: number;
     dns: { domain: string } | null;
@@ -98,7 +103,10 @@ export interface Config {
     /** Events buffered per SSE client before it is dropped as too slow. */
     client_buffer: number;
     compaction_interval_ms: number;
+    /** A stream that takes nothing for this long while it replays the log is dropped. */
+    stall_timeout_ms: number;
   };
+  limits: { sse: { max_streams: number; per_client: number } };
   examples: { enabled: boolean; path: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
 }
@@ -122,6 +130,8 @@ export function defaultConfig(): Config {
     sources: [],
     webhooks: { body_limit: 1_048_576 },
     engines: [],
+    // Empty: `npm start` runs the examples with engines that have no endpoint, so nothing needs it.
+    engine_allow_hosts: [],
     discovery: {
       interval_ms: 60_000,
       dns: null,
@@ -135,7 +145,9 @@ export function defaultConfig(): Config {
       heartbeat_ms: 15_000,
       client_buffer: 1_000,
       compaction_interval_ms: 60_000,
+      stall_timeout_ms: 30_000,
     },
+    limits: { sse: { max_streams: 10_000, per_client: 50 } },
     examples: { enabled: true, path: './examples' },
     log: { level: 'info', pretty: false },
   };

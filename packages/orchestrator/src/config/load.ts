@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { create, ENGINE_TYPES, type NestorError } from '@nestor/sdk';
 import { parse as parseYaml } from 'yaml';
 import { parseTokenList } from '../api/middleware/auth.js';
+import { EndpointPolicy } from '../engines/endpoint-policy.js';
 import {
   type Config,
   defaultConfig,
@@ -60,7 +61,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const SECTIONS = new Set(Object.keys(defaultConfig()));
+// `engine_allow_hosts` is written `engines.allow_hosts`, never as a section of its own.
+const SECTIONS = new Set(Object.keys(defaultConfig()).filter((k) => k !== 'engine_allow_hosts'));
 
 /** `NESTOR_SERVER_PORT=9090` → `server.port`; list sections take JSON (`NESTOR_SOURCES='[...]'`). */
 function applyEnv(raw: Record<string, unknown>, env: Record<string, string | undefined>): void {
@@ -76,8 +78,15 @@ function applyEnv(raw: Record<string, unknown>, env: Record<string, string | und
       raw[section] = wrap(key, () => JSON.parse(value));
       continue;
     }
-    if (typeof def !== 'object' || def === null || Array.isArray(def)) continue;
     const field = rest.slice(section.length + 1);
+    if (section === 'engines' && field === 'allow_hosts') {
+      // `engines` is a list, so its one setting lives in the mapping form: `{ allow_hosts, items }`.
+      const current = raw.engines;
+      raw.engines = Array.isArray(current) ? { items: current } : (current ?? {});
+      (raw.engines as Record<string, unknown>).allow_hosts = value.split(',').map((h) => h.trim());
+      continue;
+    }
+    if (typeof def !== 'object' || def === null || Array.isArray(def)) continue;
     raw[section] ??= {};
     const target = raw[section] as Record<string, unknown>;
     target[field] = envValue(value);
@@ -172,7 +181,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     webhooks.only(['body_limit']);
     c.webhooks.body_limit = webhooks.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.webhooks.body_limit;
   }
-  c.engines = r.list('engines').map((e) => decodeEngine(e));
+  decodeEngines(r, c);
   for (const [what, list] of [
     ['sources', c.sources],
     ['engines', c.engines],
@@ -212,14 +221,31 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   }
   const events = r.section('events');
   if (events) {
-    events.only(['retain', 'retain_age', 'hard_cap', 'heartbeat', 'client_buffer', 'compaction_interval']);
+    events.only([
+      'retain',
+      'retain_age',
+      'hard_cap',
+      'heartbeat',
+      'client_buffer',
+      'compaction_interval',
+      'stall_timeout',
+    ]);
     c.events.retain = events.int('retain', 1, 1_000_000_000) ?? c.events.retain;
     c.events.retain_age_ms = events.duration('retain_age') ?? c.events.retain_age_ms;
     c.events.hard_cap = events.int('hard_cap', 1, 1_000_000_000) ?? c.events.hard_cap;
     c.events.heartbeat_ms = events.timer('heartbeat', 100) ?? c.events.heartbeat_ms;
     c.events.client_buffer = events.int('client_buffer', 1, 1_000_000) ?? c.events.client_buffer;
     c.events.compaction_interval_ms = events.timer('compaction_interval', 100) ?? c.events.compaction_interval_ms;
+    c.events.stall_timeout_ms = events.timer('stall_timeout', 1000) ?? c.events.stall_timeout_ms;
     if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
+  }
+  const limits = r.section('limits');
+  limits?.only(['sse']);
+  const sse = limits?.section('sse');
+  if (sse) {
+    sse.only(['max_streams', 'per_client']);
+    c.limits.sse.max_streams = sse.int('max_streams', 1, 1_000_000) ?? c.limits.sse.max_streams;
+    c.limits.sse.per_client = sse.int('per_client', 1, 1_000_000) ?? c.limits.sse.per_client;
   }
   const examples = r.section('examples');
   if (examples) {
@@ -238,6 +264,29 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * `engines` is either the list of engines or the mapping `{ allow_hosts, items }`. Endpoints that
+ * point at internal addresses are refused here unless their host is allowed (docs/security.md).
+ */
+function decodeEngines(r: Reader, c: Config): void {
+  const raw = r.raw.engines;
+  let list: Reader[];
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const section = r.section('engines') as Reader;
+    section.only(['allow_hosts', 'items']);
+    c.engine_allow_hosts = section.stringList('allow_hosts') ?? [];
+    list = section.list('items');
+  } else {
+    list = r.list('engines');
+  }
+  c.engines = list.map((e) => decodeEngine(e));
+  const policy = new EndpointPolicy({ allowHosts: c.engine_allow_hosts });
+  for (const [i, engine] of c.engines.entries()) {
+    const reason = engine.endpoint === null ? null : policy.refusal(engine.endpoint);
+    if (reason) throw configError(`${list[i]?.at('endpoint')}: ${reason}`);
+  }
+}
 
 function decodeSource(r: Reader): SourceConfig {
   r.only([
@@ -299,6 +348,8 @@ function urlCredentials(url: string): string | null {
 }
 
 const MAX_URL_LENGTH = 2048;
+export const MIN_PROBE_INTERVAL_MS = 1_000;
+export const MIN_PROBE_TIMEOUT_MS = 100;
 
 /** Shared by config and `POST /v1/engines`. */
 export function decodeEngine(r: Reader): EngineConfig {
@@ -340,8 +391,9 @@ export function decodeEngine(r: Reader): EngineConfig {
     type: r.oneOf('type', ENGINE_TYPES) ?? d.type,
     endpoint,
     health_path: healthPath,
-    interval_ms: r.timer('interval', 10) ?? d.interval_ms,
-    timeout_ms: r.timer('timeout', 1) ?? d.timeout_ms,
+    // Probes more often than once a second, or with a timeout too short to be met, only make load.
+    interval_ms: r.timer('interval', MIN_PROBE_INTERVAL_MS) ?? d.interval_ms,
+    timeout_ms: r.timer('timeout', MIN_PROBE_TIMEOUT_MS) ?? d.timeout_ms,
     failure_threshold: r.int('failure_threshold', 1, 100) ?? d.failure_threshold,
     success_threshold: r.int('success_threshold', 1, 100) ?? d.success_threshold,
     labels: r.stringMap('labels') ?? d.labels,
@@ -383,7 +435,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 /** Walks a decoded YAML/JSON mapping and names the exact key in every error. */
 export class Reader {
   constructor(
-    private readonly raw: Record<string, unknown>,
+    readonly raw: Record<string, unknown>,
     private readonly prefix: string,
   ) {}
 

@@ -2,6 +2,7 @@ import type { SrvRecord } from 'node:dns';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestorError } from '@nestor/sdk';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
@@ -13,6 +14,7 @@ import {
   kubernetesDiscoveryOptions,
   StaticDiscovery,
 } from './discovery.js';
+import { EndpointPolicy } from './endpoint-policy.js';
 import { EngineRegistry } from './registry.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -353,5 +355,46 @@ describe('DiscoveryRunner', () => {
     const d = new StaticDiscovery(engines);
     await registry.reconcile(d.origin, await d.discover());
     expect(await registry.getEngine('tf')).toMatchObject({ origin: 'config', health: 'unknown' });
+  });
+});
+
+describe('DiscoveryRunner with an endpoint policy', () => {
+  it('skips engines whose annotation points inside, with a log, and keeps Services at their own address', async () => {
+    const api = await startFakeKubernetes('t');
+    api.services = [
+      service('tf-runner', 'infra'),
+      service('meta', 'infra', { annotations: { 'nestor.dev/endpoint': 'http://169.254.169.254/latest' } }),
+      service('loop', 'infra', { annotations: { 'nestor.dev/endpoint': 'http://0177.0.0.1:8080' } }),
+      // A Service cannot pass its annotation off as its own address by setting the label itself.
+      {
+        ...service('sneaky', 'infra', { annotations: { 'nestor.dev/endpoint': 'http://[::1]:8080' } }),
+        metadata: {
+          name: 'sneaky',
+          namespace: 'infra',
+          labels: { 'nestor.dev/engine': 'custom', 'nestor.dev/endpoint-source': 'service' },
+          annotations: { 'nestor.dev/endpoint': 'http://[::1]:8080' },
+        },
+      },
+      service('public', 'infra', { annotations: { 'nestor.dev/endpoint': 'http://93.184.216.34:8080' } }),
+    ];
+    const store = new MemoryStore();
+    const registry = new EngineRegistry({ store, events: store, feed: new LocalChangeFeed() });
+    const warnings: { msg: string; engine?: string; reason?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+    const runner = new DiscoveryRunner({
+      target: registry,
+      discoveries: [
+        new KubernetesDiscovery({ apiUrl: api.url, token: 't', ca: null, namespace: null, label: 'nestor.dev/engine' }),
+      ],
+      intervalMs: 60_000,
+      policy: new EndpointPolicy({ allowHosts: [], lookup: async () => [{ address: '93.184.216.34', family: 4 }] }),
+      logger,
+    });
+    const [report] = await runner.runOnce();
+    expect(report?.ok).toBe(true);
+    expect((await registry.listEngines()).map((e) => e.name)).toEqual(['public', 'tf-runner']);
+    const skipped = warnings.filter((w) => w.msg === 'discovered engine skipped');
+    expect(skipped.map((w) => w.engine).sort()).toEqual(['loop', 'meta', 'sneaky']);
+    expect(skipped.find((w) => w.engine === 'meta')?.reason).toContain('metadata');
   });
 });

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withTimeout } from '../timeout.js';
+import { ENDPOINT_SOURCE_LABEL, type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type { Discovery, EngineOrigin, Leadership } from './interfaces.js';
 import type { ReconcileOutcome } from './registry.js';
 
@@ -218,6 +219,7 @@ export class KubernetesDiscovery implements Discovery {
       : typeFromName(name);
     let endpoint = annotations[K8S_ANNOTATIONS.endpoint] ?? null;
     if (endpoint !== null && !/^https?:\/\/[^\s]+$/.test(endpoint)) return null;
+    const endpointSource = endpoint === null ? 'service' : 'annotation';
     if (endpoint === null) {
       const ports = svc.spec?.ports ?? [];
       const port = ports.find((p) => p.name === 'http' || p.name === 'https') ?? ports[0];
@@ -231,7 +233,13 @@ export class KubernetesDiscovery implements Discovery {
       type,
       endpoint,
       health_path: annotations[K8S_ANNOTATIONS.healthPath] ?? null,
-      labels: { ...keep, 'nestor.dev/discovered-by': 'kubernetes', 'nestor.dev/namespace': meta.namespace ?? '' },
+      // After `keep`, so a Service cannot claim its annotation endpoint is its own address.
+      labels: {
+        ...keep,
+        'nestor.dev/discovered-by': 'kubernetes',
+        'nestor.dev/namespace': meta.namespace ?? '',
+        [ENDPOINT_SOURCE_LABEL]: endpointSource,
+      },
       ...this.defaults,
     };
   }
@@ -372,6 +380,8 @@ export interface DiscoveryRunnerOptions {
   metrics?: Metrics;
   /** Only the leader discovers, so that one disappearance yields one event. */
   leadership?: Leadership;
+  /** Discovered endpoints it refuses are skipped (and logged), as if not found. */
+  policy?: EndpointPolicy;
 }
 
 /** Runs every discovery source now and then every `intervalMs`, one round at a time. */
@@ -423,12 +433,33 @@ export class DiscoveryRunner {
     return this.running;
   }
 
+  private async admissible(origin: EngineOrigin, found: EngineConfig[]): Promise<EngineConfig[]> {
+    const policy = this.opts.policy;
+    if (!policy) return found;
+    const out: EngineConfig[] = [];
+    for (const engine of found) {
+      const reason =
+        engine.endpoint !== null && policyApplies({ origin, labels: engine.labels })
+          ? await policy.check(engine.endpoint)
+          : null;
+      if (reason) {
+        this.logger.warn(
+          { origin, engine: engine.name, endpoint: engine.endpoint, reason },
+          'discovered engine skipped',
+        );
+        continue;
+      }
+      out.push(engine);
+    }
+    return out;
+  }
+
   private async round(): Promise<DiscoveryReport[]> {
     if (this.opts.leadership && !(await this.opts.leadership.isLeader())) return [];
     const reports: DiscoveryReport[] = [];
     for (const d of this.opts.discoveries) {
       try {
-        const found = await d.discover();
+        const found = await this.admissible(d.origin, await d.discover());
         const outcome = await this.opts.target.reconcile(d.origin, found);
         if (outcome.added.length || outcome.missing.length) {
           this.logger.info({ origin: d.origin, ...outcome }, 'engine discovery changed the registry');

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
+import { EndpointPolicy } from './endpoint-policy.js';
 import { eventually, type FakeEngine, startFakeEngine } from './engine-server.test-suite.js';
 import {
   DEFAULT_HEALTH_PATHS,
@@ -333,3 +334,53 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('HttpHealthChecker with an endpoint policy', () => {
+  it('resolves the endpoint before every probe and refuses it once DNS points inside', async () => {
+    const engine = await fake({ mode: 'up' });
+    const port = new URL(engine.url).port;
+    let answer = '93.184.216.34';
+    const policy = new EndpointPolicy({
+      allowHosts: ['127.0.0.1'],
+      lookup: async () => [{ address: answer, family: 4 }],
+    });
+    const store = new MemoryStore();
+    const registry = new EngineRegistry({ store, events: store, feed: new LocalChangeFeed() });
+    const base = { type: 'custom' as const, health_path: null, interval_ms: 60_000, timeout_ms: 1_000 };
+    await registry.load([
+      // A name the test's lookup answers; the probe itself cannot reach it, which is fine here.
+      {
+        ...base,
+        name: 'named',
+        endpoint: 'http://engine.invalid:9',
+        failure_threshold: 1,
+        success_threshold: 1,
+        labels: {},
+      },
+      { ...base, name: 'allowed', endpoint: engine.url, failure_threshold: 1, success_threshold: 1, labels: {} },
+      {
+        ...base,
+        name: 'spelled',
+        endpoint: `http://2130706433:${port}`,
+        failure_threshold: 1,
+        success_threshold: 1,
+        labels: {},
+      },
+    ]);
+    const checker = new HttpHealthChecker({ targets: registry, policy });
+    cleanups.push(() => checker.stop());
+
+    expect((await checker.probeNow('named'))?.failure).toBe('connection');
+    answer = '10.0.0.8';
+    const refused = await checker.probeNow('named');
+    expect(refused).toMatchObject({ ok: false, failure: 'refused', status: null });
+    expect(refused?.message).toContain('resolves to 10.0.0.8, a private address');
+    expect((await registry.getEngine('named'))?.health).toBe('unhealthy');
+
+    // The allow list names 127.0.0.1 as written; another spelling of it reaches nothing.
+    expect((await checker.probeNow('allowed'))?.ok).toBe(true);
+    const hits = engine.paths.length;
+    expect((await checker.probeNow('spelled'))?.failure).toBe('refused');
+    expect(engine.paths.length).toBe(hits);
+  });
+});

@@ -2,6 +2,7 @@ import { type DeploymentEngine, type EngineHealth, type EngineType, notFound } f
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type {
   HealthChecker,
   HealthVerdict,
@@ -91,6 +92,28 @@ export async function probeEngine(
   }
 }
 
+/**
+ * A probe described by its outcome alone: what anonymous readers and the event log get, since the
+ * full message can hold the engine's response body, a redirect target or an internal address.
+ */
+export function probeSummary(p: Pick<ProbeResult, 'failure' | 'status'>): string {
+  switch (p.failure) {
+    case null:
+    case 'status':
+      return `HTTP ${p.status}`;
+    case 'redirect':
+      return `HTTP ${p.status} redirect (not followed)`;
+    case 'timeout':
+      return 'no answer within the timeout';
+    case 'protocol':
+      return 'not an HTTP answer';
+    case 'refused':
+      return 'refused by the endpoint policy';
+    default:
+      return 'connection failed';
+  }
+}
+
 /** Reads at most `limit` bytes and returns a printable snippet; cancels the rest of the stream. */
 async function readCapped(res: Response, limit: number): Promise<string> {
   if (!res.body) return '';
@@ -169,6 +192,8 @@ export interface HttpHealthCheckerOptions {
    * persists (the registry's refresh). Without it, this process always probes.
    */
   leadership?: Leadership;
+  /** Asked before every probe (names are resolved each time); a refusal is a failed probe. */
+  policy?: EndpointPolicy;
 }
 
 interface Schedule {
@@ -187,6 +212,7 @@ export class HttpHealthChecker implements HealthChecker {
   private readonly now: () => Date;
   private readonly bodyLimitBytes: number;
   private readonly leadership: Leadership | undefined;
+  private readonly policy: EndpointPolicy | undefined;
   private readonly schedules = new Map<string, Schedule>();
   private readonly duration;
   private readonly failures;
@@ -201,6 +227,7 @@ export class HttpHealthChecker implements HealthChecker {
     this.now = opts.now ?? (() => new Date());
     this.bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_PROBE_BODY_LIMIT;
     this.leadership = opts.leadership;
+    this.policy = opts.policy;
     const metrics = opts.metrics ?? noopMetrics;
     this.duration = metrics.histogram(
       'nestor_engine_probe_duration_seconds',
@@ -314,7 +341,9 @@ export class HttpHealthChecker implements HealthChecker {
       if (!engine)
         throw notFound('engine_not_found', 'engines', 'ProbeEngine', `engine ${name} is no longer registered`);
       const signal = this.running ? this.shutdown.signal : undefined;
-      const result = await probeEngine(engine, { bodyLimitBytes: this.bodyLimitBytes, now: this.now, signal });
+      const result =
+        (await this.refusedProbe(engine)) ??
+        (await probeEngine(engine, { bodyLimitBytes: this.bodyLimitBytes, now: this.now, signal }));
       if (signal?.aborted) return result;
       this.duration.observe({ engine: name }, result.latency_ms / 1000);
       if (!result.ok) this.failures.inc({ engine: name, reason: result.failure ?? 'connection' });
@@ -327,6 +356,15 @@ export class HttpHealthChecker implements HealthChecker {
     });
     schedule.inFlight = p;
     return p;
+  }
+
+  private async refusedProbe(engine: DeploymentEngine): Promise<ProbeResult | null> {
+    if (!this.policy || !engine.endpoint || !policyApplies(engine)) return null;
+    const at = this.now().toISOString();
+    const reason = await this.policy.check(engine.endpoint);
+    if (!reason) return null;
+    this.logger.warn({ engine: engine.name, endpoint: engine.endpoint, reason }, 'engine probe refused');
+    return { at, ok: false, status: null, latency_ms: 0, failure: 'refused', message: `probe refused: ${reason}` };
   }
 }
 

@@ -20,7 +20,8 @@ export type EngineOrigin = 'config' | 'api' | 'dns' | 'kubernetes';
 export interface EngineRegistrar {
   /**
    * Registers an engine with origin `api` (health `unknown` until probed) and persists it.
-   * Throws `engine_conflict` when an engine with that name exists, whatever its origin.
+   * Throws `engine_conflict` when an engine with that name exists, whatever its origin, and
+   * `invalid_request` when the endpoint policy refuses the endpoint (the reason in the message).
    */
   register(engine: EngineConfig): Promise<DeploymentEngine>;
   /** Removes an engine of any origin. Throws `engine_not_found` when there is none by that name. */
@@ -28,7 +29,7 @@ export interface EngineRegistrar {
 }
 
 /** Why a probe failed, as a stable label for metrics and the probe history. */
-export type ProbeFailure = 'timeout' | 'connection' | 'status' | 'redirect' | 'protocol';
+export type ProbeFailure = 'timeout' | 'connection' | 'status' | 'redirect' | 'protocol' | 'refused';
 
 /** One probe of one engine. */
 export interface ProbeResult {

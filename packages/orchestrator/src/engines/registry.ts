@@ -1,4 +1,4 @@
-import { conflict, type DeploymentEngine, type EngineHealth, notFound } from '@nestor/sdk';
+import { conflict, type DeploymentEngine, type EngineHealth, invalidRequest, notFound } from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
 import { type Clock, systemClock } from '../observability/clock.js';
@@ -6,6 +6,8 @@ import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Gauge, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import type { EngineStore, EventLog } from '../storage/interfaces.js';
+import type { EndpointPolicy } from './endpoint-policy.js';
+import { probeSummary } from './health.js';
 import type {
   EngineDetail,
   EngineOrigin,
@@ -62,6 +64,8 @@ export interface EngineRegistryOptions {
    * persisted at once), so hundreds of engines do not turn into a write stream.
    */
   persistEveryMs?: number;
+  /** Judges the endpoints of `register()`; without it every endpoint is accepted. */
+  policy?: EndpointPolicy;
 }
 
 const HEALTH_VALUE: Record<EngineHealth, number> = { healthy: 1, unhealthy: 0, unknown: -1 };
@@ -81,6 +85,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
   private readonly gauge: Gauge;
   private readonly historySize: number;
   private readonly persistEveryMs: number;
+  private readonly policy: EndpointPolicy | undefined;
   private engines = new Map<string, DeploymentEngine>();
   private readonly history = new Map<string, ProbeResult[]>();
   private readonly persistedAt = new Map<string, number>();
@@ -96,6 +101,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     this.logger = opts.logger ?? silentLogger;
     this.historySize = opts.historySize ?? 20;
     this.persistEveryMs = opts.persistEveryMs ?? 60_000;
+    this.policy = opts.policy;
     this.gauge = (opts.metrics ?? noopMetrics).gauge(
       'nestor_engine_health',
       'Engine health: 1 healthy, 0 unhealthy, -1 unknown',
@@ -141,6 +147,13 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
   }
 
   async register(config: EngineConfig): Promise<DeploymentEngine> {
+    const refusal = config.endpoint && this.policy ? await this.policy.check(config.endpoint) : null;
+    if (refusal) {
+      throw invalidRequest(COMPONENT, 'RegisterEngine', `endpoint refused: ${refusal}`, {
+        field: 'endpoint',
+        reason: refusal,
+      });
+    }
     // The store is asked too: another replica may have registered the name since the last refresh.
     const existing = this.engines.get(config.name) ?? (await this.store.getEngine(config.name));
     if (existing) {
@@ -270,7 +283,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
       );
     }
     if (!(await this.persistHealth(next, now))) return;
-    if (healthChanged) await this.announce(next, engine.health);
+    if (healthChanged) await this.announce(next, engine.health, probeSummary(result));
   }
 
   /**
@@ -340,13 +353,18 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     return true;
   }
 
-  private async announce(engine: DeploymentEngine, previous: EngineHealth): Promise<void> {
+  /** `message` defaults to the engine's; a probe's is summarized, as every reader of the log may see it. */
+  private async announce(
+    engine: DeploymentEngine,
+    previous: EngineHealth,
+    message: string | null = engine.message,
+  ): Promise<void> {
     this.gauge.set({ engine: engine.name }, HEALTH_VALUE[engine.health]);
     try {
       const event = await this.events.appendEvent({
         type: 'engine.health_changed',
         subject: { name: engine.name, version: null, digest: null },
-        data: { engine: engine.name, previous, health: engine.health, message: engine.message },
+        data: { engine: engine.name, previous, health: engine.health, message },
       });
       this.feed.publish(event.id);
     } catch (err) {

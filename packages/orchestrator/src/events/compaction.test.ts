@@ -58,21 +58,22 @@ describe('EventCompactor', () => {
     expect(await t.store.oldestSequence()).toBe(6);
   });
 
-  it('never drops events a connected subscriber has not been sent', async () => {
+  it('keeps expired events a connected subscriber has not been sent, within `retain`', async () => {
     let position: number | null = 4;
-    const t = setup({ retain: 10 }, () => position);
+    const t = setup({ retain: 100, retainAgeMs: 60_000 }, () => position);
     await t.append(30);
+    t.advance(120_000);
     expect(await t.compactor.runOnce()).toBe(4);
     expect(await t.store.oldestSequence()).toBe(5);
     position = null;
-    expect(await t.compactor.runOnce()).toBe(16);
+    expect(await t.compactor.runOnce()).toBe(26);
   });
 
-  it('over the hard cap, drops what it must even if a subscriber lags', async () => {
-    const t = setup({ retain: 10, hardCap: 20 }, () => 0);
+  it('never lets a stalled subscriber hold the log beyond `retain`', async () => {
+    const t = setup({ retain: 10, hardCap: 1000 }, () => 0);
     await t.append(50);
-    expect(await t.compactor.runOnce()).toBe(30);
-    expect(await t.store.oldestSequence()).toBe(31);
+    expect(await t.compactor.runOnce()).toBe(40);
+    expect(await t.store.oldestSequence()).toBe(41);
   });
 
   it('does nothing on an empty log and after everything was compacted', async () => {

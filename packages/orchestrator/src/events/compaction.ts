@@ -29,9 +29,9 @@ const AGE_SCAN_LIMIT = 10_000;
 const AGE_SCAN_PAGE = 1_000;
 
 /**
- * Applies the retention policy to the event log: keep the newest `retain` events, drop older ones
- * past `retainAgeMs`, but never an event a connected subscriber has not been sent yet, unless the
- * log would then exceed `hardCap`.
+ * Applies the retention policy to the event log: keep the newest `retain` events and drop older
+ * ones; drop events past `retainAgeMs` even within `retain`, except those a connected subscriber
+ * has not been sent yet. Subscribers never keep more than `retain` events alive.
  */
 export class EventCompactor {
   private readonly opts: EventCompactorOptions;
@@ -67,10 +67,13 @@ export class EventCompactor {
     const { log, retain, retainAgeMs, hardCap } = this.opts;
     const [head, oldest] = await Promise.all([log.headSequence(), log.oldestSequence()]);
     if (oldest === 0 || oldest > head) return 0;
-    let upTo = head - retain;
+    const byCount = head - retain;
+    let upTo = byCount;
     if (retainAgeMs !== null) upTo = Math.max(upTo, await this.lastExpired(oldest - 1, retainAgeMs));
+    // A subscriber holds back only what the age rule would drop: one that stalls (or replays
+    // slowly on purpose) can never make the log outgrow `retain`; it gets `event: reset` instead.
     const protectedFrom = this.opts.oldestSubscriberPosition();
-    if (protectedFrom !== null) upTo = Math.min(upTo, protectedFrom);
+    if (protectedFrom !== null) upTo = Math.max(Math.min(upTo, protectedFrom), byCount);
     upTo = Math.max(upTo, head - hardCap);
     return upTo >= oldest ? upTo : 0;
   }

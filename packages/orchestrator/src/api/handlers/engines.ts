@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineConfig } from '../../config/config.js';
 import { decodeEngine, Reader } from '../../config/load.js';
+import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
@@ -17,7 +18,10 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
   app.get(
     '/v1/engines',
     { config: { scope: 'read' }, schema: { tags: ['engines'], summary: 'Deployment engines with their health' } },
-    async (): Promise<EngineList> => ({ items: await engines.listEngines() }),
+    async (req): Promise<EngineList> => {
+      const items = await engines.listEngines();
+      return { items: req.principal ? items : items.map(anonymousView) };
+    },
   );
 
   app.get(
@@ -30,7 +34,8 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
       const { name } = req.params as Static<typeof NameParams>;
       const detail = await engines.describe(name);
       if (!detail) throw notFound('engine_not_found', COMPONENT, 'GetEngine', `no engine named "${name}"`, { name });
-      return detail;
+      if (req.principal) return detail;
+      return { ...anonymousView(detail), history: detail.history.map((p) => ({ ...p, message: probeSummary(p) })) };
     },
   );
 
@@ -63,6 +68,14 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
       return reply.status(204).send();
     },
   );
+}
+
+/**
+ * What an anonymous reader sees: health, latency and last check, but no probe message, since one
+ * can hold an engine's response body, a redirect target or an internal address from an error.
+ */
+function anonymousView<T extends DeploymentEngine>(engine: T): T {
+  return { ...engine, message: null };
 }
 
 /** The config decoder's rules, with its errors re-worded for a request body and naming the field. */

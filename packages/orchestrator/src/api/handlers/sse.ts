@@ -48,15 +48,26 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
         throw create('service_unavailable')
           .component('sse')
           .operation('Subscribe')
-          .message('the event stream is at capacity or shutting down; retry later')
+          .message('the server is shutting down; reconnect to another replica or retry later')
           .build();
       }
-      const start = await broker.prepare(after);
+      // Per token when one was presented, else per address: anonymous callers share nothing else.
+      const slot = broker.reserve(req.principal ? `token:${req.principal.name}` : `ip:${req.ip}`);
+      let start: Awaited<ReturnType<EventBroker['prepare']>>;
+      try {
+        start = await broker.prepare(after);
+      } catch (err) {
+        slot.release();
+        throw err;
+      }
 
       reply.hijack();
       // The client may have left while the log was read: its close event is gone, so attaching
       // now would keep a subscriber that nothing ever removes.
-      if (req.raw.socket.destroyed) return;
+      if (req.raw.socket.destroyed) {
+        slot.release();
+        return;
+      }
       const res = reply.raw;
       const headers: Record<string, string | number | string[]> = {};
       for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
@@ -73,8 +84,8 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
       // after: a client that started at the head and drops before any event resumes from there.
       res.write(`retry: ${broker.retryMs}\n${start.kind === 'resume' ? `id: ${start.position}\n` : ''}\n`);
       const sink = writableSink(res);
-      if (start.kind === 'reset') broker.reset(sink, start);
-      else broker.attach(sink, start.position, filter);
+      if (start.kind === 'reset') broker.reset(sink, start, slot);
+      else broker.attach(sink, start.position, filter, slot);
     },
   );
 }

@@ -47,6 +47,9 @@ export function writableSink(stream: Writable): SseSink {
   };
 }
 
+/** Characters of replay written before waiting for the transport to drain. */
+const REPLAY_SLICE_CHARS = 64 * 1024;
+
 export type SubscriberState = 'replaying' | 'live' | 'closed';
 
 export interface SubscriberOptions {
@@ -59,11 +62,16 @@ export interface SubscriberOptions {
   bufferLimit: number;
   /** After an overflow or shutdown, how long a peer that does not read gets before it is cut off. */
   closeGraceMs: number;
+  /**
+   * How long the transport may stay full (the peer takes nothing) before the connection is cut:
+   * bounds what a client that never reads costs, in replay as well as live.
+   */
+  stallTimeoutMs?: number;
   /** Called exactly once, when the connection is gone. */
   onClosed: (subscriber: SseSubscriber, reason: CloseReason) => void;
 }
 
-export type CloseReason = 'client' | 'overflow' | 'shutdown' | 'reset' | 'error';
+export type CloseReason = 'client' | 'overflow' | 'stalled' | 'shutdown' | 'reset' | 'error';
 
 /**
  * One connected SSE client. Frames go straight to the transport while it accepts them; behind a
@@ -83,6 +91,8 @@ export class SseSubscriber {
   private readonly matchAll: boolean;
   private readonly bufferLimit: number;
   private readonly closeGraceMs: number;
+  private readonly stallTimeoutMs: number | null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly onClosed: SubscriberOptions['onClosed'];
   private queue: { id: number; frame: string; count: number }[] = [];
   private queuedEvents = 0;
@@ -100,6 +110,7 @@ export class SseSubscriber {
     this.sent = opts.position;
     this.bufferLimit = opts.bufferLimit;
     this.closeGraceMs = opts.closeGraceMs;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? null;
     this.onClosed = opts.onClosed;
     this.sink.onDrain(() => this.drained());
     this.sink.onClose(() => this.closed());
@@ -147,7 +158,7 @@ export class SseSubscriber {
       }
       return count;
     }
-    this.blocked = !this.sink.write(chunk);
+    this.write(chunk);
     this.sent = last;
     return count;
   }
@@ -166,13 +177,22 @@ export class SseSubscriber {
       if (event.id <= this.position || !this.wants(event)) continue;
       chunk += frames[i] as string;
       last = event.id;
+      // Written in slices, each after the last drained: a peer that reads nothing then holds one
+      // slice of our memory, not a page of the log.
+      if (chunk.length >= REPLAY_SLICE_CHARS) {
+        if (!(await this.replayWrite(chunk, last))) return false;
+        chunk = '';
+      }
     }
     this.position = Math.max(this.position, (events[events.length - 1] as CatalogEvent).id);
-    if (chunk === '') return true;
-    const accepted = this.sink.write(chunk);
+    if (chunk !== '') return this.replayWrite(chunk, last);
+    return this.state === 'replaying' && !this.ending;
+  }
+
+  private async replayWrite(chunk: string, last: number): Promise<boolean> {
+    const accepted = this.write(chunk);
     this.sent = last;
     if (!accepted) {
-      this.blocked = true;
       await new Promise<void>((resolve) => {
         this.drainWaiter = resolve;
       });
@@ -188,7 +208,7 @@ export class SseSubscriber {
   /** Writes a heartbeat comment unless the transport is full (then the queue is proof of life). */
   heartbeat(): void {
     if (this.state === 'closed' || this.blocked || this.ending) return;
-    this.blocked = !this.sink.write(HEARTBEAT);
+    this.write(HEARTBEAT);
   }
 
   /** Events waiting behind a full transport. */
@@ -221,8 +241,39 @@ export class SseSubscriber {
     this.end('overflow', encodeControl('overflow', { reason: 'client too slow', last_sent: this.sent }));
   }
 
+  /** Writes to the transport; a full one starts the stall clock, which only a drain stops. */
+  private write(chunk: string): boolean {
+    const accepted = this.sink.write(chunk);
+    this.blocked = !accepted;
+    if (!accepted && this.stallTimeoutMs !== null && this.stallTimer === null) {
+      this.stallTimer = setTimeout(() => this.stalled(), this.stallTimeoutMs);
+      this.stallTimer.unref();
+    }
+    return accepted;
+  }
+
+  /** The peer took nothing for the whole stall timeout: nothing more can reach it, so cut it off. */
+  private stalled(): void {
+    this.stallTimer = null;
+    if (this.state === 'closed') return;
+    if (!this.ending) {
+      this.ending = true;
+      this.closeReason = 'stalled';
+      this.queue = [];
+      this.queuedEvents = 0;
+      this.releaseWaiter();
+    }
+    this.sink.destroy();
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+
   private drained(): void {
     this.blocked = false;
+    this.clearStall();
     if (this.drainWaiter) {
       this.releaseWaiter();
       return;
@@ -230,7 +281,7 @@ export class SseSubscriber {
     while (!this.blocked && this.queue.length > 0 && !this.ending) {
       const next = this.queue.shift() as { id: number; frame: string; count: number };
       this.queuedEvents -= next.count;
-      this.blocked = !this.sink.write(next.frame);
+      this.write(next.frame);
       this.sent = next.id;
     }
   }
@@ -244,6 +295,7 @@ export class SseSubscriber {
   private closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.clearStall();
     this.queue = [];
     this.queuedEvents = 0;
     this.releaseWaiter();

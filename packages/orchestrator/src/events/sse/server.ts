@@ -1,4 +1,4 @@
-import type { CatalogEvent } from '@nestor/sdk';
+import { type CatalogEvent, create } from '@nestor/sdk';
 import type { Clock } from '../../observability/clock.js';
 import { systemClock } from '../../observability/clock.js';
 import type { Logger } from '../../observability/logging/logger.js';
@@ -25,12 +25,21 @@ export interface EventBrokerOptions {
   pollMs?: number;
   /** Events read from the log per query (tail and replay). */
   pageSize?: number;
-  /** Connected streams allowed at once; more get 503 before their stream starts. */
+  /** Streams allowed at once over all clients; more get 429 `too_many_streams`. */
   maxSubscribers?: number;
+  /** Streams allowed at once per client (a token, or an IP for anonymous callers). */
+  perClient?: number;
+  /** A stream whose transport stays full this long (the peer reads nothing) is cut off. */
+  stallTimeoutMs?: number;
   /** Reconnection delay sent as the SSE `retry:` hint. */
   retryMs?: number;
   /** How long a peer that does not read gets to take its final frame before it is cut off. */
   closeGraceMs?: number;
+}
+
+/** A reserved place among the capped streams; `release` is idempotent. */
+export interface StreamSlot {
+  release(): void;
 }
 
 /** Where a new stream starts: after a position, or with a reset because that position is gone. */
@@ -68,7 +77,12 @@ export class EventBroker {
   private readonly pollMs: number;
   private readonly pageSize: number;
   private readonly maxSubscribers: number;
+  private readonly perClient: number;
+  private readonly stallTimeoutMs: number;
   private readonly closeGraceMs: number;
+  /** Streams reserved or open, per client key; a reservation precedes the stream's first await. */
+  private readonly perClientCount = new Map<string, number>();
+  private reserved = 0;
   private readonly subscribers = new Set<SseSubscriber>();
   private readonly live = new Set<SseSubscriber>();
   private cursor = 0;
@@ -94,7 +108,9 @@ export class EventBroker {
     this.clientBuffer = opts.clientBuffer;
     this.pollMs = opts.pollMs ?? 1000;
     this.pageSize = opts.pageSize ?? 500;
-    this.maxSubscribers = opts.maxSubscribers ?? 50_000;
+    this.maxSubscribers = opts.maxSubscribers ?? 10_000;
+    this.perClient = opts.perClient ?? 50;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
     this.retryMs = opts.retryMs ?? 2000;
     this.closeGraceMs = opts.closeGraceMs ?? 2000;
     const m = opts.metrics;
@@ -122,9 +138,46 @@ export class EventBroker {
     return this.starting;
   }
 
-  /** False when the broker is closing or full: the caller answers 503 before starting a stream. */
+  /** False when the broker is closing: the caller answers 503 before starting a stream. */
   hasCapacity(): boolean {
-    return !this.closing && this.subscribers.size < this.maxSubscribers;
+    return !this.closing;
+  }
+
+  /**
+   * Takes one of the stream slots for `client` (a token or an IP), synchronously, so concurrent
+   * requests cannot all pass the check before any of them counts. Throws `too_many_streams` when
+   * the total or the client's cap is reached. The slot must be released exactly once: `attach`
+   * and `reset` take it over, otherwise the caller releases it.
+   */
+  reserve(client: string): StreamSlot {
+    const mine = this.perClientCount.get(client) ?? 0;
+    if (this.reserved >= this.maxSubscribers || mine >= this.perClient) {
+      const total = this.reserved >= this.maxSubscribers;
+      throw create('too_many_streams')
+        .component('sse')
+        .operation('Subscribe')
+        .message(
+          total
+            ? `the server holds its maximum of ${this.maxSubscribers} event streams; retry later`
+            : `this client already holds ${mine} event streams, the most allowed (${this.perClient}); close one first`,
+        )
+        .detail('limit', total ? this.maxSubscribers : this.perClient)
+        .detail('scope', total ? 'server' : 'client')
+        .build();
+    }
+    this.reserved++;
+    this.perClientCount.set(client, mine + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.reserved--;
+        const left = (this.perClientCount.get(client) ?? 1) - 1;
+        if (left <= 0) this.perClientCount.delete(client);
+        else this.perClientCount.set(client, left);
+      },
+    };
   }
 
   /**
@@ -145,12 +198,17 @@ export class EventBroker {
   }
 
   /** Ends a stream whose position is gone with `event: reset` (carrying the head to relist at). */
-  reset(sink: SseSink, start: Extract<StreamStart, { kind: 'reset' }>): void {
+  reset(sink: SseSink, start: Extract<StreamStart, { kind: 'reset' }>, slot?: StreamSlot): void {
+    sink.onClose(() => slot?.release());
     sink.end(encodeControl('reset', { requested: start.requested, oldest: start.oldest, head: start.head }));
+    // A peer that does not read would otherwise keep the connection, and its slot, for ever.
+    const timer = setTimeout(() => sink.destroy(), this.closeGraceMs);
+    timer.unref();
+    sink.onClose(() => clearTimeout(timer));
   }
 
   /** Attaches a stream whose headers are already written; events after `position` follow. */
-  attach(sink: SseSink, position: number, filter: EventFilter): SseSubscriber {
+  attach(sink: SseSink, position: number, filter: EventFilter, slot?: StreamSlot): SseSubscriber {
     const subscriber = new SseSubscriber({
       id: this.nextId++,
       sink,
@@ -158,7 +216,11 @@ export class EventBroker {
       position,
       bufferLimit: this.clientBuffer,
       closeGraceMs: this.closeGraceMs,
-      onClosed: (s, reason) => this.detach(s, reason),
+      stallTimeoutMs: this.stallTimeoutMs,
+      onClosed: (s, reason) => {
+        slot?.release();
+        this.detach(s, reason);
+      },
     });
     this.subscribers.add(subscriber);
     this.gauge.inc();
@@ -273,6 +335,19 @@ export class EventBroker {
     try {
       while (subscriber.state === 'replaying') {
         const events = await this.log.readEvents(subscriber.position, this.pageSize);
+        const first = events[0];
+        if (first && first.id > subscriber.position + 1) {
+          // Compaction passed this subscriber while it was not reading: what it missed is gone.
+          const oldest = await this.log.oldestSequence();
+          if (subscriber.position + 1 < oldest) {
+            this.resets.inc();
+            subscriber.end(
+              'reset',
+              encodeControl('reset', { requested: subscriber.position, oldest, head: await this.log.headSequence() }),
+            );
+            return;
+          }
+        }
         if (!(await subscriber.replay(events, events.map(encodeEvent)))) return;
         replayed += events.length;
         if (subscriber.state !== 'replaying') return;
@@ -320,9 +395,12 @@ export class EventBroker {
     if (!this.subscribers.delete(subscriber)) return;
     this.live.delete(subscriber);
     this.gauge.dec();
-    if (reason === 'overflow') {
+    if (reason === 'overflow' || reason === 'stalled') {
       this.dropped.inc();
-      this.logger.info({ subscriber: subscriber.id, position: subscriber.sent }, 'sse subscriber too slow; dropped');
+      this.logger.info(
+        { subscriber: subscriber.id, position: subscriber.sent, reason },
+        reason === 'stalled' ? 'sse subscriber read nothing; dropped' : 'sse subscriber too slow; dropped',
+      );
     }
     const waiter = this.waiters.get(subscriber);
     if (waiter) {
