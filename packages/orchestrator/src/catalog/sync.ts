@@ -8,7 +8,14 @@ import {
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { ChangeFeed } from '../events/interfaces.js';
-import { fileError, MAX_FILE_BYTES, type ParsedComponent, parseComponentFile, pathProblem } from '../git/parser.js';
+import {
+  type ComponentFileParser,
+  componentFileParser,
+  fileError,
+  MAX_FILE_BYTES,
+  type ParsedComponent,
+  pathProblem,
+} from '../git/parser.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
@@ -73,6 +80,8 @@ export interface SourceSyncerOptions {
   logger: Logger;
   clock?: Clock;
   maxFileBytes?: number;
+  /** `parseComponentFile` unless given. */
+  parser?: ComponentFileParser;
 }
 
 export interface SyncOptions {
@@ -120,6 +129,12 @@ export class SourceSyncer {
   private readonly clock: Clock;
   private readonly maxFileBytes: number;
   private readonly matchers: ReturnType<typeof globMatchers>;
+  private readonly parser: ComponentFileParser;
+  /**
+   * Files none of whose documents parsed, by path, with the content they had: failed files are
+   * retried on every sync, and a hostile file must cost one parse per process, not one per sync.
+   */
+  private readonly unparsable = new Map<string, { contentId: string; errors: SourceFileError[] }>();
 
   constructor(opts: SourceSyncerOptions) {
     this.name = opts.name;
@@ -133,6 +148,7 @@ export class SourceSyncer {
     this.clock = opts.clock ?? systemClock;
     this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
     this.matchers = globMatchers(opts.paths);
+    this.parser = opts.parser ?? componentFileParser;
   }
 
   /** The state recorded by the last complete sync, or null. */
@@ -204,16 +220,26 @@ export class SourceSyncer {
     }
 
     progress('parse', 0, readable.length);
-    const contents = await this.reader.read(readable);
+    const toParse: SourceFile[] = [];
+    for (const f of readable) {
+      const known = this.unparsable.get(f.path);
+      if (known && known.contentId === f.contentId) errors.push(...known.errors);
+      else toParse.push(f);
+    }
+    if (full) {
+      const present = new Set(readable.map((f) => f.path));
+      for (const path of this.unparsable.keys()) if (!present.has(path)) this.unparsable.delete(path);
+    }
+    const contents = await this.reader.read(toParse);
     const items: WriteItem[] = [];
     const commit = this.reader.commitOf(head);
-    for (const f of readable) {
+    for (const f of toParse) {
       const content = contents.get(f.path);
       if (!content) {
         errors.push(fileError(f.path, 'file_unreadable', 'file could not be read at this revision'));
         continue;
       }
-      const parsed = parseComponentFile({
+      const parsed = this.parser.parse({
         path: f.path,
         content,
         repository: this.reader.url,
@@ -221,6 +247,10 @@ export class SourceSyncer {
         maxBytes: this.maxFileBytes,
       });
       errors.push(...parsed.errors);
+      // Only whole-file failures are remembered: their errors depend on the bytes alone.
+      if (f.contentId && parsed.components.length === 0 && parsed.errors.length > 0) {
+        this.unparsable.set(f.path, { contentId: f.contentId, errors: parsed.errors });
+      } else this.unparsable.delete(f.path);
       for (const component of parsed.components) items.push({ parsed: component });
     }
     counts.failed += new Set(errors.map((e) => e.path)).size;
