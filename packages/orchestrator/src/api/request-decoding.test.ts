@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeJsonBody } from './request-decoding.js';
+import {
+  decodeJsonBody,
+  jsonShapeProblem,
+  MAX_JSON_OBJECT_KEYS,
+  MAX_JSON_STRING,
+  MAX_JSON_VALUES,
+} from './request-decoding.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -73,5 +79,53 @@ describe('decodeJsonBody', () => {
   it('parses ordinary documents without the value checks and keeps them intact', () => {
     const text = '{"name":"orders-db","version":"1.0.0","labels":{"team":"data"},"outputs":[{"name":"endpoint"}]}';
     expect(decodeJsonBody(Buffer.from(text, 'utf8'), JSON_HEADERS)).toEqual(JSON.parse(text));
+  });
+});
+
+describe('jsonShapeProblem', () => {
+  const keysObject = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+
+  it('bounds nesting, keys of one object, values and string length', () => {
+    expect(jsonShapeProblem(`${'['.repeat(65)}${']'.repeat(65)}`)).toContain('deeper than 64');
+    expect(jsonShapeProblem(`${'{"a":'.repeat(64)}1${'}'.repeat(64)}`)).toBeNull();
+    expect(jsonShapeProblem(keysObject(MAX_JSON_OBJECT_KEYS))).toBeNull();
+    expect(jsonShapeProblem(keysObject(MAX_JSON_OBJECT_KEYS + 1))).toContain('more than 1000 keys');
+    // Many small objects stay under the per-object bound but not under the total.
+    const many = `[${Array.from({ length: 60_000 }, () => '{"a":1}').join(',')}]`;
+    expect(jsonShapeProblem(many)).toContain(`more than ${MAX_JSON_VALUES} values`);
+    expect(jsonShapeProblem(`["${'x'.repeat(MAX_JSON_STRING)}"]`)).toBeNull();
+    expect(jsonShapeProblem(`["${'x'.repeat(MAX_JSON_STRING + 1)}"]`)).toContain('longer than 65536');
+    expect(jsonShapeProblem(`{"${'k'.repeat(MAX_JSON_STRING + 1)}":1}`)).toContain('longer than 65536');
+    // Escapes count as the characters they decode to.
+    expect(jsonShapeProblem(`["${'\\u00e9'.repeat(MAX_JSON_STRING)}"]`)).toBeNull();
+  });
+
+  it('is not fooled by brackets, colons and commas inside strings, or by escaped quotes', () => {
+    expect(jsonShapeProblem(JSON.stringify({ a: '['.repeat(200), b: ':,'.repeat(5000) }))).toBeNull();
+    expect(jsonShapeProblem(`["\\"${'['.repeat(100)}"]`)).toBeNull();
+    expect(jsonShapeProblem(`["\\\\"${'['.repeat(100)}`)).toContain('deeper than 64');
+  });
+
+  it('refuses 100 000 keys and deep bodies with invalid_request before parsing them', () => {
+    const headers = { 'content-type': 'application/json' };
+    const huge = Buffer.from(keysObject(100_000));
+    expect(() => decodeJsonBody(huge, headers)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', message: expect.stringContaining('more than 1000 keys') }),
+    );
+    expect(() => decodeJsonBody(Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), headers)).toThrow(
+      'request body nests deeper than 64 levels',
+    );
+  });
+
+  it('measures the nesting of any JSON value as its parsed depth, strings included', () => {
+    const depth = (v: unknown): number =>
+      v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0;
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 80 }), (value, wrap) => {
+        const text = `${'['.repeat(wrap)}${JSON.stringify(value)}${']'.repeat(wrap)}`;
+        expect(jsonShapeProblem(text) === null).toBe(wrap + depth(value) <= 64);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -6,6 +6,12 @@ import { unstorableScalar } from '../catalog/decode.js';
 
 /** Deepest array/object nesting a JSON body may have; components need about six levels. */
 export const MAX_JSON_DEPTH = 64;
+/** Most keys of one JSON object (a component has about twenty; labels at most 64). */
+export const MAX_JSON_OBJECT_KEYS = 1_000;
+/** Most values (scalars, arrays, objects) in one JSON body. */
+export const MAX_JSON_VALUES = 100_000;
+/** Longest JSON string, key or value, in characters. */
+export const MAX_JSON_STRING = 65_536;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -43,9 +49,8 @@ export function decodeJsonBody(body: Buffer, headers: Record<string, string | st
     throw bodyError('invalid_request', 'request body is not valid UTF-8');
   }
   if (text.trim() === '') throw bodyError('invalid_request', 'request body is empty');
-  if (nestingDepth(text) > MAX_JSON_DEPTH) {
-    throw bodyError('invalid_request', `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+  const over = jsonShapeProblem(text);
+  if (over) throw bodyError('invalid_request', `request body ${over}`);
   try {
     return needsValueChecks(text) ? JSON.parse(text, checkJsonValue) : JSON.parse(text);
   } catch (err) {
@@ -85,23 +90,45 @@ function checkJsonValue(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Deepest bracket nesting outside strings; a linear scan, so it is safe on any input. */
-export function nestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
+/**
+ * What a body goes over (nesting, keys of one object, values, string length), or null. One
+ * linear scan of the text before JSON.parse, so neither the parse nor anything that walks the
+ * value afterwards can be made to recurse deeply, build huge objects or index huge strings.
+ * Counts are from the text: a body that is not JSON at all is left to JSON.parse to explain.
+ */
+export function jsonShapeProblem(text: string): string | null {
+  // Keys counted per open object; arrays hold -1 so that their separators are not counted.
+  const keys: number[] = [];
+  let values = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      depth++;
-      if (depth > max) max = depth;
-    } else if (c === 0x5d || c === 0x7d) depth--;
+    if (c === 0x22) {
+      let length = 0;
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x22) break;
+        // An escape is one character of the decoded string: `\n` is two characters of text, `\u00e9` six.
+        if (s === 0x5c) i += text.charCodeAt(i + 1) === 0x75 ? 5 : 1;
+        if (++length > MAX_JSON_STRING) return `holds a string longer than ${MAX_JSON_STRING} characters`;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (keys.length >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
+      keys.push(c === 0x7b ? 0 : -1);
+      values++;
+    } else if (c === 0x7d || c === 0x5d) {
+      keys.pop();
+    } else if (c === 0x3a) {
+      const top = keys.length - 1;
+      const count = keys[top];
+      if (count !== undefined && count >= 0) {
+        keys[top] = count + 1;
+        if (count + 1 > MAX_JSON_OBJECT_KEYS) return `has an object with more than ${MAX_JSON_OBJECT_KEYS} keys`;
+      }
+    } else if (c === 0x2c && ++values > MAX_JSON_VALUES) {
+      return `holds more than ${MAX_JSON_VALUES} values`;
+    }
   }
-  return max;
+  return null;
 }
 
 const DECIMAL_INTEGER = /^[+-]?\d{1,15}$/;

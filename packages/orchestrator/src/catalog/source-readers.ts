@@ -16,6 +16,8 @@ export interface SourceFile {
   size: number | null;
   /** Where the content is: a git blob id, or the path on disk. */
   ref: string;
+  /** Names the content (git blob id, or sha256 of a folder's file) when known: equal ids, equal bytes. */
+  contentId?: string;
 }
 
 /**
@@ -106,7 +108,7 @@ export class GitSourceReader implements SourceReader {
     for (const e of entries) {
       if (!matches(e.path)) continue;
       const kind = e.mode === '120000' ? 'symlink' : e.type === 'blob' ? 'file' : 'other';
-      files.push({ path: e.path, kind, size: e.size, ref: e.oid });
+      files.push({ path: e.path, kind, size: e.size, ref: e.oid, contentId: e.oid });
     }
     return files;
   }
@@ -182,7 +184,9 @@ export class DirectorySourceReader implements SourceReader {
       try {
         const content = await fs.readFile(f.ref);
         contents.set(f.path, content);
-        hash.update(createHash('sha256').update(content).digest());
+        const digest = createHash('sha256').update(content).digest();
+        f.contentId = `sha256:${digest.toString('hex')}`;
+        hash.update(digest);
       } catch {
         hash.update('unreadable');
       }

@@ -9,7 +9,14 @@ import {
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { ChangeFeed } from '../events/interfaces.js';
-import { fileError, MAX_FILE_BYTES, type ParsedComponent, parseComponentFile, pathProblem } from '../git/parser.js';
+import {
+  type ComponentFileParser,
+  componentFileParser,
+  fileError,
+  MAX_FILE_BYTES,
+  type ParsedComponent,
+  pathProblem,
+} from '../git/parser.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
@@ -86,6 +93,8 @@ export interface SourceSyncerOptions {
   maxFileBytes?: number;
   /** Checked against everything that matches at the revision, before anything is read or written. */
   limits: SyncLimits;
+  /** `parseComponentFile` unless given. */
+  parser?: ComponentFileParser;
 }
 
 export interface SyncOptions {
@@ -135,6 +144,12 @@ export class SourceSyncer {
   private readonly clock: Clock;
   private readonly maxFileBytes: number;
   private readonly matchers: ReturnType<typeof globMatchers>;
+  private readonly parser: ComponentFileParser;
+  /**
+   * Files none of whose documents parsed, by path, with the content they had: failed files are
+   * retried on every sync, and a hostile file must cost one parse per process, not one per sync.
+   */
+  private readonly unparsable = new Map<string, { contentId: string; errors: SourceFileError[] }>();
 
   constructor(opts: SourceSyncerOptions) {
     this.name = opts.name;
@@ -150,6 +165,7 @@ export class SourceSyncer {
     this.clock = opts.clock ?? systemClock;
     this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
     this.matchers = globMatchers(opts.paths);
+    this.parser = opts.parser ?? componentFileParser;
   }
 
   /** The state recorded by the last complete sync, or null. */
@@ -242,16 +258,26 @@ export class SourceSyncer {
     const heldBefore = previous && wanted ? await this.heldVersions(previous.commit, before) : new Set<string>();
 
     progress('parse', 0, readable.length);
-    const contents = await this.reader.read(readable);
+    const toParse: SourceFile[] = [];
+    for (const f of readable) {
+      const known = this.unparsable.get(f.path);
+      if (known && this.knownUnparsable(f)) errors.push(...known.errors);
+      else toParse.push(f);
+    }
+    if (full) {
+      const present = new Set(readable.map((f) => f.path));
+      for (const path of this.unparsable.keys()) if (!present.has(path)) this.unparsable.delete(path);
+    }
+    const contents = await this.reader.read(toParse);
     const items: WriteItem[] = [];
     const commit = this.reader.commitOf(head);
-    for (const f of readable) {
+    for (const f of toParse) {
       const content = contents.get(f.path);
       if (!content) {
         errors.push(fileError(f.path, 'file_unreadable', 'file could not be read at this revision'));
         continue;
       }
-      const parsed = parseComponentFile({
+      const parsed = this.parser.parse({
         path: f.path,
         content,
         repository: this.reader.url,
@@ -259,6 +285,10 @@ export class SourceSyncer {
         maxBytes: this.maxFileBytes,
       });
       errors.push(...parsed.errors);
+      // Only whole-file failures are remembered: their errors depend on the bytes alone.
+      if (f.contentId && parsed.components.length === 0 && parsed.errors.length > 0) {
+        this.unparsable.set(f.path, { contentId: f.contentId, errors: parsed.errors });
+      } else this.unparsable.delete(f.path);
       for (const component of parsed.components) items.push({ parsed: component });
     }
     counts.failed += new Set(errors.map((e) => e.path)).size;
@@ -295,16 +325,26 @@ export class SourceSyncer {
    * `name@version` of every component that `files` defined at `revision` and that the catalog
    * holds with exactly that content (what the previous sync counted for those files).
    */
+  private knownUnparsable(f: SourceFile): boolean {
+    const known = this.unparsable.get(f.path);
+    return known !== undefined && f.contentId !== undefined && known.contentId === f.contentId;
+  }
+
   private async heldVersions(revision: string, files: SourceFile[]): Promise<Set<string>> {
     const held = new Set<string>();
+    // A file remembered as unparsable defines no version: no need to read or parse it again.
     const before = files.filter(
-      (f) => f.kind === 'file' && pathProblem(f.path) === null && (f.size ?? 0) <= this.maxFileBytes,
+      (f) =>
+        f.kind === 'file' &&
+        pathProblem(f.path) === null &&
+        (f.size ?? 0) <= this.maxFileBytes &&
+        !this.knownUnparsable(f),
     );
     const contents = await this.reader.read(before);
     for (const f of before) {
       const content = contents.get(f.path);
       if (!content) continue;
-      const parsed = parseComponentFile({
+      const parsed = this.parser.parse({
         path: f.path,
         content,
         repository: this.reader.url,

@@ -19,7 +19,13 @@ import { defaultEngineConfig, loadConfig } from '../config/load.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
-import { type ParsedComponent, type Position, parseComponentFile } from '../git/parser.js';
+import {
+  FILE_ERROR_CODES,
+  MAX_FILE_BYTES,
+  type ParsedComponent,
+  type Position,
+  parseComponentFile,
+} from '../git/parser.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
@@ -129,6 +135,18 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
       files.push(report);
       let content: Buffer;
       try {
+        // Sized first: a huge file is refused without being read into memory.
+        const { size } = await stat(f.absolute);
+        if (size > MAX_FILE_BYTES) {
+          report.errors.push(
+            fileProblem(
+              f.display,
+              FILE_ERROR_CODES.fileTooLarge,
+              `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`,
+            ),
+          );
+          continue;
+        }
         content = await readFile(f.absolute);
       } catch (err) {
         report.errors.push(fileProblem(f.display, 'unreadable_file', `cannot read file: ${errnoOf(err)}`));

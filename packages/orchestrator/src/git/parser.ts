@@ -1,6 +1,7 @@
 import { type ComponentSpec, NestorError, type SourceFileError } from '@nestor/sdk';
-import { type Document, isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { type Document, isMap, isSeq, type Node } from 'yaml';
 import { decodeComponent } from '../catalog/component-decoder.js';
+import { DEFAULT_YAML_LIMITS, parseYamlBounded, type YamlLimits } from './bounded-yaml.js';
 
 /** Largest component file read (bytes); bigger files are reported as `file_too_large`. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -11,6 +12,7 @@ export const FILE_ERROR_CODES = {
   invalidComponent: 'invalid_request',
   noComponent: 'no_component',
   fileTooLarge: 'file_too_large',
+  yamlTooComplex: 'yaml_too_complex',
   binaryFile: 'binary_file',
   invalidEncoding: 'invalid_encoding',
   symlink: 'symlink_not_allowed',
@@ -49,7 +51,17 @@ export interface ParseInput {
   /** Commit the file was read at; null for a directory source. */
   commit: string | null;
   maxBytes?: number;
+  /** Bounds on the YAML; `DEFAULT_YAML_LIMITS` when absent. */
+  limits?: YamlLimits;
 }
+
+/** What a sync parses files with; the syncer takes one so that tests can count the parses. */
+export interface ComponentFileParser {
+  parse(input: ParseInput): ParsedFile;
+}
+
+/** `parseComponentFile` as a `ComponentFileParser`. */
+export const componentFileParser: ComponentFileParser = { parse: parseComponentFile };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_ERRORS_PER_FILE = 10;
@@ -103,14 +115,15 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const docs = Array.isArray(parsed) ? parsed : [];
-  const position = (offset: number | undefined): Position => {
-    if (offset === undefined) return { line: null, column: null };
+  const { documents: docs, lineCounter, problem } = parseYamlBounded(text, input.limits ?? DEFAULT_YAML_LIMITS);
+  const position = (offset: number | undefined | null): Position => {
+    if (offset === undefined || offset === null) return { line: null, column: null };
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
+  if (problem) {
+    return bad(FILE_ERROR_CODES.yamlTooComplex, `file refused: ${problem.message}`, position(problem.offset));
+  }
 
   const result: ParsedFile = { components: [], errors: [] };
   const push = (error: SourceFileError) => {
@@ -120,8 +133,9 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
         const at = err.linePos?.[0];
+        const where = at ? ` at line ${at.line}, column ${at.col}` : '';
         push(
-          fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${firstLine(err.message)}`, {
+          fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${firstLine(err.message)}${where}`, {
             line: at?.line ?? null,
             column: at?.col ?? null,
           }),
