@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComponentSpec, NestorError } from '@nestor/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import { CachingStore } from '../storage/cache/caching-store.js';
+import { DynamoStore } from '../storage/dynamodb/dynamo-store.js';
+import { type LocalDynamo, startLocalDynamo } from '../storage/dynamodb/local-dynamo.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -74,6 +77,14 @@ async function race(managers: CatalogManager[], store: CatalogStore, rounds: num
   }
 }
 
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
 describe('CatalogManager: concurrent creates of one name', () => {
   const dirs: string[] = [];
   const stores: CatalogStore[] = [];
@@ -109,6 +120,22 @@ describe('CatalogManager: concurrent creates of one name', () => {
     const b = new SqliteStore({ path });
     stores.push(a, b);
     await race([managerOn(a), managerOn(b)], a, 10, 4);
+  });
+
+  it('two replicas on one DynamoDB table: the same, through the counter-guarded transaction', async () => {
+    const table = `nestor-races-${randomUUID()}`;
+    const open = () =>
+      new DynamoStore({
+        table,
+        endpoint: dynamo.endpoint,
+        region: dynamo.region,
+        credentials: dynamo.credentials,
+      });
+    const a = open();
+    await a.migrate();
+    const b = open();
+    stores.push(a, b);
+    await race([managerOn(a), managerOn(b)], a, 3, 4);
   });
 
   it('gives up with service_unavailable when the versions keep changing under it', async () => {
