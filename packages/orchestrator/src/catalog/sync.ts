@@ -369,9 +369,10 @@ export class SourceSyncer {
         counts: r.counts,
         errors,
       };
+      // Recorded last: a sync killed before this point is redone from the previous revision. The
+      // status and its event are one write: the log never announces a sync whose status a crash
+      // lost, nor does a status appear whose event is missing.
       if (r.head !== r.prevCommit || r.counts.created > 0) {
-        // The status and its event are one write: the log never announces a sync whose status a
-        // crash lost, nor does a status appear whose event is missing.
         const event = await this.events.appendEvent(
           {
             type: 'source.synced',
@@ -395,7 +396,6 @@ export class SourceSyncer {
         eventId = event.id;
         this.feed.publish(event.id);
       } else {
-        // Recorded last: a sync killed before this point is redone from the previous revision.
         await this.state.putState(stateKey(this.name), state);
       }
     }
