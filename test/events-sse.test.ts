@@ -138,6 +138,37 @@ describe('GET /v1/events over real HTTP', () => {
     expect(text).toContain(`id: ${events[0]?.id}\nevent: component.created\n`);
   });
 
+  it('streams engine.registered and engine.removed, filtered by type', async () => {
+    const { url } = await serve();
+    const engine = uniqueName('eng');
+    const head = await publish(url, component({ name: uniqueName('sse') }));
+    const controller = new AbortController();
+    const res = await fetch(`${url}/v1/events?since=${head.revision}&type=engine.registered,engine.removed`, {
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const admin = { ...AUTH.admin, 'content-type': 'application/json' };
+    const posted = await fetch(`${url}/v1/engines`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: engine, type: 'terraform' }),
+    });
+    expect(posted.status, await posted.text()).toBe(201);
+    await publish(url, component({ name: uniqueName('between') }));
+    const removed = await fetch(`${url}/v1/engines/${engine}`, { method: 'DELETE', headers: AUTH.admin });
+    expect(removed.status).toBeLessThan(300);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: engine.removed')) text += decoder.decode((await reader.read()).value);
+    controller.abort();
+    const events = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] as string) as CatalogEvent);
+    expect(events.map((e) => [e.type, e.subject.name])).toEqual([
+      ['engine.registered', engine],
+      ['engine.removed', engine],
+    ]);
+  });
+
   it('an EventSource resumes across a server restart with no gap and no duplicate (SQLite log)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nestor-sse-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));

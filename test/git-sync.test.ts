@@ -328,6 +328,58 @@ describe('interrupted sync', () => {
     expect(await store.getState('source:platform')).toMatchObject({ commit });
   });
 
+  it('records the source status in the same write as its source.synced event', async () => {
+    const r = repo();
+    r.write('a/component.yaml', componentYaml({ name: 'atomic-sync' }));
+    const commit = r.commit('one');
+    // A separate status write after the event is lost, as a crash between the two would lose it.
+    class StatusWritesFail extends MemoryStore {
+      override async putState(): Promise<void> {
+        throw new Error('process killed');
+      }
+    }
+    const store = new StatusWritesFail();
+    const feed = new LocalChangeFeed();
+    const validator = createValidator({
+      reader: store,
+      engines: new StaticEngineReader([]),
+      unhealthyEngine: 'error',
+      cacheSize: 100,
+    });
+    const manager = new CatalogManager({ store, validator, feed, logger: silentLogger });
+    const dataDir = mkdtempSync(join(tmpdir(), 'nestor-atomic-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const source = {
+      name: 'platform',
+      type: 'git' as const,
+      url: r.url,
+      path: null,
+      branch: 'main',
+      paths: ['**/component.yaml'],
+      interval_ms: 0,
+      webhook_secret_env: null,
+      token_env: null,
+      ssh_key_path: null,
+      token: null,
+      webhookSecret: null,
+    };
+    const sources = new SourceManager({
+      sources: [source],
+      dataDir,
+      writer: manager,
+      store,
+      feed,
+      logger: silentLogger,
+    });
+    await sources.sync('platform').catch(() => undefined);
+    const synced = (await store.readEvents(0, 100)).filter((e) => e.type === 'source.synced');
+    const status = await store.getState('source:platform');
+    // Both or neither: an event whose status is missing would make the next sync redo the commit.
+    expect(synced).toHaveLength(1);
+    expect(synced[0]?.data).toMatchObject({ commit });
+    expect(status).toMatchObject({ commit });
+  });
+
   it('stops between writes on shutdown without recording the revision', async () => {
     const r = repo();
     for (let i = 0; i < 10; i++) r.write(`c${i}/component.yaml`, componentYaml({ name: `stop-${i}` }));

@@ -5,6 +5,7 @@ import {
   computeDigest,
   conflict,
   create,
+  NestorError,
   notFound,
   type ScoredComponent,
   type ValidationResult,
@@ -27,7 +28,11 @@ import type {
   Page,
   SearchQuery,
 } from '../storage/interfaces.js';
+import { versionSetTag } from '../storage/records.js';
 import type { ComponentValidator } from '../validation/interfaces.js';
+import { normalizeName } from '../validation/rules/common.js';
+import { KeyedLocks } from './name-locks.js';
+import { tagMatchesDigest, type VersionTag } from './version-tag.js';
 
 /** What the manager needs of the store. */
 export type ManagerStore = ComponentReader &
@@ -43,6 +48,17 @@ export interface CatalogManagerOptions {
   feed: ChangeFeed;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * How often a create is validated again when the name's versions changed between its validation
+   * and its write (another replica published meanwhile) before it gives up with
+   * `service_unavailable` (default 5).
+   */
+  maxCreateAttempts?: number;
+}
+
+export interface UpdateOptions {
+  /** The update applies only while the version is at one of these; otherwise `precondition_failed`. */
+  ifMatch?: readonly VersionTag[] | undefined;
 }
 
 /** The outcome of a create: the stored version, and whether this call created it. */
@@ -70,9 +86,17 @@ export class CatalogManager {
   private readonly feed: ChangeFeed;
   private readonly logger: Logger;
   private readonly writes;
+  private readonly maxCreateAttempts: number;
+  /**
+   * Creates of one name (keyed by its normalised form, so confusable names queue too) run one at a
+   * time in this process: validate and write never interleave with another create here. Across
+   * processes the store's condition on the name's version set catches what the lock cannot.
+   */
+  private readonly createLocks = new KeyedLocks();
 
   constructor(opts: CatalogManagerOptions) {
     this.store = opts.store;
+    this.maxCreateAttempts = Math.max(1, opts.maxCreateAttempts ?? 5);
     this.validator = opts.validator;
     this.feed = opts.feed;
     this.logger = opts.logger;
@@ -89,7 +113,30 @@ export class CatalogManager {
    */
   async createComponent(spec: ComponentSpec): Promise<CreateOutcome> {
     const digest = computeDigest(spec);
-    const existing = await this.store.getComponent(spec.name, spec.version);
+    return this.createLocks.run(normalizeName(spec.name), async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.createOnce(spec, digest);
+        } catch (err) {
+          if (!(NestorError.is(err) && err.code === 'precondition_failed')) throw err;
+          this.writes.inc({ operation: 'create', outcome: 'retried' });
+          this.logger.debug(
+            { component: spec.name, version: spec.version, attempt },
+            'versions changed; validating again',
+          );
+          if (attempt >= this.maxCreateAttempts) throw this.tooBusy(spec, attempt, err);
+        }
+      }
+    });
+  }
+
+  /**
+   * One validate-then-write. The write carries the tag of the version set read before validating:
+   * the store refuses it (`precondition_failed`) when the set moved, whoever moved it.
+   */
+  private async createOnce(spec: ComponentSpec, digest: string): Promise<CreateOutcome> {
+    const versions = await this.store.getComponentVersions(spec.name);
+    const existing = versions.find((v) => v.version === spec.version);
     if (existing) {
       if (existing.digest === digest) {
         this.writes.inc({ operation: 'create', outcome: 'unchanged' });
@@ -98,12 +145,13 @@ export class CatalogManager {
       this.writes.inc({ operation: 'create', outcome: 'conflict' });
       throw this.versionConflict(spec, existing.digest, digest);
     }
+    const expectedVersionSet = versionSetTag(versions);
     const result = await this.validator.validate(spec);
     if (!result.valid) {
       this.writes.inc({ operation: 'create', outcome: 'invalid' });
       throw validationFailed(COMPONENT, 'CreateComponent', result);
     }
-    const outcome = await this.store.createComponent({ ...spec, digest });
+    const outcome = await this.store.createComponent({ ...spec, digest }, { expectedVersionSet });
     if (outcome.event) {
       this.writes.inc({ operation: 'create', outcome: 'created' });
       this.feed.publish(outcome.event.id);
@@ -122,9 +170,27 @@ export class CatalogManager {
     return this.validator.validate(spec);
   }
 
-  /** Changes mutable fields (labels, annotations, maturity, support level, deprecation). */
-  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<ComponentDefinition> {
-    const outcome = await this.store.updateComponent(name, version, patch);
+  /**
+   * Changes mutable fields (labels, annotations, maturity, support level, deprecation). With
+   * `ifMatch`, the store applies the patch only while the version is at one of the given revisions
+   * (checked in the write itself); otherwise `precondition_failed` and nothing is written.
+   */
+  async updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    opts: UpdateOptions = {},
+  ): Promise<ComponentDefinition> {
+    let expectedRevisions: number[] | undefined;
+    if (opts.ifMatch) {
+      // The digest never changes for a name+version, so checking it outside the write is safe;
+      // only the revision can move, and the store checks that atomically.
+      const current = await this.getComponent(name, version);
+      expectedRevisions = opts.ifMatch
+        .filter((tag) => tagMatchesDigest(tag, current.digest))
+        .map((tag) => tag.revision);
+    }
+    const outcome = await this.store.updateComponent(name, version, patch, { expectedRevisions });
     if (outcome.event) {
       this.writes.inc({ operation: 'update', outcome: 'updated' });
       this.feed.publish(outcome.event.id);
@@ -223,6 +289,19 @@ export class CatalogManager {
   /** The catalog revision: sequence of the newest event. */
   revision(): Promise<number> {
     return this.store.headSequence();
+  }
+
+  private tooBusy(spec: ComponentSpec, attempts: number, cause: NestorError) {
+    return create('service_unavailable')
+      .component(COMPONENT)
+      .operation('CreateComponent')
+      .message(
+        `the versions of ${spec.name} kept changing while ${spec.name}@${spec.version} was validated (${attempts} attempts); retry`,
+      )
+      .detail('component_name', spec.name)
+      .detail('version', spec.version)
+      .cause(cause)
+      .build();
   }
 
   private versionConflict(spec: ComponentSpec, existing: string, submitted: string) {

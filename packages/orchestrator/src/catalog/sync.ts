@@ -492,29 +492,35 @@ export class SourceSyncer {
         bytes: r.bytes,
         errors,
       };
+      // Recorded last: a sync killed before this point is redone from the previous revision. The
+      // status and its event are one write: the log never announces a sync whose status a crash
+      // lost, nor does a status appear whose event is missing.
       if (r.head !== r.prevCommit || r.counts.created > 0) {
-        const event = await this.events.appendEvent({
-          type: 'source.synced',
-          subject: { name: this.name, version: null, digest: null },
-          data: {
-            source: this.name,
-            type: this.reader.type,
-            url: this.reader.url,
-            branch: this.reader.branch,
-            commit: r.head,
-            previous_commit: r.prevCommit,
-            full: r.full,
-            files: r.files,
-            counts: r.counts,
-            errors: errors.length,
-            duration_ms: duration,
+        const event = await this.events.appendEvent(
+          {
+            type: 'source.synced',
+            subject: { name: this.name, version: null, digest: null },
+            data: {
+              source: this.name,
+              type: this.reader.type,
+              url: this.reader.url,
+              branch: this.reader.branch,
+              commit: r.head,
+              previous_commit: r.prevCommit,
+              full: r.full,
+              files: r.files,
+              counts: r.counts,
+              errors: errors.length,
+              duration_ms: duration,
+            },
           },
-        });
+          { kind: 'state', key: stateKey(this.name), value: state },
+        );
         eventId = event.id;
         this.feed.publish(event.id);
+      } else {
+        await this.state.putState(stateKey(this.name), state);
       }
-      // Recorded last: a sync killed before this point is redone from the previous revision.
-      await this.state.putState(stateKey(this.name), state);
     }
     r.progress('done', r.files, r.files);
     const report: SyncReport = {

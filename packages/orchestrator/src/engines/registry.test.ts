@@ -220,3 +220,50 @@ describe('EngineRegistry', () => {
     expect(await registry.getEngine('tf')).toMatchObject({ health: 'unknown', labels: { team: 'a' } });
   });
 });
+
+/** A store whose plain engine writes fail, as a crash between two separate writes would leave them. */
+class EngineWritesFail extends MemoryStore {
+  override async putEngine(): Promise<void> {
+    throw new Error('lost before the write');
+  }
+  override async deleteEngine(): Promise<boolean> {
+    throw new Error('lost before the write');
+  }
+}
+
+describe('EngineRegistry: events in the same write as the state they describe', () => {
+  it('appends engine.registered and engine.removed with the registration and its removal', async () => {
+    const store = new MemoryStore();
+    const registry = registryOn(store);
+    await registry.register(config('posted'));
+    await registry.deregister('posted');
+    const events = await store.readEvents(0, 10);
+    expect(events.map((e) => [e.type, e.subject.name])).toEqual([
+      ['engine.registered', 'posted'],
+      ['engine.removed', 'posted'],
+    ]);
+    expect(events[0]?.data).toMatchObject({ engine: 'posted', type: 'terraform', origin: 'api' });
+    // A second removal is engine_not_found and appends nothing.
+    const again = await registry.deregister('posted').catch((e: unknown) => e);
+    expect(NestorError.is(again) && again.code).toBe('engine_not_found');
+    expect(await store.headSequence()).toBe(2);
+  });
+
+  it('never writes a registration, removal or health change without its event, nor the reverse', async () => {
+    const store = new EngineWritesFail();
+    const registry = registryOn(store);
+    await registry.register(config('tf'));
+    expect((await store.getEngine('tf'))?.name).toBe('tf');
+    await registry.recordProbe('tf', probe(true), {
+      health: 'healthy',
+      consecutive_failures: 0,
+      consecutive_successes: 1,
+    });
+    const events = await store.readEvents(0, 10);
+    expect(events.map((e) => e.type)).toEqual(['engine.registered', 'engine.health_changed']);
+    expect((await store.getEngine('tf'))?.health).toBe('healthy');
+    await registry.deregister('tf');
+    expect(await store.getEngine('tf')).toBeNull();
+    expect((await store.readEvents(0, 10)).at(-1)?.type).toBe('engine.removed');
+  });
+});

@@ -1,4 +1,13 @@
-import { conflict, type DeploymentEngine, type EngineHealth, invalidRequest, notFound } from '@nestor/sdk';
+import {
+  type CatalogEvent,
+  conflict,
+  type DeploymentEngine,
+  type EngineHealth,
+  invalidRequest,
+  NestorError,
+  type NewCatalogEvent,
+  notFound,
+} from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
 import { type Clock, systemClock } from '../observability/clock.js';
@@ -17,6 +26,8 @@ import type {
   ProbeResult,
   ProbeTargets,
 } from './interfaces.js';
+
+const engineSubject = (name: string) => ({ name, version: null, digest: null });
 
 /** A configured (or discovered, or posted) engine before any probe has run. */
 export function engineFromConfig(c: EngineConfig, origin: EngineOrigin | string): DeploymentEngine {
@@ -166,22 +177,41 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
       );
     }
     const engine = engineFromConfig(config, 'api');
-    await this.store.putEngine(engine);
+    // The registration and its event are one write: a reader of the log never sees one without the other.
+    const event = await this.events.appendEvent(
+      {
+        type: 'engine.registered',
+        subject: engineSubject(engine.name),
+        data: { engine: engine.name, type: engine.type, endpoint: engine.endpoint, origin: engine.origin },
+      },
+      { kind: 'engine_put', engine },
+    );
     this.engines.set(engine.name, engine);
     this.changed(true);
-    this.logger.info({ engine: engine.name, endpoint: engine.endpoint }, 'engine registered');
+    this.feed.publish(event.id);
+    this.logger.info({ engine: engine.name, endpoint: engine.endpoint, revision: event.id }, 'engine registered');
     return copy(engine);
   }
 
   async deregister(name: string): Promise<void> {
-    const deleted = await this.store.deleteEngine(name);
+    let event: CatalogEvent | null = null;
+    try {
+      event = await this.events.appendEvent(
+        { type: 'engine.removed', subject: engineSubject(name), data: { engine: name } },
+        { kind: 'engine_delete', name },
+      );
+    } catch (err) {
+      // Not stored (only known here, or removed by another replica meanwhile): nothing to announce.
+      if (!(NestorError.is(err) && err.code === 'engine_not_found')) throw err;
+    }
     const local = this.engines.delete(name);
-    if (!deleted && !local) {
+    if (!event && !local) {
       throw notFound('engine_not_found', COMPONENT, 'DeregisterEngine', `no engine named "${name}"`, { name });
     }
     this.forget(name);
     this.changed(true);
-    this.logger.info({ engine: name }, 'engine deregistered');
+    if (event) this.feed.publish(event.id);
+    this.logger.info({ engine: name, revision: event?.id ?? null }, 'engine deregistered');
   }
 
   /**
@@ -218,11 +248,11 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
         ? { ...fresh, message: `found again by ${origin}` }
         : { ...existing, ...registration(fresh) };
       if (sameRegistration(existing, next) && existing.health === next.health) continue;
-      await this.store.putEngine(next);
+      if (existing.health !== next.health) await this.announce(next, existing.health);
+      else await this.store.putEngine(next);
       this.engines.set(c.name, next);
       outcome.updated.push(c.name);
       registrationChanged = true;
-      if (existing.health !== next.health) await this.announce(next, existing.health);
     }
     for (const engine of [...this.engines.values()]) {
       if (engine.origin !== origin || names.has(engine.name)) continue;
@@ -242,11 +272,11 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
         message: `no longer found by ${origin} discovery`,
         last_checked: this.clock.now().toISOString(),
       };
-      await this.store.putEngine(marked);
+      if (engine.health !== marked.health) await this.announce(marked, engine.health);
+      else await this.store.putEngine(marked);
       this.engines.set(engine.name, marked);
       outcome.missing.push(engine.name);
       registrationChanged = true;
-      if (engine.health !== marked.health) await this.announce(marked, engine.health);
     }
     if (outcome.skipped.length > 0) {
       this.logger.warn({ origin, names: outcome.skipped }, 'discovered engines clash with engines of another origin');
@@ -282,8 +312,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
         'engine health changed',
       );
     }
-    if (!(await this.persistHealth(next, now))) return;
-    if (healthChanged) await this.announce(next, engine.health, probeSummary(result));
+    await this.persistHealth(next, now, healthChanged ? engine.health : null, probeSummary(result));
   }
 
   /**
@@ -333,8 +362,16 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     this.refreshTimer = null;
   }
 
-  /** Writes the health fields onto the stored registration; false when the engine vanished meanwhile. */
-  private async persistHealth(engine: DeploymentEngine, now: number): Promise<boolean> {
+  /**
+   * Writes the health fields onto the stored registration, with `engine.health_changed` in the
+   * same write when the health moved from `previous`; false when the engine vanished meanwhile.
+   */
+  private async persistHealth(
+    engine: DeploymentEngine,
+    now: number,
+    previous: EngineHealth | null,
+    message?: string | null,
+  ): Promise<boolean> {
     try {
       // Re-read so that a deregistration by another replica is not undone by this write.
       const stored = await this.store.getEngine(engine.name);
@@ -345,7 +382,9 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
         }
         return false;
       }
-      await this.store.putEngine({ ...stored, ...pick(engine, HEALTH_FIELDS) });
+      const next = { ...stored, ...pick(engine, HEALTH_FIELDS) };
+      if (previous === null) await this.store.putEngine(next);
+      else await this.announce(next, previous, message);
       this.persistedAt.set(engine.name, now);
     } catch (err) {
       this.logger.warn({ err, engine: engine.name }, 'could not persist engine health');
@@ -353,23 +392,23 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     return true;
   }
 
-  /** `message` defaults to the engine's; a probe's is summarized, as every reader of the log may see it. */
+  /**
+   * Stores the engine and appends `engine.health_changed` in one write, then wakes readers.
+   * `message` defaults to the engine's; a probe's is summarized, as every reader of the log may see it.
+   */
   private async announce(
     engine: DeploymentEngine,
     previous: EngineHealth,
     message: string | null = engine.message,
   ): Promise<void> {
     this.gauge.set({ engine: engine.name }, HEALTH_VALUE[engine.health]);
-    try {
-      const event = await this.events.appendEvent({
-        type: 'engine.health_changed',
-        subject: { name: engine.name, version: null, digest: null },
-        data: { engine: engine.name, previous, health: engine.health, message },
-      });
-      this.feed.publish(event.id);
-    } catch (err) {
-      this.logger.warn({ err, engine: engine.name }, 'could not append engine.health_changed');
-    }
+    const event: NewCatalogEvent = {
+      type: 'engine.health_changed',
+      subject: engineSubject(engine.name),
+      data: { engine: engine.name, previous, health: engine.health, message },
+    };
+    const appended = await this.events.appendEvent(event, { kind: 'engine_put', engine });
+    this.feed.publish(appended.id);
   }
 
   private forget(name: string): void {

@@ -1,6 +1,7 @@
 import { type CatalogEvent, type ComponentDefinition, NestorError } from '@nestor/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CatalogStore, ListQuery } from './interfaces.js';
+import { versionSetTag } from './records.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
 /** A fresh store and how to dispose of it. */
@@ -629,6 +630,166 @@ export function describeStoreContract(
           data: {},
         });
         expect(appended.id).toBe(head + 2);
+      });
+    });
+
+    describe('conditional writes', () => {
+      const tagOf = async (n: string) => versionSetTag(await store.getComponentVersions(n));
+
+      it("creates while the name's version set is the expected one, in any order of versions", async () => {
+        const n = await createVersions(['1.0.0', '2.0.0']);
+        const versions = await store.getComponentVersions(n);
+        expect(versionSetTag([...versions].reverse())).toBe(versionSetTag(versions));
+        const outcome = await store.createComponent(makeComponent({ name: n, version: '1.5.0' }), {
+          expectedVersionSet: await tagOf(n),
+        });
+        expect(outcome.event?.type).toBe('component.created');
+        const fresh = randomName();
+        const first = await store.createComponent(makeComponent({ name: fresh }), {
+          expectedVersionSet: versionSetTag([]),
+        });
+        expect(first.event).not.toBeNull();
+      });
+
+      it('refuses a create whose expected version set went stale, writing nothing', async () => {
+        const n = await createVersions(['1.0.0']);
+        const stale = await tagOf(n);
+        await store.createComponent(makeComponent({ name: n, version: '1.0.1' }));
+        const head = await store.headSequence();
+        const err = await expectCode(
+          store.createComponent(makeComponent({ name: n, version: '1.1.0' }), { expectedVersionSet: stale }),
+          'precondition_failed',
+        );
+        expect(err.details).toMatchObject({ component_name: n, version: '1.1.0' });
+        expect(await store.getComponent(n, '1.1.0')).toBeNull();
+        expect(await store.headSequence()).toBe(head);
+        expect((await store.getComponentVersions(n)).map((v) => v.version)).toEqual(['1.0.1', '1.0.0']);
+      });
+
+      it('answers an identical re-submission as a no-op whatever the condition', async () => {
+        const c = makeComponent();
+        await store.createComponent(c);
+        const again = await store.createComponent(c, { expectedVersionSet: versionSetTag([]) });
+        expect(again.event).toBeNull();
+      });
+
+      it('lets exactly one of concurrent creates judged against the same version set through', async () => {
+        const n = await createVersions(['1.0.0']);
+        const tag = await tagOf(n);
+        const versions = ['1.0.1', '1.1.0', '1.2.0', '2.0.0', '1.0.2', '3.0.0'];
+        const results = await Promise.allSettled(
+          versions.map((version) =>
+            store.createComponent(makeComponent({ name: n, version }), { expectedVersionSet: tag }),
+          ),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of results) {
+          if (r.status === 'rejected') expect((r.reason as NestorError).code).toBe('precondition_failed');
+        }
+        expect(await store.getComponentVersions(n)).toHaveLength(2);
+      });
+
+      it('updates only while the version is at an expected revision, checked before the no-op test', async () => {
+        const c = makeComponent();
+        const created = (await store.createComponent(c)).component;
+        const first = await store.updateComponent(
+          c.name,
+          c.version,
+          { labels: { team: 'a' } },
+          { expectedRevisions: [created.revision] },
+        );
+        expect(first.component.revision).toBeGreaterThan(created.revision);
+        const head = await store.headSequence();
+        const err = await expectCode(
+          store.updateComponent(
+            c.name,
+            c.version,
+            { labels: { team: 'b' } },
+            { expectedRevisions: [created.revision] },
+          ),
+          'precondition_failed',
+        );
+        expect(err.details).toMatchObject({
+          component_name: c.name,
+          version: c.version,
+          revision: first.component.revision,
+        });
+        await expectCode(
+          store.updateComponent(c.name, c.version, { labels: { team: 'a' } }, { expectedRevisions: [] }),
+          'precondition_failed',
+        );
+        expect(await store.headSequence()).toBe(head);
+        expect((await store.getComponent(c.name, c.version))?.labels).toEqual({ team: 'a' });
+        const second = await store.updateComponent(
+          c.name,
+          c.version,
+          { labels: { team: 'b' } },
+          { expectedRevisions: [created.revision, first.component.revision] },
+        );
+        expect(second.component.labels).toEqual({ team: 'b' });
+        await expectCode(
+          store.updateComponent(c.name, '9.9.9', { labels: {} }, { expectedRevisions: [1] }),
+          'component_not_found',
+        );
+      });
+
+      it('lets exactly one of concurrent updates from the same revision through', async () => {
+        const c = makeComponent();
+        const created = (await store.createComponent(c)).component;
+        const results = await Promise.allSettled(
+          ['a', 'b', 'c', 'd'].map((team) =>
+            store.updateComponent(c.name, c.version, { labels: { team } }, { expectedRevisions: [created.revision] }),
+          ),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) {
+          if (r.status === 'rejected') expect((r.reason as NestorError).code).toBe('precondition_failed');
+        }
+      });
+    });
+
+    describe('events with the state they describe', () => {
+      const subject = (n: string) => ({ name: n, version: null, digest: null });
+
+      it('writes a state value and its event together', async () => {
+        const key = randomName('source');
+        const event = await store.appendEvent(
+          { type: 'source.synced', subject: subject('platform'), data: { commit: 'abc' } },
+          { kind: 'state', key, value: { commit: 'abc' } },
+        );
+        expect(await store.getState(key)).toEqual({ commit: 'abc' });
+        expect((await store.readEvents(event.id - 1, 1))[0]).toMatchObject({ id: event.id, type: 'source.synced' });
+      });
+
+      it('puts and deletes an engine with its event; deleting a missing engine appends nothing', async () => {
+        const engine = makeEngine();
+        const registered = await store.appendEvent(
+          { type: 'engine.registered', subject: subject(engine.name), data: { engine: engine.name } },
+          { kind: 'engine_put', engine },
+        );
+        expect(await store.getEngine(engine.name)).toEqual(engine);
+        const healthy = { ...engine, health: 'healthy' as const };
+        await store.appendEvent(
+          { type: 'engine.health_changed', subject: subject(engine.name), data: { health: 'healthy' } },
+          { kind: 'engine_put', engine: healthy },
+        );
+        expect(await store.getEngine(engine.name)).toEqual(healthy);
+        const removed = await store.appendEvent(
+          { type: 'engine.removed', subject: subject(engine.name), data: { engine: engine.name } },
+          { kind: 'engine_delete', name: engine.name },
+        );
+        expect(removed.id).toBe(registered.id + 2);
+        expect(await store.getEngine(engine.name)).toBeNull();
+        await expectCode(
+          store.appendEvent(
+            { type: 'engine.removed', subject: subject(engine.name), data: {} },
+            { kind: 'engine_delete', name: engine.name },
+          ),
+          'engine_not_found',
+        );
+        expect(await store.headSequence()).toBe(removed.id);
+        expect((await store.readEvents(removed.id, 10)).length).toBe(0);
       });
     });
 

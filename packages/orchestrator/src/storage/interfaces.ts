@@ -76,21 +76,59 @@ export interface ComponentReader {
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>>;
 }
 
+/** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */
+export interface CreateConditions {
+  /**
+   * `versionSetTag` of the name's versions that the caller's validation judged against. When the
+   * name's (version, digest) set differs at the moment of the write, nothing is written and
+   * `precondition_failed` is thrown, so the caller validates again. Omitted: no check.
+   */
+  expectedVersionSet?: string | undefined;
+}
+
+/** Conditions of an update, checked inside the write's own atomic step. */
+export interface UpdateConditions {
+  /**
+   * The `revision`s the caller accepts as current (from `If-Match`). When the stored version's
+   * revision is none of them, nothing is written and `precondition_failed` is thrown. Omitted: no
+   * check.
+   */
+  expectedRevisions?: readonly number[] | undefined;
+}
+
 /** The only writes. Each appends its event in the same atomic write as the change. */
 export interface ComponentWriter {
   /**
    * Stores a new version and appends `component.created`. Same name+version with the same digest:
-   * no-op, returns the stored version and `event: null`. With another digest: throws
-   * `version_conflict`.
+   * no-op, returns the stored version and `event: null` (before any condition is looked at). With
+   * another digest: throws `version_conflict`. A failed condition throws `precondition_failed`.
    */
-  createComponent(component: NewComponent): Promise<WriteOutcome>;
+  createComponent(component: NewComponent, conditions?: CreateConditions): Promise<WriteOutcome>;
   /**
    * Changes mutable fields and appends `component.deprecated` when `deprecated` is set to an object,
    * otherwise `component.updated`. A patch that changes nothing is a no-op (`event: null`).
-   * Throws `component_not_found`.
+   * Throws `component_not_found`; a failed condition throws `precondition_failed` (checked before
+   * the no-op test, so a stale tag is refused even for an empty change).
    */
-  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome>;
+  updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome>;
 }
+
+/**
+ * A state write that an event describes, applied in the same atomic write as the event: either
+ * both are stored or neither is.
+ */
+export type StateChange =
+  /** `StateStore.putState`. */
+  | { kind: 'state'; key: string; value: unknown }
+  /** `EngineStore.putEngine` (inserts or replaces). */
+  | { kind: 'engine_put'; engine: DeploymentEngine }
+  /** `EngineStore.deleteEngine`; when there is no such engine, throws `engine_not_found` and appends nothing. */
+  | { kind: 'engine_delete'; name: string };
 
 /** Ranked full-text search over name, description and labels. */
 export interface ComponentSearcher {
@@ -114,8 +152,11 @@ export interface DependencyReader {
 
 /** The durable, ordered change log. Sequences are strictly increasing and never reused. */
 export interface EventLog {
-  /** Appends an event that is not a component write (engine health, source sync). */
-  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent>;
+  /**
+   * Appends an event that is not a component write (engine health and registration, source sync),
+   * together with the state change it describes, if any, in one atomic write.
+   */
+  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent>;
   /** Events with `id > after`, oldest first, at most `limit`. */
   readEvents(after: number, limit: number): Promise<CatalogEvent[]>;
   /**

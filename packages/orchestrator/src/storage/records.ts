@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import {
   type CatalogEvent,
   type ComponentDefinition,
   type ComponentPatch,
   canonicalJson,
+  create,
   type EventType,
   isPrerelease,
 } from '@nestor/sdk';
@@ -127,4 +129,43 @@ export function pickLatest<T extends { version: string }>(descending: T[], inclu
   if (descending.length === 0) return null;
   if (includePrerelease) return descending[0] ?? null;
   return descending.find((v) => !isPrerelease(v.version)) ?? descending[0] ?? null;
+}
+
+/**
+ * Names a name's set of (version, digest) pairs, whatever order they come in: what the semver and
+ * conflict rules read of the name. Equal tags mean the same versions with the same content.
+ */
+export function versionSetTag(versions: readonly { version: string; digest: string }[]): string {
+  const lines = versions.map((v) => `${v.version} ${v.digest}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 32);
+}
+
+/** The name's versions changed between the caller's validation and this write. */
+export function versionSetChanged(component: string, name: string, version: string) {
+  return create('precondition_failed')
+    .component(component)
+    .operation('CreateComponent')
+    .message(`the versions of ${name} changed while ${name}@${version} was being validated`)
+    .detail('component_name', name)
+    .detail('version', version)
+    .build();
+}
+
+/** The stored version is not at a revision the caller accepts (a stale `If-Match`). */
+export function revisionMismatch(component: string, current: ComponentDefinition) {
+  return create('precondition_failed')
+    .component(component)
+    .operation('UpdateComponent')
+    .message(
+      `${current.name}@${current.version} changed since it was read (now at revision ${current.revision}); read it again`,
+    )
+    .detail('component_name', current.name)
+    .detail('version', current.version)
+    .detail('revision', current.revision)
+    .build();
+}
+
+/** True when a condition on the revision is set and the stored revision fails it. */
+export function failsRevision(current: ComponentDefinition, expected: readonly number[] | undefined): boolean {
+  return expected !== undefined && !expected.includes(current.revision);
 }

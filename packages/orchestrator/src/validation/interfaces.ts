@@ -4,6 +4,7 @@ import type {
   ComponentDefinition,
   ComponentSpec,
   DeploymentEngine,
+  SuccessorCheck,
   ValidationIssue,
   ValidationResult,
   ValidationRuleName,
@@ -26,6 +27,7 @@ export interface RuleOutcome {
   changes?: VersionChange[];
   required_bump?: Bump;
   predecessor?: string | null;
+  successor?: SuccessorCheck | null;
 }
 
 /** The digest-covered fields of a spec: all a content rule may read. */

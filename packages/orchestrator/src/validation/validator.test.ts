@@ -69,6 +69,7 @@ describe('validator', () => {
       required_bump: 'none',
       changes: [],
       predecessor: null,
+      successor: null,
     });
   });
 

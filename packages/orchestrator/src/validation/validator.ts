@@ -7,6 +7,7 @@ import {
   canonicalJson,
   computeDigest,
   contentOf,
+  type SuccessorCheck,
   type ValidationResult,
   type VersionChange,
 } from '@nestor/sdk';
@@ -155,7 +156,9 @@ function assemble(spec: ComponentSpec, digest: string, outcomes: RuleOutcome[]):
   let changes: VersionChange[] = [];
   let requiredBump: Bump = 'none';
   let predecessor: string | null = null;
+  let successor: SuccessorCheck | null = null;
   for (const o of outcomes) {
+    if (o.successor !== undefined) successor = o.successor;
     if (o.changes) changes = o.changes;
     if (o.required_bump) requiredBump = o.required_bump;
     if (o.predecessor !== undefined) predecessor = o.predecessor;
@@ -170,6 +173,7 @@ function assemble(spec: ComponentSpec, digest: string, outcomes: RuleOutcome[]):
     required_bump: requiredBump,
     changes,
     predecessor,
+    successor,
   };
 }
 

@@ -233,6 +233,21 @@ describe('NestorClient requests', () => {
     expect(last().body).toEqual({ deprecated: { reason: 'use 2.x' } });
     await client.undeprecate('k8s-redis', '1.4.1');
     expect(last().body).toEqual({ deprecated: null });
+    expect(last().headers['if-match']).toBeUndefined();
+  });
+
+  it('sends If-Match on a conditional patch and surfaces a 412 as precondition_failed', async () => {
+    handler = (req, res) =>
+      req.headers['if-match'] === '"abc.7"'
+        ? json(res, 200, component('k8s-redis', '1.4.1'))
+        : problem(res, 412, 'precondition_failed', 'changed since it was read');
+    const client = new NestorClient({ baseUrl, token: 't' });
+    await client.updateComponent('k8s-redis', '1.4.1', { labels: {} }, { ifMatch: '"abc.7"' });
+    expect(last().headers['if-match']).toBe('"abc.7"');
+    const err = await client
+      .updateComponent('k8s-redis', '1.4.1', { labels: {} }, { ifMatch: '"abc.6"' })
+      .catch((e: unknown) => e);
+    expect(NestorError.is(err) && err.code).toBe('precondition_failed');
   });
 
   it('resolves ranges, versions, dependencies and dependents', async () => {

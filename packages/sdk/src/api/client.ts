@@ -125,6 +125,12 @@ const COMPONENT = 'sdk';
 /** Spec fields a server rejects when null: the git fields are absent rather than null in a body. */
 const NULLABLE_SPEC_FIELDS = ['git_repository', 'git_commit', 'git_path'] as const;
 
+/** Options of `updateComponent`. */
+export interface UpdateOptions extends RequestOptions {
+  /** ETag of the version as last read: the update applies only while it is still current (412 otherwise). */
+  ifMatch?: string | undefined;
+}
+
 interface CallOptions extends RequestOptions {
   method?: string;
   query?: URLSearchParams | undefined;
@@ -291,16 +297,20 @@ export class NestorClient {
 
   /**
    * Changes the mutable fields of a version: labels, annotations, maturity, support level,
-   * deprecation (write scope). Throws `component_not_found`.
+   * deprecation (write scope). Throws `component_not_found`. With `ifMatch` (the `etag` of a
+   * `getComponent` answer) the change applies only while the version is unchanged since that read;
+   * otherwise it throws `precondition_failed` and nothing is written (read again, then retry).
    */
   async updateComponent(
     name: string,
     version: string,
     patch: ComponentPatch,
-    req: RequestOptions = {},
+    req: UpdateOptions = {},
   ): Promise<ComponentDefinition> {
+    const { ifMatch, ...rest } = req;
     const path = `v1/components/${seg(name)}/versions/${seg(version)}`;
-    return (await this.call<ComponentDefinition>(path, { ...req, method: 'PATCH', body: patch })).body;
+    const headers: Record<string, string> = ifMatch === undefined ? {} : { 'if-match': ifMatch };
+    return (await this.call<ComponentDefinition>(path, { ...rest, headers, method: 'PATCH', body: patch })).body;
   }
 
   /** Marks a version deprecated with a reason (write scope); latest and resolve still pick it. */

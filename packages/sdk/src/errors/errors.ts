@@ -159,6 +159,7 @@ export function validationFailed(
     required_bump?: string;
     changes?: unknown[];
     predecessor?: string | null;
+    successor?: unknown;
   },
 ): NestorError {
   const count = result.errors.length;
@@ -177,6 +178,7 @@ export function validationFailed(
       required_bump: result.required_bump ?? 'none',
       changes: result.changes ?? [],
       predecessor: result.predecessor ?? null,
+      successor: result.successor ?? null,
     },
   });
 }

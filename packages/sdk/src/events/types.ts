@@ -4,6 +4,8 @@ export const EVENT_TYPES = [
   'component.updated',
   'component.deprecated',
   'engine.health_changed',
+  'engine.registered',
+  'engine.removed',
   'source.synced',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -33,6 +33,22 @@ export interface ValidationResult {
   changes: VersionChange[];
   /** Version compared against, or null when this is the lowest version of the name. */
   predecessor: string | null;
+  /**
+   * When the version is inserted below existing ones: the lowest existing version above it and
+   * what the step from this version up to it changes (the validator always sets it; null when the
+   * version would be the highest).
+   */
+  successor?: SuccessorCheck | null;
+}
+
+/** The step from a version inserted below existing ones up to its successor. */
+export interface SuccessorCheck {
+  version: string;
+  /** Smallest bump the changes from the new version to the successor require. */
+  required_bump: Bump;
+  /** The bump the successor makes over the new version. */
+  bump_made: Bump;
+  changes: VersionChange[];
 }
 
 /** The rules a `ValidationIssue.rule` can name. */

@@ -1,5 +1,4 @@
 import {
-  type ComponentDefinition,
   ComponentPatchSchema,
   ComponentSpecSchema,
   create,
@@ -12,11 +11,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
 import type { CatalogManager } from '../../catalog/manager.js';
+import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { ListQuery, Page } from '../../storage/interfaces.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
 const NameParams = Type.Object({ name: NAME_PARAM });
+const PatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({ maxLength: 1024, description: 'ETag(s) of the version as last read, or *; stale → 412' }),
+  ),
+});
 const VersionParams = Type.Object({ name: NAME_PARAM, version: VERSION_PARAM });
 
 const FilterQuery = {
@@ -184,14 +189,22 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager }: Catalog
       schema: {
         tags: ['components'],
         summary: 'Change mutable fields or deprecate',
+        description:
+          'With `If-Match` (the ETag of a version read), the change applies only while the version is still at that ' +
+          'representation, checked in the write itself: otherwise 412 `precondition_failed` and nothing is written. ' +
+          'The answer carries the new ETag.',
         params: VersionParams,
+        headers: PatchHeaders,
         body: ComponentPatchSchema,
       },
     },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
       const patch = decode(ComponentPatchSchema, req.body, { component: COMPONENT, operation: 'UpdateComponent' });
-      const updated = await manager.updateComponent(name, version, patch);
+      const ifMatch = req.headers['if-match'];
+      const tags = ifMatch === undefined ? '*' : parseIfMatch(ifMatch);
+      const updated = await manager.updateComponent(name, version, patch, tags === '*' ? {} : { ifMatch: tags });
+      reply.header('etag', versionEtag(updated));
       reply.header('x-catalog-revision', String(Math.max(updated.revision, req.catalogRevision ?? 0)));
       return updated;
     },
@@ -272,11 +285,6 @@ function invalid(message: string, field?: string) {
   const b = create('invalid_request').component(COMPONENT).operation('DecodeRequest').message(message);
   if (field) b.detail('field', field);
   return b.build();
-}
-
-/** Changes whenever the representation does: content (digest) or any mutable field (revision). */
-export function versionEtag(c: ComponentDefinition): string {
-  return `"${c.digest.slice(7, 39)}.${c.revision}"`;
 }
 
 function withEtag<T>(req: FastifyRequest, reply: FastifyReply, body: T, etag: string): T | FastifyReply {

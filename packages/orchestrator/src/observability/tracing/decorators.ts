@@ -13,11 +13,14 @@ import type { ChangeFeed } from '../../events/interfaces.js';
 import type { SharedCache } from '../../storage/cache/interfaces.js';
 import type {
   CatalogStore,
+  CreateConditions,
   DependentRef,
   ListQuery,
   NewComponent,
   Page,
   SearchQuery,
+  StateChange,
+  UpdateConditions,
   WriteOutcome,
 } from '../../storage/interfaces.js';
 import type { ComponentValidator } from '../../validation/interfaces.js';
@@ -60,16 +63,21 @@ export class TracingStore implements CatalogStore {
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.span('listComponents', { 'nestor.limit': query.limit }, () => this.inner.listComponents(query));
   }
-  createComponent(component: NewComponent): Promise<WriteOutcome> {
+  createComponent(component: NewComponent, conditions?: CreateConditions): Promise<WriteOutcome> {
     return this.span(
       'createComponent',
       { 'nestor.component': component.name, 'nestor.version': component.version },
-      async () => this.inner.createComponent(component),
+      async () => this.inner.createComponent(component, conditions),
     );
   }
-  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+  updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome> {
     return this.span('updateComponent', { 'nestor.component': name, 'nestor.version': version }, () =>
-      this.inner.updateComponent(name, version, patch),
+      this.inner.updateComponent(name, version, patch, conditions),
     );
   }
   searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
@@ -84,8 +92,8 @@ export class TracingStore implements CatalogStore {
   getDependents(name: string): Promise<DependentRef[]> {
     return this.span('getDependents', { 'nestor.component': name }, () => this.inner.getDependents(name));
   }
-  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
-    return this.span('appendEvent', { 'nestor.event.type': event.type }, () => this.inner.appendEvent(event));
+  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+    return this.span('appendEvent', { 'nestor.event.type': event.type }, () => this.inner.appendEvent(event, change));
   }
   readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
     return this.span('readEvents', { 'nestor.after': after }, () => this.inner.readEvents(after, limit));

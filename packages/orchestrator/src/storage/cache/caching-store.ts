@@ -12,11 +12,14 @@ import type { Counter, Metrics } from '../../observability/metrics/interfaces.js
 import { noopMetrics } from '../../observability/metrics/metrics.js';
 import type {
   CatalogStore,
+  CreateConditions,
   DependentRef,
   ListQuery,
   NewComponent,
   Page,
   SearchQuery,
+  StateChange,
+  UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
 import type { SharedCache } from './interfaces.js';
@@ -195,16 +198,23 @@ export class CachingStore implements CatalogStore {
     return [...(await this.read('dependents', `dependents|${name}`, null, () => this.inner.getDependents(name)))];
   }
 
-  async createComponent(component: NewComponent): Promise<WriteOutcome> {
-    return this.write(component.name, component.version, 'created', () => this.inner.createComponent(component));
+  async createComponent(component: NewComponent, conditions?: CreateConditions): Promise<WriteOutcome> {
+    return this.write(component.name, component.version, 'created', () =>
+      this.inner.createComponent(component, conditions),
+    );
   }
 
-  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
-    return this.write(name, version, 'updated', () => this.inner.updateComponent(name, version, patch));
+  async updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome> {
+    return this.write(name, version, 'updated', () => this.inner.updateComponent(name, version, patch, conditions));
   }
 
-  async appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
-    const appended = await this.inner.appendEvent(event);
+  async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+    const appended = await this.inner.appendEvent(event, change);
     this.invalidate(appended);
     this.advance(appended.id);
     return appended;

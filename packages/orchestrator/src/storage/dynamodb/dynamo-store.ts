@@ -37,14 +37,26 @@ import { type Logger, silentLogger } from '../../observability/logging/logger.js
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
   CatalogStore,
+  CreateConditions,
   DependentRef,
   ListQuery,
   NewComponent,
   Page,
   SearchQuery,
+  StateChange,
+  UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import { applyPatch, componentEvent, matchesFilters, newDefinition } from '../records.js';
+import {
+  applyPatch,
+  componentEvent,
+  failsRevision,
+  matchesFilters,
+  newDefinition,
+  revisionMismatch,
+  versionSetChanged,
+  versionSetTag,
+} from '../records.js';
 import { type HeadPicks, SearchIndex } from './search-index.js';
 import {
   COUNTER_SK,
@@ -285,16 +297,18 @@ export class DynamoStore implements CatalogStore {
   }
 
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
-    return this.guard('GetComponentVersions', async () => {
-      const rows = await this.queryAll({
-        TableName: this.table,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :v)',
-        ExpressionAttributeValues: { ':pk': componentPk(name), ':v': VERSION_PREFIX },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      });
-      return rows.map(parseDoc);
+    return this.guard('GetComponentVersions', () => this.readVersions(name));
+  }
+
+  private async readVersions(name: string): Promise<ComponentDefinition[]> {
+    const rows = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :v)',
+      ExpressionAttributeValues: { ':pk': componentPk(name), ':v': VERSION_PREFIX },
+      ScanIndexForward: false,
+      ConsistentRead: true,
     });
+    return rows.map(parseDoc);
   }
 
   async listComponentNames(): Promise<string[]> {
@@ -347,12 +361,20 @@ export class DynamoStore implements CatalogStore {
 
   // ---------------------------------------------------------------- writes
 
-  async createComponent(component: NewComponent): Promise<WriteOutcome> {
+  async createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
     return this.guard('CreateComponent', async () => {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
         const existing = await this.getItem(componentPk(component.name), versionSk(component.version));
         if (existing) return this.resubmission(parseDoc(existing), component);
+        // Read after the counter: the transaction below commits only while the counter still holds
+        // `seq`, and every component write advances it, so the set cannot change before the commit.
+        if (
+          conditions.expectedVersionSet !== undefined &&
+          versionSetTag(await this.readVersions(component.name)) !== conditions.expectedVersionSet
+        ) {
+          throw versionSetChanged(COMPONENT, component.name, component.version);
+        }
         const now = this.clock.now().toISOString();
         const stored = newDefinition(component, now, seq + 1);
         const event = componentEvent(seq + 1, 'component.created', now, stored);
@@ -396,7 +418,12 @@ export class DynamoStore implements CatalogStore {
     });
   }
 
-  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+  async updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
     return this.guard('UpdateComponent', async () => {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
@@ -412,6 +439,8 @@ export class DynamoStore implements CatalogStore {
           );
         }
         const current = parseDoc(existing);
+        // Safe to check here: the transaction commits only while the counter still holds `seq`.
+        if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
         const now = this.clock.now().toISOString();
         const { next, changed, type } = applyPatch(current, patch, now);
         if (changed.length === 0) return { component: current, event: null };
@@ -443,15 +472,49 @@ export class DynamoStore implements CatalogStore {
     });
   }
 
-  async appendEvent(input: NewCatalogEvent): Promise<CatalogEvent> {
+  async appendEvent(input: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
     return this.guard('AppendEvent', async () => {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
+        if (change?.kind === 'engine_delete' && !(await this.getItem(ENGINES_PK, change.name))) {
+          throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
+            name: change.name,
+          });
+        }
         const event = this.newEvent(seq + 1, this.clock.now().toISOString(), input);
-        const result = await this.transact([this.counterPut(seq), this.eventPut(event)], attempt);
+        const items = [this.counterPut(seq), this.eventPut(event)];
+        if (change) items.push(this.stateChangeItem(change));
+        // A lost condition on the engine (deleted meanwhile) is re-read on the next attempt.
+        const result = await this.transact(items, attempt);
         if (result === 'ok') return event;
       }
     });
+  }
+
+  private stateChangeItem(change: StateChange): TransactItem {
+    if (change.kind === 'state') {
+      return {
+        Put: {
+          TableName: this.table,
+          Item: { PK: STATE_PK, SK: change.key, value: JSON.stringify(change.value ?? null) },
+        },
+      };
+    }
+    if (change.kind === 'engine_put') {
+      return {
+        Put: {
+          TableName: this.table,
+          Item: { PK: ENGINES_PK, SK: change.engine.name, doc: JSON.stringify(change.engine) },
+        },
+      };
+    }
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: { PK: ENGINES_PK, SK: change.name },
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    };
   }
 
   // ---------------------------------------------------------------- event log

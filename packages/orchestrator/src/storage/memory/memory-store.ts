@@ -13,14 +13,27 @@ import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
   CatalogStore,
+  CreateConditions,
   DependentRef,
   ListQuery,
   NewComponent,
   Page,
   SearchQuery,
+  StateChange,
+  UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import { applyPatch, componentEvent, matchesFilters, newDefinition, pickLatest } from '../records.js';
+import {
+  applyPatch,
+  componentEvent,
+  failsRevision,
+  matchesFilters,
+  newDefinition,
+  pickLatest,
+  revisionMismatch,
+  versionSetChanged,
+  versionSetTag,
+} from '../records.js';
 import {
   EXACT_NAME_BONUS,
   foldText,
@@ -146,7 +159,7 @@ export class MemoryStore implements CatalogStore {
     return out;
   }
 
-  async createComponent(component: NewComponent): Promise<WriteOutcome> {
+  async createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
     const entry = this.byName.get(component.name);
     const existing = entry?.versions.find((v) => v.version === component.version);
     if (existing) {
@@ -162,6 +175,12 @@ export class MemoryStore implements CatalogStore {
           submitted_digest: component.digest,
         },
       );
+    }
+    if (
+      conditions.expectedVersionSet !== undefined &&
+      conditions.expectedVersionSet !== versionSetTag(entry?.versions ?? [])
+    ) {
+      throw versionSetChanged(COMPONENT, component.name, component.version);
     }
     const now = this.clock.now().toISOString();
     const id = this.sequence + 1;
@@ -179,7 +198,12 @@ export class MemoryStore implements CatalogStore {
     return { component: copy(stored), event: copy(event) };
   }
 
-  async updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
+  async updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
     const entry = this.byName.get(name);
     const index = entry?.versions.findIndex((v) => v.version === version) ?? -1;
     if (!entry || index < 0) {
@@ -189,6 +213,7 @@ export class MemoryStore implements CatalogStore {
       });
     }
     const current = entry.versions[index] as ComponentDefinition;
+    if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
     const now = this.clock.now().toISOString();
     const { next, changed, type } = applyPatch(current, patch, now);
     if (changed.length === 0) return { component: copy(current), event: null };
@@ -201,7 +226,8 @@ export class MemoryStore implements CatalogStore {
     return { component: copy(next), event: copy(event) };
   }
 
-  async appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+  async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+    if (change?.kind === 'engine_delete' && !this.engines.has(change.name)) throw engineMissing(change.name);
     const stored: CatalogEvent = {
       id: this.sequence + 1,
       type: event.type,
@@ -209,6 +235,9 @@ export class MemoryStore implements CatalogStore {
       subject: { ...event.subject },
       data: copy(event.data),
     };
+    if (change?.kind === 'state') this.state.set(change.key, copy(change.value ?? null));
+    if (change?.kind === 'engine_put') this.engines.set(change.engine.name, copy(change.engine));
+    if (change?.kind === 'engine_delete') this.engines.delete(change.name);
     this.append(stored);
     return copy(stored);
   }
@@ -283,6 +312,10 @@ export class MemoryStore implements CatalogStore {
     this.sequence = event.id;
     this.events.push(event);
   }
+}
+
+function engineMissing(name: string) {
+  return notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${name}"`, { name });
 }
 
 /** Index of the first name greater than `after` in a sorted array. */

@@ -23,14 +23,25 @@ import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
   CatalogStore,
+  CreateConditions,
   DependentRef,
   ListQuery,
   NewComponent,
   Page,
   SearchQuery,
+  StateChange,
+  UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import { applyPatch, componentEvent, newDefinition } from '../records.js';
+import {
+  applyPatch,
+  componentEvent,
+  failsRevision,
+  newDefinition,
+  revisionMismatch,
+  versionSetChanged,
+  versionSetTag,
+} from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
@@ -228,23 +239,31 @@ export class SqliteStore implements CatalogStore {
     });
   }
 
-  createComponent(component: NewComponent): Promise<WriteOutcome> {
-    return this.guard('CreateComponent', () => this.createTx.immediate(component));
+  createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
+    return this.guard('CreateComponent', () => this.createTx.immediate(component, conditions));
   }
 
-  updateComponent(name: string, version: string, patch: ComponentPatch): Promise<WriteOutcome> {
-    return this.guard('UpdateComponent', () => this.updateTx.immediate(name, version, patch));
+  updateComponent(
+    name: string,
+    version: string,
+    patch: ComponentPatch,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
+    return this.guard('UpdateComponent', () => this.updateTx.immediate(name, version, patch, conditions));
   }
 
-  appendEvent(event: NewCatalogEvent): Promise<CatalogEvent> {
+  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
     return this.guard('AppendEvent', () =>
-      this.appendTx.immediate((id, time) => ({
-        id,
-        type: event.type,
-        time,
-        subject: { name: event.subject.name, version: event.subject.version, digest: event.subject.digest },
-        data: event.data,
-      })),
+      this.appendTx.immediate((id, time) => {
+        this.applyStateChange(change);
+        return {
+          id,
+          type: event.type,
+          time,
+          subject: { name: event.subject.name, version: event.subject.version, digest: event.subject.digest },
+          data: event.data,
+        };
+      }),
     );
   }
 
@@ -419,6 +438,7 @@ export class SqliteStore implements CatalogStore {
       latestDefault: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_default = 1').pluck(),
       latestAny: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_any = 1').pluck(),
       versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
+      versionSet: db.prepare('SELECT version, digest FROM components WHERE name = ?'),
       names: db.prepare('SELECT name FROM components WHERE latest_any = 1 ORDER BY name').pluck(),
       dependents: db.prepare(
         'SELECT c.id AS id, c.name AS name, c.version AS version, d.version_range AS version_range ' +
@@ -479,66 +499,88 @@ export class SqliteStore implements CatalogStore {
     return event;
   });
 
-  private readonly createTx = this.lazyTransaction((component: NewComponent): WriteOutcome => {
+  /** Runs inside the event's transaction, so the state and its event commit together. */
+  private applyStateChange(change: StateChange | undefined): void {
+    if (!change) return;
     const s = this.stmts;
-    const existing = s.getComponent.get(component.name, component.version) as string | undefined;
-    if (existing !== undefined) {
-      const stored = JSON.parse(existing) as ComponentDefinition;
-      if (stored.digest === component.digest) return { component: stored, event: null };
-      throw conflict(
-        COMPONENT,
-        'CreateComponent',
-        `${component.name}@${component.version} is already published with another digest`,
-        {
-          component_name: component.name,
-          version: component.version,
-          existing_digest: stored.digest,
-          submitted_digest: component.digest,
-        },
-      );
-    }
-    const id = this.head() + 1;
-    const now = this.clock.now().toISOString();
-    const stored = newDefinition(component, now, id);
-    const definition = JSON.stringify(stored);
-    if (!isStrictVersion(stored.version)) {
-      // Callers validate first (the manager does); a store cannot order what is not semver.
-      throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
-        field: 'version',
+    if (change.kind === 'state') s.putState.run(change.key, JSON.stringify(change.value ?? null));
+    else if (change.kind === 'engine_put') s.putEngine.run(change.engine.name, JSON.stringify(change.engine));
+    else if (s.deleteEngine.run(change.name).changes === 0) {
+      throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
+        name: change.name,
       });
     }
-    const versionKey = versionSortKey(stored.version);
-    const prerelease = isPrerelease(stored.version);
-    const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
-    const rowId = Number(
-      s.insertComponent.run({
-        name: stored.name,
-        version: stored.version,
-        version_key: versionKey,
-        is_prerelease: prerelease ? 1 : 0,
-        digest: stored.digest,
-        provider: stored.provider,
-        category: stored.category,
-        resource_type: stored.resource_type,
-        maturity: stored.maturity,
-        latest_default: latest.isDefault ? 1 : 0,
-        latest_any: latest.isAny ? 1 : 0,
-        definition,
-      }).lastInsertRowid,
-    );
-    for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
-    for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
-    stored.dependencies.forEach((d, i) => {
-      s.insertDependency.run(rowId, i, d.name, d.version_range);
-    });
-    if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
-    const event = componentEvent(id, 'component.created', now, stored);
-    this.insertEvent(event);
-    return { component: JSON.parse(definition) as ComponentDefinition, event };
-  });
+  }
+
+  private readonly createTx = this.lazyTransaction(
+    (component: NewComponent, conditions: CreateConditions): WriteOutcome => {
+      const s = this.stmts;
+      const existing = s.getComponent.get(component.name, component.version) as string | undefined;
+      if (existing !== undefined) {
+        const stored = JSON.parse(existing) as ComponentDefinition;
+        if (stored.digest === component.digest) return { component: stored, event: null };
+        throw conflict(
+          COMPONENT,
+          'CreateComponent',
+          `${component.name}@${component.version} is already published with another digest`,
+          {
+            component_name: component.name,
+            version: component.version,
+            existing_digest: stored.digest,
+            submitted_digest: component.digest,
+          },
+        );
+      }
+      if (conditions.expectedVersionSet !== undefined) {
+        // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
+        const current = s.versionSet.all(component.name) as { version: string; digest: string }[];
+        if (versionSetTag(current) !== conditions.expectedVersionSet) {
+          throw versionSetChanged(COMPONENT, component.name, component.version);
+        }
+      }
+      const id = this.head() + 1;
+      const now = this.clock.now().toISOString();
+      const stored = newDefinition(component, now, id);
+      const definition = JSON.stringify(stored);
+      if (!isStrictVersion(stored.version)) {
+        // Callers validate first (the manager does); a store cannot order what is not semver.
+        throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
+          field: 'version',
+        });
+      }
+      const versionKey = versionSortKey(stored.version);
+      const prerelease = isPrerelease(stored.version);
+      const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
+      const rowId = Number(
+        s.insertComponent.run({
+          name: stored.name,
+          version: stored.version,
+          version_key: versionKey,
+          is_prerelease: prerelease ? 1 : 0,
+          digest: stored.digest,
+          provider: stored.provider,
+          category: stored.category,
+          resource_type: stored.resource_type,
+          maturity: stored.maturity,
+          latest_default: latest.isDefault ? 1 : 0,
+          latest_any: latest.isAny ? 1 : 0,
+          definition,
+        }).lastInsertRowid,
+      );
+      for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
+      for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
+      stored.dependencies.forEach((d, i) => {
+        s.insertDependency.run(rowId, i, d.name, d.version_range);
+      });
+      if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
+      const event = componentEvent(id, 'component.created', now, stored);
+      this.insertEvent(event);
+      return { component: JSON.parse(definition) as ComponentDefinition, event };
+    },
+  );
 
   private readonly updateTx = this.lazyTransaction(
-    (name: string, version: string, patch: ComponentPatch): WriteOutcome => {
+    (name: string, version: string, patch: ComponentPatch, conditions: UpdateConditions): WriteOutcome => {
       const s = this.stmts;
       const row = s.getRow.get(name, version) as ComponentRow | undefined;
       if (!row) {
@@ -548,6 +590,7 @@ export class SqliteStore implements CatalogStore {
         });
       }
       const current = JSON.parse(row.definition) as ComponentDefinition;
+      if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
       const now = this.clock.now().toISOString();
       const { next, changed, type } = applyPatch(current, patch, now);
       if (changed.length === 0) return { component: current, event: null };

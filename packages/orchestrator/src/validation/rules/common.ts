@@ -28,7 +28,13 @@ export const ISSUE_CODES = {
     'field_too_long',
     'invalid_field_value',
   ],
-  semver: ['invalid_version', 'build_metadata_not_allowed', 'invalid_version_range', 'insufficient_version_bump'],
+  semver: [
+    'invalid_version',
+    'build_metadata_not_allowed',
+    'invalid_version_range',
+    'insufficient_version_bump',
+    'insufficient_successor_bump',
+  ],
   dependencies: [
     'too_many_dependencies',
     'invalid_dependency_name',

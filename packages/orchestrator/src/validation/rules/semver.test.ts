@@ -218,3 +218,70 @@ describe('breaking-change detection against the predecessor', () => {
     expect(outcome).toMatchObject({ errors: [], predecessor: null, required_bump: 'none' });
   });
 });
+
+describe('breaking-change detection against the successor', () => {
+  const withExtraOutput = (name: string, version: string) =>
+    makeSpec({
+      name,
+      version,
+      outputs: [...makeSpec().outputs, { name: 'extra_arn', type: 'string', description: 'only here' }],
+    });
+
+  it('rejects a version inserted below an existing one when the step up to it would break', async () => {
+    // 1.0.0 and 1.3.0 exist; 1.2.0 adds an output (a minor change: fine against 1.0.0) that 1.3.0
+    // lacks, so 1.2.0 → 1.3.0 would remove it: a major change in a minor bump.
+    const name = randomName();
+    const store = await storeWith(name, ['1.0.0', '1.3.0']);
+    const outcome = await versionChangesRule.check(await stateContext(withExtraOutput(name, '1.2.0'), store));
+    expect(outcome.predecessor).toBe('1.0.0');
+    expect(outcome.changes?.map((c) => c.kind)).toEqual(['output_added']);
+    expect(outcome.successor).toMatchObject({ version: '1.3.0', required_bump: 'major', bump_made: 'minor' });
+    expect(outcome.successor?.changes.map((c) => c.kind)).toEqual(['output_removed']);
+    expect(outcome.errors.map((e) => [e.code, e.details?.['successor']])).toEqual([
+      ['insufficient_successor_bump', '1.3.0'],
+    ]);
+  });
+
+  it('accepts the insertion when the successor makes a big enough bump over it', async () => {
+    const name = randomName();
+    const store = await storeWith(name, ['1.0.0', '2.0.0']);
+    const outcome = await versionChangesRule.check(await stateContext(withExtraOutput(name, '1.5.0'), store));
+    expect(outcome.predecessor).toBe('1.0.0');
+    expect(outcome.successor).toMatchObject({ version: '2.0.0', required_bump: 'major', bump_made: 'major' });
+    expect(outcome.errors).toEqual([]);
+  });
+
+  it('checks the successor of the lowest version too', async () => {
+    const name = randomName();
+    const store = await storeWith(name, ['1.3.0']);
+    const outcome = await versionChangesRule.check(await stateContext(withExtraOutput(name, '1.2.0'), store));
+    expect(outcome.predecessor).toBeNull();
+    expect(outcome.errors.map((e) => e.code)).toEqual(['insufficient_successor_bump']);
+  });
+
+  it('does not blame the new version for a step that was already too small', async () => {
+    const name = randomName();
+    const store = new MemoryStore();
+    await store.createComponent(makeComponent({ name, version: '1.0.0' }));
+    // Stored directly, as an import of history published before the rule would be.
+    await store.createComponent(makeComponent({ name, version: '1.1.0', outputs: [] }));
+    const outcome = await versionChangesRule.check(await stateContext(makeSpec({ name, version: '1.0.1' }), store));
+    expect(outcome.successor?.required_bump).toBe('major');
+    expect(outcome.errors).toEqual([]);
+  });
+
+  it('only warns when either end of the step is a prerelease', async () => {
+    const name = randomName();
+    const store = await storeWith(name, ['1.0.0', '1.3.0-rc.1']);
+    const outcome = await versionChangesRule.check(await stateContext(withExtraOutput(name, '1.2.0'), store));
+    expect(outcome.errors).toEqual([]);
+    expect(outcome.warnings.map((w) => w.code)).toEqual(['insufficient_successor_bump']);
+  });
+
+  it('reports no successor for the highest version', async () => {
+    const name = randomName();
+    const store = await storeWith(name, ['1.0.0']);
+    const outcome = await versionChangesRule.check(await stateContext(makeSpec({ name, version: '1.0.1' }), store));
+    expect(outcome.successor).toBeNull();
+  });
+});

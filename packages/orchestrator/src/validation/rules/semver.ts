@@ -1,4 +1,13 @@
-import { BUMP_ORDER, type Bump, compareVersions, isPrerelease, isStrictVersion, type VersionChange } from '@nestor/sdk';
+import {
+  BUMP_ORDER,
+  type Bump,
+  type ComponentSpec,
+  compareVersions,
+  isPrerelease,
+  isStrictVersion,
+  type SuccessorCheck,
+  type VersionChange,
+} from '@nestor/sdk';
 import semver from 'semver';
 import type { ContentContext, ContentRule, RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { bumpMade, diffComponents, requiredBump } from './changes.js';
@@ -74,10 +83,47 @@ export function findPredecessor<T extends { version: string }>(versions: readonl
   return null;
 }
 
+/** The lowest version strictly above `version` (prereleases count), from a semver-descending list. */
+export function findSuccessor<T extends { version: string }>(versions: readonly T[], version: string): T | null {
+  let found: T | null = null;
+  for (const v of versions) {
+    if (compareVersions(v.version, version) <= 0) break;
+    found = v;
+  }
+  return found;
+}
+
+/** What the step from `lower` up to `higher` changes, the bump that needs, and the bump it makes. */
+export function judgeStep(lower: ComponentSpec, higher: ComponentSpec): Omit<SuccessorCheck, 'version'> {
+  const changes: VersionChange[] = diffComponents(lower, higher);
+  const lowerParsed = new semver.SemVer(lower.version);
+  const higherParsed = new semver.SemVer(higher.version);
+  return {
+    required_bump: effectiveBump(requiredBump(changes), lowerParsed, higherParsed),
+    bump_made: bumpMade(lowerParsed, higherParsed),
+    changes,
+  };
+}
+
+const sufficient = (step: { required_bump: Bump; bump_made: Bump }): boolean =>
+  BUMP_ORDER[step.bump_made] >= BUMP_ORDER[step.required_bump];
+
+const kindsNeeding = (changes: readonly VersionChange[], bump: Bump): string[] => [
+  ...new Set(changes.filter((c) => BUMP_ORDER[c.bump] >= BUMP_ORDER[bump]).map((c) => c.kind)),
+];
+
 /**
- * Change half of the semver rule: compares the version with its predecessor (the highest existing
- * version below it, so a back-ported 1.2.1 is compared with 1.2.0, not with 1.3.0), lists the
- * changes and checks that the bump made is at least the one they require.
+ * Change half of the semver rule, on both sides of the new version:
+ *
+ * - predecessor (the highest existing version below it, so a back-ported 1.2.1 is compared with
+ *   1.2.0, not with 1.3.0): the changes since it must fit the bump this version makes;
+ * - successor (the lowest existing version above it, when it is inserted below existing ones): the
+ *   step from this version up to the successor must fit the bump the successor makes over it.
+ *   This version must not be what makes that step too small, so the check is waived when the step
+ *   from the predecessor to the successor was already too small (history published before the
+ *   rule, or imported): publishing in between cannot repair or worsen that.
+ *
+ * A prerelease on either end of a step makes its finding a warning.
  */
 export const versionChangesRule: StateRule = {
   name: 'semver',
@@ -85,25 +131,53 @@ export const versionChangesRule: StateRule = {
   async check({ spec, catalog }: StateContext): Promise<RuleOutcome> {
     const f = new Findings('semver');
     if (!isStrictVersion(spec.version))
-      return { ...f.outcome(), predecessor: null, required_bump: 'none', changes: [] };
-    const prev = findPredecessor(await catalog.versions(spec.name), spec.version);
-    if (!prev) return { ...f.outcome(), predecessor: null, required_bump: 'none', changes: [] };
-    const changes: VersionChange[] = diffComponents(prev, spec);
-    const prevParsed = new semver.SemVer(prev.version);
-    const nextParsed = new semver.SemVer(spec.version);
-    const required = effectiveBump(requiredBump(changes), prevParsed, nextParsed);
-    const made = bumpMade(prevParsed, nextParsed);
-    if (BUMP_ORDER[made] < BUMP_ORDER[required]) {
-      const kinds = [...new Set(changes.filter((c) => BUMP_ORDER[c.bump] >= BUMP_ORDER[required]).map((c) => c.kind))];
-      const suggestion = semver.inc(prev.version, required === 'none' ? 'patch' : (required as semver.ReleaseType));
-      const details = { predecessor: prev.version, required_bump: required, bump_made: made, kinds, suggestion };
-      const message =
-        `changes since ${prev.version} (${kinds.join(', ')}) need a ${required} bump, ` +
-        `but ${prev.version} → ${spec.version} is ${made === 'none' ? 'no release bump' : `a ${made} bump`}` +
-        (suggestion ? `; publish ${suggestion} or higher` : '');
-      if (isPrerelease(spec.version)) f.warn('insufficient_version_bump', 'version', message, details);
-      else f.error('insufficient_version_bump', 'version', message, details);
+      return { ...f.outcome(), predecessor: null, required_bump: 'none', changes: [], successor: null };
+    const versions = await catalog.versions(spec.name);
+    const prev = findPredecessor(versions, spec.version);
+    const next = findSuccessor(versions, spec.version);
+    let required: Bump = 'none';
+    let changes: VersionChange[] = [];
+    if (prev) {
+      const step = judgeStep(prev, spec);
+      required = step.required_bump;
+      changes = step.changes;
+      const made = step.bump_made;
+      if (!sufficient(step)) {
+        const kinds = kindsNeeding(changes, required);
+        const suggestion = semver.inc(prev.version, required === 'none' ? 'patch' : (required as semver.ReleaseType));
+        const details = { predecessor: prev.version, required_bump: required, bump_made: made, kinds, suggestion };
+        const message =
+          `changes since ${prev.version} (${kinds.join(', ')}) need a ${required} bump, ` +
+          `but ${prev.version} → ${spec.version} is ${made === 'none' ? 'no release bump' : `a ${made} bump`}` +
+          (suggestion ? `; publish ${suggestion} or higher` : '');
+        if (isPrerelease(spec.version)) f.warn('insufficient_version_bump', 'version', message, details);
+        else f.error('insufficient_version_bump', 'version', message, details);
+      }
     }
-    return { ...f.outcome(), predecessor: prev.version, required_bump: required, changes };
+    let successor: SuccessorCheck | null = null;
+    if (next) {
+      const step = judgeStep(spec, next);
+      successor = { version: next.version, ...step };
+      if (!sufficient(step) && (!prev || sufficient(judgeStep(prev, next)))) {
+        const kinds = kindsNeeding(step.changes, step.required_bump);
+        const details = {
+          successor: next.version,
+          required_bump: step.required_bump,
+          bump_made: step.bump_made,
+          kinds,
+        };
+        const message =
+          `${next.version} already exists above ${spec.version}; the step ${spec.version} → ${next.version} ` +
+          `would change ${kinds.join(', ')}, which needs a ${step.required_bump} bump, but it is ` +
+          `${step.bump_made === 'none' ? 'no release bump' : `a ${step.bump_made} bump`}; ` +
+          `leave out what ${next.version} does not have, or publish above ${next.version}`;
+        if (isPrerelease(spec.version) || isPrerelease(next.version)) {
+          f.warn('insufficient_successor_bump', 'version', message, details);
+        } else {
+          f.error('insufficient_successor_bump', 'version', message, details);
+        }
+      }
+    }
+    return { ...f.outcome(), predecessor: prev?.version ?? null, required_bump: required, changes, successor };
   },
 };

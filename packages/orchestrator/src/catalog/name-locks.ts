@@ -1,0 +1,31 @@
+/**
+ * In-process mutual exclusion per key. Callers of one key run one after the other, in arrival
+ * order; different keys never wait for each other. Entries are dropped when their queue empties,
+ * so the map holds only keys with work in flight.
+ */
+export class KeyedLocks {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Runs `work` once every earlier holder of `key` has finished (whether it succeeded or not). */
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Keys with work running or waiting. */
+  size(): number {
+    return this.tails.size;
+  }
+}
