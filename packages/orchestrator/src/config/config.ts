@@ -44,7 +44,15 @@ export interface TokenConfig {
 
 /** The whole configuration after defaults, file, environment and flags are merged. */
 export interface Config {
-  server: { host: string; port: number; body_limit: number; shutdown_timeout_ms: number; trust_proxy: boolean };
+  server: {
+    host: string;
+    port: number;
+    body_limit: number;
+    shutdown_timeout_ms: number;
+    trust_proxy: boolean;
+    /** A handler still running after this long is answered 503 `service_unavailable` (streams exempt). */
+    request_timeout_ms: number;
+  };
   store: {
     type: 'memory' | 'sqlite' | 'dynamodb';
     /** sqlite: database file. */
@@ -79,13 +87,29 @@ export interface Config {
     compaction_interval_ms: number;
   };
   examples: { enabled: boolean; path: string };
+  /** Per-caller cost caps (docs/security.md). */
+  limits: {
+    /** Requests per token (anonymous callers: per IP) in a window; `max: 0` turns the limit off. */
+    rate: { max: number; window_ms: number };
+    /** Most components one `POST /v1/validate` may carry. */
+    validate_batch: number;
+    /** Most direct dependencies one submitted component may declare. */
+    dependencies: number;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
 }
 
 /** Defaults: an embedded SQLite store under ./data, examples loaded, listening on localhost:8080. */
 export function defaultConfig(): Config {
   return {
-    server: { host: '127.0.0.1', port: 8080, body_limit: 1_048_576, shutdown_timeout_ms: 10_000, trust_proxy: false },
+    server: {
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit: 1_048_576,
+      shutdown_timeout_ms: 10_000,
+      trust_proxy: false,
+      request_timeout_ms: 30_000,
+    },
     store: { type: 'sqlite', path: './data/nestor.db', table: 'nestor', region: null, endpoint: null },
     data_dir: './data',
     cache: { enabled: true, max_bytes: 64 * 1024 * 1024, ttl_ms: 300_000, redis_url: null },
@@ -107,6 +131,7 @@ export function defaultConfig(): Config {
       compaction_interval_ms: 60_000,
     },
     examples: { enabled: true, path: './examples' },
+    limits: { rate: { max: 600, window_ms: 60_000 }, validate_batch: 100, dependencies: 100 },
     log: { level: 'info', pretty: false },
   };
 }
