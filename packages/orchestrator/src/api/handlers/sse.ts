@@ -51,6 +51,9 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
           .message('the event stream is at capacity or shutting down; retry later')
           .build();
       }
+      // Node never flushes the headers of a HEAD answer that is not ended (it drops body writes),
+      // so a HEAD stream would hold a subscriber and its caller without a byte sent.
+      if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
       const start = await broker.prepare(after);
 
       reply.hijack();
