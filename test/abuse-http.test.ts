@@ -320,6 +320,18 @@ async function redisReady(base: string): Promise<void> {
 
 /** A memory store whose reads of one name fail or never finish: a backend in trouble. */
 class TroubledStore extends MemoryStore {
+  pingFails = false;
+
+  override async ping(): Promise<void> {
+    if (this.pingFails) {
+      throw create('storage_failure')
+        .component('sqlite')
+        .operation('Ping')
+        .message('SQLITE_CANTOPEN: unable to open database file /srv/nestor/data/nestor.db')
+        .build();
+    }
+  }
+
   override async getLatestComponent(name: string, opts?: { includePrerelease?: boolean }) {
     if (name === 'hangs') return new Promise<ComponentDefinition | null>(() => {});
     if (name === 'fails') {
@@ -342,6 +354,7 @@ describe('handler timeout and 5xx bodies', () => {
   let cleanup: () => Promise<void>;
   let base: string;
   const logLines: string[] = [];
+  const store = new TroubledStore({});
   beforeAll(async () => {
     const logSink = new Writable({
       write(chunk, _enc, cb) {
@@ -355,7 +368,7 @@ describe('handler timeout and 5xx bodies', () => {
       c.server.request_timeout_ms = 300;
       c.cache.enabled = false;
     });
-    app = await buildApp(config, { store: new TroubledStore({}), logger: createLogger({ level: 'info' }, logSink) });
+    app = await buildApp(config, { store, logger: createLogger({ level: 'info' }, logSink) });
     cleanup = () => app.close();
     base = await listen(app);
   });
@@ -401,6 +414,20 @@ describe('handler timeout and 5xx bodies', () => {
     expect(res.body).not.toMatch(/arn:aws|\/srv\/nestor|AccessDenied|socket hang up/);
     const line = logLines.find((l) => l.includes('abc-123') && l.includes('arn:aws:dynamodb'));
     expect(line).toBeDefined();
+  });
+
+  it('answers /readyz 503 without the backend message, which the log keeps', async () => {
+    store.pingFails = true;
+    try {
+      const res = await send(base, { method: 'GET', path: '/readyz' });
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body).checks.store).toMatchObject({ status: 'failed' });
+      expect(JSON.parse(res.body).checks.store.message).toContain('storage_failure');
+      expect(res.body).not.toMatch(/\/srv\/nestor|SQLITE_CANTOPEN/);
+      expect(logLines.some((l) => l.includes('SQLITE_CANTOPEN'))).toBe(true);
+    } finally {
+      store.pingFails = false;
+    }
   });
 
   it('sends internal_error without the exception text or stack', async () => {
