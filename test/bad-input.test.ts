@@ -395,19 +395,27 @@ describe('rejected PATCH and validate requests leave the store alone', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it.each([
-    '{"components": []}',
-    '{"components": [null]}',
-    '{"components": null}',
-    JSON.stringify({ components: Array.from({ length: 10_000 }, () => null) }),
-  ])('POST /v1/validate %s is a 400', async (payload) => {
-    const before = await snapshot();
-    await expectProblem(
-      { method: 'POST', url: '/v1/validate', headers: { 'content-type': 'application/json' }, payload: payload },
-      400,
-      'invalid_request',
+  it.each(['{"components": []}', '{"components": [null]}', '{"components": null}'])(
+    'POST /v1/validate %s is a 400',
+    async (payload) => {
+      const before = await snapshot();
+      await expectProblem(
+        { method: 'POST', url: '/v1/validate', headers: { 'content-type': 'application/json' }, payload: payload },
+        400,
+        'invalid_request',
+      );
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it('POST /v1/validate with 10 000 components is a 413 naming limits.validate_batch', async () => {
+    const payload = JSON.stringify({ components: Array.from({ length: 10_000 }, () => null) });
+    const body = await expectProblem(
+      { method: 'POST', url: '/v1/validate', headers: { 'content-type': 'application/json' }, payload },
+      413,
+      'payload_too_large',
     );
-    expect(await snapshot()).toBe(before);
+    expect(body.details).toMatchObject({ limit: 'limits.validate_batch' });
   });
 
   it('random PATCH bodies never answer 5xx and change the store only on 200', async () => {

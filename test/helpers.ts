@@ -12,7 +12,7 @@ export const AUTH = {
   admin: { authorization: `Bearer ${TOKENS.admin}` },
 } as const;
 
-/** A config for tests: memory store, no examples, silent logs, a temp data folder, three tokens. */
+/** A config for tests: memory store, no examples, silent logs, no rate limit, a temp data folder, three tokens. */
 export function testConfig(mutate?: (c: Config) => void): { config: Config; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'nestor-test-'));
   const config = defaultConfig();
@@ -21,6 +21,8 @@ export function testConfig(mutate?: (c: Config) => void): { config: Config; dir:
   config.store.path = join(dir, 'nestor.db');
   config.examples.enabled = false;
   config.log.level = 'silent';
+  // Tests send hundreds of requests a second from one address; the rate-limit tests turn it on.
+  config.limits.rate.max = 0;
   config.auth.tokens = [
     { name: 'reader', token: TOKENS.read, sha256: null, scopes: ['read'] },
     { name: 'writer', token: TOKENS.write, sha256: null, scopes: ['write'] },

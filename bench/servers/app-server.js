@@ -17,6 +17,8 @@ config.data_dir = dir;
 config.store.path = join(dir, 'nestor.db');
 config.examples.enabled = false;
 config.log.level = 'silent';
+// One load generator is one caller: the rate limit (600 a minute by default) would refuse nearly all.
+config.limits.rate.max = 0;
 if (flag === '--no-cache') config.cache.enabled = false;
 config.auth.tokens = [{ name: 'bench', token: 'bench-token', sha256: null, scopes: ['admin'] }];
 

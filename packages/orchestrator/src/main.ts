@@ -16,6 +16,7 @@ import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
+import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
@@ -242,6 +243,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     auth,
     bodyLimit: config.server.body_limit,
     trustProxy: config.server.trust_proxy,
+    requestTimeoutMs: config.server.request_timeout_ms,
+    securityHeaders: await securityHeaders(),
+    rateLimit: {
+      max: config.limits.rate.max,
+      windowMs: config.limits.rate.window_ms,
+      redis: redis ? redis.client : null,
+      prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
+    },
     // With the cache on, the revision is the sequence up to which the cache reflects the log: held
     // in memory (a read costs no store round trip) and never ahead of the data this process serves.
     revision: store instanceof CachingStore ? () => store.appliedSequence() : () => store.headSequence(),
@@ -259,7 +268,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });
   registerHealthRoutes(server, { checks });
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
-  registerCatalogRoutes(server, { manager });
+  registerCatalogRoutes(server, {
+    manager,
+    limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
+  });
   registerEngineRoutes(server, { engines });
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import { create, NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
+import { create, NestorError, PROBLEM_CONTENT_TYPE, statusOf, toProblem } from '@nestor/sdk';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, {
@@ -14,6 +14,7 @@ import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
+import { type RateLimitOptions, rateLimitHook } from './middleware/rate-limit.js';
 import {
   clientErrorHandler,
   clientRequestId,
@@ -50,6 +51,12 @@ export interface ServerOptions {
   /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses (sync when held in memory). */
   revision: () => number | Promise<number>;
   version: string;
+  /** A handler still running after this many ms is answered 503 (hijacked replies, i.e. streams, are exempt). */
+  requestTimeoutMs: number;
+  /** Sent on every answer, errors and 404s included (see `securityHeaders()`). */
+  securityHeaders: Readonly<Record<string, string>>;
+  /** Per token, or per IP for anonymous callers; the operations probes are exempt. */
+  rateLimit: Omit<RateLimitOptions, 'exempt'>;
   /** Runs first on the new instance, so its hooks see every request (tracing). */
   instrument?: (app: FastifyInstance) => void;
 }
@@ -65,6 +72,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     bodyLimit: opts.bodyLimit,
     // A client that promises more body than it sends is cut off instead of holding a socket for minutes.
     requestTimeout: 30_000,
+    // A handler stuck on a backend answers 503 instead of holding the caller; hijacked replies
+    // (the event stream, response-cache hits) leave the timer behind.
+    handlerTimeout: opts.requestTimeoutMs,
     trustProxy: opts.trustProxy,
     // A caller's X-Request-Id is kept only when it looks like an id: it is echoed, logged and put
     // in problem bodies, so a 10 KB or odd value gets a fresh UUID instead.
@@ -78,6 +88,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Undecodable URLs and over-long path parameters are answered before routing; they get the
     // same problem body as everything else.
     frameworkErrors: (err, req, reply) => {
+      reply.headers(opts.securityHeaders);
       reply.header('x-request-id', req.id);
       const problem = toProblem(
         create('invalid_request').component('api').operation('Route').message(frameworkMessage(err)).build(),
@@ -138,17 +149,30 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   );
 
+  const limit = await rateLimitHook(app, { ...opts.rateLimit, exempt: RATE_LIMIT_EXEMPT });
+
   // Callback hooks rather than async ones: these run on every request, and a warm read should not
   // pay for promises it does not need.
   app.addHook('onRequest', (req, reply, done) => {
-    const config = routeConfigOf(req);
+    reply.headers(opts.securityHeaders);
     reply.header('x-request-id', req.id);
     const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
     if (NestorError.is(principal)) {
-      done(principal);
+      // A bad token is counted against the caller's address before it is refused, so that guessing
+      // tokens is rate limited too.
+      if (limit === null) done(principal);
+      else limit.call(app, req, reply).then(() => done(principal), done);
       return;
     }
     req.principal = principal;
+    if (limit === null) admit(req, done);
+    else limit.call(app, req, reply).then(() => admit(req, done), done);
+  });
+
+  /** Scope check and revision read, once the caller is known and within its rate. */
+  const admit = (req: FastifyRequest, done: (err?: Error) => void): void => {
+    const config = routeConfigOf(req);
+    const principal = req.principal;
     const scope = config.scope;
     const denied = scope ? opts.auth.authorize(principal, scope) : null;
     if (denied) {
@@ -163,7 +187,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       if (err === null) req.catalogRevision = revision;
       done(err ?? undefined);
     });
-  });
+  };
 
   app.addHook('onSend', (req, reply, payload, done) => {
     if (!req.url.startsWith('/v1') || routeConfigOf(req).stream || reply.hasHeader('x-catalog-revision')) {
@@ -210,12 +234,23 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const error = toNestorError(err, req);
-    if (error.code === 'internal_error' || error.code === 'storage_failure') {
-      req.log.error({ err: NestorError.is(err) && err.cause ? err.cause : err, code: error.code }, 'request error');
+    let error = toNestorError(err, req);
+    if (statusOf(error.code) >= 500) {
+      // The log line keeps everything (request id included, via the request logger); the body
+      // keeps only the code and the request id, never a backend message, ARN, path or stack.
+      req.log.error(
+        { err: NestorError.is(err) && err.cause ? err.cause : err, code: error.code, detail: error.message },
+        'request error',
+      );
+      error = publicServerError(error, req.id);
     }
     const problem = toProblem(error, req.id);
-    reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+    const body = JSON.stringify(problem);
+    if (error.code === 'payload_too_large' && !req.raw.readableEnded) {
+      answerAfterDrain(req, reply, problem.status, body, Math.max(4 * opts.bodyLimit, MIN_DRAIN_BYTES));
+      return;
+    }
+    reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
   });
 
   await app.register(swagger, {
@@ -233,6 +268,68 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
   });
   return app;
+}
+
+/** Probes and scrapes are never rate limited: an orchestrator must not be restarted for being busy. */
+const RATE_LIMIT_EXEMPT: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Smallest bound on the bytes read and discarded after a body was refused as too large. */
+const MIN_DRAIN_BYTES = 16 * 1024 * 1024;
+/** Longest wait for the rest of a refused body before answering anyway. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Answers a 413 once the rest of the refused body has been read and discarded, up to `maxBytes`.
+ * Answering at once and closing (what Fastify does) resets the socket while the client is still
+ * writing, and clients such as Node's own `http` then report EPIPE instead of the 413. Past the
+ * bound, or after DRAIN_TIMEOUT_MS, the answer goes out anyway; the connection closes either way,
+ * so the server never reads a refused body for longer than that.
+ */
+function answerAfterDrain(req: FastifyRequest, reply: FastifyReply, status: number, body: string, maxBytes: number) {
+  const raw = req.raw;
+  let drained = 0;
+  let answered = false;
+  const answer = () => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    raw.removeListener('data', onData);
+    raw.removeListener('end', answer);
+    raw.removeListener('error', answer);
+    reply.header('connection', 'close').status(status).type(PROBLEM_CONTENT_TYPE).send(body);
+  };
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > maxBytes) answer();
+  };
+  const timer = setTimeout(answer, DRAIN_TIMEOUT_MS);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    answer();
+    return;
+  }
+  raw.on('data', onData);
+  raw.once('end', answer);
+  raw.once('error', answer);
+  raw.resume();
+}
+
+/** Public text for each 5xx code: what happened on our side, and where the operator should look. */
+function publicServerError(error: NestorError, requestId: string): NestorError {
+  // Messages the API layer writes itself (handler timeout, shutting down) hold no backend detail.
+  if (error.component === 'api' && error.code !== 'internal_error') return error;
+  const what: Record<string, string> = {
+    storage_failure: 'the catalog store failed',
+    git_failure: 'a git operation failed',
+    service_unavailable: 'a service the request needs is unavailable',
+    timeout: 'a backend did not answer in time',
+  };
+  const b = create(error.code).message(
+    `${what[error.code] ?? 'internal error'}; the server log has the details under request id ${requestId}`,
+  );
+  if (error.component) b.component(error.component);
+  if (error.operation) b.operation(error.operation);
+  return b.build();
 }
 
 /** The matched route's config, read from Fastify once per request. */
@@ -295,6 +392,9 @@ function toNestorError(err: unknown, req: FastifyRequest): NestorError {
   }
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
     return b('invalid_request', e.message ?? 'malformed request body');
+  }
+  if (e.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return b('service_unavailable', 'the request did not complete in time (server.request_timeout); retry later');
   }
   if (status === 405) return b('method_not_allowed', e.message ?? 'method not allowed');
   if (status >= 400 && status < 500) return b('invalid_request', e.message ?? 'bad request');

@@ -1,7 +1,7 @@
 import { invalidRequest, type NestorError } from '@nestor/sdk';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
-import { ValueErrorType } from '@sinclair/typebox/errors';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -38,6 +38,22 @@ export function decode<T extends TSchema>(
   throw explain(check, value, where);
 }
 
+/**
+ * The deepest error inside a union's variants: `deprecated: { reason: <too long> } | null` is
+ * better explained by `deprecated.reason` than by "expected union value" on `deprecated`.
+ */
+function insideUnion(error: ValueError): ValueError {
+  if (error.type !== ValueErrorType.Union) return error;
+  let best = error;
+  for (const variant of error.errors) {
+    for (const sub of variant) {
+      const inner = insideUnion(sub);
+      if (inner.path.length > best.path.length) best = inner;
+    }
+  }
+  return best;
+}
+
 function explain(
   check: TypeCheck<TSchema>,
   value: unknown,
@@ -69,7 +85,7 @@ function explain(
     });
   }
   const required = errors.find((e) => e.type === ValueErrorType.ObjectRequiredProperty);
-  const first = required ?? errors.sort((a, b) => b.path.length - a.path.length)[0];
+  const first = required ?? errors.map(insideUnion).sort((a, b) => b.path.length - a.path.length)[0];
   if (!first) return invalidRequest(where.component, where.operation, `${what} is malformed`);
   const field = jsonPointerToPath(first.path);
   const message =

@@ -51,7 +51,15 @@ export interface TokenConfig {
 
 /** The whole configuration after defaults, file, environment and flags are merged. */
 export interface Config {
-  server: { host: string; port: number; body_limit: number; shutdown_timeout_ms: number; trust_proxy: boolean };
+  server: {
+    host: string;
+    port: number;
+    body_limit: number;
+    shutdown_timeout_ms: number;
+    trust_proxy: boolean;
+    /** A handler still running after this long is answered 503 `service_unavailable` (streams exempt). */
+    request_timeout_ms: number;
+  };
   store: {
     type: 'memory' | 'sqlite' | 'dynamodb';
     /** sqlite: database file. */
@@ -106,15 +114,32 @@ export interface Config {
     /** A stream that takes nothing for this long while it replays the log is dropped. */
     stall_timeout_ms: number;
   };
-  limits: { sse: { max_streams: number; per_client: number } };
   examples: { enabled: boolean; path: string };
+  /** Per-caller cost caps (docs/security.md). */
+  limits: {
+    /** Concurrent event streams in all, and per token (anonymous callers: per IP). */
+    sse: { max_streams: number; per_client: number };
+    /** Requests per token (anonymous callers: per IP) in a window; `max: 0` turns the limit off. */
+    rate: { max: number; window_ms: number };
+    /** Most components one `POST /v1/validate` may carry. */
+    validate_batch: number;
+    /** Most direct dependencies one submitted component may declare. */
+    dependencies: number;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
 }
 
 /** Defaults: an embedded SQLite store under ./data, examples loaded, listening on localhost:8080. */
 export function defaultConfig(): Config {
   return {
-    server: { host: '127.0.0.1', port: 8080, body_limit: 1_048_576, shutdown_timeout_ms: 10_000, trust_proxy: false },
+    server: {
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit: 1_048_576,
+      shutdown_timeout_ms: 10_000,
+      trust_proxy: false,
+      request_timeout_ms: 30_000,
+    },
     store: { type: 'sqlite', path: './data/nestor.db', table: 'nestor', region: null, endpoint: null },
     data_dir: './data',
     cache: {
@@ -147,8 +172,13 @@ export function defaultConfig(): Config {
       compaction_interval_ms: 60_000,
       stall_timeout_ms: 30_000,
     },
-    limits: { sse: { max_streams: 10_000, per_client: 50 } },
     examples: { enabled: true, path: './examples' },
+    limits: {
+      sse: { max_streams: 10_000, per_client: 50 },
+      rate: { max: 600, window_ms: 60_000 },
+      validate_batch: 100,
+      dependencies: 100,
+    },
     log: { level: 'info', pretty: false },
   };
 }

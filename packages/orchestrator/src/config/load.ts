@@ -155,12 +155,13 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
 
   const server = r.section('server');
   if (server) {
-    server.only(['host', 'port', 'body_limit', 'shutdown_timeout', 'trust_proxy']);
+    server.only(['host', 'port', 'body_limit', 'shutdown_timeout', 'trust_proxy', 'request_timeout']);
     c.server.host = server.string('host') ?? c.server.host;
     c.server.port = server.int('port', 0, 65535) ?? c.server.port;
     c.server.body_limit = server.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.server.body_limit;
     c.server.shutdown_timeout_ms = server.timer('shutdown_timeout', 0) ?? c.server.shutdown_timeout_ms;
     c.server.trust_proxy = server.bool('trust_proxy') ?? c.server.trust_proxy;
+    c.server.request_timeout_ms = server.timer('request_timeout', 100) ?? c.server.request_timeout_ms;
   }
   const dataDir = r.string('data_dir');
   if (dataDir) {
@@ -269,19 +270,29 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.events.stall_timeout_ms = events.timer('stall_timeout', 1000) ?? c.events.stall_timeout_ms;
     if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
   }
-  const limits = r.section('limits');
-  limits?.only(['sse']);
-  const sse = limits?.section('sse');
-  if (sse) {
-    sse.only(['max_streams', 'per_client']);
-    c.limits.sse.max_streams = sse.int('max_streams', 1, 1_000_000) ?? c.limits.sse.max_streams;
-    c.limits.sse.per_client = sse.int('per_client', 1, 1_000_000) ?? c.limits.sse.per_client;
-  }
   const examples = r.section('examples');
   if (examples) {
     examples.only(['enabled', 'path']);
     c.examples.enabled = examples.bool('enabled') ?? c.examples.enabled;
     c.examples.path = examples.string('path') ?? c.examples.path;
+  }
+  const limits = r.section('limits');
+  if (limits) {
+    limits.only(['sse', 'rate', 'validate_batch', 'dependencies']);
+    const sse = limits.section('sse');
+    if (sse) {
+      sse.only(['max_streams', 'per_client']);
+      c.limits.sse.max_streams = sse.int('max_streams', 1, 1_000_000) ?? c.limits.sse.max_streams;
+      c.limits.sse.per_client = sse.int('per_client', 1, 1_000_000) ?? c.limits.sse.per_client;
+    }
+    const rate = limits.section('rate');
+    if (rate) {
+      rate.only(['max', 'window']);
+      c.limits.rate.max = rate.int('max', 0, 1_000_000_000) ?? c.limits.rate.max;
+      c.limits.rate.window_ms = rate.timer('window', 1000) ?? c.limits.rate.window_ms;
+    }
+    c.limits.validate_batch = limits.int('validate_batch', 1, 10_000) ?? c.limits.validate_batch;
+    c.limits.dependencies = limits.int('dependencies', 1, 10_000) ?? c.limits.dependencies;
   }
   const log = r.section('log');
   if (log) {

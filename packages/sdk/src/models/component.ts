@@ -13,14 +13,35 @@ export const SUPPORT_LEVELS: readonly SupportLevel[] = ['community', 'supported'
 const strict = { additionalProperties: false } as const;
 
 /**
+ * Length caps on submitted text, checked when a body or file is decoded (400 `invalid_request`
+ * naming the field, like any other shape error; docs/validation.md). They bound what one anonymous
+ * `POST /v1/validate` can make the server hold, index and compare, and sit far above real use.
+ */
+export const TEXT_LIMITS = {
+  /** Names, types, providers, categories, engine names, version ranges, resource quantities. */
+  identifier: 256,
+  /** A component's description. */
+  description: 8192,
+  /** An input's or output's description. */
+  fieldDescription: 2048,
+  /** Git repository URL, commit and path. */
+  reference: 2048,
+  /** `deprecated.reason`. */
+  reason: 1024,
+} as const;
+const identifier = () => Type.String({ maxLength: TEXT_LIMITS.identifier });
+const fieldDescription = () => Type.Optional(Type.String({ maxLength: TEXT_LIMITS.fieldDescription }));
+const reference = () => Type.Optional(Type.String({ maxLength: TEXT_LIMITS.reference }));
+
+/**
  * One input of a component. `type` is checked by the interface rule (422), not by decoding (400),
  * so that an unknown type is reported with the other rule errors.
  */
 export const InputSpecSchema = Type.Object(
   {
-    name: Type.String(),
-    type: Type.String(),
-    description: Type.Optional(Type.String()),
+    name: identifier(),
+    type: identifier(),
+    description: fieldDescription(),
     default: Type.Optional(Type.Unknown()),
     enum: Type.Optional(Type.Array(Type.Unknown())),
     sensitive: Type.Optional(Type.Boolean()),
@@ -31,9 +52,9 @@ export type InputSpec = Static<typeof InputSpecSchema>;
 
 export const OutputSpecSchema = Type.Object(
   {
-    name: Type.String(),
-    type: Type.String(),
-    description: Type.Optional(Type.String()),
+    name: identifier(),
+    type: identifier(),
+    description: fieldDescription(),
     sensitive: Type.Optional(Type.Boolean()),
   },
   strict,
@@ -41,12 +62,12 @@ export const OutputSpecSchema = Type.Object(
 export type OutputSpec = Static<typeof OutputSpecSchema>;
 
 /** A direct dependency: another component's name and a semver range it must satisfy. */
-export const DependencySchema = Type.Object({ name: Type.String(), version_range: Type.String() }, strict);
+export const DependencySchema = Type.Object({ name: identifier(), version_range: identifier() }, strict);
 export type Dependency = Static<typeof DependencySchema>;
 
 /** Rough resource estimates, as Kubernetes quantities (`500m`, `2Gi`). */
 export const ResourceLimitsSchema = Type.Object(
-  { cpu: Type.Optional(Type.String()), memory: Type.Optional(Type.String()) },
+  { cpu: Type.Optional(identifier()), memory: Type.Optional(identifier()) },
   strict,
 );
 export type ResourceLimits = Static<typeof ResourceLimitsSchema>;
@@ -71,13 +92,13 @@ const Annotations = metadataMap(4096, 'Annotations');
  */
 export const ComponentSpecSchema = Type.Object(
   {
-    name: Type.String(),
-    version: Type.String(),
-    description: Type.Optional(Type.String()),
-    provider: Type.String(),
-    category: Type.String(),
-    resource_type: Type.String(),
-    deployment_engines: Type.Optional(Type.Array(Type.String())),
+    name: identifier(),
+    version: identifier(),
+    description: Type.Optional(Type.String({ maxLength: TEXT_LIMITS.description })),
+    provider: identifier(),
+    category: identifier(),
+    resource_type: identifier(),
+    deployment_engines: Type.Optional(Type.Array(identifier())),
     dependencies: Type.Optional(Type.Array(DependencySchema)),
     required_inputs: Type.Optional(Type.Array(InputSpecSchema)),
     optional_inputs: Type.Optional(Type.Array(InputSpecSchema)),
@@ -85,9 +106,9 @@ export const ComponentSpecSchema = Type.Object(
     maturity: Type.Optional(MaturitySchema),
     support_level: Type.Optional(SupportLevelSchema),
     resource_limits: Type.Optional(ResourceLimitsSchema),
-    git_repository: Type.Optional(Type.String()),
-    git_commit: Type.Optional(Type.String()),
-    git_path: Type.Optional(Type.String()),
+    git_repository: reference(),
+    git_commit: reference(),
+    git_path: reference(),
     labels: Type.Optional(Labels),
     annotations: Type.Optional(Annotations),
   },
@@ -149,7 +170,10 @@ export const ComponentPatchSchema = Type.Object(
     maturity: Type.Optional(MaturitySchema),
     support_level: Type.Optional(SupportLevelSchema),
     deprecated: Type.Optional(
-      Type.Union([Type.Object({ reason: Type.String({ minLength: 1 }) }, strict), Type.Null()]),
+      Type.Union([
+        Type.Object({ reason: Type.String({ minLength: 1, maxLength: TEXT_LIMITS.reason }) }, strict),
+        Type.Null(),
+      ]),
     ),
   },
   strict,

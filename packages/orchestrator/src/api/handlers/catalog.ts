@@ -1,5 +1,6 @@
 import {
   ComponentPatchSchema,
+  type ComponentSpec,
   ComponentSpecSchema,
   create,
   isStrictVersion,
@@ -47,17 +48,33 @@ const ValidateBody = Type.Union([ComponentSpecSchema, Type.Object({ components: 
 
 const COMPONENT = 'api';
 const NAME_SHAPE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-/** Largest batch `POST /v1/validate` accepts. */
-export const MAX_VALIDATE_BATCH = 500;
-
 export interface CatalogRouteDeps {
   manager: CatalogManager;
+  /** Cost caps on what one request may ask for (`limits.*` in config). */
+  limits: { validateBatch: number; dependencies: number };
 }
 
 /** Component reads, writes and the validation dry run (DESIGN.md section 8). */
-export function registerCatalogRoutes(app: FastifyInstance, { manager }: CatalogRouteDeps): void {
+export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }: CatalogRouteDeps): void {
   const read = { scope: 'read' as const };
   const write = { scope: 'write' as const };
+  /** Decodes a submitted component and holds it to the dependency cap (validation reads each one). */
+  const submitted = (body: unknown, where: { operation: string; what?: string }): ComponentSpec => {
+    const spec = decodeComponent(body, { component: COMPONENT, ...where });
+    if (spec.dependencies.length > limits.dependencies) {
+      throw create('invalid_request')
+        .component(COMPONENT)
+        .operation(where.operation)
+        .message(
+          `${where.what ?? 'the component'} declares ${spec.dependencies.length} dependencies; at most ${limits.dependencies} are accepted (limits.dependencies)`,
+        )
+        .detail('field', where.what ? `${where.what}.dependencies` : 'dependencies')
+        .detail('limit', 'limits.dependencies')
+        .detail('max', limits.dependencies)
+        .build();
+    }
+    return spec;
+  };
 
   app.get(
     '/v1/components',
@@ -171,7 +188,7 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager }: Catalog
       },
     },
     async (req, reply) => {
-      const spec = decodeComponent(req.body, { component: COMPONENT, operation: 'CreateComponent' });
+      const spec = submitted(req.body, { operation: 'CreateComponent' });
       const outcome = await manager.createComponent(spec);
       reply.status(outcome.created ? 201 : 200);
       if (outcome.created) {
@@ -218,17 +235,27 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager }: Catalog
       if (body && typeof body === 'object' && !Array.isArray(body) && 'components' in body) {
         const list = (body as { components: unknown }).components;
         if (!Array.isArray(list)) throw invalid('"components" must be an array of components');
-        if (list.length === 0 || list.length > MAX_VALIDATE_BATCH) {
-          throw invalid(`"components" must hold 1 to ${MAX_VALIDATE_BATCH} components`);
+        if (list.length === 0) throw invalid('"components" must hold at least one component');
+        if (list.length > limits.validateBatch) {
+          throw create('payload_too_large')
+            .component(COMPONENT)
+            .operation('ValidateComponents')
+            .message(
+              `"components" holds ${list.length} components; at most ${limits.validateBatch} are validated per request (limits.validate_batch)`,
+            )
+            .detail('field', 'components')
+            .detail('limit', 'limits.validate_batch')
+            .detail('max', limits.validateBatch)
+            .build();
         }
         const specs = list.map((item, i) =>
-          decodeComponent(item, { component: COMPONENT, operation: 'ValidateComponents', what: `components[${i}]` }),
+          submitted(item, { operation: 'ValidateComponents', what: `components[${i}]` }),
         );
         const results = [];
         for (const spec of specs) results.push(await manager.validateComponent(spec));
         return { results };
       }
-      return manager.validateComponent(decodeComponent(body, { component: COMPONENT, operation: 'ValidateComponent' }));
+      return manager.validateComponent(submitted(body, { operation: 'ValidateComponent' }));
     },
   );
 }

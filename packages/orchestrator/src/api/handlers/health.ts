@@ -17,7 +17,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { checks: Readi
   app.get(
     '/readyz',
     { schema: { tags: ['operations'], summary: 'Readiness (store and dependencies)' } },
-    async (_req, reply) => {
+    async (req, reply) => {
       const results: Record<string, { status: 'ok' | 'degraded' | 'failed'; message?: string }> = {};
       let ready = true;
       await Promise.all(
@@ -30,7 +30,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { checks: Readi
             });
             results[c.name] = { status: 'ok' };
           } catch (err) {
-            const message = NestorError.is(err) ? err.message : 'check failed';
+            // The answer is public: a backend's own message (paths, hosts, ARNs) stays in the log.
+            req.log.warn({ err, check: c.name }, 'readiness check failed');
+            const message =
+              NestorError.is(err) && err.component === 'readiness'
+                ? err.message
+                : `${c.name} check failed (${NestorError.is(err) ? err.code : 'internal_error'}); the server log has the details`;
             results[c.name] = { status: c.optional ? 'degraded' : 'failed', message };
             if (!c.optional) ready = false;
           }

@@ -51,6 +51,9 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
           .message('the server is shutting down; reconnect to another replica or retry later')
           .build();
       }
+      // Node never flushes the headers of a HEAD answer that is not ended (it drops body writes),
+      // so a HEAD stream would hold a subscriber and its caller without a byte sent.
+      if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
       // Per token when one was presented, else per address: anonymous callers share nothing else.
       const slot = broker.reserve(req.principal ? `token:${req.principal.name}` : `ip:${req.ip}`);
       let start: Awaited<ReturnType<EventBroker['prepare']>>;
