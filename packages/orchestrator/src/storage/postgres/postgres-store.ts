@@ -123,7 +123,7 @@ export class PostgresStore implements CatalogStore {
       statement_timeout: opts.statementTimeoutMs ?? 30_000,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
-      application_name: 'nestor',
+      application_name: `nestor:${this.schema}`,
       options: `-c search_path=${this.schema}`,
       // Sequences and ids are bigint; they stay far below 2^53, so numbers are exact.
       types: {
