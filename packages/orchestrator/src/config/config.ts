@@ -46,9 +46,15 @@ export interface TokenConfig {
 export interface Config {
   server: { host: string; port: number; body_limit: number; shutdown_timeout_ms: number; trust_proxy: boolean };
   store: {
-    type: 'memory' | 'sqlite' | 'dynamodb';
+    type: 'memory' | 'sqlite' | 'dynamodb' | 'postgres';
     /** sqlite: database file. */
     path: string;
+    /** postgres: connection URL, schema, pool size, per-statement and startup limits. */
+    url: string | null;
+    schema: string;
+    pool_size: number;
+    statement_timeout_ms: number;
+    connect_timeout_ms: number;
     /** dynamodb: table name, region and endpoint override. */
     table: string;
     region: string | null;
@@ -86,7 +92,18 @@ export interface Config {
 export function defaultConfig(): Config {
   return {
     server: { host: '127.0.0.1', port: 8080, body_limit: 1_048_576, shutdown_timeout_ms: 10_000, trust_proxy: false },
-    store: { type: 'sqlite', path: './data/nestor.db', table: 'nestor', region: null, endpoint: null },
+    store: {
+      type: 'sqlite',
+      path: './data/nestor.db',
+      url: null,
+      schema: 'nestor',
+      pool_size: 10,
+      statement_timeout_ms: 30_000,
+      connect_timeout_ms: 30_000,
+      table: 'nestor',
+      region: null,
+      endpoint: null,
+    },
     data_dir: './data',
     cache: { enabled: true, max_bytes: 64 * 1024 * 1024, ttl_ms: 300_000, redis_url: null },
     auth: { anonymous_read: true, tokens: [] },
