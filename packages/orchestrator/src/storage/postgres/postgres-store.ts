@@ -20,6 +20,7 @@ import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
+  CatalogImporter,
   CatalogStore,
   DependentRef,
   ListQuery,
@@ -95,7 +96,7 @@ const INT8_OID = 20;
  * transaction also NOTIFYs the new head, which PostgreSQL delivers only on commit, so a listener is
  * woken exactly when the event can be read (PostgresChangeFeed).
  */
-export class PostgresStore implements CatalogStore {
+export class PostgresStore implements CatalogStore, CatalogImporter {
   readonly schema: string;
   /** Channel on which every committed append is announced with its sequence. */
   readonly channel: string;
@@ -340,40 +341,7 @@ export class PostgresStore implements CatalogStore {
           field: 'version',
         });
       }
-      const definition = JSON.stringify(stored);
-      const versionKey = versionSortKey(stored.version);
-      const prerelease = isPrerelease(stored.version);
-      const latest = await latestAfterInsert(q, stored.name, versionKey, prerelease);
-      const inserted = await q.query<{ id: number }>(
-        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
-          'maturity, latest_default, latest_any, engines, labels, search_terms, definition) ' +
-          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id',
-        [
-          stored.name,
-          stored.version,
-          versionKey,
-          prerelease,
-          stored.digest,
-          stored.provider,
-          stored.category,
-          stored.resource_type,
-          stored.maturity,
-          latest.isDefault,
-          latest.isAny,
-          stored.deployment_engines,
-          JSON.stringify(stored.labels),
-          termsOf(stored),
-          definition,
-        ],
-      );
-      const rowId = (inserted.rows[0] as { id: number }).id;
-      if (stored.dependencies.length > 0) {
-        await q.query(
-          'INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
-            'SELECT $1, ord - 1, n, r FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(n, r, ord)',
-          [rowId, stored.dependencies.map((d) => d.name), stored.dependencies.map((d) => d.version_range)],
-        );
-      }
+      const definition = await insertVersion(q, stored);
       const event = componentEvent(id, 'component.created', now, stored);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
@@ -417,6 +385,39 @@ export class PostgresStore implements CatalogStore {
         data: event.data,
       };
       return { result: stored, event: stored };
+    });
+  }
+
+  async importComponent(component: ComponentDefinition): Promise<void> {
+    const client = await this.connect('ImportComponent');
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await head(client, true);
+      const { rows } = await client.query('SELECT 1 FROM components WHERE name = $1 AND version = $2', [
+        component.name,
+        component.version,
+      ]);
+      if (rows.length > 0) {
+        throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
+          component_name: component.name,
+          version: component.version,
+        });
+      }
+      await insertVersion(client, component);
+      await client.query('COMMIT');
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw this.failure('ImportComponent', err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  advanceHead(sequence: number): Promise<void> {
+    return this.run('AdvanceHead', async (q) => {
+      await q.query('UPDATE event_head SET seq = greatest(seq, $1)', [sequence]);
     });
   }
 
@@ -677,6 +678,45 @@ export class PostgresStore implements CatalogStore {
         .build();
     }
   }
+}
+
+/** Inserts a stored version with its dependencies and moves the latest flags; returns its JSON. */
+async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<string> {
+  const definition = JSON.stringify(stored);
+  const versionKey = versionSortKey(stored.version);
+  const prerelease = isPrerelease(stored.version);
+  const latest = await latestAfterInsert(q, stored.name, versionKey, prerelease);
+  const inserted = await q.query<{ id: number }>(
+    'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
+      'maturity, latest_default, latest_any, engines, labels, search_terms, definition) ' +
+      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id',
+    [
+      stored.name,
+      stored.version,
+      versionKey,
+      prerelease,
+      stored.digest,
+      stored.provider,
+      stored.category,
+      stored.resource_type,
+      stored.maturity,
+      latest.isDefault,
+      latest.isAny,
+      stored.deployment_engines,
+      JSON.stringify(stored.labels),
+      termsOf(stored),
+      definition,
+    ],
+  );
+  const rowId = (inserted.rows[0] as { id: number }).id;
+  if (stored.dependencies.length > 0) {
+    await q.query(
+      'INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
+        'SELECT $1, ord - 1, n, r FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(n, r, ord)',
+      [rowId, stored.dependencies.map((d) => d.name), stored.dependencies.map((d) => d.version_range)],
+    );
+  }
+  return definition;
 }
 
 /** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
