@@ -104,6 +104,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
   private readonly clock: Clock;
   private readonly migrationList: readonly Migration[];
   private closed = false;
+  /** Migrations `open` applied, reported by the next `migrate()` (as `nestor migrate` prints). */
+  private appliedAtOpen: string[] = [];
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema ?? 'nestor';
@@ -148,7 +150,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
     try {
       await store.waitForDatabase(opts.connectTimeoutMs ?? 30_000, opts.onRetry);
       if (opts.migrate === false) await store.checkSchema();
-      else await store.migrate();
+      else store.appliedAtOpen = (await store.migrate()).applied;
       return store;
     } catch (err) {
       await store.close();
@@ -193,7 +195,12 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
           }
           applied.push(`${String(m.id).padStart(3, '0')}-${m.name}`);
         }
-        return { applied, version: Math.max(0, ...done, ...this.migrationList.map((m) => m.id)) };
+        const before = this.appliedAtOpen;
+        this.appliedAtOpen = [];
+        return {
+          applied: [...before, ...applied],
+          version: Math.max(0, ...done, ...this.migrationList.map((m) => m.id)),
+        };
       } finally {
         await client
           .query('SELECT pg_advisory_unlock(hashtext($1))', [`nestor-migrate:${this.schema}`])
