@@ -144,9 +144,13 @@ describe('PostgresStore faults', () => {
     await holder.query('BEGIN');
     await holder.query(`SELECT seq FROM ${store.schema}.event_head FOR UPDATE`);
     const victim = makeComponent({ dependencies: [{ name: 'net', version_range: '^1.0.0' }] });
-    const write = store.createComponent(victim);
+    // Observed at once: the rejection can arrive while the test is still busy with the holder.
+    const settled = store.createComponent(victim).then(
+      () => null,
+      (err: unknown) => err,
+    );
     let pid: number | undefined;
-    for (let i = 0; i < 200 && pid === undefined; i++) {
+    for (let i = 0; i < 1000 && pid === undefined; i++) {
       const { rows } = await holder.query<{ pid: number }>(
         "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
         [`nestor:${store.schema}`],
@@ -157,7 +161,8 @@ describe('PostgresStore faults', () => {
     expect(pid).toBeDefined();
     await holder.query('SELECT pg_terminate_backend($1)', [pid]);
     await holder.query('ROLLBACK');
-    const err = await failure(write);
+    const err = (await settled) as NestorError;
+    expect(NestorError.is(err), String(err)).toBe(true);
     expect(err.code).toBe('storage_failure');
     expect(err.status).toBe(503);
     expect(await store.getComponent(victim.name, victim.version)).toBeNull();
