@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation,sse,git,dynamo] [-- --components 10000] [-- --duration 5]
+// Usage: npm run bench [-- --only http,validation,sse,git,dynamo,postgres] [-- --components 10000] [-- --duration 5]
 //        [-- --subscribers 2000]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ suites.sse = async () => (await import('./sse-fanout.js')).benchSse({ subscriber
 for (const [name, file] of [
   ['git', './git-sync.js'],
   ['dynamo', './dynamo.js'],
+  ['postgres', './postgres.js'],
 ]) {
   suites[name] = async () => {
     const result = spawnSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { stdio: 'inherit' });

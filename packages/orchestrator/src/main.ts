@@ -30,6 +30,7 @@ import { EngineRegistry } from './engines/registry.js';
 import { LocalChangeFeed } from './events/change-feed.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
+import { PostgresChangeFeed } from './events/postgres-feed.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventBroker } from './events/sse/server.js';
 import { ensureDir } from './fs-utils.js';
@@ -50,6 +51,7 @@ import { CacheInvalidator } from './storage/cache/invalidator.js';
 import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
+import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 import { createValidator } from './validation/validator.js';
 import { buildInfo } from './version.js';
@@ -89,7 +91,7 @@ export interface App {
 }
 
 /** Creates the configured storage backend (without caches). */
-export async function createStore(config: Config, clock: Clock): Promise<CatalogStore> {
+export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
   switch (config.store.type) {
     case 'memory':
       return new MemoryStore({ clock });
@@ -98,6 +100,23 @@ export async function createStore(config: Config, clock: Clock): Promise<Catalog
     case 'dynamodb': {
       const { DynamoStore } = await import('./storage/dynamodb/dynamo-store.js');
       return DynamoStore.fromConfig(config.store, { clock });
+    }
+    case 'postgres': {
+      const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
+      return PostgresStore.open({
+        url: config.store.url ?? '',
+        schema: config.store.schema,
+        poolSize: config.store.pool_size,
+        statementTimeoutMs: config.store.statement_timeout_ms,
+        connectTimeoutMs: config.store.connect_timeout_ms,
+        clock,
+        ...(logger
+          ? {
+              onRetry: (err: unknown, attempt: number, delayMs: number) =>
+                logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; retrying'),
+            }
+          : {}),
+      });
     }
   }
 }
@@ -122,7 +141,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const metrics = new PromMetrics();
   const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
-  const rawStore = overrides.store ?? (await createStore(config, clock));
+  const rawStore = overrides.store ?? (await createStore(config, clock, logger));
   const baseStore: CatalogStore = tracer
     ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
     : rawStore;
@@ -162,10 +181,24 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       })
     : baseStore;
 
-  const redisFeed = redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
+  // PostgreSQL wakes replicas itself: each append NOTIFYs at commit (no Redis needed for that).
+  const pgFeed =
+    rawStore instanceof PostgresStore && config.store.url
+      ? new PostgresChangeFeed({
+          url: config.store.url,
+          channel: rawStore.channel,
+          head: () => baseStore.headSequence(),
+          logger,
+        })
+      : null;
+  if (pgFeed) stoppers.push(() => pgFeed.close());
+  const redisFeed =
+    !pgFeed && redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
   if (redisFeed) stoppers.push(() => redisFeed.close());
   let plainFeed: ChangeFeed;
-  if (redisFeed) {
+  if (pgFeed) {
+    plainFeed = pgFeed;
+  } else if (redisFeed) {
     plainFeed = redisFeed;
   } else {
     // Without Redis the feed polls the log's head, so writes by other processes on the same store

@@ -148,6 +148,14 @@ export class CatalogManager {
     const expectedVersionSet = versionSetTag(versions);
     const result = await this.validator.validate(spec);
     if (!result.valid) {
+      // Another process published this version between the check above and validation (replicas
+      // sharing a store): the same clash the check answers with 409, so answer it the same way.
+      const raced = result.errors.length > 0 && result.errors.every((e) => e.code === 'version_conflict');
+      const existingDigest = raced ? result.errors[0]?.details?.['existing_digest'] : undefined;
+      if (typeof existingDigest === 'string') {
+        this.writes.inc({ operation: 'create', outcome: 'conflict' });
+        throw this.versionConflict(spec, existingDigest, digest);
+      }
       this.writes.inc({ operation: 'create', outcome: 'invalid' });
       throw validationFailed(COMPONENT, 'CreateComponent', result);
     }

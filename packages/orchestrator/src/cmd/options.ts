@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 export function addStoreOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'YAML config file (defaults < file < NESTOR_* env < flags)')
-    .addOption(new Option('--store <type>', 'storage backend').choices(['memory', 'sqlite', 'dynamodb']))
+    .addOption(new Option('--store <type>', 'storage backend').choices(['memory', 'sqlite', 'dynamodb', 'postgres']))
     .option('--data-dir <dir>', 'folder for the SQLite file, git clones and the admin token hash (default ./data)');
 }
 

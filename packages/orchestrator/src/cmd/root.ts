@@ -4,6 +4,7 @@ import { buildInfo } from '../version.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
+import { registerTransferCommands } from './transfer.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVersionCommand } from './version.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerMigrateCommand(program);
   registerSyncCommand(program);
+  registerTransferCommands(program);
   registerValidateCommand(program);
   registerVersionCommand(program);
   return program;

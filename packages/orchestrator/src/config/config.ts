@@ -61,9 +61,15 @@ export interface Config {
     request_timeout_ms: number;
   };
   store: {
-    type: 'memory' | 'sqlite' | 'dynamodb';
+    type: 'memory' | 'sqlite' | 'dynamodb' | 'postgres';
     /** sqlite: database file. */
     path: string;
+    /** postgres: connection URL, schema, pool size, per-statement and startup limits. */
+    url: string | null;
+    schema: string;
+    pool_size: number;
+    statement_timeout_ms: number;
+    connect_timeout_ms: number;
     /** dynamodb: table name, region and endpoint override. */
     table: string;
     region: string | null;
@@ -140,7 +146,18 @@ export function defaultConfig(): Config {
       trust_proxy: false,
       request_timeout_ms: 30_000,
     },
-    store: { type: 'sqlite', path: './data/nestor.db', table: 'nestor', region: null, endpoint: null },
+    store: {
+      type: 'sqlite',
+      path: './data/nestor.db',
+      url: null,
+      schema: 'nestor',
+      pool_size: 10,
+      statement_timeout_ms: 30_000,
+      connect_timeout_ms: 30_000,
+      table: 'nestor',
+      region: null,
+      endpoint: null,
+    },
     data_dir: './data',
     cache: {
       enabled: true,

@@ -170,12 +170,34 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   }
   const store = r.section('store');
   if (store) {
-    store.only(['type', 'path', 'table', 'region', 'endpoint']);
-    c.store.type = store.oneOf('type', ['memory', 'sqlite', 'dynamodb'] as const) ?? c.store.type;
+    store.only([
+      'type',
+      'path',
+      'url',
+      'schema',
+      'pool_size',
+      'statement_timeout',
+      'connect_timeout',
+      'table',
+      'region',
+      'endpoint',
+    ]);
+    c.store.type = store.oneOf('type', ['memory', 'sqlite', 'dynamodb', 'postgres'] as const) ?? c.store.type;
     c.store.path = store.string('path') ?? c.store.path;
+    c.store.url = store.nullableString('url') ?? c.store.url;
+    c.store.schema = store.string('schema') ?? c.store.schema;
+    c.store.pool_size = store.int('pool_size', 1, 1000) ?? c.store.pool_size;
+    c.store.statement_timeout_ms = store.timer('statement_timeout', 100) ?? c.store.statement_timeout_ms;
+    c.store.connect_timeout_ms = store.timer('connect_timeout', 0) ?? c.store.connect_timeout_ms;
     c.store.table = store.string('table') ?? c.store.table;
     c.store.region = store.nullableString('region') ?? c.store.region;
     c.store.endpoint = store.nullableString('endpoint') ?? c.store.endpoint;
+    if (!/^[a-z_][a-z0-9_]{0,50}$/.test(c.store.schema)) {
+      throw configError('store.schema must be lower-case letters, digits and _ (at most 51)');
+    }
+  }
+  if (c.store.type === 'postgres' && !c.store.url) {
+    throw configError('store.url (NESTOR_STORE_URL) is required for the postgres store');
   }
   const cache = r.section('cache');
   if (cache) {

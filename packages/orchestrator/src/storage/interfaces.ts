@@ -197,6 +197,18 @@ export interface LeaseStore {
   releaseLease(name: string, holder: string): Promise<void>;
 }
 
+/**
+ * Loading an exported catalog (`nestor import`) into an empty store: versions exactly as exported
+ * (timestamps, revision, deprecation), and the log's position, so that later events continue above
+ * the exported head and no sequence is ever handed out twice.
+ */
+export interface CatalogImporter {
+  /** Stores a version with every field as given, appending no event. Throws `version_conflict` if present. */
+  importComponent(component: ComponentDefinition): Promise<void>;
+  /** Raises the log's head to `sequence` (never lowers it) without appending an event. */
+  advanceHead(sequence: number): Promise<void>;
+}
+
 /** Everything a storage backend provides. Callers take the narrowest interface they need. */
 export interface CatalogStore
   extends ComponentReader,

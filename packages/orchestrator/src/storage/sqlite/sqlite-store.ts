@@ -22,6 +22,7 @@ import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
+  CatalogImporter,
   CatalogStore,
   CreateConditions,
   DependentRef,
@@ -103,7 +104,7 @@ const COMPONENT = 'storage.sqlite';
  * one IMMEDIATE transaction. better-sqlite3 is synchronous; the methods are async only to honour
  * the interface, and each completes its work before returning.
  */
-export class SqliteStore implements CatalogStore {
+export class SqliteStore implements CatalogStore, CatalogImporter {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly migrationList: readonly Migration[];
@@ -265,6 +266,14 @@ export class SqliteStore implements CatalogStore {
         };
       }),
     );
+  }
+
+  importComponent(component: ComponentDefinition): Promise<void> {
+    return this.guard('ImportComponent', () => this.importTx.immediate(component));
+  }
+
+  advanceHead(sequence: number): Promise<void> {
+    return this.guard('AdvanceHead', () => this.advanceHeadTx.immediate(sequence));
   }
 
   readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
@@ -548,31 +557,7 @@ export class SqliteStore implements CatalogStore {
           field: 'version',
         });
       }
-      const versionKey = versionSortKey(stored.version);
-      const prerelease = isPrerelease(stored.version);
-      const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
-      const rowId = Number(
-        s.insertComponent.run({
-          name: stored.name,
-          version: stored.version,
-          version_key: versionKey,
-          is_prerelease: prerelease ? 1 : 0,
-          digest: stored.digest,
-          provider: stored.provider,
-          category: stored.category,
-          resource_type: stored.resource_type,
-          maturity: stored.maturity,
-          latest_default: latest.isDefault ? 1 : 0,
-          latest_any: latest.isAny ? 1 : 0,
-          definition,
-        }).lastInsertRowid,
-      );
-      for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
-      for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
-      stored.dependencies.forEach((d, i) => {
-        s.insertDependency.run(rowId, i, d.name, d.version_range);
-      });
-      if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
+      this.insertVersion(stored, definition);
       const event = componentEvent(id, 'component.created', now, stored);
       this.insertEvent(event);
       return { component: JSON.parse(definition) as ComponentDefinition, event };
@@ -610,6 +595,55 @@ export class SqliteStore implements CatalogStore {
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
+
+  /** Inserts a stored version with its engines, labels, dependencies and search entry. */
+  private insertVersion(stored: ComponentDefinition, definition: string): void {
+    const s = this.stmts;
+    const versionKey = versionSortKey(stored.version);
+    const prerelease = isPrerelease(stored.version);
+    const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
+    const rowId = Number(
+      s.insertComponent.run({
+        name: stored.name,
+        version: stored.version,
+        version_key: versionKey,
+        is_prerelease: prerelease ? 1 : 0,
+        digest: stored.digest,
+        provider: stored.provider,
+        category: stored.category,
+        resource_type: stored.resource_type,
+        maturity: stored.maturity,
+        latest_default: latest.isDefault ? 1 : 0,
+        latest_any: latest.isAny ? 1 : 0,
+        definition,
+      }).lastInsertRowid,
+    );
+    for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
+    for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
+    stored.dependencies.forEach((d, i) => {
+      s.insertDependency.run(rowId, i, d.name, d.version_range);
+    });
+    if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
+  }
+
+  private readonly importTx = this.lazyTransaction((component: ComponentDefinition): void => {
+    if (this.stmts.getComponent.get(component.name, component.version) !== undefined) {
+      throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
+        component_name: component.name,
+        version: component.version,
+      });
+    }
+    this.insertVersion(component, JSON.stringify(component));
+  });
+
+  private readonly advanceHeadTx = this.lazyTransaction((sequence: number): void => {
+    if (sequence <= this.head()) return;
+    // AUTOINCREMENT hands out max(seq in sqlite_sequence, max rowid) + 1: raising the recorded
+    // value is what keeps imported positions from being reused.
+    const updated = this.db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'").run(sequence);
+    if (updated.changes === 0)
+      this.db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)").run(sequence);
+  });
 
   /**
    * Decides whether a version about to be inserted becomes the latest (without and with

@@ -1,0 +1,193 @@
+import { type CatalogEvent, NestorError } from '@nestor/sdk';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeComponent } from '../testing.js';
+import { PostgresStore } from './postgres-store.js';
+import { dropSchema, randomSchema, TEST_POSTGRES_URL } from './testing.js';
+
+const schemas: string[] = [];
+const stores: PostgresStore[] = [];
+const clients: pg.Client[] = [];
+
+async function open(schema = randomSchema(), extra: Partial<Parameters<typeof PostgresStore.open>[0]> = {}) {
+  if (!schemas.includes(schema)) schemas.push(schema);
+  const store = await PostgresStore.open({ url: TEST_POSTGRES_URL, schema, ...extra });
+  stores.push(store);
+  return store;
+}
+
+async function admin(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+async function failure(promise: Promise<unknown>): Promise<NestorError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(NestorError.is(err), String(err)).toBe(true);
+    return err as NestorError;
+  }
+  throw new Error('expected a failure');
+}
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const c of clients.splice(0)) await c.end().catch(() => {});
+  for (const s of schemas.splice(0)) await dropSchema(s);
+});
+
+describe('PostgresStore event ordering', () => {
+  it('readers never see a later event before an earlier one, with many writers on several connections', async () => {
+    const writer = await open(randomSchema(), { poolSize: 8 });
+    const reader = await open(writer.schema, { poolSize: 2 });
+    const writers = 8;
+    const perWriter = 25;
+    const total = writers * perWriter;
+    let done = false;
+    const seen: number[] = [];
+    const gaps: string[] = [];
+    const poll = (async () => {
+      let position = 0;
+      while (!done || position < total) {
+        const batch: CatalogEvent[] = await reader.readEvents(position, 1000);
+        for (const e of batch) {
+          // Every sequence is used (nothing is compacted), so anything but position + 1 is an event
+          // visible before an earlier one: a gap that a later commit would fill.
+          if (e.id !== position + 1) gaps.push(`saw ${e.id} after ${position}`);
+          position = e.id;
+          seen.push(e.id);
+        }
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < perWriter; i++) {
+          if (i % 3 === 0)
+            await writer.appendEvent({
+              type: 'source.synced',
+              subject: { name: `w${w}`, version: null, digest: null },
+              data: { i },
+            });
+          else await writer.createComponent(makeComponent());
+        }
+      }),
+    );
+    done = true;
+    await poll;
+    expect(gaps).toEqual([]);
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(await reader.headSequence()).toBe(total);
+  }, 60_000);
+});
+
+describe('PostgresStore migrations', () => {
+  it('creates the schema once; a second run applies nothing', async () => {
+    const store = await open(randomSchema(), { migrate: false }).catch((err: unknown) => err);
+    expect(NestorError.is(store) && store.message).toMatch(/run `nestor migrate`/);
+    const schema = schemas[0] as string;
+    const first = await open(schema);
+    expect((await first.migrate()).applied).toEqual(['001-initial']);
+    expect((await first.migrate()).applied).toEqual([]);
+    const again = await open(schema, { migrate: false });
+    expect(await again.headSequence()).toBe(0);
+  });
+
+  it('concurrent migrations from two processes: one applies, the other waits and finds nothing to do', async () => {
+    const schema = randomSchema();
+    schemas.push(schema);
+    const a = new PostgresStore({ url: TEST_POSTGRES_URL, schema });
+    const b = new PostgresStore({ url: TEST_POSTGRES_URL, schema });
+    stores.push(a, b);
+    const outcomes = await Promise.all([a.migrate(), b.migrate(), a.migrate()]);
+    expect(outcomes.map((o) => o.applied.length).sort()).toEqual([0, 0, 1]);
+    expect(outcomes.every((o) => o.version === 1)).toBe(true);
+    await a.createComponent(makeComponent());
+    expect(await b.headSequence()).toBe(1);
+  });
+
+  it('an older program refuses a newer schema with a clear message', async () => {
+    const store = await open();
+    const client = await admin();
+    await client.query(`INSERT INTO ${store.schema}.schema_migrations VALUES (99, 'from-the-future', 'now')`);
+    for (const migrate of [true, false]) {
+      const err = await failure(open(store.schema, { migrate }));
+      expect(err.code).toBe('storage_failure');
+      expect(err.message).toMatch(/version 99\) is newer than this program knows \(1\); upgrade nestor/);
+    }
+  });
+});
+
+describe('PostgresStore faults', () => {
+  it('database down at start: retries with backoff, then a clear storage_failure', async () => {
+    const retries: number[] = [];
+    const err = await failure(
+      PostgresStore.open({
+        url: 'postgres://postgres@127.0.0.1:1/test',
+        schema: randomSchema(),
+        connectTimeoutMs: 800,
+        onRetry: (_err, _attempt, delay) => retries.push(delay),
+      }),
+    );
+    expect(err.code).toBe('storage_failure');
+    expect(err.message).toMatch(/PostgreSQL is unreachable after \d+ attempts/);
+    expect(retries.slice(0, 2)).toEqual([250, 500]);
+  });
+
+  it('a connection killed mid-write leaves no partial write, no lost or reused sequence, and a 503 error', async () => {
+    const store = await open(randomSchema(), { poolSize: 2 });
+    await store.createComponent(makeComponent());
+    const holder = await admin();
+    // Hold the head row so the store's write waits inside its transaction, then kill its backend.
+    await holder.query('BEGIN');
+    await holder.query(`SELECT seq FROM ${store.schema}.event_head FOR UPDATE`);
+    const victim = makeComponent({ dependencies: [{ name: 'net', version_range: '^1.0.0' }] });
+    // Observed at once: the rejection can arrive while the test is still busy with the holder.
+    const settled = store.createComponent(victim).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    let pid: number | undefined;
+    for (let i = 0; i < 1000 && pid === undefined; i++) {
+      const { rows } = await holder.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        [`nestor:${store.schema}`],
+      );
+      pid = rows[0]?.pid;
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(pid).toBeDefined();
+    await holder.query('SELECT pg_terminate_backend($1)', [pid]);
+    await holder.query('ROLLBACK');
+    const err = (await settled) as NestorError;
+    expect(NestorError.is(err), String(err)).toBe(true);
+    expect(err.code).toBe('storage_failure');
+    expect(err.status).toBe(503);
+    expect(await store.getComponent(victim.name, victim.version)).toBeNull();
+    expect(await store.getDependents('net')).toEqual([]);
+    expect(await store.headSequence()).toBe(1);
+    const next = await store.createComponent(victim);
+    expect(next.event?.id).toBe(2);
+    expect((await store.readEvents(0, 10)).map((e) => e.id)).toEqual([1, 2]);
+  });
+
+  it('reads survive the server dropping idle connections', async () => {
+    const store = await open(randomSchema(), { poolSize: 3 });
+    await store.createComponent(makeComponent());
+    await Promise.all([store.headSequence(), store.readEvents(0, 1), store.listEngines()]);
+    const client = await admin();
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1',
+      [`nestor:${store.schema}`],
+    );
+    expect(rows[0]?.n).toBeGreaterThan(0);
+    expect(await store.headSequence()).toBe(1);
+    await store.ping();
+  });
+
+  it('refuses a schema name that is not a plain identifier', () => {
+    expect(() => new PostgresStore({ url: TEST_POSTGRES_URL, schema: 'x; DROP TABLE y' })).toThrow(/schema/);
+  });
+});
