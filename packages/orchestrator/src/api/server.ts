@@ -29,6 +29,11 @@ declare module 'fastify' {
     scope?: Scope;
     /** Set on streaming routes that must not get the revision header or be compressed. */
     stream?: boolean;
+    /**
+     * Set on routes that answer a refused body at once and discard the rest themselves (webhooks):
+     * the error handler must not wait for a body their caller may never send.
+     */
+    discardsRefusedBody?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -246,7 +251,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     }
     const problem = toProblem(error, req.id);
     const body = JSON.stringify(problem);
-    if (error.code === 'payload_too_large' && !req.raw.readableEnded) {
+    if (error.code === 'payload_too_large' && !req.raw.readableEnded && !routeConfigOf(req).discardsRefusedBody) {
       answerAfterDrain(req, reply, problem.status, body, Math.max(4 * opts.bodyLimit, MIN_DRAIN_BYTES));
       return;
     }

@@ -5,7 +5,12 @@ import { decodeConfig, loadConfig } from './load.js';
 describe('limits and the request timeout in config', () => {
   it('default to the settled values (DESIGN.md 10.10)', () => {
     const c = defaultConfig();
-    expect(c.limits).toEqual({ rate: { max: 600, window_ms: 60_000 }, validate_batch: 100, dependencies: 100 });
+    expect(c.limits).toEqual({
+      sse: { max_streams: 10_000, per_client: 50 },
+      rate: { max: 600, window_ms: 60_000 },
+      validate_batch: 100,
+      dependencies: 100,
+    });
     expect(c.server.request_timeout_ms).toBe(30_000);
   });
 
@@ -15,7 +20,12 @@ describe('limits and the request timeout in config', () => {
       limits: { rate: { max: 0, window: '10s' }, validate_batch: 20, dependencies: 8 },
     });
     expect(c.server.request_timeout_ms).toBe(5_000);
-    expect(c.limits).toEqual({ rate: { max: 0, window_ms: 10_000 }, validate_batch: 20, dependencies: 8 });
+    expect(c.limits).toEqual({
+      sse: { max_streams: 10_000, per_client: 50 },
+      rate: { max: 0, window_ms: 10_000 },
+      validate_batch: 20,
+      dependencies: 8,
+    });
   });
 
   it('read from the environment', () => {

@@ -112,6 +112,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
           summary: 'Push notifications from GitHub, GitLab or Gitea (authenticated by signature)',
           params: SourceParams,
         },
+        config: { discardsRefusedBody: true },
         onRequest: async (req) => {
           admitted.set(req, admit(req));
         },
