@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type ComponentSpec, computeDigest, NestorError } from '@nestor/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from '../../../../../test/dynamodb-local.js';
 import { DynamoStore } from './dynamo-store.js';
-import { type LocalDynamo, startLocalDynamo } from './local-dynamo.js';
 
-let dynamo: LocalDynamo;
+let dynamo: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
+  dynamo = await sharedDynamoDBLocal();
+}, DYNAMODB_LOCAL_WAIT_MS + 10_000);
 
 async function freshStore(): Promise<DynamoStore> {
   const store = new DynamoStore({
@@ -50,7 +47,7 @@ function spec(name: string, version: string, extra: Partial<ComponentSpec> = {})
   return { ...s, digest: computeDigest(s) };
 }
 
-describe('DynamoStore (dynalite)', () => {
+describe('DynamoStore (DynamoDB Local)', () => {
   it('migrate is idempotent', async () => {
     const store = await freshStore();
     expect(await store.migrate()).toEqual({ created: false, addedIndexes: [] });
