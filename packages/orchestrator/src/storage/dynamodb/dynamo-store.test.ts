@@ -163,6 +163,22 @@ describe('DynamoStore (DynamoDB Local)', () => {
     await store.close();
   });
 
+  it('refuses writes beyond DynamoDB limits with payload_too_large before writing, not storage_failure', async () => {
+    // The validator never lets these through; the store still answers a clear 413 for any caller.
+    const store = await freshStore();
+    const deps = Array.from({ length: 97 }, (_, i) => ({ name: `d${i}`, version_range: '^1.0.0' }));
+    const tooMany = await store.createComponent(spec('wide', '1.0.0', { dependencies: deps })).catch((e: unknown) => e);
+    expect(NestorError.hasCode(tooMany, 'payload_too_large')).toBe(true);
+    expect((tooMany as NestorError).details).toMatchObject({ items: 101, limit: 100 });
+    const big = await store
+      .createComponent(spec('big', '1.0.0', { annotations: { blob: 'x'.repeat(250 * 1024) } }))
+      .catch((e: unknown) => e);
+    expect(NestorError.hasCode(big, 'payload_too_large')).toBe(true);
+    expect(await store.headSequence()).toBe(0);
+    expect(await store.getLatestComponent('wide')).toBeNull();
+    await store.close();
+  });
+
   it('surfaces an unreachable backend as storage_failure', async () => {
     const store = new DynamoStore({
       table: 'x',
