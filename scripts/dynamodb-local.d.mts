@@ -18,7 +18,6 @@ export interface DynamoDBLocalProcess {
 
 export const LOCAL_CREDENTIALS: Readonly<{ accessKeyId: string; secretAccessKey: string }>;
 export const LOCAL_REGION: string;
-export function dynamoDBLocalHome(): string;
 export function freePort(): Promise<number>;
 export function spawnDynamoDBLocal(opts: { port: number; java?: string }): DynamoDBLocalProcess;
 export function waitForDynamoDBLocal(

@@ -17,7 +17,7 @@ export const LOCAL_CREDENTIALS = Object.freeze({ accessKeyId: 'local', secretAcc
 export const LOCAL_REGION = 'us-east-1';
 
 /** The folder holding DynamoDBLocal.jar (its name carries the release date, so it is looked up). */
-export function dynamoDBLocalHome() {
+function dynamoDBLocalHome() {
   let dirs;
   try {
     dirs = readdirSync(LIB).filter((d) => d.startsWith('dynamodb_local_'));

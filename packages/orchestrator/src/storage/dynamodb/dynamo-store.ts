@@ -72,8 +72,8 @@ import {
 
 const COMPONENT = 'storage.dynamodb';
 /** DynamoDB's own limits: actions in one TransactWriteItems, and bytes in one item. */
-export const MAX_TRANSACT_ITEMS = 100;
-export const MAX_ITEM_BYTES = 400 * 1024;
+const MAX_TRANSACT_ITEMS = 100;
+const MAX_ITEM_BYTES = 400 * 1024;
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
