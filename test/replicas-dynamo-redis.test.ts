@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../packages/orchestrator/src/storage/dynamodb/dynamo-store.js';
-import { type LocalDynamo, startLocalDynamo } from '../packages/orchestrator/src/storage/dynamodb/local-dynamo.js';
+import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from './dynamodb-local.js';
 import { component } from './helpers.js';
 import { ADMIN_TOKEN, ensureBuilt, openStream, type Replica, startReplica, waitFor } from './replicas-helpers.js';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `nestor-replicas-test:${run}:`;
 const table = `replicas-${run}`;
-let dynamo: LocalDynamo;
+let dynamo: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
 let direct: DynamoStore;
 let replicas: Replica[] = [];
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 beforeAll(async () => {
   ensureBuilt();
-  dynamo = await startLocalDynamo();
+  dynamo = await sharedDynamoDBLocal();
   direct = new DynamoStore({
     table,
     endpoint: dynamo.endpoint,
@@ -36,12 +36,11 @@ beforeAll(async () => {
     NESTOR_REDIS_PREFIX: prefix,
   };
   replicas = await Promise.all(['a', 'b', 'c'].map((n) => startReplica(n, env)));
-}, 60_000);
+}, DYNAMODB_LOCAL_WAIT_MS + 60_000);
 
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
   await direct?.close();
-  await dynamo?.close();
   // Only this run's keys: the shared Redis is never flushed.
   const { Redis } = await import('ioredis');
   const redis = new Redis('redis://127.0.0.1:6379');
@@ -54,7 +53,7 @@ async function post(r: Replica, body: unknown): Promise<Response> {
   return fetch(`${r.base}/v1/components`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
 }
 
-describe('three replicas sharing dynalite and Redis', () => {
+describe('three replicas sharing DynamoDB Local and Redis', () => {
   it('reports the store and Redis as ready', async () => {
     const res = await fetch(`${replicas[0]!.base}/readyz`);
     const body = (await res.json()) as { checks: Record<string, { status: string }> };

@@ -72,7 +72,8 @@ export async function startReplica(name: string, env: Record<string, string>): P
   child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // Replicas start together on a shared, loaded machine (beside DynamoDB Local's JVM): give them time.
+  const deadline = Date.now() + 45_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${output.join('')}`);
     try {

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComponentSpec, NestorError } from '@nestor/sdk';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from '../../../../test/dynamodb-local.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import { CachingStore } from '../storage/cache/caching-store.js';
 import { DynamoStore } from '../storage/dynamodb/dynamo-store.js';
-import { type LocalDynamo, startLocalDynamo } from '../storage/dynamodb/local-dynamo.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -77,13 +77,10 @@ async function race(managers: CatalogManager[], store: CatalogStore, rounds: num
   }
 }
 
-let dynamo: LocalDynamo;
+let dynamo: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
 beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
+  dynamo = await sharedDynamoDBLocal();
+}, DYNAMODB_LOCAL_WAIT_MS + 10_000);
 
 describe('CatalogManager: concurrent creates of one name', () => {
   const dirs: string[] = [];

@@ -1,6 +1,13 @@
-import { type CatalogEvent, type ComponentDefinition, NestorError } from '@nestor/sdk';
+import {
+  type CatalogEvent,
+  type ComponentDefinition,
+  componentBytes,
+  MAX_COMPONENT_BYTES,
+  MAX_DEPENDENCIES,
+  NestorError,
+} from '@nestor/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CatalogStore, ListQuery } from './interfaces.js';
+import type { CatalogStore, ListQuery, NewComponent } from './interfaces.js';
 import { versionSetTag } from './records.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
@@ -14,6 +21,25 @@ export interface StoreFixture {
 export interface StoreQuirks {
   /** Lease time-to-live used by the lease tests (default 150 ms); raise it for coarse clocks. */
   leaseTtlMs?: number;
+}
+
+/**
+ * The component with annotations added until `componentBytes` is exactly `bytes`: 4000-character
+ * values with multi-byte characters (DynamoDB counts UTF-8 bytes), the last one cut to fit.
+ */
+function padTo<T extends ComponentDefinition | NewComponent>(component: T, bytes: number): T {
+  const annotations: Record<string, string> = { ...component.annotations };
+  const padded = { ...component, annotations };
+  for (let i = 0; componentBytes(padded) < bytes; i++) {
+    const key = `pad-${i}`;
+    annotations[key] = '';
+    const room = bytes - componentBytes(padded);
+    if (room >= 4000 * 3 + 100) annotations[key] = '€'.repeat(4000);
+    else if (room >= 0) annotations[key] = 'x'.repeat(room);
+    else delete annotations[key];
+    if (room < 0) throw new Error('cannot pad exactly');
+  }
+  return padded;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -497,6 +523,30 @@ export function describeStoreContract(
         expect((await store.getComponent(c.name, c.version))?.digest).toBe(c.digest);
       });
 
+      it('stores a version at the model limits: MAX_DEPENDENCIES dependencies and MAX_COMPONENT_BYTES bytes', async () => {
+        // Whatever validation lets through must be storable on every backend (DynamoDB: at most 100
+        // items per transaction and 400 KB per item, the head item holding two copies).
+        const dependencies = Array.from({ length: MAX_DEPENDENCIES }, (_, i) => ({
+          name: `dep-${i}`,
+          version_range: '^1.0.0',
+        }));
+        const c = padTo(makeComponent({ dependencies }), MAX_COMPONENT_BYTES);
+        expect(componentBytes(c)).toBe(MAX_COMPONENT_BYTES);
+        const { component, event } = await store.createComponent(c);
+        expect(event?.data.component).toEqual(component);
+        expect(await store.getComponent(c.name, c.version)).toEqual(component);
+        expect(await store.getLatestComponent(c.name)).toEqual(component);
+        const dependents = await store.getDependents('dep-7');
+        expect(dependents.filter((d) => d.name === c.name)).toEqual([
+          { name: c.name, version: c.version, version_range: '^1.0.0' },
+        ]);
+        // A prerelease above it: the head then holds two different versions at the limit.
+        const pre = padTo(makeComponent({ name: c.name, version: '2.0.0-rc.1', dependencies }), MAX_COMPONENT_BYTES);
+        await store.createComponent(pre);
+        expect((await store.getLatestComponent(c.name, { includePrerelease: true }))?.version).toBe('2.0.0-rc.1');
+        expect((await store.getLatestComponent(c.name))?.annotations).toEqual(c.annotations);
+      });
+
       it('stores only the known fields of a component', async () => {
         const c = { ...makeComponent(), revision: 999, deprecated: { reason: 'x', at: 'y' }, extra: 1 };
         const { component } = await store.createComponent(c);
@@ -556,6 +606,24 @@ export function describeStoreContract(
         const same = await store.updateComponent(c.name, c.version, { deprecated: { reason: 'old' } });
         expect(same.event).toBeNull();
         expect(await store.headSequence()).toBe(head + 1);
+      });
+
+      it('refuses a patch that would make the version larger than MAX_COMPONENT_BYTES, changing nothing', async () => {
+        const c = makeComponent();
+        const { component } = await store.createComponent(c);
+        const head = await store.headSequence();
+        const annotations: Record<string, string> = {};
+        // 64 annotations of 4096 characters: what the API's schema lets a PATCH send.
+        for (let i = 0; i < 64; i++) annotations[`note-${i}`] = 'é'.repeat(4096);
+        const err = await expectCode(store.updateComponent(c.name, c.version, { annotations }), 'validation_failed');
+        expect(err.errors).toMatchObject([{ rule: 'metadata', code: 'component_too_large', field: 'annotations' }]);
+        expect(await store.headSequence()).toBe(head);
+        expect(await store.getComponent(c.name, c.version)).toEqual(component);
+        // Just within the limit is stored.
+        const fits = padTo({ ...component, annotations: {} }, MAX_COMPONENT_BYTES).annotations;
+        const out = await store.updateComponent(c.name, c.version, { annotations: fits });
+        expect(componentBytes(out.component)).toBe(MAX_COMPONENT_BYTES);
+        expect(await store.getComponent(c.name, c.version)).toEqual(out.component);
       });
 
       it('throws component_not_found for an unknown name or version', async () => {

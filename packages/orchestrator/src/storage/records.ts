@@ -4,9 +4,12 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   canonicalJson,
+  componentBytes,
   create,
   type EventType,
   isPrerelease,
+  MAX_COMPONENT_BYTES,
+  validationFailed,
 } from '@nestor/sdk';
 import type { ListQuery, NewComponent } from './interfaces.js';
 
@@ -55,7 +58,8 @@ export interface PatchResult {
 /**
  * Applies the mutable fields of a patch. Maps replace the stored map as a whole. Deprecating an
  * already deprecated version with another reason keeps the original `at`: the version has been
- * deprecated since then.
+ * deprecated since then. Throws `validation_failed` (`component_too_large`) when the labels and
+ * annotations would make the version larger than `MAX_COMPONENT_BYTES`.
  */
 export function applyPatch(current: ComponentDefinition, patch: ComponentPatch, now: string): PatchResult {
   const next: ComponentDefinition = { ...current };
@@ -86,6 +90,25 @@ export function applyPatch(current: ComponentDefinition, patch: ComponentPatch, 
     deprecating = true;
   }
   if (changed.length > 0) next.updated_at = now;
+  const grows = changed.includes('labels') || changed.includes('annotations');
+  const bytes = grows ? componentBytes(next) : 0;
+  if (bytes > MAX_COMPONENT_BYTES) {
+    // The validator's `component_too_large`, for the one write that is not validated: every store
+    // refuses it alike, before DynamoDB would find the item too large.
+    throw validationFailed('storage', 'UpdateComponent', {
+      name: current.name,
+      version: current.version,
+      errors: [
+        {
+          rule: 'metadata',
+          code: 'component_too_large',
+          field: changed.includes('annotations') ? 'annotations' : 'labels',
+          message: `the patched component would be ${bytes} bytes as JSON; at most ${MAX_COMPONENT_BYTES} are allowed (labels and annotations included)`,
+          details: { bytes, limit: MAX_COMPONENT_BYTES },
+        },
+      ],
+    });
+  }
   return { next, changed, type: deprecating ? 'component.deprecated' : 'component.updated' };
 }
 

@@ -30,7 +30,7 @@ import { conflictsRule } from './rules/conflicts.js';
 import { dependencyListRule, dependencyResolutionRule } from './rules/dependencies.js';
 import { enginesRule } from './rules/engines.js';
 import { interfaceRule } from './rules/interface.js';
-import { metadataRule } from './rules/metadata.js';
+import { componentSizeRule, metadataRule } from './rules/metadata.js';
 import { versionChangesRule, versionFormatRule } from './rules/semver.js';
 
 export interface RuleValidatorOptions {
@@ -195,6 +195,7 @@ export interface DefaultRulesOptions {
 export function defaultRules(opts: DefaultRulesOptions): ValidationRule[] {
   return [
     metadataRule,
+    componentSizeRule,
     versionFormatRule,
     dependencyListRule,
     interfaceRule,

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { canonicalJson } from './digest.js';
 
 /** Lifecycle stage of a component version. Mutable after publication. */
 export const MaturitySchema = Type.Union([Type.Literal('alpha'), Type.Literal('beta'), Type.Literal('stable')]);
@@ -195,6 +196,41 @@ export const CONTENT_FIELDS = [
   'outputs',
   'resource_limits',
 ] as const satisfies readonly (keyof ComponentSpec)[];
+
+/** Every field of a spec: what a client submits and what `componentBytes` measures. */
+const SPEC_FIELDS = [
+  ...CONTENT_FIELDS,
+  'maturity',
+  'support_level',
+  'git_repository',
+  'git_commit',
+  'git_path',
+  'labels',
+  'annotations',
+] as const satisfies readonly (keyof ComponentSpec)[];
+
+/**
+ * Largest a version may be, in UTF-8 bytes of the canonical JSON of its spec fields (server-managed
+ * fields add a few hundred bytes). A model rule on every store: DynamoDB holds a version in a
+ * 400 KB item and the latest and highest versions together in another, so 128 KiB leaves room.
+ */
+export const MAX_COMPONENT_BYTES = 128 * 1024;
+
+/**
+ * Most direct dependencies of one version. A model rule on every store: DynamoDB writes a version
+ * in one transaction of at most 100 items (the counter, the event, the version, its head and one
+ * edge per dependency: n + 4), and 90 leaves room for what later writes add.
+ */
+export const MAX_DEPENDENCIES = 90;
+
+const utf8 = new TextEncoder();
+
+/** The size `MAX_COMPONENT_BYTES` limits, of a spec or a stored definition (its spec fields only). */
+export function componentBytes(component: ComponentSpec): number {
+  const fields: Record<string, unknown> = {};
+  for (const field of SPEC_FIELDS) fields[field] = component[field];
+  return utf8.encode(canonicalJson(fields)).length;
+}
 
 /** Fields a client may never set; they are dropped from submitted bodies and files. */
 export const SERVER_MANAGED_FIELDS = ['digest', 'created_at', 'updated_at', 'deprecated', 'revision'] as const;

@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type ComponentSpec, computeDigest, NestorError } from '@nestor/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from '../../../../../test/dynamodb-local.js';
 import { DynamoStore } from './dynamo-store.js';
-import { type LocalDynamo, startLocalDynamo } from './local-dynamo.js';
 
-let dynamo: LocalDynamo;
+let dynamo: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
+  dynamo = await sharedDynamoDBLocal();
+}, DYNAMODB_LOCAL_WAIT_MS + 10_000);
 
 async function freshStore(): Promise<DynamoStore> {
   const store = new DynamoStore({
@@ -50,7 +47,7 @@ function spec(name: string, version: string, extra: Partial<ComponentSpec> = {})
   return { ...s, digest: computeDigest(s) };
 }
 
-describe('DynamoStore (dynalite)', () => {
+describe('DynamoStore (DynamoDB Local)', () => {
   it('migrate is idempotent', async () => {
     const store = await freshStore();
     expect(await store.migrate()).toEqual({ created: false, addedIndexes: [] });
@@ -163,6 +160,22 @@ describe('DynamoStore (dynalite)', () => {
     expect(await store.acquireLease('sync:a', 'r2', 1)).toBe(true);
     await new Promise((r) => setTimeout(r, 5));
     expect(await store.acquireLease('sync:a', 'r3', 60_000)).toBe(true);
+    await store.close();
+  });
+
+  it('refuses writes beyond DynamoDB limits with payload_too_large before writing, not storage_failure', async () => {
+    // The validator never lets these through; the store still answers a clear 413 for any caller.
+    const store = await freshStore();
+    const deps = Array.from({ length: 97 }, (_, i) => ({ name: `d${i}`, version_range: '^1.0.0' }));
+    const tooMany = await store.createComponent(spec('wide', '1.0.0', { dependencies: deps })).catch((e: unknown) => e);
+    expect(NestorError.hasCode(tooMany, 'payload_too_large')).toBe(true);
+    expect((tooMany as NestorError).details).toMatchObject({ items: 101, limit: 100 });
+    const big = await store
+      .createComponent(spec('big', '1.0.0', { annotations: { blob: 'x'.repeat(250 * 1024) } }))
+      .catch((e: unknown) => e);
+    expect(NestorError.hasCode(big, 'payload_too_large')).toBe(true);
+    expect(await store.headSequence()).toBe(0);
+    expect(await store.getLatestComponent('wide')).toBeNull();
     await store.close();
   });
 

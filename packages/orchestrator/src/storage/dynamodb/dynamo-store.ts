@@ -22,6 +22,7 @@ import {
   type ComponentPatch,
   compareVersions,
   conflict,
+  create,
   type DeploymentEngine,
   isPrerelease,
   NestorError,
@@ -82,13 +83,16 @@ import {
 } from './table.js';
 
 const COMPONENT = 'storage.dynamodb';
+/** DynamoDB's own limits: actions in one TransactWriteItems, and bytes in one item. */
+const MAX_TRANSACT_ITEMS = 100;
+const MAX_ITEM_BYTES = 400 * 1024;
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 export interface DynamoStoreOptions {
   table: string;
   region?: string | null | undefined;
-  /** Endpoint override (dynalite, DynamoDB Local); null uses the region's AWS endpoint. */
+  /** Endpoint override (DynamoDB Local); null uses the region's AWS endpoint. */
   endpoint?: string | null | undefined;
   /** Explicit credentials; when absent the AWS SDK's standard chain applies. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
@@ -406,7 +410,7 @@ export class DynamoStore implements CatalogStore {
           ),
         ];
         if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
-        const result = await this.transact(items, attempt);
+        const result = await this.transact(items, attempt, 'CreateComponent');
         if (result === 'retry') continue;
         if (result === 'lost-item') {
           const winner = await this.getItem(componentPk(component.name), versionSk(component.version));
@@ -465,7 +469,7 @@ export class DynamoStore implements CatalogStore {
           };
           items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
         }
-        const result = await this.transact(items, attempt);
+        const result = await this.transact(items, attempt, 'UpdateComponent');
         if (result === 'retry' || result === 'lost-item') continue;
         return { component: stored, event };
       }
@@ -485,7 +489,7 @@ export class DynamoStore implements CatalogStore {
         const items = [this.counterPut(seq), this.eventPut(event)];
         if (change) items.push(this.stateChangeItem(change));
         // A lost condition on the engine (deleted meanwhile) is re-read on the next attempt.
-        const result = await this.transact(items, attempt);
+        const result = await this.transact(items, attempt, 'AppendEvent');
         if (result === 'ok') return event;
       }
     });
@@ -753,7 +757,12 @@ export class DynamoStore implements CatalogStore {
    * conflict); `lost-item`: a condition on a component item failed, so the caller re-reads it.
    * The counter and event are always the first two items.
    */
-  private async transact(items: TransactItem[], attempt: number): Promise<'ok' | 'retry' | 'lost-item'> {
+  private async transact(
+    items: TransactItem[],
+    attempt: number,
+    operation: string,
+  ): Promise<'ok' | 'retry' | 'lost-item'> {
+    checkDynamoLimits(items, operation);
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
       const written = Number((items[0]?.Put?.Item as Item | undefined)?.['seq'] ?? 0);
@@ -875,6 +884,54 @@ export class DynamoStore implements CatalogStore {
       throw storageFailure(COMPONENT, operation, err);
     }
   }
+}
+
+/**
+ * Refuses a write DynamoDB would reject as a whole with a ValidationException, which would
+ * otherwise reach the client as a 503 `storage_failure` although retrying can never help. The
+ * model's limits (`too_many_dependencies`, `component_too_large`) keep validated writes well inside
+ * these; this is the store's own guarantee for anything else.
+ */
+function checkDynamoLimits(items: TransactItem[], operation: string): void {
+  if (items.length > MAX_TRANSACT_ITEMS) {
+    throw create('payload_too_large')
+      .component(COMPONENT)
+      .operation(operation)
+      .message(
+        `this write needs ${items.length} DynamoDB items in one transaction; at most ${MAX_TRANSACT_ITEMS} are possible (fewer dependencies)`,
+      )
+      .detail('items', items.length)
+      .detail('limit', MAX_TRANSACT_ITEMS)
+      .build();
+  }
+  for (const entry of items) {
+    const item = entry.Put?.Item as Item | undefined;
+    if (!item) continue;
+    const bytes = itemBytes(item);
+    if (bytes > MAX_ITEM_BYTES) {
+      throw create('payload_too_large')
+        .component(COMPONENT)
+        .operation(operation)
+        .message(`this write needs a DynamoDB item of ${bytes} bytes; at most ${MAX_ITEM_BYTES} are possible`)
+        .detail('item', String(item['SK'] ?? ''))
+        .detail('bytes', bytes)
+        .detail('limit', MAX_ITEM_BYTES)
+        .build();
+    }
+  }
+}
+
+/**
+ * An item's size as DynamoDB counts it, rounded up: UTF-8 attribute names and string values, and
+ * 21 bytes for a number or anything else (every attribute here is a string or a number).
+ */
+function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    bytes += typeof value === 'string' ? Buffer.byteLength(value) : 21;
+  }
+  return bytes;
 }
 
 function picksOf(name: string, head: Head): HeadPicks {

@@ -1,4 +1,4 @@
-import type { ValidationIssue, ValidationRuleName } from '@nestor/sdk';
+import { MAX_DEPENDENCIES, type ValidationIssue, type ValidationRuleName } from '@nestor/sdk';
 import type { RuleOutcome } from '../interfaces.js';
 
 /** Caps that keep one validation bounded in time, whatever a client sends. */
@@ -6,7 +6,7 @@ export const LIMITS = {
   nameLength: 63,
   descriptionLength: 4096,
   fieldLength: 128,
-  dependencies: 100,
+  dependencies: MAX_DEPENDENCIES,
   rangeLength: 256,
   inputs: 200,
   outputs: 200,
@@ -27,6 +27,7 @@ export const ISSUE_CODES = {
     'missing_field',
     'field_too_long',
     'invalid_field_value',
+    'component_too_large',
   ],
   semver: [
     'invalid_version',

@@ -1,3 +1,4 @@
+import { MAX_DEPENDENCIES } from '@nestor/sdk';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../storage/memory/memory-store.js';
 import { makeComponent, randomName } from '../../storage/testing.js';
@@ -37,8 +38,11 @@ describe('dependency list', () => {
   it('caps an absurdly long list with one error instead of one per entry', () => {
     const deps = Array.from({ length: 10_000 }, (_, i) => ({ name: `D${i}`, version_range: 'bogus' }));
     expect(codes('app', deps)).toEqual([['too_many_dependencies', 'dependencies']]);
-    const atCap = Array.from({ length: 100 }, (_, i) => ({ name: `d${i}`, version_range: '*' }));
+    const atCap = Array.from({ length: MAX_DEPENDENCIES }, (_, i) => ({ name: `d${i}`, version_range: '*' }));
     expect(codes('app', atCap)).toEqual([]);
+    expect(codes('app', [...atCap, { name: 'one-more', version_range: '*' }])).toEqual([
+      ['too_many_dependencies', 'dependencies'],
+    ]);
   });
 });
 

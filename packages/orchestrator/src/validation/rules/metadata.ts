@@ -1,4 +1,5 @@
-import type { ContentContext, ContentRule, RuleOutcome } from '../interfaces.js';
+import { componentBytes, MAX_COMPONENT_BYTES } from '@nestor/sdk';
+import type { ContentContext, ContentRule, RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { Findings, LIMITS, nameProblem } from './common.js';
 
 // Control characters make log lines and UIs lie about what a value is.
@@ -41,3 +42,26 @@ export const metadataRule: ContentRule = {
     return f.outcome();
   },
 };
+
+/**
+ * The whole version within `MAX_COMPONENT_BYTES`. It is a state rule although it reads no catalog:
+ * labels and annotations count, and content rules see (and are cached by) the content fields only.
+ */
+export const componentSizeRule: StateRule = {
+  name: 'metadata',
+  kind: 'state',
+  async check({ spec }: StateContext): Promise<RuleOutcome> {
+    const f = new Findings('metadata');
+    const problem = sizeProblem(componentBytes(spec));
+    if (problem) f.error('component_too_large', '', problem.message, problem.details);
+    return f.outcome();
+  },
+};
+
+function sizeProblem(bytes: number): { message: string; details: { bytes: number; limit: number } } | null {
+  if (bytes <= MAX_COMPONENT_BYTES) return null;
+  return {
+    message: `the component is ${bytes} bytes as JSON; at most ${MAX_COMPONENT_BYTES} are allowed (labels and annotations included)`,
+    details: { bytes, limit: MAX_COMPONENT_BYTES },
+  };
+}
