@@ -159,6 +159,7 @@ export function validationFailed(
     required_bump?: string;
     changes?: unknown[];
     predecessor?: string | null;
+    impact?: unknown;
   },
 ): NestorError {
   const count = result.errors.length;
@@ -177,6 +178,7 @@ export function validationFailed(
       required_bump: result.required_bump ?? 'none',
       changes: result.changes ?? [],
       predecessor: result.predecessor ?? null,
+      ...(result.impact === undefined ? {} : { impact: result.impact }),
     },
   });
 }

@@ -33,6 +33,23 @@ export interface ValidationResult {
   changes: VersionChange[];
   /** Version compared against, or null when this is the lowest version of the name. */
   predecessor: string | null;
+  /** Which existing dependents' ranges accept this version and which do not (the server adds it). */
+  impact?: ImpactSummary;
+}
+
+/** A dependent: one (component, version) whose direct dependency names the component. */
+export interface ImpactItem {
+  name: string;
+  version: string;
+  version_range: string;
+}
+
+/** Counts of the dependents whose ranges accept and reject a version, with the first few of each. */
+export interface ImpactSummary {
+  accepted: number;
+  rejected: number;
+  first_accepted: ImpactItem[];
+  first_rejected: ImpactItem[];
 }
 
 /** The rules a `ValidationIssue.rule` can name. */
