@@ -181,9 +181,10 @@ export class ImpactService {
     }
     const available = versions.filter((v) => !isUnavailable(v)).map((v) => v.version);
     const highest = new Map<string, string | null>();
+    const admitted = memoAdmits(version);
     const items = [];
     for (const dep of await this.index.dependents(name)) {
-      if (!admits(version, dep.version_range)) continue;
+      if (!admitted(dep.version_range)) continue;
       let best = highest.get(dep.version_range);
       if (best === undefined) {
         best = available.find((v) => admits(v, dep.version_range)) ?? null;
@@ -289,9 +290,10 @@ export class ImpactService {
   private async split(name: string, version: string) {
     const accepted: ImpactItem[] = [];
     const rejected: ImpactItem[] = [];
+    const admitted = memoAdmits(version);
     for (const dep of await this.index.dependents(name)) {
       const item = { name: dep.name, version: dep.version, version_range: dep.version_range };
-      (admits(version, dep.version_range) ? accepted : rejected).push(item);
+      (admitted(dep.version_range) ? accepted : rejected).push(item);
     }
     return { accepted, rejected };
   }
@@ -323,4 +325,17 @@ export class ImpactAnnotatingValidator implements ComponentValidator {
     const result = await this.inner.validate(spec);
     return { ...result, impact: await this.impact.summary(spec.name, spec.version) };
   }
+}
+
+/** `admits(version, range)` remembered per range: thousands of dependents share a few ranges. */
+function memoAdmits(version: string): (range: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (range) => {
+    let ok = seen.get(range);
+    if (ok === undefined) {
+      ok = admits(version, range);
+      seen.set(range, ok);
+    }
+    return ok;
+  };
 }
