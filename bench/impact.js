@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeDigest, normalizeSpec } from '../packages/sdk/dist/index.js';
 import { SqliteStore } from '../packages/orchestrator/dist/storage/sqlite/sqlite-store.js';
+import { computeDigest, normalizeSpec } from '../packages/sdk/dist/index.js';
 import { fmt, load, startChild, stopChild } from './lib.js';
 
 /** Base components that everything depends on; `imp-0` is the popular one. */

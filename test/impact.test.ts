@@ -74,6 +74,18 @@ describe('GET /v1/components/{name}/versions/{version}/impact', () => {
     expect(items).toContainEqual({ name: other.name, version: '1.0.0', version_range: '*', selected: true });
   });
 
+  it('moves `selected` when a higher version of the target is published', async () => {
+    const target = uniqueName('target');
+    const user = uniqueName('user');
+    await publish(component({ name: target, version: '1.0.0' }));
+    await publish(component({ name: user, dependencies: [dep(target, '^1.0.0')] }));
+    const before = (await get(`/v1/components/${target}/versions/1.0.0/impact`)).json().items;
+    expect(before).toEqual([{ name: user, version: '1.0.0', version_range: '^1.0.0', selected: true }]);
+    await publish(component({ name: target, version: '1.0.1' }));
+    const after = (await get(`/v1/components/${target}/versions/1.0.0/impact`)).json().items;
+    expect(after).toEqual([{ name: user, version: '1.0.0', version_range: '^1.0.0', selected: false }]);
+  });
+
   it('answers 404 for an unknown version or name, 400 for a malformed one', async () => {
     expect((await get(`/v1/components/${vpc}/versions/9.9.9/impact`)).json().code).toBe('component_not_found');
     expect((await get('/v1/components/nope-nope/versions/1.0.0/impact')).statusCode).toBe(404);

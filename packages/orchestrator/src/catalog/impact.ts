@@ -122,6 +122,15 @@ export class ImpactIndex implements LogConsumer {
     return this.load(name, this.versionsByName, () => this.source.getComponentVersions(name));
   }
 
+  /**
+   * A token that changes whenever an answer about `name` may change: any event of the name itself
+   * or of a component depending on it, and every reset. Read after catching up with the head.
+   */
+  async stamp(name: string): Promise<string> {
+    await this.current();
+    return `${this.epoch}.${this.touched.get(name) ?? 0}`;
+  }
+
   private async current(): Promise<void> {
     if (this.waiter) await this.waiter.catchUp(await this.source.headSequence());
   }
@@ -159,10 +168,32 @@ export const MAX_FROM_LENGTH = 200;
 export class ImpactService {
   private readonly index: ImpactIndex;
   private readonly stepBudget: number;
+  /** Serialized impact answers by `name@version`, with the index stamp they were built at. */
+  private readonly answers: LRUCache<string, { stamp: string; json: string }>;
 
-  constructor(opts: { index: ImpactIndex; stepBudget?: number }) {
+  constructor(opts: { index: ImpactIndex; stepBudget?: number; answerCacheBytes?: number }) {
     this.index = opts.index;
     this.stepBudget = opts.stepBudget ?? 200_000;
+    this.answers = new LRUCache({
+      maxSize: Math.max(1, opts.answerCacheBytes ?? 32 * 1024 * 1024),
+      sizeCalculation: (a) => a.json.length + 64,
+    });
+  }
+
+  /**
+   * `versionImpact` serialized, kept until an event touches the name or one of its dependents: a
+   * popular version has thousands of dependents, and building and serializing them on every read
+   * costs far more than the read itself.
+   */
+  async versionImpactJson(name: string, version: string): Promise<string> {
+    const key = `${name}@${version}`;
+    const stamp = await this.index.stamp(name);
+    const hit = this.answers.get(key);
+    if (hit && hit.stamp === stamp) return hit.json;
+    const json = JSON.stringify(await this.versionImpact(name, version));
+    // Kept only when nothing moved while it was built.
+    if ((await this.index.stamp(name)) === stamp) this.answers.set(key, { stamp, json });
+    return json;
   }
 
   /**

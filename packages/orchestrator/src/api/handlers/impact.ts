@@ -58,11 +58,11 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
         params: VersionParams,
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { name, version } = req.params as Static<typeof VersionParams>;
       checkName(name);
       checkVersion(version, 'version');
-      return impact.versionImpact(name, version);
+      return reply.type('application/json; charset=utf-8').send(await impact.versionImpactJson(name, version));
     },
   );
 
