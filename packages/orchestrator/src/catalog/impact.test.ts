@@ -98,6 +98,18 @@ describe('ImpactIndex', () => {
   });
 });
 
+describe('ImpactService.summary', () => {
+  it('answers zero for a name or version validation rejects, without reading or caching it', async () => {
+    const { store, index } = setUp();
+    const service = new ImpactService({ index });
+    const none = { accepted: 0, rejected: 0, first_accepted: [], first_rejected: [] };
+    expect(await service.summary('x'.repeat(100_000), '1.0.0')).toEqual(none);
+    expect(await service.summary('Bad_Name', '1.0.0')).toEqual(none);
+    expect(await service.summary('fine', 'v1')).toEqual(none);
+    expect(store.dependentReads).toBe(0);
+  });
+});
+
 describe('ImpactService.resolve', () => {
   it('gives up with resolution_too_complex once its step budget is spent', async () => {
     const { store, index } = setUp();

@@ -28,6 +28,7 @@ export type ImpactSource = Pick<DependencyReader, 'getDependents'> &
 /** Entries kept by the index (dependent refs plus versions), about 100 bytes each. */
 const DEFAULT_MAX_ENTRIES = 2_000_000;
 const COMPONENT = 'impact';
+const NAME_SHAPE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Something the index waits on so that it reflects the log up to a head (the log follower). */
 export interface HeadWaiter {
@@ -248,7 +249,11 @@ export class ImpactService {
 
   /** Counts and the first few of each side, for validation answers; zero for a new name. */
   async summary(name: string, version: string, first = 5): Promise<ImpactSummary> {
-    if (!isStrictVersion(version)) return { accepted: 0, rejected: 0, first_accepted: [], first_rejected: [] };
+    // A name or version validation rejects has no dependents; skipping it also keeps arbitrary
+    // request strings out of the index's keys.
+    if (!NAME_SHAPE.test(name) || name.length > 63 || !isStrictVersion(version)) {
+      return { accepted: 0, rejected: 0, first_accepted: [], first_rejected: [] };
+    }
     const { accepted, rejected } = await this.split(name, version);
     return {
       accepted: accepted.length,
