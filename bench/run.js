@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation,sse,git,dynamo,postgres] [-- --components 10000] [-- --duration 5]
+// Usage: npm run bench [-- --only http,validation,impact,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
 //        [-- --subscribers 2000]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ const suites = {
   http: async () => (await import('./http.js')).benchHttp({ components, duration }),
   validation: async () => (await import('./validation.js')).benchValidation({ components }),
 };
+suites.impact = async () =>
+  (await import('./impact.js')).benchImpact({ components: Number(arg('impact-components', 100_000)), duration });
 suites.sse = async () => (await import('./sse-fanout.js')).benchSse({ subscribers: Number(arg('subscribers', 2000)) });
 // These two drive several processes of their own and print their own figures; a non-zero exit
 // means a figure missed its target.

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
+import { registerImpactRoutes } from './api/handlers/impact.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
@@ -19,6 +20,7 @@ import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from '
 import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
+import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from './catalog/impact.js';
 import { CatalogManager } from './catalog/manager.js';
 import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
@@ -30,6 +32,7 @@ import { EngineRegistry } from './engines/registry.js';
 import { LocalChangeFeed } from './events/change-feed.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
+import { LogFollower } from './events/log-follower.js';
 import { PostgresChangeFeed } from './events/postgres-feed.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventBroker } from './events/sse/server.js';
@@ -266,7 +269,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     logger,
   });
-  const validator = tracer ? new TracingValidator({ inner: plainValidator, tracer }) : plainValidator;
+  const tracedValidator = tracer ? new TracingValidator({ inner: plainValidator, tracer }) : plainValidator;
+  // --- Impact, diff, resolution (issue 16): a reverse-dependency index kept by its own log
+  // follower over the uncached store (reads wait for it to reach the head they saw).
+  const impactIndex = new ImpactIndex({ source: baseStore });
+  const impactFollower = new LogFollower({
+    log: baseStore,
+    consumer: impactIndex,
+    logger,
+    position: await baseStore.headSequence(),
+  });
+  impactIndex.attach(impactFollower);
+  impactFollower.follow(feed);
+  stoppers.push(() => impactFollower.stop());
+  const impact = new ImpactService({ index: impactIndex });
+  const validator = new ImpactAnnotatingValidator({ inner: tracedValidator, impact });
+  // --- end impact
   const manager = new CatalogManager({ store, validator, feed, logger, metrics });
 
   const { auth, generatedAdminToken } = setUpAuth(config, logger);
@@ -306,6 +324,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
   registerEngineRoutes(server, { engines });
+  registerImpactRoutes(server, { impact });
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
   // the store closes (stoppers run in reverse).

@@ -206,6 +206,39 @@ describe('nestor validate (local catalog)', () => {
     await reopened.close();
   });
 
+  it('prints the impact of each file on the dependents already in the catalog', async () => {
+    const dataDir = tempDir({});
+    const store = new SqliteStore({ path: join(dataDir, 'nestor.db') });
+    const spec = (name: string, deps: { name: string; version_range: string }[] = []) =>
+      normalizeSpec({
+        name,
+        version: '1.0.0',
+        provider: 'aws',
+        category: 'networking',
+        resource_type: 'aws_vpc',
+        deployment_engines: [],
+        dependencies: deps,
+      });
+    for (const s of [
+      spec('z-base'),
+      spec('a-app', [{ name: 'z-base', version_range: '^1.0.0' }]),
+      spec('b-app', [{ name: 'z-base', version_range: '>=1.0.0' }]),
+    ]) {
+      await store.createComponent({ ...s, digest: computeDigest(s) });
+    }
+    await store.close();
+
+    const dir = tempDir({ 'z-base/component.yaml': base('2.0.0') });
+    const { stdout } = await run([dir], { store: 'sqlite', dataDir, engine: ['terraform'] });
+    expect(stdout).toContain('impact: 1 dependent accepts, 1 rejects');
+    expect(stdout).toContain('accepts  b-app@1.0.0  (>=1.0.0)');
+    expect(stdout).toContain('rejects  a-app@1.0.0  (^1.0.0)');
+    const json = JSON.parse(
+      (await run([dir], { store: 'sqlite', dataDir, engine: ['terraform'], format: 'json' })).stdout,
+    );
+    expect(json.files[0].components[0].impact).toMatchObject({ accepted: 1, rejected: 1 });
+  });
+
   it('parses its flags through commander and sets the exit code', async () => {
     const dir = tempDir({ 'z-base/component.yaml': base('1.0.0') });
     const program = new Command('nestor').exitOverride();

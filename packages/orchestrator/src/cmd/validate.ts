@@ -6,12 +6,14 @@ import {
   type ComponentSpec,
   create,
   type DeploymentEngine,
+  type ImpactSummary,
   NestorClient,
   type SourceFileError,
   type ValidationIssue,
   type ValidationResult,
 } from '@nestor/sdk';
 import { type Command, Option } from 'commander';
+import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from '../catalog/impact.js';
 import { CatalogManager } from '../catalog/manager.js';
 import { orderForWrite } from '../catalog/sync.js';
 import { type Config, defaultConfig } from '../config/config.js';
@@ -19,6 +21,7 @@ import { defaultEngineConfig, loadConfig } from '../config/load.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
+import { LogFollower } from '../events/log-follower.js';
 import {
   FILE_ERROR_CODES,
   MAX_FILE_BYTES,
@@ -77,6 +80,8 @@ export interface ComponentReport {
   required_bump: ValidationResult['required_bump'];
   changes: ValidationResult['changes'];
   predecessor: string | null;
+  /** Existing dependents whose ranges accept or reject this version (null when not reported). */
+  impact: ImpactSummary | null;
 }
 
 /** Everything found in one file: documents that did not parse or decode, and verdicts. */
@@ -298,12 +303,16 @@ async function validateLocal(
     if (!engines.has(name)) engines.set(name, flagEngine(name));
   }
 
-  const validator = createValidator({
+  const rules = createValidator({
     reader: catalog,
     engines: mapEngineReader(engines),
     unhealthyEngine: config.validation.unhealthy_engine,
     cacheSize: 0,
   });
+  // The same impact the server reports, over the local catalog (components of this run included).
+  const index = new ImpactIndex({ source: catalog });
+  index.attach(new LogFollower({ log: catalog, consumer: index, logger: silentLogger, position: -1 }));
+  const validator = new ImpactAnnotatingValidator({ inner: rules, impact: new ImpactService({ index }) });
   const manager = new CatalogManager({ store: catalog, validator, feed: new LocalChangeFeed(), logger: silentLogger });
   for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
     const result = await manager.validateComponent(item.parsed.spec);
@@ -373,6 +382,7 @@ function componentReport(parsed: ParsedComponent, result: ValidationResult): Com
     required_bump: result.required_bump,
     changes: result.changes,
     predecessor: result.predecessor,
+    impact: result.impact ?? null,
   };
 }
 
@@ -411,6 +421,7 @@ export function renderText(report: ValidateReport): string {
         out.push(`      required bump: ${c.required_bump}${c.predecessor ? ` (since ${c.predecessor})` : ''}`);
         for (const ch of c.changes) out.push(`        ${ch.bump.padEnd(5)}  ${ch.kind}  ${ch.path}  ${ch.message}`);
       }
+      if (c.impact && c.impact.accepted + c.impact.rejected > 0) out.push(...impactLines(c.impact));
     }
   }
   const { valid, invalid, file_errors, warnings } = report.summary;
@@ -423,6 +434,20 @@ export function renderText(report: ValidateReport): string {
     `${valid} valid, ${invalid} invalid${extras.length > 0 ? ` (${extras.join(', ')})` : ''}  [${report.against}]`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** `impact: 3 dependents accept, 1 rejects` and the first few of each side. */
+function impactLines(impact: ImpactSummary): string[] {
+  const s = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const lines = [
+    `      impact: ${s(impact.accepted, 'dependent accepts', 'dependents accept')}, ${impact.rejected} reject${impact.rejected === 1 ? 's' : ''}`,
+  ];
+  const more = (shown: number, total: number) => (total > shown ? [`          ... and ${total - shown} more`] : []);
+  for (const d of impact.first_accepted) lines.push(`        accepts  ${d.name}@${d.version}  (${d.version_range})`);
+  lines.push(...more(impact.first_accepted.length, impact.accepted));
+  for (const d of impact.first_rejected) lines.push(`        rejects  ${d.name}@${d.version}  (${d.version_range})`);
+  lines.push(...more(impact.first_rejected.length, impact.rejected));
+  return lines;
 }
 
 function issueLine(level: 'error' | 'warning', issue: LocatedIssue): string {

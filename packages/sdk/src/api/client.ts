@@ -11,6 +11,7 @@ import type { DeploymentEngine } from '../models/engine.js';
 import type { SourceStatus } from '../models/source.js';
 import type { ValidationResult } from '../models/validation.js';
 import type { VersionHistory } from '../models/version.js';
+import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../resolve/resolver.js';
 import type {
   BatchValidationResponse,
   DependenciesResponse,
@@ -18,7 +19,10 @@ import type {
   EngineList,
   ListOptions,
   ListResponse,
+  ProposedImpact,
   SourceList,
+  VersionDiff,
+  VersionImpact,
   VersionInfo,
 } from './types.js';
 
@@ -261,9 +265,53 @@ export class NestorClient {
    * The highest version satisfying a semver range. Throws `invalid_range` (bad range),
    * `component_not_found` or `no_matching_version`.
    */
-  async resolve(name: string, range: string, req: RequestOptions = {}): Promise<ComponentDefinition> {
-    const query = new URLSearchParams({ range });
-    return (await this.call<ComponentDefinition>(`v1/components/${seg(name)}/resolve`, { ...req, query })).body;
+  async resolve(name: string, range: string, req?: RequestOptions): Promise<ComponentDefinition>;
+  /**
+   * Resolves a set of constraints over the dependency closure (`POST /v1/resolve`): one version per
+   * component, in dependency order. Throws `resolution_failed` (the conflicts are in
+   * `err.extensions.conflicts`), `resolution_too_complex`, `invalid_range`, `invalid_request`.
+   */
+  async resolve(request: ResolveRequest, req?: RequestOptions): Promise<ResolvedComponent[]>;
+  async resolve(
+    nameOrRequest: string | ResolveRequest,
+    rangeOrReq?: string | RequestOptions,
+    maybeReq: RequestOptions = {},
+  ): Promise<ComponentDefinition | ResolvedComponent[]> {
+    if (typeof nameOrRequest !== 'string') {
+      const req = typeof rangeOrReq === 'object' ? rangeOrReq : {};
+      const res = await this.call<ResolveResponse>('v1/resolve', { ...req, method: 'POST', body: nameOrRequest });
+      return res.body.resolved;
+    }
+    const query = new URLSearchParams({ range: typeof rangeOrReq === 'string' ? rangeOrReq : '' });
+    const path = `v1/components/${seg(nameOrRequest)}/resolve`;
+    return (await this.call<ComponentDefinition>(path, { ...maybeReq, query })).body;
+  }
+
+  /**
+   * Without `proposed`: the published dependents whose ranges admit `version` (which must exist).
+   * With `{ proposed: true }`: which dependents would accept or reject `version` if it were
+   * published. Throws `component_not_found`, `invalid_request`.
+   */
+  async impact(name: string, version: string, req?: RequestOptions): Promise<VersionImpact>;
+  async impact(name: string, version: string, opts: { proposed: true }, req?: RequestOptions): Promise<ProposedImpact>;
+  async impact(
+    name: string,
+    version: string,
+    optsOrReq?: { proposed: true } | RequestOptions,
+    maybeReq: RequestOptions = {},
+  ): Promise<VersionImpact | ProposedImpact> {
+    if (optsOrReq && 'proposed' in optsOrReq) {
+      const query = new URLSearchParams({ proposed: version });
+      return (await this.call<ProposedImpact>(`v1/components/${seg(name)}/impact`, { ...maybeReq, query })).body;
+    }
+    const path = `v1/components/${seg(name)}/versions/${seg(version)}/impact`;
+    return (await this.call<VersionImpact>(path, (optsOrReq as RequestOptions | undefined) ?? {})).body;
+  }
+
+  /** The changes between two published versions, as validation reports them. Throws `component_not_found`. */
+  async diff(name: string, from: string, to: string, req: RequestOptions = {}): Promise<VersionDiff> {
+    const query = new URLSearchParams({ from, to });
+    return (await this.call<VersionDiff>(`v1/components/${seg(name)}/diff`, { ...req, query })).body;
   }
 
   /** Direct dependencies of one version, each resolved to its highest satisfying version (or null). */

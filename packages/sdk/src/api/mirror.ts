@@ -3,6 +3,12 @@ import { NestorError } from '../errors/errors.js';
 import { fromProblem } from '../errors/http.js';
 import type { CatalogEvent } from '../events/types.js';
 import type { ComponentDefinition } from '../models/component.js';
+import {
+  type ResolvedComponent,
+  type ResolveOptions,
+  type ResolveRequest,
+  resolveConstraints,
+} from '../resolve/resolver.js';
 import { CatalogStream, type CatalogStreamOptions } from './sse-client.js';
 import type { ComponentList } from './types.js';
 
@@ -98,6 +104,24 @@ export class CatalogMirror {
   /** Every component held, by name. */
   list(): ComponentDefinition[] {
     return [...this.items.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Resolves constraints locally with the server's algorithm (`POST /v1/resolve`), over the
+   * versions the mirror holds: the latest of each component, so a constraint that only an older
+   * version satisfies fails here where the server, which sees every version, may succeed. Throws
+   * `resolution_failed` and `resolution_too_complex` as the server does.
+   */
+  resolve(request: ResolveRequest, opts: Pick<ResolveOptions, 'stepBudget'> = {}): ResolvedComponent[] {
+    const constraints = request.constraints.map((c) => ({ name: c.name, range: c.range, from: c.from ?? 'request' }));
+    return resolveConstraints(
+      constraints,
+      (name) => {
+        const held = this.items.get(name);
+        return held ? [held] : [];
+      },
+      { ...opts, includePrerelease: request.include_prerelease ?? false },
+    );
   }
 
   get size(): number {

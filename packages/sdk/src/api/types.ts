@@ -1,7 +1,8 @@
 import type { ComponentDefinition, ScoredComponent } from '../models/component.js';
 import type { DeploymentEngine } from '../models/engine.js';
 import type { SourceStatus } from '../models/source.js';
-import type { ValidationResult } from '../models/validation.js';
+import type { ImpactItem, ValidationResult, VersionChange } from '../models/validation.js';
+import type { Bump } from '../models/version.js';
 
 /** Every list answer: a page of items and the cursor of the next page (null on the last). */
 export interface ListResponse<T> {
@@ -61,4 +62,30 @@ export interface ListOptions {
 export interface WithRevision<T> {
   value: T;
   revision: number;
+}
+
+/** `GET /v1/components/{name}/versions/{version}/impact`. */
+export interface VersionImpact {
+  name: string;
+  version: string;
+  /** Dependents whose range admits the version; `selected` when it is their highest match today. */
+  items: (ImpactItem & { selected: boolean })[];
+}
+
+/** `GET /v1/components/{name}/impact?proposed=`. */
+export interface ProposedImpact {
+  name: string;
+  proposed: string;
+  accepted: ImpactItem[];
+  rejected: ImpactItem[];
+}
+
+/** `GET /v1/components/{name}/diff?from=&to=`. */
+export interface VersionDiff {
+  name: string;
+  from: string;
+  to: string;
+  required_bump: Bump;
+  bump_made: Bump;
+  changes: VersionChange[];
 }

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   validation_failed: { status: 422, title: 'Validation failed' },
+  resolution_failed: { status: 422, title: 'Resolution failed' },
+  resolution_too_complex: { status: 422, title: 'Resolution too complex' },
   too_many_requests: { status: 429, title: 'Too many requests' },
   rate_limited: { status: 429, title: 'Rate limited' },
   too_many_streams: { status: 429, title: 'Too many streams' },

@@ -160,6 +160,7 @@ export function validationFailed(
     changes?: unknown[];
     predecessor?: string | null;
     successor?: unknown;
+    impact?: unknown;
   },
 ): NestorError {
   const count = result.errors.length;
@@ -179,6 +180,7 @@ export function validationFailed(
       changes: result.changes ?? [],
       predecessor: result.predecessor ?? null,
       successor: result.successor ?? null,
+      ...(result.impact === undefined ? {} : { impact: result.impact }),
     },
   });
 }

@@ -33,12 +33,29 @@ export interface ValidationResult {
   changes: VersionChange[];
   /** Version compared against, or null when this is the lowest version of the name. */
   predecessor: string | null;
+  /** Which existing dependents' ranges accept this version and which do not (the server adds it). */
+  impact?: ImpactSummary;
   /**
    * When the version is inserted below existing ones: the lowest existing version above it and
    * what the step from this version up to it changes (the validator always sets it; null when the
    * version would be the highest).
    */
   successor?: SuccessorCheck | null;
+}
+
+/** A dependent: one (component, version) whose direct dependency names the component. */
+export interface ImpactItem {
+  name: string;
+  version: string;
+  version_range: string;
+}
+
+/** Counts of the dependents whose ranges accept and reject a version, with the first few of each. */
+export interface ImpactSummary {
+  accepted: number;
+  rejected: number;
+  first_accepted: ImpactItem[];
+  first_rejected: ImpactItem[];
 }
 
 /** The step from a version inserted below existing ones up to its successor. */
