@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
+import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
@@ -252,6 +253,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, { manager });
   registerEngineRoutes(server, { engines });
+  registerSchemaRoutes(server);
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
   // the store closes (stoppers run in reverse).
