@@ -149,7 +149,8 @@ describe('nestor validate (local catalog)', () => {
       'typo/component.yaml': `${base('1.0.0')}requred_inputs: []\n`,
     });
     const { code, stdout } = await run([dir], { engine: ['terraform'] });
-    expect(code).toBe(1);
+    // A file that is not YAML is a file error (2); a misspelt key alone would be a finding (1).
+    expect(code).toBe(2);
     expect(stdout).toMatch(/✖ \S+broken\/component\.yaml:\d+:\d+\s+invalid_yaml\s+invalid YAML/);
     expect(stdout).toMatch(/✖ \S+typo\/component\.yaml:13:1\s+invalid_request\s+.*requred_inputs/);
     expect(stdout).toMatch(/^0 valid, 0 invalid \(\d+ file errors\)/m);
@@ -158,7 +159,7 @@ describe('nestor validate (local catalog)', () => {
   it('fails for a path that does not exist or a folder without component files', async () => {
     const empty = tempDir({ 'readme.md': '# nothing here\n' });
     const { code, stdout } = await run([join(empty, 'missing'), empty]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stdout).toContain('file_not_found');
     expect(stdout).toContain('no_component');
   });
@@ -273,7 +274,9 @@ describe('nestor validate --server', () => {
       expect(report.summary).toMatchObject({ valid: 1, invalid: 1 });
       expect(missing.code).toBe(1);
 
-      await expect(run([dir], { server: address, token: 'wrong' })).rejects.toMatchObject({ code: 'unauthorized' });
+      const refused = await run([dir], { server: address, token: 'wrong' });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/\(unauthorized\)/);
     } finally {
       await server.close();
     }
