@@ -1,6 +1,7 @@
 import { NestorError } from '@nestor/sdk';
 import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
+import { registerInitCommand } from './init.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerSyncCommand(program);
   registerValidateCommand(program);
+  registerInitCommand(program);
   registerVersionCommand(program);
   return program;
 }

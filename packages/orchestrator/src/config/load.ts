@@ -172,7 +172,8 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     webhooks.only(['body_limit']);
     c.webhooks.body_limit = webhooks.int('body_limit', 1024, 64 * 1024 * 1024) ?? c.webhooks.body_limit;
   }
-  c.engines = r.list('engines').map((e) => decodeEngine(e));
+  // Absent: the defaults (terraform, pulumi, crossplane); present, even empty: exactly this list.
+  if (raw.engines !== undefined) c.engines = r.list('engines').map((e) => decodeEngine(e));
   for (const [what, list] of [
     ['sources', c.sources],
     ['engines', c.engines],
