@@ -117,7 +117,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const tracer = tracing.enabled ? tracing.tracer : null;
   // --- end tracing
   const logger =
-    overrides.logger ?? createLogger({ level: config.log.level, ...(tracer ? { mixin: traceLogFields } : {}) });
+    overrides.logger ??
+    createLogger({
+      level: config.log.level,
+      pretty: config.log.pretty,
+      ...(tracer ? { mixin: traceLogFields } : {}),
+    });
   const metrics = new PromMetrics();
   const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
