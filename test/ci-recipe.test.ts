@@ -29,7 +29,7 @@ function literal(vars: Record<string, unknown> | undefined): Record<string, stri
 }
 
 function github(job: string): Recipe {
-  const wf = parse(readFileSync(join(ROOT, 'examples/ci/github-actions.yml'), 'utf8')) as {
+  const wf = parse(readFileSync(join(ROOT, 'examples/ci/.github/workflows/components.yml'), 'utf8')) as {
     env?: Record<string, unknown>;
     jobs: Record<string, { env?: Record<string, unknown>; steps: { run?: string }[] }>;
   };
@@ -41,7 +41,7 @@ function github(job: string): Recipe {
 }
 
 function gitlab(job: string): Recipe {
-  const ci = parse(readFileSync(join(ROOT, 'examples/ci/gitlab-ci.yml'), 'utf8')) as Record<string, unknown> & {
+  const ci = parse(readFileSync(join(ROOT, 'examples/ci/.gitlab-ci.yml'), 'utf8')) as Record<string, unknown> & {
     variables?: Record<string, unknown>;
   };
   const j = ci[job] as { script?: unknown[]; variables?: Record<string, unknown> } | undefined;
@@ -206,7 +206,7 @@ const GOOD = {
   'network/subnet/component.yaml': component('ci-subnet', '1.0.0').replace('aws_vpc', 'aws_subnet'),
 };
 
-describe('examples/ci/github-actions.yml', () => {
+describe('examples/ci/.github/workflows/components.yml', () => {
   const env = () => ({ NESTOR_URL: url, NESTOR_TOKEN: TOKENS.read, GITHUB_BASE_REF: 'main' });
 
   it('annotates a misspelt key in a changed file and fails the check', async () => {
@@ -252,7 +252,7 @@ describe('examples/ci/github-actions.yml', () => {
   });
 });
 
-describe('examples/ci/gitlab-ci.yml', () => {
+describe('examples/ci/.gitlab-ci.yml', () => {
   const env = () => ({ NESTOR_URL: url, NESTOR_TOKEN: TOKENS.read, CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main' });
 
   it('fails a merge request with a JUnit report naming the component and a readable log', async () => {

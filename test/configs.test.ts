@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { decodeConfig, loadConfig } from '../packages/orchestrator/src/config/load.js';
+import { buildApp } from '../packages/orchestrator/src/main.js';
 
 const CONFIGS = fileURLToPath(new URL('../configs/', import.meta.url));
 
@@ -45,7 +46,21 @@ describe('configs/', () => {
     expect(config.store).toMatchObject({ type: 'sqlite', path: './data/nestor.db' });
     expect(config.server.host).toBe('127.0.0.1');
     expect(config.examples.enabled).toBe(true);
-    expect(config.engines.map((e) => e.name)).toEqual(['terraform', 'pulumi']);
+    expect(config.engines.map((e) => e.name)).toEqual(['terraform', 'pulumi', 'crossplane']);
+  });
+
+  it('laptop.yaml serves every example without a failed file', async () => {
+    const config = loadConfig({ config: join(CONFIGS, 'laptop.yaml'), store: 'memory' }, {});
+    config.examples.path = fileURLToPath(new URL('../examples', import.meta.url));
+    config.log.level = 'silent';
+    const app = await buildApp(config);
+    try {
+      const report = await app.sources.sync('examples');
+      expect(report.errors).toEqual([]);
+      expect(report.counts).toMatchObject({ failed: 0, conflicts: 0, created: report.counts.files });
+    } finally {
+      await app.close();
+    }
   });
 
   it('aws.yaml loads: DynamoDB with a region, TLS Redis, secrets only named', () => {

@@ -253,7 +253,8 @@ Without --server, the files are checked as one set against a local catalog: an e
 (default), or the store named by --store/--data-dir/--config, which is read but never written.
 Components are taken in dependency order, and each valid one is added before the next is checked,
 so a folder of components that depend on each other validates as a set. Engines come from the
-config file (engines: [...]) and --engine. With --server, each component is checked against the
+config file (engines: [...]; without that key terraform, pulumi and crossplane, health unknown)
+and --engine. With --server, each component is checked against the
 server's catalog as it stands.
 
 Formats: text (default), json (the report), github (::error/::warning workflow commands with file,
