@@ -69,7 +69,7 @@ describe('nestor serve refuses bad configuration with one line and exit 2', () =
 
   it('refuses an unknown store type before anything starts', async () => {
     const { code, err } = await cli(['serve', '--store', 'nope']);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(err).toMatch(/argument 'nope' is invalid/);
   });
 
@@ -131,7 +131,7 @@ describe('nestor serve refuses bad configuration with one line and exit 2', () =
 });
 
 describe('nestor validate on hostile trees', () => {
-  it('reports a binary file and a symlink loop as file errors and exits 1', async () => {
+  it('reports a binary file and a symlink loop as file errors and exits 2', async () => {
     const tree = join(dir, 'tree');
     file('tree/binary/component.yaml', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x41]));
     file('tree/ok/component.yaml', 'name: x\n');
@@ -143,7 +143,7 @@ describe('nestor validate on hostile trees', () => {
     const started = Date.now();
     const { code, out, err } = await cli(['validate', tree]);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     const text = out + err;
     expect(text).toMatch(/binary_file/);
     expect(text).not.toMatch(NO_STACK);
@@ -151,7 +151,7 @@ describe('nestor validate on hostile trees', () => {
 
   it('a path that does not exist is a file error, not a crash', async () => {
     const { code, out, err } = await cli(['validate', join(dir, 'nothing-here')]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(out + err).toMatch(/file_not_found/);
   });
 });

@@ -16,18 +16,8 @@ async function appWithExamples(path: string): Promise<App> {
   const { config, dir } = testConfig((c) => {
     c.examples.enabled = true;
     c.examples.path = path;
-    // The examples name these engines; a fresh server knows only configured ones (never probed here).
-    c.engines = (['crossplane', 'pulumi', 'terraform'] as const).map((name) => ({
-      name,
-      type: name,
-      endpoint: null,
-      health_path: null,
-      interval_ms: 10_000,
-      timeout_ms: 2_000,
-      failure_threshold: 3,
-      success_threshold: 1,
-      labels: {},
-    }));
+    // No engines configured: the examples name terraform, pulumi and crossplane, which the defaults
+    // know (never probed, health unknown), as on `npm start`.
   });
   const app = await buildApp(config);
   cleanups.push(async () => {

@@ -12,6 +12,7 @@ import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerImpactRoutes } from './api/handlers/impact.js';
+import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
@@ -140,7 +141,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const tracer = tracing.enabled ? tracing.tracer : null;
   // --- end tracing
   const logger =
-    overrides.logger ?? createLogger({ level: config.log.level, ...(tracer ? { mixin: traceLogFields } : {}) });
+    overrides.logger ??
+    createLogger({
+      level: config.log.level,
+      pretty: config.log.pretty,
+      ...(tracer ? { mixin: traceLogFields } : {}),
+    });
   const metrics = new PromMetrics();
   const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
@@ -325,6 +331,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
+  registerSchemaRoutes(server);
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
   // the store closes (stoppers run in reverse).

@@ -1,6 +1,7 @@
 import { NestorError } from '@nestor/sdk';
 import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
+import { registerInitCommand } from './init.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSyncCommand(program);
   registerTransferCommands(program);
   registerValidateCommand(program);
+  registerInitCommand(program);
   registerVersionCommand(program);
   return program;
 }
@@ -31,7 +33,9 @@ export async function run(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Help and --version exit 0; every other commander error is a usage error (bad flag, unknown
+    // command, a value outside its choices), which the CLI reports as 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (NestorError.is(err)) {
       process.stderr.write(`nestor: ${err.message} (${err.code})\n`);
       return 2;

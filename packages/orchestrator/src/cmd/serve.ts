@@ -40,6 +40,8 @@ Configuration (defaults < --config file < NESTOR_<SECTION>_<KEY> env < flags):
   events.retain, events.heartbeat             event log retention (100000) and SSE heartbeat (15s)
   examples.enabled, examples.path             load ./examples as a directory source (true)
   log.level / NESTOR_LOG_LEVEL                fatal..trace | silent (info)
+  log.pretty / NESTOR_LOG_PRETTY              readable lines even when stdout is not a terminal (false;
+                                              on a terminal they are always readable, else JSON)
 Durations: 500ms, 30s, 5m, 1h, or a number of seconds. Unknown keys are errors.`;
 
 export function registerServeCommand(program: Command): void {
@@ -55,6 +57,7 @@ export function registerServeCommand(program: Command): void {
     .addHelpText('after', CONFIG_HELP)
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(flags, process.env);
+      config.log.pretty = prettyLogs(config.log.pretty, process.stdout);
       const app = await buildApp(config);
       if (app.generatedAdminToken) handOverAdminToken(app.generatedAdminToken, adminTokenHashFile(config));
       const address = await app.server.listen({ host: config.server.host, port: config.server.port });
@@ -85,6 +88,14 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => shutdown('SIGTERM'));
       });
     });
+}
+
+/**
+ * Readable logs for a person at a terminal, JSON lines for everything else (a pipe, a file, a
+ * container's log collector); `log.pretty: true` asks for readable lines regardless.
+ */
+export function prettyLogs(configured: boolean, stdout: { isTTY?: boolean }): boolean {
+  return configured || stdout.isTTY === true;
 }
 
 /**

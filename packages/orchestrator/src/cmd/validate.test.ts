@@ -77,7 +77,7 @@ outputs:
 
 describe('nestor validate (local catalog)', () => {
   it('validates the shipped examples as one set', async () => {
-    // The examples name no engine (a fresh server knows none), so they validate without --engine.
+    // The examples name terraform, pulumi and crossplane, which the defaults know (health unknown).
     const { code, stdout } = await run([EXAMPLES], {});
     expect(stdout).toContain('✔ aws-rds-postgres@3.0.0');
     expect(stdout).toContain('required bump: major (since 2.3.0)');
@@ -126,8 +126,9 @@ describe('nestor validate (local catalog)', () => {
   });
 
   it('reports a missing dependency and an unregistered engine, with a hint', async () => {
-    const dir = tempDir({ 'a-app/component.yaml': app });
-    const { code, stdout, stderr } = await run([dir]);
+    // A configured engines list, even an empty one, replaces the default terraform/pulumi/crossplane.
+    const dir = tempDir({ 'a-app/component.yaml': app, 'nestor.yaml': 'engines: []\n' });
+    const { code, stdout, stderr } = await run([join(dir, 'a-app')], { config: join(dir, 'nestor.yaml') });
     expect(code).toBe(1);
     expect(stdout).toMatch(/dependencies\s+dependency_not_found\s+dependencies\[0\]\.name/);
     expect(stdout).toMatch(/engines\s+engine_not_found\s+deployment_engines\[0\]/);
@@ -149,7 +150,8 @@ describe('nestor validate (local catalog)', () => {
       'typo/component.yaml': `${base('1.0.0')}requred_inputs: []\n`,
     });
     const { code, stdout } = await run([dir], { engine: ['terraform'] });
-    expect(code).toBe(1);
+    // A file that is not YAML is a file error (2); a misspelt key alone would be a finding (1).
+    expect(code).toBe(2);
     expect(stdout).toMatch(/✖ \S+broken\/component\.yaml:\d+:\d+\s+invalid_yaml\s+invalid YAML/);
     expect(stdout).toMatch(/✖ \S+typo\/component\.yaml:13:1\s+invalid_request\s+.*requred_inputs/);
     expect(stdout).toMatch(/^0 valid, 0 invalid \(\d+ file errors\)/m);
@@ -158,14 +160,18 @@ describe('nestor validate (local catalog)', () => {
   it('fails for a path that does not exist or a folder without component files', async () => {
     const empty = tempDir({ 'readme.md': '# nothing here\n' });
     const { code, stdout } = await run([join(empty, 'missing'), empty]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stdout).toContain('file_not_found');
     expect(stdout).toContain('no_component');
   });
 
   it('prints machine-readable results with --format json', async () => {
-    const dir = tempDir({ 'z-base/component.yaml': base('1.0.0'), 'a-app/component.yaml': app });
-    const { code, stdout } = await run([dir], { format: 'json' });
+    const dir = tempDir({
+      'z-base/component.yaml': base('1.0.0'),
+      'a-app/component.yaml': app,
+      'e.yaml': 'engines: []\n',
+    });
+    const { code, stdout } = await run([dir], { format: 'json', config: join(dir, 'e.yaml') });
     expect(code).toBe(1);
     const report = JSON.parse(stdout) as ValidateReport;
     expect(report.summary).toMatchObject({ valid: 0, invalid: 2, file_errors: 0 });
@@ -306,7 +312,9 @@ describe('nestor validate --server', () => {
       expect(report.summary).toMatchObject({ valid: 1, invalid: 1 });
       expect(missing.code).toBe(1);
 
-      await expect(run([dir], { server: address, token: 'wrong' })).rejects.toMatchObject({ code: 'unauthorized' });
+      const refused = await run([dir], { server: address, token: 'wrong' });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/\(unauthorized\)/);
     } finally {
       await server.close();
     }

@@ -8,6 +8,7 @@ import {
   type DeploymentEngine,
   type ImpactSummary,
   NestorClient,
+  NestorError,
   type SourceFileError,
   type ValidationIssue,
   type ValidationResult,
@@ -35,7 +36,10 @@ import { silentLogger } from '../observability/logging/logger.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { createValidator } from '../validation/validator.js';
+import { buildInfo } from '../version.js';
 import { addStoreOptions } from './options.js';
+import { loadRuleHelp } from './rule-help.js';
+import { renderGithub, renderJunit, renderSarif, VALIDATE_FORMATS, type ValidateFormat } from './validate-formats.js';
 
 /** Flags of `nestor validate`. */
 export interface ValidateFlags {
@@ -48,7 +52,7 @@ export interface ValidateFlags {
   dataDir?: string | undefined;
   /** Engines to treat as registered (health unknown) on top of the configured ones. */
   engine?: string[] | undefined;
-  format?: 'text' | 'json' | undefined;
+  format?: ValidateFormat | undefined;
   /** Warnings fail the run too. */
   strict?: boolean | undefined;
 }
@@ -172,7 +176,14 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
   const against = flags.server
     ? `server ${flags.server}`
     : `local ${flags.store ?? (flags.dataDir ? 'sqlite' : 'memory')} catalog`;
-  const verdicts = flags.server ? await validateRemote(decoded, flags, io) : await validateLocal(decoded, flags, io);
+  let verdicts: Map<Decoded, ValidationResult>;
+  if (flags.server) {
+    const remote = await validateRemote(decoded, flags, io).catch((err: unknown) => unusableServer(flags, io, err));
+    if (typeof remote === 'number') return remote;
+    verdicts = remote;
+  } else {
+    verdicts = await validateLocal(decoded, flags, io);
+  }
   for (const item of decoded) {
     const result = verdicts.get(item);
     if (result) item.file.components.push(componentReport(item.parsed, result));
@@ -180,7 +191,7 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
   for (const file of files) file.components.sort((a, b) => a.document - b.document);
 
   const report = summarize(against, files);
-  io.stdout(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  io.stdout(render(report, flags.format ?? 'text'));
   const unknownEngine = files.some((f) =>
     f.components.some((c) => c.errors.some((e) => e.code === 'engine_not_found')),
   );
@@ -189,8 +200,52 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
       'hint: deployment engines must be registered; list them in a --config file (engines: [...]) or pass --engine <name>\n',
     );
   }
-  const failed = report.summary.invalid > 0 || report.summary.file_errors > 0;
-  return failed || (flags.strict && report.summary.warnings > 0) ? 1 : 0;
+  return exitCodeOf(report, flags.strict === true);
+}
+
+/** Exit codes of `nestor validate` (DESIGN 10.10), documented in its --help. */
+export const EXIT = { valid: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
+
+/**
+ * 2 when some file could not be read as YAML at all (not found, not YAML, empty, binary, no
+ * component file in a folder): the set was not fully checked. 1 for findings: invalid components,
+ * documents that do not decode as a component (a misspelt key), or warnings under --strict.
+ */
+export function exitCodeOf(report: ValidateReport, strict: boolean): number {
+  const fileErrors = report.files.flatMap((f) => f.errors);
+  if (fileErrors.some((e) => e.code !== 'invalid_request')) return EXIT.usage;
+  const findings = report.summary.invalid > 0 || fileErrors.length > 0 || (strict && report.summary.warnings > 0);
+  return findings ? EXIT.findings : EXIT.valid;
+}
+
+function render(report: ValidateReport, format: ValidateFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case 'github':
+      return renderGithub(report);
+    case 'junit':
+      return renderJunit(report);
+    case 'sarif':
+      return `${JSON.stringify(renderSarif(report, loadRuleHelp(), buildInfo(process.env).version), null, 2)}\n`;
+    default:
+      return renderText(report);
+  }
+}
+
+/**
+ * A server that cannot be used: 2 when the call itself is wrong (not a URL, a token refused), 3
+ * when the server is down, times out, fails or answers something that is not Nestor's API.
+ */
+function unusableServer(flags: ValidateFlags, io: ValidateIo, err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = NestorError.is(err) ? err.code : 'invalid_response';
+  const usage =
+    code === 'unauthorized' || code === 'forbidden' || (code === 'invalid_request' && /baseUrl/.test(message));
+  io.stderr(
+    `nestor: cannot validate against ${flags.server}: ${message} (${code})${usage ? '' : '; is the server up and is it a Nestor orchestrator?'}\n`,
+  );
+  return usage ? EXIT.usage : EXIT.serverUnreachable;
 }
 
 /** `nestor validate <path...>`; the action sets `process.exitCode`. */
@@ -208,7 +263,11 @@ export function registerValidateCommand(program: Command): void {
       'treat this deployment engine as registered (repeatable; local validation only)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--format <format>', 'text, json, github (workflow annotations), junit (XML), sarif (2.1.0)')
+        .choices(VALIDATE_FORMATS)
+        .default('text'),
+    )
     .option('--strict', 'fail on warnings too')
     .addHelpText(
       'after',
@@ -217,8 +276,21 @@ Without --server, the files are checked as one set against a local catalog: an e
 (default), or the store named by --store/--data-dir/--config, which is read but never written.
 Components are taken in dependency order, and each valid one is added before the next is checked,
 so a folder of components that depend on each other validates as a set. Engines come from the
-config file (engines: [...]) and --engine. With --server, each component is checked against the
-server's catalog as it stands. Exit code: 1 when anything is invalid or unreadable, else 0.`,
+config file (engines: [...]; without that key terraform, pulumi and crossplane, health unknown)
+and --engine. With --server, each component is checked against the
+server's catalog as it stands.
+
+Formats: text (default), json (the report), github (::error/::warning workflow commands with file,
+line and column, shown as pull-request annotations), junit (JUnit XML, one test case per component),
+sarif (SARIF 2.1.0 for code scanning; rule ids are the validation codes of docs/validation.md).
+
+Exit codes:
+  0  every component is valid
+  1  findings: an invalid component, a document that is not a component (e.g. a misspelt key),
+     or a warning with --strict
+  2  usage or file errors: bad flags or format, a path that does not exist, a file that is not
+     YAML, empty or binary, a folder without component files, a token the server refuses
+  3  the server (--server) is unreachable, failing, or answers something that is not Nestor's API`,
     )
     .action(async (paths: string[], flags: ValidateFlags) => {
       process.exitCode = await runValidate(paths, flags, {
@@ -271,10 +343,15 @@ async function validateRemote(
     token: flags.token ?? io.env.NESTOR_TOKEN,
     userAgent: 'nestor-cli',
   });
-  const results = await client.validateBatch(decoded.map((d) => d.parsed.spec));
+  const results: unknown[] = await client.validateBatch(decoded.map((d) => d.parsed.spec));
+  // A proxy or another service on that port may answer 200 with JSON of another shape.
+  if (!Array.isArray(results) || results.length !== decoded.length || !results.every(isValidationResult)) {
+    throw new Error(
+      `the server answered POST /v1/validate with something that is not ${decoded.length} validation result(s)`,
+    );
+  }
   decoded.forEach((d, i) => {
-    const result = results[i];
-    if (result) verdicts.set(d, result);
+    verdicts.set(d, results[i] as ValidationResult);
   });
   return verdicts;
 }
@@ -346,6 +423,18 @@ async function seedFrom(config: Config, into: MemoryStore, engines: Map<string, 
   } finally {
     await store.close();
   }
+}
+
+function isValidationResult(value: unknown): value is ValidationResult {
+  const r = value as Partial<ValidationResult> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.valid === 'boolean' &&
+    Array.isArray(r.errors) &&
+    Array.isArray(r.warnings) &&
+    Array.isArray(r.changes)
+  );
 }
 
 function specOf(d: ComponentDefinition): ComponentSpec {

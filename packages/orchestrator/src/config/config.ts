@@ -135,6 +135,25 @@ export interface Config {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
 }
 
+/**
+ * The engines a fresh server knows (DESIGN 10.10): the common ones, without endpoints, so never
+ * probed and of health `unknown` (accepted with a warning). A configured `engines` list replaces
+ * them, an empty one included.
+ */
+export function defaultEngines(): EngineConfig[] {
+  return (['terraform', 'pulumi', 'crossplane'] as const).map((name) => ({
+    name,
+    type: name,
+    endpoint: null,
+    health_path: null,
+    interval_ms: 10_000,
+    timeout_ms: 2_000,
+    failure_threshold: 3,
+    success_threshold: 1,
+    labels: {},
+  }));
+}
+
 /** Defaults: an embedded SQLite store under ./data, examples loaded, listening on localhost:8080. */
 export function defaultConfig(): Config {
   return {
@@ -171,7 +190,7 @@ export function defaultConfig(): Config {
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
     webhooks: { body_limit: 1_048_576 },
-    engines: [],
+    engines: defaultEngines(),
     // Empty: `npm start` runs the examples with engines that have no endpoint, so nothing needs it.
     engine_allow_hosts: [],
     discovery: {

@@ -334,20 +334,21 @@ const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
  */
 function decodeEngines(r: Reader, c: Config): void {
   const raw = r.raw.engines;
-  let list: Reader[];
+  // Absent: the defaults (terraform, pulumi, crossplane); present, even empty: exactly this list.
+  let list: Reader[] | null = null;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const section = r.section('engines') as Reader;
     section.only(['allow_hosts', 'items']);
     c.engine_allow_hosts = section.stringList('allow_hosts') ?? [];
-    list = section.list('items');
-  } else {
+    if (section.raw.items !== undefined) list = section.list('items');
+  } else if (raw !== undefined) {
     list = r.list('engines');
   }
-  c.engines = list.map((e) => decodeEngine(e));
+  if (list) c.engines = list.map((e) => decodeEngine(e));
   const policy = new EndpointPolicy({ allowHosts: c.engine_allow_hosts });
   for (const [i, engine] of c.engines.entries()) {
     const reason = engine.endpoint === null ? null : policy.refusal(engine.endpoint);
-    if (reason) throw configError(`${list[i]?.at('endpoint')}: ${reason}`);
+    if (reason) throw configError(`${list?.[i]?.at('endpoint') ?? `engines[${i}].endpoint`}: ${reason}`);
   }
 }
 

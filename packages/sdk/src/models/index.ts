@@ -1,4 +1,5 @@
 export * from './component.js';
+export * from './component-schema.js';
 export * from './digest.js';
 export * from './engine.js';
 export * from './source.js';

@@ -1,0 +1,23 @@
+import { componentJsonSchema } from '@nestor/sdk';
+import type { FastifyInstance } from 'fastify';
+
+/** `GET /v1/schemas/component.json`: the JSON Schema editors use to check `component.yaml`. */
+export function registerSchemaRoutes(app: FastifyInstance): void {
+  // Built once: it depends only on the code, and every editor start asks for it.
+  const body = JSON.stringify(componentJsonSchema());
+  app.get(
+    '/v1/schemas/component.json',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['schemas'],
+        summary: 'JSON Schema (draft 2020-12) of component.yaml',
+      },
+    },
+    async (_req, reply) => {
+      reply.type('application/schema+json; charset=utf-8');
+      reply.header('cache-control', 'public, max-age=3600');
+      return body;
+    },
+  );
+}
