@@ -20,7 +20,6 @@ import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
 import { CatalogManager } from './catalog/manager.js';
-import { SourceManager } from './catalog/sources.js';
 import type { Config } from './config/config.js';
 import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
 import { EndpointPolicy } from './engines/endpoint-policy.js';
@@ -46,6 +45,7 @@ import {
 } from './observability/tracing/decorators.js';
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
+import { SourceManager } from './sources/manager.js';
 import { CachingStore } from './storage/cache/caching-store.js';
 import { CacheInvalidator } from './storage/cache/invalidator.js';
 import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';

@@ -1,14 +1,14 @@
 import { NestorError } from '@nestor/sdk';
 import type { Command } from 'commander';
 import { CatalogManager } from '../catalog/manager.js';
-import { SourceManager } from '../catalog/sources.js';
-import type { SyncProgress, SyncReport } from '../catalog/sync.js';
 import { loadConfig } from '../config/load.js';
 import { EngineRegistry } from '../engines/registry.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { createLogger } from '../observability/logging/logger.js';
+import { SourceManager } from '../sources/manager.js';
+import type { SyncProgress, SyncReport } from '../sources/syncer.js';
 import { createValidator } from '../validation/validator.js';
 import { addStoreOptions } from './options.js';
 

@@ -13,22 +13,22 @@ import {
 } from '@nestor/sdk';
 import { type Command, Option } from 'commander';
 import { CatalogManager } from '../catalog/manager.js';
-import { orderForWrite } from '../catalog/sync.js';
 import { type Config, defaultConfig } from '../config/config.js';
 import { defaultEngineConfig, loadConfig } from '../config/load.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
+import { createStore } from '../main.js';
+import { systemClock } from '../observability/clock.js';
+import { silentLogger } from '../observability/logging/logger.js';
 import {
   FILE_ERROR_CODES,
   MAX_FILE_BYTES,
   type ParsedComponent,
   type Position,
   parseComponentFile,
-} from '../git/parser.js';
-import { createStore } from '../main.js';
-import { systemClock } from '../observability/clock.js';
-import { silentLogger } from '../observability/logging/logger.js';
+} from '../sources/parser.js';
+import { orderForWrite } from '../sources/syncer.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { createValidator } from '../validation/validator.js';

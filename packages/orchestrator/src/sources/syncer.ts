@@ -9,6 +9,10 @@ import {
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { ChangeFeed } from '../events/interfaces.js';
+import type { Clock } from '../observability/clock.js';
+import { systemClock } from '../observability/clock.js';
+import type { Logger } from '../observability/logging/logger.js';
+import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
 import {
   type ComponentFileParser,
   componentFileParser,
@@ -16,18 +20,8 @@ import {
   MAX_FILE_BYTES,
   type ParsedComponent,
   pathProblem,
-} from '../git/parser.js';
-import type { Clock } from '../observability/clock.js';
-import { systemClock } from '../observability/clock.js';
-import type { Logger } from '../observability/logging/logger.js';
-import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
-import {
-  globMatchers,
-  type SourceFile,
-  type SourceReader,
-  type SyncLimits,
-  syncLimitExceeded,
-} from './source-readers.js';
+} from './parser.js';
+import { globMatchers, type SourceFile, type SourceReader, type SyncLimits, syncLimitExceeded } from './readers.js';
 
 /** The one write a sync makes: `CatalogManager.createComponent`. */
 export interface ComponentCreator {

@@ -15,8 +15,8 @@ import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type { ComponentReader, EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
 import { LeaderLease } from './lease.js';
-import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
-import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './sync.js';
+import { DirectorySourceReader, GitSourceReader, type SourceReader } from './readers.js';
+import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './syncer.js';
 
 /** A configured source with its secrets resolved from the environment by the composition root. */
 export interface SourceDefinition extends SourceConfig {

@@ -1,7 +1,7 @@
 import { type ComponentSpec, NestorError, type SourceFileError } from '@nestor/sdk';
 import { type Document, isMap, isSeq, type Node } from 'yaml';
 import { decodeComponent } from '../catalog/component-decoder.js';
-import { DEFAULT_YAML_LIMITS, parseYamlBounded, type YamlLimits } from './bounded-yaml.js';
+import { DEFAULT_YAML_LIMITS, parseYamlBounded, type YamlLimits } from '../yaml/bounded-yaml.js';
 
 /** Largest component file read (bytes); bigger files are reported as `file_too_large`. */
 export const MAX_FILE_BYTES = 1024 * 1024;
