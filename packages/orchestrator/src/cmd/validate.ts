@@ -21,13 +21,8 @@ import { LocalChangeFeed } from '../events/change-feed.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
-import {
-  FILE_ERROR_CODES,
-  MAX_FILE_BYTES,
-  type ParsedComponent,
-  type Position,
-  parseComponentFile,
-} from '../sources/parser.js';
+import type { Position, SourceFileErrorCode } from '../sources/file-errors.js';
+import { MAX_FILE_BYTES, type ParsedComponent, parseComponentFile } from '../sources/parser.js';
 import { orderForWrite } from '../sources/syncer.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
@@ -139,17 +134,13 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
         const { size } = await stat(f.absolute);
         if (size > MAX_FILE_BYTES) {
           report.errors.push(
-            fileProblem(
-              f.display,
-              FILE_ERROR_CODES.fileTooLarge,
-              `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`,
-            ),
+            fileProblem(f.display, 'file_too_large', `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`),
           );
           continue;
         }
         content = await readFile(f.absolute);
       } catch (err) {
-        report.errors.push(fileProblem(f.display, 'unreadable_file', `cannot read file: ${errnoOf(err)}`));
+        report.errors.push(fileProblem(f.display, 'file_unreadable', `cannot read file: ${errnoOf(err)}`));
         continue;
       }
       const parsed = parseComponentFile({ path: f.parserPath, content, repository: '', commit: null });
@@ -232,7 +223,7 @@ async function collect(arg: string): Promise<{ files: Found[] } | { error: Sourc
     return { error: fileProblem(arg, 'file_not_found', `cannot read ${arg}: ${errnoOf(err)}`) };
   }
   if (info.isFile()) return { files: [{ display: arg, absolute: arg, parserPath: basename(arg) }] };
-  if (!info.isDirectory()) return { error: fileProblem(arg, 'unreadable_file', `${arg} is not a file or folder`) };
+  if (!info.isDirectory()) return { error: fileProblem(arg, 'file_unreadable', `${arg} is not a file or folder`) };
   const files: Found[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -430,7 +421,7 @@ function issueLine(level: 'error' | 'warning', issue: LocatedIssue): string {
   return `${level.padEnd(7)}  ${issue.rule}  ${issue.code}  ${issue.field || '-'}  ${issue.message}${at}`;
 }
 
-function fileProblem(path: string, code: string, message: string): SourceFileError {
+function fileProblem(path: string, code: SourceFileErrorCode, message: string): SourceFileError {
   return { path, line: null, column: null, code, message };
 }
 

@@ -13,10 +13,10 @@ import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
+import { fileError, isSourceFileErrorCode } from './file-errors.js';
 import {
   type ComponentFileParser,
   componentFileParser,
-  fileError,
   MAX_FILE_BYTES,
   type ParsedComponent,
   pathProblem,
@@ -450,7 +450,7 @@ export class SourceSyncer {
       return true;
     }
     counts.failed += 1;
-    const code = NestorError.is(err) ? err.code : 'internal_error';
+    const code = NestorError.is(err) && isSourceFileErrorCode(err.code) ? err.code : 'internal_error';
     const message = err instanceof Error ? err.message : String(err);
     errors.push(fileError(parsed.path, code, `${id}: could not be written: ${message}`, parsed.position));
     this.logger.error({ source: this.name, component: id, err }, 'source sync write failed');
