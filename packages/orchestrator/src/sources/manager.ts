@@ -7,6 +7,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { type Config, type SourceConfig, SYNC_LIMIT_DEFAULTS } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
 import { GitClient, type SpawnFn } from '../git/client.js';
+import { LeaderLease } from '../leases/lease.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
@@ -14,7 +15,6 @@ import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type { ComponentReader, EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
-import { LeaderLease } from './lease.js';
 import { DirectorySourceReader, GitSourceReader, type SourceReader } from './readers.js';
 import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './syncer.js';
 
