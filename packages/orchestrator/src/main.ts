@@ -43,7 +43,8 @@ import {
 } from './observability/tracing/decorators.js';
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
-import { SourceManager } from './sources/manager.js';
+import type { SourceManager } from './sources/manager.js';
+import { sourceManagerFromConfig } from './sources/wiring.js';
 import { CachingStore } from './storage/cache/caching-store.js';
 import { CacheInvalidator } from './storage/cache/invalidator.js';
 import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
@@ -307,7 +308,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
   // the store closes (stoppers run in reverse).
-  const sources = SourceManager.fromConfig(config, {
+  const sources = sourceManagerFromConfig(config, {
     writer: manager,
     store,
     feed,

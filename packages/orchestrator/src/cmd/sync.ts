@@ -7,8 +7,9 @@ import { LocalChangeFeed } from '../events/change-feed.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { createLogger } from '../observability/logging/logger.js';
-import { SourceManager } from '../sources/manager.js';
+import type { SourceManager } from '../sources/manager.js';
 import type { SyncProgress, SyncReport } from '../sources/syncer.js';
+import { sourceManagerFromConfig } from '../sources/wiring.js';
 import { createValidator } from '../validation/validator.js';
 import { addStoreOptions } from './options.js';
 
@@ -75,7 +76,7 @@ export async function runSync(source: string, flags: SyncFlags, io: SyncIo): Pro
       logger,
     });
     const manager = new CatalogManager({ store, validator, feed, logger });
-    return SourceManager.fromConfig(config, { writer: manager, store, feed, logger, env: io.env });
+    return sourceManagerFromConfig(config, { writer: manager, store, feed, logger, env: io.env });
   };
   let sources: SourceManager | null = null;
   try {
