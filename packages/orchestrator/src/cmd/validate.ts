@@ -12,13 +12,11 @@ import {
   type ValidationResult,
 } from '@nestor/sdk';
 import { type Command, Option } from 'commander';
-import { CatalogManager } from '../catalog/manager.js';
 import { type Config, defaultConfig } from '../config/config.js';
 import { defaultEngineConfig, loadConfig } from '../config/load.js';
+import { buildCatalogCore, createStore } from '../core.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
-import { LocalChangeFeed } from '../events/change-feed.js';
-import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import type { Position, SourceFileErrorCode } from '../sources/file-errors.js';
@@ -26,7 +24,6 @@ import { MAX_FILE_BYTES, type ParsedComponent, parseComponentFile } from '../sou
 import { orderForWrite } from '../sources/syncer.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
-import { createValidator } from '../validation/validator.js';
 import { addStoreOptions } from './options.js';
 
 /** Flags of `nestor validate`. */
@@ -289,19 +286,38 @@ async function validateLocal(
     if (!engines.has(name)) engines.set(name, flagEngine(name));
   }
 
-  const validator = createValidator({
-    reader: catalog,
+  const core = await buildCatalogCore(offline(config), {
+    store: catalog,
     engines: mapEngineReader(engines),
-    unhealthyEngine: config.validation.unhealthy_engine,
-    cacheSize: 0,
+    logger: silentLogger,
+    env: io.env,
   });
-  const manager = new CatalogManager({ store: catalog, validator, feed: new LocalChangeFeed(), logger: silentLogger });
-  for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
-    const result = await manager.validateComponent(item.parsed.spec);
-    verdicts.set(item.item, result);
-    if (result.valid) await manager.createComponent(item.parsed.spec);
+  try {
+    for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
+      const result = await core.manager.validateComponent(item.parsed.spec);
+      verdicts.set(item.item, result);
+      if (result.valid) await core.manager.createComponent(item.parsed.spec);
+    }
+  } finally {
+    await core.close();
   }
   return verdicts;
+}
+
+/**
+ * The config of a local check: the catalog is a throw-away memory copy, so no cache, no Redis, no
+ * sources, no configured engines to register (the check reads them from `engines` instead), and no
+ * verdict cache (every component is judged once).
+ */
+function offline(config: Config): Config {
+  return {
+    ...config,
+    cache: { ...config.cache, enabled: false, redis_url: null },
+    validation: { ...config.validation, cache_size: 0 },
+    engines: [],
+    sources: [],
+    examples: { ...config.examples, enabled: false },
+  };
 }
 
 /** Copies an existing store's components and engines; the store itself is only read. */
