@@ -21,7 +21,7 @@ import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import type { Position, SourceFileErrorCode } from '../sources/file-errors.js';
 import { MAX_FILE_BYTES, type ParsedComponent, parseComponentFile } from '../sources/parser.js';
-import { orderForWrite } from '../sources/syncer.js';
+import { orderForWrite } from '../sources/write-order.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { addStoreOptions } from './options.js';
