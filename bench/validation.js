@@ -7,12 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CatalogManager } from '../packages/orchestrator/dist/catalog/manager.js';
+import { defaultConfig } from '../packages/orchestrator/dist/config/config.js';
+import { buildCatalogCore } from '../packages/orchestrator/dist/core.js';
 import { StaticEngineReader } from '../packages/orchestrator/dist/engines/static-reader.js';
-import { LocalChangeFeed } from '../packages/orchestrator/dist/events/change-feed.js';
 import { silentLogger } from '../packages/orchestrator/dist/observability/logging/logger.js';
 import { noopMetrics } from '../packages/orchestrator/dist/observability/metrics/metrics.js';
-import { SqliteStore } from '../packages/orchestrator/dist/storage/sqlite/sqlite-store.js';
 import { createValidator } from '../packages/orchestrator/dist/validation/validator.js';
 import { computeDigest } from '../packages/sdk/dist/index.js';
 import { seedSpecs } from './servers/seed.js';
@@ -34,8 +33,16 @@ async function time(iterations, fn) {
 
 export async function benchValidation({ components = 10_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'nestor-bench-validation-'));
-  const store = new SqliteStore({ path: join(dir, 'nestor.db') });
+  // The catalog as the server wires it, on SQLite, without the caches: the figures are for validation.
+  const config = defaultConfig();
+  config.store = { ...config.store, type: 'sqlite', path: join(dir, 'nestor.db') };
+  config.cache = { ...config.cache, enabled: false };
+  config.validation = { ...config.validation, cache_size: 0 };
+  config.examples = { ...config.examples, enabled: false };
   const engines = new StaticEngineReader([]);
+  const core = await buildCatalogCore(config, { logger: silentLogger, engines, env: {} });
+  const { baseStore: store, manager } = core;
+  // The validators measured side by side, over the same store and engines as the core's.
   const make = (cacheSize) =>
     createValidator({
       reader: store,
@@ -45,7 +52,6 @@ export async function benchValidation({ components = 10_000 } = {}) {
       metrics: noopMetrics,
       logger: silentLogger,
     });
-  const manager = new CatalogManager({ store, validator: make(0), feed: new LocalChangeFeed(), logger: silentLogger });
   const specs = seedSpecs(components);
   const started = process.hrtime.bigint();
   for (const spec of specs) await manager.createComponent(spec);
@@ -64,7 +70,7 @@ export async function benchValidation({ components = 10_000 } = {}) {
   const fixed = candidate(0);
   await cachedValidator.validate(fixed);
   const cached = await time(iterations, () => cachedValidator.validate(fixed));
-  await store.close();
+  await core.close();
   rmSync(dir, { recursive: true, force: true });
 
   return {

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CatalogManager } from '../packages/orchestrator/src/catalog/manager.js';
-import { DirectorySourceReader } from '../packages/orchestrator/src/catalog/source-readers.js';
-import { SourceSyncer } from '../packages/orchestrator/src/catalog/sync.js';
 import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
-import { FILE_ERROR_CODES, parseComponentFile } from '../packages/orchestrator/src/git/parser.js';
 import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+import type { SourceFileErrorCode } from '../packages/orchestrator/src/sources/file-errors.js';
+import { parseComponentFile } from '../packages/orchestrator/src/sources/parser.js';
+import { DirectorySourceReader } from '../packages/orchestrator/src/sources/readers.js';
+import { SourceSyncer } from '../packages/orchestrator/src/sources/syncer.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { createValidator } from '../packages/orchestrator/src/validation/validator.js';
 import { componentYaml } from './git-helpers.js';
@@ -96,7 +97,18 @@ const yamlNoise = fc
   .map((parts) => parts.join(''));
 const bytes = fc.uint8Array({ maxLength: 4000 }).map((b) => Buffer.from(b));
 
-const KNOWN_CODES = new Set<string>([...Object.values(FILE_ERROR_CODES)]);
+/** The codes the parser itself can report (typed: each is a row of the per-file code table). */
+const KNOWN_CODES = new Set<string>([
+  'invalid_yaml',
+  'invalid_request',
+  'no_component',
+  'file_too_large',
+  'yaml_too_complex',
+  'binary_file',
+  'invalid_encoding',
+  'symlink_not_allowed',
+  'path_not_allowed',
+] satisfies SourceFileErrorCode[]);
 
 function timedParse(content: Buffer) {
   const started = performance.now();

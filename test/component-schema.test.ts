@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { decodeComponent } from '../packages/orchestrator/src/catalog/component-decoder.js';
-import { parseComponentFile } from '../packages/orchestrator/src/git/parser.js';
 import type { App } from '../packages/orchestrator/src/main.js';
+import { parseComponentFile } from '../packages/orchestrator/src/sources/parser.js';
 import { component, testApp } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { NestorError, type SourceStatus } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatalogManager } from '../packages/orchestrator/src/catalog/manager.js';
-import { SourceManager } from '../packages/orchestrator/src/catalog/sources.js';
 import { StaticEngineReader } from '../packages/orchestrator/src/engines/static-reader.js';
 import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
 import type { Config } from '../packages/orchestrator/src/main.js';
 import { defaultConfig } from '../packages/orchestrator/src/main.js';
 import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+import { sourceManagerFromConfig } from '../packages/orchestrator/src/sources/wiring.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { createValidator } from '../packages/orchestrator/src/validation/validator.js';
 import { componentYaml, TempRepo } from './git-helpers.js';
@@ -240,7 +240,7 @@ describe('git credentials', () => {
     config.data_dir = tempDir('nestor-cred-');
     config.examples.enabled = false;
     config.sources = sources;
-    return SourceManager.fromConfig(config, { writer, store, feed, logger: silentLogger, env, spawn: spawnFn.fn });
+    return sourceManagerFromConfig(config, { writer, store, feed, logger: silentLogger, env, spawn: spawnFn.fn });
   }
 
   it('syncs a file:// source with token_env, the token in the environment and never in argv', async () => {

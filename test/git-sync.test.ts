@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { NestorError, type SourceStatus } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatalogManager } from '../packages/orchestrator/src/catalog/manager.js';
-import { SourceManager } from '../packages/orchestrator/src/catalog/sources.js';
-import type { ComponentCreator } from '../packages/orchestrator/src/catalog/sync.js';
 import { StaticEngineReader } from '../packages/orchestrator/src/engines/static-reader.js';
 import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
 import type { Config } from '../packages/orchestrator/src/main.js';
 import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+import type { ComponentCreator } from '../packages/orchestrator/src/sources/syncer.js';
+import { createSourceManager } from '../packages/orchestrator/src/sources/wiring.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { createValidator } from '../packages/orchestrator/src/validation/validator.js';
 import { componentYaml, TempRepo } from './git-helpers.js';
@@ -302,7 +302,14 @@ describe('interrupted sync', () => {
         return manager.createComponent(spec);
       },
     };
-    const crashed = new SourceManager({ sources: [source], dataDir, writer: dying, store, feed, logger: silentLogger });
+    const crashed = createSourceManager({
+      sources: [source],
+      dataDir,
+      writer: dying,
+      store,
+      feed,
+      logger: silentLogger,
+    });
     const partial = await crashed.sync('platform');
     expect(partial.complete).toBe(false);
     expect(await store.getState('source:platform')).toBeNull();
@@ -313,7 +320,7 @@ describe('interrupted sync', () => {
     expect((await store.readEvents(0, 1000)).filter((e) => e.type === 'source.synced')).toHaveLength(0);
 
     // A new "process" over the same store and clone finishes the job.
-    const restarted = new SourceManager({
+    const restarted = createSourceManager({
       sources: [source],
       dataDir,
       writer: manager,
@@ -363,7 +370,7 @@ describe('interrupted sync', () => {
       token: null,
       webhookSecret: null,
     };
-    const sources = new SourceManager({
+    const sources = createSourceManager({
       sources: [source],
       dataDir,
       writer: manager,
@@ -404,7 +411,7 @@ describe('interrupted sync', () => {
         return manager.createComponent(spec);
       },
     };
-    const sources = new SourceManager({
+    const sources = createSourceManager({
       sources: [
         {
           name: 'platform',

@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatalogManager } from '../packages/orchestrator/src/catalog/manager.js';
+import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
+import { GitClient } from '../packages/orchestrator/src/git/client.js';
+import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+import { type ComponentFileParser, parseComponentFile } from '../packages/orchestrator/src/sources/parser.js';
 import {
   DirectorySourceReader,
   GitSourceReader,
   type SourceReader,
-} from '../packages/orchestrator/src/catalog/source-readers.js';
-import { SourceSyncer } from '../packages/orchestrator/src/catalog/sync.js';
-import { LocalChangeFeed } from '../packages/orchestrator/src/events/change-feed.js';
-import { GitClient } from '../packages/orchestrator/src/git/client.js';
-import { type ComponentFileParser, parseComponentFile } from '../packages/orchestrator/src/git/parser.js';
-import { silentLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+} from '../packages/orchestrator/src/sources/readers.js';
+import { SourceSyncer } from '../packages/orchestrator/src/sources/syncer.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { createValidator } from '../packages/orchestrator/src/validation/validator.js';
 import { componentYaml, TempRepo } from './git-helpers.js';

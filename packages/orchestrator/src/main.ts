@@ -1,11 +1,10 @@
 /**
- * The composition root: every dependency is constructed here with plain `new` and wired by hand.
- * `buildApp` is what `nestor serve` and the end-to-end tests call; nothing else reads config.
+ * The composition root of the server: the catalog core (store, caches, feed, engines, validation,
+ * manager, sources) comes from `buildCatalogCore`; this adds what serving needs (tracing, the
+ * HTTP server and its routes, engine probes, the event stream) and the background work.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { create, type VersionInfo } from '@nestor/sdk';
+import type { VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
@@ -17,52 +16,33 @@ import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
-import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './api/middleware/auth.js';
+import { setUpAuth } from './api/middleware/admin-token.js';
 import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
-import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from './catalog/impact.js';
-import { CatalogManager } from './catalog/manager.js';
-import { SourceManager } from './catalog/sources.js';
+import type { CatalogManager } from './catalog/manager.js';
 import type { Config } from './config/config.js';
+import { buildCatalogCore } from './core.js';
 import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
-import { EndpointPolicy } from './engines/endpoint-policy.js';
 import { HttpHealthChecker } from './engines/health.js';
-import { LeaseLeadership } from './engines/leadership.js';
-import { EngineRegistry } from './engines/registry.js';
-import { LocalChangeFeed } from './events/change-feed.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
-import { LogFollower } from './events/log-follower.js';
-import { PostgresChangeFeed } from './events/postgres-feed.js';
-import { RedisChangeFeed } from './events/redis-feed.js';
 import { EventBroker } from './events/sse/server.js';
-import { ensureDir } from './fs-utils.js';
+import { LeaseLeadership } from './leases/lease.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import { createLogger, type Logger } from './observability/logging/logger.js';
-import { PromMetrics } from './observability/metrics/metrics.js';
-import {
-  TracingChangeFeed,
-  TracingSharedCache,
-  TracingStore,
-  TracingValidator,
-} from './observability/tracing/decorators.js';
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
+import type { SourceManager } from './sources/manager.js';
 import { CachingStore } from './storage/cache/caching-store.js';
-import { CacheInvalidator } from './storage/cache/invalidator.js';
-import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
-import { MemoryStore } from './storage/memory/memory-store.js';
-import { PostgresStore } from './storage/postgres/postgres-store.js';
-import { SqliteStore } from './storage/sqlite/sqlite-store.js';
-import { createValidator } from './validation/validator.js';
 import { buildInfo } from './version.js';
 
 export type { Config } from './config/config.js';
 export { defaultConfig } from './config/config.js';
 export { loadConfig } from './config/load.js';
+export { createStore } from './core.js';
 
 /** Replacements for tests: a ready store, a logger, a clock. */
 export interface AppOverrides {
@@ -94,43 +74,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Creates the configured storage backend (without caches). */
-export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
-  switch (config.store.type) {
-    case 'memory':
-      return new MemoryStore({ clock });
-    case 'sqlite':
-      return new SqliteStore({ path: config.store.path, clock });
-    case 'dynamodb': {
-      const { DynamoStore } = await import('./storage/dynamodb/dynamo-store.js');
-      return DynamoStore.fromConfig(config.store, { clock });
-    }
-    case 'postgres': {
-      const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
-      return PostgresStore.open({
-        url: config.store.url ?? '',
-        schema: config.store.schema,
-        poolSize: config.store.pool_size,
-        statementTimeoutMs: config.store.statement_timeout_ms,
-        connectTimeoutMs: config.store.connect_timeout_ms,
-        clock,
-        ...(logger
-          ? {
-              onRetry: (err: unknown, attempt: number, delayMs: number) =>
-                logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; retrying'),
-            }
-          : {}),
-      });
-    }
-  }
-}
-
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const env = overrides.env ?? process.env;
   const clock = overrides.clock ?? systemClock;
   const version = buildInfo(env);
-  // --- Tracing: on with OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT (or a test exporter); when off,
-  // nothing below is wrapped or hooked, so it costs nothing.
+  // Tracing is on with OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT (or a test exporter); when off, nothing
+  // is wrapped or hooked, so it costs nothing.
   const tracing = setUpTracing({
     endpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'],
     tracesUrl: env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'],
@@ -139,7 +88,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     serviceVersion: version.version,
   });
   const tracer = tracing.enabled ? tracing.tracer : null;
-  // --- end tracing
   const logger =
     overrides.logger ??
     createLogger({
@@ -147,94 +95,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       pretty: config.log.pretty,
       ...(tracer ? { mixin: traceLogFields } : {}),
     });
-  const metrics = new PromMetrics();
   const stoppers: (() => Promise<void> | void)[] = [() => tracing.shutdown()];
 
-  const rawStore = overrides.store ?? (await createStore(config, clock, logger));
-  const baseStore: CatalogStore = tracer
-    ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
-    : rawStore;
-  stoppers.push(() => baseStore.close());
-  // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
-  // down, reads fall back to the store and the feed to polling the log; it heals by itself.
-  const redisSecret = (key: string, name: string | null) => {
-    if (!name) return undefined;
-    const value = env[name];
-    if (!value) logger.warn({ key, env: name }, 'the environment variable named by this cache key is empty or unset');
-    return value || undefined;
-  };
-  const redisPassword = redisSecret('cache.redis_password_env', config.cache.redis_password_env);
-  const redis = config.cache.redis_url
-    ? new RedisLink({
-        url: config.cache.redis_url,
-        prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
-        logger,
-        ...(redisPassword ? { password: redisPassword } : {}),
-        ...(config.cache.redis_tls_ca_file ? { tlsCa: readRedisCa(config.cache.redis_tls_ca_file) } : {}),
-      })
-    : null;
-  if (redis) stoppers.push(() => redis.close());
-  const redisSigningKey = redisSecret('cache.redis_signing_key_env', config.cache.redis_signing_key_env);
-  const redisCache = (link: RedisLink) => {
-    const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
-    return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
-  };
-  const store: CatalogStore = config.cache.enabled
-    ? new CachingStore({
-        inner: baseStore,
-        maxBytes: config.cache.max_bytes,
-        ttlMs: config.cache.ttl_ms,
-        metrics,
-        logger,
-        ...(redis ? { shared: redisCache(redis) } : {}),
-      })
-    : baseStore;
+  const core = await buildCatalogCore(config, {
+    logger,
+    clock,
+    env,
+    tracer,
+    ...(overrides.store ? { store: overrides.store } : {}),
+  });
+  stoppers.push(() => core.close());
+  const { baseStore, store, redis, feed, engines, impact, manager, sources, metrics } = core;
 
-  // PostgreSQL wakes replicas itself: each append NOTIFYs at commit (no Redis needed for that).
-  const pgFeed =
-    rawStore instanceof PostgresStore && config.store.url
-      ? new PostgresChangeFeed({
-          url: config.store.url,
-          channel: rawStore.channel,
-          head: () => baseStore.headSequence(),
-          logger,
-        })
-      : null;
-  if (pgFeed) stoppers.push(() => pgFeed.close());
-  const redisFeed =
-    !pgFeed && redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
-  if (redisFeed) stoppers.push(() => redisFeed.close());
-  let plainFeed: ChangeFeed;
-  if (pgFeed) {
-    plainFeed = pgFeed;
-  } else if (redisFeed) {
-    plainFeed = redisFeed;
-  } else {
-    // Without Redis the feed polls the log's head, so writes by other processes on the same store
-    // (`nestor sync` next to a server, replicas sharing a database) still reach caches and streams.
-    const localFeed = new LocalChangeFeed({ head: () => baseStore.headSequence(), logger });
-    stoppers.push(() => localFeed.close());
-    plainFeed = localFeed;
-  }
-  const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
-  // --- end Redis
-  if (store instanceof CachingStore) {
-    // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
-    const invalidator = new CacheInvalidator({
-      cache: store,
-      log: baseStore,
-      logger,
-      position: await baseStore.headSequence(),
-    });
-    invalidator.follow(feed);
-    stoppers.push(() => invalidator.stop());
-  }
-
-  // --- Engines (issue 6): registrations live in the store (shared by replicas, refreshed from it);
-  // one replica, the lease holder, probes and discovers. Stopped before the store closes.
-  const endpointPolicy = new EndpointPolicy({ allowHosts: config.engine_allow_hosts });
-  const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
-  await engines.load(config.engines);
+  // One replica, the lease holder, probes and discovers engines; stopped before the core closes.
   const engineLeadership = new LeaseLeadership({
     store,
     name: 'engines',
@@ -247,7 +120,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     logger,
     leadership: engineLeadership,
-    policy: endpointPolicy,
+    policy: core.endpointPolicy,
   });
   const engineDiscovery = new DiscoveryRunner({
     target: engines,
@@ -256,7 +129,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger,
     metrics,
     leadership: engineLeadership,
-    policy: endpointPolicy,
+    policy: core.endpointPolicy,
   });
   stoppers.push(async () => {
     await engineDiscovery.stop();
@@ -264,34 +137,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     engines.stopRefresh();
     await engineLeadership.release();
   });
-  // --- end engines
-  const plainValidator = createValidator({
-    // The uncached store: verdicts are stamped with the log head, and a cache that learns of
-    // another process's write only through the feed could pair old versions with a new head.
-    reader: baseStore,
-    engines,
-    unhealthyEngine: config.validation.unhealthy_engine,
-    cacheSize: config.validation.cache_size,
-    metrics,
-    logger,
-  });
-  const tracedValidator = tracer ? new TracingValidator({ inner: plainValidator, tracer }) : plainValidator;
-  // --- Impact, diff, resolution (issue 16): a reverse-dependency index kept by its own log
-  // follower over the uncached store (reads wait for it to reach the head they saw).
-  const impactIndex = new ImpactIndex({ source: baseStore });
-  const impactFollower = new LogFollower({
-    log: baseStore,
-    consumer: impactIndex,
-    logger,
-    position: await baseStore.headSequence(),
-  });
-  impactIndex.attach(impactFollower);
-  impactFollower.follow(feed);
-  stoppers.push(() => impactFollower.stop());
-  const impact = new ImpactService({ index: impactIndex });
-  const validator = new ImpactAnnotatingValidator({ inner: tracedValidator, impact });
-  // --- end impact
-  const manager = new CatalogManager({ store, validator, feed, logger, metrics });
 
   const { auth, generatedAdminToken } = setUpAuth(config, logger);
   const server = await createServer({
@@ -333,19 +178,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
 
-  // Sources (issue 5): git and directory syncs, their status routes and webhooks. Stopped before
-  // the store closes (stoppers run in reverse).
-  const sources = SourceManager.fromConfig(config, {
-    writer: manager,
-    store,
-    feed,
-    logger,
-    metrics,
-    clock,
-    env,
-    tracer,
-  });
-  stoppers.push(() => sources.stop());
+  // Sources (issue 5): their status routes and webhooks; the syncs themselves are the core's.
   registerSourceRoutes(server, { sources });
   await registerWebhookRoutes(server, { sources, logger, clock, bodyLimit: config.webhooks.body_limit });
   // Event stream: one broker tails the durable log for every SSE subscriber; compaction applies
@@ -412,82 +245,4 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       for (const stop of stoppers.reverse()) await stop();
     },
   };
-}
-
-function readRedisCa(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw create('invalid_request')
-      .component('config')
-      .operation('Load')
-      .message(`cache.redis_tls_ca_file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
-      .build();
-  }
-}
-
-/**
- * Tokens from config and `NESTOR_API_TOKENS`, kept only as hashes. With none configured, the first
- * start generates an admin token, returns it once for the CLI to hand over, and keeps only its hash
- * under the data folder so later starts accept it without ever writing the token itself to disk.
- * The folder and the hash file are made private (0700 / 0600) even when they already existed with
- * looser modes: whoever can replace the hash holds an admin token.
- */
-function setUpAuth(config: Config, logger: Logger): { auth: TokenAuthenticator; generatedAdminToken: string | null } {
-  const records: TokenRecord[] = config.auth.tokens.map((t) => ({
-    name: t.name,
-    sha256: Buffer.from(t.sha256 ?? sha256Hex(t.token ?? ''), 'hex'),
-    scopes: t.scopes,
-  }));
-  let generatedAdminToken: string | null = null;
-  if (records.length === 0) {
-    const hashFile = adminTokenHashFile(config);
-    let hash: string | null = null;
-    try {
-      hash = readFileSync(hashFile, 'utf8').trim();
-    } catch {
-      hash = null;
-    }
-    if (!hash || !/^[0-9a-f]{64}$/.test(hash)) {
-      generatedAdminToken = generateToken();
-      hash = sha256Hex(generatedAdminToken);
-      try {
-        ensureDir(dirname(hashFile));
-        writeFileSync(hashFile, `${hash}\n`, { mode: 0o600 });
-      } catch (err) {
-        logger.warn(
-          { err, file: hashFile },
-          'could not keep the generated admin token hash; it is valid until restart',
-        );
-      }
-    }
-    restrictModes(dirname(hashFile), hashFile, logger);
-    records.push({ name: 'generated-admin', sha256: Buffer.from(hash, 'hex'), scopes: ['admin'] });
-  }
-  return {
-    auth: new TokenAuthenticator({ tokens: records, anonymousRead: config.auth.anonymous_read }),
-    generatedAdminToken,
-  };
-}
-
-/** Where the generated admin token's hash is kept; `generatedAdminTokenFile` sits beside it. */
-export function adminTokenHashFile(config: Config): string {
-  return join(config.data_dir, 'admin-token.sha256');
-}
-
-function restrictModes(dir: string, file: string, logger: Logger): void {
-  for (const [path, mode] of [
-    [dir, 0o700],
-    [file, 0o600],
-  ] as const) {
-    try {
-      if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      logger.warn(
-        { err, path, mode: mode.toString(8) },
-        'could not restrict the mode of the admin token hash or its folder',
-      );
-    }
-  }
 }

@@ -1,6 +1,6 @@
 import { NestorError } from '@nestor/sdk';
 import { describe, expect, it } from 'vitest';
-import { parseComponentFile } from '../git/parser.js';
+import { parseComponentFile } from '../sources/parser.js';
 import { decodeComponent } from './component-decoder.js';
 import { findUnstorable } from './decode.js';
 

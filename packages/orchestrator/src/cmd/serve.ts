@@ -1,8 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { adminTokenHashFile } from '../api/middleware/admin-token.js';
 import { loadConfig } from '../config/load.js';
-import { adminTokenHashFile, buildApp } from '../main.js';
+import { buildApp } from '../main.js';
 import { addStoreOptions, note } from './options.js';
 
 interface ServeFlags {

@@ -1,15 +1,9 @@
 import { NestorError } from '@nestor/sdk';
 import type { Command } from 'commander';
-import { CatalogManager } from '../catalog/manager.js';
-import { SourceManager } from '../catalog/sources.js';
-import type { SyncProgress, SyncReport } from '../catalog/sync.js';
 import { loadConfig } from '../config/load.js';
-import { EngineRegistry } from '../engines/registry.js';
-import { LocalChangeFeed } from '../events/change-feed.js';
-import { createStore } from '../main.js';
-import { systemClock } from '../observability/clock.js';
+import { buildCatalogCore, type CatalogCore } from '../core.js';
 import { createLogger } from '../observability/logging/logger.js';
-import { createValidator } from '../validation/validator.js';
+import type { SyncProgress, SyncReport } from '../sources/syncer.js';
 import { addStoreOptions } from './options.js';
 
 export interface SyncFlags {
@@ -61,25 +55,12 @@ export async function runSync(source: string, flags: SyncFlags, io: SyncIo): Pro
   );
   // Logs go to stderr so that stdout carries only the summary (or its JSON).
   const logger = createLogger({ level: flags.logLevel ?? 'error' }, process.stderr);
-  const store = await createStore(config, systemClock);
-  const feed = new LocalChangeFeed();
-  const build = async () => {
-    // The same engines the server knows: configured ones plus those registered through the API.
-    const engines = new EngineRegistry({ store, events: store, feed, logger });
-    await engines.load(config.engines);
-    const validator = createValidator({
-      reader: store,
-      engines,
-      unhealthyEngine: config.validation.unhealthy_engine,
-      cacheSize: config.validation.cache_size,
-      logger,
-    });
-    const manager = new CatalogManager({ store, validator, feed, logger });
-    return SourceManager.fromConfig(config, { writer: manager, store, feed, logger, env: io.env });
-  };
-  let sources: SourceManager | null = null;
+  let core: CatalogCore | null = null;
   try {
-    sources = await build();
+    // The same catalog the server wires: its store, caches, engines (configured and registered
+    // through the API) and validation.
+    core = await buildCatalogCore(config, { logger, env: io.env });
+    const { sources } = core;
     let lastPhase = '';
     const report = await sources.sync(source, {
       onProgress: (p) => {
@@ -94,8 +75,7 @@ export async function runSync(source: string, flags: SyncFlags, io: SyncIo): Pro
     io.stderr(`nestor: ${err.message} (${err.code})\n`);
     return 2;
   } finally {
-    await sources?.stop();
-    await store.close();
+    await core?.close();
   }
 }
 

@@ -165,6 +165,13 @@ describe('nestor validate (local catalog)', () => {
     expect(stdout).toContain('no_component');
   });
 
+  it('reports a path that is neither file nor folder with the sync code file_unreadable', async () => {
+    const { code, stdout } = await run(['/dev/null'], { format: 'json' });
+    expect(code).toBe(2); // a file error: usage or file errors exit 2 (DESIGN 10.10)
+    const report = JSON.parse(stdout) as ValidateReport;
+    expect(report.files.flatMap((f) => f.errors.map((e) => e.code))).toEqual(['file_unreadable']);
+  });
+
   it('prints machine-readable results with --format json', async () => {
     const dir = tempDir({
       'z-base/component.yaml': base('1.0.0'),

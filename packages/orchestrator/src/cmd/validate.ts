@@ -14,28 +14,18 @@ import {
   type ValidationResult,
 } from '@nestor/sdk';
 import { type Command, Option } from 'commander';
-import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from '../catalog/impact.js';
-import { CatalogManager } from '../catalog/manager.js';
-import { orderForWrite } from '../catalog/sync.js';
 import { type Config, defaultConfig } from '../config/config.js';
 import { defaultEngineConfig, loadConfig } from '../config/load.js';
+import { buildCatalogCore, createStore } from '../core.js';
 import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
-import { LocalChangeFeed } from '../events/change-feed.js';
-import { LogFollower } from '../events/log-follower.js';
-import {
-  FILE_ERROR_CODES,
-  MAX_FILE_BYTES,
-  type ParsedComponent,
-  type Position,
-  parseComponentFile,
-} from '../git/parser.js';
-import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
+import type { Position, SourceFileErrorCode } from '../sources/file-errors.js';
+import { MAX_FILE_BYTES, type ParsedComponent, parseComponentFile } from '../sources/parser.js';
+import { orderForWrite } from '../sources/write-order.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
-import { createValidator } from '../validation/validator.js';
 import { buildInfo } from '../version.js';
 import { addStoreOptions } from './options.js';
 import { loadRuleHelp } from './rule-help.js';
@@ -148,17 +138,13 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
         const { size } = await stat(f.absolute);
         if (size > MAX_FILE_BYTES) {
           report.errors.push(
-            fileProblem(
-              f.display,
-              FILE_ERROR_CODES.fileTooLarge,
-              `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`,
-            ),
+            fileProblem(f.display, 'file_too_large', `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`),
           );
           continue;
         }
         content = await readFile(f.absolute);
       } catch (err) {
-        report.errors.push(fileProblem(f.display, 'unreadable_file', `cannot read file: ${errnoOf(err)}`));
+        report.errors.push(fileProblem(f.display, 'file_unreadable', `cannot read file: ${errnoOf(err)}`));
         continue;
       }
       const parsed = parseComponentFile({ path: f.parserPath, content, repository: '', commit: null });
@@ -309,7 +295,7 @@ async function collect(arg: string): Promise<{ files: Found[] } | { error: Sourc
     return { error: fileProblem(arg, 'file_not_found', `cannot read ${arg}: ${errnoOf(err)}`) };
   }
   if (info.isFile()) return { files: [{ display: arg, absolute: arg, parserPath: basename(arg) }] };
-  if (!info.isDirectory()) return { error: fileProblem(arg, 'unreadable_file', `${arg} is not a file or folder`) };
+  if (!info.isDirectory()) return { error: fileProblem(arg, 'file_unreadable', `${arg} is not a file or folder`) };
   const files: Found[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -380,23 +366,38 @@ async function validateLocal(
     if (!engines.has(name)) engines.set(name, flagEngine(name));
   }
 
-  const rules = createValidator({
-    reader: catalog,
+  const core = await buildCatalogCore(offline(config), {
+    store: catalog,
     engines: mapEngineReader(engines),
-    unhealthyEngine: config.validation.unhealthy_engine,
-    cacheSize: 0,
+    logger: silentLogger,
+    env: io.env,
   });
-  // The same impact the server reports, over the local catalog (components of this run included).
-  const index = new ImpactIndex({ source: catalog });
-  index.attach(new LogFollower({ log: catalog, consumer: index, logger: silentLogger, position: -1 }));
-  const validator = new ImpactAnnotatingValidator({ inner: rules, impact: new ImpactService({ index }) });
-  const manager = new CatalogManager({ store: catalog, validator, feed: new LocalChangeFeed(), logger: silentLogger });
-  for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
-    const result = await manager.validateComponent(item.parsed.spec);
-    verdicts.set(item.item, result);
-    if (result.valid) await manager.createComponent(item.parsed.spec);
+  try {
+    for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
+      const result = await core.manager.validateComponent(item.parsed.spec);
+      verdicts.set(item.item, result);
+      if (result.valid) await core.manager.createComponent(item.parsed.spec);
+    }
+  } finally {
+    await core.close();
   }
   return verdicts;
+}
+
+/**
+ * The config of a local check: the catalog is a throw-away memory copy, so no cache, no Redis, no
+ * sources, no configured engines to register (the check reads them from `engines` instead), and no
+ * verdict cache (every component is judged once).
+ */
+function offline(config: Config): Config {
+  return {
+    ...config,
+    cache: { ...config.cache, enabled: false, redis_url: null },
+    validation: { ...config.validation, cache_size: 0 },
+    engines: [],
+    sources: [],
+    examples: { ...config.examples, enabled: false },
+  };
 }
 
 /** Copies an existing store's components and engines; the store itself is only read. */
@@ -544,7 +545,7 @@ function issueLine(level: 'error' | 'warning', issue: LocatedIssue): string {
   return `${level.padEnd(7)}  ${issue.rule}  ${issue.code}  ${issue.field || '-'}  ${issue.message}${at}`;
 }
 
-function fileProblem(path: string, code: string, message: string): SourceFileError {
+function fileProblem(path: string, code: SourceFileErrorCode, message: string): SourceFileError {
   return { path, line: null, column: null, code, message };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { create, ENGINE_TYPES, type NestorError } from '@nestor/sdk';
 import { parseTokenList } from '../api/middleware/auth.js';
 import { EndpointPolicy } from '../engines/endpoint-policy.js';
-import { parseYamlBounded } from '../git/bounded-yaml.js';
+import { parseYamlBounded } from '../yaml/bounded-yaml.js';
 import {
   type Config,
   defaultConfig,

@@ -1,5 +1,4 @@
 export * from './discovery.js';
 export * from './health.js';
 export * from './interfaces.js';
-export * from './leadership.js';
 export * from './registry.js';

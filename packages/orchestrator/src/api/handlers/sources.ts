@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { SourceManager } from '../../catalog/sources.js';
+import type { SourceManager } from '../../sources/manager.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63, description: 'Source name' }) });
 

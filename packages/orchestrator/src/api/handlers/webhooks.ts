@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import { create, type NestorError } from '@nestor/sdk';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { SourceDefinition, SourceManager } from '../../catalog/sources.js';
 import {
   type BodySignature,
   DeliveryDeduper,
@@ -14,6 +13,7 @@ import {
 } from '../../git/webhook.js';
 import type { Clock } from '../../observability/clock.js';
 import type { Logger } from '../../observability/logging/logger.js';
+import type { SourceDefinition, SourceManager } from '../../sources/manager.js';
 
 /**
  * Bytes of a refused body that are read and thrown away before the connection is cut. A client

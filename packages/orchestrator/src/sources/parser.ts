@@ -1,29 +1,11 @@
 import { type ComponentSpec, NestorError, type SourceFileError } from '@nestor/sdk';
 import { type Document, isMap, isSeq, type Node } from 'yaml';
 import { decodeComponent } from '../catalog/component-decoder.js';
-import { DEFAULT_YAML_LIMITS, parseYamlBounded, type YamlLimits } from './bounded-yaml.js';
+import { DEFAULT_YAML_LIMITS, parseYamlBounded, type YamlLimits } from '../yaml/bounded-yaml.js';
+import { fileError, isSourceFileErrorCode, type Position, type SourceFileErrorCode } from './file-errors.js';
 
 /** Largest component file read (bytes); bigger files are reported as `file_too_large`. */
 export const MAX_FILE_BYTES = 1024 * 1024;
-
-/** Per-file problem codes of a sync (beside `validation_failed` and `version_conflict` from writes). */
-export const FILE_ERROR_CODES = {
-  invalidYaml: 'invalid_yaml',
-  invalidComponent: 'invalid_request',
-  noComponent: 'no_component',
-  fileTooLarge: 'file_too_large',
-  yamlTooComplex: 'yaml_too_complex',
-  binaryFile: 'binary_file',
-  invalidEncoding: 'invalid_encoding',
-  symlink: 'symlink_not_allowed',
-  pathNotAllowed: 'path_not_allowed',
-} as const;
-
-/** A position in a file, 1-based. */
-export interface Position {
-  line: number | null;
-  column: number | null;
-}
 
 /** One component document of a file, ready to validate and write. */
 export interface ParsedComponent {
@@ -82,11 +64,6 @@ export function pathProblem(path: string): string | null {
   return null;
 }
 
-/** A per-file error without a position. */
-export function fileError(path: string, code: string, message: string, position?: Position): SourceFileError {
-  return { path, line: position?.line ?? null, column: position?.column ?? null, code, message };
-}
-
 /**
  * Parses a component file: one or several YAML documents, each a component. Never throws for bad
  * input; every problem is a per-file error with a line and column where there is one. Files that
@@ -95,23 +72,23 @@ export function fileError(path: string, code: string, message: string, position?
 export function parseComponentFile(input: ParseInput): ParsedFile {
   const { path, content } = input;
   const limit = input.maxBytes ?? MAX_FILE_BYTES;
-  const bad = (code: string, message: string, position?: Position): ParsedFile => ({
+  const bad = (code: SourceFileErrorCode, message: string, position?: Position): ParsedFile => ({
     components: [],
     errors: [fileError(path, code, message, position)],
   });
   const unsafe = pathProblem(path);
-  if (unsafe) return bad(FILE_ERROR_CODES.pathNotAllowed, unsafe);
+  if (unsafe) return bad('path_not_allowed', unsafe);
   if (content.length > limit) {
-    return bad(FILE_ERROR_CODES.fileTooLarge, `file is ${content.length} bytes; the limit is ${limit} bytes`);
+    return bad('file_too_large', `file is ${content.length} bytes; the limit is ${limit} bytes`);
   }
   if (content.subarray(0, 8000).includes(0)) {
-    return bad(FILE_ERROR_CODES.binaryFile, 'file looks binary (it contains NUL bytes); component files are YAML');
+    return bad('binary_file', 'file looks binary (it contains NUL bytes); component files are YAML');
   }
   let text: string;
   try {
     text = utf8.decode(content);
   } catch {
-    return bad(FILE_ERROR_CODES.invalidEncoding, 'file is not valid UTF-8');
+    return bad('invalid_encoding', 'file is not valid UTF-8');
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
@@ -122,7 +99,7 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
     return { line: pos.line, column: pos.col };
   };
   if (problem) {
-    return bad(FILE_ERROR_CODES.yamlTooComplex, `file refused: ${problem.message}`, position(problem.offset));
+    return bad('yaml_too_complex', `file refused: ${problem.message}`, position(problem.offset));
   }
 
   const result: ParsedFile = { components: [], errors: [] };
@@ -135,7 +112,7 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
         const at = err.linePos?.[0];
         const where = at ? ` at line ${at.line}, column ${at.col}` : '';
         push(
-          fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${firstLine(err.message)}${where}`, {
+          fileError(path, 'invalid_yaml', `invalid YAML: ${firstLine(err.message)}${where}`, {
             line: at?.line ?? null,
             column: at?.col ?? null,
           }),
@@ -149,7 +126,7 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      push(fileError(path, FILE_ERROR_CODES.invalidYaml, `invalid YAML: ${(err as Error).message}`, start));
+      push(fileError(path, 'invalid_yaml', `invalid YAML: ${(err as Error).message}`, start));
       return;
     }
     const locate = (field: string): Position => {
@@ -162,7 +139,9 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
     } catch (err) {
       if (!NestorError.is(err)) throw err;
       const field = typeof err.details.field === 'string' ? err.details.field : '';
-      push(fileError(path, err.code, documentLabel(docs.length, index, err.message), locate(field)));
+      // Decoding only ever refuses a document as an invalid request; anything else is a bug.
+      const code = isSourceFileErrorCode(err.code) ? err.code : 'invalid_request';
+      push(fileError(path, code, documentLabel(docs.length, index, err.message), locate(field)));
       return;
     }
     spec.git_repository = input.repository;
@@ -171,7 +150,7 @@ export function parseComponentFile(input: ParseInput): ParsedFile {
     result.components.push({ spec, path, document: index, position: start, locate });
   });
   if (result.components.length === 0 && result.errors.length === 0) {
-    push(fileError(path, FILE_ERROR_CODES.noComponent, 'file contains no YAML document', { line: 1, column: 1 }));
+    push(fileError(path, 'no_component', 'file contains no YAML document', { line: 1, column: 1 }));
   }
   return result;
 }

@@ -4,37 +4,36 @@ import {
   create,
   NestorError,
   type SourceFileError,
-  type SourceStatus,
   type ValidationIssue,
 } from '@nestor/sdk';
-import semver from 'semver';
 import type { ChangeFeed } from '../events/interfaces.js';
-import {
-  type ComponentFileParser,
-  componentFileParser,
-  fileError,
-  MAX_FILE_BYTES,
-  type ParsedComponent,
-  pathProblem,
-} from '../git/parser.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
+import { fileError, isSourceFileErrorCode } from './file-errors.js';
 import {
-  globMatchers,
-  type SourceFile,
-  type SourceReader,
-  type SyncLimits,
-  syncLimitExceeded,
-} from './source-readers.js';
+  type ComponentFileParser,
+  componentFileParser,
+  MAX_FILE_BYTES,
+  type ParsedComponent,
+  pathProblem,
+} from './parser.js';
+import { globMatchers, type SourceFile, type SourceReader, type SyncLimits, syncLimitExceeded } from './readers.js';
+import {
+  MAX_STATUS_ERRORS,
+  type PersistedSourceState,
+  readPersistedState,
+  type SyncCounts,
+  stateKey,
+  totalsOf,
+} from './sync-state.js';
+import { orderForWrite } from './write-order.js';
 
 /** The one write a sync makes: `CatalogManager.createComponent`. */
 export interface ComponentCreator {
   createComponent(spec: ComponentSpec): Promise<{ created: boolean }>;
 }
-
-export type SyncCounts = SourceStatus['counts'];
 
 /** What one sync did. */
 export interface SyncReport {
@@ -65,18 +64,6 @@ export interface SyncProgress {
   total: number;
 }
 
-/** What is kept between syncs under the state key `source:<name>`. */
-export interface PersistedSourceState {
-  commit: string;
-  paths: string[];
-  last_sync_at: string;
-  last_duration_ms: number;
-  counts: SyncCounts;
-  /** Total size of the `counts.files` files, so that an incremental sync checks `max_bytes`. */
-  bytes?: number;
-  errors: SourceFileError[];
-}
-
 export interface SourceSyncerOptions {
   name: string;
   reader: SourceReader;
@@ -103,21 +90,7 @@ export interface SyncOptions {
   signal?: AbortSignal;
 }
 
-/** Most per-file errors kept in a source's status. */
-export const MAX_STATUS_ERRORS = 1000;
 const PROGRESS_EVERY = 1000;
-
-export function stateKey(source: string): string {
-  return `source:${source}`;
-}
-
-/** Reads a persisted state, or null when there is none or it has another shape. */
-export function readPersistedState(value: unknown): PersistedSourceState | null {
-  if (value === null || typeof value !== 'object') return null;
-  const v = value as Partial<PersistedSourceState>;
-  if (typeof v.commit !== 'string' || !Array.isArray(v.paths) || !Array.isArray(v.errors)) return null;
-  return v as PersistedSourceState;
-}
 
 interface WriteItem {
   parsed: ParsedComponent;
@@ -456,7 +429,7 @@ export class SourceSyncer {
       return true;
     }
     counts.failed += 1;
-    const code = NestorError.is(err) ? err.code : 'internal_error';
+    const code = NestorError.is(err) && isSourceFileErrorCode(err.code) ? err.code : 'internal_error';
     const message = err instanceof Error ? err.message : String(err);
     errors.push(fileError(parsed.path, code, `${id}: could not be written: ${message}`, parsed.position));
     this.logger.error({ source: this.name, component: id, err }, 'source sync write failed');
@@ -555,15 +528,6 @@ export class SourceSyncer {
   }
 }
 
-/** Files, versions and bytes of a recorded state, or null when it predates them. */
-function totalsOf(state: PersistedSourceState): { files: number; versions: number; bytes: number } | null {
-  const counts: Partial<SyncCounts> = state.counts ?? {};
-  if (typeof counts.files !== 'number' || typeof counts.versions !== 'number' || typeof state.bytes !== 'number') {
-    return null;
-  }
-  return { files: counts.files, versions: counts.versions, bytes: state.bytes };
-}
-
 function bytesOf(files: SourceFile[]): number {
   let bytes = 0;
   for (const f of files) if (f.kind === 'file') bytes += f.size ?? 0;
@@ -576,66 +540,6 @@ function sameList(a: string[], b: string[]): boolean {
 
 function missingDependency(issues: ValidationIssue[]): boolean {
   return issues.length > 0 && issues.every((i) => i.rule === 'dependencies' || /dependenc/.test(i.code));
-}
-
-/**
- * Orders a batch so that dependencies come before their dependents (Kahn's algorithm over names;
- * a cycle is broken by name order) and each name's versions ascend (so breaking-change detection
- * compares each version with its real predecessor).
- */
-export function orderForWrite<T extends { parsed: { spec: ComponentSpec } }>(items: T[]): T[] {
-  const byName = new Map<string, T[]>();
-  for (const item of items) {
-    const list = byName.get(item.parsed.spec.name) ?? [];
-    list.push(item);
-    byName.set(item.parsed.spec.name, list);
-  }
-  for (const list of byName.values())
-    list.sort((a, b) => compareVersions(a.parsed.spec.version, b.parsed.spec.version));
-
-  const dependents = new Map<string, Set<string>>();
-  const indegree = new Map<string, number>();
-  for (const name of byName.keys()) indegree.set(name, 0);
-  for (const [name, list] of byName) {
-    const deps = new Set<string>();
-    for (const item of list) {
-      for (const d of item.parsed.spec.dependencies) if (d.name !== name && byName.has(d.name)) deps.add(d.name);
-    }
-    for (const dep of deps) {
-      const set = dependents.get(dep) ?? new Set<string>();
-      set.add(name);
-      dependents.set(dep, set);
-    }
-    indegree.set(name, deps.size);
-  }
-
-  const order: string[] = [];
-  const ready = [...indegree].filter(([, n]) => n === 0).map(([name]) => name);
-  ready.sort();
-  const placed = new Set<string>();
-  const remaining = [...byName.keys()].sort();
-  while (order.length < byName.size) {
-    const next = ready.shift() ?? remaining.find((n) => !placed.has(n));
-    if (next === undefined) break;
-    if (placed.has(next)) continue;
-    placed.add(next);
-    order.push(next);
-    for (const dependent of dependents.get(next) ?? []) {
-      const left = (indegree.get(dependent) ?? 0) - 1;
-      indegree.set(dependent, left);
-      if (left === 0 && !placed.has(dependent)) ready.push(dependent);
-    }
-  }
-  return order.flatMap((name) => byName.get(name) ?? []);
-}
-
-function compareVersions(a: string, b: string): number {
-  const va = semver.valid(a);
-  const vb = semver.valid(b);
-  if (va && vb) return semver.compare(va, vb);
-  if (va) return -1;
-  if (vb) return 1;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The error a sync throws when its source cannot be read at all. */

@@ -1,22 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { create, type NestorError, notFound, type SourceStatus } from '@nestor/sdk';
 import type { Tracer } from '@opentelemetry/api';
-import { type Config, type SourceConfig, SYNC_LIMIT_DEFAULTS } from '../config/config.js';
-import type { ChangeFeed } from '../events/interfaces.js';
-import { GitClient, type SpawnFn } from '../git/client.js';
+import type { SourceConfig } from '../config/config.js';
+import type { LeaderLease } from '../leases/lease.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withSpan } from '../observability/tracing/tracing.js';
-import type { ComponentReader, EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
-import { LeaderLease } from './lease.js';
-import { DirectorySourceReader, GitSourceReader, type SourceReader } from './source-readers.js';
-import { type ComponentCreator, SourceSyncer, type SyncOptions, type SyncReport, sourceFailure } from './sync.js';
+import type { SourceSyncer, SyncOptions, SyncReport } from './syncer.js';
+import { sourceFailure } from './syncer.js';
 
 /** A configured source with its secrets resolved from the environment by the composition root. */
 export interface SourceDefinition extends SourceConfig {
@@ -28,31 +23,18 @@ export interface SourceDefinition extends SourceConfig {
 
 export interface SourceManagerOptions {
   sources: SourceDefinition[];
-  /** Git clones go to `<dataDir>/sources/<name>`. */
-  dataDir: string;
-  writer: ComponentCreator;
-  store: StateStore & Pick<EventLog, 'appendEvent'> & Pick<ComponentReader, 'getComponent'>;
-  /** Leases that keep replicas (and `nestor sync` beside a server) from syncing one source at once. */
-  leases?: LeaseStore;
-  feed: ChangeFeed;
+  /** Builds the syncer of each source (its reader, git client, parser); see `sources/wiring.ts`. */
+  syncerFor: (def: SourceDefinition) => SourceSyncer;
+  /** Keeps replicas (and `nestor sync` beside a server) from syncing one source at once; none: no lease. */
+  lease?: LeaderLease | null;
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;
-  /** Per git command time limit (ms). */
-  gitTimeoutMs?: number;
   /** Quiet time after a file change in a directory source before it is synced (ms). */
   watchDebounceMs?: number;
   /** When tracing is on, each sync run is a `sync.source` span. */
   tracer?: Tracer | null;
-  /** Starts git children (node's `spawn` unless a test wants to see their argv). */
-  spawn?: SpawnFn;
 }
-
-/** Name of the built-in directory source that loads `examples/`. */
-export const EXAMPLES_SOURCE = 'examples';
-
-/** A killed holder frees a source within this long; renewed every third of it while syncing. */
-const LEASE_TTL_MS = 30_000;
 
 interface Slot {
   def: SourceDefinition;
@@ -88,15 +70,7 @@ export class SourceManager {
     this.clock = opts.clock ?? systemClock;
     this.watchDebounceMs = opts.watchDebounceMs ?? 300;
     this.tracer = opts.tracer ?? null;
-    this.lease = opts.leases
-      ? new LeaderLease({
-          store: opts.leases,
-          holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-          ttlMs: LEASE_TTL_MS,
-          prefix: 'source-sync:',
-          logger: opts.logger,
-        })
-      : null;
+    this.lease = opts.lease ?? null;
     const metrics = opts.metrics ?? noopMetrics;
     this.syncs = metrics.counter('nestor_source_syncs_total', 'Source syncs by source and outcome', [
       'source',
@@ -109,39 +83,7 @@ export class SourceManager {
       [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
     );
     for (const def of opts.sources) {
-      const limits = {
-        maxFiles: def.max_files ?? SYNC_LIMIT_DEFAULTS.max_files,
-        maxBytes: def.max_bytes ?? SYNC_LIMIT_DEFAULTS.max_bytes,
-      };
-      const reader: SourceReader =
-        def.type === 'git'
-          ? new GitSourceReader({
-              git: new GitClient({
-                name: def.name,
-                url: def.url ?? '',
-                branch: def.branch,
-                dir: join(opts.dataDir, 'sources', def.name),
-                token: def.token,
-                sshKeyPath: def.ssh_key_path,
-                timeoutMs: opts.gitTimeoutMs,
-                logger: opts.logger,
-                spawn: opts.spawn,
-              }),
-            })
-          : new DirectorySourceReader({ name: def.name, root: resolve(def.path ?? '.'), paths: def.paths, limits });
-      const syncer = new SourceSyncer({
-        name: def.name,
-        reader,
-        paths: def.paths,
-        writer: opts.writer,
-        catalog: opts.store,
-        limits,
-        state: opts.store,
-        events: opts.store,
-        feed: opts.feed,
-        logger: opts.logger,
-        clock: this.clock,
-      });
+      const syncer = opts.syncerFor(def);
       this.slots.set(def.name, {
         def,
         syncer,
@@ -154,51 +96,6 @@ export class SourceManager {
         debounce: null,
       });
     }
-  }
-
-  /**
-   * Sources from config plus, when `examples.enabled`, the `examples` directory source (unless the
-   * config already names a source `examples`). Secrets are read from `env` here, by name. The
-   * store's leases keep two processes from syncing one source at once.
-   */
-  static fromConfig(
-    config: Config,
-    deps: Omit<SourceManagerOptions, 'sources' | 'dataDir' | 'store' | 'leases'> & {
-      store: SourceManagerOptions['store'] & LeaseStore;
-      env: Record<string, string | undefined>;
-    },
-  ): SourceManager {
-    const { env, ...rest } = deps;
-    const defs: SourceDefinition[] = config.sources.map((s) => ({
-      ...s,
-      token: s.token_env ? (env[s.token_env] ?? null) : null,
-      webhookSecret: s.webhook_secret_env ? (env[s.webhook_secret_env] ?? null) : null,
-    }));
-    if (config.examples.enabled && !defs.some((d) => d.name === EXAMPLES_SOURCE)) {
-      defs.push({
-        name: EXAMPLES_SOURCE,
-        type: 'directory',
-        url: null,
-        path: config.examples.path,
-        branch: 'main',
-        paths: ['**/*.yaml', '**/*.yml'],
-        interval_ms: 5_000,
-        webhook_secret_env: null,
-        token_env: null,
-        ssh_key_path: null,
-        token: null,
-        webhookSecret: null,
-      });
-    }
-    for (const d of defs) {
-      if (d.webhook_secret_env && !d.webhookSecret) {
-        rest.logger.warn(
-          { source: d.name, env: d.webhook_secret_env },
-          'webhook secret variable is not set; webhooks for this source will be refused',
-        );
-      }
-    }
-    return new SourceManager({ ...rest, leases: deps.store, sources: defs, dataDir: config.data_dir });
   }
 
   /** Names of every source, in config order. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { LeaseStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
-import { LeaderLease } from './lease.js';
+import { LeaderLease, LeaseLeadership } from './lease.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,5 +59,36 @@ describe('LeaderLease', () => {
       return signal.aborted;
     });
     expect(outcome).toEqual({ ran: true, value: true });
+  });
+});
+
+describe('LeaseLeadership', () => {
+  it('makes one process leader, answers from memory within a third of the TTL, and hands over on release', async () => {
+    const store = new MemoryStore();
+    let now = 0;
+    const a = new LeaseLeadership({ store, name: 'engines', holder: 'a', ttlMs: 900, now: () => now });
+    const b = new LeaseLeadership({ store, name: 'engines', holder: 'b', ttlMs: 900, now: () => now });
+    expect(await a.isLeader()).toBe(true);
+    expect(await b.isLeader()).toBe(false);
+    await a.release();
+    // b asked less than a third of the TTL ago: it keeps its answer until then.
+    expect(await b.isLeader()).toBe(false);
+    now += 300;
+    expect(await b.isLeader()).toBe(true);
+    expect(await a.isLeader()).toBe(false);
+  });
+
+  it('acts as follower when the store fails, and shares one store call between concurrent askers', async () => {
+    let calls = 0;
+    const failing: LeaseStore = {
+      acquireLease: async () => {
+        calls++;
+        throw new Error('store down');
+      },
+      releaseLease: async () => undefined,
+    };
+    const leadership = new LeaseLeadership({ store: failing, name: 'engines', holder: 'a', ttlMs: 900 });
+    expect(await Promise.all([leadership.isLeader(), leadership.isLeader()])).toEqual([false, false]);
+    expect(calls).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_YAML_LIMITS } from './bounded-yaml.js';
+import { DEFAULT_YAML_LIMITS } from '../yaml/bounded-yaml.js';
 import { fieldPath, MAX_FILE_BYTES, parseComponentFile, pathProblem } from './parser.js';
 
 const REPO = 'https://git.example.com/platform/components.git';

@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { create, type NestorError } from '@nestor/sdk';
 import picomatch from 'picomatch';
 import type { GitClient } from '../git/client.js';
-import { MAX_FILE_BYTES } from '../git/parser.js';
+import { MAX_FILE_BYTES } from './parser.js';
 
 /** A candidate file of a source at one revision. */
 export interface SourceFile {

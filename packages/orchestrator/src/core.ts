@@ -1,0 +1,269 @@
+/**
+ * The catalog core: everything that reads and writes the catalog, wired once. `buildApp` (the
+ * server), `nestor sync`, `nestor validate` and the benches all start from here, so a store, a cache
+ * or a feed is put together the same way wherever the catalog is used.
+ */
+import { readFileSync } from 'node:fs';
+import { create } from '@nestor/sdk';
+import type { Tracer } from '@opentelemetry/api';
+import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from './catalog/impact.js';
+import { CatalogManager } from './catalog/manager.js';
+import type { Config } from './config/config.js';
+import { EndpointPolicy } from './engines/endpoint-policy.js';
+import type { EngineReader } from './engines/interfaces.js';
+import { EngineRegistry } from './engines/registry.js';
+import { LocalChangeFeed } from './events/change-feed.js';
+import type { ChangeFeed } from './events/interfaces.js';
+import { LogFollower } from './events/log-follower.js';
+import { PostgresChangeFeed } from './events/postgres-feed.js';
+import { RedisChangeFeed } from './events/redis-feed.js';
+import type { Clock } from './observability/clock.js';
+import { systemClock } from './observability/clock.js';
+import type { Logger } from './observability/logging/logger.js';
+import { PromMetrics } from './observability/metrics/metrics.js';
+import {
+  TracingChangeFeed,
+  TracingSharedCache,
+  TracingStore,
+  TracingValidator,
+} from './observability/tracing/decorators.js';
+import type { SourceManager } from './sources/manager.js';
+import { sourceManagerFromConfig } from './sources/wiring.js';
+import { CachingStore } from './storage/cache/caching-store.js';
+import { CacheInvalidator } from './storage/cache/invalidator.js';
+import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
+import type { CatalogStore } from './storage/interfaces.js';
+import { MemoryStore } from './storage/memory/memory-store.js';
+import { PostgresStore } from './storage/postgres/postgres-store.js';
+import { SqliteStore } from './storage/sqlite/sqlite-store.js';
+import type { ComponentValidator } from './validation/interfaces.js';
+import { createValidator } from './validation/validator.js';
+
+/** What a caller may hand in instead of what config would build. */
+export interface CoreOverrides {
+  /** A ready store (tests, `nestor validate`'s memory catalog); closed with the core. */
+  store?: CatalogStore;
+  logger: Logger;
+  clock?: Clock;
+  env?: Record<string, string | undefined>;
+  /** Tracing on: the store, shared cache, feed and validator are wrapped in spans. */
+  tracer?: Tracer | null;
+  metrics?: PromMetrics;
+  /** The engines validation consults, instead of the store's registry (`nestor validate --engine`). */
+  engines?: EngineReader;
+}
+
+/** The wired catalog. `close()` stops what it started, in reverse order, the store last. */
+export interface CatalogCore {
+  /** The store as configured, before tracing or caching. */
+  rawStore: CatalogStore;
+  /** The store with tracing, without the cache: the log, health checks, validation. */
+  baseStore: CatalogStore;
+  /** What request handlers and writers use: `baseStore` behind the cache when it is on. */
+  store: CatalogStore;
+  redis: RedisLink | null;
+  feed: ChangeFeed;
+  endpointPolicy: EndpointPolicy;
+  engines: EngineRegistry;
+  /** Impact, diff and resolution (issue 16), answered from a reverse-dependency index. */
+  impact: ImpactService;
+  validator: ComponentValidator;
+  manager: CatalogManager;
+  sources: SourceManager;
+  metrics: PromMetrics;
+  close(): Promise<void>;
+}
+
+export async function buildCatalogCore(config: Config, overrides: CoreOverrides): Promise<CatalogCore> {
+  const env = overrides.env ?? process.env;
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger;
+  const tracer = overrides.tracer ?? null;
+  const metrics = overrides.metrics ?? new PromMetrics();
+  const stoppers: (() => Promise<void> | void)[] = [];
+
+  const rawStore = overrides.store ?? (await createStore(config, clock, logger));
+  const baseStore: CatalogStore = tracer
+    ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
+    : rawStore;
+  stoppers.push(() => baseStore.close());
+  // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
+  // down, reads fall back to the store and the feed to polling the log; it heals by itself.
+  const redisSecret = (key: string, name: string | null) => {
+    if (!name) return undefined;
+    const value = env[name];
+    if (!value) logger.warn({ key, env: name }, 'the environment variable named by this cache key is empty or unset');
+    return value || undefined;
+  };
+  const redisPassword = redisSecret('cache.redis_password_env', config.cache.redis_password_env);
+  const redis = config.cache.redis_url
+    ? new RedisLink({
+        url: config.cache.redis_url,
+        prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
+        logger,
+        ...(redisPassword ? { password: redisPassword } : {}),
+        ...(config.cache.redis_tls_ca_file ? { tlsCa: readRedisCa(config.cache.redis_tls_ca_file) } : {}),
+      })
+    : null;
+  if (redis) stoppers.push(() => redis.close());
+  const redisSigningKey = redisSecret('cache.redis_signing_key_env', config.cache.redis_signing_key_env);
+  const redisCache = (link: RedisLink) => {
+    const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
+    return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
+  };
+  const store: CatalogStore = config.cache.enabled
+    ? new CachingStore({
+        inner: baseStore,
+        maxBytes: config.cache.max_bytes,
+        ttlMs: config.cache.ttl_ms,
+        metrics,
+        logger,
+        ...(redis ? { shared: redisCache(redis) } : {}),
+      })
+    : baseStore;
+
+  // PostgreSQL wakes replicas itself: each append NOTIFYs at commit (no Redis needed for that).
+  const pgFeed =
+    rawStore instanceof PostgresStore && config.store.url
+      ? new PostgresChangeFeed({
+          url: config.store.url,
+          channel: rawStore.channel,
+          head: () => baseStore.headSequence(),
+          logger,
+        })
+      : null;
+  if (pgFeed) stoppers.push(() => pgFeed.close());
+  const redisFeed =
+    !pgFeed && redis ? new RedisChangeFeed({ link: redis, head: () => baseStore.headSequence(), logger }) : null;
+  if (redisFeed) stoppers.push(() => redisFeed.close());
+  let plainFeed: ChangeFeed;
+  if (pgFeed) {
+    plainFeed = pgFeed;
+  } else if (redisFeed) {
+    plainFeed = redisFeed;
+  } else {
+    // Without Redis the feed polls the log's head, so writes by other processes on the same store
+    // (`nestor sync` next to a server, replicas sharing a database) still reach caches and streams.
+    const localFeed = new LocalChangeFeed({ head: () => baseStore.headSequence(), logger });
+    stoppers.push(() => localFeed.close());
+    plainFeed = localFeed;
+  }
+  const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
+  // --- end Redis
+  if (store instanceof CachingStore) {
+    // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
+    const invalidator = new CacheInvalidator({
+      cache: store,
+      log: baseStore,
+      logger,
+      position: await baseStore.headSequence(),
+    });
+    invalidator.follow(feed);
+    stoppers.push(() => invalidator.stop());
+  }
+
+  // Engine registrations live in the store (shared by replicas, refreshed from it); probing and
+  // discovery are the server's background work (buildApp).
+  const endpointPolicy = new EndpointPolicy({ allowHosts: config.engine_allow_hosts });
+  const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
+  await engines.load(config.engines);
+  const plainValidator = createValidator({
+    // The uncached store: verdicts are stamped with the log head, and a cache that learns of
+    // another process's write only through the feed could pair old versions with a new head.
+    reader: baseStore,
+    engines: overrides.engines ?? engines,
+    unhealthyEngine: config.validation.unhealthy_engine,
+    cacheSize: config.validation.cache_size,
+    metrics,
+    logger,
+  });
+  const tracedValidator = tracer ? new TracingValidator({ inner: plainValidator, tracer }) : plainValidator;
+  // Impact, diff, resolution: a reverse-dependency index kept by its own log follower over the
+  // uncached store (reads wait for it to reach the head they saw). Verdicts carry the impact.
+  const impactIndex = new ImpactIndex({ source: baseStore });
+  const impactFollower = new LogFollower({
+    log: baseStore,
+    consumer: impactIndex,
+    logger,
+    position: await baseStore.headSequence(),
+  });
+  impactIndex.attach(impactFollower);
+  impactFollower.follow(feed);
+  stoppers.push(() => impactFollower.stop());
+  const impact = new ImpactService({ index: impactIndex });
+  const validator = new ImpactAnnotatingValidator({ inner: tracedValidator, impact });
+  const manager = new CatalogManager({ store, validator, feed, logger, metrics });
+  // Sources are stopped before the store closes (stoppers run in reverse).
+  const sources = sourceManagerFromConfig(config, {
+    writer: manager,
+    store,
+    feed,
+    logger,
+    metrics,
+    clock,
+    env,
+    tracer,
+  });
+  stoppers.push(() => sources.stop());
+
+  return {
+    rawStore,
+    baseStore,
+    store,
+    redis,
+    feed,
+    endpointPolicy,
+    engines,
+    impact,
+    validator,
+    manager,
+    sources,
+    metrics,
+    async close() {
+      for (const stop of stoppers.reverse()) await stop();
+    },
+  };
+}
+
+/** Creates the configured storage backend (without caches). */
+export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
+  switch (config.store.type) {
+    case 'memory':
+      return new MemoryStore({ clock });
+    case 'sqlite':
+      return new SqliteStore({ path: config.store.path, clock });
+    case 'dynamodb': {
+      const { DynamoStore } = await import('./storage/dynamodb/dynamo-store.js');
+      return DynamoStore.fromConfig(config.store, { clock });
+    }
+    case 'postgres': {
+      const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
+      return PostgresStore.open({
+        url: config.store.url ?? '',
+        schema: config.store.schema,
+        poolSize: config.store.pool_size,
+        statementTimeoutMs: config.store.statement_timeout_ms,
+        connectTimeoutMs: config.store.connect_timeout_ms,
+        clock,
+        ...(logger
+          ? {
+              onRetry: (err: unknown, attempt: number, delayMs: number) =>
+                logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; retrying'),
+            }
+          : {}),
+      });
+    }
+  }
+}
+
+function readRedisCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw create('invalid_request')
+      .component('config')
+      .operation('Load')
+      .message(`cache.redis_tls_ca_file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      .build();
+  }
+}
