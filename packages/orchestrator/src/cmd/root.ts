@@ -1,6 +1,7 @@
 import { NestorError } from '@nestor/sdk';
 import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
+import { registerDiffCommand } from './diff.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSyncCommand(program);
   registerTransferCommands(program);
   registerValidateCommand(program);
+  registerDiffCommand(program);
   registerVersionCommand(program);
   return program;
 }
