@@ -9,6 +9,7 @@ import { defaultConfig } from '../config/config.js';
 import { buildApp } from '../main.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { type DiffFlags, type DiffReport, registerDiffCommand, runDiff } from './diff.js';
+import { buildProgram } from './root.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -216,6 +217,7 @@ describe('nestor diff (local catalog)', () => {
     registerDiffCommand(program);
     await expect(program.parseAsync(['diff', '--help'], { from: 'user' })).rejects.toMatchObject({ exitCode: 0 });
     expect(help).toContain('--server <url>');
+    expect(buildProgram().commands.map((c) => c.name())).toContain('diff');
     expect(help).toContain('Exit codes:');
     expect(help).toMatch(/^ {2}0 {2}every bump is sufficient/m);
     expect(help).toMatch(/^ {2}1 {2}a bump is insufficient/m);

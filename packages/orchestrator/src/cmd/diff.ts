@@ -267,7 +267,8 @@ Exit codes:
      missing dependency, an unregistered engine), or a document that is not a component
   2  usage or file errors: an unknown --format, a path that does not exist, a file that is not
      YAML, empty or binary, a folder without component files, a token the server refuses
-  3  the server (--server) is unreachable or failing`,
+  3  the server (--server) is unreachable or failing
+`,
     )
     .action(async (paths: string[], flags: DiffFlags) => {
       process.exitCode = await runDiff(paths, flags, {
