@@ -1,6 +1,7 @@
 import { NestorError } from '@nestor/sdk';
 import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
+import { registerDiffCommand } from './diff.js';
 import { registerInitCommand } from './init.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSyncCommand(program);
   registerTransferCommands(program);
   registerValidateCommand(program);
+  registerDiffCommand(program);
   registerInitCommand(program);
   registerVersionCommand(program);
   return program;
