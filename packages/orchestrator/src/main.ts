@@ -94,6 +94,10 @@ export interface App {
 }
 
 /** Creates the configured storage backend (without caches). */
+/**
+ * The configured store. With a logger (the server), PostgreSQL is reached in the background so
+ * that the server listens, unready, while the database is down; commands wait for it instead.
+ */
 export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
   switch (config.store.type) {
     case 'memory':
@@ -106,19 +110,20 @@ export async function createStore(config: Config, clock: Clock, logger?: Logger)
     }
     case 'postgres': {
       const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
-      return PostgresStore.open({
+      const opts = {
         url: config.store.url ?? '',
         schema: config.store.schema,
         poolSize: config.store.pool_size,
         statementTimeoutMs: config.store.statement_timeout_ms,
         connectTimeoutMs: config.store.connect_timeout_ms,
         clock,
-        ...(logger
-          ? {
-              onRetry: (err: unknown, attempt: number, delayMs: number) =>
-                logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; retrying'),
-            }
-          : {}),
+      };
+      if (!logger) return PostgresStore.open(opts);
+      return PostgresStore.connecting({
+        ...opts,
+        onRetry: (err, attempt, delayMs) =>
+          logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; serving 503 and retrying'),
+        onReady: (attempts) => logger.info({ attempts }, 'PostgreSQL reached; the store is ready'),
       });
     }
   }
@@ -149,6 +154,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
     : rawStore;
   stoppers.push(() => baseStore.close());
+  // A PostgreSQL store still reaching its database: what needs the store at start waits for it.
+  const pendingStore = rawStore instanceof PostgresStore && !rawStore.isReady() ? rawStore : null;
+  // Followers of a store not reached yet start at 0: their caches are empty, so replaying is safe.
+  const startPosition = () => (pendingStore ? Promise.resolve(0) : baseStore.headSequence());
   // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
   const redisSecret = (key: string, name: string | null) => {
@@ -218,7 +227,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       cache: store,
       log: baseStore,
       logger,
-      position: await baseStore.headSequence(),
+      position: await startPosition(),
     });
     invalidator.follow(feed);
     stoppers.push(() => invalidator.stop());
@@ -228,7 +237,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // one replica, the lease holder, probes and discovers. Stopped before the store closes.
   const endpointPolicy = new EndpointPolicy({ allowHosts: config.engine_allow_hosts });
   const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
-  await engines.load(config.engines);
+  if (!pendingStore) await engines.load(config.engines);
   const engineLeadership = new LeaseLeadership({
     store,
     name: 'engines',
@@ -277,7 +286,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     log: baseStore,
     consumer: impactIndex,
     logger,
-    position: await baseStore.headSequence(),
+    position: await startPosition(),
   });
   impactIndex.attach(impactFollower);
   impactFollower.follow(feed);
@@ -394,11 +403,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async start() {
       if (started) return;
       started = true;
-      await sources.start();
-      compactor.start();
-      engines.startRefresh(5_000);
-      engineHealth.start();
-      engineDiscovery.start();
+      const begin = async () => {
+        await sources.start();
+        compactor.start();
+        engines.startRefresh(5_000);
+        engineHealth.start();
+        engineDiscovery.start();
+      };
+      if (!pendingStore) return begin();
+      void pendingStore
+        .whenReady()
+        .then(async (ready) => {
+          if (!ready) return;
+          await engines.load(config.engines);
+          await begin();
+        })
+        .catch((err: unknown) => logger.error({ err }, 'starting background work after PostgreSQL was reached failed'));
     },
     async close() {
       await server.close();
