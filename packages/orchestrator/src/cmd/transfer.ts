@@ -81,7 +81,10 @@ export function registerTransferCommands(program: Command): void {
           .message(`the ${config.store.type} store cannot be imported into (sqlite, postgres and dynamodb can)`)
           .build();
       }
-      await importCatalog(store, createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }), { progress: note });
+      // The iterator is taken at once: readline emits lines as soon as it exists, and only an
+      // iterator already listening buffers them while importCatalog first queries the store.
+      const iterator = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
+      await importCatalog(store, { [Symbol.asyncIterator]: () => iterator }, { progress: note });
     } finally {
       input.destroy();
       await store.close();
