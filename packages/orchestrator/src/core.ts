@@ -71,6 +71,13 @@ export interface CatalogCore {
   manager: CatalogManager;
   sources: SourceManager;
   metrics: PromMetrics;
+  /**
+   * Resolves true once the store answers (at once for every store but a PostgreSQL one still
+   * being reached); configured engines are loaded by then. False when the core closed first.
+   */
+  whenStoreReady(): Promise<boolean>;
+  /** True when the store was still being reached when the core was built. */
+  storePending: boolean;
   close(): Promise<void>;
 }
 
@@ -87,6 +94,10 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     ? new TracingStore({ inner: rawStore, tracer, system: config.store.type })
     : rawStore;
   stoppers.push(() => baseStore.close());
+  // A PostgreSQL store still reaching its database: what needs the store at start waits for it.
+  const pendingStore = rawStore instanceof PostgresStore && !rawStore.isReady() ? rawStore : null;
+  // Followers of a store not reached yet start at 0: their caches are empty, so replaying is safe.
+  const startPosition = () => (pendingStore ? Promise.resolve(0) : baseStore.headSequence());
   // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
   const redisSecret = (key: string, name: string | null) => {
@@ -156,7 +167,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
       cache: store,
       log: baseStore,
       logger,
-      position: await baseStore.headSequence(),
+      position: await startPosition(),
     });
     invalidator.follow(feed);
     stoppers.push(() => invalidator.stop());
@@ -166,7 +177,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   // discovery are the server's background work (buildApp).
   const endpointPolicy = new EndpointPolicy({ allowHosts: config.engine_allow_hosts });
   const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
-  await engines.load(config.engines);
+  if (!pendingStore) await engines.load(config.engines);
   const plainValidator = createValidator({
     // The uncached store: verdicts are stamped with the log head, and a cache that learns of
     // another process's write only through the feed could pair old versions with a new head.
@@ -185,7 +196,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     log: baseStore,
     consumer: impactIndex,
     logger,
-    position: await baseStore.headSequence(),
+    position: await startPosition(),
   });
   impactIndex.attach(impactFollower);
   impactFollower.follow(feed);
@@ -219,13 +230,23 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     manager,
     sources,
     metrics,
+    storePending: pendingStore !== null,
+    async whenStoreReady() {
+      if (!pendingStore) return true;
+      const ready = await pendingStore.whenReady();
+      if (ready) await engines.load(config.engines);
+      return ready;
+    },
     async close() {
       for (const stop of stoppers.reverse()) await stop();
     },
   };
 }
 
-/** Creates the configured storage backend (without caches). */
+/**
+ * The configured store, without caches. With a logger (the server), PostgreSQL is reached in the
+ * background so that the server listens, unready, while the database is down; commands wait for it.
+ */
 export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
   switch (config.store.type) {
     case 'memory':
@@ -238,19 +259,20 @@ export async function createStore(config: Config, clock: Clock, logger?: Logger)
     }
     case 'postgres': {
       const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
-      return PostgresStore.open({
+      const opts = {
         url: config.store.url ?? '',
         schema: config.store.schema,
         poolSize: config.store.pool_size,
         statementTimeoutMs: config.store.statement_timeout_ms,
         connectTimeoutMs: config.store.connect_timeout_ms,
         clock,
-        ...(logger
-          ? {
-              onRetry: (err: unknown, attempt: number, delayMs: number) =>
-                logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; retrying'),
-            }
-          : {}),
+      };
+      if (!logger) return PostgresStore.open(opts);
+      return PostgresStore.connecting({
+        ...opts,
+        onRetry: (err, attempt, delayMs) =>
+          logger.warn({ err, attempt, retryMs: delayMs }, 'PostgreSQL unreachable; serving 503 and retrying'),
+        onReady: (attempts) => logger.info({ attempts }, 'PostgreSQL reached; the store is ready'),
       });
     }
   }

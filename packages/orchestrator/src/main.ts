@@ -234,11 +234,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async start() {
       if (started) return;
       started = true;
-      await sources.start();
-      compactor.start();
-      engines.startRefresh(5_000);
-      engineHealth.start();
-      engineDiscovery.start();
+      const begin = async () => {
+        await sources.start();
+        compactor.start();
+        engines.startRefresh(5_000);
+        engineHealth.start();
+        engineDiscovery.start();
+      };
+      if (!core.storePending) return begin();
+      // A store still being reached (PostgreSQL down at start) delays background work until it answers.
+      void core
+        .whenStoreReady()
+        .then((ready) => (ready ? begin() : undefined))
+        .catch((err: unknown) => logger.error({ err }, 'starting background work failed'));
     },
     async close() {
       await server.close();

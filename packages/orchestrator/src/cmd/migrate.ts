@@ -9,7 +9,7 @@ interface Migratable {
   migrate(): Promise<unknown> | unknown;
 }
 
-function isMigratable(store: object): store is Migratable {
+export function isMigratable(store: object): store is Migratable {
   return typeof (store as Partial<Migratable>).migrate === 'function';
 }
 

@@ -23,7 +23,7 @@ Configuration (defaults < --config file < NESTOR_<SECTION>_<KEY> env < flags):
   server.body_limit                           largest request body in bytes (1048576)
   store.type / NESTOR_STORE_TYPE              memory | sqlite | dynamodb | postgres (sqlite)
   store.url / NESTOR_STORE_URL                PostgreSQL URL; store.schema / NESTOR_STORE_SCHEMA (nestor)
-  store.pool_size, statement_timeout, connect_timeout  PostgreSQL pool (10, 30s, 30s)
+  store.pool_size, statement_timeout, connect_timeout  PostgreSQL pool (10, 30s; 30s wait in commands)
   store.path / NESTOR_STORE_PATH              SQLite file (./data/nestor.db)
   store.table, store.region, store.endpoint   DynamoDB table and endpoint override
   data_dir / NESTOR_DATA_DIR                  data folder (./data)

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { exportCatalog, importCatalog, isImporter } from '../storage/transfer.js';
+import { isMigratable } from './migrate.js';
 import { addStoreOptions, note } from './options.js';
 
 type StoreFlags = { config?: string; store?: string; dataDir?: string };
@@ -52,6 +53,14 @@ export function registerTransferCommands(program: Command): void {
       .description('load an export into an empty store (runs migrations first)'),
   ).action(async (file: string, flags: StoreFlags) => {
     const config = loadConfig({ ...flags, examples: false }, process.env);
+    if (config.store.type === 'memory') {
+      // The memory store lives only as long as this command: the import would be thrown away.
+      throw create('invalid_request')
+        .component('cli')
+        .operation('Import')
+        .message('importing into --store memory keeps nothing once the command ends; use sqlite, postgres or dynamodb')
+        .build();
+    }
     const input = createReadStream(file);
     await once(input, 'open').catch((err: NodeJS.ErrnoException) => {
       throw create('invalid_request')
@@ -60,17 +69,22 @@ export function registerTransferCommands(program: Command): void {
         .message(`cannot read ${file}: ${err.code ?? err.message}`)
         .build();
     });
-    // Opening the SQLite and PostgreSQL stores applies pending migrations.
+    // Opening the SQLite and PostgreSQL stores applies pending migrations; DynamoDB's table is
+    // created here, so an import into a new table needs no `nestor migrate` first.
     const store = await createStore(config, systemClock);
     try {
+      if (isMigratable(store)) await store.migrate();
       if (!isImporter(store)) {
         throw create('invalid_request')
           .component('cli')
           .operation('Import')
-          .message(`the ${config.store.type} store cannot be imported into (sqlite and postgres can)`)
+          .message(`the ${config.store.type} store cannot be imported into (sqlite, postgres and dynamodb can)`)
           .build();
       }
-      await importCatalog(store, createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }), { progress: note });
+      // The iterator is taken at once: readline emits lines as soon as it exists, and only an
+      // iterator already listening buffers them while importCatalog first queries the store.
+      const iterator = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
+      await importCatalog(store, { [Symbol.asyncIterator]: () => iterator }, { progress: note });
     } finally {
       input.destroy();
       await store.close();

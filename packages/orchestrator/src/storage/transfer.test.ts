@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComponentDefinition, NestorError } from '@nestor/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CatalogStore } from './interfaces.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from '../../../../test/dynamodb-local.js';
+import { DynamoStore } from './dynamodb/dynamo-store.js';
+import type { CatalogImporter, CatalogStore } from './interfaces.js';
+import { MemoryStore } from './memory/memory-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { dropSchema, randomSchema, TEST_POSTGRES_URL } from './postgres/testing.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -11,6 +15,11 @@ import { makeComponent, makeEngine } from './testing.js';
 import { exportCatalog, importCatalog } from './transfer.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
+let dynamoLocal: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
+beforeAll(async () => {
+  dynamoLocal = await sharedDynamoDBLocal();
+}, DYNAMODB_LOCAL_WAIT_MS + 10_000);
+
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -32,6 +41,18 @@ async function postgres(): Promise<PostgresStore> {
     () => dropSchema(schema),
     () => store.close(),
   );
+  return store;
+}
+
+async function dynamodb(): Promise<DynamoStore> {
+  const store = new DynamoStore({
+    table: `nestor-transfer-${randomUUID()}`,
+    endpoint: dynamoLocal.endpoint,
+    region: dynamoLocal.region,
+    credentials: dynamoLocal.credentials,
+  });
+  await store.migrate();
+  cleanups.push(() => store.close());
   return store;
 }
 
@@ -65,7 +86,8 @@ async function everything(store: CatalogStore) {
 }
 
 describe('export and import', () => {
-  it('round-trips SQLite -> PostgreSQL -> SQLite keeping every field and the event position', async () => {
+  /** A SQLite catalog with every kind of field set, and its state before export. */
+  async function richSource() {
     const source = sqlite();
     const a = makeComponent({ labels: { team: 'data' }, dependencies: [{ name: 'net', version_range: '^1.0.0' }] });
     await source.createComponent(a);
@@ -82,21 +104,48 @@ describe('export and import', () => {
     });
     const before = await everything(source);
     expect(before.head).toBe(11);
+    return { source, before };
+  }
 
-    const pg = await postgres();
-    await importCatalog(pg, iterate(await exported(source)));
-    expect(await everything(pg)).toEqual(before);
+  async function roundTrip(middle: CatalogStore & CatalogImporter) {
+    const { source, before } = await richSource();
+    await importCatalog(middle, iterate(await exported(source)));
+    expect(await everything(middle)).toEqual(before);
 
     const back = sqlite();
-    await importCatalog(back, iterate(await exported(pg)));
+    await importCatalog(back, iterate(await exported(middle)));
     expect(await everything(back)).toEqual(before);
 
     // The sequence continues above the exported head on both.
-    for (const store of [pg, back]) {
+    for (const store of [middle, back]) {
       const next = await store.createComponent(makeComponent());
       expect(next.event?.id).toBe(12);
       expect(next.component.revision).toBe(12);
       expect(await store.oldestSequence()).toBe(12);
+    }
+  }
+
+  it('round-trips SQLite -> PostgreSQL -> SQLite keeping every field and the event position', async () => {
+    await roundTrip(await postgres());
+  });
+
+  it('round-trips SQLite -> DynamoDB -> SQLite keeping every field and the event position', async () => {
+    await roundTrip(await dynamodb());
+  });
+
+  it('round-trips SQLite -> memory -> SQLite keeping every field and the event position', async () => {
+    await roundTrip(new MemoryStore());
+  });
+
+  it('refuses to import a version twice into DynamoDB and memory, and never lowers the head', async () => {
+    for (const store of [await dynamodb(), new MemoryStore()]) {
+      const { component } = await new MemoryStore().createComponent(makeComponent());
+      await store.importComponent(component);
+      const err = await store.importComponent(component).catch((e: unknown) => e);
+      expect(NestorError.is(err) && err.code).toBe('version_conflict');
+      await store.advanceHead(7);
+      await store.advanceHead(5);
+      expect(await store.headSequence()).toBe(7);
     }
   });
 

@@ -37,6 +37,7 @@ import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
+  CatalogImporter,
   CatalogStore,
   CreateConditions,
   DependentRef,
@@ -122,7 +123,7 @@ interface Head {
  * replicas are serialised by the counter and a sequence is never reused. Reads on the base table
  * are strongly consistent; the list indexes are eventually consistent on AWS.
  */
-export class DynamoStore implements CatalogStore {
+export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly client: DynamoDBClient;
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
@@ -709,6 +710,61 @@ export class DynamoStore implements CatalogStore {
     this.client.destroy();
   }
 
+  // ---------------------------------------------------------------- import (nestor import)
+
+  async importComponent(component: ComponentDefinition): Promise<void> {
+    await this.guard('ImportComponent', async () => {
+      // Versions arrive oldest first and import is single-writer, so the head read here is current.
+      const nextHead = advanceHead(await this.getHead(component.name), component);
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: this.table,
+            Item: versionItem(component),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        ...dependentItems(component).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
+      ];
+      if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
+      checkDynamoLimits(items, 'ImportComponent');
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      } catch (err) {
+        const reasons = (err as Partial<TransactionCanceledException>).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+          throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
+            component_name: component.name,
+            version: component.version,
+          });
+        }
+        throw err;
+      }
+      // No event names the imported versions: the search index must reload from the head items.
+      this.indexedUpTo = -1;
+    });
+  }
+
+  async advanceHead(sequence: number): Promise<void> {
+    await this.guard('AdvanceHead', async () => {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { PK: META_PK, SK: COUNTER_SK, seq: sequence },
+            ConditionExpression: 'attribute_not_exists(PK) OR seq < :seq',
+            ExpressionAttributeValues: { ':seq': sequence },
+          }),
+        );
+      } catch (err) {
+        // Already at or above `sequence`: the head never moves back.
+        if (!isConditionFailure(err)) throw err;
+      }
+      this.noteHead(await this.readCounter(), null);
+      this.indexedUpTo = -1;
+    });
+  }
+
   // ---------------------------------------------------------------- internals
 
   private async resubmission(stored: ComponentDefinition, component: NewComponent): Promise<WriteOutcome> {
@@ -955,6 +1011,17 @@ function advanceHead(head: Head | null, added: ComponentDefinition): Head | null
 
 function versionItem(c: ComponentDefinition): Item {
   return { PK: componentPk(c.name), SK: versionSk(c.version), version: c.version, doc: JSON.stringify(c) };
+}
+
+/** One item per dependency edge, under the dependency's name, so `getDependents` is one Query. */
+function dependentItems(c: ComponentDefinition): Item[] {
+  return c.dependencies.map((d, i) => ({
+    PK: dependentsPk(d.name),
+    SK: dependentSk(c.name, c.version, i),
+    name: c.name,
+    version: c.version,
+    version_range: d.version_range,
+  }));
 }
 
 function headItem(head: Head): Item {

@@ -12,6 +12,7 @@ import {
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import type {
+  CatalogImporter,
   CatalogStore,
   CreateConditions,
   DependentRef,
@@ -68,7 +69,7 @@ const copy = <T>(value: T): T => structuredClone(value);
  * it as the fake of every backend, which is why it passes the same contract suite. Values are
  * copied in and out, so callers can never change stored state by mutating a result.
  */
-export class MemoryStore implements CatalogStore {
+export class MemoryStore implements CatalogStore, CatalogImporter {
   private readonly clock: Clock;
   private readonly byName = new Map<string, NameEntry>();
   /** Every name, sorted, for keyset pagination. */
@@ -302,6 +303,29 @@ export class MemoryStore implements CatalogStore {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+
+  async importComponent(component: ComponentDefinition): Promise<void> {
+    const entry = this.byName.get(component.name);
+    if (entry?.versions.some((v) => v.version === component.version)) {
+      throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
+        component_name: component.name,
+        version: component.version,
+      });
+    }
+    const stored = copy(component);
+    if (entry) {
+      entry.versions.push(stored);
+      entry.versions.sort((a, b) => compareVersions(b.version, a.version));
+      this.refreshLatest(entry);
+    } else {
+      this.byName.set(stored.name, { versions: [stored], latest: stored, latestWithPrerelease: stored });
+      this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
+    }
+  }
+
+  async advanceHead(sequence: number): Promise<void> {
+    if (sequence > this.sequence) this.sequence = sequence;
+  }
 
   private refreshLatest(entry: NameEntry): void {
     entry.latest = pickLatest(entry.versions, false) as ComponentDefinition;

@@ -53,16 +53,21 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Server-side limit of one statement (default 30 000 ms). */
   statementTimeoutMs?: number;
-  /** How long `open` keeps retrying an unreachable database before giving up (default 30 000 ms). */
+  /** How long `open` keeps retrying an unreachable database before giving up (default 30 000 ms); `connecting` never gives up. */
   connectTimeoutMs?: number;
   clock?: Clock;
   /** Apply pending migrations in `open` (default true); otherwise the schema must be current. */
   migrate?: boolean;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
-  /** Told about each failed attempt while `open` waits for the database. */
+  /** Told about each failed attempt while `open` (or `connecting`) waits for the database. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Told once when a store made by `connecting` has reached the database and checked its schema. */
+  onReady?: (attempts: number) => void;
 }
+
+/** The longest pause between two attempts of `connecting` to reach the database. */
+export const MAX_CONNECT_RETRY_MS = 30_000;
 
 export interface MigrationOutcome {
   applied: string[];
@@ -117,6 +122,16 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
   private closed = false;
   /** Migrations `open` applied, reported by the next `migrate()` (as `nestor migrate` prints). */
   private appliedAtOpen: string[] = [];
+  /**
+   * Set while a store made by `connecting` has not yet reached the database and checked its
+   * schema: every operation then fails at once with `storage_failure` saying why.
+   */
+  private pending: { attempt: number; error: unknown } | null = null;
+  private wakeRetry: (() => void) | null = null;
+  private settleReady: ((ready: boolean) => void) | null = null;
+  private readonly readyPromise = new Promise<boolean>((resolve) => {
+    this.settleReady = resolve;
+  });
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema ?? 'nestor';
@@ -167,6 +182,77 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
       await store.close();
       throw err;
     }
+  }
+
+  /**
+   * Returns at once a store that reaches the database in the background: it retries with
+   * exponential backoff (250 ms doubling up to `MAX_CONNECT_RETRY_MS`, never giving up) until the
+   * database answers and migrations are applied (or, with `migrate: false`, the schema is current).
+   * Meanwhile every operation, `ping` included, fails with `storage_failure` naming the last error,
+   * so a server can listen and report itself unready instead of exiting. Resolves once the first
+   * attempt has ended either way, so a reachable database is ready when this returns.
+   */
+  static async connecting(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(opts);
+    store.pending = { attempt: 0, error: new Error('the first connection attempt is under way') };
+    await new Promise<void>((firstAttemptEnded) => void store.reachInBackground(opts, firstAttemptEnded));
+    return store;
+  }
+
+  /** True once the store can serve operations (always, for a store made by `open`). */
+  isReady(): boolean {
+    return this.pending === null;
+  }
+
+  /** Resolves true once the store can serve operations, false if it is closed before that. */
+  whenReady(): Promise<boolean> {
+    return this.pending === null ? Promise.resolve(!this.closed) : this.readyPromise;
+  }
+
+  private async reachInBackground(opts: PostgresStoreOptions, attemptEnded: () => void): Promise<void> {
+    for (let attempt = 1, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, MAX_CONNECT_RETRY_MS)) {
+      try {
+        await this.pool.query('SELECT 1');
+        if (opts.migrate === false) await this.checkSchema();
+        else this.appliedAtOpen = (await this.migrate()).applied;
+        if (this.closed) return attemptEnded();
+        this.pending = null;
+        opts.onReady?.(attempt);
+        this.settleReady?.(true);
+        attemptEnded();
+        return;
+      } catch (err) {
+        if (this.closed) return attemptEnded();
+        this.pending = { attempt, error: err };
+        opts.onRetry?.(err, attempt, delay);
+        attemptEnded();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRetry = null;
+      }
+    }
+  }
+
+  /** Throws while the background connection of `connecting` has not succeeded yet. */
+  private refuseWhilePending(operation: string): void {
+    if (this.pending === null) return;
+    const { attempt, error } = this.pending;
+    const reason = NestorError.is(error) || error instanceof Error ? error.message : String(error);
+    throw create('storage_failure')
+      .component(COMPONENT)
+      .operation(operation)
+      .message(
+        attempt === 0
+          ? 'PostgreSQL is not reachable yet: connecting'
+          : `PostgreSQL is not reachable yet (${attempt} attempts; still retrying): ${reason}`,
+      )
+      .cause(error)
+      .build();
   }
 
   /**
@@ -582,6 +668,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeRetry?.();
+    this.settleReady?.(false);
     await this.pool.end().catch(() => {});
   }
 
@@ -647,6 +735,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
   /** One statement on a pooled connection (autocommit). */
   private async run<T>(operation: string, work: (q: Querier) => Promise<T>): Promise<T> {
     if (this.closed) throw storageFailure(COMPONENT, operation, new Error('the store is closed'));
+    if (operation !== 'Open') this.refuseWhilePending(operation);
     try {
       return await work(this.pool);
     } catch (err) {
@@ -656,6 +745,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
 
   private async connect(operation: string): Promise<pg.PoolClient> {
     if (this.closed) throw storageFailure(COMPONENT, operation, new Error('the store is closed'));
+    // Migrating is part of reaching the database, so it runs while the store is still pending.
+    if (operation !== 'Migrate') this.refuseWhilePending(operation);
     try {
       return await this.pool.connect();
     } catch (err) {
