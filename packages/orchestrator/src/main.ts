@@ -27,6 +27,7 @@ import { EndpointPolicy } from './engines/endpoint-policy.js';
 import { HttpHealthChecker } from './engines/health.js';
 import { LeaseLeadership } from './engines/leadership.js';
 import { EngineRegistry } from './engines/registry.js';
+import { CacheInvalidator } from './events/cache-invalidator.js';
 import { LocalChangeFeed } from './events/change-feed.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
@@ -48,7 +49,6 @@ import {
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import { CachingStore } from './storage/cache/caching-store.js';
-import { CacheInvalidator } from './storage/cache/invalidator.js';
 import { RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
