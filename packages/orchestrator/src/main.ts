@@ -49,8 +49,10 @@ import {
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import { CachingStore } from './storage/cache/caching-store.js';
+import type { CatalogRevision } from './storage/cache/interfaces.js';
 import { RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
+import { LogHeadRevision } from './storage/log-head-revision.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
 import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
@@ -171,7 +173,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
     return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
   };
-  const store: CatalogStore = config.cache.enabled
+  const cache = config.cache.enabled
     ? new CachingStore({
         inner: baseStore,
         maxBytes: config.cache.max_bytes,
@@ -180,7 +182,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         logger,
         ...(redis ? { shared: redisCache(redis) } : {}),
       })
-    : baseStore;
+    : null;
+  const store: CatalogStore = cache ?? baseStore;
 
   // PostgreSQL wakes replicas itself: each append NOTIFYs at commit (no Redis needed for that).
   const pgFeed =
@@ -210,17 +213,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
   // --- end Redis
-  if (store instanceof CachingStore) {
-    // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
-    const invalidator = new CacheInvalidator({
-      cache: store,
-      log: baseStore,
-      logger,
-      position: await baseStore.headSequence(),
-    });
-    invalidator.follow(feed);
-    stoppers.push(() => invalidator.stop());
-  }
+  // Writes made by other processes (replicas, `nestor sync`) reach the cache through the log. With
+  // the cache on, the revision is the sequence up to which it reflects the log: held in memory (a
+  // read costs no store round trip) and never ahead of the data this process serves.
+  const invalidator = cache
+    ? new CacheInvalidator({ cache, log: baseStore, logger, position: await baseStore.headSequence() })
+    : null;
+  invalidator?.follow(feed);
+  if (invalidator) stoppers.push(() => invalidator.stop());
+  const revision: CatalogRevision = cache ?? new LogHeadRevision({ log: baseStore });
 
   // --- Engines (issue 6): registrations live in the store (shared by replicas, refreshed from it);
   // one replica, the lease holder, probes and discovers. Stopped before the store closes.
@@ -285,18 +286,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       redis: redis ? redis.client : null,
       prefix: env['NESTOR_REDIS_PREFIX'] ?? 'nestor:',
     },
-    // With the cache on, the revision is the sequence up to which the cache reflects the log: held
-    // in memory (a read costs no store round trip) and never ahead of the data this process serves.
-    revision: store instanceof CachingStore ? () => store.appliedSequence() : () => store.headSequence(),
+    revision,
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });
   // Serialized component reads, keyed by revision and the store cache's generation so that they
   // follow the store cache exactly; a quarter of `cache.max_bytes` on top of it, off with it.
   registerResponseCache(server, {
-    maxBytes: store instanceof CachingStore ? Math.floor(config.cache.max_bytes / 4) : 0,
+    maxBytes: cache ? Math.floor(config.cache.max_bytes / 4) : 0,
     ttlMs: config.cache.ttl_ms,
-    generation: store instanceof CachingStore ? () => store.generation() : () => 0,
+    revision,
   });
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
   if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });

@@ -29,3 +29,21 @@ export interface InvalidatableCache {
   /** Records that every event up to `sequence` has been applied. Never moves back. */
   markApplied(sequence: number): void;
 }
+
+/**
+ * The catalog revision this process vouches for (`X-Catalog-Revision`, decision 4) and what moves
+ * when the data behind reads may change. The store cache implements it when it is on; without it,
+ * the log's head is the revision (`LogHeadRevision`).
+ */
+export interface CatalogRevision {
+  /**
+   * Every event of the log up to this sequence is reflected in what reads through this process
+   * show (perhaps newer data, never older). A number when held in memory, so a read costs nothing.
+   */
+  current(): number | Promise<number>;
+  /**
+   * Moves whenever the data behind reads may have changed without `current` moving yet (an
+   * invalidation). Anything built from reads (serialized answers) keys on it with the revision.
+   */
+  generation(): number;
+}
