@@ -259,9 +259,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   // --- end engines
   const plainValidator = createValidator({
-    // The uncached store: verdicts are stamped with the log head, and a cache that learns of
-    // another process's write only through the feed could pair old versions with a new head.
-    reader: baseStore,
+    // Through the cache, stamped with the revision the invalidator settles at: one cache of
+    // component data, and a stamp that every read of a validation reflects.
+    reader: store,
+    revision: invalidator ?? undefined,
     engines,
     unhealthyEngine: config.validation.unhealthy_engine,
     cacheSize: config.validation.cache_size,
