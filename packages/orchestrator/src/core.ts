@@ -12,11 +12,13 @@ import type { Config } from './config/config.js';
 import { EndpointPolicy } from './engines/endpoint-policy.js';
 import type { EngineReader } from './engines/interfaces.js';
 import { EngineRegistry } from './engines/registry.js';
+import { CacheInvalidator } from './events/cache-invalidator.js';
 import { LocalChangeFeed } from './events/change-feed.js';
 import type { ChangeFeed } from './events/interfaces.js';
 import { LogFollower } from './events/log-follower.js';
 import { PostgresChangeFeed } from './events/postgres-feed.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
+import { RedisLink } from './infra/redis-link.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import type { Logger } from './observability/logging/logger.js';
@@ -30,9 +32,10 @@ import {
 import type { SourceManager } from './sources/manager.js';
 import { sourceManagerFromConfig } from './sources/wiring.js';
 import { CachingStore } from './storage/cache/caching-store.js';
-import { CacheInvalidator } from './storage/cache/invalidator.js';
-import { RedisLink, RedisSharedCache } from './storage/cache/redis.js';
+import type { CatalogRevision } from './storage/cache/interfaces.js';
+import { RedisSharedCache } from './storage/cache/redis.js';
 import type { CatalogStore } from './storage/interfaces.js';
+import { LogHeadRevision } from './storage/log-head-revision.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
 import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
@@ -61,6 +64,10 @@ export interface CatalogCore {
   baseStore: CatalogStore;
   /** What request handlers and writers use: `baseStore` behind the cache when it is on. */
   store: CatalogStore;
+  /** The cache in front of the store, or null when `cache.enabled` is false. */
+  cache: CachingStore | null;
+  /** The catalog revision this process serves (`X-Catalog-Revision`) and its cache generation. */
+  revision: CatalogRevision;
   redis: RedisLink | null;
   feed: ChangeFeed;
   endpointPolicy: EndpointPolicy;
@@ -122,7 +129,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     const cache = new RedisSharedCache({ link, logger, ...(redisSigningKey ? { signingKey: redisSigningKey } : {}) });
     return tracer ? new TracingSharedCache({ inner: cache, tracer }) : cache;
   };
-  const store: CatalogStore = config.cache.enabled
+  const cache = config.cache.enabled
     ? new CachingStore({
         inner: baseStore,
         maxBytes: config.cache.max_bytes,
@@ -131,7 +138,8 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
         logger,
         ...(redis ? { shared: redisCache(redis) } : {}),
       })
-    : baseStore;
+    : null;
+  const store: CatalogStore = cache ?? baseStore;
 
   // PostgreSQL wakes replicas itself: each append NOTIFYs at commit (no Redis needed for that).
   const pgFeed =
@@ -161,17 +169,15 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   }
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
   // --- end Redis
-  if (store instanceof CachingStore) {
-    // Writes made by other processes (replicas, `nestor sync`) reach this cache through the log.
-    const invalidator = new CacheInvalidator({
-      cache: store,
-      log: baseStore,
-      logger,
-      position: await startPosition(),
-    });
-    invalidator.follow(feed);
-    stoppers.push(() => invalidator.stop());
-  }
+  // Writes made by other processes (replicas, `nestor sync`) reach the cache through the log. With
+  // the cache on, the revision is the sequence up to which it reflects the log: held in memory (a
+  // read costs no store round trip) and never ahead of the data this process serves.
+  const invalidator = cache
+    ? new CacheInvalidator({ cache, log: baseStore, logger, position: await startPosition() })
+    : null;
+  invalidator?.follow(feed);
+  if (invalidator) stoppers.push(() => invalidator.stop());
+  const revision: CatalogRevision = cache ?? new LogHeadRevision({ log: baseStore });
 
   // Engine registrations live in the store (shared by replicas, refreshed from it); probing and
   // discovery are the server's background work (buildApp).
@@ -179,9 +185,10 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   const engines = new EngineRegistry({ store, events: store, feed, clock, logger, metrics, policy: endpointPolicy });
   if (!pendingStore) await engines.load(config.engines);
   const plainValidator = createValidator({
-    // The uncached store: verdicts are stamped with the log head, and a cache that learns of
-    // another process's write only through the feed could pair old versions with a new head.
-    reader: baseStore,
+    // Through the cache, stamped with the revision the invalidator settles at: one cache of
+    // component data, and a stamp that every read of a validation reflects.
+    reader: store,
+    ...(invalidator ? { revision: invalidator } : {}),
     engines: overrides.engines ?? engines,
     unhealthyEngine: config.validation.unhealthy_engine,
     cacheSize: config.validation.cache_size,
@@ -221,6 +228,8 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     rawStore,
     baseStore,
     store,
+    cache,
+    revision,
     redis,
     feed,
     endpointPolicy,

@@ -35,7 +35,6 @@ import { createLogger, type Logger } from './observability/logging/logger.js';
 import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import type { SourceManager } from './sources/manager.js';
-import { CachingStore } from './storage/cache/caching-store.js';
 import type { CatalogStore } from './storage/interfaces.js';
 import { buildInfo } from './version.js';
 
@@ -155,16 +154,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     // With the cache on, the revision is the sequence up to which the cache reflects the log: held
     // in memory (a read costs no store round trip) and never ahead of the data this process serves.
-    revision: store instanceof CachingStore ? () => store.appliedSequence() : () => store.headSequence(),
+    revision: core.revision,
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });
   // Serialized component reads, keyed by revision and the store cache's generation so that they
   // follow the store cache exactly; a quarter of `cache.max_bytes` on top of it, off with it.
   registerResponseCache(server, {
-    maxBytes: store instanceof CachingStore ? Math.floor(config.cache.max_bytes / 4) : 0,
+    maxBytes: core.cache ? Math.floor(config.cache.max_bytes / 4) : 0,
     ttlMs: config.cache.ttl_ms,
-    generation: store instanceof CachingStore ? () => store.generation() : () => 0,
+    revision: core.revision,
   });
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => baseStore.ping() }];
   if (redis) checks.push({ name: 'redis', optional: true, check: () => redis.check() });

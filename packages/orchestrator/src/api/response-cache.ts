@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { routeConfigOf } from './server.js';
+import type { CatalogRevision } from '../storage/cache/interfaces.js';
+import { notModified } from './conditional-get.js';
+import { REVISION_HEADER, routeConfigOf } from './server.js';
 
 export interface ResponseCacheOptions {
   /** Upper bound in approximate bytes of cached bodies and headers; 0 turns the cache off. */
@@ -8,10 +10,11 @@ export interface ResponseCacheOptions {
   /** How long a representation may be served (the store cache's TTL, so neither outlives the other). */
   ttlMs: number;
   /**
-   * Moves whenever the data behind a read may have changed without the catalog revision moving
-   * yet: the store cache's invalidation epoch (writes by other processes reach it through the log).
+   * The revision the answers are keyed by; its generation moves whenever the data behind a read
+   * may have changed without the revision moving yet (writes by other processes reach the store
+   * cache through the log).
    */
-  generation: () => number;
+  revision: CatalogRevision;
 }
 
 interface Representation {
@@ -21,14 +24,19 @@ interface Representation {
   body: Buffer;
 }
 
-/** Headers that belong to one exchange, never to the representation. */
-const PER_EXCHANGE = new Set(['x-request-id', 'x-catalog-revision', 'x-trace-id', 'content-length']);
+/** Headers a hit writes itself from the exchange, whatever the representation held. */
+const WRITTEN_BY_HIT = new Set([REVISION_HEADER, 'content-length']);
 const PREFIX = '/v1/components';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Key the answer to this request may be cached under; null when it is not cacheable. */
     responseCacheKey: string | null;
+    /**
+     * Headers the reply held before the handler ran (request id, security headers, trace id):
+     * they belong to the exchange, and a hit gets its own from the same hooks.
+     */
+    responseCacheExchangeHeaders: ReadonlySet<string> | null;
   }
 }
 
@@ -48,6 +56,7 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
     ttl: opts.ttlMs > 0 ? opts.ttlMs : 300_000,
   });
   app.decorateRequest('responseCacheKey', null);
+  app.decorateRequest('responseCacheExchangeHeaders', null);
 
   app.addHook('onRequest', (req, reply, done) => {
     const config = routeConfigOf(req);
@@ -61,10 +70,11 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       done();
       return;
     }
-    const key = `${req.catalogRevision}:${opts.generation()}:${req.url}`;
+    const key = `${req.catalogRevision}:${opts.revision.generation()}:${req.url}`;
     const hit = cache.get(key);
     if (hit === undefined) {
       req.responseCacheKey = key;
+      req.responseCacheExchangeHeaders = new Set(Object.keys(reply.getHeaders()));
       done();
       return;
     }
@@ -76,9 +86,10 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
     // The generation is read again: an invalidation while the handler ran may have let it read
     // data the revision does not describe yet, and such an answer must not outlive this request.
     if (key !== null && reply.statusCode === 200 && typeof payload === 'string' && sameGeneration(key, opts)) {
+      const exchange = req.responseCacheExchangeHeaders;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(reply.getHeaders())) {
-        if (typeof value === 'string' && !PER_EXCHANGE.has(name)) headers[name] = value;
+        if (typeof value === 'string' && !WRITTEN_BY_HIT.has(name) && !exchange?.has(name)) headers[name] = value;
       }
       const etag = headers['etag'] ?? null;
       const body = Buffer.from(payload, 'utf8');
@@ -91,7 +102,7 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
 
 function sameGeneration(key: string, opts: ResponseCacheOptions): boolean {
   const start = key.indexOf(':') + 1;
-  return key.slice(start, key.indexOf(':', start)) === String(opts.generation());
+  return key.slice(start, key.indexOf(':', start)) === String(opts.revision.generation());
 }
 
 /**
@@ -101,9 +112,9 @@ function sameGeneration(key: string, opts: ResponseCacheOptions): boolean {
  */
 function answer(req: FastifyRequest, reply: FastifyReply, hit: Representation): void {
   const headers: Record<string, string | number | string[] | undefined> = reply.getHeaders();
-  headers['x-catalog-revision'] = String(req.catalogRevision);
+  headers[REVISION_HEADER] = String(req.catalogRevision);
   reply.hijack();
-  if (hit.etag !== null && ifNoneMatch(req.headers['if-none-match'], hit.etag)) {
+  if (hit.etag !== null && notModified(req.headers['if-none-match'], hit.etag)) {
     for (const [name, value] of Object.entries(hit.headers)) if (name !== 'content-type') headers[name] = value;
     reply.raw.writeHead(304, headers);
     reply.raw.end();
@@ -113,8 +124,4 @@ function answer(req: FastifyRequest, reply: FastifyReply, hit: Representation): 
   headers['content-length'] = hit.body.length;
   reply.raw.writeHead(200, headers);
   reply.raw.end(hit.body);
-}
-
-function ifNoneMatch(header: string | undefined, etag: string): boolean {
-  return header?.split(',').some((t) => t.trim() === etag || t.trim() === '*') ?? false;
 }

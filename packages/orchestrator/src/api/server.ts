@@ -13,6 +13,7 @@ import Fastify, {
 import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
+import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
 import { type RateLimitOptions, rateLimitHook } from './middleware/rate-limit.js';
 import {
@@ -47,14 +48,17 @@ declare module 'fastify' {
   }
 }
 
+/** The header that carries the catalog revision on every `/v1` answer but the event stream. */
+export const REVISION_HEADER = 'x-catalog-revision';
+
 export interface ServerOptions {
   logger: Logger;
   metrics: Metrics;
   auth: TokenAuthenticator;
   bodyLimit: number;
   trustProxy: boolean;
-  /** Current catalog revision, sent as `X-Catalog-Revision` on `/v1` responses (sync when held in memory). */
-  revision: () => number | Promise<number>;
+  /** The catalog revision, sent as `X-Catalog-Revision` on `/v1` responses. */
+  revision: CatalogRevision;
   version: string;
   /** A handler still running after this many ms is answered 503 (hijacked replies, i.e. streams, are exempt). */
   requestTimeoutMs: number;
@@ -195,19 +199,19 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   };
 
   app.addHook('onSend', (req, reply, payload, done) => {
-    if (!req.url.startsWith('/v1') || routeConfigOf(req).stream || reply.hasHeader('x-catalog-revision')) {
+    if (!req.url.startsWith('/v1') || routeConfigOf(req).stream || reply.hasHeader(REVISION_HEADER)) {
       done(null, payload);
       return;
     }
     if (req.catalogRevision !== null) {
-      reply.header('x-catalog-revision', String(req.catalogRevision));
+      reply.header(REVISION_HEADER, String(req.catalogRevision));
       done(null, payload);
       return;
     }
     // Reached when onRequest did not get the revision (auth failed, or the read itself failed): the
     // answer goes out either way, with the header when the revision can be read now.
     withRevision(opts.revision, (err, revision) => {
-      if (err === null) reply.header('x-catalog-revision', String(revision));
+      if (err === null) reply.header(REVISION_HEADER, String(revision));
       done(null, payload);
     });
   });
@@ -344,13 +348,10 @@ export function routeConfigOf(req: FastifyRequest): FastifyContextConfig & { url
 }
 
 /** Calls back with the revision at once when it is held in memory, after the read otherwise. */
-function withRevision(
-  revision: () => number | Promise<number>,
-  callback: (err: Error | null, revision: number) => void,
-): void {
+function withRevision(revision: CatalogRevision, callback: (err: Error | null, revision: number) => void): void {
   let value: number | Promise<number>;
   try {
-    value = revision();
+    value = revision.current();
   } catch (err) {
     callback(err as Error, 0);
     return;

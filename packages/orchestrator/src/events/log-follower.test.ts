@@ -175,6 +175,34 @@ describe('LogFollower', () => {
     expect(consumer.applied).toEqual([3]);
   });
 
+  it('keeps its position and rejects on an unreadable log when told to retry rather than reset', async () => {
+    const store = new MemoryStore();
+    const log = new CountingLog(store);
+    const consumer = new Recorder();
+    const follower = new LogFollower({ log, consumer, logger: silentLogger, position: 0, onReadFailure: 'retry' });
+    const head = await append(store, 2);
+    log.failReads = 1;
+    await expect(follower.catchUp(head)).rejects.toThrow('log unreadable');
+    expect(consumer.resets).toEqual([]);
+    expect(follower.position()).toBe(0);
+    await follower.catchUp(head);
+    expect(consumer.applied).toEqual([1, 2]);
+  });
+
+  it('does not read again what its owner reports as already applied', async () => {
+    const store = new MemoryStore();
+    const log = new CountingLog(store);
+    const consumer = new Recorder();
+    let owned = 0;
+    const follower = new LogFollower({ log, consumer, logger: silentLogger, position: 0, alreadyApplied: () => owned });
+    owned = await append(store, 3);
+    await follower.catchUp(owned);
+    expect(log.reads).toBe(0);
+    const next = await append(store, 1);
+    await follower.catchUp(next);
+    expect(consumer.applied).toEqual([4]);
+  });
+
   it('follows a change feed and retries a failed catch-up by itself', async () => {
     const { store, log, consumer, follower } = setUp();
     const feed = new LocalChangeFeed();

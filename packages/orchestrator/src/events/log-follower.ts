@@ -36,6 +36,18 @@ export interface LogFollowerOptions {
   replayLimit?: number;
   /** After a failed catch-up while following a feed, retry after this long. */
   retryMs?: number;
+  /**
+   * Read before each page: the consumer may already reflect events past the position through its
+   * owner's own writes (a cache written through), and those are not read again.
+   */
+  alreadyApplied?: () => number;
+  /**
+   * What an unreadable log means. `reset` (default): the consumer rebuilds, since it cannot tell
+   * what it missed. `retry`: the catch-up rejects and the position stays, for a consumer that
+   * loses nothing by waiting (a stream that resumes from its position) but would lose much by a
+   * reset.
+   */
+  onReadFailure?: 'reset' | 'retry';
 }
 
 const DEFAULT_PAGE = 1_000;
@@ -54,6 +66,8 @@ export class LogFollower {
   private readonly pageSize: number;
   private readonly replayLimit: number;
   private readonly retryMs: number;
+  private readonly alreadyApplied: (() => number) | null;
+  private readonly resetOnReadFailure: boolean;
   private current: number;
   private wanted: number;
   private running: Promise<void> | null = null;
@@ -67,6 +81,8 @@ export class LogFollower {
     this.pageSize = Math.max(1, opts.pageSize ?? DEFAULT_PAGE);
     this.replayLimit = opts.replayLimit ?? Number.POSITIVE_INFINITY;
     this.retryMs = opts.retryMs ?? 1_000;
+    this.alreadyApplied = opts.alreadyApplied ?? null;
+    this.resetOnReadFailure = (opts.onReadFailure ?? 'reset') === 'reset';
     this.current = opts.position;
     this.wanted = opts.position;
   }
@@ -107,6 +123,7 @@ export class LogFollower {
    */
   async catchUp(head: number): Promise<void> {
     this.wanted = Math.max(this.wanted, head);
+    if (this.alreadyApplied) this.skipTo(this.alreadyApplied());
     while (this.current < head && this.wanted >= head) {
       if (!this.running) {
         this.running = this.drain().finally(() => {
@@ -129,6 +146,8 @@ export class LogFollower {
 
   private async drain(): Promise<void> {
     while (this.current < this.wanted) {
+      if (this.alreadyApplied) this.skipTo(this.alreadyApplied());
+      if (this.current >= this.wanted) return;
       const from = this.current;
       if (from < 0 || this.wanted - from > this.replayLimit) {
         await this.reset(this.wanted);
@@ -138,8 +157,11 @@ export class LogFollower {
       try {
         events = await this.log.readEvents(from, this.pageSize);
       } catch (err) {
+        if (!this.resetOnReadFailure) throw err;
         this.logger.warn({ err }, 'log follower could not read the event log; resetting its consumer');
-        await this.reset(await this.log.headSequence());
+        // The head asked for came from the log or a confirmed announcement: when the log's own
+        // head cannot be read either, the consumer rebuilds to that.
+        await this.reset(await this.log.headSequence().catch(() => this.wanted));
         continue;
       }
       const first = events[0];
@@ -151,6 +173,7 @@ export class LogFollower {
           continue;
         }
         // Announced above the log: nothing to read yet, and nothing may be claimed.
+        this.logger.warn({ announced: this.wanted, head }, 'ignored an announced head above the event log');
         this.wanted = from;
         return;
       }

@@ -1,6 +1,6 @@
+import type { RedisLink } from '../infra/redis-link.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { silentLogger } from '../observability/logging/logger.js';
-import type { RedisLink } from '../storage/cache/redis.js';
 import { LocalChangeFeed, pollHead } from './change-feed.js';
 import type { ChangeFeed } from './interfaces.js';
 

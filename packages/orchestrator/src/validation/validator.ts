@@ -16,7 +16,7 @@ import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Counter, Histogram, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { LruValidationCache } from './cache.js';
-import { StoreCatalogState, type ValidationStore } from './catalog-state.js';
+import { StoreCatalogState, type ValidationRevision, type ValidationStore } from './catalog-state.js';
 import type {
   CatalogState,
   ComponentValidator,
@@ -208,6 +208,8 @@ export function defaultRules(opts: DefaultRulesOptions): ValidationRule[] {
 
 export interface CreateValidatorOptions {
   reader: ValidationStore;
+  /** The stamp of a cached `reader` (see `StoreCatalogStateOptions.revision`). */
+  revision?: ValidationRevision | undefined;
   engines: EngineReader;
   unhealthyEngine: 'error' | 'warn';
   /** Most cached verdicts (and content outcomes); 0 disables the cache. */
@@ -220,7 +222,7 @@ export interface CreateValidatorOptions {
 export function createValidator(opts: CreateValidatorOptions): RuleValidator {
   return new RuleValidator({
     rules: defaultRules({ unhealthyEngine: opts.unhealthyEngine }),
-    state: new StoreCatalogState({ store: opts.reader, engines: opts.engines }),
+    state: new StoreCatalogState({ store: opts.reader, engines: opts.engines, revision: opts.revision }),
     cache: opts.cacheSize > 0 ? new LruValidationCache({ maxEntries: opts.cacheSize }) : undefined,
     metrics: opts.metrics,
     logger: opts.logger,

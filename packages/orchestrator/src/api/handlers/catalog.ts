@@ -14,6 +14,7 @@ import { decode } from '../../catalog/decode.js';
 import type { CatalogManager } from '../../catalog/manager.js';
 import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { ListQuery, Page } from '../../storage/interfaces.js';
+import { notModified } from '../conditional-get.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
@@ -316,9 +317,6 @@ function invalid(message: string, field?: string) {
 
 function withEtag<T>(req: FastifyRequest, reply: FastifyReply, body: T, etag: string): T | FastifyReply {
   reply.header('etag', etag);
-  const inm = req.headers['if-none-match'];
-  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-    return reply.status(304).send();
-  }
+  if (notModified(req.headers['if-none-match'], etag)) return reply.status(304).send();
   return body;
 }

@@ -212,6 +212,26 @@ describe('EventBroker', () => {
     expect(ids(onlySynced)).toEqual([8, 10]);
   });
 
+  it('tells live subscribers to relist when the log was compacted past the tail', async () => {
+    const h = await harness({ pollMs: 60_000 });
+    const stream = collect(h.url, () => false);
+    await waitFor(() => h.broker.stats().subscribers === 1);
+    // Written and compacted away before the tail hears of them (no announcement, no poll yet).
+    for (let i = 0; i < 3; i++) {
+      await h.store.appendEvent({
+        type: 'source.synced',
+        subject: { name: 'gone', version: null, digest: null },
+        data: {},
+      });
+    }
+    await h.store.compactEvents(3);
+    const head = await h.append(1);
+    const { messages, ended } = await stream;
+    expect(ended).toBe(true);
+    expect(messages.map((m) => m.event)).toEqual(['reset']);
+    expect(JSON.parse(messages[0]?.data ?? '{}')).toEqual({ requested: 0, oldest: 4, head });
+  });
+
   it('delivers by polling the log when a feed announcement is lost', async () => {
     const h = await harness({ pollMs: 50 });
     const stream = collect(h.url, (m) => m.length >= 1);

@@ -5,6 +5,7 @@ import type { Logger } from '../../observability/logging/logger.js';
 import type { Counter, Gauge, Metrics } from '../../observability/metrics/interfaces.js';
 import type { EventLog } from '../../storage/interfaces.js';
 import type { ChangeFeed } from '../interfaces.js';
+import { LogFollower } from '../log-follower.js';
 import { type CloseReason, type SseSink, SseSubscriber } from './client.js';
 import { type EventFilter, encodeControl, encodeEvent } from './events.js';
 
@@ -21,7 +22,7 @@ export interface EventBrokerOptions {
   /** Frames queued per subscriber behind a full socket before it is dropped. */
   clientBuffer: number;
   clock?: Clock;
-  /** The log is also read on this interval, so a lost feed notification only delays delivery. */
+  /** The log's head is also read on this interval, so a lost feed notification only delays delivery. */
   pollMs?: number;
   /** Events read from the log per query (tail and replay). */
   pageSize?: number;
@@ -60,11 +61,12 @@ export interface BrokerStats {
 }
 
 /**
- * Fans the durable event log out to SSE subscribers. The log is read once per wake-up (a feed
- * announcement or the poll tick) and every new event is encoded once and handed to each live
- * subscriber, so the cost per event is one read plus one socket write per subscriber. Resuming
+ * Fans the durable event log out to SSE subscribers. One log follower tails the log (a feed
+ * announcement or the poll tick wakes it) and every new event is encoded once and handed to each
+ * live subscriber, so the cost per event is one read plus one socket write per subscriber. Resuming
  * clients first replay from the log in pages at their own pace, then join the live set at the
- * exact position where the tail is, so nothing is missed or sent twice.
+ * exact position where the tail is, so nothing is missed or sent twice. When the tail finds the
+ * log compacted past it, live subscribers are told to relist (`event: reset`), as replaying ones are.
  */
 export class EventBroker {
   readonly retryMs: number;
@@ -85,13 +87,12 @@ export class EventBroker {
   private reserved = 0;
   private readonly subscribers = new Set<SseSubscriber>();
   private readonly live = new Set<SseSubscriber>();
+  /** Newest sequence fanned out; moved in the same tick as the fan-out, which replays rely on. */
   private cursor = 0;
   private nextId = 1;
   private starting: Promise<void> | null = null;
-  private tailing = false;
-  private again = false;
+  private tail: LogFollower | null = null;
   private closing = false;
-  private unsubscribe: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
   private readonly gauge: Gauge;
   private readonly sentTotal: Counter;
@@ -126,9 +127,20 @@ export class EventBroker {
   start(): Promise<void> {
     this.starting ??= (async () => {
       this.cursor = await this.log.headSequence();
-      this.unsubscribe = this.feed.subscribe((head) => {
-        if (head > this.cursor) this.wake();
+      this.tail = new LogFollower({
+        log: this.log,
+        consumer: {
+          onEvents: (events) => this.fanOut(events),
+          onReset: (head) => this.resetLive(head),
+        },
+        logger: this.logger,
+        position: this.cursor,
+        pageSize: this.pageSize,
+        // Subscribers keep their positions while the log is unreadable: waiting loses nothing.
+        onReadFailure: 'retry',
+        retryMs: this.pollMs,
       });
+      this.tail.follow(this.feed);
       const poll = setInterval(() => this.wake(), this.pollMs);
       const beat = setInterval(() => this.heartbeat(), this.heartbeatMs);
       poll.unref();
@@ -258,15 +270,14 @@ export class EventBroker {
     return { subscribers: this.subscribers.size, replaying, cursor: this.cursor, queuedFrames, bufferedBytes };
   }
 
-  /** Reads the log now instead of waiting for the feed or the poll. */
+  /** Reads the log's head, and the log up to it, now instead of waiting for the feed. */
   wake(): void {
-    if (this.closing || this.starting === null) return;
-    if (this.tailing) {
-      this.again = true;
-      return;
-    }
-    this.tailing = true;
-    void this.tail();
+    const tail = this.tail;
+    if (this.closing || tail === null) return;
+    this.log
+      .headSequence()
+      .then((head) => tail.catchUp(head))
+      .catch((err: unknown) => this.logger.warn({ err }, 'reading the event log for SSE subscribers failed'));
   }
 
   /**
@@ -276,7 +287,7 @@ export class EventBroker {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    this.unsubscribe?.();
+    this.tail?.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const gone = [...this.subscribers].map(
@@ -294,27 +305,8 @@ export class EventBroker {
 
   private readonly waiters = new Map<SseSubscriber, () => void>();
 
-  private async tail(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        for (;;) {
-          const events = await this.log.readEvents(this.cursor, this.pageSize);
-          if (this.closing) return;
-          this.fanOut(events);
-          if (events.length < this.pageSize) break;
-        }
-      } while (this.again && !this.closing);
-    } catch (err) {
-      // The next feed announcement or poll retries; subscribers keep their positions meanwhile.
-      this.logger.warn({ err }, 'reading the event log for SSE subscribers failed');
-    } finally {
-      // Cleared in the same tick as the last `again` check, so no wake-up falls in between.
-      this.tailing = false;
-    }
-  }
-
-  private fanOut(events: CatalogEvent[]): void {
+  private fanOut(events: readonly CatalogEvent[]): void {
+    if (this.closing) return;
     const fresh = events.filter((e) => e.id > this.cursor);
     if (fresh.length === 0) return;
     const frames = fresh.map(encodeEvent);
@@ -327,6 +319,20 @@ export class EventBroker {
     for (const s of this.live) sent += s.push(fresh, frames, all);
     this.cursor = (fresh[fresh.length - 1] as CatalogEvent).id;
     if (sent > 0) this.sentTotal.inc({}, sent);
+  }
+
+  /** The log was compacted past the tail: live subscribers missed events and must relist. */
+  private async resetLive(head: number): Promise<void> {
+    // Taken out of the live set and the cursor moved in one tick: no later fan-out reaches them,
+    // and no replay joins the live set behind the gap.
+    const missed = [...this.live];
+    this.live.clear();
+    this.cursor = Math.max(this.cursor, head);
+    const oldest = await this.log.oldestSequence();
+    for (const s of missed) {
+      this.resets.inc();
+      s.end('reset', encodeControl('reset', { requested: s.position, oldest, head }));
+    }
   }
 
   private async replay(subscriber: SseSubscriber): Promise<void> {

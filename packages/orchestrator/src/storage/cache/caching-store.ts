@@ -22,7 +22,7 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import type { SharedCache } from './interfaces.js';
+import type { CatalogRevision, InvalidatableCache, SharedCache } from './interfaces.js';
 
 export interface CachingStoreOptions {
   /** The store being cached; every miss and every write goes to it. */
@@ -70,7 +70,7 @@ const DEFAULT_TTL_MS = 300_000;
  * A read that started before an invalidation never fills the cache (an epoch counter guards it):
  * without that, a slow read could store the value that a concurrent write just replaced.
  */
-export class CachingStore implements CatalogStore {
+export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRevision {
   private readonly inner: CatalogStore;
   private readonly cache: LRUCache<string, Entry>;
   private readonly shared: SharedCache | null;
@@ -142,6 +142,11 @@ export class CachingStore implements CatalogStore {
    * has applied the log up to there.
    */
   appliedSequence(): number {
+    return this.applied;
+  }
+
+  /** The catalog revision this cache vouches for: its applied sequence. */
+  current(): number {
     return this.applied;
   }
 

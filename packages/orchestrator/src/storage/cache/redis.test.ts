@@ -5,8 +5,9 @@ import { Writable } from 'node:stream';
 import { NestorError } from '@nestor/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisChangeFeed } from '../../events/redis-feed.js';
+import { RedisLink } from '../../infra/redis-link.js';
 import { createLogger } from '../../observability/logging/logger.js';
-import { RedisLink, RedisSharedCache } from './redis.js';
+import { RedisSharedCache } from './redis.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
 const prefix = `nestor-test:${randomUUID()}:`;

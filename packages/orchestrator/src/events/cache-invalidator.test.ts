@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LocalChangeFeed } from '../../events/change-feed.js';
-import { silentLogger } from '../../observability/logging/logger.js';
-import { MemoryStore } from '../memory/memory-store.js';
-import { makeComponent, randomName } from '../testing.js';
-import { CachingStore } from './caching-store.js';
-import { CacheInvalidator } from './invalidator.js';
+import { silentLogger } from '../observability/logging/logger.js';
+import { CachingStore } from '../storage/cache/caching-store.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
+import { makeComponent, randomName } from '../storage/testing.js';
+import { CacheInvalidator } from './cache-invalidator.js';
+import { LocalChangeFeed } from './change-feed.js';
 
 async function setUp() {
   const inner = new MemoryStore();

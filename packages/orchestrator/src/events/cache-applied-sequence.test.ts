@@ -3,11 +3,11 @@
 // processes' writes, reads (which fill the cache) and invalidator catch-ups came before.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../observability/logging/logger.js';
-import { MemoryStore } from '../memory/memory-store.js';
-import { makeComponent } from '../testing.js';
-import { CachingStore } from './caching-store.js';
-import { CacheInvalidator } from './invalidator.js';
+import { silentLogger } from '../observability/logging/logger.js';
+import { CachingStore } from '../storage/cache/caching-store.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
+import { makeComponent } from '../storage/testing.js';
+import { CacheInvalidator } from './cache-invalidator.js';
 
 const NAMES = ['orders-db', 'payments-db', 'ledger-db'];
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0'];
