@@ -65,3 +65,43 @@ export async function loadPosts({ url, revisionUrl, bodies, headers, connections
 export function fmt(n, digits = 1) {
   return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
 }
+
+/**
+ * Writes `count` times on one replica and times each event's arrival on another replica's SSE
+ * stream (opened after `head`): p50/p99 of commit-to-delivery in ms (5000 for a lost event).
+ */
+export async function crossReplicaDelivery({ reader: readerBase, head, write, count = 50 }) {
+  const controller = new AbortController();
+  const res = await fetch(`${readerBase}/v1/events?since=${head}`, { signal: controller.signal });
+  const arrivals = new Map();
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        for (const m of buffer.matchAll(/^id: ?(\d+)$/gm))
+          if (!arrivals.has(Number(m[1]))) arrivals.set(Number(m[1]), Date.now());
+        buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 1);
+      }
+    } catch {}
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  const delays = [];
+  for (let i = 0; i < count; i++) {
+    const r = await write(i);
+    const committed = Date.now();
+    await r.arrayBuffer();
+    const expected = head + 1 + i;
+    const deadline = Date.now() + 5000;
+    while (!arrivals.has(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    delays.push(arrivals.has(expected) ? Math.max(0, arrivals.get(expected) - committed) : 5000);
+  }
+  controller.abort();
+  delays.sort((a, b) => a - b);
+  const p = (q) => delays[Math.min(delays.length - 1, Math.ceil(q * delays.length) - 1)];
+  return { count: delays.length, p50: p(0.5), p99: p(0.99) };
+}

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, load } from './lib.js';
+import { crossReplicaDelivery, fmt, load } from './lib.js';
 
 const dist = new URL('../packages/orchestrator/dist/', import.meta.url);
 const { buildApp, defaultConfig } = await import(new URL('main.js', dist).href);
@@ -89,42 +89,14 @@ await sqlite.app.close();
 
 // Cross-replica delivery: write on one replica, receive on another's SSE stream.
 const other = await start('postgres');
-const head = await dyn.app.store.headSequence();
-const controller = new AbortController();
-const res = await fetch(`${other.base}/v1/events?since=${head}`, { signal: controller.signal });
-const arrivals = new Map();
-const reader = res.body.getReader();
-const decoder = new TextDecoder();
-let buffer = '';
-void (async () => {
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (const m of buffer.matchAll(/^id: ?(\d+)$/gm))
-        if (!arrivals.has(Number(m[1]))) arrivals.set(Number(m[1]), Date.now());
-      buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 1);
-    }
-  } catch {}
-})();
-await new Promise((r) => setTimeout(r, 300));
-const delays = [];
-for (let i = 0; i < 50; i++) {
-  const r = await post(dyn.base, `bench-ev-${run}-${i}`);
-  const committed = Date.now();
-  await r.arrayBuffer();
-  const expected = head + 1 + i;
-  const deadline = Date.now() + 5000;
-  while (!arrivals.has(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-  delays.push(arrivals.has(expected) ? Math.max(0, arrivals.get(expected) - committed) : 5000);
-}
-delays.sort((a, b) => a - b);
-const p = (q) => delays[Math.min(delays.length - 1, Math.ceil(q * delays.length) - 1)];
+const delivery = await crossReplicaDelivery({
+  reader: other.base,
+  head: await dyn.app.store.headSequence(),
+  write: (i) => post(dyn.base, `bench-ev-${run}-${i}`),
+});
 console.log(
-  `cross-replica event delivery over ${delays.length} writes: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms (target <= 1000 ms)`,
+  `cross-replica event delivery over ${delivery.count} writes: p50 ${delivery.p50} ms, p99 ${delivery.p99} ms (target <= 1000 ms)`,
 );
-controller.abort();
 await other.app.close();
 await dyn.app.close();
 const admin = new pg.Client({ connectionString: url });
