@@ -45,12 +45,12 @@ async function cli(args: string[]): Promise<{ code: number; err: string; out: st
 }
 
 describe('nestor validate on hostile YAML', () => {
-  it('reports the nesting file as yaml_too_complex, every time, beside a valid file, and exits 1', async () => {
+  it('reports the nesting file as yaml_too_complex, every time, beside a valid file, and exits 2 (a file error)', async () => {
     const a = file('a/component.yaml', HOSTILE);
     const b = file('b/component.yaml', HOSTILE);
     const good = file('good/component.yaml', componentYaml({ name: 'cli-good', deployment_engines: [] }));
     const { code, out } = await cli(['validate', a, b, good, a]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(out.match(/yaml_too_complex {2}file refused: YAML nests deeper than 64 levels/g)).toHaveLength(3);
     expect(out).toContain(`${a}:1:69`);
     expect(out).toContain('✔ cli-good@1.0.0');
@@ -61,7 +61,7 @@ describe('nestor validate on hostile YAML', () => {
     // A sparse 2 GiB file: reading it whole would exhaust memory.
     truncateSync(big, 2 * 1024 ** 3);
     const { code, out } = await cli(['validate', '--format', 'json', big]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     const report = JSON.parse(out) as { files: { errors: { code: string; message: string }[] }[] };
     expect(report.files[0]?.errors[0]).toMatchObject({ code: 'file_too_large' });
   });
