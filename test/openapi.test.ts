@@ -72,6 +72,9 @@ describe('OpenAPI document', () => {
     expect(statuses('syncSource')).toContain('202');
     expect(statuses('receiveWebhook')).toEqual(expect.arrayContaining(['200', '202', '401']));
     expect(statuses('updateComponent')).toContain('412');
+    const conflict = byId.get('createComponent')?.responses['409'] as { description?: string } | undefined;
+    expect(conflict?.description).toContain('`version_conflict`');
+    expect(conflict?.description).not.toContain('engine_conflict');
     expect(Object.keys(byId.get('streamEvents')?.responses['200']?.content ?? {})).toEqual(['text/event-stream']);
     for (const { op } of operations(doc)) {
       for (const [status, response] of Object.entries(op.responses)) {

@@ -38,9 +38,9 @@ function codesWithStatus(status: number): string {
     .join(', ');
 }
 
-/** A problem+json response for `status`, naming the codes that answer with it. */
-export function problemResponse(status: number, why?: string) {
-  const codes = codesWithStatus(status);
+/** A problem+json response for `status`, naming the codes that answer with it (all of that status unless given). */
+export function problemResponse(status: number, why?: string, only?: readonly ErrorCode[]) {
+  const codes = only ? only.map((c) => `\`${c}\``).join(', ') : codesWithStatus(status);
   return {
     description: `${why ?? ERROR_TITLES[status] ?? 'Error'}${codes ? ` (${codes})` : ''}`,
     // One shared component (server.ts lists it): inlined, it would repeat on every response.

@@ -253,7 +253,7 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
         response: {
           200: { description: 'The same content was already published', ...ComponentDefinitionSchema },
           201: { description: 'Published', ...ComponentDefinitionSchema },
-          409: problemResponse(409, 'The version exists with different content'),
+          409: problemResponse(409, 'The version exists with different content', ['version_conflict']),
           422: problemResponse(422, 'The component is invalid'),
         },
       },

@@ -65,7 +65,7 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
         body: Type.Object({}, { additionalProperties: true }),
         response: {
           201: openObject('Registered; `Location` names the engine'),
-          409: problemResponse(409, 'An engine with that name exists'),
+          409: problemResponse(409, 'An engine with that name exists', ['engine_conflict']),
         },
       },
     },

@@ -125,7 +125,10 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
         body: ResolveBodySchema,
         response: {
           200: openObject('`{ resolved: [...] }`: one version per component'),
-          422: problemResponse(422, 'No assignment satisfies every constraint'),
+          422: problemResponse(422, 'No assignment satisfies every constraint', [
+            'resolution_failed',
+            'resolution_too_complex',
+          ]),
         },
       },
     },
