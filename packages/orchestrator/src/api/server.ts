@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics/interfaces.js';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
 import { type RateLimitOptions, rateLimitHook } from './middleware/rate-limit.js';
+import { documentRoute, ProblemSchema, TAGS } from './openapi.js';
 import {
   clientErrorHandler,
   clientRequestId,
@@ -133,6 +134,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       };
     };
   });
+
+  // Response schemas are documentation (api/openapi.ts): bodies go out as JSON.stringify makes
+  // them, so a schema that leaves a field out can never drop it from what clients receive, and the
+  // problem responses may point at the document's shared `Problem` component.
+  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -271,10 +277,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         description:
           'Global catalog of versioned infrastructure components. Errors are RFC 9457 problems with a stable `code`.',
       },
+      servers: [{ url: '/', description: 'The orchestrator serving this document' }],
+      tags: TAGS,
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: { Problem: ProblemSchema },
       },
     },
+    transform: ({ schema, url, route }) => ({
+      schema: documentRoute(schema as Record<string, unknown>, route, { rateLimitExempt: RATE_LIMIT_EXEMPT }),
+      url,
+    }),
   });
   return app;
 }

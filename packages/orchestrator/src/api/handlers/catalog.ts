@@ -15,6 +15,14 @@ import type { CatalogManager } from '../../catalog/manager.js';
 import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { ListQuery, Page } from '../../storage/interfaces.js';
 import { notModified } from '../conditional-get.js';
+import {
+  ComponentDefinitionSchema,
+  ComponentSpecDoc,
+  NotModified,
+  openObject,
+  pageOf,
+  problemResponse,
+} from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
@@ -81,7 +89,13 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
     '/v1/components',
     {
       config: read,
-      schema: { tags: ['components'], summary: 'Latest version of each component', querystring: ListQuerySchema },
+      schema: {
+        tags: ['components'],
+        operationId: 'listComponents',
+        summary: 'Latest version of each component',
+        querystring: ListQuerySchema,
+        response: { 200: pageOf(ComponentDefinitionSchema) },
+      },
     },
     async (req) => page(await manager.listComponents(listQuery(req.query as Static<typeof ListQuerySchema>))),
   );
@@ -90,7 +104,13 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
     '/v1/components/search',
     {
       config: read,
-      schema: { tags: ['components'], summary: 'Ranked full-text search', querystring: SearchQuerySchema },
+      schema: {
+        tags: ['components'],
+        operationId: 'searchComponents',
+        summary: 'Ranked full-text search',
+        querystring: SearchQuerySchema,
+        response: { 200: pageOf(ComponentDefinitionSchema) },
+      },
     },
     async (req) => {
       const q = req.query as Static<typeof SearchQuerySchema>;
@@ -102,7 +122,14 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
     '/v1/components/:name',
     {
       config: read,
-      schema: { tags: ['components'], summary: 'Latest version', params: NameParams, querystring: LatestQuery },
+      schema: {
+        tags: ['components'],
+        operationId: 'getLatestComponent',
+        summary: 'Latest version',
+        params: NameParams,
+        querystring: LatestQuery,
+        response: { 200: ComponentDefinitionSchema },
+      },
     },
     async (req) => {
       const { name } = checkName(req.params as Static<typeof NameParams>);
@@ -114,7 +141,13 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
     '/v1/components/:name/versions',
     {
       config: read,
-      schema: { tags: ['components'], summary: 'Version history, semver-descending', params: NameParams },
+      schema: {
+        tags: ['components'],
+        operationId: 'listComponentVersions',
+        summary: 'Version history, semver-descending',
+        params: NameParams,
+        response: { 200: openObject('`{ name, versions: [{ version, digest, created_at, deprecated, maturity }] }`') },
+      },
     },
     async (req) => {
       const { name } = checkName(req.params as Static<typeof NameParams>);
@@ -134,7 +167,17 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
 
   app.get(
     '/v1/components/:name/versions/:version',
-    { config: read, schema: { tags: ['components'], summary: 'One version (strong ETag)', params: VersionParams } },
+    {
+      config: read,
+      schema: {
+        tags: ['components'],
+        operationId: 'getComponentVersion',
+        summary: 'One version (strong ETag)',
+        description: 'Conditional: with `If-None-Match` holding the current ETag the answer is 304 without a body.',
+        params: VersionParams,
+        response: { 200: ComponentDefinitionSchema, 304: NotModified },
+      },
+    },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
       const component = await manager.getComponent(name, version);
@@ -149,9 +192,11 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
       config: read,
       schema: {
         tags: ['components'],
+        operationId: 'resolveComponentVersion',
         summary: 'Highest version satisfying a range',
         params: NameParams,
         querystring: ResolveQuery,
+        response: { 200: ComponentDefinitionSchema },
       },
     },
     async (req) => {
@@ -162,7 +207,16 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
 
   app.get(
     '/v1/components/:name/versions/:version/dependencies',
-    { config: read, schema: { tags: ['components'], summary: 'Direct dependencies, resolved', params: VersionParams } },
+    {
+      config: read,
+      schema: {
+        tags: ['components'],
+        operationId: 'listComponentDependencies',
+        summary: 'Direct dependencies, resolved',
+        params: VersionParams,
+        response: { 200: openObject('`{ items: [...] }`: each direct dependency with the version it resolves to') },
+      },
+    },
     async (req) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
       return { items: await manager.getDependencies(name, version) };
@@ -171,7 +225,16 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
 
   app.get(
     '/v1/components/:name/dependents',
-    { config: read, schema: { tags: ['components'], summary: 'Direct dependents', params: NameParams } },
+    {
+      config: read,
+      schema: {
+        tags: ['components'],
+        operationId: 'listComponentDependents',
+        summary: 'Direct dependents',
+        params: NameParams,
+        response: { 200: openObject('`{ items: [...] }`: components that depend on this one') },
+      },
+    },
     async (req) => {
       const { name } = checkName(req.params as Static<typeof NameParams>);
       return { items: await manager.getDependents(name) };
@@ -184,8 +247,16 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
       config: write,
       schema: {
         tags: ['components'],
+        operationId: 'createComponent',
         summary: 'Publish a version (validated before write)',
-        body: ComponentSpecSchema,
+        description: '201 with `Location` when the version is new; 200 when the same content was already published.',
+        body: ComponentSpecDoc,
+        response: {
+          200: { description: 'The same content was already published', ...ComponentDefinitionSchema },
+          201: { description: 'Published', ...ComponentDefinitionSchema },
+          409: problemResponse(409, 'The version exists with different content', ['version_conflict']),
+          422: problemResponse(422, 'The component is invalid'),
+        },
       },
     },
     async (req, reply) => {
@@ -211,9 +282,15 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
           'With `If-Match` (the ETag of a version read), the change applies only while the version is still at that ' +
           'representation, checked in the write itself: otherwise 412 `precondition_failed` and nothing is written. ' +
           'The answer carries the new ETag.',
+        operationId: 'updateComponent',
         params: VersionParams,
         headers: PatchHeaders,
         body: ComponentPatchSchema,
+        response: {
+          200: ComponentDefinitionSchema,
+          412: problemResponse(412),
+          422: problemResponse(422, 'The change is invalid'),
+        },
       },
     },
     async (req, reply) => {
@@ -230,7 +307,16 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
 
   app.post(
     '/v1/validate',
-    { config: read, schema: { tags: ['validation'], summary: 'Validate without writing', body: ValidateBody } },
+    {
+      config: read,
+      schema: {
+        tags: ['validation'],
+        operationId: 'validateComponents',
+        summary: 'Validate without writing',
+        body: ValidateBody,
+        response: { 200: openObject('The validation report; `{ results: [...] }` for a batch') },
+      },
+    },
     async (req) => {
       const body = req.body;
       if (body && typeof body === 'object' && !Array.isArray(body) && 'components' in body) {

@@ -5,6 +5,7 @@ import type { EngineConfig } from '../../config/config.js';
 import { decodeEngine, Reader } from '../../config/load.js';
 import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
+import { NoContent, openObject, problemResponse } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
 const COMPONENT = 'api';
@@ -17,7 +18,15 @@ export interface EngineRouteDeps {
 export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRouteDeps): void {
   app.get(
     '/v1/engines',
-    { config: { scope: 'read' }, schema: { tags: ['engines'], summary: 'Deployment engines with their health' } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['engines'],
+        operationId: 'listEngines',
+        summary: 'Deployment engines with their health',
+        response: { 200: openObject('`{ items: [...] }`: each engine with its health') },
+      },
+    },
     async (req): Promise<EngineList> => {
       const items = await engines.listEngines();
       return { items: req.principal ? items : items.map(anonymousView) };
@@ -28,7 +37,13 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
     '/v1/engines/:name',
     {
       config: { scope: 'read' },
-      schema: { tags: ['engines'], summary: 'One engine with its recent probes', params: NameParams },
+      schema: {
+        tags: ['engines'],
+        operationId: 'getEngine',
+        summary: 'One engine with its recent probes',
+        params: NameParams,
+        response: { 200: openObject('The engine, its health and `history` of recent probes') },
+      },
     },
     async (req): Promise<EngineDetail> => {
       const { name } = req.params as Static<typeof NameParams>;
@@ -45,8 +60,13 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
       config: { scope: 'admin' },
       schema: {
         tags: ['engines'],
+        operationId: 'registerEngine',
         summary: 'Register an engine (admin)',
         body: Type.Object({}, { additionalProperties: true }),
+        response: {
+          201: openObject('Registered; `Location` names the engine'),
+          409: problemResponse(409, 'An engine with that name exists', ['engine_conflict']),
+        },
       },
     },
     async (req, reply): Promise<DeploymentEngine> => {
@@ -60,7 +80,13 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
     '/v1/engines/:name',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['engines'], summary: 'Deregister an engine (admin)', params: NameParams },
+      schema: {
+        tags: ['engines'],
+        operationId: 'deregisterEngine',
+        summary: 'Deregister an engine (admin)',
+        params: NameParams,
+        response: { 204: NoContent },
+      },
     },
     async (req, reply) => {
       const { name } = req.params as Static<typeof NameParams>;

@@ -1,6 +1,7 @@
 import { NestorError } from '@nestor/sdk';
 import type { FastifyInstance } from 'fastify';
 import { withTimeout } from '../../timeout.js';
+import { openObject } from '../openapi.js';
 
 /** A named readiness check; throws (a NestorError, ideally) when the dependency is not usable. */
 export interface ReadinessCheck {
@@ -12,11 +13,32 @@ export interface ReadinessCheck {
 
 /** `/healthz` (the process is alive) and `/readyz` (its dependencies answer). */
 export function registerHealthRoutes(app: FastifyInstance, deps: { checks: ReadinessCheck[] }): void {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'getLiveness',
+        summary: 'Liveness',
+        response: { 200: openObject('`{ status: "ok" }`') },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'Readiness (store and dependencies)' } },
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'getReadiness',
+        summary: 'Readiness (store and dependencies)',
+        response: {
+          200: openObject('`{ status: "ready", checks }`'),
+          503: openObject('`{ status: "not_ready", checks }`: a required dependency failed'),
+        },
+      },
+    },
     async (req, reply) => {
       const results: Record<string, { status: 'ok' | 'degraded' | 'failed'; message?: string }> = {};
       let ready = true;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import semver from 'semver';
 import { decode } from '../../catalog/decode.js';
 import { type ImpactService, MAX_FROM_LENGTH, MAX_RESOLVE_CONSTRAINTS } from '../../catalog/impact.js';
+import { openObject, problemResponse } from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
@@ -51,11 +52,13 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
       config: read,
       schema: {
         tags: ['impact'],
+        operationId: 'getVersionImpact',
         summary: 'Published dependents whose ranges admit this version',
         description:
           'Every (component, version) whose direct dependency on {name} admits {version}; `selected` when ' +
           '{version} is the highest available version satisfying that range today.',
         params: VersionParams,
+        response: { 200: openObject('Dependents whose ranges admit the version') },
       },
     },
     async (req, reply) => {
@@ -72,9 +75,11 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
       config: read,
       schema: {
         tags: ['impact'],
+        operationId: 'getProposedImpact',
         summary: 'Which dependents would accept or reject a proposed version',
         params: NameParams,
         querystring: ProposedQuery,
+        response: { 200: openObject('Dependents that would accept or reject the proposed version') },
       },
     },
     async (req) => {
@@ -92,9 +97,11 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
       config: read,
       schema: {
         tags: ['impact'],
+        operationId: 'diffComponentVersions',
         summary: 'Changes between two published versions, as validation reports them',
         params: NameParams,
         querystring: DiffQuery,
+        response: { 200: openObject('The changes between the two versions') },
       },
     },
     async (req) => {
@@ -113,8 +120,16 @@ export function registerImpactRoutes(app: FastifyInstance, { impact }: ImpactRou
       config: read,
       schema: {
         tags: ['impact'],
+        operationId: 'resolveConstraints',
         summary: 'One version per component satisfying every constraint over the dependency closure',
         body: ResolveBodySchema,
+        response: {
+          200: openObject('`{ resolved: [...] }`: one version per component'),
+          422: problemResponse(422, 'No assignment satisfies every constraint', [
+            'resolution_failed',
+            'resolution_too_complex',
+          ]),
+        },
       },
     },
     async (req) => {

@@ -1,5 +1,6 @@
 import { componentJsonSchema } from '@nestor/sdk';
 import type { FastifyInstance } from 'fastify';
+import { openObject } from '../openapi.js';
 
 /** `GET /v1/schemas/component.json`: the JSON Schema editors use to check `component.yaml`. */
 export function registerSchemaRoutes(app: FastifyInstance): void {
@@ -11,7 +12,14 @@ export function registerSchemaRoutes(app: FastifyInstance): void {
       config: { scope: 'read' },
       schema: {
         tags: ['schemas'],
+        operationId: 'getComponentJsonSchema',
         summary: 'JSON Schema (draft 2020-12) of component.yaml',
+        response: {
+          200: {
+            description: 'The JSON Schema',
+            content: { 'application/schema+json': { schema: openObject('A JSON Schema document') } },
+          },
+        },
       },
     },
     async (_req, reply) => {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { SourceManager } from '../../sources/manager.js';
+import { openObject } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63, description: 'Source name' }) });
 
@@ -12,7 +13,15 @@ export interface SourceRouteDeps {
 export function registerSourceRoutes(app: FastifyInstance, { sources }: SourceRouteDeps): void {
   app.get(
     '/v1/sources',
-    { config: { scope: 'read' }, schema: { tags: ['sources'], summary: 'Every source and its sync status' } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['sources'],
+        operationId: 'listSources',
+        summary: 'Every source and its sync status',
+        response: { 200: openObject('`{ items: [...] }`: each source with its sync status') },
+      },
+    },
     async () => ({ items: await sources.list() }),
   );
 
@@ -20,7 +29,13 @@ export function registerSourceRoutes(app: FastifyInstance, { sources }: SourceRo
     '/v1/sources/:name',
     {
       config: { scope: 'read' },
-      schema: { tags: ['sources'], summary: 'One source: last commit, counts, per-file errors', params: NameParams },
+      schema: {
+        tags: ['sources'],
+        operationId: 'getSource',
+        summary: 'One source: last commit, counts, per-file errors',
+        params: NameParams,
+        response: { 200: openObject('The source with its last sync') },
+      },
     },
     async (req) => sources.status((req.params as { name: string }).name),
   );
@@ -31,8 +46,10 @@ export function registerSourceRoutes(app: FastifyInstance, { sources }: SourceRo
       config: { scope: 'admin' },
       schema: {
         tags: ['sources'],
+        operationId: 'syncSource',
         summary: 'Start a sync now (202); requests made while one runs share one follow-up sync',
         params: NameParams,
+        response: { 202: openObject('`{ status: "accepted", source, coalesced }`') },
       },
     },
     async (req, reply) => {

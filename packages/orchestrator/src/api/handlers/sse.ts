@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { writableSink } from '../../events/sse/client.js';
 import type { EventFilter } from '../../events/sse/events.js';
 import type { EventBroker } from '../../events/sse/server.js';
+import { problemResponse } from '../openapi.js';
 
 export interface EventRouteDeps {
   broker: EventBroker;
@@ -36,8 +37,16 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
       config: { scope: 'read', stream: true },
       schema: {
         tags: ['events'],
+        operationId: 'streamEvents',
         summary: 'Catalog change stream (SSE); resume with Last-Event-ID or since',
         querystring: EventsQuery,
+        response: {
+          200: {
+            description: 'Server-sent events: `id`, `event` (the change type) and `data` (JSON) per change',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          429: problemResponse(429, 'Too many streams for this caller, or rate limited'),
+        },
       },
     },
     async (req, reply) => {

@@ -14,6 +14,7 @@ import {
 import type { Clock } from '../../observability/clock.js';
 import type { Logger } from '../../observability/logging/logger.js';
 import type { SourceDefinition, SourceManager } from '../../sources/manager.js';
+import { openObject, problemResponse } from '../openapi.js';
 
 /**
  * Bytes of a refused body that are read and thrown away before the connection is cut. A client
@@ -109,8 +110,17 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
       {
         schema: {
           tags: ['sources'],
+          operationId: 'receiveWebhook',
           summary: 'Push notifications from GitHub, GitLab or Gitea (authenticated by signature)',
+          description: 'Authenticated by the provider signature of the source secret, not by a bearer token.',
           params: SourceParams,
+          response: {
+            200: openObject('A ping: `{ status: "pong", source, provider }`'),
+            202: openObject(
+              '`{ status: "accepted" | "duplicate" | "ignored", source, ... }`; a sync starts when accepted',
+            ),
+            401: problemResponse(401, 'Missing or bad signature'),
+          },
         },
         config: { discardsRefusedBody: true },
         onRequest: async (req) => {
