@@ -260,6 +260,11 @@ describe('Redis with TLS and AUTH', () => {
     const withPassword = await startNodeAt(`rediss://127.0.0.1:${port}`, certs, prefix, {
       REDIS_PW: password,
     });
+    // Writes made before the TLS handshake and AUTH finish skip the shared cache (it is optional):
+    // wait for Redis to be connected so that the entry below has a reason to exist.
+    await until(async () =>
+      ((await (await fetch(`${withPassword.base}/readyz`)).text()) as string).includes('"redis":{"status":"ok"'),
+    );
     const name = uniqueName('tls');
     await create(withPassword, name);
     const read = await fetch(`${withPassword.base}/v1/components/${name}/versions/1.0.0`);
