@@ -1,44 +1,19 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type ComponentSpecInput, computeDigest, NestorClient, normalizeSpec } from '@nestor/sdk';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCommand, tempFiles } from '../../../../test/cli-support.js';
 import { defaultConfig } from '../config/config.js';
 import { buildApp } from '../main.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { type DiffFlags, type DiffReport, registerDiffCommand, runDiff } from './diff.js';
 import { buildProgram } from './root.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempFiles('nestor-diff-');
 
-function tempDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nestor-diff-'));
-  dirs.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
-
-async function run(paths: string[], flags: DiffFlags = {}, env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runDiff(paths, flags, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-  });
-  return { code, stdout, stderr };
+function run(paths: string[], flags: DiffFlags = {}, env: Record<string, string> = {}) {
+  return runCommand(runDiff, paths, flags, env);
 }
 
 const OUTPUTS = 'outputs:\n  - name: vpc_id\n    type: string\n';

@@ -1,10 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeDigest, normalizeSpec } from '@nestor/sdk';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { runCommand, tempFiles } from '../../../../test/cli-support.js';
 import { defaultConfig } from '../config/config.js';
 import { buildApp } from '../main.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -12,34 +11,10 @@ import { registerValidateCommand, runValidate, type ValidateFlags, type Validate
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempFiles('nestor-validate-');
 
-function tempDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nestor-validate-'));
-  dirs.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
-
-async function run(paths: string[], flags: ValidateFlags = {}, env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runValidate(paths, flags, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-  });
-  return { code, stdout, stderr };
+function run(paths: string[], flags: ValidateFlags = {}, env: Record<string, string> = {}) {
+  return runCommand(runValidate, paths, flags, env);
 }
 
 const base = (version: string, extra = '') => `name: z-base
