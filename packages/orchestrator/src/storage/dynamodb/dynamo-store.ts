@@ -21,13 +21,11 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   compareVersions,
-  conflict,
   create,
   type DeploymentEngine,
   isPrerelease,
   NestorError,
   type NewCatalogEvent,
-  notFound,
   type ScoredComponent,
   storageFailure,
 } from '@nestor/sdk';
@@ -36,6 +34,7 @@ import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -49,6 +48,7 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { takesLatest } from '../latest-rule.js';
 import {
   applyPatch,
   componentEvent,
@@ -435,13 +435,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const existing =
           semver.valid(version) === version ? await this.getItem(componentPk(name), versionSk(version)) : null;
         if (!existing) {
-          throw notFound(
-            'component_not_found',
-            COMPONENT,
-            'UpdateComponent',
-            `component ${name}@${version} not found`,
-            { component_name: name, version },
-          );
+          throw componentNotFound(COMPONENT, 'UpdateComponent', name, version);
         }
         const current = parseDoc(existing);
         // Safe to check here: the transaction commits only while the counter still holds `seq`.
@@ -482,9 +476,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
         if (change?.kind === 'engine_delete' && !(await this.getItem(ENGINES_PK, change.name))) {
-          throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
-            name: change.name,
-          });
+          throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
         }
         const event = this.newEvent(seq + 1, this.clock.now().toISOString(), input);
         const items = [this.counterPut(seq), this.eventPut(event)];
@@ -733,10 +725,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       } catch (err) {
         const reasons = (err as Partial<TransactionCanceledException>).CancellationReasons ?? [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-          throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
-            component_name: component.name,
-            version: component.version,
-          });
+          throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
         }
         throw err;
       }
@@ -769,17 +758,10 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
 
   private async resubmission(stored: ComponentDefinition, component: NewComponent): Promise<WriteOutcome> {
     if (stored.digest === component.digest) return { component: stored, event: null };
-    throw conflict(
-      COMPONENT,
-      'CreateComponent',
-      `${component.name}@${component.version} is already published with another digest`,
-      {
-        component_name: component.name,
-        version: component.version,
-        existing_digest: stored.digest,
-        submitted_digest: component.digest,
-      },
-    );
+    throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
+      existing: stored.digest,
+      submitted: component.digest,
+    });
   }
 
   private newEvent(id: number, time: string, input: NewCatalogEvent): CatalogEvent {
@@ -996,16 +978,17 @@ function picksOf(name: string, head: Head): HeadPicks {
 
 /** The head after adding `added`, or null when neither pick changes. */
 function advanceHead(head: Head | null, added: ComponentDefinition): Head | null {
-  if (!head) return { latest: added, highest: added };
-  const highest = compareVersions(added.version, head.highest.version) > 0 ? added : head.highest;
-  let latest = head.latest;
-  if (isPrerelease(latest.version)) {
-    // Only prereleases so far: the latest is the highest, until the first release arrives.
-    if (!isPrerelease(added.version) || compareVersions(added.version, latest.version) > 0) latest = added;
-  } else if (!isPrerelease(added.version) && compareVersions(added.version, latest.version) > 0) {
-    latest = added;
-  }
-  if (highest === head.highest && latest === head.latest) return null;
+  const takes = (holder: ComponentDefinition | undefined, includePrerelease: boolean) =>
+    takesLatest(
+      added,
+      holder && { prerelease: isPrerelease(holder.version) },
+      holder !== undefined && compareVersions(added.version, holder.version) > 0,
+      includePrerelease,
+    );
+  const latest = takes(head?.latest, false) ? added : head?.latest;
+  const highest = takes(head?.highest, true) ? added : head?.highest;
+  if (!latest || !highest) return null;
+  if (head && highest === head.highest && latest === head.latest) return null;
   return { latest, highest };
 }
 
