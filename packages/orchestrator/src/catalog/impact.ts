@@ -8,7 +8,6 @@ import {
   type ImpactItem,
   type ImpactSummary,
   isStrictVersion,
-  notFound,
   type ResolvedComponent,
   resolveConstraints,
   type ValidationResult,
@@ -16,6 +15,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import semver from 'semver';
 import type { LogConsumer } from '../events/log-follower.js';
+import { componentNotFound } from '../storage/errors.js';
 import type { ComponentVersioning, DependencyReader, DependentRef, EventLog } from '../storage/interfaces.js';
 import type { ComponentValidator } from '../validation/interfaces.js';
 import { bumpMade, diffComponents, requiredBump } from '../validation/rules/changes.js';
@@ -206,10 +206,7 @@ export class ImpactService {
     const versions = await this.index.versions(name);
     const target = versions.find((v) => v.version === version);
     if (!target) {
-      throw notFound('component_not_found', COMPONENT, 'VersionImpact', `component ${name}@${version} not found`, {
-        component_name: name,
-        version,
-      });
+      throw componentNotFound(COMPONENT, 'VersionImpact', name, version);
     }
     const available = versions.filter((v) => !isUnavailable(v)).map((v) => v.version);
     const highest = new Map<string, string | null>();
@@ -239,9 +236,7 @@ export class ImpactService {
   async proposedImpact(name: string, proposed: string) {
     const versions = await this.index.versions(name);
     if (versions.length === 0) {
-      throw notFound('component_not_found', COMPONENT, 'ProposedImpact', `component ${name} not found`, {
-        component_name: name,
-      });
+      throw componentNotFound(COMPONENT, 'ProposedImpact', name);
     }
     const { accepted, rejected } = await this.split(name, proposed);
     return { name, proposed, accepted, rejected };
@@ -272,10 +267,7 @@ export class ImpactService {
     const find = (version: string) => {
       const found = versions.find((v) => v.version === version);
       if (!found) {
-        throw notFound('component_not_found', COMPONENT, 'Diff', `component ${name}@${version} not found`, {
-          component_name: name,
-          version,
-        });
+        throw componentNotFound(COMPONENT, 'Diff', name, version);
       }
       return found;
     };

@@ -3,7 +3,6 @@ import {
   type ComponentPatch,
   type ComponentSpec,
   computeDigest,
-  conflict,
   create,
   NestorError,
   notFound,
@@ -16,6 +15,7 @@ import type { ChangeFeed } from '../events/interfaces.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { componentNotFound, versionConflict } from '../storage/errors.js';
 import type {
   ComponentReader,
   ComponentSearcher,
@@ -211,10 +211,7 @@ export class CatalogManager {
   async getComponent(name: string, version: string): Promise<ComponentDefinition> {
     const found = await this.store.getComponent(name, version);
     if (!found) {
-      throw notFound('component_not_found', COMPONENT, 'GetComponent', `component ${name}@${version} not found`, {
-        component_name: name,
-        version,
-      });
+      throw componentNotFound(COMPONENT, 'GetComponent', name, version);
     }
     return found;
   }
@@ -223,9 +220,7 @@ export class CatalogManager {
   async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
     const found = await this.store.getLatestComponent(name, { includePrerelease });
     if (!found) {
-      throw notFound('component_not_found', COMPONENT, 'GetLatestComponent', `component ${name} not found`, {
-        component_name: name,
-      });
+      throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
     }
     return found;
   }
@@ -242,9 +237,7 @@ export class CatalogManager {
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     const versions = await this.store.getComponentVersions(name);
     if (versions.length === 0) {
-      throw notFound('component_not_found', COMPONENT, 'GetComponentVersions', `component ${name} not found`, {
-        component_name: name,
-      });
+      throw componentNotFound(COMPONENT, 'GetComponentVersions', name);
     }
     return versions;
   }
@@ -313,11 +306,6 @@ export class CatalogManager {
   }
 
   private versionConflict(spec: ComponentSpec, existing: string, submitted: string) {
-    return conflict(
-      COMPONENT,
-      'CreateComponent',
-      `${spec.name}@${spec.version} is already published with other content; publish a new version instead`,
-      { component_name: spec.name, version: spec.version, existing_digest: existing, submitted_digest: submitted },
-    );
+    return versionConflict(COMPONENT, 'CreateComponent', spec.name, spec.version, { existing, submitted });
   }
 }

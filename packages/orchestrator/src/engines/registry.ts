@@ -6,7 +6,6 @@ import {
   invalidRequest,
   NestorError,
   type NewCatalogEvent,
-  notFound,
 } from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
@@ -14,6 +13,7 @@ import { type Clock, systemClock } from '../observability/clock.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Gauge, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { engineNotFound } from '../storage/errors.js';
 import type { EngineStore, EventLog } from '../storage/interfaces.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
 import { probeSummary } from './health.js';
@@ -206,7 +206,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     }
     const local = this.engines.delete(name);
     if (!event && !local) {
-      throw notFound('engine_not_found', COMPONENT, 'DeregisterEngine', `no engine named "${name}"`, { name });
+      throw engineNotFound(COMPONENT, 'DeregisterEngine', name);
     }
     this.forget(name);
     this.changed(true);

@@ -7,7 +7,6 @@ import {
   componentBytes,
   create,
   type EventType,
-  isPrerelease,
   MAX_COMPONENT_BYTES,
   validationFailed,
 } from '@nestor/sdk';
@@ -142,16 +141,6 @@ export function matchesFilters(c: ComponentDefinition, q: Omit<ListQuery, 'limit
     }
   }
   return true;
-}
-
-/**
- * Picks the latest of versions sorted semver-descending: the highest stable one, or the highest of
- * all when there is no stable one or prereleases count.
- */
-export function pickLatest<T extends { version: string }>(descending: T[], includePrerelease: boolean): T | null {
-  if (descending.length === 0) return null;
-  if (includePrerelease) return descending[0] ?? null;
-  return descending.find((v) => !isPrerelease(v.version)) ?? descending[0] ?? null;
 }
 
 /**

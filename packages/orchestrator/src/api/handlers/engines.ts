@@ -1,10 +1,11 @@
-import { type DeploymentEngine, type EngineList, invalidRequest, NestorError, notFound } from '@nestor/sdk';
+import { type DeploymentEngine, type EngineList, invalidRequest, NestorError } from '@nestor/sdk';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineConfig } from '../../config/config.js';
 import { decodeEngine, Reader } from '../../config/load.js';
 import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
+import { engineNotFound } from '../../storage/errors.js';
 import { NoContent, openObject, problemResponse } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
@@ -48,7 +49,7 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
     async (req): Promise<EngineDetail> => {
       const { name } = req.params as Static<typeof NameParams>;
       const detail = await engines.describe(name);
-      if (!detail) throw notFound('engine_not_found', COMPONENT, 'GetEngine', `no engine named "${name}"`, { name });
+      if (!detail) throw engineNotFound(COMPONENT, 'GetEngine', name);
       if (req.principal) return detail;
       return { ...anonymousView(detail), history: detail.history.map((p) => ({ ...p, message: probeSummary(p) })) };
     },

@@ -1,11 +1,4 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ResourceNotFoundException,
-  TransactionCanceledException,
-  UpdateTableCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -21,13 +14,9 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   compareVersions,
-  conflict,
-  create,
   type DeploymentEngine,
-  isPrerelease,
   NestorError,
   type NewCatalogEvent,
-  notFound,
   type ScoredComponent,
   storageFailure,
 } from '@nestor/sdk';
@@ -35,7 +24,8 @@ import semver from 'semver';
 import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
+import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -59,12 +49,13 @@ import {
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
-import { type HeadPicks, SearchIndex } from './search-index.js';
+import { HeadCache } from './head-cache.js';
+import { dependentItems, type Head, headAfterAdding, headItem, parseDoc, parseHead, versionItem } from './items.js';
+import { SearchProjection } from './search-projection.js';
 import {
   COUNTER_SK,
   categoryGsiPk,
   componentPk,
-  dependentSk,
   dependentsPk,
   ENGINES_PK,
   EVENTS_PK,
@@ -78,17 +69,23 @@ import {
   NAMES_GSI_PK,
   providerGsiPk,
   STATE_PK,
-  tableDefinition,
   VERSION_PREFIX,
   versionSk,
 } from './table.js';
-
-const COMPONENT = 'storage.dynamodb';
-/** DynamoDB's own limits: actions in one TransactWriteItems, and bytes in one item. */
-const MAX_TRANSACT_ITEMS = 100;
-const MAX_ITEM_BYTES = 400 * 1024;
-type Item = Record<string, unknown>;
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+import { migrateTable } from './table-lifecycle.js';
+import {
+  backoff,
+  COMPONENT,
+  checkDynamoLimits,
+  counterPut,
+  eventPut,
+  type Item,
+  isConditionFailure,
+  sleep,
+  type TransactItem,
+  transact,
+  writtenSequence,
+} from './transactions.js';
 
 export interface DynamoStoreOptions {
   table: string;
@@ -111,12 +108,6 @@ export interface DynamoStoreOptions {
   headCacheMs?: number;
 }
 
-/** The head item of a name: copies of the two picks of `getLatestComponent`. */
-interface Head {
-  latest: ComponentDefinition;
-  highest: ComponentDefinition;
-}
-
 /**
  * The production store: one DynamoDB table (see docs/storage-dynamodb.md). Every write is one
  * TransactWriteItems that also advances the event counter conditionally, so writes from several
@@ -130,20 +121,30 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly maxWriteAttempts: number;
-  private readonly index = new SearchIndex();
-  private indexedUpTo = -1;
-  private refreshing: Promise<void> | null = null;
-  private readonly headCacheMs: number;
-  private knownHead = 0;
-  private knownHeadAt = Number.NEGATIVE_INFINITY;
-  private headRead: Promise<number> | null = null;
+  private readonly heads: HeadCache;
+  private readonly projection: SearchProjection;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 100;
-    this.headCacheMs = opts.headCacheMs ?? 100;
+    this.heads = new HeadCache(opts.headCacheMs ?? 100);
+    this.projection = new SearchProjection({
+      readCounter: () => this.readCounter(),
+      oldestSequence: () => this.oldestSequence(),
+      readEvents: (after, limit) => this.readEvents(after, limit),
+      getHead: (name) => this.getHead(name),
+      allHeads: async () => {
+        const rows = await this.queryAll({
+          TableName: this.table,
+          IndexName: INDEX_NAMES,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK },
+        });
+        return rows.map((row) => ({ name: String(row['GSI1SK']), head: parseHead(row) }));
+      },
+    });
     this.client = new DynamoDBClient({
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -177,56 +178,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
    * waits until everything is active. Safe to run any number of times.
    */
   async migrate(): Promise<{ created: boolean; addedIndexes: string[] }> {
-    return this.guard('Migrate', async () => {
-      const def = tableDefinition(this.table);
-      let created = false;
-      let existing = await this.describe();
-      if (!existing) {
-        try {
-          await this.client.send(new CreateTableCommand(def));
-          created = true;
-        } catch (err) {
-          if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
-        }
-        existing = await this.waitActive();
-      }
-      const have = new Set((existing?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-      const addedIndexes: string[] = [];
-      for (const gsi of def.GlobalSecondaryIndexes) {
-        if (have.has(gsi.IndexName)) continue;
-        await this.client.send(
-          new UpdateTableCommand({
-            TableName: this.table,
-            AttributeDefinitions: def.AttributeDefinitions,
-            GlobalSecondaryIndexUpdates: [{ Create: gsi }],
-          }),
-        );
-        addedIndexes.push(gsi.IndexName);
-        await this.waitActive();
-      }
-      return { created, addedIndexes };
-    });
-  }
-
-  private async describe() {
-    try {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
-      return out.Table ?? null;
-    } catch (err) {
-      if (err instanceof ResourceNotFoundException || (err as { name?: string }).name === 'ResourceNotFoundException')
-        return null;
-      throw err;
-    }
-  }
-
-  private async waitActive() {
-    for (let i = 0; i < 600; i++) {
-      const t = await this.describe();
-      const indexesActive = (t?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE');
-      if (t && t.TableStatus === 'ACTIVE' && indexesActive) return t;
-      await sleep(Math.min(100 * 2 ** i, 2000));
-    }
-    throw new Error(`table ${this.table} did not become active`);
+    return this.guard('Migrate', () => migrateTable(this.client, this.table));
   }
 
   // ---------------------------------------------------------------- reads
@@ -350,18 +302,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
 
   async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
     const start = decodeSearchCursor(query.cursor);
-    return this.guard('SearchComponents', async () => {
-      await this.refreshIndex();
-      const hits = this.index
-        .search(query.text, query.includePrerelease === true)
-        .filter((h) => matchesFilters(h.component, query));
-      const page = hits.slice(start, start + query.limit);
-      const end = start + page.length;
-      return {
-        items: page.map((h) => ({ ...h.component, score: h.score })),
-        nextCursor: end < hits.length ? searchCursor(end) : null,
-      };
-    });
+    return this.guard('SearchComponents', () => this.projection.search(query, start));
   }
 
   // ---------------------------------------------------------------- writes
@@ -384,10 +325,10 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const stored = newDefinition(component, now, seq + 1);
         const event = componentEvent(seq + 1, 'component.created', now, stored);
         const head = await this.getHead(stored.name);
-        const nextHead = advanceHead(head, stored);
+        const nextHead = headAfterAdding(head, stored);
         const items: TransactItem[] = [
-          this.counterPut(seq),
-          this.eventPut(event),
+          counterPut(this.table, seq),
+          eventPut(this.table, event),
           {
             Put: {
               TableName: this.table,
@@ -395,20 +336,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
               ConditionExpression: 'attribute_not_exists(PK)',
             },
           },
-          ...stored.dependencies.map(
-            (d, i): TransactItem => ({
-              Put: {
-                TableName: this.table,
-                Item: {
-                  PK: dependentsPk(d.name),
-                  SK: dependentSk(stored.name, stored.version, i),
-                  name: stored.name,
-                  version: stored.version,
-                  version_range: d.version_range,
-                },
-              },
-            }),
-          ),
+          ...dependentItems(stored).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
         ];
         if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
         const result = await this.transact(items, attempt, 'CreateComponent');
@@ -435,13 +363,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const existing =
           semver.valid(version) === version ? await this.getItem(componentPk(name), versionSk(version)) : null;
         if (!existing) {
-          throw notFound(
-            'component_not_found',
-            COMPONENT,
-            'UpdateComponent',
-            `component ${name}@${version} not found`,
-            { component_name: name, version },
-          );
+          throw componentNotFound(COMPONENT, 'UpdateComponent', name, version);
         }
         const current = parseDoc(existing);
         // Safe to check here: the transaction commits only while the counter still holds `seq`.
@@ -453,8 +375,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const event = componentEvent(seq + 1, type, now, stored, changed);
         const head = await this.getHead(name);
         const items: TransactItem[] = [
-          this.counterPut(seq),
-          this.eventPut(event),
+          counterPut(this.table, seq),
+          eventPut(this.table, event),
           {
             Put: {
               TableName: this.table,
@@ -482,12 +404,10 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
         if (change?.kind === 'engine_delete' && !(await this.getItem(ENGINES_PK, change.name))) {
-          throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
-            name: change.name,
-          });
+          throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
         }
         const event = this.newEvent(seq + 1, this.clock.now().toISOString(), input);
-        const items = [this.counterPut(seq), this.eventPut(event)];
+        const items = [counterPut(this.table, seq), eventPut(this.table, event)];
         if (change) items.push(this.stateChangeItem(change));
         // A lost condition on the engine (deleted meanwhile) is re-read on the next attempt.
         const result = await this.transact(items, attempt, 'AppendEvent');
@@ -548,19 +468,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   }
 
   async headSequence(): Promise<number> {
-    if (performance.now() - this.knownHeadAt < this.headCacheMs) return this.knownHead;
-    if (!this.headRead) {
-      const started = performance.now();
-      this.headRead = this.guard('HeadSequence', () => this.readCounter())
-        .then((head) => {
-          this.noteHead(head, started);
-          return this.knownHead;
-        })
-        .finally(() => {
-          this.headRead = null;
-        });
-    }
-    return this.headRead;
+    return this.heads.read(() => this.guard('HeadSequence', () => this.readCounter()));
   }
 
   async oldestSequence(): Promise<number> {
@@ -715,7 +623,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   async importComponent(component: ComponentDefinition): Promise<void> {
     await this.guard('ImportComponent', async () => {
       // Versions arrive oldest first and import is single-writer, so the head read here is current.
-      const nextHead = advanceHead(await this.getHead(component.name), component);
+      const nextHead = headAfterAdding(await this.getHead(component.name), component);
       const items: TransactItem[] = [
         {
           Put: {
@@ -733,15 +641,12 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       } catch (err) {
         const reasons = (err as Partial<TransactionCanceledException>).CancellationReasons ?? [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-          throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
-            component_name: component.name,
-            version: component.version,
-          });
+          throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
         }
         throw err;
       }
       // No event names the imported versions: the search index must reload from the head items.
-      this.indexedUpTo = -1;
+      this.projection.invalidate();
     });
   }
 
@@ -760,8 +665,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         // Already at or above `sequence`: the head never moves back.
         if (!isConditionFailure(err)) throw err;
       }
-      this.noteHead(await this.readCounter(), null);
-      this.indexedUpTo = -1;
+      this.heads.note(await this.readCounter(), null);
+      this.projection.invalidate();
     });
   }
 
@@ -769,93 +674,35 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
 
   private async resubmission(stored: ComponentDefinition, component: NewComponent): Promise<WriteOutcome> {
     if (stored.digest === component.digest) return { component: stored, event: null };
-    throw conflict(
-      COMPONENT,
-      'CreateComponent',
-      `${component.name}@${component.version} is already published with another digest`,
-      {
-        component_name: component.name,
-        version: component.version,
-        existing_digest: stored.digest,
-        submitted_digest: component.digest,
-      },
-    );
+    throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
+      existing: stored.digest,
+      submitted: component.digest,
+    });
   }
 
   private newEvent(id: number, time: string, input: NewCatalogEvent): CatalogEvent {
     return { id, type: input.type, time, subject: input.subject, data: input.data };
   }
 
-  private counterPut(current: number): TransactItem {
-    return {
-      Put: {
-        TableName: this.table,
-        Item: { PK: META_PK, SK: COUNTER_SK, seq: current + 1 },
-        ...(current === 0
-          ? { ConditionExpression: 'attribute_not_exists(PK) OR seq = :cur', ExpressionAttributeValues: { ':cur': 0 } }
-          : { ConditionExpression: 'seq = :cur', ExpressionAttributeValues: { ':cur': current } }),
-      },
-    };
-  }
-
-  private eventPut(event: CatalogEvent): TransactItem {
-    return {
-      Put: {
-        TableName: this.table,
-        Item: { PK: EVENTS_PK, SK: eventSk(event.id), seq: event.id, event: JSON.stringify(event) },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    };
-  }
-
-  /**
-   * Runs one transaction. `retry`: another writer advanced the counter first (or a transient
-   * conflict); `lost-item`: a condition on a component item failed, so the caller re-reads it.
-   * The counter and event are always the first two items.
-   */
+  /** Runs one counter-guarded transaction (see transactions.ts) and notes the head it wrote. */
   private async transact(
     items: TransactItem[],
     attempt: number,
     operation: string,
   ): Promise<'ok' | 'retry' | 'lost-item'> {
-    checkDynamoLimits(items, operation);
-    try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-      const written = Number((items[0]?.Put?.Item as Item | undefined)?.['seq'] ?? 0);
-      this.noteHead(written, null);
-      return 'ok';
-    } catch (err) {
-      if (
-        !(
-          err instanceof TransactionCanceledException ||
-          (err as { name?: string }).name === 'TransactionCanceledException'
-        )
-      )
-        throw err;
-      if (attempt >= this.maxWriteAttempts) throw err;
-      const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
-      const codes = reasons.map((r) => r.Code ?? 'None');
-      const itemLost = codes.slice(2).some((c) => c === 'ConditionalCheckFailed');
-      const counterLost = codes[0] === 'ConditionalCheckFailed' || codes[1] === 'ConditionalCheckFailed';
-      if (!itemLost && !counterLost && !codes.some((c) => c === 'TransactionConflict' || c === 'ThrottlingError'))
-        throw err;
-      this.logger.debug({ attempt, codes }, 'dynamodb write lost a race; retrying');
-      await sleep(backoff(attempt));
-      return itemLost && !counterLost ? 'lost-item' : 'retry';
-    }
+    const result = await transact(this.doc, items, attempt, operation, {
+      maxWriteAttempts: this.maxWriteAttempts,
+      logger: this.logger,
+    });
+    if (result === 'ok') this.heads.note(writtenSequence(items), null);
+    return result;
   }
 
   private async readCounter(): Promise<number> {
     const item = await this.getItem(META_PK, COUNTER_SK);
     const head = item ? Number(item['seq']) : 0;
-    this.noteHead(head, null);
+    this.heads.note(head, null);
     return head;
-  }
-
-  /** Remembers a head read or written here; `readAt` (when the read began) makes it cacheable. */
-  private noteHead(head: number, readAt: number | null): void {
-    if (head > this.knownHead) this.knownHead = head;
-    if (readAt !== null && readAt > this.knownHeadAt) this.knownHeadAt = readAt;
   }
 
   private async getHead(name: string): Promise<Head | null> {
@@ -881,57 +728,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     return rows;
   }
 
-  /**
-   * Brings the search index up to the log's head: a full load from the head items the first time
-   * (or when the events it missed were compacted away), then only the names that changed since.
-   */
-  private refreshIndex(): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.doRefresh().finally(() => {
-        this.refreshing = null;
-      });
-    }
-    return this.refreshing;
-  }
-
-  private async doRefresh(): Promise<void> {
-    const head = await this.readCounter();
-    if (head === this.indexedUpTo) return;
-    if (this.indexedUpTo >= 0) {
-      const oldest = await this.oldestSequence();
-      if (oldest === 0 || oldest <= this.indexedUpTo + 1) {
-        const changed = new Set<string>();
-        let from = this.indexedUpTo;
-        for (;;) {
-          const events = await this.readEvents(from, 1000);
-          for (const e of events) if (e.type.startsWith('component.')) changed.add(e.subject.name);
-          const lastEvent = events[events.length - 1];
-          if (!lastEvent || events.length < 1000) {
-            if (lastEvent) from = lastEvent.id;
-            break;
-          }
-          from = lastEvent.id;
-        }
-        for (const name of changed) {
-          const h = await this.getHead(name);
-          if (h) this.index.upsert(picksOf(name, h));
-          else this.index.remove(name);
-        }
-        this.indexedUpTo = Math.max(from, head);
-        return;
-      }
-    }
-    const rows = await this.queryAll({
-      TableName: this.table,
-      IndexName: INDEX_NAMES,
-      KeyConditionExpression: 'GSI1PK = :pk',
-      ExpressionAttributeValues: { ':pk': NAMES_GSI_PK },
-    });
-    this.index.clear();
-    for (const row of rows) this.index.upsert(picksOf(String(row['GSI1SK']), parseHead(row)));
-    this.indexedUpTo = head;
-  }
-
   private async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -940,127 +736,4 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       throw storageFailure(COMPONENT, operation, err);
     }
   }
-}
-
-/**
- * Refuses a write DynamoDB would reject as a whole with a ValidationException, which would
- * otherwise reach the client as a 503 `storage_failure` although retrying can never help. The
- * model's limits (`too_many_dependencies`, `component_too_large`) keep validated writes well inside
- * these; this is the store's own guarantee for anything else.
- */
-function checkDynamoLimits(items: TransactItem[], operation: string): void {
-  if (items.length > MAX_TRANSACT_ITEMS) {
-    throw create('payload_too_large')
-      .component(COMPONENT)
-      .operation(operation)
-      .message(
-        `this write needs ${items.length} DynamoDB items in one transaction; at most ${MAX_TRANSACT_ITEMS} are possible (fewer dependencies)`,
-      )
-      .detail('items', items.length)
-      .detail('limit', MAX_TRANSACT_ITEMS)
-      .build();
-  }
-  for (const entry of items) {
-    const item = entry.Put?.Item as Item | undefined;
-    if (!item) continue;
-    const bytes = itemBytes(item);
-    if (bytes > MAX_ITEM_BYTES) {
-      throw create('payload_too_large')
-        .component(COMPONENT)
-        .operation(operation)
-        .message(`this write needs a DynamoDB item of ${bytes} bytes; at most ${MAX_ITEM_BYTES} are possible`)
-        .detail('item', String(item['SK'] ?? ''))
-        .detail('bytes', bytes)
-        .detail('limit', MAX_ITEM_BYTES)
-        .build();
-    }
-  }
-}
-
-/**
- * An item's size as DynamoDB counts it, rounded up: UTF-8 attribute names and string values, and
- * 21 bytes for a number or anything else (every attribute here is a string or a number).
- */
-function itemBytes(item: Item): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name);
-    bytes += typeof value === 'string' ? Buffer.byteLength(value) : 21;
-  }
-  return bytes;
-}
-
-function picksOf(name: string, head: Head): HeadPicks {
-  return { name, latest: head.latest, highest: head.highest };
-}
-
-/** The head after adding `added`, or null when neither pick changes. */
-function advanceHead(head: Head | null, added: ComponentDefinition): Head | null {
-  if (!head) return { latest: added, highest: added };
-  const highest = compareVersions(added.version, head.highest.version) > 0 ? added : head.highest;
-  let latest = head.latest;
-  if (isPrerelease(latest.version)) {
-    // Only prereleases so far: the latest is the highest, until the first release arrives.
-    if (!isPrerelease(added.version) || compareVersions(added.version, latest.version) > 0) latest = added;
-  } else if (!isPrerelease(added.version) && compareVersions(added.version, latest.version) > 0) {
-    latest = added;
-  }
-  if (highest === head.highest && latest === head.latest) return null;
-  return { latest, highest };
-}
-
-function versionItem(c: ComponentDefinition): Item {
-  return { PK: componentPk(c.name), SK: versionSk(c.version), version: c.version, doc: JSON.stringify(c) };
-}
-
-/** One item per dependency edge, under the dependency's name, so `getDependents` is one Query. */
-function dependentItems(c: ComponentDefinition): Item[] {
-  return c.dependencies.map((d, i) => ({
-    PK: dependentsPk(d.name),
-    SK: dependentSk(c.name, c.version, i),
-    name: c.name,
-    version: c.version,
-    version_range: d.version_range,
-  }));
-}
-
-function headItem(head: Head): Item {
-  const name = head.latest.name;
-  return {
-    PK: componentPk(name),
-    SK: HEAD_SK,
-    name,
-    latest: JSON.stringify(head.latest),
-    highest: JSON.stringify(head.highest),
-    GSI1PK: NAMES_GSI_PK,
-    GSI1SK: name,
-    GSI2PK: providerGsiPk(head.latest.provider),
-    GSI2SK: name,
-    GSI3PK: categoryGsiPk(head.latest.category),
-    GSI3SK: name,
-  };
-}
-
-function parseDoc(item: Item): ComponentDefinition {
-  return JSON.parse(String(item['doc'])) as ComponentDefinition;
-}
-
-function parseHead(item: Item): Head {
-  return {
-    latest: JSON.parse(String(item['latest'])) as ComponentDefinition,
-    highest: JSON.parse(String(item['highest'])) as ComponentDefinition,
-  };
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return (err as { name?: string }).name === 'ConditionalCheckFailedException';
-}
-
-function backoff(attempt: number): number {
-  const base = Math.min(5 * 2 ** Math.min(attempt, 8), 500);
-  return base / 2 + Math.random() * base;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,14 +3,13 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   compareVersions,
-  conflict,
   type DeploymentEngine,
   type NewCatalogEvent,
-  notFound,
   type ScoredComponent,
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -24,13 +23,13 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { pickLatest } from '../latest-rule.js';
 import {
   applyPatch,
   componentEvent,
   failsRevision,
   matchesFilters,
   newDefinition,
-  pickLatest,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
@@ -165,17 +164,10 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
     const existing = entry?.versions.find((v) => v.version === component.version);
     if (existing) {
       if (existing.digest === component.digest) return { component: copy(existing), event: null };
-      throw conflict(
-        COMPONENT,
-        'CreateComponent',
-        `${component.name}@${component.version} is already published with another digest`,
-        {
-          component_name: component.name,
-          version: component.version,
-          existing_digest: existing.digest,
-          submitted_digest: component.digest,
-        },
-      );
+      throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
+        existing: existing.digest,
+        submitted: component.digest,
+      });
     }
     if (
       conditions.expectedVersionSet !== undefined &&
@@ -208,10 +200,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
     const entry = this.byName.get(name);
     const index = entry?.versions.findIndex((v) => v.version === version) ?? -1;
     if (!entry || index < 0) {
-      throw notFound('component_not_found', COMPONENT, 'UpdateComponent', `component ${name}@${version} not found`, {
-        component_name: name,
-        version,
-      });
+      throw componentNotFound(COMPONENT, 'UpdateComponent', name, version);
     }
     const current = entry.versions[index] as ComponentDefinition;
     if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
@@ -228,7 +217,8 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
   }
 
   async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
-    if (change?.kind === 'engine_delete' && !this.engines.has(change.name)) throw engineMissing(change.name);
+    if (change?.kind === 'engine_delete' && !this.engines.has(change.name))
+      throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
     const stored: CatalogEvent = {
       id: this.sequence + 1,
       type: event.type,
@@ -307,10 +297,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
   async importComponent(component: ComponentDefinition): Promise<void> {
     const entry = this.byName.get(component.name);
     if (entry?.versions.some((v) => v.version === component.version)) {
-      throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
-        component_name: component.name,
-        version: component.version,
-      });
+      throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
     }
     const stored = copy(component);
     if (entry) {
@@ -336,10 +323,6 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
     this.sequence = event.id;
     this.events.push(event);
   }
-}
-
-function engineMissing(name: string) {
-  return notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${name}"`, { name });
 }
 
 /** Index of the first name greater than `after` in a sorted array. */

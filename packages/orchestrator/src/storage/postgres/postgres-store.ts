@@ -2,7 +2,6 @@ import {
   type CatalogEvent,
   type ComponentDefinition,
   type ComponentPatch,
-  conflict,
   create,
   type DeploymentEngine,
   type EventType,
@@ -11,7 +10,6 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  notFound,
   type ScoredComponent,
   storageFailure,
   versionSortKey,
@@ -19,6 +17,7 @@ import {
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -32,6 +31,7 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { takesLatest } from '../latest-rule.js';
 import {
   applyPatch,
   componentEvent,
@@ -426,17 +426,10 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
       if (existing.rows[0]) {
         const stored = JSON.parse(existing.rows[0].definition) as ComponentDefinition;
         if (stored.digest === component.digest) return { result: { component: stored, event: null }, event: null };
-        throw conflict(
-          COMPONENT,
-          'CreateComponent',
-          `${component.name}@${component.version} is already published with another digest`,
-          {
-            component_name: component.name,
-            version: component.version,
-            existing_digest: stored.digest,
-            submitted_digest: component.digest,
-          },
-        );
+        throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
+          existing: stored.digest,
+          submitted: component.digest,
+        });
       }
       if (conditions.expectedVersionSet !== undefined) {
         // Read under the head-row lock that every write takes first: no other write can commit
@@ -475,10 +468,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
       );
       const row = rows[0];
       if (!row) {
-        throw notFound('component_not_found', COMPONENT, 'UpdateComponent', `component ${name}@${version} not found`, {
-          component_name: name,
-          version,
-        });
+        throw componentNotFound(COMPONENT, 'UpdateComponent', name, version);
       }
       const current = JSON.parse(row.definition) as ComponentDefinition;
       if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
@@ -512,9 +502,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
       } else if (change?.kind === 'engine_delete') {
         const deleted = await q.query('DELETE FROM engines WHERE name = $1', [change.name]);
         if ((deleted.rowCount ?? 0) === 0) {
-          throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
-            name: change.name,
-          });
+          throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
         }
       }
       const stored: CatalogEvent = {
@@ -539,10 +527,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
         component.version,
       ]);
       if (rows.length > 0) {
-        throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
-          component_name: component.name,
-          version: component.version,
-        });
+        throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
       }
       await insertVersion(client, component);
       await client.query('COMMIT');
@@ -830,7 +815,7 @@ async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<s
   const definition = JSON.stringify(stored);
   const versionKey = versionSortKey(stored.version);
   const prerelease = isPrerelease(stored.version);
-  const latest = await latestAfterInsert(q, stored.name, versionKey, prerelease);
+  const latest = await latestAfterInsert(q, stored, versionKey);
   const inserted = await q.query<{ id: number }>(
     'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
       'maturity, latest_default, latest_any, engines, labels, search_terms, definition) ' +
@@ -877,23 +862,25 @@ async function head(q: Querier, lock = false): Promise<number> {
  */
 async function latestAfterInsert(
   q: Querier,
-  name: string,
+  stored: ComponentDefinition,
   versionKey: string,
-  prerelease: boolean,
 ): Promise<{ isDefault: boolean; isAny: boolean }> {
   const { rows } = await q.query<LatestRow>(
     'SELECT id, version_key, is_prerelease, latest_default, latest_any FROM components ' +
       'WHERE name = $1 AND (latest_default OR latest_any)',
-    [name],
+    [stored.name],
   );
   const byDefault = rows.find((r) => r.latest_default);
   const any = rows.find((r) => r.latest_any);
-  const isAny = !any || versionKey > any.version_key;
-  const isDefault =
-    !byDefault ||
-    (prerelease
-      ? byDefault.is_prerelease && versionKey > byDefault.version_key
-      : byDefault.is_prerelease || versionKey > byDefault.version_key);
+  const takes = (holder: LatestRow | undefined, includePrerelease: boolean) =>
+    takesLatest(
+      stored,
+      holder && { prerelease: holder.is_prerelease },
+      holder !== undefined && versionKey > holder.version_key,
+      includePrerelease,
+    );
+  const isAny = takes(any, true);
+  const isDefault = takes(byDefault, false);
   if (isDefault && byDefault)
     await q.query('UPDATE components SET latest_default = false WHERE id = $1', [byDefault.id]);
   if (isAny && any) await q.query('UPDATE components SET latest_any = false WHERE id = $1', [any.id]);

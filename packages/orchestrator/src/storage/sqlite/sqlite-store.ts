@@ -3,7 +3,6 @@ import {
   type CatalogEvent,
   type ComponentDefinition,
   type ComponentPatch,
-  conflict,
   create,
   type DeploymentEngine,
   type EventType,
@@ -12,7 +11,6 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  notFound,
   type ScoredComponent,
   storageFailure,
   versionSortKey,
@@ -21,6 +19,7 @@ import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -34,6 +33,7 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { takesLatest } from '../latest-rule.js';
 import {
   applyPatch,
   componentEvent,
@@ -515,9 +515,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
     if (change.kind === 'state') s.putState.run(change.key, JSON.stringify(change.value ?? null));
     else if (change.kind === 'engine_put') s.putEngine.run(change.engine.name, JSON.stringify(change.engine));
     else if (s.deleteEngine.run(change.name).changes === 0) {
-      throw notFound('engine_not_found', COMPONENT, 'AppendEvent', `no engine named "${change.name}"`, {
-        name: change.name,
-      });
+      throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
     }
   }
 
@@ -528,17 +526,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
       if (existing !== undefined) {
         const stored = JSON.parse(existing) as ComponentDefinition;
         if (stored.digest === component.digest) return { component: stored, event: null };
-        throw conflict(
-          COMPONENT,
-          'CreateComponent',
-          `${component.name}@${component.version} is already published with another digest`,
-          {
-            component_name: component.name,
-            version: component.version,
-            existing_digest: stored.digest,
-            submitted_digest: component.digest,
-          },
-        );
+        throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
+          existing: stored.digest,
+          submitted: component.digest,
+        });
       }
       if (conditions.expectedVersionSet !== undefined) {
         // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
@@ -569,10 +560,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
       const s = this.stmts;
       const row = s.getRow.get(name, version) as ComponentRow | undefined;
       if (!row) {
-        throw notFound('component_not_found', COMPONENT, 'UpdateComponent', `component ${name}@${version} not found`, {
-          component_name: name,
-          version,
-        });
+        throw componentNotFound(COMPONENT, 'UpdateComponent', name, version);
       }
       const current = JSON.parse(row.definition) as ComponentDefinition;
       if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
@@ -601,7 +589,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
     const s = this.stmts;
     const versionKey = versionSortKey(stored.version);
     const prerelease = isPrerelease(stored.version);
-    const latest = this.latestAfterInsert(stored.name, versionKey, prerelease);
+    const latest = this.latestAfterInsert(stored, versionKey);
     const rowId = Number(
       s.insertComponent.run({
         name: stored.name,
@@ -628,10 +616,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
 
   private readonly importTx = this.lazyTransaction((component: ComponentDefinition): void => {
     if (this.stmts.getComponent.get(component.name, component.version) !== undefined) {
-      throw conflict(COMPONENT, 'ImportComponent', `${component.name}@${component.version} is already stored`, {
-        component_name: component.name,
-        version: component.version,
-      });
+      throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
     }
     this.insertVersion(component, JSON.stringify(component));
   });
@@ -651,21 +636,20 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
    * version's search entry once it is latest by neither notion. The flag is cleared first because
    * the partial unique indexes allow one per name.
    */
-  private latestAfterInsert(
-    name: string,
-    versionKey: string,
-    prerelease: boolean,
-  ): { isDefault: boolean; isAny: boolean } {
+  private latestAfterInsert(stored: ComponentDefinition, versionKey: string): { isDefault: boolean; isAny: boolean } {
     const s = this.stmts;
-    const rows = s.currentLatest.all(name) as LatestRow[];
+    const rows = s.currentLatest.all(stored.name) as LatestRow[];
     const byDefault = rows.find((r) => r.latest_default === 1);
     const any = rows.find((r) => r.latest_any === 1);
-    const isAny = !any || versionKey > any.version_key;
-    const isDefault =
-      !byDefault ||
-      (prerelease
-        ? byDefault.is_prerelease === 1 && versionKey > byDefault.version_key
-        : byDefault.is_prerelease === 1 || versionKey > byDefault.version_key);
+    const takes = (holder: LatestRow | undefined, includePrerelease: boolean) =>
+      takesLatest(
+        stored,
+        holder && { prerelease: holder.is_prerelease === 1 },
+        holder !== undefined && versionKey > holder.version_key,
+        includePrerelease,
+      );
+    const isAny = takes(any, true);
+    const isDefault = takes(byDefault, false);
     if (isDefault && byDefault) s.clearLatestDefault.run(byDefault.id);
     if (isAny && any) s.clearLatestAny.run(any.id);
     for (const row of rows) {

@@ -1,3 +1,4 @@
+import { versionConflictMessage } from '../../storage/errors.js';
 import type { RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { Findings, nameProblem } from './common.js';
 
@@ -27,12 +28,10 @@ export const conflictsRule: StateRule = {
     }
     const same = versions.find((v) => v.version === spec.version);
     if (same && same.digest !== digest) {
-      f.error(
-        'version_conflict',
-        'version',
-        `${spec.name}@${spec.version} is already published with other content; publish a new version instead`,
-        { existing_digest: same.digest, submitted_digest: digest },
-      );
+      f.error('version_conflict', 'version', versionConflictMessage(spec.name, spec.version), {
+        existing_digest: same.digest,
+        submitted_digest: digest,
+      });
     }
     const others = versions.filter((v) => v.version !== spec.version);
     for (const field of ['provider', 'resource_type'] as const) {
