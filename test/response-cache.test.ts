@@ -1,4 +1,3 @@
-import { computeDigest, normalizeSpec } from '@nestor/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
 import { CachingStore } from '../packages/orchestrator/src/storage/cache/caching-store.js';

@@ -9,6 +9,7 @@ import type { LogConsumer } from '../events/log-follower.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
 import type { ComponentReader } from '../storage/interfaces.js';
+import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import type { Facet, Filter } from './query.js';
 import { type FacetCount, SearchIndex, type SortOrder } from './search-index.js';
 
@@ -91,7 +92,7 @@ export class SearchProjection implements LogConsumer {
         event.type === 'component.created' ||
         event.type === 'component.updated' ||
         event.type === 'component.deprecated';
-      if (known && component && component.name === event.subject.name && !outOfCirculation(component)) {
+      if (known && component && component.name === event.subject.name && eligibleForLatest(component)) {
         if (this.apply(component, event.type === 'component.created')) continue;
       }
       // A change this projection cannot derive from the event alone: read the name's picks again.
@@ -177,14 +178,17 @@ export class SearchProjection implements LogConsumer {
       return true;
     }
     const { latest, highest } = picks;
-    const nextHighest = compareVersions(def.version, highest.version) >= 0 ? def : highest;
-    let nextLatest = latest;
-    if (def.version === latest.version) nextLatest = def;
-    else if (!isPrerelease(def.version)) {
-      if (isPrerelease(latest.version) || compareVersions(def.version, latest.version) > 0) nextLatest = def;
-    } else if (isPrerelease(latest.version) && compareVersions(def.version, latest.version) > 0) {
-      nextLatest = def;
-    }
+    // The stores' one latest rule (storage/latest-rule.ts), applied to the pick each notion holds.
+    const take = (holder: ComponentDefinition, includePrerelease: boolean) =>
+      def.version === holder.version ||
+      takesLatest(
+        def,
+        { prerelease: isPrerelease(holder.version) },
+        compareVersions(def.version, holder.version) > 0,
+        includePrerelease,
+      );
+    const nextLatest = take(latest, false) ? def : latest;
+    const nextHighest = take(highest, true) ? def : highest;
     if (nextLatest !== latest || nextHighest !== highest) this.index.upsert(nextLatest, nextHighest);
     return true;
   }
@@ -210,10 +214,4 @@ export class SearchProjection implements LogConsumer {
 
 function emptyFacets(facets: readonly Facet[]): Partial<Record<Facet, FacetCount[]>> {
   return Object.fromEntries(facets.map((f) => [f, []]));
-}
-
-/** True for a version that lifecycle states take out of list and search (revoked, deleted). */
-function outOfCirculation(v: object): boolean {
-  const r = v as { revoked?: unknown; deleted?: unknown };
-  return Boolean(r.revoked) || Boolean(r.deleted);
 }

@@ -16,14 +16,7 @@ import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { SearchProjection } from '../../search/projection.js';
 import { checkFilter, type Filter, parseFacets, parseSearchText } from '../../search/query.js';
 import { notModified } from '../conditional-get.js';
-import {
-  ComponentDefinitionSchema,
-  ComponentSpecDoc,
-  NotModified,
-  openObject,
-  pageOf,
-  problemResponse,
-} from '../openapi.js';
+import { ComponentDefinitionSchema, ComponentSpecDoc, NotModified, openObject, problemResponse } from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
