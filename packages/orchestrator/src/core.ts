@@ -29,6 +29,7 @@ import {
   TracingStore,
   TracingValidator,
 } from './observability/tracing/decorators.js';
+import { SearchProjection } from './search/projection.js';
 import type { SourceManager } from './sources/manager.js';
 import { sourceManagerFromConfig } from './sources/wiring.js';
 import { CachingStore } from './storage/cache/caching-store.js';
@@ -74,6 +75,8 @@ export interface CatalogCore {
   engines: EngineRegistry;
   /** Impact, diff and resolution (issue 16), answered from a reverse-dependency index. */
   impact: ImpactService;
+  /** List and search (DESIGN.md 10.1): one projection of the log, whatever the store. */
+  search: SearchProjection;
   validator: ComponentValidator;
   manager: CatalogManager;
   sources: SourceManager;
@@ -209,6 +212,14 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   impactFollower.follow(feed);
   stoppers.push(() => impactFollower.stop());
   const impact = new ImpactService({ index: impactIndex });
+  // List and search: one in-process projection, the same for every store, kept by its own log
+  // follower over the uncached store and built from the store's latest versions at start-up.
+  const search = new SearchProjection({ source: baseStore, logger });
+  const searchFollower = new LogFollower({ log: baseStore, consumer: search, logger, position: -1 });
+  search.attach(searchFollower);
+  searchFollower.follow(feed);
+  stoppers.push(() => searchFollower.stop());
+  if (!pendingStore) await searchFollower.catchUp(await baseStore.headSequence());
   const validator = new ImpactAnnotatingValidator({ inner: tracedValidator, impact });
   const manager = new CatalogManager({ store, validator, feed, logger, metrics });
   // Sources are stopped before the store closes (stoppers run in reverse).
@@ -235,6 +246,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     endpointPolicy,
     engines,
     impact,
+    search,
     validator,
     manager,
     sources,
