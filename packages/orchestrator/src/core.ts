@@ -108,7 +108,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   const pendingStore = rawStore instanceof PostgresStore && !rawStore.isReady() ? rawStore : null;
   // Followers of a store not reached yet start at 0: their caches are empty, so replaying is safe.
   const startPosition = () => (pendingStore ? Promise.resolve(0) : baseStore.headSequence());
-  // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
+  // Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
   const redisSecret = (key: string, name: string | null) => {
     if (!name) return undefined;
@@ -171,7 +171,6 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     plainFeed = localFeed;
   }
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
-  // --- end Redis
   // Writes made by other processes (replicas, `nestor sync`) reach the cache through the log. With
   // the cache on, the revision is the sequence up to which it reflects the log: held in memory (a
   // read costs no store round trip) and never ahead of the data this process serves.
