@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { defaultConfig } from './config.js';
 import { decodeConfig } from './decode.js';
 import { decodeEngine } from './engine-config.js';
+import { ConfigFileSchema } from './schema.js';
 
 describe('config errors name the key and what it expects', () => {
   it.each([
@@ -47,5 +49,12 @@ describe('config errors name the key and what it expects', () => {
       interval_ms: 2_000,
       labels: { team: 'a' },
     });
+  });
+});
+
+describe('the config file schema', () => {
+  it('names exactly the sections the environment may set (NESTOR_<SECTION>_<KEY>)', () => {
+    const sections = Object.keys(defaultConfig()).filter((k) => k !== 'engine_allow_hosts');
+    expect(Object.keys(ConfigFileSchema.properties).sort()).toEqual(sections.sort());
   });
 });

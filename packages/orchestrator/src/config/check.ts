@@ -130,7 +130,7 @@ function isEnum(schema: TSchema): boolean {
 }
 
 /** Longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days). */
-export const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** A checked duration (string or number) in milliseconds; the schema already allowed its type. */
 export function durationMs(value: string | number | undefined, key: string): number | undefined {

@@ -40,7 +40,7 @@ const Cache = Section({
   redis_tls_ca_file: Type.Optional(NonEmpty()),
 });
 
-export const TokenSchema = Section({
+const TokenSchema = Section({
   name: Type.Optional(NonEmpty()),
   token: Type.Optional(NonEmpty()),
   sha256: Type.Optional(NonEmpty()),
@@ -52,7 +52,7 @@ const Auth = Section({
   tokens: Type.Optional(Type.Array(TokenSchema)),
 });
 
-export const SourceSchema = Section({
+const SourceSchema = Section({
   name: NonEmpty(),
   type: Type.Optional(OneOf(['git', 'directory'] as const)),
   url: Type.Optional(NonEmpty()),
