@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ComponentSpecSchema, ERROR_CODES, type ErrorCode, PROBLEM_CONTENT_TYPE } from '@nestor/sdk';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
-import type { Scope } from './middleware/auth.js';
+import type { Scope } from '../config/api-tokens.js';
 
 /**
  * What the OpenAPI document says that no single route states: operation ids from a naming rule,

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { create, ENGINE_TYPES, type NestorError } from '@nestor/sdk';
-import { parseTokenList } from '../api/middleware/auth.js';
-import { EndpointPolicy } from '../engines/endpoint-policy.js';
+import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { parseYamlBounded } from '../yaml/bounded-yaml.js';
+import { parseTokenList } from './api-tokens.js';
 import {
   type Config,
   defaultConfig,

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
+import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import {
   DiscoveryRunner,
@@ -14,7 +15,6 @@ import {
   kubernetesDiscoveryOptions,
   StaticDiscovery,
 } from './discovery.js';
-import { EndpointPolicy } from './endpoint-policy.js';
 import { EngineRegistry } from './registry.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

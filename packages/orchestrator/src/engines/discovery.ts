@@ -5,11 +5,11 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { create, ENGINE_TYPES, type EngineType, NestorError } from '@nestor/sdk';
 import type { Config, EngineConfig } from '../config/config.js';
+import { ENDPOINT_SOURCE_LABEL, type EndpointPolicy, policyApplies } from '../infra/endpoint-policy.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withTimeout } from '../timeout.js';
-import { ENDPOINT_SOURCE_LABEL, type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type { Discovery, EngineOrigin, Leadership } from './interfaces.js';
 import type { ReconcileOutcome } from './registry.js';
 

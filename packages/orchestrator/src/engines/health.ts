@@ -1,8 +1,8 @@
 import { type DeploymentEngine, type EngineHealth, type EngineType, notFound } from '@nestor/sdk';
+import { type EndpointPolicy, policyApplies } from '../infra/endpoint-policy.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
-import { type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type {
   HealthChecker,
   HealthVerdict,

@@ -42,7 +42,8 @@ import {
   versionSetTag,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
-import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { migrations as allMigrations } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */

@@ -44,7 +44,8 @@ import {
   versionSetTag,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
-import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { migrations as allMigrations } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
