@@ -11,7 +11,8 @@ import type { Command } from 'commander';
 import semver from 'semver';
 import { bumpMade } from '../validation/rules/changes.js';
 import { addStoreOptions } from './options.js';
-import { type LocatedIssue, runValidate, type ValidateIo, type ValidateReport } from './validate.js';
+import { runValidate, type ValidateIo } from './validate.js';
+import type { LocatedIssue, ValidateReport } from './validate-report.js';
 
 /** Flags of `nestor diff`. */
 export interface DiffFlags {

@@ -30,6 +30,7 @@ import { buildInfo } from '../version.js';
 import { addStoreOptions } from './options.js';
 import { loadRuleHelp } from './rule-help.js';
 import { renderGithub, renderJunit, renderSarif, VALIDATE_FORMATS, type ValidateFormat } from './validate-formats.js';
+import type { ComponentReport, FileReport, LocatedIssue, ValidateReport } from './validate-report.js';
 
 /** Flags of `nestor validate`. */
 export interface ValidateFlags {
@@ -52,45 +53,6 @@ export interface ValidateIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
-}
-
-/** One issue of a result, with where its field is written in the file. */
-export interface LocatedIssue extends ValidationIssue {
-  line: number | null;
-  column: number | null;
-}
-
-/** The verdict on one component document. */
-export interface ComponentReport {
-  name: string;
-  version: string;
-  /** Index of the YAML document in its file (0-based). */
-  document: number;
-  line: number | null;
-  column: number | null;
-  valid: boolean;
-  errors: LocatedIssue[];
-  warnings: LocatedIssue[];
-  required_bump: ValidationResult['required_bump'];
-  changes: ValidationResult['changes'];
-  predecessor: string | null;
-  /** Existing dependents whose ranges accept or reject this version (null when not reported). */
-  impact: ImpactSummary | null;
-}
-
-/** Everything found in one file: documents that did not parse or decode, and verdicts. */
-export interface FileReport {
-  path: string;
-  errors: SourceFileError[];
-  components: ComponentReport[];
-}
-
-/** The machine-readable outcome (`--format json`). */
-export interface ValidateReport {
-  /** `server <url>` or `local <store>`. */
-  against: string;
-  files: FileReport[];
-  summary: { valid: number; invalid: number; file_errors: number; warnings: number };
 }
 
 /** Files a directory walk picks up; a file named explicitly is read whatever its name. */
