@@ -7,12 +7,13 @@
  * (type-only imports included) fail as well. docs/architecture.md ("Package map and layers") draws
  * the same order; change both together.
  *
- * Tests (`*.test.ts`, `*.test-suite.ts`) are not shipped and may import any layer (a CLI test
- * imports `cmd/`); shipped code may not import tests or `test/`.
+ * Tests and their helpers (`*.test.ts`, `*.test-suite.ts`, `testing.ts`: excluded from the build by
+ * packages/orchestrator/tsconfig.json) are not shipped and may import any layer (a CLI test imports
+ * `cmd/`); shipped code may not import them or `test/`.
  */
 const ORCHESTRATOR = 'packages/orchestrator/src';
 const SDK = 'packages/sdk/src';
-const TESTS = '\\.test(-suite)?\\.ts$';
+const TESTS = '(\\.test(-suite)?\\.ts|/testing\\.ts)$';
 
 /** Orchestrator layers, bottom first. Entries ending in `.ts` are single modules, others folders. */
 const ORCHESTRATOR_LAYERS = [
