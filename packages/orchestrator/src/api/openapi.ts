@@ -81,7 +81,7 @@ interface RouteLike {
  * `GET /v1/components/:name/versions` → `getComponentsByNameVersions`. Routes may state their own
  * `operationId`; this rule gives every other one a stable, unique name.
  */
-export function defaultOperationId(method: string, url: string): string {
+function defaultOperationId(method: string, url: string): string {
   const verb = method.toLowerCase();
   const parts = url
     .split('/')

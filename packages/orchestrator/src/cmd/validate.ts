@@ -56,7 +56,7 @@ export interface ValidateIo {
 }
 
 /** Files a directory walk picks up; a file named explicitly is read whatever its name. */
-export function isComponentFileName(name: string): boolean {
+function isComponentFileName(name: string): boolean {
   return name === 'component.yaml' || name.endsWith('.component.yaml');
 }
 
@@ -152,14 +152,14 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
 }
 
 /** Exit codes of `nestor validate` (DESIGN 10.10), documented in its --help. */
-export const EXIT = { valid: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
+const EXIT = { valid: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
 
 /**
  * 2 when some file could not be read as YAML at all (not found, not YAML, empty, binary, no
  * component file in a folder): the set was not fully checked. 1 for findings: invalid components,
  * documents that do not decode as a component (a misspelt key), or warnings under --strict.
  */
-export function exitCodeOf(report: ValidateReport, strict: boolean): number {
+function exitCodeOf(report: ValidateReport, strict: boolean): number {
   const fileErrors = report.files.flatMap((f) => f.errors);
   if (fileErrors.some((e) => e.code !== 'invalid_request')) return EXIT.usage;
   const findings = report.summary.invalid > 0 || fileErrors.length > 0 || (strict && report.summary.warnings > 0);
@@ -457,7 +457,7 @@ function where(path: string, line: number | null, column: number | null): string
 }
 
 /** The human report: per file, per component ✔/✖ with its findings, then a summary line. */
-export function renderText(report: ValidateReport): string {
+function renderText(report: ValidateReport): string {
   const out: string[] = [];
   for (const file of report.files) {
     out.push(file.path);

@@ -25,7 +25,7 @@ export const DEFAULT_HEALTH_PATHS: Record<EngineType, string> = {
 };
 
 /** Bytes of a probe response that are read at most; the rest is discarded unread. */
-export const DEFAULT_PROBE_BODY_LIMIT = 64 * 1024;
+const DEFAULT_PROBE_BODY_LIMIT = 64 * 1024;
 const MESSAGE_SNIPPET = 200;
 
 /** The URL a probe requests: the endpoint (without trailing slash) plus the health path. */

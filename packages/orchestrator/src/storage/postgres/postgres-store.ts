@@ -68,7 +68,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The longest pause between two attempts of `connecting` to reach the database. */
-export const MAX_CONNECT_RETRY_MS = 30_000;
+const MAX_CONNECT_RETRY_MS = 30_000;
 
 export interface MigrationOutcome {
   applied: string[];
@@ -945,7 +945,7 @@ function toEvent(row: EventRow): CatalogEvent {
  * Errors after which the connection is gone: the server ended it (57P01 admin shutdown, 57P02/3),
  * a connection exception class (08...), or the socket itself failed.
  */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')) {
