@@ -30,7 +30,7 @@ import { CachingStore } from './storage/cache/caching-store.js';
 import type { CatalogRevision } from './storage/cache/interfaces.js';
 import { RedisSharedCache } from './storage/cache/redis.js';
 import { TracingSharedCache } from './storage/cache/tracing-cache.js';
-import type { CatalogStore } from './storage/interfaces.js';
+import type { CatalogStore, SchemaMigrations } from './storage/interfaces.js';
 import { LogHeadRevision } from './storage/log-head-revision.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
 import { PostgresStore } from './storage/postgres/postgres-store.js';
@@ -254,7 +254,11 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
  * The configured store, without caches. With a logger (the server), PostgreSQL is reached in the
  * background so that the server listens, unready, while the database is down; commands wait for it.
  */
-export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
+export async function createStore(
+  config: Config,
+  clock: Clock,
+  logger?: Logger,
+): Promise<CatalogStore & SchemaMigrations> {
   switch (config.store.type) {
     case 'memory':
       return new MemoryStore({ clock });

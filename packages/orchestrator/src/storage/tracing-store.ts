@@ -36,11 +36,6 @@ export class TracingStore implements CatalogStore {
     this.system = opts.system;
   }
 
-  /** The wrapped store (for `migrate` and other backend-specific calls). */
-  get wrapped(): CatalogStore {
-    return this.inner;
-  }
-
   private span<T>(method: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
     return withSpan(this.tracer, `store.${method}`, { 'db.system': this.system, ...attributes }, fn);
   }

@@ -27,6 +27,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  SchemaMigrations,
   SearchQuery,
   StateChange,
   UpdateConditions,
@@ -113,7 +114,7 @@ const INT8_OID = 20;
  * transaction also NOTIFYs the new head, which PostgreSQL delivers only on commit, so a listener is
  * woken exactly when the event can be read (PostgresChangeFeed).
  */
-export class PostgresStore implements CatalogStore, CatalogImporter {
+export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   readonly schema: string;
   /** Channel on which every committed append is announced with its sequence. */
   readonly channel: string;

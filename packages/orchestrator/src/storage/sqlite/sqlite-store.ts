@@ -29,6 +29,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  SchemaMigrations,
   SearchQuery,
   StateChange,
   UpdateConditions,
@@ -105,7 +106,7 @@ const COMPONENT = 'storage.sqlite';
  * one IMMEDIATE transaction. better-sqlite3 is synchronous; the methods are async only to honour
  * the interface, and each completes its work before returning.
  */
-export class SqliteStore implements CatalogStore, CatalogImporter {
+export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly migrationList: readonly Migration[];
