@@ -12,6 +12,7 @@ import type { SourceStatus } from '../models/source.js';
 import type { ValidationResult } from '../models/validation.js';
 import type { VersionHistory } from '../models/version.js';
 import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../resolve/resolver.js';
+import { globalFetch } from './global-fetch.js';
 import type {
   BatchValidationResponse,
   DependenciesResponse,
@@ -177,7 +178,7 @@ export class NestorClient {
     if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`;
     this.base = base;
     this.token = opts.token || undefined;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.fetchImpl = opts.fetch ?? globalFetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = opts.userAgent ?? 'nestor-sdk';
   }
@@ -191,7 +192,7 @@ export class NestorClient {
       ...req,
       query: listQuery(opts),
     });
-    return { items: res.body.items, next_cursor: res.body.next_cursor, revision: revisionOf(res.headers) };
+    return pageOf(res);
   }
 
   /** Every page of `GET /v1/components`, following `next_cursor` until the last page. */
@@ -216,7 +217,7 @@ export class NestorClient {
     const query = listQuery(opts);
     query.set('q', q);
     const res = await this.call<ListResponse<ScoredComponent>>('v1/components/search', { ...req, query });
-    return { items: res.body.items, next_cursor: res.body.next_cursor, revision: revisionOf(res.headers) };
+    return pageOf(res);
   }
 
   /**
@@ -531,14 +532,36 @@ function seg(value: string): string {
 
 function listQuery(opts: ListOptions): URLSearchParams {
   const q = new URLSearchParams();
-  for (const key of ['provider', 'category', 'resource_type', 'engine', 'maturity', 'cursor'] as const) {
+  for (const key of [
+    'provider',
+    'category',
+    'resource_type',
+    'engine',
+    'maturity',
+    'support_level',
+    'cursor',
+  ] as const) {
     const value = opts[key];
     if (value !== undefined && value !== '') q.set(key, value);
   }
   for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
   if (opts.include_prerelease !== undefined) q.set('include_prerelease', String(opts.include_prerelease));
   if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+  if (opts.facets !== undefined && opts.facets.length > 0) q.set('facets', opts.facets.join(','));
+  if (opts.sort !== undefined) q.set('sort', opts.sort);
   return q;
+}
+
+/** A page with its revision; `total` and `facets` only when the server sent them. */
+function pageOf<T>(res: RawResponse<ListResponse<T>>): RevisionedPage<T> {
+  const page: RevisionedPage<T> = {
+    items: res.body.items,
+    next_cursor: res.body.next_cursor,
+    revision: revisionOf(res.headers),
+  };
+  if (typeof res.body.total === 'number') page.total = res.body.total;
+  if (res.body.facets && typeof res.body.facets === 'object') page.facets = res.body.facets;
+  return page;
 }
 
 function revisionOf(headers: Headers): number | null {

@@ -8,7 +8,35 @@ import type { Bump } from '../models/version.js';
 export interface ListResponse<T> {
   items: T[];
   next_cursor: string | null;
+  /**
+   * Number of matches over the whole filtered result (design 10.1). Servers that predate facets
+   * leave it out.
+   */
+  total?: number;
+  /** Counts per requested facet over the whole filtered result, most frequent first (design 10.1). */
+  facets?: Partial<Record<FacetName, FacetCount[]>>;
 }
+
+/** Facets a list or search can count (`facets=`); `label` values are `key=value`. */
+export const FACET_NAMES = [
+  'provider',
+  'category',
+  'resource_type',
+  'engine',
+  'maturity',
+  'support_level',
+  'label',
+] as const;
+export type FacetName = (typeof FACET_NAMES)[number];
+
+/** One value of a facet and how many matches carry it. */
+export interface FacetCount {
+  value: string;
+  count: number;
+}
+
+/** Order of a list or search: search defaults to `relevance`, the list to `name`. */
+export type SortOrder = 'relevance' | 'name' | 'updated';
 
 export type ComponentList = ListResponse<ComponentDefinition>;
 export type SearchResults = ListResponse<ScoredComponent>;
@@ -51,11 +79,15 @@ export interface ListOptions {
   resource_type?: string;
   engine?: string;
   maturity?: string;
+  support_level?: string;
   /** `key=value` pairs, all of which must match. */
   labels?: Record<string, string>;
   include_prerelease?: boolean;
   limit?: number;
   cursor?: string;
+  /** Facets to count over the whole filtered result (answered in `facets`, with `total`). */
+  facets?: readonly FacetName[];
+  sort?: SortOrder;
 }
 
 /** A read answer together with the catalog revision it was served at. */
