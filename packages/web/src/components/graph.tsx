@@ -1,5 +1,6 @@
 import { type GraphEdge, type GraphNode, layoutGraph } from '../graph-layout.js';
 import { componentPath } from '../router.js';
+import { Scroll } from './scroll.js';
 
 /** The dependency graph as SVG; every node is a link to its component's page. */
 export function DependencyGraph({ nodes, edges }: { nodes: GraphNode[]; edges: GraphEdge[] }) {
@@ -8,7 +9,7 @@ export function DependencyGraph({ nodes, edges }: { nodes: GraphNode[]; edges: G
   const width = layout.width + 2 * pad;
   const height = layout.height + 2 * pad;
   return (
-    <div class="graph-scroll">
+    <Scroll className="graph-scroll" label="Dependency graph, scrollable">
       <svg
         class="graph"
         viewBox={`${-pad} ${-pad} ${width} ${height}`}
@@ -48,6 +49,6 @@ export function DependencyGraph({ nodes, edges }: { nodes: GraphNode[]; edges: G
           </a>
         ))}
       </svg>
-    </div>
+    </Scroll>
   );
 }

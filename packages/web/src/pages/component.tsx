@@ -12,6 +12,7 @@ import { useState } from 'preact/hooks';
 import { api, describeError } from '../api.js';
 import { Badges, ErrorNote, HealthBadge, revocationOf } from '../components/badges.js';
 import { DependencyGraph } from '../components/graph.js';
+import { Scroll } from '../components/scroll.js';
 import type { GraphEdge, GraphNode } from '../graph-layout.js';
 import { formatTime, relativeTime, useAsync, useEvents, useThrottled } from '../hooks.js';
 import { componentPath } from '../router.js';
@@ -257,7 +258,7 @@ function FieldTable(props: { title: 'Inputs'; inputs: InputRow[] } | { title: 'O
       {rows.length === 0 ? (
         <p class="muted">None.</p>
       ) : (
-        <div class="table-scroll">
+        <Scroll className="table-scroll" label={`${props.title} table`}>
           <table>
             <thead>
               <tr>
@@ -308,7 +309,7 @@ function FieldTable(props: { title: 'Inputs'; inputs: InputRow[] } | { title: 'O
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </Region>
   );

@@ -2,6 +2,7 @@ import type { EngineDetail, EngineProbe } from '@nestor/sdk/browser';
 import { useEffect } from 'preact/hooks';
 import { api, describeError } from '../api.js';
 import { ErrorNote, HealthBadge } from '../components/badges.js';
+import { Scroll } from '../components/scroll.js';
 import { formatTime, relativeTime, useAsync, useEvents, useThrottled } from '../hooks.js';
 
 /** Probes land without events (only health changes are events), so the page also refreshes. */
@@ -35,7 +36,7 @@ export function EnginesPage() {
       ) : engines.data.length === 0 ? (
         <p class="empty">No engine is registered.</p>
       ) : (
-        <div class="table-scroll">
+        <Scroll className="table-scroll" label="Engines table">
           <table>
             <thead>
               <tr>
@@ -54,7 +55,7 @@ export function EnginesPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import type { SourceStatus } from '@nestor/sdk/browser';
 import { api, describeError } from '../api.js';
 import { ErrorNote } from '../components/badges.js';
+import { Scroll } from '../components/scroll.js';
 import { formatTime, relativeTime, useAsync, useEvents, useThrottled } from '../hooks.js';
 
 /** Design 10.10: a blocked sync names the orphans it would have left. */
@@ -71,7 +72,7 @@ function SourceCard({ s }: { s: Source }) {
         </div>
       ) : null}
       {s.errors.length > 0 ? (
-        <div class="table-scroll">
+        <Scroll className="table-scroll" label={`Errors of ${s.name}`}>
           <table>
             <caption>Per-file errors of the last sync</caption>
             <thead>
@@ -97,7 +98,7 @@ function SourceCard({ s }: { s: Source }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       ) : (
         <p class="muted small">No per-file errors.</p>
       )}
