@@ -17,8 +17,8 @@ import { useEvents, useThrottled } from '../hooks.js';
 import { componentPath, navigate } from '../router.js';
 
 /** Typing settles this long before a search is sent (older answers are aborted anyway). */
-const DEBOUNCE_MS = 60;
-const PAGE_SIZE = 200;
+const DEBOUNCE_MS = 40;
+const PAGE_SIZE = 50;
 const ROW_HEIGHT = 76;
 
 interface Results {
