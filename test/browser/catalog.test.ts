@@ -177,9 +177,14 @@ describe('component page', () => {
     const node = graph.getByRole('link', { name: /aws-vpc/ });
     await node.waitFor();
     expect(await graph.locator('svg .edge').count()).toBeGreaterThanOrEqual(2);
+    await page.evaluate(() => {
+      (window as unknown as { marker: string }).marker = 'same document';
+    });
     await node.click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('aws-vpc');
     expect(new URL(page.url()).pathname).toMatch(/^\/components\/aws-vpc\/versions\/\d+\.\d+\.\d+$/);
+    // Client-side navigation: the document stayed.
+    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same document');
     // aws-vpc is depended on: the page lists aws-rds-postgres among its dependents.
     await page
       .getByRole('region', { name: 'Dependents' })

@@ -107,7 +107,11 @@ export function App() {
             }}
           />
         ) : (
-          <Page key={`${session}:${route.page}`} route={route} search={loc.search} />
+          <Page
+            key={`${session}:${route.page}:${route.page === 'component' ? route.name : ''}`}
+            route={route}
+            search={loc.search}
+          />
         )}
       </main>
     </>

@@ -70,7 +70,8 @@ export function interceptLinks(root: HTMLElement): () => void {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const target = e.target as Element | null;
     const link = target?.closest('a');
-    if (!link || link.target || link.hasAttribute('download')) return;
+    // `getAttribute`: an SVG link's `target` property is an object, always truthy.
+    if (!link || link.getAttribute('target') || link.hasAttribute('download')) return;
     const href = link.getAttribute('href') ?? link.getAttribute('xlink:href');
     if (!href || href.startsWith('#')) return;
     const url = new URL(href, location.href);

@@ -77,12 +77,15 @@ export function CatalogPage({ search }: { search: string }) {
   const inFlight = useRef<AbortController | null>(null);
   const loadingMore = useRef(false);
   const searchBox = useRef<HTMLInputElement>(null);
-  const typed = useRef(false);
+  // The q this page last put in the URL while typing.
+  const sent = useRef(query.q);
+  // Filters start folded on a phone, so that the results come first.
+  const [filtersOpen] = useState(() => !matchMedia('(max-width: 760px)').matches);
 
   // The URL changed from outside (back, forward, a link): the box follows it.
   useEffect(() => {
-    if (!typed.current) setText(query.q);
-    typed.current = false;
+    if (query.q !== sent.current) setText(query.q);
+    sent.current = query.q;
   }, [query.q]);
 
   const load = useCallback(
@@ -150,7 +153,7 @@ export function CatalogPage({ search }: { search: string }) {
   useEffect(() => {
     if (text === query.q) return;
     const timer = setTimeout(() => {
-      typed.current = true;
+      sent.current = text;
       navigate(queryString({ ...query, q: text }), { replace: true });
     }, DEBOUNCE_MS);
     return () => clearTimeout(timer);
@@ -216,7 +219,7 @@ export function CatalogPage({ search }: { search: string }) {
       </div>
       <div class="catalog-body">
         <aside class="facets" aria-label="Filters">
-          <details open>
+          <details open={filtersOpen}>
             <summary>Filters</summary>
             {results ? <Facets query={query} results={results} onToggle={toggle} /> : <p class="muted">Loading…</p>}
           </details>
