@@ -52,13 +52,15 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
 };
-/** Text worth compressing; the variants are made once at start-up. */
+/** Text worth compressing; each variant is made once, on the first request that accepts it. */
 const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.json', '.svg', '.txt']);
 
 interface Asset {
   body: Buffer;
-  br: Buffer | null;
-  gzip: Buffer | null;
+  compressible: boolean;
+  /** Compressed variants, made on first use (start-up of every test server stays cheap). */
+  br?: Buffer;
+  gzip?: Buffer;
   type: string;
   etag: string;
 }
@@ -86,18 +88,24 @@ export function loadWebBundle(dir: string): WebBundle | null {
 }
 
 function asset(body: Buffer, ext: string): Asset {
-  const compress = COMPRESSIBLE.has(ext) && body.length > 512;
   return {
     body,
-    br: compress
-      ? brotliCompressSync(body, {
-          params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length },
-        })
-      : null,
-    gzip: compress ? gzipSync(body, { level: 9 }) : null,
+    compressible: COMPRESSIBLE.has(ext) && body.length > 512,
     type: TYPES[ext] ?? 'application/octet-stream',
     etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
   };
+}
+
+function brotliOf(a: Asset): Buffer {
+  a.br ??= brotliCompressSync(a.body, {
+    params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: a.body.length },
+  });
+  return a.br;
+}
+
+function gzipOf(a: Asset): Buffer {
+  a.gzip ??= gzipSync(a.body, { level: 9 });
+  return a.gzip;
 }
 
 function* walk(dir: string): Generator<string> {
@@ -118,7 +126,8 @@ export interface WebRouteDeps {
  * Serves the catalog browser (design 10.8): its client routes answer index.html (`no-cache`, so a
  * new build is picked up at once), `/assets/*` the hashed files (cached for a year, immutable), an
  * unknown asset a 404 problem; every other path (`/v1`, `/healthz`, ...) is untouched. The files are
- * read at start-up; without a build the routes are not registered and a log line says why.
+ * read at start-up (and compressed once, when first asked for); without a build the routes are not
+ * registered and a log line says why.
  */
 export function registerWebRoutes(app: FastifyInstance, { dir, logger }: WebRouteDeps): boolean {
   const bundle = loadWebBundle(dir);
@@ -158,8 +167,8 @@ function send(req: FastifyRequest, reply: FastifyReply, a: Asset, cacheControl: 
   if (notModified(req.headers['if-none-match'], a.etag)) return reply.status(304).send();
   reply.type(a.type);
   const accepted = acceptedEncodings(req.headers['accept-encoding']);
-  if (a.br && accepted.has('br')) return reply.header('content-encoding', 'br').send(a.br);
-  if (a.gzip && accepted.has('gzip')) return reply.header('content-encoding', 'gzip').send(a.gzip);
+  if (a.compressible && accepted.has('br')) return reply.header('content-encoding', 'br').send(brotliOf(a));
+  if (a.compressible && accepted.has('gzip')) return reply.header('content-encoding', 'gzip').send(gzipOf(a));
   return reply.send(a.body);
 }
 
