@@ -83,6 +83,38 @@ describe('catalog page', () => {
     expect(await gcp.isChecked()).toBe(true);
   });
 
+  it('shows the facet counts and total of a server that implements DESIGN 10.1', async () => {
+    // Today's server may not count facets; this one answers as the contract says, on top of the real list.
+    const asked: { params: URLSearchParams | null } = { params: null };
+    await page.route(
+      (url) => url.pathname === '/v1/components',
+      async (route) => {
+        asked.params = new URL(route.request().url()).searchParams;
+        const res = await route.fetch();
+        const body = (await res.json()) as Record<string, unknown>;
+        body['total'] = 4321;
+        body['facets'] = {
+          provider: [
+            { value: 'aws', count: 4000 },
+            { value: 'gcp', count: 321 },
+          ],
+          support_level: [{ value: 'supported', count: 4321 }],
+        };
+        await route.fulfill({ response: res, json: body });
+      },
+    );
+    await page.goto(`${server.baseUrl}/`);
+    await page.getByRole('group', { name: 'provider' }).getByRole('checkbox', { name: 'aws (4000)' }).waitFor();
+    await page
+      .getByRole('group', { name: 'support_level' })
+      .getByRole('checkbox', { name: 'supported (4321)' })
+      .waitFor();
+    await expect.poll(() => page.locator('.count').textContent()).toMatch(/^4321 components/);
+    expect(asked.params?.get('facets')).toBe('provider,category,resource_type,engine,maturity,support_level,label');
+    // Facets the server did not count are not made up.
+    expect(await page.getByRole('group', { name: 'category' }).count()).toBe(0);
+  });
+
   it('loads a shared search link directly, with its query and facets applied', async () => {
     await page.goto(`${server.baseUrl}/?q=redis&provider=aws`);
     await expect.poll(resultNames).toEqual(['aws-elasticache-redis']);
