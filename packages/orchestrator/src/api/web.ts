@@ -132,7 +132,8 @@ export interface WebRouteDeps {
 export function registerWebRoutes(app: FastifyInstance, { dir, logger }: WebRouteDeps): boolean {
   const bundle = loadWebBundle(dir);
   if (!bundle) {
-    logger.warn(
+    // Info, not a warning: an API-only server (built with `tsc -b` alone) is a valid deployment.
+    logger.info(
       { dir },
       'catalog browser not served: no web build (index.html missing); run `npm run build` to build packages/web',
     );
