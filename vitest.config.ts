@@ -2,11 +2,16 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const sdkEntry = fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url));
+const sdkBrowserEntry = fileURLToPath(new URL('./packages/sdk/src/browser.ts', import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the SDK's sources, not a stale dist/ build.
-    alias: { '@nestor/sdk': sdkEntry },
+    // (The browser entry first: '@nestor/sdk' would also match '@nestor/sdk/browser'.)
+    alias: [
+      { find: '@nestor/sdk/browser', replacement: sdkBrowserEntry },
+      { find: '@nestor/sdk', replacement: sdkEntry },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation,impact,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
+// Usage: npm run bench [-- --only http,validation,impact,web,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
 //        [-- --subscribers 2000]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const suites = {
 };
 suites.impact = async () =>
   (await import('./impact.js')).benchImpact({ components: Number(arg('impact-components', 100_000)), duration });
+suites.web = async () => (await import('./web.js')).benchWeb({ components });
 suites.sse = async () => (await import('./sse-fanout.js')).benchSse({ subscribers: Number(arg('subscribers', 2000)) });
 // These two drive several processes of their own and print their own figures; a non-zero exit
 // means a figure missed its target.

@@ -20,6 +20,7 @@ import { setUpAuth } from './api/middleware/admin-token.js';
 import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
+import { DEFAULT_WEB_DIR, registerWebRoutes } from './api/web.js';
 import type { CatalogManager } from './catalog/manager.js';
 import type { Config } from './config/config.js';
 import { buildCatalogCore } from './core.js';
@@ -51,6 +52,8 @@ export interface AppOverrides {
   env?: Record<string, string | undefined>;
   /** Span exporter for tests (InMemorySpanExporter); switches tracing on like an OTLP endpoint. */
   spanExporter?: SpanExporter;
+  /** Folder of the built catalog browser (default packages/web/dist). */
+  webDir?: string;
 }
 
 /** A wired orchestrator. `start()` begins background work; `close()` stops everything in reverse order. */
@@ -196,6 +199,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
   });
   registerEventRoutes(server, { broker });
+  // The catalog browser (design 10.8), read from its build at start-up.
+  registerWebRoutes(server, { dir: overrides.webDir ?? DEFAULT_WEB_DIR, logger });
   const compactor = new EventCompactor({
     log: baseStore,
     retain: config.events.retain,

@@ -168,6 +168,48 @@ describe('NestorClient requests', () => {
     expect(last().query.get('provider')).toBe('aws');
   });
 
+  it('asks for facets and a sort order, and passes total and facets through when the server sends them', async () => {
+    handler = (_req, res) =>
+      json(res, 200, {
+        items: [component('aws-vpc', '1.0.0')],
+        next_cursor: null,
+        total: 1,
+        facets: { provider: [{ value: 'aws', count: 1 }] },
+      });
+    const client = new NestorClient({ baseUrl });
+    const page = await client.searchComponents('vpc', {
+      facets: ['provider', 'label'],
+      sort: 'updated',
+      support_level: 'supported',
+    });
+    expect(last().query.get('facets')).toBe('provider,label');
+    expect(last().query.get('sort')).toBe('updated');
+    expect(last().query.get('support_level')).toBe('supported');
+    expect(page.total).toBe(1);
+    expect(page.facets?.provider).toEqual([{ value: 'aws', count: 1 }]);
+
+    // A server that predates facets: the page has neither field.
+    handler = (_req, res) => json(res, 200, { items: [], next_cursor: null });
+    const older = await client.listComponents({ facets: ['provider'] });
+    expect('total' in older).toBe(false);
+    expect('facets' in older).toBe(false);
+  });
+
+  it('calls the global fetch unbound, as browsers require (no "Illegal invocation")', async () => {
+    handler = (_req, res) => json(res, 200, { items: [], next_cursor: null });
+    const real = globalThis.fetch;
+    // A browser's fetch throws when called with any `this` but the global object or undefined.
+    globalThis.fetch = function (this: unknown, input: Parameters<typeof fetch>[0], init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      return real(input, init);
+    } as typeof fetch;
+    try {
+      await expect(new NestorClient({ baseUrl }).listComponents()).resolves.toMatchObject({ items: [] });
+    } finally {
+      globalThis.fetch = real;
+    }
+  });
+
   it('encodes path segments so a name can never add a segment or a query', async () => {
     handler = (_req, res) => json(res, 200, component('x', '1.0.0'));
     const client = new NestorClient({ baseUrl });

@@ -12,6 +12,7 @@ import type { SourceStatus } from '../models/source.js';
 import type { ValidationResult } from '../models/validation.js';
 import type { VersionHistory } from '../models/version.js';
 import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../resolve/resolver.js';
+import { globalFetch } from './global-fetch.js';
 import type {
   BatchValidationResponse,
   DependenciesResponse,
@@ -177,7 +178,7 @@ export class NestorClient {
     if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`;
     this.base = base;
     this.token = opts.token || undefined;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.fetchImpl = opts.fetch ?? globalFetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = opts.userAgent ?? 'nestor-sdk';
   }

@@ -9,6 +9,7 @@ import {
   type ResolveRequest,
   resolveConstraints,
 } from '../resolve/resolver.js';
+import { globalFetch } from './global-fetch.js';
 import { CatalogStream, type CatalogStreamOptions } from './sse-client.js';
 import type { ComponentList } from './types.js';
 
@@ -63,7 +64,7 @@ export class CatalogMirror {
 
   constructor(opts: CatalogMirrorOptions) {
     this.opts = opts;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.fetchImpl = opts.fetch ?? globalFetch;
     opts.signal?.addEventListener('abort', () => this.controller.abort(), { once: true });
   }
 

@@ -1,6 +1,7 @@
 import { NestorError } from '../errors/errors.js';
 import { fromProblem } from '../errors/http.js';
 import type { CatalogEvent, EventType } from '../events/types.js';
+import { globalFetch } from './global-fetch.js';
 
 /** One dispatched SSE message, as the WHATWG event-stream grammar defines it. */
 export interface SseMessage {
@@ -191,7 +192,7 @@ export class CatalogStream implements AsyncIterable<StreamItem> {
 
   constructor(opts: CatalogStreamOptions) {
     this.opts = opts;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.fetchImpl = opts.fetch ?? globalFetch;
     this.random = opts.random ?? Math.random;
     this.position = opts.since ?? null;
     this.retryMs = opts.backoff?.initialMs ?? 500;

@@ -8,10 +8,28 @@ import type { Bump } from '../models/version.js';
 export interface ListResponse<T> {
   items: T[];
   next_cursor: string | null;
+  /**
+   * Number of matches over the whole filtered result (design 10.1). Servers that predate facets
+   * leave it out.
+   */
+  total?: number;
+  /** Counts per requested facet over the whole filtered result, most frequent first (design 10.1). */
+  facets?: Partial<Record<FacetName, FacetCount[]>>;
 }
 
 /** Fields a list or search can be faceted by (`facets=`), and filtered by as a qualifier. */
-export type SearchFacet = 'provider' | 'category' | 'resource_type' | 'engine' | 'maturity' | 'support_level' | 'label';
+export const FACET_NAMES = [
+  'provider',
+  'category',
+  'resource_type',
+  'engine',
+  'maturity',
+  'support_level',
+  'label',
+] as const;
+export type SearchFacet = (typeof FACET_NAMES)[number];
+/** The same as `SearchFacet` (the browser's name for it). */
+export type FacetName = SearchFacet;
 
 /** One value of a facet and how many results hold it (labels as `key=value`). */
 export interface FacetCount {
@@ -21,6 +39,8 @@ export interface FacetCount {
 
 /** Order of a list or search: `relevance` (search default), `name` (list default), `updated` (newest first). */
 export type SearchSort = 'relevance' | 'name' | 'updated';
+/** The same as `SearchSort`. */
+export type SortOrder = SearchSort;
 
 /** A page of `GET /v1/components` or its search: the items, the exact total, and the facets asked for. */
 export interface ResultPage<T> extends ListResponse<T> {
@@ -71,14 +91,14 @@ export interface ListOptions {
   resource_type?: string;
   engine?: string;
   maturity?: string;
+  support_level?: string;
   /** `key=value` pairs, all of which must match. */
   labels?: Record<string, string>;
-  support_level?: string;
   include_prerelease?: boolean;
   limit?: number;
   cursor?: string;
   /** Facets to count over the whole filtered result; the answer's `facets` holds them. */
-  facets?: SearchFacet[];
+  facets?: readonly SearchFacet[];
   /** Values per facet, most frequent first (server default 100). */
   facet_limit?: number;
   /** Order of the results (list default `name`, search default `relevance`). */

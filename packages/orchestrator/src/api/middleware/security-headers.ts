@@ -3,8 +3,8 @@ import Fastify from 'fastify';
 
 /**
  * What @fastify/helmet is told: a JSON API has nothing to run or embed, so the policy allows
- * nothing (`default-src 'none'`) and no framing; the catalog browser will get its own policy on its
- * own routes when it comes. HSTS is left to the TLS terminator, which knows whether TLS is in use.
+ * nothing (`default-src 'none'`) and no framing; the catalog browser's routes set their own policy
+ * (api/web.ts). HSTS is left to the TLS terminator, which knows whether TLS is in use.
  * Helmet's other defaults (COOP, CORP, Origin-Agent-Cluster, X-DNS-Prefetch-Control,
  * X-Download-Options, X-Permitted-Cross-Domain-Policies, X-XSS-Protection) govern documents a
  * browser renders, which a JSON answer under `nosniff` and this CSP never is; each header costs
