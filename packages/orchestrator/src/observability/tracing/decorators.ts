@@ -14,7 +14,9 @@ import type { SharedCache } from '../../storage/cache/interfaces.js';
 import type {
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -78,6 +80,23 @@ export class TracingStore implements CatalogStore {
   ): Promise<WriteOutcome> {
     return this.span('updateComponent', { 'nestor.component': name, 'nestor.version': version }, () =>
       this.inner.updateComponent(name, version, patch, conditions),
+    );
+  }
+  changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome> {
+    return this.span(
+      'changeLifecycle',
+      { 'nestor.component': name, 'nestor.version': version, 'nestor.lifecycle': change.kind },
+      () => this.inner.changeLifecycle(name, version, change, conditions),
+    );
+  }
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.span('listDeletedVersions', { 'nestor.limit': limit }, () =>
+      this.inner.listDeletedVersions(before, limit),
     );
   }
   searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
