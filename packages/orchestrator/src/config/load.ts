@@ -292,6 +292,12 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.events.stall_timeout_ms = events.timer('stall_timeout', 1000) ?? c.events.stall_timeout_ms;
     if (c.events.hard_cap < c.events.retain) throw configError('events.hard_cap must be at least events.retain');
   }
+  const lifecycle = r.section('lifecycle');
+  if (lifecycle) {
+    lifecycle.only(['purge_after', 'purge_interval']);
+    c.lifecycle.purge_after_ms = lifecycle.duration('purge_after') ?? c.lifecycle.purge_after_ms;
+    c.lifecycle.purge_interval_ms = lifecycle.timer('purge_interval', 1000) ?? c.lifecycle.purge_interval_ms;
+  }
   const examples = r.section('examples');
   if (examples) {
     examples.only(['enabled', 'path']);
