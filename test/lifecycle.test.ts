@@ -40,6 +40,8 @@ describe('revoke (DESIGN.md 10.3)', () => {
     expect(res.json().revoked).toMatchObject({ reason: 'CVE-2026-0001' });
     expect((await get(`/v1/components/${n}`)).json().version).toBe('1.0.0');
     expect((await get(`/v1/components/${n}/resolve?range=^1.0.0`)).json().version).toBe('1.0.0');
+    const hits = (await get(`/v1/components/search?q=${n}`)).json().items as { name: string; version: string }[];
+    expect(hits.filter((c) => c.name === n).map((c) => c.version)).toEqual(['1.0.0']);
     const exact = await get(`/v1/components/${n}/versions/1.1.0`);
     expect(exact.statusCode).toBe(200);
     expect(exact.json().revoked.reason).toBe('CVE-2026-0001');
@@ -56,6 +58,9 @@ describe('revoke (DESIGN.md 10.3)', () => {
     expect(latest.json().code).toBe('no_matching_version');
     const list = (await get('/v1/components?limit=500')).json().items as { name: string }[];
     expect(list.some((c) => c.name === n)).toBe(false);
+    const found = (await get(`/v1/components/search?q=${n}&facets=provider`)).json();
+    expect(found.items.some((c: { name: string }) => c.name === n)).toBe(false);
+    expect(found.total).toBe(0);
     expect((await get(`/v1/components/${n}/resolve?range=*`)).json().code).toBe('no_matching_version');
   });
 
