@@ -40,7 +40,7 @@ const byNameThenVersion = (a: DependentRef, b: DependentRef): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : compareVersions(a.version, b.version);
 
 /** True when the version is out of circulation: revoked or deleted (the one rule of latest-rule.ts). */
-export function isUnavailable(v: { version: string; revoked?: unknown; deleted?: unknown }): boolean {
+function isUnavailable(v: { version: string; revoked?: unknown; deleted?: unknown }): boolean {
   return !eligibleForLatest(v);
 }
 
@@ -164,7 +164,7 @@ export class ImpactIndex implements LogConsumer {
 /** Most constraints one `POST /v1/resolve` takes. */
 export const MAX_RESOLVE_CONSTRAINTS = 1_000;
 /** Most component names a resolution may reach; beyond it the answer is `resolution_too_complex`. */
-export const MAX_RESOLVE_CLOSURE = 5_000;
+const MAX_RESOLVE_CLOSURE = 5_000;
 /** Longest `from` label. */
 export const MAX_FROM_LENGTH = 200;
 

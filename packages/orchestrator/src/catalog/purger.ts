@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { ComponentVersioning } from '../storage/interfaces.js';
 
 /** What the purger needs of the catalog: the one write path that announces the event. */
-export interface PurgeTarget {
+interface PurgeTarget {
   purgeComponent(name: string, version: string): Promise<unknown>;
 }
 

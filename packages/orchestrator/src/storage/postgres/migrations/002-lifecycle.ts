@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Lifecycle states (DESIGN.md 10.3). The state lives in the definition, as every other field does;
