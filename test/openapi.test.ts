@@ -139,6 +139,8 @@ describe('OpenAPI document', () => {
       digest: stored.digest,
       created_at: stored.created_at,
       deprecated: null,
+      revoked: null,
+      orphaned: null,
       maturity: stored.maturity,
     });
   });

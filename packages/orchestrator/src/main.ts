@@ -11,6 +11,7 @@ import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerImpactRoutes } from './api/handlers/impact.js';
+import { registerLifecycleRoutes } from './api/handlers/lifecycle.js';
 import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
@@ -22,6 +23,7 @@ import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
 import { DEFAULT_WEB_DIR, registerWebRoutes } from './api/web.js';
 import type { CatalogManager } from './catalog/manager.js';
+import { VersionPurger } from './catalog/purger.js';
 import type { Config } from './config/config.js';
 import { buildCatalogCore } from './core.js';
 import { DiscoveryRunner, discoveriesFromConfig } from './engines/discovery.js';
@@ -29,7 +31,7 @@ import { HttpHealthChecker } from './engines/health.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
 import { EventBroker } from './events/sse/server.js';
-import { LeaseLeadership } from './leases/lease.js';
+import { LeaderLease, LeaseLeadership } from './leases/lease.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import { createLogger, type Logger } from './observability/logging/logger.js';
@@ -177,6 +179,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
+  registerLifecycleRoutes(server, { manager });
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
@@ -213,6 +216,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
   });
   stoppers.push(() => compactor.stop());
+  // Deleted versions are purged after lifecycle.purge_after, by one replica (the lease holder).
+  const purger = new VersionPurger({
+    store,
+    catalog: manager,
+    lease: new LeaderLease({ store, holder: randomUUID(), ttlMs: 60_000, prefix: 'lifecycle:', logger }),
+    purgeAfterMs: config.lifecycle.purge_after_ms,
+    intervalMs: config.lifecycle.purge_interval_ms,
+    clock,
+    logger,
+  });
+  stoppers.push(() => purger.stop());
 
   metrics.observableGauge('nestor_catalog_revision', 'Sequence of the newest catalog event', () =>
     store.headSequence(),
@@ -242,6 +256,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       const begin = async () => {
         await sources.start();
         compactor.start();
+        purger.start();
         engines.startRefresh(5_000);
         engineHealth.start();
         engineDiscovery.start();

@@ -173,6 +173,26 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
       Type.Null(),
     ]),
     revision: Type.Integer({ minimum: 0, description: 'Sequence of the event that last changed this version' }),
+    revoked: Type.Union(
+      [
+        Type.Object(
+          { reason: Type.String(), at: Type.String({ format: 'date-time' }) },
+          { additionalProperties: true },
+        ),
+        Type.Null(),
+      ],
+      { description: 'Set while the version is revoked: latest, resolve, list and search skip it (docs/lifecycle.md)' },
+    ),
+    orphaned: Type.Union(
+      [
+        Type.Object(
+          { source: Type.String(), at: Type.String({ format: 'date-time' }) },
+          { additionalProperties: true },
+        ),
+        Type.Null(),
+      ],
+      { description: 'Set while the file that published the version is missing from its source' },
+    ),
   },
   {
     additionalProperties: true,
@@ -187,6 +207,8 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
               updated_at: '2026-01-01T00:00:00.000Z',
               deprecated: null,
               revision: 1,
+              revoked: null,
+              orphaned: null,
             },
           ],
         }

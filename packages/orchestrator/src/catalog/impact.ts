@@ -17,6 +17,7 @@ import semver from 'semver';
 import type { LogConsumer } from '../events/log-follower.js';
 import { componentNotFound } from '../storage/errors.js';
 import type { ComponentVersioning, DependencyReader, DependentRef, EventLog } from '../storage/interfaces.js';
+import { eligibleForLatest } from '../storage/latest-rule.js';
 import type { ComponentValidator } from '../validation/interfaces.js';
 import { bumpMade, diffComponents, requiredBump } from '../validation/rules/changes.js';
 
@@ -38,10 +39,9 @@ export interface HeadWaiter {
 const byNameThenVersion = (a: DependentRef, b: DependentRef): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : compareVersions(a.version, b.version);
 
-/** True when the version is out of circulation (lifecycle states, when the store carries them). */
-function isUnavailable(v: object): boolean {
-  const r = v as { revoked?: unknown; deleted?: unknown };
-  return Boolean(r.revoked) || Boolean(r.deleted);
+/** True when the version is out of circulation: revoked or deleted (the one rule of latest-rule.ts). */
+function isUnavailable(v: { version: string; revoked?: unknown; deleted?: unknown }): boolean {
+  return !eligibleForLatest(v);
 }
 
 /**
@@ -79,6 +79,12 @@ export class ImpactIndex implements LogConsumer {
       const name = event.subject.name;
       this.touch(name);
       this.versionsByName.delete(name);
+      if (event.type === 'component.purged') {
+        // The tombstone no longer depends on anything; which lists held it is not known here.
+        this.dependentsByName.clear();
+        this.epoch++;
+        continue;
+      }
       if (event.type !== 'component.created') continue;
       const component = event.data['component'] as ComponentDefinition | undefined;
       if (!component || !Array.isArray(component.dependencies)) {

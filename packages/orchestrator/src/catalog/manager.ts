@@ -15,7 +15,7 @@ import type { ChangeFeed } from '../events/interfaces.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
-import { componentNotFound, versionConflict } from '../storage/errors.js';
+import { componentDeleted, componentNotFound, versionConflict } from '../storage/errors.js';
 import type {
   ComponentReader,
   ComponentSearcher,
@@ -24,10 +24,12 @@ import type {
   DependencyReader,
   DependentRef,
   EventLog,
+  LifecycleChange,
   ListQuery,
   Page,
   SearchQuery,
 } from '../storage/interfaces.js';
+import { eligibleForLatest } from '../storage/latest-rule.js';
 import { versionSetTag } from '../storage/records.js';
 import type { ComponentValidator } from '../validation/interfaces.js';
 import { normalizeName } from '../validation/rules/common.js';
@@ -138,7 +140,8 @@ export class CatalogManager {
     const versions = await this.store.getComponentVersions(spec.name);
     const existing = versions.find((v) => v.version === spec.version);
     if (existing) {
-      if (existing.digest === digest) {
+      // A deleted version's number is never reusable, whatever the content.
+      if (existing.digest === digest && !existing.deleted) {
         this.writes.inc({ operation: 'create', outcome: 'unchanged' });
         return { component: existing, created: false };
       }
@@ -207,22 +210,123 @@ export class CatalogManager {
     return outcome.component;
   }
 
-  /** One exact version; throws `component_not_found`. */
+  /**
+   * One exact version (revoked ones too, with `revoked` set); throws `component_not_found`, and
+   * `component_deleted` (410) for a deleted or purged version.
+   */
   async getComponent(name: string, version: string): Promise<ComponentDefinition> {
     const found = await this.store.getComponent(name, version);
     if (!found) {
       throw componentNotFound(COMPONENT, 'GetComponent', name, version);
     }
+    if (found.deleted) {
+      throw componentDeleted(COMPONENT, 'GetComponent', name, version, Boolean(found.deleted.purged_at));
+    }
     return found;
   }
 
-  /** Latest version (stable unless only prereleases exist or they are included); throws `component_not_found`. */
+  /**
+   * Latest version (stable unless only prereleases exist or they are included), never a revoked or
+   * deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
+   * version is revoked or deleted.
+   */
   async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
     const found = await this.store.getLatestComponent(name, { includePrerelease });
     if (!found) {
+      const versions = await this.store.getComponentVersions(name);
+      if (versions.length > 0) {
+        throw notFound(
+          'no_matching_version',
+          COMPONENT,
+          'GetLatestComponent',
+          `every version of ${name} is revoked or deleted`,
+          { component_name: name },
+        );
+      }
       throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
     }
     return found;
+  }
+
+  /** Revokes a version (admin): latest, resolve, list and search skip it; exact reads still show it. */
+  revokeComponent(name: string, version: string, reason: string): Promise<ComponentDefinition> {
+    return this.changeLifecycle(name, version, { kind: 'revoke', reason });
+  }
+
+  /**
+   * Deletes a version softly (admin). Refused with `has_dependents` (409, listing them) while a
+   * version that is neither revoked nor deleted depends on it through a range no other available
+   * version satisfies. Throws `component_not_found`, `component_deleted`.
+   */
+  async deleteComponent(name: string, version: string, reason: string | null): Promise<ComponentDefinition> {
+    const target = await this.getComponent(name, version);
+    const blocking = await this.blockingDependents(target);
+    if (blocking.length > 0) {
+      this.writes.inc({ operation: 'delete', outcome: 'conflict' });
+      throw create('has_dependents')
+        .component(COMPONENT)
+        .operation('DeleteComponent')
+        .message(
+          `${name}@${version} is the only available version satisfying ${blocking.length} dependent version(s) (${blocking
+            .slice(0, 5)
+            .map((d) => `${d.name}@${d.version}`)
+            .join(
+              ', ',
+            )}${blocking.length > 5 ? ', ...' : ''}); revoke or delete them first, or publish a version they accept`,
+        )
+        .detail('component_name', name)
+        .detail('version', version)
+        .detail('dependents', blocking)
+        .build();
+    }
+    return this.changeLifecycle(name, version, { kind: 'delete', reason });
+  }
+
+  /** Strips a deleted version to its tombstone (the purge after `lifecycle.purge_after`). */
+  purgeComponent(name: string, version: string): Promise<ComponentDefinition> {
+    return this.changeLifecycle(name, version, { kind: 'purge' });
+  }
+
+  /** Lifts a revocation and a not-yet-purged deletion (admin); a no-op on an active version. */
+  restoreComponent(name: string, version: string): Promise<ComponentDefinition> {
+    return this.changeLifecycle(name, version, { kind: 'restore' });
+  }
+
+  /**
+   * Dependents of `target` that would be left with nothing: available (neither revoked nor
+   * deleted) versions whose range `target` satisfies and no other available version does.
+   */
+  private async blockingDependents(target: ComponentDefinition): Promise<DependentRef[]> {
+    const refs = await this.store.getDependents(target.name);
+    const admitting = refs.filter(
+      (r) => semver.validRange(r.version_range) && semver.satisfies(target.version, r.version_range),
+    );
+    if (admitting.length === 0) return [];
+    const others = (await this.store.getComponentVersions(target.name)).filter(
+      (v) => v.version !== target.version && eligibleForLatest(v),
+    );
+    const out: DependentRef[] = [];
+    for (const ref of admitting) {
+      if (others.some((v) => semver.satisfies(v.version, ref.version_range))) continue;
+      const dependent = await this.store.getComponent(ref.name, ref.version);
+      if (dependent && eligibleForLatest(dependent)) out.push(ref);
+    }
+    return out;
+  }
+
+  private async changeLifecycle(name: string, version: string, change: LifecycleChange): Promise<ComponentDefinition> {
+    const outcome = await this.store.changeLifecycle(name, version, change);
+    if (outcome.event) {
+      this.writes.inc({ operation: change.kind, outcome: 'changed' });
+      this.feed.publish(outcome.event.id);
+      this.logger.info(
+        { component: name, version, revision: outcome.event.id, lifecycle: change.kind },
+        `component version ${outcome.event.type.slice('component.'.length)}`,
+      );
+    } else {
+      this.writes.inc({ operation: change.kind, outcome: 'unchanged' });
+    }
+    return outcome.component;
   }
 
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
@@ -256,12 +360,13 @@ export class CatalogManager {
         .detail('range', range)
         .build();
     }
-    const versions = await this.getComponentVersions(name);
+    const versions = (await this.getComponentVersions(name)).filter(eligibleForLatest);
     const match = versions.find((v) => semver.satisfies(v.version, range));
     if (!match) {
       throw notFound('no_matching_version', COMPONENT, 'ResolveVersion', `no version of ${name} satisfies ${range}`, {
         component_name: name,
         range,
+        // Revoked and deleted versions are never chosen, so they are not offered either.
         versions: versions.map((v) => v.version),
       });
     }
@@ -275,7 +380,7 @@ export class CatalogManager {
       component.dependencies.map(async (dep) => {
         const versions = await this.store.getComponentVersions(dep.name);
         const resolved = semver.validRange(dep.version_range)
-          ? (versions.find((v) => semver.satisfies(v.version, dep.version_range)) ?? null)
+          ? (versions.find((v) => eligibleForLatest(v) && semver.satisfies(v.version, dep.version_range)) ?? null)
           : null;
         return { name: dep.name, version_range: dep.version_range, resolved };
       }),

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../version.js';
 import { registerDiffCommand } from './diff.js';
 import { registerInitCommand } from './init.js';
+import { registerLifecycleCommands } from './lifecycle.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerDiffCommand(program);
   registerInitCommand(program);
+  registerLifecycleCommands(program);
   registerVersionCommand(program);
   return program;
 }

@@ -121,6 +121,13 @@ export interface Config {
     stall_timeout_ms: number;
   };
   examples: { enabled: boolean; path: string };
+  /** Version lifecycle (docs/lifecycle.md). */
+  lifecycle: {
+    /** A deleted version can be restored for this long, then it is purged to a tombstone. */
+    purge_after_ms: number;
+    /** How often one replica looks for deleted versions to purge. */
+    purge_interval_ms: number;
+  };
   /** Per-caller cost caps (docs/security.md). */
   limits: {
     /** Concurrent event streams in all, and per token (anonymous callers: per IP). */
@@ -209,6 +216,7 @@ export function defaultConfig(): Config {
       stall_timeout_ms: 30_000,
     },
     examples: { enabled: true, path: './examples' },
+    lifecycle: { purge_after_ms: 30 * 24 * 3_600_000, purge_interval_ms: 3_600_000 },
     limits: {
       sse: { max_streams: 10_000, per_client: 50 },
       rate: { max: 600, window_ms: 60_000 },

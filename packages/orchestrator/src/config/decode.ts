@@ -112,6 +112,12 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.examples.enabled = f.examples.enabled ?? c.examples.enabled;
     c.examples.path = f.examples.path ?? c.examples.path;
   }
+  if (f.lifecycle) {
+    c.lifecycle.purge_after_ms =
+      durationMs(f.lifecycle.purge_after, 'lifecycle.purge_after') ?? c.lifecycle.purge_after_ms;
+    c.lifecycle.purge_interval_ms =
+      timerMs(f.lifecycle.purge_interval, 'lifecycle.purge_interval', 1000) ?? c.lifecycle.purge_interval_ms;
+  }
   if (f.limits) {
     const l = f.limits;
     c.limits.sse.max_streams = l.sse?.max_streams ?? c.limits.sse.max_streams;

@@ -121,6 +121,9 @@ export const ConfigFileSchema = Section({
   ),
   events: Type.Optional(Events),
   examples: Type.Optional(Section({ enabled: Type.Optional(Bool()), path: Type.Optional(NonEmpty()) })),
+  lifecycle: Type.Optional(
+    Section({ purge_after: Type.Optional(Duration()), purge_interval: Type.Optional(Duration()) }),
+  ),
   limits: Type.Optional(Limits),
   log: Type.Optional(
     Section({

@@ -919,6 +919,152 @@ export function describeStoreContract(
       });
     });
 
+    describe('version lifecycle (DESIGN.md 10.3)', () => {
+      it('revokes: latest, list and search skip the version; exact reads show it; a second revoke is a no-op', async () => {
+        const n = await createVersions(['1.0.0', '1.1.0', '2.0.0-rc.1'], { description: 'lifecycle probe' });
+        const revoked = await store.changeLifecycle(n, '1.1.0', { kind: 'revoke', reason: 'CVE-2026-1' });
+        expect(revoked.event?.type).toBe('component.revoked');
+        expect(revoked.event?.data['changed']).toEqual(['revoked']);
+        expect(revoked.component.revoked?.reason).toBe('CVE-2026-1');
+        expect(revoked.component.revision).toBe(revoked.event?.id);
+        expect((await store.getComponent(n, '1.1.0'))?.revoked?.reason).toBe('CVE-2026-1');
+        expect((await store.getComponent(n, '1.0.0'))?.revoked).toBeNull();
+        expect((await store.getLatestComponent(n))?.version).toBe('1.0.0');
+        expect((await walk({})).find((c) => c.name === n)?.version).toBe('1.0.0');
+        const again = await store.changeLifecycle(n, '1.1.0', { kind: 'revoke', reason: 'other' });
+        expect(again.event).toBeNull();
+        expect(again.component.revoked?.reason).toBe('CVE-2026-1');
+
+        await store.changeLifecycle(n, '1.0.0', { kind: 'revoke', reason: 'all bad' });
+        // Only a prerelease is left: it is the latest, as for a name that has only prereleases.
+        expect((await store.getLatestComponent(n))?.version).toBe('2.0.0-rc.1');
+        await store.changeLifecycle(n, '2.0.0-rc.1', { kind: 'revoke', reason: 'all bad' });
+        expect(await store.getLatestComponent(n)).toBeNull();
+        expect(await store.getLatestComponent(n, { includePrerelease: true })).toBeNull();
+        expect((await walk({})).some((c) => c.name === n)).toBe(false);
+        expect((await walk({ includePrerelease: true })).some((c) => c.name === n)).toBe(false);
+        expect((await store.searchComponents({ text: n, limit: 10 })).items.some((c) => c.name === n)).toBe(false);
+        expect(await store.listComponentNames()).not.toContain(n);
+        expect((await store.getComponentVersions(n)).map((v) => v.version)).toEqual(['2.0.0-rc.1', '1.1.0', '1.0.0']);
+
+        const restored = await store.changeLifecycle(n, '1.1.0', { kind: 'restore' });
+        expect(restored.event?.type).toBe('component.restored');
+        expect(restored.component.revoked).toBeNull();
+        expect((await store.getLatestComponent(n))?.version).toBe('1.1.0');
+        expect((await store.searchComponents({ text: n, limit: 10 })).items.map((c) => c.version)).toEqual(['1.1.0']);
+        expect(await store.listComponentNames()).toContain(n);
+      });
+
+      it('deletes softly: the number stays taken, writes are refused, restore brings it back', async () => {
+        const n = await createVersions(['1.0.0', '2.0.0']);
+        const deleted = await store.changeLifecycle(n, '2.0.0', { kind: 'delete', reason: 'published by mistake' });
+        expect(deleted.event?.type).toBe('component.deleted');
+        expect(deleted.component.deleted).toMatchObject({ reason: 'published by mistake', purged_at: null });
+        expect((await store.getComponent(n, '2.0.0'))?.deleted?.at).toBe(deleted.component.deleted?.at);
+        expect((await store.getLatestComponent(n))?.version).toBe('1.0.0');
+        // Neither the same content nor other content may take the number again.
+        await expectCode(store.createComponent(makeComponent({ name: n, version: '2.0.0' })), 'version_conflict');
+        await expectCode(
+          store.createComponent(makeComponent({ name: n, version: '2.0.0', description: 'other' })),
+          'version_conflict',
+        );
+        await expectCode(store.updateComponent(n, '2.0.0', { labels: { a: 'b' } }), 'component_deleted');
+        await expectCode(store.changeLifecycle(n, '2.0.0', { kind: 'revoke', reason: 'x' }), 'component_deleted');
+        await expectCode(store.changeLifecycle(n, '2.0.0', { kind: 'delete', reason: null }), 'component_deleted');
+        const head = await store.headSequence();
+        await expectCode(store.changeLifecycle(n, '9.9.9', { kind: 'delete', reason: null }), 'component_not_found');
+        await expectCode(
+          store.changeLifecycle(randomName(), '1.0.0', { kind: 'revoke', reason: 'x' }),
+          'component_not_found',
+        );
+        expect(await store.headSequence()).toBe(head);
+
+        const listed = await store.listDeletedVersions('9999-12-31T00:00:00.000Z', 100);
+        expect(listed.filter((d) => d.name === n)).toEqual([
+          { name: n, version: '2.0.0', at: deleted.component.deleted?.at },
+        ]);
+        expect((await store.listDeletedVersions('2000-01-01T00:00:00.000Z', 100)).filter((d) => d.name === n)).toEqual(
+          [],
+        );
+
+        const restored = await store.changeLifecycle(n, '2.0.0', { kind: 'restore' });
+        expect(restored.component.deleted ?? null).toBeNull();
+        expect((await store.getComponent(n, '2.0.0'))?.deleted ?? null).toBeNull();
+        expect((await store.getLatestComponent(n))?.version).toBe('2.0.0');
+        expect((await store.listDeletedVersions('9999-12-31T00:00:00.000Z', 100)).some((d) => d.name === n)).toBe(
+          false,
+        );
+        expect((await store.changeLifecycle(n, '2.0.0', { kind: 'restore' })).event).toBeNull();
+      });
+
+      it('purges a deleted version down to a tombstone whose number is never reusable', async () => {
+        const target = await createVersions(['1.0.0']);
+        const n = await createVersions(['1.0.0', '1.1.0'], {
+          labels: { team: 'x' },
+          dependencies: [{ name: target, version_range: '^1.0.0' }],
+        });
+        await expectCode(store.changeLifecycle(n, '1.1.0', { kind: 'purge' }), 'invalid_request');
+        await store.changeLifecycle(n, '1.1.0', { kind: 'delete', reason: null });
+        const purged = await store.changeLifecycle(n, '1.1.0', { kind: 'purge' });
+        expect(purged.event?.type).toBe('component.purged');
+        const tomb = await store.getComponent(n, '1.1.0');
+        expect(tomb?.deleted?.purged_at).toBeTruthy();
+        expect(tomb).toMatchObject({ dependencies: [], labels: {}, description: '', digest: purged.component.digest });
+        expect((await store.getDependents(target)).map((d) => d.version)).toEqual(['1.0.0']);
+        expect((await store.listDeletedVersions('9999-12-31T00:00:00.000Z', 100)).some((d) => d.name === n)).toBe(
+          false,
+        );
+        await expectCode(store.changeLifecycle(n, '1.1.0', { kind: 'restore' }), 'component_deleted');
+        expect((await store.changeLifecycle(n, '1.1.0', { kind: 'purge' })).event).toBeNull();
+        await expectCode(
+          store.createComponent(
+            makeComponent({
+              name: n,
+              version: '1.1.0',
+              labels: { team: 'x' },
+              dependencies: [{ name: target, version_range: '^1.0.0' }],
+            }),
+          ),
+          'version_conflict',
+        );
+        expect((await store.getLatestComponent(n))?.version).toBe('1.0.0');
+      });
+
+      it('marks and unmarks orphans without touching latest', async () => {
+        const n = await createVersions(['1.0.0']);
+        const marked = await store.changeLifecycle(n, '1.0.0', { kind: 'orphan', source: 'platform' });
+        expect(marked.event?.type).toBe('component.orphaned');
+        expect(marked.component.orphaned?.source).toBe('platform');
+        expect((await store.getLatestComponent(n))?.orphaned?.source).toBe('platform');
+        expect((await store.changeLifecycle(n, '1.0.0', { kind: 'orphan', source: 'platform' })).event).toBeNull();
+        const unmarked = await store.changeLifecycle(n, '1.0.0', { kind: 'unorphan' });
+        expect(unmarked.event?.type).toBe('component.updated');
+        expect(unmarked.event?.data['changed']).toEqual(['orphaned']);
+        expect((await store.getComponent(n, '1.0.0'))?.orphaned).toBeNull();
+      });
+
+      it('checks an expected revision before changing anything', async () => {
+        const n = await createVersions(['1.0.0']);
+        const current = (await store.getComponent(n, '1.0.0')) as ComponentDefinition;
+        await expectCode(
+          store.changeLifecycle(
+            n,
+            '1.0.0',
+            { kind: 'revoke', reason: 'x' },
+            { expectedRevisions: [current.revision + 99] },
+          ),
+          'precondition_failed',
+        );
+        const ok = await store.changeLifecycle(
+          n,
+          '1.0.0',
+          { kind: 'revoke', reason: 'x' },
+          { expectedRevisions: [current.revision] },
+        );
+        expect(ok.event?.type).toBe('component.revoked');
+      });
+    });
+
     describe('lifecycle', () => {
       it('answers ping', async () => {
         await expect(store.ping()).resolves.toBeUndefined();

@@ -1,4 +1,4 @@
-import { conflict, notFound } from '@nestor/sdk';
+import { conflict, create, notFound } from '@nestor/sdk';
 
 /**
  * The errors that name a missing or conflicting catalog entry, built once so that every store (and
@@ -40,4 +40,23 @@ export function componentNotFound(component: string, operation: string, name: st
 /** `engine_not_found`: no engine is registered under the name. */
 export function engineNotFound(component: string, operation: string, name: string) {
   return notFound('engine_not_found', component, operation, `no engine named "${name}"`, { name });
+}
+
+/**
+ * `component_deleted` (410): the version was deleted (or purged). Its number stays taken; a
+ * not-yet-purged deletion can be restored.
+ */
+export function componentDeleted(component: string, operation: string, name: string, version: string, purged = false) {
+  return create('component_deleted')
+    .component(component)
+    .operation(operation)
+    .message(
+      purged
+        ? `${name}@${version} was deleted and purged; its version number cannot be published again`
+        : `${name}@${version} is deleted; restore it (admin) or publish another version`,
+    )
+    .detail('component_name', name)
+    .detail('version', version)
+    .detail('purged', purged)
+    .build();
 }

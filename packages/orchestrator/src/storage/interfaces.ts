@@ -62,11 +62,12 @@ export interface DependentRef {
  * Missing things are `null`, never an error; backend failures throw `storage_failure`.
  */
 export interface ComponentReader {
-  /** The exact version, or null. */
+  /** The exact version, or null. Deleted versions are returned too (with `deleted` set). */
   getComponent(name: string, version: string): Promise<ComponentDefinition | null>;
   /**
    * The highest stable version; when the name has only prereleases (or `includePrerelease`), the
-   * highest version of all. Null when the name has no versions. Deprecation does not matter.
+   * highest version of all. Null when the name has no versions. Deprecation does not matter;
+   * revoked and deleted versions are never picked (null when every version is).
    */
   getLatestComponent(name: string, opts?: { includePrerelease?: boolean }): Promise<ComponentDefinition | null>;
   /**
@@ -116,6 +117,42 @@ export interface ComponentWriter {
     patch: ComponentPatch,
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome>;
+  /**
+   * Applies a lifecycle change and appends its event in one atomic write; latest, list and search
+   * follow at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
+   * restoring an active one) is a no-op (`event: null`). Throws `component_not_found`;
+   * `component_deleted` for anything but restore (or purge) of a deleted version, and for every
+   * change of a purged one; `precondition_failed` for a failed condition.
+   */
+  changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome>;
+}
+
+/**
+ * A change of a version's lifecycle state (DESIGN.md 10.3). Each appends its own event:
+ * `component.revoked`, `component.deleted`, `component.restored`, `component.purged`,
+ * `component.orphaned` (orphan) or `component.updated` (unorphan, `changed: ["orphaned"]`).
+ */
+export type LifecycleChange =
+  | { kind: 'revoke'; reason: string }
+  | { kind: 'delete'; reason: string | null }
+  /** Lifts a revocation and a not-yet-purged deletion. */
+  | { kind: 'restore' }
+  /** Strips a deleted version's content down to a tombstone; its number stays taken. */
+  | { kind: 'purge' }
+  | { kind: 'orphan'; source: string }
+  | { kind: 'unorphan' };
+
+/** A deleted, not yet purged version, as the purge finds it. */
+export interface DeletedRef {
+  name: string;
+  version: string;
+  /** When it was deleted (ISO 8601). */
+  at: string;
 }
 
 /**
@@ -138,10 +175,15 @@ export interface ComponentSearcher {
 
 /** Version history. */
 export interface ComponentVersioning {
-  /** Every version of the name, semver-descending; [] when the name is unknown. */
+  /** Every version of the name, revoked and deleted ones included, semver-descending; [] when the name is unknown. */
   getComponentVersions(name: string): Promise<ComponentDefinition[]>;
-  /** Every distinct component name, sorted; used by the conflict rule's name normalisation. */
+  /**
+   * Every distinct name that has a version latest may pick (neither revoked nor deleted), sorted;
+   * used by the conflict rule's name normalisation.
+   */
   listComponentNames(): Promise<string[]>;
+  /** Deleted, not yet purged versions deleted at or before `before` (ISO 8601), oldest first, at most `limit`. */
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]>;
 }
 
 /** Direct dependency lookups (never transitive). */

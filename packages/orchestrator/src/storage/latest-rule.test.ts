@@ -27,4 +27,14 @@ describe('latest rule', () => {
     expect(takesLatest(v('1.0.0'), { prerelease: true }, false, true)).toBe(false);
     expect(takesLatest(v('0.1.0-alpha'), null, false, false)).toBe(true);
   });
+
+  it('never picks a revoked or deleted version, falling back as if it did not exist', () => {
+    const revoked = { version: '1.2.0', revoked: { reason: 'cve', at: 't' } };
+    const deleted = { version: '1.1.0', deleted: { reason: null, at: 't', purged_at: null } };
+    expect(pickLatest([v('2.0.0-rc.1'), revoked, deleted, v('1.0.0')], false)?.version).toBe('1.0.0');
+    // Only a prerelease is left eligible: it is the latest, as for a name with only prereleases.
+    expect(pickLatest([v('2.0.0-rc.1'), revoked], false)?.version).toBe('2.0.0-rc.1');
+    expect(pickLatest([revoked, deleted], true)).toBeNull();
+    expect(takesLatest(revoked, null, false, false)).toBe(false);
+  });
 });

@@ -13,14 +13,17 @@ import { isPrerelease } from '@nestor/sdk';
 /** What the rule reads of a stored version. */
 export interface VersionRecord {
   version: string;
+  revoked?: unknown;
+  deleted?: unknown;
 }
 
 /**
- * Whether a version may be a name's latest at all. Every stored version may today; a lifecycle
- * state that latest must skip (a revoked or deleted version) is excluded here and nowhere else.
+ * Whether a version may be a name's latest at all: a revoked or deleted version may not (DESIGN.md
+ * 10.3), here and nowhere else. The same test decides what resolve may choose and what a
+ * dependency may be satisfied by.
  */
-export function eligibleForLatest(_record: VersionRecord): boolean {
-  return true;
+export function eligibleForLatest(record: VersionRecord): boolean {
+  return !record.revoked && !record.deleted;
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   MAX_COMPONENT_BYTES,
   validationFailed,
 } from '@nestor/sdk';
-import type { ListQuery, NewComponent } from './interfaces.js';
+import { componentDeleted, versionConflict } from './errors.js';
+import type { LifecycleChange, ListQuery, NewComponent } from './interfaces.js';
 
 /**
  * Pure helpers every store shares, so that the backends cannot disagree on what a write stores,
@@ -44,7 +45,114 @@ export function newDefinition(component: NewComponent, now: string, revision: nu
     updated_at: now,
     deprecated: null,
     revision,
+    revoked: null,
+    orphaned: null,
   };
+}
+
+/**
+ * A stored version as reads show it: `revoked` and `orphaned` always present (rows written before
+ * lifecycle existed lack them), `deleted` only on a deleted version.
+ */
+export function withLifecycle(c: ComponentDefinition): ComponentDefinition {
+  if (c.revoked !== undefined && c.orphaned !== undefined && c.deleted !== null) return c;
+  const out: ComponentDefinition = { ...c, revoked: c.revoked ?? null, orphaned: c.orphaned ?? null };
+  if (out.deleted === null) delete out.deleted;
+  return out;
+}
+
+/**
+ * What a create finds when the name and version are stored already: the same content is a no-op
+ * (returns true), other content `version_conflict`. A deleted (or purged) version's number is never
+ * reusable, whatever the content: `version_conflict` too.
+ */
+export function isResubmission(component: string, stored: ComponentDefinition, submitted: NewComponent): true {
+  if (stored.digest === submitted.digest && !stored.deleted) return true;
+  throw versionConflict(component, 'CreateComponent', submitted.name, submitted.version, {
+    existing: stored.digest,
+    submitted: submitted.digest,
+  });
+}
+
+/** What a lifecycle change does to a stored version; null when it changes nothing. */
+export interface LifecycleResult {
+  next: ComponentDefinition;
+  changed: string[];
+  type: EventType;
+}
+
+/**
+ * Applies a lifecycle change (DESIGN.md 10.3). A deleted version takes only restore and purge; a
+ * purged one takes nothing (`component_deleted`). Purge keeps a tombstone: name, version, digest,
+ * kind (provider, category, resource_type) and dates, so the number is never handed out again and
+ * the conflict rule still knows what the name denotes.
+ */
+export function applyLifecycle(
+  component: string,
+  current: ComponentDefinition,
+  change: LifecycleChange,
+  now: string,
+): LifecycleResult | null {
+  const deleted = current.deleted ?? null;
+  if (deleted?.purged_at) {
+    if (change.kind === 'purge') return null;
+    throw componentDeleted(component, 'ChangeLifecycle', current.name, current.version, true);
+  }
+  if (deleted && change.kind !== 'restore' && change.kind !== 'purge') {
+    throw componentDeleted(component, 'ChangeLifecycle', current.name, current.version);
+  }
+  const next: ComponentDefinition = withLifecycle({ ...current, updated_at: now });
+  switch (change.kind) {
+    case 'revoke':
+      if (current.revoked) return null;
+      next.revoked = { reason: change.reason, at: now };
+      return { next, changed: ['revoked'], type: 'component.revoked' };
+    case 'delete':
+      next.deleted = { reason: change.reason, at: now, purged_at: null };
+      return { next, changed: ['deleted'], type: 'component.deleted' };
+    case 'restore': {
+      if (!current.revoked && !deleted) return null;
+      const changed = [...(current.revoked ? ['revoked'] : []), ...(deleted ? ['deleted'] : [])];
+      next.revoked = null;
+      delete next.deleted;
+      return { next, changed, type: 'component.restored' };
+    }
+    case 'purge': {
+      if (!deleted) {
+        throw create('invalid_request')
+          .component(component)
+          .operation('ChangeLifecycle')
+          .message(`${current.name}@${current.version} is not deleted; only a deleted version is purged`)
+          .build();
+      }
+      const tombstone: ComponentDefinition = {
+        ...next,
+        description: '',
+        deployment_engines: [],
+        dependencies: [],
+        required_inputs: [],
+        optional_inputs: [],
+        outputs: [],
+        git_repository: null,
+        git_commit: null,
+        git_path: null,
+        labels: {},
+        annotations: {},
+        deprecated: null,
+        orphaned: null,
+        deleted: { ...deleted, purged_at: now },
+      };
+      return { next: tombstone, changed: ['deleted'], type: 'component.purged' };
+    }
+    case 'orphan':
+      if (current.orphaned) return null;
+      next.orphaned = { source: change.source, at: now };
+      return { next, changed: ['orphaned'], type: 'component.orphaned' };
+    case 'unorphan':
+      if (!current.orphaned) return null;
+      next.orphaned = null;
+      return { next, changed: ['orphaned'], type: 'component.updated' };
+  }
 }
 
 /** What a patch does to a stored version. `changed` is empty when it changes nothing. */
@@ -61,6 +169,15 @@ export interface PatchResult {
  * annotations would make the version larger than `MAX_COMPONENT_BYTES`.
  */
 export function applyPatch(current: ComponentDefinition, patch: ComponentPatch, now: string): PatchResult {
+  if (current.deleted) {
+    throw componentDeleted(
+      'storage',
+      'UpdateComponent',
+      current.name,
+      current.version,
+      Boolean(current.deleted.purged_at),
+    );
+  }
   const next: ComponentDefinition = { ...current };
   const changed: string[] = [];
   if (patch.labels !== undefined && canonicalJson(patch.labels) !== canonicalJson(current.labels)) {

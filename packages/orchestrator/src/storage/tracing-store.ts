@@ -11,7 +11,9 @@ import { withSpan } from '../observability/tracing/tracing.js';
 import type {
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -68,6 +70,23 @@ export class TracingStore implements CatalogStore {
   ): Promise<WriteOutcome> {
     return this.span('updateComponent', { 'nestor.component': name, 'nestor.version': version }, () =>
       this.inner.updateComponent(name, version, patch, conditions),
+    );
+  }
+  changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome> {
+    return this.span(
+      'changeLifecycle',
+      { 'nestor.component': name, 'nestor.version': version, 'nestor.lifecycle': change.kind },
+      () => this.inner.changeLifecycle(name, version, change, conditions),
+    );
+  }
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.span('listDeletedVersions', { 'nestor.limit': limit }, () =>
+      this.inner.listDeletedVersions(before, limit),
     );
   }
   searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {

@@ -376,6 +376,38 @@ export class NestorClient {
   }
 
   /**
+   * Revokes a version (admin scope): latest, resolve, list and search skip it from now on; an exact
+   * read still answers it with `revoked` set. Throws `component_not_found`, `component_deleted`.
+   */
+  async revoke(name: string, version: string, reason: string, req: RequestOptions = {}): Promise<ComponentDefinition> {
+    const path = `v1/components/${seg(name)}/versions/${seg(version)}/revoke`;
+    return (await this.call<ComponentDefinition>(path, { ...req, method: 'POST', body: { reason } })).body;
+  }
+
+  /**
+   * Deletes a version softly (admin scope): it answers 410 `component_deleted` from now on, its
+   * number is never reusable, and it is purged after the server's `lifecycle.purge_after`. Throws
+   * `has_dependents` (409, `details.dependents`), `component_not_found`, `component_deleted`.
+   */
+  async deleteVersion(
+    name: string,
+    version: string,
+    opts: { reason?: string } = {},
+    req: RequestOptions = {},
+  ): Promise<ComponentDefinition> {
+    const path = `v1/components/${seg(name)}/versions/${seg(version)}`;
+    const query = new URLSearchParams();
+    if (opts.reason !== undefined) query.set('reason', opts.reason);
+    return (await this.call<ComponentDefinition>(path, { ...req, method: 'DELETE', query })).body;
+  }
+
+  /** Lifts a revocation or a not-yet-purged deletion (admin scope). Throws `component_deleted` once purged. */
+  async restore(name: string, version: string, req: RequestOptions = {}): Promise<ComponentDefinition> {
+    const path = `v1/components/${seg(name)}/versions/${seg(version)}/restore`;
+    return (await this.call<ComponentDefinition>(path, { ...req, method: 'POST', body: {} })).body;
+  }
+
+  /**
    * Runs every validation rule without writing (`POST /v1/validate`). An invalid component is a
    * result with `valid: false`, not an error; a body that does not decode throws `invalid_request`.
    */

@@ -34,6 +34,8 @@ export interface MirrorEvents {
   added: (component: ComponentDefinition) => void;
   updated: (component: ComponentDefinition, previous: ComponentDefinition) => void;
   deprecated: (component: ComponentDefinition, previous: ComponentDefinition) => void;
+  /** Every version of the component is now revoked or deleted: it left the catalog's list. */
+  removed: (previous: ComponentDefinition) => void;
   /** The server's log no longer reached back to our position; the mirror relisted. */
   relisted: (revision: number) => void;
   /** A failure the mirror will retry (network, server restart); fatal ones reject `ready()`. */
@@ -54,6 +56,7 @@ export class CatalogMirror {
     added: new Set(),
     updated: new Set(),
     deprecated: new Set(),
+    removed: new Set(),
     relisted: new Set(),
     error: new Set(),
   };
@@ -184,11 +187,11 @@ export class CatalogMirror {
       ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
       ...(this.opts.idleTimeoutMs ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
       fetch: this.fetchImpl,
-      filter: { types: ['component.created', 'component.updated', 'component.deprecated'] },
+      filter: { types: [...MIRRORED_TYPES] },
     });
     try {
       for await (const item of stream) {
-        if (item.type === 'event') this.apply(item.event);
+        if (item.type === 'event') await this.apply(item.event, local.signal);
         else if (item.type === 'reset') return true;
       }
       return false;
@@ -198,12 +201,33 @@ export class CatalogMirror {
     }
   }
 
-  /** Applies one component event to the map. */
-  private apply(event: CatalogEvent): void {
-    if (event.id > this.position) this.position = event.id;
+  /**
+   * Applies one component event to the map. A version leaving circulation (revoked, deleted,
+   * purged) that the mirror holds as latest makes it ask the server for the name's new latest, which
+   * may be none (`removed`).
+   */
+  private async apply(event: CatalogEvent, signal: AbortSignal): Promise<void> {
     const component = event.data.component as ComponentDefinition | undefined;
-    if (!component || typeof component.name !== 'string') return;
+    if (!component || typeof component.name !== 'string') {
+      if (event.id > this.position) this.position = event.id;
+      return;
+    }
     const held = this.items.get(component.name);
+    if (component.revoked || component.deleted) {
+      if (held && held.version === component.version && event.id > held.revision) {
+        const next = await this.fetchLatest(component.name, signal);
+        if (next === null) {
+          this.items.delete(component.name);
+          this.emit('removed', held);
+        } else if (next.version !== held.version || next.revision !== held.revision) {
+          this.items.set(next.name, next);
+          this.emit('updated', next, held);
+        }
+      }
+      if (event.id > this.position) this.position = event.id;
+      return;
+    }
+    if (event.id > this.position) this.position = event.id;
     if (!held) {
       this.items.set(component.name, component);
       this.emit('added', component);
@@ -217,6 +241,19 @@ export class CatalogMirror {
     } else {
       this.emit('updated', component, held);
     }
+  }
+
+  /** `GET /v1/components/{name}`: the name's latest now, or null when it has none (404). */
+  private async fetchLatest(name: string, signal: AbortSignal): Promise<ComponentDefinition | null> {
+    const u = new URL(`/v1/components/${encodeURIComponent(name)}`, this.opts.baseUrl);
+    u.searchParams.set('include_prerelease', String(this.opts.includePrerelease ?? false));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    const res = await this.fetchImpl(u, { headers, signal });
+    const body: unknown = await res.json().catch(() => null);
+    if (res.status === 404) return null;
+    if (!res.ok) throw fromProblem(res.status, body);
+    return body as ComponentDefinition;
   }
 
   /** The server's "latest" rule: the highest stable version; prereleases only when nothing is stable. */
@@ -239,6 +276,7 @@ export class CatalogMirror {
       return;
     }
     this.emit('relisted', revision);
+    for (const [name, old] of before) if (!this.items.has(name)) this.emit('removed', old);
     for (const c of items) {
       const old = before.get(c.name);
       if (!old) this.emit('added', c);
@@ -289,6 +327,18 @@ export class CatalogMirror {
     }
   }
 }
+
+/** The events that can change which version of a name is the latest, or what it shows. */
+const MIRRORED_TYPES = [
+  'component.created',
+  'component.updated',
+  'component.deprecated',
+  'component.revoked',
+  'component.deleted',
+  'component.restored',
+  'component.purged',
+  'component.orphaned',
+] as const;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

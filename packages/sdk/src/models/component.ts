@@ -147,6 +147,28 @@ export interface Deprecation {
   at: string;
 }
 
+/** Revocation of a version (DESIGN.md 10.3): latest, resolve, list and search skip it. */
+export interface Revocation {
+  reason: string;
+  at: string;
+}
+
+/** A version whose file left its git or directory source (the version itself stays). */
+export interface Orphaning {
+  source: string;
+  at: string;
+}
+
+/**
+ * Soft deletion of a version: reads answer 410 `component_deleted`, the number stays taken. After
+ * `lifecycle.purge_after` the content is purged (`purged_at`) and only a tombstone remains.
+ */
+export interface Deletion {
+  reason: string | null;
+  at: string;
+  purged_at: string | null;
+}
+
 /** A stored component version: the spec plus the fields the server manages. */
 export interface ComponentDefinition extends ComponentSpec {
   /** `sha256:<hex>` of the canonical JSON of the content fields (see `CONTENT_FIELDS`). */
@@ -156,6 +178,12 @@ export interface ComponentDefinition extends ComponentSpec {
   deprecated: Deprecation | null;
   /** Sequence of the event that last changed this version. */
   revision: number;
+  /** Set while the version is revoked; null (or absent in rows written before lifecycle) otherwise. */
+  revoked?: Revocation | null;
+  /** Set while the version's file is missing from the source that published it. */
+  orphaned?: Orphaning | null;
+  /** Present only on a deleted version (stores and events; reads of it answer 410). */
+  deleted?: Deletion | null;
 }
 
 /** A search hit: a component and its relevance (higher is better). */

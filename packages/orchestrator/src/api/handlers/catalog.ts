@@ -208,7 +208,12 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
         operationId: 'listComponentVersions',
         summary: 'Version history, semver-descending',
         params: NameParams,
-        response: { 200: openObject('`{ name, versions: [{ version, digest, created_at, deprecated, maturity }] }`') },
+        description: 'Deleted versions are left out; revoked ones are listed with `revoked` set.',
+        response: {
+          200: openObject(
+            '`{ name, versions: [{ version, digest, created_at, deprecated, revoked, orphaned, maturity }] }`',
+          ),
+        },
       },
     },
     async (req) => {
@@ -216,13 +221,17 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
       const versions = await manager.getComponentVersions(name);
       return {
         name,
-        versions: versions.map((v) => ({
-          version: v.version,
-          digest: v.digest,
-          created_at: v.created_at,
-          deprecated: v.deprecated,
-          maturity: v.maturity,
-        })),
+        versions: versions
+          .filter((v) => !v.deleted)
+          .map((v) => ({
+            version: v.version,
+            digest: v.digest,
+            created_at: v.created_at,
+            deprecated: v.deprecated,
+            revoked: v.revoked ?? null,
+            orphaned: v.orphaned ?? null,
+            maturity: v.maturity,
+          })),
       };
     },
   );

@@ -13,7 +13,9 @@ import { noopMetrics } from '../../observability/metrics/metrics.js';
 import type {
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -121,7 +123,12 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
    */
   invalidate(event: CatalogEvent): void {
     if (!event.type.startsWith('component.')) return;
-    const change: Change = event.type === 'component.created' ? 'created' : 'updated';
+    const change: Change =
+      event.type === 'component.created'
+        ? 'created'
+        : event.type === 'component.updated' || event.type === 'component.deprecated'
+          ? 'updated'
+          : 'unknown';
     this.invalidateComponent(event.subject.name, event.subject.version, change);
   }
 
@@ -216,6 +223,20 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome> {
     return this.write(name, version, 'updated', () => this.inner.updateComponent(name, version, patch, conditions));
+  }
+
+  async changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions?: UpdateConditions,
+  ): Promise<WriteOutcome> {
+    // Latest, list, search and the name list may all move.
+    return this.write(name, version, 'unknown', () => this.inner.changeLifecycle(name, version, change, conditions));
+  }
+
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.inner.listDeletedVersions(before, limit);
   }
 
   async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {

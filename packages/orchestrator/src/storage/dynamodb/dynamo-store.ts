@@ -30,7 +30,9 @@ import type {
   CatalogImporter,
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -40,9 +42,11 @@ import type {
   WriteOutcome,
 } from '../interfaces.js';
 import {
+  applyLifecycle,
   applyPatch,
   componentEvent,
   failsRevision,
+  isResubmission,
   matchesFilters,
   newDefinition,
   revisionMismatch,
@@ -50,12 +54,24 @@ import {
   versionSetTag,
 } from '../records.js';
 import { HeadCache } from './head-cache.js';
-import { dependentItems, type Head, headAfterAdding, headItem, parseDoc, parseHead, versionItem } from './items.js';
+import {
+  deletedItem,
+  dependentItems,
+  type Head,
+  headAfterAdding,
+  headItem,
+  headOf,
+  parseDoc,
+  parseHead,
+  versionItem,
+} from './items.js';
 import { SearchProjection } from './search-projection.js';
 import {
   COUNTER_SK,
   categoryGsiPk,
   componentPk,
+  DELETED_PK,
+  dependentSk,
   dependentsPk,
   ENGINES_PK,
   EVENTS_PK,
@@ -399,6 +415,81 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
+  async changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
+    return this.guard('ChangeLifecycle', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const seq = await this.readCounter();
+        // Read after the counter: the transaction commits only while the counter still holds `seq`.
+        const versions = semver.valid(version) === version ? await this.readVersions(name) : [];
+        const index = versions.findIndex((v) => v.version === version);
+        const current = versions[index];
+        if (!current) throw componentNotFound(COMPONENT, 'ChangeLifecycle', name, version);
+        if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
+        const now = this.clock.now().toISOString();
+        const applied = applyLifecycle(COMPONENT, current, change, now);
+        if (!applied) return { component: current, event: null };
+        const stored: ComponentDefinition = { ...applied.next, revision: seq + 1 };
+        const event = componentEvent(seq + 1, applied.type, now, stored, applied.changed);
+        const after = versions.map((v, i) => (i === index ? stored : v));
+        const nextHead = headOf(after);
+        const items: TransactItem[] = [
+          counterPut(this.table, seq),
+          eventPut(this.table, event),
+          {
+            Put: { TableName: this.table, Item: versionItem(stored), ConditionExpression: 'attribute_exists(PK)' },
+          },
+          nextHead
+            ? { Put: { TableName: this.table, Item: headItem(nextHead) } }
+            : { Delete: { TableName: this.table, Key: { PK: componentPk(name), SK: HEAD_SK } } },
+        ];
+        const wasListed = deletedItem(current);
+        const listed = deletedItem(stored);
+        if (wasListed && wasListed['SK'] !== listed?.['SK']) {
+          items.push({ Delete: { TableName: this.table, Key: { PK: DELETED_PK, SK: wasListed['SK'] } } });
+        }
+        if (listed && wasListed?.['SK'] !== listed['SK']) items.push({ Put: { TableName: this.table, Item: listed } });
+        if (change.kind === 'purge') {
+          // The tombstone keeps no dependencies: nothing finds it as a dependent any more.
+          current.dependencies.forEach((d, i) => {
+            items.push({
+              Delete: { TableName: this.table, Key: { PK: dependentsPk(d.name), SK: dependentSk(name, version, i) } },
+            });
+          });
+        }
+        checkDynamoLimits(items, 'ChangeLifecycle');
+        const result = await this.transact(items, attempt, 'ChangeLifecycle');
+        if (result === 'retry' || result === 'lost-item') continue;
+        return { component: stored, event };
+      }
+    });
+  }
+
+  async listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.guard('ListDeletedVersions', async () => {
+      if (limit <= 0) return [];
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'PK = :pk AND SK < :before',
+          // Every key of a deletion at `before` sorts below `before` + '$' ('#' < '$').
+          ExpressionAttributeValues: { ':pk': DELETED_PK, ':before': `${before}$` },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      );
+      return (out.Items ?? []).map((r) => ({
+        name: String(r['name']),
+        version: String(r['version']),
+        at: String(r['at']),
+      }));
+    });
+  }
+
   async appendEvent(input: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
     return this.guard('AppendEvent', async () => {
       for (let attempt = 1; ; attempt++) {
@@ -635,6 +726,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         ...dependentItems(component).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
       ];
       if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
+      const listed = deletedItem(component);
+      if (listed) items.push({ Put: { TableName: this.table, Item: listed } });
       checkDynamoLimits(items, 'ImportComponent');
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -673,11 +766,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   // ---------------------------------------------------------------- internals
 
   private async resubmission(stored: ComponentDefinition, component: NewComponent): Promise<WriteOutcome> {
-    if (stored.digest === component.digest) return { component: stored, event: null };
-    throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
-      existing: stored.digest,
-      submitted: component.digest,
-    });
+    isResubmission(COMPONENT, stored, component);
+    return { component: stored, event: null };
   }
 
   private newEvent(id: number, time: string, input: NewCatalogEvent): CatalogEvent {

@@ -1,8 +1,11 @@
 import { type ComponentDefinition, compareVersions, isPrerelease } from '@nestor/sdk';
-import { takesLatest } from '../latest-rule.js';
+import { pickLatest, takesLatest } from '../latest-rule.js';
+import { withLifecycle } from '../records.js';
 import {
   categoryGsiPk,
   componentPk,
+  DELETED_PK,
+  deletedSk,
   dependentSk,
   dependentsPk,
   HEAD_SK,
@@ -34,6 +37,25 @@ export function headAfterAdding(head: Head | null, added: ComponentDefinition): 
   if (!latest || !highest) return null;
   if (head && highest === head.highest && latest === head.latest) return null;
   return { latest, highest };
+}
+
+/** The head of versions sorted semver-descending, by the one latest rule; null when none is eligible. */
+export function headOf(descending: readonly ComponentDefinition[]): Head | null {
+  const latest = pickLatest(descending, false);
+  const highest = pickLatest(descending, true);
+  return latest && highest ? { latest, highest } : null;
+}
+
+/** The purge's index item of a deleted, not yet purged version; null for any other. */
+export function deletedItem(c: ComponentDefinition): Item | null {
+  if (!c.deleted || c.deleted.purged_at) return null;
+  return {
+    PK: DELETED_PK,
+    SK: deletedSk(c.deleted.at, c.name, c.version),
+    name: c.name,
+    version: c.version,
+    at: c.deleted.at,
+  };
 }
 
 export function versionItem(c: ComponentDefinition): Item {
@@ -69,12 +91,12 @@ export function headItem(head: Head): Item {
 }
 
 export function parseDoc(item: Item): ComponentDefinition {
-  return JSON.parse(String(item['doc'])) as ComponentDefinition;
+  return withLifecycle(JSON.parse(String(item['doc'])) as ComponentDefinition);
 }
 
 export function parseHead(item: Item): Head {
   return {
-    latest: JSON.parse(String(item['latest'])) as ComponentDefinition,
-    highest: JSON.parse(String(item['highest'])) as ComponentDefinition,
+    latest: withLifecycle(JSON.parse(String(item['latest'])) as ComponentDefinition),
+    highest: withLifecycle(JSON.parse(String(item['highest'])) as ComponentDefinition),
   };
 }

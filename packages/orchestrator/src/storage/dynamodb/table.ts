@@ -35,6 +35,9 @@ export const COUNTER_SK = 'SEQ';
 export const ENGINES_PK = 'ENGINE';
 export const STATE_PK = 'STATE';
 export const LEASES_PK = 'LEASE';
+/** Deleted, not yet purged versions: one item each, sorted by deletion time, so the purge is one Query. */
+export const DELETED_PK = 'DELETED';
+export const deletedSk = (at: string, name: string, version: string): string => `${at}#${name}#${version}`;
 
 /** Value of `GSI1PK` on every head item: one partition listing every name in order. */
 export const NAMES_GSI_PK = 'NAMES';

@@ -14,7 +14,9 @@ import type {
   CatalogImporter,
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -26,14 +28,17 @@ import type {
 } from '../interfaces.js';
 import { pickLatest } from '../latest-rule.js';
 import {
+  applyLifecycle,
   applyPatch,
   componentEvent,
   failsRevision,
+  isResubmission,
   matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
+  withLifecycle,
 } from '../records.js';
 import {
   EXACT_NAME_BONUS,
@@ -51,8 +56,9 @@ export interface MemoryStoreOptions {
 interface NameEntry {
   /** Versions, semver-descending. */
   versions: ComponentDefinition[];
-  latest: ComponentDefinition;
-  latestWithPrerelease: ComponentDefinition;
+  /** Null when every version is revoked or deleted. */
+  latest: ComponentDefinition | null;
+  latestWithPrerelease: ComponentDefinition | null;
 }
 
 interface Lease {
@@ -94,8 +100,8 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     opts: { includePrerelease?: boolean } = {},
   ): Promise<ComponentDefinition | null> {
     const entry = this.byName.get(name);
-    if (!entry) return null;
-    return copy(opts.includePrerelease ? entry.latestWithPrerelease : entry.latest);
+    const pick = opts.includePrerelease ? entry?.latestWithPrerelease : entry?.latest;
+    return pick ? copy(pick) : null;
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
@@ -105,7 +111,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (let i = firstAfter(this.names, after); i < this.names.length; i++) {
       const entry = this.byName.get(this.names[i] as string) as NameEntry;
       const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!matchesFilters(latest, query)) continue;
+      if (!latest || !matchesFilters(latest, query)) continue;
       if (items.length === query.limit) {
         more = true;
         break;
@@ -125,7 +131,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (const name of this.names) {
       const entry = this.byName.get(name) as NameEntry;
       const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!matchesFilters(latest, query)) continue;
+      if (!latest || !matchesFilters(latest, query)) continue;
       const score = scoreOf(latest, terms);
       if (score === 0) continue;
       hits.push({ component: latest, score: foldText(latest.name) === exact ? score + EXACT_NAME_BONUS : score });
@@ -143,7 +149,19 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   }
 
   async listComponentNames(): Promise<string[]> {
-    return [...this.names];
+    return this.names.filter((n) => this.byName.get(n)?.latestWithPrerelease);
+  }
+
+  async listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    const out: DeletedRef[] = [];
+    for (const entry of this.byName.values()) {
+      for (const v of entry.versions) {
+        const d = v.deleted;
+        if (d && !d.purged_at && d.at <= before) out.push({ name: v.name, version: v.version, at: d.at });
+      }
+    }
+    out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return out.slice(0, Math.max(0, limit));
   }
 
   async getDependents(name: string): Promise<DependentRef[]> {
@@ -163,13 +181,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   async createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
     const entry = this.byName.get(component.name);
     const existing = entry?.versions.find((v) => v.version === component.version);
-    if (existing) {
-      if (existing.digest === component.digest) return { component: copy(existing), event: null };
-      throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
-        existing: existing.digest,
-        submitted: component.digest,
-      });
-    }
+    if (existing && isResubmission(COMPONENT, existing, component)) return { component: copy(existing), event: null };
     if (
       conditions.expectedVersionSet !== undefined &&
       conditions.expectedVersionSet !== versionSetTag(entry?.versions ?? [])
@@ -211,6 +223,29 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     const id = this.sequence + 1;
     next.revision = id;
     const event = componentEvent(id, type, now, copy(next), changed);
+    entry.versions[index] = next;
+    this.refreshLatest(entry);
+    this.append(event);
+    return { component: copy(next), event: copy(event) };
+  }
+
+  async changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
+    const entry = this.byName.get(name);
+    const index = entry?.versions.findIndex((v) => v.version === version) ?? -1;
+    if (!entry || index < 0) throw componentNotFound(COMPONENT, 'ChangeLifecycle', name, version);
+    const current = entry.versions[index] as ComponentDefinition;
+    if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
+    const now = this.clock.now().toISOString();
+    const applied = applyLifecycle(COMPONENT, current, change, now);
+    if (!applied) return { component: copy(current), event: null };
+    const id = this.sequence + 1;
+    const next = { ...applied.next, revision: id };
+    const event = componentEvent(id, applied.type, now, copy(next), applied.changed);
     entry.versions[index] = next;
     this.refreshLatest(entry);
     this.append(event);
@@ -305,13 +340,15 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     if (entry?.versions.some((v) => v.version === component.version)) {
       throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
     }
-    const stored = copy(component);
+    const stored = withLifecycle(copy(component));
     if (entry) {
       entry.versions.push(stored);
       entry.versions.sort((a, b) => compareVersions(b.version, a.version));
       this.refreshLatest(entry);
     } else {
-      this.byName.set(stored.name, { versions: [stored], latest: stored, latestWithPrerelease: stored });
+      const created: NameEntry = { versions: [stored], latest: null, latestWithPrerelease: null };
+      this.refreshLatest(created);
+      this.byName.set(stored.name, created);
       this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
     }
   }
@@ -321,8 +358,8 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   }
 
   private refreshLatest(entry: NameEntry): void {
-    entry.latest = pickLatest(entry.versions, false) as ComponentDefinition;
-    entry.latestWithPrerelease = pickLatest(entry.versions, true) as ComponentDefinition;
+    entry.latest = pickLatest(entry.versions, false);
+    entry.latestWithPrerelease = pickLatest(entry.versions, true);
   }
 
   private append(event: CatalogEvent): void {

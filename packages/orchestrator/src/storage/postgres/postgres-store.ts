@@ -22,7 +22,9 @@ import type {
   CatalogImporter,
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -32,15 +34,18 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import { takesLatest } from '../latest-rule.js';
+import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
+  applyLifecycle,
   applyPatch,
   componentEvent,
   failsRevision,
+  isResubmission,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
+  withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
 import { migrations as allMigrations } from './migrations/index.js';
@@ -427,11 +432,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       );
       if (existing.rows[0]) {
         const stored = JSON.parse(existing.rows[0].definition) as ComponentDefinition;
-        if (stored.digest === component.digest) return { result: { component: stored, event: null }, event: null };
-        throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
-          existing: stored.digest,
-          submitted: component.digest,
-        });
+        if (isResubmission(COMPONENT, stored, component))
+          return { result: { component: stored, event: null }, event: null };
       }
       if (conditions.expectedVersionSet !== undefined) {
         // Read under the head-row lock that every write takes first: no other write can commit
@@ -488,6 +490,49 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
+    return this.write<WriteOutcome>('ChangeLifecycle', async (q, id) => {
+      const { rows } = await q.query<ComponentRow>(
+        'SELECT id, definition, latest_default, latest_any FROM components WHERE name = $1 AND version = $2',
+        [name, version],
+      );
+      const row = rows[0];
+      if (!row) throw componentNotFound(COMPONENT, 'ChangeLifecycle', name, version);
+      const current = withLifecycle(JSON.parse(row.definition) as ComponentDefinition);
+      if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
+      const now = this.clock.now().toISOString();
+      const applied = applyLifecycle(COMPONENT, current, change, now);
+      if (!applied) return { result: { component: current, event: null }, event: null };
+      const next: ComponentDefinition = { ...applied.next, revision: id };
+      const definition = JSON.stringify(next);
+      await q.query(
+        'UPDATE components SET deleted_at = $1, engines = $2, labels = $3, search_terms = $4, definition = $5 WHERE id = $6',
+        [deletedAt(next), next.deployment_engines, JSON.stringify(next.labels), termsOf(next), definition, row.id],
+      );
+      // The tombstone of a purge keeps no dependencies: nothing finds it as a dependent any more.
+      if (change.kind === 'purge') await q.query('DELETE FROM dependencies WHERE component_id = $1', [row.id]);
+      await refreshLatest(q, name);
+      const event = componentEvent(id, applied.type, now, next, applied.changed);
+      return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
+    });
+  }
+
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.read('ListDeletedVersions', async (q) => {
+      const { rows } = await q.query<DeletedRef>(
+        'SELECT name, version, deleted_at AS at FROM components WHERE deleted_at IS NOT NULL AND deleted_at <= $1 ' +
+          'ORDER BY deleted_at, name, version_key LIMIT $2',
+        [before, Math.max(0, limit)],
+      );
+      return rows.map((r) => ({ name: r.name, version: r.version, at: r.at }));
+    });
+  }
+
   appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
     return this.write('AppendEvent', async (q, id) => {
       // In the event's transaction, so the state and its event commit together or not at all.
@@ -531,7 +576,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (rows.length > 0) {
         throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
       }
-      await insertVersion(client, component);
+      await insertVersion(client, withLifecycle(component));
       await client.query('COMMIT');
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
@@ -820,8 +865,8 @@ async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<s
   const latest = await latestAfterInsert(q, stored, versionKey);
   const inserted = await q.query<{ id: number }>(
     'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
-      'maturity, latest_default, latest_any, engines, labels, search_terms, definition) ' +
-      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id',
+      'maturity, latest_default, latest_any, engines, labels, search_terms, definition, deleted_at) ' +
+      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id',
     [
       stored.name,
       stored.version,
@@ -838,6 +883,7 @@ async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<s
       JSON.stringify(stored.labels),
       termsOf(stored),
       definition,
+      deletedAt(stored),
     ],
   );
   const rowId = (inserted.rows[0] as { id: number }).id;
@@ -887,6 +933,38 @@ async function latestAfterInsert(
     await q.query('UPDATE components SET latest_default = false WHERE id = $1', [byDefault.id]);
   if (isAny && any) await q.query('UPDATE components SET latest_any = false WHERE id = $1', [any.id]);
   return { isDefault, isAny };
+}
+
+/**
+ * Sets a name's latest flags from scratch with the one latest rule, after a lifecycle change made a
+ * version eligible or not. Runs under the head lock; flags are cleared before they are set (the
+ * unique partial indexes allow one per name).
+ */
+async function refreshLatest(q: Querier, name: string): Promise<void> {
+  const { rows } = await q.query<{ id: number; definition: string; latest_default: boolean; latest_any: boolean }>(
+    'SELECT id, definition, latest_default, latest_any FROM components WHERE name = $1 ORDER BY version_key DESC',
+    [name],
+  );
+  const records = rows.map((r) => {
+    const d = JSON.parse(r.definition) as ComponentDefinition;
+    return { id: r.id, version: d.version, revoked: d.revoked, deleted: d.deleted };
+  });
+  const byDefault = pickLatest(records, false)?.id;
+  const any = pickLatest(records, true)?.id;
+  const clearDefault = rows.filter((r) => r.latest_default && r.id !== byDefault).map((r) => r.id);
+  const clearAny = rows.filter((r) => r.latest_any && r.id !== any).map((r) => r.id);
+  if (clearDefault.length > 0)
+    await q.query('UPDATE components SET latest_default = false WHERE id = ANY($1)', [clearDefault]);
+  if (clearAny.length > 0) await q.query('UPDATE components SET latest_any = false WHERE id = ANY($1)', [clearAny]);
+  if (byDefault !== undefined && !rows.find((r) => r.id === byDefault)?.latest_default)
+    await q.query('UPDATE components SET latest_default = true WHERE id = $1', [byDefault]);
+  if (any !== undefined && !rows.find((r) => r.id === any)?.latest_any)
+    await q.query('UPDATE components SET latest_any = true WHERE id = $1', [any]);
+}
+
+/** The `deleted_at` column: set while the version is deleted and not yet purged. */
+function deletedAt(c: ComponentDefinition): string | null {
+  return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
 }
 
 function termsOf(c: ComponentDefinition): string[] {

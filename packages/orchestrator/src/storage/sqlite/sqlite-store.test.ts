@@ -86,24 +86,48 @@ describe('SqliteStore on disk', () => {
   it('uses WAL and applies migrations once (migrate is idempotent)', async () => {
     const path = newPath();
     const store = new SqliteStore({ path });
-    expect(await store.migrate()).toEqual({ applied: ['001-initial', '002-one-search-table'], version: 2 });
-    expect(await store.migrate()).toEqual({ applied: [], version: 2 });
+    expect(await store.migrate()).toEqual({
+      applied: ['001-initial', '002-one-search-table', '003-lifecycle'],
+      version: 3,
+    });
+    expect(await store.migrate()).toEqual({ applied: [], version: 3 });
     await store.close();
     const reopened = new SqliteStore({ path });
-    expect(await reopened.migrate()).toEqual({ applied: [], version: 2 });
+    expect(await reopened.migrate()).toEqual({ applied: [], version: 3 });
     await reopened.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(2);
+    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(3);
     raw.close();
   });
 
   it('migrates on demand when opened without migrating', async () => {
     const store = new SqliteStore({ path: newPath(), migrate: false });
     await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
-    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table']);
+    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table', '003-lifecycle']);
     expect(await store.getComponent('a', '1.0.0')).toBeNull();
     await store.close();
+  });
+
+  it('upgrades rows written before 003: reads show revoked and orphaned as null, deletion works', async () => {
+    const path = newPath();
+    const old = new SqliteStore({ path });
+    const c = makeComponent({ name: 'pre-lifecycle' });
+    await old.createComponent(c);
+    await old.close();
+    // Back to the state 002 left: no deleted_at column, definitions without the lifecycle fields.
+    const raw = new Database(path);
+    raw.exec(
+      'DROP INDEX components_deleted_at; ALTER TABLE components DROP COLUMN deleted_at; DELETE FROM schema_migrations WHERE id = 3; ' +
+        "UPDATE components SET definition = json_remove(definition, '$.revoked', '$.orphaned');",
+    );
+    raw.close();
+    const upgraded = new SqliteStore({ path });
+    expect(await upgraded.getComponent(c.name, '1.0.0')).toMatchObject({ revoked: null, orphaned: null });
+    await upgraded.changeLifecycle(c.name, '1.0.0', { kind: 'delete', reason: null });
+    expect((await upgraded.listDeletedVersions('9999', 10)).map((d) => d.name)).toEqual([c.name]);
+    expect(await upgraded.getLatestComponent(c.name)).toBeNull();
+    await upgraded.close();
   });
 
   it('keeps search results when upgrading a database from the two search tables of 001', async () => {

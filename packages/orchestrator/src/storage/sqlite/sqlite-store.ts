@@ -24,7 +24,9 @@ import type {
   CatalogImporter,
   CatalogStore,
   CreateConditions,
+  DeletedRef,
   DependentRef,
+  LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
@@ -34,15 +36,18 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
-import { takesLatest } from '../latest-rule.js';
+import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
+  applyLifecycle,
   applyPatch,
   componentEvent,
   failsRevision,
+  isResubmission,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
+  withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
 import { migrations as allMigrations } from './migrations/index.js';
@@ -228,6 +233,14 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return this.guard('ListComponentNames', () => this.stmts.names.all() as string[]);
   }
 
+  listDeletedVersions(before: string, limit: number): Promise<DeletedRef[]> {
+    return this.guard('ListDeletedVersions', () =>
+      (this.stmts.deletedBefore.all(before, Math.max(0, limit)) as { name: string; version: string; at: string }[]).map(
+        (r) => ({ name: r.name, version: r.version, at: r.at }),
+      ),
+    );
+  }
+
   getDependents(name: string): Promise<DependentRef[]> {
     return this.guard('GetDependents', () => {
       const rows = this.stmts.dependents.all(name) as (DependentRef & { id: number })[];
@@ -253,6 +266,15 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     conditions: UpdateConditions = {},
   ): Promise<WriteOutcome> {
     return this.guard('UpdateComponent', () => this.updateTx.immediate(name, version, patch, conditions));
+  }
+
+  changeLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    conditions: UpdateConditions = {},
+  ): Promise<WriteOutcome> {
+    return this.guard('ChangeLifecycle', () => this.lifecycleTx.immediate(name, version, change, conditions));
   }
 
   appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
@@ -457,8 +479,19 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'ORDER BY c.name, c.version_key, d.position',
       ),
       insertComponent: db.prepare(
-        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, definition) ' +
-          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @latest_default, @latest_any, @definition)',
+        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, deleted_at, definition) ' +
+          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @latest_default, @latest_any, @deleted_at, @definition)',
+      ),
+      lifecycleRows: db.prepare(
+        'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? ORDER BY version_key DESC',
+      ),
+      updateLifecycle: db.prepare('UPDATE components SET deleted_at = ?, definition = ? WHERE id = ?'),
+      setLatestDefault: db.prepare('UPDATE components SET latest_default = 1 WHERE id = ?'),
+      setLatestAny: db.prepare('UPDATE components SET latest_any = 1 WHERE id = ?'),
+      deleteDependencies: db.prepare('DELETE FROM dependencies WHERE component_id = ?'),
+      deleteEngineRefs: db.prepare('DELETE FROM component_engines WHERE component_id = ?'),
+      deletedBefore: db.prepare(
+        'SELECT name, version, deleted_at AS at FROM components WHERE deleted_at IS NOT NULL AND deleted_at <= ? ORDER BY deleted_at, name, version_key LIMIT ?',
       ),
       updateComponent: db.prepare('UPDATE components SET maturity = ?, definition = ? WHERE id = ?'),
       insertEngineRef: db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)'),
@@ -527,11 +560,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       const existing = s.getComponent.get(component.name, component.version) as string | undefined;
       if (existing !== undefined) {
         const stored = JSON.parse(existing) as ComponentDefinition;
-        if (stored.digest === component.digest) return { component: stored, event: null };
-        throw versionConflict(COMPONENT, 'CreateComponent', component.name, component.version, {
-          existing: stored.digest,
-          submitted: component.digest,
-        });
+        if (isResubmission(COMPONENT, stored, component)) return { component: stored, event: null };
       }
       if (conditions.expectedVersionSet !== undefined) {
         // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
@@ -586,6 +615,65 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     },
   );
 
+  private readonly lifecycleTx = this.lazyTransaction(
+    (name: string, version: string, change: LifecycleChange, conditions: UpdateConditions): WriteOutcome => {
+      const s = this.stmts;
+      const row = s.getRow.get(name, version) as ComponentRow | undefined;
+      if (!row) throw componentNotFound(COMPONENT, 'ChangeLifecycle', name, version);
+      const current = withLifecycle(JSON.parse(row.definition) as ComponentDefinition);
+      if (failsRevision(current, conditions.expectedRevisions)) throw revisionMismatch(COMPONENT, current);
+      const now = this.clock.now().toISOString();
+      const applied = applyLifecycle(COMPONENT, current, change, now);
+      if (!applied) return { component: current, event: null };
+      const next: ComponentDefinition = { ...applied.next, revision: this.head() + 1 };
+      const definition = JSON.stringify(next);
+      s.updateLifecycle.run(deletedAt(next), definition, row.id);
+      if (change.kind === 'purge') {
+        // The tombstone keeps no content: nothing may find it through an index any more.
+        s.deleteDependencies.run(row.id);
+        s.deleteLabels.run(row.id);
+        s.deleteEngineRefs.run(row.id);
+      }
+      this.refreshLatest(name);
+      const event = componentEvent(next.revision, applied.type, now, next, applied.changed);
+      this.insertEvent(event);
+      return { component: JSON.parse(definition) as ComponentDefinition, event };
+    },
+  );
+
+  /**
+   * Sets the latest flags of a name from scratch with the one latest rule (after a lifecycle change
+   * made a version eligible or not), moving search entries along: a row is in `search` exactly
+   * while it is latest by either notion. Flags are cleared before they are set (one per name).
+   */
+  private refreshLatest(name: string): void {
+    const s = this.stmts;
+    const rows = (s.lifecycleRows.all(name) as ComponentRow[]).map((r) => ({
+      ...r,
+      def: JSON.parse(r.definition) as ComponentDefinition,
+    }));
+    const records = rows.map((r) => ({
+      id: r.id,
+      version: r.def.version,
+      revoked: r.def.revoked,
+      deleted: r.def.deleted,
+    }));
+    const byDefault = pickLatest(records, false)?.id;
+    const any = pickLatest(records, true)?.id;
+    for (const r of rows) {
+      if (r.latest_default && r.id !== byDefault) s.clearLatestDefault.run(r.id);
+      if (r.latest_any && r.id !== any) s.clearLatestAny.run(r.id);
+    }
+    for (const r of rows) {
+      if (!r.latest_default && r.id === byDefault) s.setLatestDefault.run(r.id);
+      if (!r.latest_any && r.id === any) s.setLatestAny.run(r.id);
+      const was = r.latest_default === 1 || r.latest_any === 1;
+      const is = r.id === byDefault || r.id === any;
+      if (was && !is) s.searchDelete.run(r.id);
+      if (!was && is) this.indexForSearch(r.id, r.def);
+    }
+  }
+
   /** Inserts a stored version with its engines, labels, dependencies and search entry. */
   private insertVersion(stored: ComponentDefinition, definition: string): void {
     const s = this.stmts;
@@ -605,6 +693,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
         maturity: stored.maturity,
         latest_default: latest.isDefault ? 1 : 0,
         latest_any: latest.isAny ? 1 : 0,
+        deleted_at: deletedAt(stored),
         definition,
       }).lastInsertRowid,
     );
@@ -620,7 +709,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     if (this.stmts.getComponent.get(component.name, component.version) !== undefined) {
       throw versionConflict(COMPONENT, 'ImportComponent', component.name, component.version);
     }
-    this.insertVersion(component, JSON.stringify(component));
+    const stored = withLifecycle(component);
+    this.insertVersion(stored, JSON.stringify(stored));
   });
 
   private readonly advanceHeadTx = this.lazyTransaction((sequence: number): void => {
@@ -694,6 +784,11 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       },
     };
   }
+}
+
+/** The `deleted_at` column: set while the version is deleted and not yet purged. */
+function deletedAt(c: ComponentDefinition): string | null {
+  return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
 }
 
 function latestFlag(query: { includePrerelease?: boolean | undefined }): string {

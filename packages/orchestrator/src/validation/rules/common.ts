@@ -43,6 +43,7 @@ export const ISSUE_CODES = {
     'duplicate_dependency',
     'dependency_not_found',
     'dependency_unsatisfied',
+    'dependency_revoked',
     'dependency_deprecated',
     'dependency_cycle',
   ],

@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { eligibleForLatest } from '../../storage/latest-rule.js';
 import type { ContentContext, ContentRule, RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { Findings, LIMITS, nameProblem } from './common.js';
 import { rangeProblem } from './semver.js';
@@ -69,8 +70,27 @@ export const dependencyResolutionRule: StateRule = {
         });
         return;
       }
-      const matching = versions.filter((v) => semver.satisfies(v.version, dep.version_range));
+      const inRange = versions.filter((v) => semver.satisfies(v.version, dep.version_range));
+      // Revoked and deleted versions satisfy nothing (the rule latest and resolve follow).
+      const matching = inRange.filter(eligibleForLatest);
       const best = matching[0];
+      if (!best && inRange.length > 0) {
+        f.error(
+          'dependency_revoked',
+          `${field}.version_range`,
+          `every version of ${dep.name} in ${dep.version_range} is revoked or deleted`,
+          {
+            dependency: dep.name,
+            version_range: dep.version_range,
+            versions: inRange.slice(0, 10).map((v) => ({
+              version: v.version,
+              state: v.deleted ? 'deleted' : 'revoked',
+              reason: v.deleted ? v.deleted.reason : (v.revoked?.reason ?? null),
+            })),
+          },
+        );
+        return;
+      }
       if (!best) {
         f.error(
           'dependency_unsatisfied',

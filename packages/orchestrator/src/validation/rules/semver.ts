@@ -132,7 +132,8 @@ export const versionChangesRule: StateRule = {
     const f = new Findings('semver');
     if (!isStrictVersion(spec.version))
       return { ...f.outcome(), predecessor: null, required_bump: 'none', changes: [], successor: null };
-    const versions = await catalog.versions(spec.name);
+    // A deleted version is no predecessor (a purged one has no content left to compare with).
+    const versions = (await catalog.versions(spec.name)).filter((v) => !v.deleted);
     const prev = findPredecessor(versions, spec.version);
     const next = findSuccessor(versions, spec.version);
     let required: Bump = 'none';
