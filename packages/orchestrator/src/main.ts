@@ -14,6 +14,7 @@ import { registerImpactRoutes } from './api/handlers/impact.js';
 import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
+import { registerTokenRoutes } from './api/handlers/tokens.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { setUpAuth } from './api/middleware/admin-token.js';
@@ -36,6 +37,8 @@ import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import type { SourceManager } from './sources/manager.js';
 import type { CatalogStore } from './storage/interfaces.js';
+import { TokenService } from './tokens/service.js';
+import { StoredTokenVerifier } from './tokens/verifier.js';
 import { buildInfo } from './version.js';
 
 export type { Config } from './config/config.js';
@@ -137,7 +140,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await engineLeadership.release();
   });
 
-  const { auth, generatedAdminToken } = setUpAuth(config, logger);
+  // Stored tokens (`/v1/tokens`) are read from the uncached store: a revocation must reach this
+  // replica within the verifier's TTL, whatever the catalog cache holds.
+  const tokenVerifier = new StoredTokenVerifier({ store: baseStore, clock, logger });
+  const { auth, generatedAdminToken } = setUpAuth(config, logger, tokenVerifier);
+  const tokens = new TokenService({
+    store: baseStore,
+    clock,
+    reservedNames: auth.configuredNames,
+    verifier: tokenVerifier,
+  });
   const server = await createServer({
     logger,
     metrics,
@@ -176,6 +188,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
+  registerTokenRoutes(server, { tokens });
 
   // Sources (issue 5): their status routes and webhooks; the syncs themselves are the core's.
   registerSourceRoutes(server, { sources });

@@ -140,6 +140,7 @@ export const TAGS = [
   { name: 'sources', description: 'Git and directory sources, their sync status, and the webhooks that start a sync.' },
   { name: 'events', description: 'Server-sent stream of catalog changes.' },
   { name: 'schemas', description: 'JSON Schemas for editors and CI.' },
+  { name: 'tokens', description: 'Stored API tokens: create, list, revoke (admin).' },
   { name: 'operations', description: 'Liveness, readiness and build information.' },
 ];
 

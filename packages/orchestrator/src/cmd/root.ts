@@ -6,6 +6,7 @@ import { registerInitCommand } from './init.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
+import { registerTokenCommand } from './token.js';
 import { registerTransferCommands } from './transfer.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVersionCommand } from './version.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerDiffCommand(program);
   registerInitCommand(program);
+  registerTokenCommand(program);
   registerVersionCommand(program);
   return program;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type CatalogEvent,
   type ComponentDefinition,
@@ -7,7 +8,7 @@ import {
   NestorError,
 } from '@nestor/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CatalogStore, ListQuery, NewComponent } from './interfaces.js';
+import type { CatalogStore, ListQuery, NewComponent, StoredToken } from './interfaces.js';
 import { versionSetTag } from './records.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
@@ -916,6 +917,63 @@ export function describeStoreContract(
         expect(await store.acquireLease(lease, 'b', 60_000)).toBe(false);
         await store.releaseLease(lease, 'a');
         expect(await store.acquireLease(lease, 'b', 60_000)).toBe(true);
+      });
+    });
+
+    describe('tokens', () => {
+      const token = (over: Partial<StoredToken> = {}): StoredToken => ({
+        id: randomBytes(8).toString('hex'),
+        name: randomName('tok'),
+        sha256: randomBytes(32).toString('hex'),
+        scopes: ['write'],
+        names: ['aws-*'],
+        created_at: '2026-01-01T00:00:00.000Z',
+        expires_at: null,
+        last_used_at: null,
+        ...over,
+      });
+
+      it('stores, reads, lists oldest first and deletes tokens', async () => {
+        const a = token({ created_at: '2026-01-02T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' });
+        const b = token({ created_at: '2026-01-01T00:00:00.000Z', scopes: ['admin', 'provenance'], names: [] });
+        await store.createToken(a);
+        await store.createToken(b);
+        expect(await store.getToken(a.id)).toEqual(a);
+        expect(await store.getToken('0000000000000000')).toBeNull();
+        expect(await store.listTokens()).toEqual([b, a]);
+        expect(await store.deleteToken(a.id)).toBe(true);
+        expect(await store.deleteToken(a.id)).toBe(false);
+        expect(await store.getToken(a.id)).toBeNull();
+        expect(await store.listTokens()).toEqual([b]);
+      });
+
+      it('refuses a second token of the same name with token_conflict and stores nothing', async () => {
+        const a = token();
+        await store.createToken(a);
+        const clash = token({ name: a.name });
+        await expectCode(store.createToken(clash), 'token_conflict');
+        expect(await store.getToken(clash.id)).toBeNull();
+        expect(await store.listTokens()).toEqual([a]);
+        // A revoked token's name is free again.
+        await store.deleteToken(a.id);
+        await store.createToken(clash);
+        expect(await store.getToken(clash.id)).toEqual(clash);
+      });
+
+      it('touches last_used_at only when it is older than notBefore', async () => {
+        const a = token();
+        await store.createToken(a);
+        await store.touchToken(a.id, '2026-03-01T00:00:00.000Z', '2026-02-28T23:59:00.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:00:00.000Z');
+        // Within the interval: left alone.
+        await store.touchToken(a.id, '2026-03-01T00:00:30.000Z', '2026-02-28T23:59:30.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:00:00.000Z');
+        await store.touchToken(a.id, '2026-03-01T00:01:30.000Z', '2026-03-01T00:00:30.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:01:30.000Z');
+        await expect(
+          store.touchToken('ffffffffffffffff', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'),
+        ).resolves.toBeUndefined();
+        expect(await store.getToken('ffffffffffffffff')).toBeNull();
       });
     });
 

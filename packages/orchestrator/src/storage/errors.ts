@@ -41,3 +41,19 @@ export function componentNotFound(component: string, operation: string, name: st
 export function engineNotFound(component: string, operation: string, name: string) {
   return notFound('engine_not_found', component, operation, `no engine named "${name}"`, { name });
 }
+
+/** `token_conflict`: a stored token already has the name. */
+export function tokenConflict(component: string, operation: string, name: string) {
+  return conflict(
+    component,
+    operation,
+    `a token named "${name}" exists; revoke it or choose another name`,
+    { name },
+    'token_conflict',
+  );
+}
+
+/** `token_not_found`: no stored token has the id. */
+export function tokenNotFound(component: string, operation: string, id: string) {
+  return notFound('token_not_found', component, operation, `no stored token with id "${id}"`, { id });
+}

@@ -7,6 +7,7 @@ import type {
   Maturity,
   NewCatalogEvent,
   ScoredComponent,
+  TokenScope,
 } from '@nestor/sdk';
 
 /** A page of results; `nextCursor` is opaque and null on the last page. */
@@ -198,6 +199,45 @@ export interface LeaseStore {
 }
 
 /**
+ * An API token as stored: the sha256 of the whole token, never the token. The token reads
+ * `nst_<id>_<secret>`, so a presented token is found by its id and then compared in constant time.
+ */
+export interface StoredToken {
+  /** 16 lowercase hex characters. */
+  id: string;
+  /** Unique among stored tokens; the audit actor is `token:<name>`. */
+  name: string;
+  /** Hex sha256 of the whole token. */
+  sha256: string;
+  scopes: TokenScope[];
+  /** Glob patterns of the component names the token may publish or patch; [] means any. */
+  names: string[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** Persisted API tokens (`POST/GET/DELETE /v1/tokens`), shared by every replica. */
+export interface TokenStore {
+  /**
+   * Stores a new token. Throws `token_conflict` when a token of the same name exists, storing
+   * nothing.
+   */
+  createToken(token: StoredToken): Promise<void>;
+  /** The token with this id, or null. */
+  getToken(id: string): Promise<StoredToken | null>;
+  /** Every stored token, oldest first (ties by id). */
+  listTokens(): Promise<StoredToken[]>;
+  /** Deletes the token; false when there was none. */
+  deleteToken(id: string): Promise<boolean>;
+  /**
+   * Sets `last_used_at` to `at` when the stored value is null or older than `notBefore` (so several
+   * replicas write at most once per interval); no-op for an unknown id.
+   */
+  touchToken(id: string, at: string, notBefore: string): Promise<void>;
+}
+
+/**
  * Loading an exported catalog (`nestor import`) into an empty store: versions exactly as exported
  * (timestamps, revision, deprecation), and the log's position, so that later events continue above
  * the exported head and no sequence is ever handed out twice.
@@ -219,7 +259,8 @@ export interface CatalogStore
     EventLog,
     EngineStore,
     StateStore,
-    LeaseStore {
+    LeaseStore,
+    TokenStore {
   /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
   ping(): Promise<void>;
   /** Releases connections and file handles. */

@@ -20,6 +20,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../../storage/interfaces.js';
@@ -130,6 +131,21 @@ export class TracingStore implements CatalogStore {
   }
   releaseLease(name: string, holder: string): Promise<void> {
     return this.span('releaseLease', { 'nestor.lease': name }, () => this.inner.releaseLease(name, holder));
+  }
+  createToken(token: StoredToken): Promise<void> {
+    return this.span('createToken', { 'nestor.token': token.id }, () => this.inner.createToken(token));
+  }
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.span('getToken', { 'nestor.token': id }, () => this.inner.getToken(id));
+  }
+  listTokens(): Promise<StoredToken[]> {
+    return this.span('listTokens', {}, () => this.inner.listTokens());
+  }
+  deleteToken(id: string): Promise<boolean> {
+    return this.span('deleteToken', { 'nestor.token': id }, () => this.inner.deleteToken(id));
+  }
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.span('touchToken', { 'nestor.token': id }, () => this.inner.touchToken(id, at, notBefore));
   }
   ping(): Promise<void> {
     return this.span('ping', {}, () => this.inner.ping());

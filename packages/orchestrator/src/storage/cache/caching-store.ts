@@ -19,6 +19,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -271,6 +272,27 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
 
   releaseLease(name: string, holder: string): Promise<void> {
     return this.inner.releaseLease(name, holder);
+  }
+
+  // Tokens are not cached here: revocation must reach every replica quickly (see tokens/).
+  createToken(token: StoredToken): Promise<void> {
+    return this.inner.createToken(token);
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.inner.getToken(id);
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.inner.listTokens();
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return this.inner.deleteToken(id);
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.inner.touchToken(id, at, notBefore);
   }
 
   ping(): Promise<void> {

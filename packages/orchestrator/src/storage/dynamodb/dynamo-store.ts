@@ -36,6 +36,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -73,6 +74,7 @@ import {
   versionSk,
 } from './table.js';
 import { migrateTable } from './table-lifecycle.js';
+import { DynamoTokens } from './tokens.js';
 import {
   backoff,
   COMPONENT,
@@ -123,6 +125,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly maxWriteAttempts: number;
   private readonly heads: HeadCache;
   private readonly projection: SearchProjection;
+  private readonly tokens: DynamoTokens;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
@@ -156,6 +159,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     this.doc = DynamoDBDocumentClient.from(this.client, {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
+    this.tokens = new DynamoTokens({ doc: this.doc, table: this.table });
   }
 
   /** Builds the store from `config.store`; region and endpoint override the SDK's standard chain. */
@@ -608,6 +612,26 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         if (!isConditionFailure(err)) throw err;
       }
     });
+  }
+
+  createToken(token: StoredToken): Promise<void> {
+    return this.guard('CreateToken', () => this.tokens.create(token));
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.guard('GetToken', () => this.tokens.get(id));
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.guard('ListTokens', () => this.tokens.list());
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return this.guard('DeleteToken', () => this.tokens.delete(id));
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.guard('TouchToken', () => this.tokens.touch(id, at, notBefore));
   }
 
   async ping(): Promise<void> {

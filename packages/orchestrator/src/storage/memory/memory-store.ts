@@ -9,7 +9,7 @@ import {
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -20,6 +20,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -78,6 +79,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
   private readonly engines = new Map<string, DeploymentEngine>();
   private readonly state = new Map<string, unknown>();
   private readonly leases = new Map<string, Lease>();
+  private readonly tokens = new Map<string, StoredToken>();
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -288,6 +290,34 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
+
+  async createToken(token: StoredToken): Promise<void> {
+    for (const t of this.tokens.values()) {
+      if (t.name === token.name) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+    }
+    if (this.tokens.has(token.id)) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+    this.tokens.set(token.id, copy(token));
+  }
+
+  async getToken(id: string): Promise<StoredToken | null> {
+    const token = this.tokens.get(id);
+    return token ? copy(token) : null;
+  }
+
+  async listTokens(): Promise<StoredToken[]> {
+    return [...this.tokens.values()]
+      .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1))
+      .map(copy);
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    return this.tokens.delete(id);
+  }
+
+  async touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    const token = this.tokens.get(id);
+    if (token && (token.last_used_at === null || token.last_used_at < notBefore)) token.last_used_at = at;
   }
 
   async ping(): Promise<void> {}

@@ -89,7 +89,7 @@ describe('PostgresStore migrations', () => {
     expect(NestorError.is(store) && store.message).toMatch(/run `nestor migrate`/);
     const schema = schemas[0] as string;
     const first = await open(schema);
-    expect((await first.migrate()).applied).toEqual(['001-initial']);
+    expect((await first.migrate()).applied).toEqual(['001-initial', '002-tokens']);
     expect((await first.migrate()).applied).toEqual([]);
     const again = await open(schema, { migrate: false });
     expect(await again.headSequence()).toBe(0);
@@ -102,8 +102,8 @@ describe('PostgresStore migrations', () => {
     const b = new PostgresStore({ url: TEST_POSTGRES_URL, schema });
     stores.push(a, b);
     const outcomes = await Promise.all([a.migrate(), b.migrate(), a.migrate()]);
-    expect(outcomes.map((o) => o.applied.length).sort()).toEqual([0, 0, 1]);
-    expect(outcomes.every((o) => o.version === 1)).toBe(true);
+    expect(outcomes.map((o) => o.applied.length).sort()).toEqual([0, 0, 2]);
+    expect(outcomes.every((o) => o.version === 2)).toBe(true);
     await a.createComponent(makeComponent());
     expect(await b.headSequence()).toBe(1);
   });
@@ -115,7 +115,7 @@ describe('PostgresStore migrations', () => {
     for (const migrate of [true, false]) {
       const err = await failure(open(store.schema, { migrate }));
       expect(err.code).toBe('storage_failure');
-      expect(err.message).toMatch(/version 99\) is newer than this program knows \(1\); upgrade nestor/);
+      expect(err.message).toMatch(/version 99\) is newer than this program knows \(2\); upgrade nestor/);
     }
   });
 });

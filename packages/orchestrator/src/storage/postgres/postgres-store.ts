@@ -17,7 +17,7 @@ import {
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -28,6 +28,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -42,6 +43,7 @@ import {
   versionSetTag,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
+import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
 export interface PostgresStoreOptions {
@@ -641,6 +643,52 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
   releaseLease(name: string, holder: string): Promise<void> {
     return this.run('ReleaseLease', async (q) => {
       await q.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+    });
+  }
+
+  createToken(token: StoredToken): Promise<void> {
+    return this.run('CreateToken', async (q) => {
+      const r = tokenRow(token);
+      try {
+        await q.query(
+          'INSERT INTO tokens (id, name, sha256, scopes, names, created_at, expires_at, last_used_at) ' +
+            'VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [r.id, r.name, r.sha256, r.scopes, r.names, r.created_at, r.expires_at, r.last_used_at],
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+        throw err;
+      }
+    });
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.read('GetToken', async (q) => {
+      const { rows } = await q.query<TokenRow>('SELECT * FROM tokens WHERE id = $1', [id]);
+      return rows[0] ? fromTokenRow(rows[0]) : null;
+    });
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.read('ListTokens', async (q) => {
+      const { rows } = await q.query<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id');
+      return rows.map(fromTokenRow);
+    });
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return this.run(
+      'DeleteToken',
+      async (q) => ((await q.query('DELETE FROM tokens WHERE id = $1', [id])).rowCount ?? 0) > 0,
+    );
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.run('TouchToken', async (q) => {
+      await q.query(
+        'UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)',
+        [at, id, notBefore],
+      );
     });
   }
 

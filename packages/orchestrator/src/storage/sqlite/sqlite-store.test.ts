@@ -86,22 +86,25 @@ describe('SqliteStore on disk', () => {
   it('uses WAL and applies migrations once (migrate is idempotent)', async () => {
     const path = newPath();
     const store = new SqliteStore({ path });
-    expect(await store.migrate()).toEqual({ applied: ['001-initial', '002-one-search-table'], version: 2 });
-    expect(await store.migrate()).toEqual({ applied: [], version: 2 });
+    expect(await store.migrate()).toEqual({
+      applied: ['001-initial', '002-one-search-table', '003-tokens'],
+      version: 3,
+    });
+    expect(await store.migrate()).toEqual({ applied: [], version: 3 });
     await store.close();
     const reopened = new SqliteStore({ path });
-    expect(await reopened.migrate()).toEqual({ applied: [], version: 2 });
+    expect(await reopened.migrate()).toEqual({ applied: [], version: 3 });
     await reopened.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(2);
+    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(3);
     raw.close();
   });
 
   it('migrates on demand when opened without migrating', async () => {
     const store = new SqliteStore({ path: newPath(), migrate: false });
     await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
-    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table']);
+    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table', '003-tokens']);
     expect(await store.getComponent('a', '1.0.0')).toBeNull();
     await store.close();
   });

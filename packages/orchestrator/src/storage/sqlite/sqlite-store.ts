@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
   CatalogImporter,
   CatalogStore,
@@ -30,6 +30,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -44,6 +45,7 @@ import {
   versionSetTag,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
 export interface SqliteStoreOptions {
@@ -349,6 +351,39 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
     });
   }
 
+  createToken(token: StoredToken): Promise<void> {
+    return this.guard('CreateToken', () => {
+      try {
+        this.stmts.insertToken.run(tokenRow(token));
+      } catch (err) {
+        if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
+          throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+        throw err;
+      }
+    });
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.guard('GetToken', () => {
+      const row = this.stmts.getToken.get(id) as TokenRow | undefined;
+      return row ? fromTokenRow(row) : null;
+    });
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.guard('ListTokens', () => (this.stmts.listTokens.all() as TokenRow[]).map(fromTokenRow));
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return this.guard('DeleteToken', () => this.stmts.deleteToken.run(id).changes > 0);
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.guard('TouchToken', () => {
+      this.stmts.touchToken.run(at, id, notBefore);
+    });
+  }
+
   ping(): Promise<void> {
     return this.guard('Ping', () => {
       this.stmts.ping.get();
@@ -497,6 +532,16 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
           'WHERE leases.holder = ? OR leases.expires_at <= ?',
       ),
       releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
+      insertToken: db.prepare(
+        'INSERT INTO tokens (id, name, sha256, scopes, names, created_at, expires_at, last_used_at) ' +
+          'VALUES (@id, @name, @sha256, @scopes, @names, @created_at, @expires_at, @last_used_at)',
+      ),
+      getToken: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+      listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
+      deleteToken: db.prepare('DELETE FROM tokens WHERE id = ?'),
+      touchToken: db.prepare(
+        'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+      ),
       ping: db.prepare('SELECT 1'),
     };
   }

@@ -1,4 +1,5 @@
 import { initial } from './001-initial.js';
+import { tokens } from './002-tokens.js';
 
 /** One schema change, applied once, in increasing id order, each in its own transaction. */
 export interface Migration {
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration of the PostgreSQL store, oldest first. Never edit a released one: add the next. */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, tokens];
