@@ -162,11 +162,16 @@ describe('SSE clients that never read', () => {
     let maxBuffered = 0;
     let maxSubscribers = 0;
     const started = Date.now();
-    await waitFor(() => {
+    const droppedSoFar = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^nestor_sse_dropped_clients_total (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    await waitFor(async () => {
       const stats = app.broker.stats();
       maxBuffered = Math.max(maxBuffered, stats.bufferedBytes);
       maxSubscribers = Math.max(maxSubscribers, stats.subscribers);
-      return maxSubscribers === 5 && stats.subscribers === 0;
+      // All five were accepted and dropped; on a loaded machine they need not all be open at once.
+      return stats.subscribers === 0 && maxSubscribers > 0 && (await droppedSoFar()) === 5;
       // Generous: on a loaded machine the five connections alone can take seconds to be accepted.
     }, 40_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);

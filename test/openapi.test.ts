@@ -96,6 +96,15 @@ describe('OpenAPI document', () => {
     expect(create?.responses['201']?.content?.['application/json']?.example).toMatchObject(example);
   });
 
+  it('documents the body of registerEngine with the schema its decoder checks', () => {
+    const register = operations(doc).find(({ op }) => op.operationId === 'registerEngine')?.op;
+    const schema = (register?.requestBody?.content['application/json'] as { schema?: Record<string, unknown> })?.schema;
+    expect(schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['name'] });
+    expect(Object.keys((schema?.properties ?? {}) as object)).toEqual(
+      expect.arrayContaining(['name', 'type', 'endpoint', 'health_path', 'interval', 'timeout', 'labels']),
+    );
+  });
+
   it('sends every field of a stored version: response schemas document, they do not filter', async () => {
     const name = uniqueName('openapi');
     const created = await postComponent(

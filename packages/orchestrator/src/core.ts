@@ -29,6 +29,7 @@ import {
   TracingStore,
   TracingValidator,
 } from './observability/tracing/decorators.js';
+import { SearchProjection } from './search/projection.js';
 import type { SourceManager } from './sources/manager.js';
 import { sourceManagerFromConfig } from './sources/wiring.js';
 import { CachingStore } from './storage/cache/caching-store.js';
@@ -74,6 +75,8 @@ export interface CatalogCore {
   engines: EngineRegistry;
   /** Impact, diff and resolution (issue 16), answered from a reverse-dependency index. */
   impact: ImpactService;
+  /** List and search (DESIGN.md 10.1): one projection of the log, whatever the store. */
+  search: SearchProjection;
   validator: ComponentValidator;
   manager: CatalogManager;
   sources: SourceManager;
@@ -105,7 +108,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   const pendingStore = rawStore instanceof PostgresStore && !rawStore.isReady() ? rawStore : null;
   // Followers of a store not reached yet start at 0: their caches are empty, so replaying is safe.
   const startPosition = () => (pendingStore ? Promise.resolve(0) : baseStore.headSequence());
-  // --- Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
+  // Redis (optional, `cache.redis_url`): shared L2 cache and cross-replica wake-ups. When it is
   // down, reads fall back to the store and the feed to polling the log; it heals by itself.
   const redisSecret = (key: string, name: string | null) => {
     if (!name) return undefined;
@@ -168,7 +171,6 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     plainFeed = localFeed;
   }
   const feed: ChangeFeed = tracer ? new TracingChangeFeed({ inner: plainFeed, tracer }) : plainFeed;
-  // --- end Redis
   // Writes made by other processes (replicas, `nestor sync`) reach the cache through the log. With
   // the cache on, the revision is the sequence up to which it reflects the log: held in memory (a
   // read costs no store round trip) and never ahead of the data this process serves.
@@ -209,6 +211,14 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   impactFollower.follow(feed);
   stoppers.push(() => impactFollower.stop());
   const impact = new ImpactService({ index: impactIndex });
+  // List and search: one in-process projection, the same for every store, kept by its own log
+  // follower over the uncached store and built from the store's latest versions at start-up.
+  const search = new SearchProjection({ source: baseStore, logger });
+  const searchFollower = new LogFollower({ log: baseStore, consumer: search, logger, position: -1 });
+  search.attach(searchFollower);
+  searchFollower.follow(feed);
+  stoppers.push(() => searchFollower.stop());
+  if (!pendingStore) await searchFollower.catchUp(await baseStore.headSequence());
   const validator = new ImpactAnnotatingValidator({ inner: tracedValidator, impact });
   const manager = new CatalogManager({ store, validator, feed, logger, metrics });
   // Sources are stopped before the store closes (stoppers run in reverse).
@@ -235,6 +245,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     endpointPolicy,
     engines,
     impact,
+    search,
     validator,
     manager,
     sources,

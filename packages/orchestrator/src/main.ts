@@ -183,6 +183,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, {
     manager,
+    search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
   registerEngineRoutes(server, { engines });

@@ -349,8 +349,9 @@ export class ImpactAnnotatingValidator implements ComponentValidator {
     this.impact = opts.impact;
   }
 
-  async validate(spec: Parameters<ComponentValidator['validate']>[0]): Promise<ValidationResult> {
-    const result = await this.inner.validate(spec);
+  async validate(...args: Parameters<ComponentValidator['validate']>): Promise<ValidationResult> {
+    const [spec] = args;
+    const result = await this.inner.validate(...args);
     return { ...result, impact: await this.impact.summary(spec.name, spec.version) };
   }
 }

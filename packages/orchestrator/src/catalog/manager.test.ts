@@ -135,6 +135,22 @@ describe('CatalogManager: concurrent creates of one name', () => {
     await race([managerOn(a), managerOn(b)], a, 3, 4);
   });
 
+  it('never reuses a verdict remembered under a lagging log head for a version set it did not see', async () => {
+    // A replica whose view of the log head lags (DynamoDB's head is cached for 100 ms): another
+    // replica publishes a rival between two validations of the same spec at the same stamp.
+    const inner = new MemoryStore();
+    const lagging: CatalogStore = Object.create(inner, { headSequence: { value: async () => 1 } });
+    const manager = managerOn(lagging);
+    const name = randomName();
+    await inner.createComponent({ ...makeSpec({ name, version: '1.0.0' }), digest: 'sha256:base' });
+    const [first, second] = rivals(name, 2) as [ComponentSpec, ComponentSpec];
+    expect((await manager.validateComponent(second)).valid).toBe(true);
+    await managerOn(inner).createComponent(first);
+    const err = await manager.createComponent(second).catch((e: unknown) => e);
+    expect(NestorError.is(err) && err.code).toBe('validation_failed');
+    expect((await inner.getComponentVersions(name)).map((v) => v.version).sort()).toEqual(['1.0.0', '1.1.0']);
+  });
+
   it('gives up with service_unavailable when the versions keep changing under it', async () => {
     const inner = new MemoryStore();
     const name = randomName();

@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeDigest, normalizeSpec } from '@nestor/sdk';
@@ -138,6 +139,33 @@ describe('nestor validate (local catalog)', () => {
     expect(code).toBe(2);
     expect(stdout).toContain('file_not_found');
     expect(stdout).toContain('no_component');
+  });
+
+  it('reads a folder as a directory source does: listing order, skipped folders, symlinks reported', async () => {
+    const dir = tempDir({
+      'b/component.yaml': base('1.0.0'),
+      'b-x/component.yaml': 'name: [\n',
+      'a.component.yaml': app,
+      '.hidden/component.yaml': 'name: [\n',
+      'node_modules/m/component.yaml': 'name: [\n',
+      'notes/readme.md': '# not a component\n',
+    });
+    symlinkSync(join(dir, 'b', 'component.yaml'), join(dir, 'link.component.yaml'));
+    const { code, stdout } = await run([dir], { format: 'json' });
+    const report = JSON.parse(stdout) as ValidateReport;
+    // Depth first, each folder's entries by name, as a recursive listing shows them.
+    expect(report.files.map((f) => f.path)).toEqual(
+      ['a.component.yaml', 'b/component.yaml', 'b-x/component.yaml', 'link.component.yaml'].map((p) => join(dir, p)),
+    );
+    expect(report.files.map((f) => f.errors.map((e) => e.code))).toEqual([
+      [],
+      [],
+      ['invalid_yaml'],
+      ['symlink_not_allowed'],
+    ]);
+    expect(report.files[2]?.errors[0]).toMatchObject({ path: join(dir, 'b-x/component.yaml'), line: 2 });
+    expect(report.summary).toMatchObject({ valid: 2, invalid: 0, file_errors: 2 });
+    expect(code).toBe(2);
   });
 
   it('reports a path that is neither file nor folder with the sync code file_unreadable', async () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import {
   type ComponentDefinition,
   type ComponentSpec,
@@ -12,6 +12,7 @@ import {
   type SourceFileError,
   type ValidationIssue,
   type ValidationResult,
+  validationFailed,
 } from '@nestor/sdk';
 import { type Command, Option } from 'commander';
 import { type Config, defaultConfig } from '../config/config.js';
@@ -21,9 +22,11 @@ import type { EngineReader } from '../engines/interfaces.js';
 import { engineFromConfig } from '../engines/static-reader.js';
 import { systemClock } from '../observability/clock.js';
 import { silentLogger } from '../observability/logging/logger.js';
-import type { Position, SourceFileErrorCode } from '../sources/file-errors.js';
-import { MAX_FILE_BYTES, type ParsedComponent, parseComponentFile } from '../sources/parser.js';
-import { orderForWrite } from '../sources/write-order.js';
+import { fileError, type Position } from '../sources/file-errors.js';
+import { componentFileParser, MAX_FILE_BYTES, type ParsedComponent } from '../sources/parser.js';
+import { DirectorySourceReader, globMatchers, type SourceFile } from '../sources/readers.js';
+import { considered, screenFiles } from '../sources/sync-plan.js';
+import { writeInOrder } from '../sources/write-loop.js';
 import type { CatalogStore } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { buildInfo } from '../version.js';
@@ -93,21 +96,9 @@ export interface ValidateReport {
   summary: { valid: number; invalid: number; file_errors: number; warnings: number };
 }
 
-/** Files a directory walk picks up; a file named explicitly is read whatever its name. */
-export function isComponentFileName(name: string): boolean {
-  return name === 'component.yaml' || name.endsWith('.component.yaml');
-}
-
-const SKIPPED_DIRS = new Set(['node_modules', '.git']);
+/** The globs a folder is searched with (`node_modules`, `.git` and dot folders are skipped). */
+const COMPONENT_FILE_GLOBS = ['**/component.yaml', '**/*.component.yaml'];
 const COMPONENT = 'cli';
-
-interface Found {
-  /** As shown to the user: the argument, or the argument joined with the path below it. */
-  display: string;
-  absolute: string;
-  /** `/`-separated path the parser sees (it refuses absolute and `..` paths). */
-  parserPath: string;
-}
 
 interface Decoded {
   file: FileReport;
@@ -124,39 +115,9 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
   const files: FileReport[] = [];
   const decoded: Decoded[] = [];
   for (const arg of paths) {
-    const found = await collect(arg);
-    if ('error' in found) {
-      files.push({ path: arg, errors: [found.error], components: [] });
-      continue;
-    }
-    for (const f of found.files) {
-      const report: FileReport = { path: f.display, errors: [], components: [] };
-      files.push(report);
-      let content: Buffer;
-      try {
-        // Sized first: a huge file is refused without being read into memory.
-        const { size } = await stat(f.absolute);
-        if (size > MAX_FILE_BYTES) {
-          report.errors.push(
-            fileProblem(f.display, 'file_too_large', `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes`),
-          );
-          continue;
-        }
-        content = await readFile(f.absolute);
-      } catch (err) {
-        report.errors.push(fileProblem(f.display, 'file_unreadable', `cannot read file: ${errnoOf(err)}`));
-        continue;
-      }
-      const parsed = parseComponentFile({ path: f.parserPath, content, repository: '', commit: null });
-      report.errors.push(...parsed.errors.map((e) => ({ ...e, path: f.display })));
-      for (const component of parsed.components) {
-        // git_* describe where sync found a file; a local check has no repository to name.
-        component.spec.git_repository = null;
-        component.spec.git_commit = null;
-        component.spec.git_path = null;
-        decoded.push({ file: report, parsed: component });
-      }
-    }
+    const read = await readArgument(arg);
+    files.push(...read.files);
+    decoded.push(...read.decoded);
   }
 
   const against = flags.server
@@ -287,34 +248,88 @@ Exit codes:
     });
 }
 
-async function collect(arg: string): Promise<{ files: Found[] } | { error: SourceFileError }> {
+/**
+ * Reads one argument the way a source sync reads a folder: a folder through the directory reader
+ * (its globs are the component file names), a file named explicitly whatever its name; the listed
+ * files are screened and parsed by the sync's own steps. The parser sees paths below the argument;
+ * reports show them joined to it.
+ */
+async function readArgument(arg: string): Promise<{ files: FileReport[]; decoded: Decoded[] }> {
+  const alone = (error: SourceFileError) => ({ files: [{ path: arg, errors: [error], components: [] }], decoded: [] });
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(arg);
   } catch (err) {
-    return { error: fileProblem(arg, 'file_not_found', `cannot read ${arg}: ${errnoOf(err)}`) };
+    return alone(fileError(arg, 'file_not_found', `cannot read ${arg}: ${errnoOf(err)}`));
   }
-  if (info.isFile()) return { files: [{ display: arg, absolute: arg, parserPath: basename(arg) }] };
-  if (!info.isDirectory()) return { error: fileProblem(arg, 'file_unreadable', `${arg} is not a file or folder`) };
-  const files: Found[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.isFile() && isComponentFileName(entry.name)) {
-        const rel = relative(arg, full);
-        files.push({ display: full, absolute: full, parserPath: rel.split(sep).join('/') });
+  let listed: SourceFile[];
+  let display: (path: string) => string;
+  let read: (files: SourceFile[]) => Promise<Map<string, Buffer>>;
+  const unreadable = new Map<string, string>();
+  if (info.isFile()) {
+    listed = [{ path: basename(arg), kind: 'file', size: info.size, ref: arg }];
+    display = () => arg;
+    read = async (readable) => {
+      const out = new Map<string, Buffer>();
+      for (const f of readable) {
+        try {
+          out.set(f.path, await readFile(f.ref));
+        } catch (err) {
+          unreadable.set(f.path, errnoOf(err));
+        }
       }
-    }
-  };
-  await walk(arg);
-  if (files.length === 0) {
-    return { error: fileProblem(arg, 'no_component', `no component.yaml or *.component.yaml file under ${arg}`) };
+      return out;
+    };
+  } else if (info.isDirectory()) {
+    const reader = new DirectorySourceReader({ root: arg, paths: COMPONENT_FILE_GLOBS, maxFileBytes: MAX_FILE_BYTES });
+    const matchers = globMatchers(COMPONENT_FILE_GLOBS);
+    listed = considered(await reader.list(await reader.head(), matchers.mentions), matchers);
+    // Depth first, each folder's entries by name: the order of a recursive listing.
+    listed.sort((x, y) => compareSegments(x.path.split('/'), y.path.split('/')));
+    display = (path) => join(arg, path);
+    read = (readable) => reader.read(readable);
+  } else {
+    return alone(fileError(arg, 'file_unreadable', `${arg} is not a file or folder`));
   }
-  return { files };
+  if (listed.length === 0) {
+    return alone(fileError(arg, 'no_component', `no component.yaml or *.component.yaml file under ${arg}`));
+  }
+
+  const reports = new Map<string, FileReport>();
+  for (const f of listed) reports.set(f.path, { path: display(f.path), errors: [], components: [] });
+  const report = (path: string) => reports.get(path) as FileReport;
+  const { readable, errors } = screenFiles(listed, MAX_FILE_BYTES);
+  for (const e of errors) report(e.path).errors.push({ ...e, path: display(e.path) });
+  const contents = await read(readable);
+  const decoded: Decoded[] = [];
+  for (const f of readable) {
+    const file = report(f.path);
+    const content = contents.get(f.path);
+    if (!content) {
+      const why = unreadable.get(f.path);
+      file.errors.push(fileError(file.path, 'file_unreadable', `cannot read file${why ? `: ${why}` : ''}`));
+      continue;
+    }
+    const parsed = componentFileParser.parse({ path: f.path, content, repository: '', commit: null });
+    file.errors.push(...parsed.errors.map((e) => ({ ...e, path: file.path })));
+    for (const component of parsed.components) {
+      // git_* describe where sync found a file; a local check has no repository to name.
+      component.spec.git_repository = null;
+      component.spec.git_commit = null;
+      component.spec.git_path = null;
+      decoded.push({ file, parsed: component });
+    }
+  }
+  return { files: [...reports.values()], decoded };
+}
+
+function compareSegments(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i] as string;
+    const y = b[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 async function validateRemote(
@@ -373,11 +388,21 @@ async function validateLocal(
     env: io.env,
   });
   try {
-    for (const item of orderForWrite(decoded.map((d) => ({ parsed: d.parsed, item: d })))) {
-      const result = await core.manager.validateComponent(item.parsed.spec);
-      verdicts.set(item.item, result);
-      if (result.valid) await core.manager.createComponent(item.parsed.spec);
-    }
+    // The sync's ordered create loop: a valid component is added before the next is judged, and
+    // one that failed only for a dependency written later in the batch is judged again.
+    await writeInOrder(decoded, {
+      write: async (item) => {
+        const result = await core.manager.validateComponent(item.parsed.spec);
+        verdicts.set(item, result);
+        if (!result.valid) throw validationFailed(COMPONENT, 'Validate', result);
+        return core.manager.createComponent(item.parsed.spec);
+      },
+      failed: (_item, err) => {
+        // The verdict is the finding; anything else means the set could not be checked.
+        if (NestorError.hasCode(err, 'validation_failed')) return true;
+        throw err;
+      },
+    });
   } finally {
     await core.close();
   }
@@ -543,10 +568,6 @@ function impactLines(impact: ImpactSummary): string[] {
 function issueLine(level: 'error' | 'warning', issue: LocatedIssue): string {
   const at = issue.line !== null ? `  (line ${issue.line}${issue.column !== null ? `:${issue.column}` : ''})` : '';
   return `${level.padEnd(7)}  ${issue.rule}  ${issue.code}  ${issue.field || '-'}  ${issue.message}${at}`;
-}
-
-function fileProblem(path: string, code: SourceFileErrorCode, message: string): SourceFileError {
-  return { path, line: null, column: null, code, message };
 }
 
 function errnoOf(err: unknown): string {

@@ -7,14 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { LocalChangeFeed } from '../events/change-feed.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
-import {
-  DiscoveryRunner,
-  DnsSrvDiscovery,
-  KubernetesDiscovery,
-  kubernetesDiscoveryOptions,
-  StaticDiscovery,
-} from './discovery.js';
+import { StaticDiscovery } from './discovery.js';
+import { DiscoveryRunner } from './discovery-runner.js';
+import { DnsSrvDiscovery } from './dns-discovery.js';
 import { EndpointPolicy } from './endpoint-policy.js';
+import type { KubernetesApi, Service } from './kubernetes-client.js';
+import { KubernetesDiscovery, kubernetesDiscoveryOptions } from './kubernetes-discovery.js';
 import { EngineRegistry } from './registry.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -136,6 +134,38 @@ function service(
     spec: { ports: opts.ports ?? [{ name: 'http', port: 8080 }] },
   };
 }
+
+describe('KubernetesDiscovery over any KubernetesApi', () => {
+  it('asks for the namespace and label once and maps each Service, skipping those it cannot name or reach', async () => {
+    const asked: [string | null, string][] = [];
+    const api: KubernetesApi = {
+      async listServices(namespace, label) {
+        asked.push([namespace, label]);
+        const services: Service[] = [
+          {
+            metadata: { name: 'tf-a', namespace: 'ops', labels: { 'x/engine': 'terraform' } },
+            spec: { ports: [{ port: 80 }] },
+          },
+          { metadata: { name: 'Bad_Name!', namespace: 'ops' }, spec: { ports: [{ port: 80 }] } },
+          { metadata: { name: 'noport', namespace: 'ops' }, spec: { ports: [] } },
+          { metadata: { name: 'tf-a', namespace: 'other' }, spec: { ports: [{ port: 81 }] } },
+        ];
+        return services;
+      },
+    };
+    const d = new KubernetesDiscovery({
+      apiUrl: 'http://unused',
+      token: null,
+      ca: null,
+      namespace: 'ops',
+      label: 'x/engine',
+      api,
+    });
+    const found = await d.discover();
+    expect(asked).toEqual([['ops', 'x/engine']]);
+    expect(found.map((e) => [e.name, e.type, e.endpoint])).toEqual([['tf-a', 'terraform', 'http://tf-a.ops.svc:80']]);
+  });
+});
 
 describe('KubernetesDiscovery against a fake API server', () => {
   const token = 'sa-token-123';

@@ -1,17 +1,10 @@
-import {
-  type ComponentSpec,
-  computeDigest,
-  create,
-  NestorError,
-  type SourceFileError,
-  type ValidationIssue,
-} from '@nestor/sdk';
+import { type ComponentSpec, computeDigest, create, NestorError, type SourceFileError } from '@nestor/sdk';
 import type { ChangeFeed } from '../events/interfaces.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
-import { fileError, isSourceFileErrorCode } from './file-errors.js';
+import { fileError } from './file-errors.js';
 import {
   type ComponentFileParser,
   componentFileParser,
@@ -20,40 +13,16 @@ import {
   pathProblem,
 } from './parser.js';
 import { globMatchers, type SourceFile, type SourceReader, type SyncLimits, syncLimitExceeded } from './readers.js';
-import {
-  MAX_STATUS_ERRORS,
-  type PersistedSourceState,
-  readPersistedState,
-  type SyncCounts,
-  stateKey,
-  totalsOf,
-} from './sync-state.js';
-import { orderForWrite } from './write-order.js';
+import { planSync, screenFiles, selectFiles } from './sync-plan.js';
+import { recordSync, type SyncOutcome, type SyncReport, writeFailure } from './sync-record.js';
+import { type PersistedSourceState, readPersistedState, type SyncCounts, stateKey } from './sync-state.js';
+import { writeInOrder } from './write-loop.js';
+
+export type { SyncReport } from './sync-record.js';
 
 /** The one write a sync makes: `CatalogManager.createComponent`. */
 export interface ComponentCreator {
   createComponent(spec: ComponentSpec): Promise<{ created: boolean }>;
-}
-
-/** What one sync did. */
-export interface SyncReport {
-  source: string;
-  /** Revision synced: a commit, or `dir:<hash>` for a folder. */
-  commit: string;
-  previous_commit: string | null;
-  /** True when every matching file was parsed (first sync, force-push, changed globs). */
-  full: boolean;
-  /** Files parsed by this sync (changed files only on an incremental sync). */
-  files: number;
-  counts: SyncCounts;
-  /** Every per-file problem the source has at this revision. */
-  errors: SourceFileError[];
-  duration_ms: number;
-  started_at: string;
-  /** False when a write failed for a reason other than the file itself; the commit was not recorded. */
-  complete: boolean;
-  /** Sequence of the `source.synced` event, or null when nothing changed. */
-  event_id: number | null;
 }
 
 /** Progress of a running sync, for logs and the CLI. */
@@ -91,10 +60,6 @@ export interface SyncOptions {
 }
 
 const PROGRESS_EVERY = 1000;
-
-interface WriteItem {
-  parsed: ParsedComponent;
-}
 
 /**
  * Brings the catalog in line with one source. Parses every matching file at the fetched revision
@@ -149,88 +114,62 @@ export class SourceSyncer {
   /**
    * Runs one sync. Throws `git_failure` or `timeout` when the source cannot be read at all, and
    * `payload_too_large` when it holds more than its limits; the catalog is untouched then.
-   * Everything wrong with single files is in the report.
+   * Everything wrong with single files is in the report. Three steps: plan and read
+   * (`sync-plan.ts`), write in order (`write-loop.ts`), record (`sync-record.ts`).
    */
   async sync(opts: SyncOptions = {}): Promise<SyncReport> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     const progress = (phase: SyncProgress['phase'], done: number, total: number) =>
       opts.onProgress?.({ source: this.name, phase, done, total });
+    const finish = async (outcome: Omit<SyncOutcome, 'startedAt' | 't0' | 'head' | 'prevCommit' | 'full'>) => {
+      const { name, paths, reader, state, events, feed, logger } = this;
+      const recorder = { name, paths, reader, state, events, feed, logger };
+      const report = await recordSync(recorder, { startedAt, t0, head, prevCommit, full, ...outcome });
+      progress('done', outcome.files, outcome.files);
+      return report;
+    };
 
     progress('fetch', 0, 0);
-    const previous = await this.persisted();
-    const head = await this.reader.head();
-    const prevCommit = previous?.commit ?? null;
-    const sameGlobs = previous !== null && sameList(previous.paths, this.paths);
-    // A state recorded before the totals were kept cannot be updated by difference.
-    const prevTotals = previous ? totalsOf(previous) : null;
-
-    let changed: Set<string> | null = null;
-    if (previous && sameGlobs && prevTotals) changed = await this.reader.changes(previous.commit, head);
-    const full = changed === null;
-    const retry = new Set((previous?.errors ?? []).map((e) => e.path));
-
+    const plan = await planSync(this.reader, await this.persisted(), this.paths);
+    const { head, prevCommit, full, previous, prevTotals } = plan;
     const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0, files: 0, versions: 0 };
-    if (!full && changed?.size === 0 && retry.size === 0 && prevTotals) {
+    if (plan.upToDate && prevTotals) {
       counts.files = prevTotals.files;
       counts.versions = prevTotals.versions;
-      return this.finish({
-        startedAt,
-        t0,
-        head,
-        prevCommit,
-        full,
-        files: 0,
-        counts,
-        bytes: prevTotals.bytes,
-        errors: [],
-        complete: true,
-        previous,
-        progress,
-      });
+      return finish({ files: 0, counts, bytes: prevTotals.bytes, errors: [], complete: true });
     }
 
     progress('list', 0, 0);
-    const wanted = full ? null : new Set([...(changed ?? []), ...retry]);
-    const considered = (files: SourceFile[]) =>
-      files.filter((f) => pathProblem(f.path) !== null || this.matchers.matches(f.path));
-    const selected = considered(await this.reader.list(head, this.matchers.mentions, wanted ?? undefined));
-    // The limits and `counts.files` are about what the source holds, not about what changed: an
-    // incremental sync updates the totals by what the changed paths held before and hold now.
-    const before =
-      wanted && previous ? considered(await this.reader.list(previous.commit, this.matchers.mentions, wanted)) : [];
-    let bytes = bytesOf(selected);
-    counts.files = selected.length;
-    if (wanted && prevTotals) {
-      counts.files += prevTotals.files - before.length;
-      bytes += prevTotals.bytes - bytesOf(before);
-    }
-    this.checkLimits(counts.files, bytes);
-    const errors: SourceFileError[] = [];
-    const readable: SourceFile[] = [];
-    for (const f of selected) {
-      const unsafe = pathProblem(f.path);
-      if (unsafe) {
-        errors.push(fileError(f.path, 'path_not_allowed', unsafe));
-        continue;
-      }
-      if (f.kind === 'symlink') {
-        errors.push(fileError(f.path, 'symlink_not_allowed', 'symlinks are not followed; commit the file itself'));
-      } else if (f.kind !== 'file') {
-        errors.push(fileError(f.path, 'not_a_file', 'submodules and other non-files are not read'));
-      } else if (f.size !== null && f.size > this.maxFileBytes) {
-        errors.push(
-          fileError(f.path, 'file_too_large', `file is ${f.size} bytes; the limit is ${this.maxFileBytes} bytes`),
-        );
-      } else {
-        readable.push(f);
-      }
-    }
+    const { selected, before, files, bytes } = await selectFiles(this.reader, plan, this.matchers);
+    counts.files = files;
+    this.checkLimits(files, bytes);
+    const { readable, errors } = screenFiles(selected, this.maxFileBytes);
 
     // Versions the replaced files held, judged before this sync writes anything.
-    const heldBefore = previous && wanted ? await this.heldVersions(previous.commit, before) : new Set<string>();
+    const heldBefore = previous && plan.wanted ? await this.heldVersions(previous.commit, before) : new Set<string>();
 
     progress('parse', 0, readable.length);
+    const items = await this.parse(readable, head, full, errors);
+    counts.failed += new Set(errors.map((e) => e.path)).size;
+    progress('parse', readable.length, readable.length);
+
+    const heldAfter = new Set<string>();
+    const complete = await this.writeAll(items, counts, errors, heldAfter, opts, progress);
+    counts.versions = Math.max(0, (prevTotals && !full ? prevTotals.versions : 0) - heldBefore.size + heldAfter.size);
+    return finish({ files: readable.length, counts, bytes, errors, complete });
+  }
+
+  /**
+   * Reads and parses the readable files, adding their per-file errors to `errors`. A file none of
+   * whose documents parsed is remembered with its content id and not parsed again while unchanged.
+   */
+  private async parse(
+    readable: SourceFile[],
+    head: string,
+    full: boolean,
+    errors: SourceFileError[],
+  ): Promise<ParsedComponent[]> {
     const toParse: SourceFile[] = [];
     for (const f of readable) {
       const known = this.unparsable.get(f.path);
@@ -242,7 +181,7 @@ export class SourceSyncer {
       for (const path of this.unparsable.keys()) if (!present.has(path)) this.unparsable.delete(path);
     }
     const contents = await this.reader.read(toParse);
-    const items: WriteItem[] = [];
+    const items: ParsedComponent[] = [];
     const commit = this.reader.commitOf(head);
     for (const f of toParse) {
       const content = contents.get(f.path);
@@ -262,28 +201,9 @@ export class SourceSyncer {
       if (f.contentId && parsed.components.length === 0 && parsed.errors.length > 0) {
         this.unparsable.set(f.path, { contentId: f.contentId, errors: parsed.errors });
       } else this.unparsable.delete(f.path);
-      for (const component of parsed.components) items.push({ parsed: component });
+      items.push(...parsed.components);
     }
-    counts.failed += new Set(errors.map((e) => e.path)).size;
-    progress('parse', readable.length, readable.length);
-
-    const heldAfter = new Set<string>();
-    const complete = await this.writeAll(items, counts, errors, heldAfter, opts, progress);
-    counts.versions = Math.max(0, (prevTotals && !full ? prevTotals.versions : 0) - heldBefore.size + heldAfter.size);
-    return this.finish({
-      startedAt,
-      t0,
-      head,
-      prevCommit,
-      full,
-      files: readable.length,
-      counts,
-      bytes,
-      errors,
-      complete,
-      previous,
-      progress,
-    });
+    return items;
   }
 
   /** Throws `payload_too_large` when the matching files are more or larger than allowed. */
@@ -294,15 +214,16 @@ export class SourceSyncer {
     if (bytes > this.limits.maxBytes) throw syncLimitExceeded(this.name, 'bytes', String(bytes), this.limits.maxBytes);
   }
 
-  /**
-   * `name@version` of every component that `files` defined at `revision` and that the catalog
-   * holds with exactly that content (what the previous sync counted for those files).
-   */
+  /** True when `f` is remembered as unparsable with the content it has now. */
   private knownUnparsable(f: SourceFile): boolean {
     const known = this.unparsable.get(f.path);
     return known !== undefined && f.contentId !== undefined && known.contentId === f.contentId;
   }
 
+  /**
+   * `name@version` of every component that `files` defined at `revision` and that the catalog
+   * holds with exactly that content (what the previous sync counted for those files).
+   */
   private async heldVersions(revision: string, files: SourceFile[]): Promise<Set<string>> {
     const held = new Set<string>();
     // A file remembered as unparsable defines no version: no need to read or parse it again.
@@ -335,211 +256,53 @@ export class SourceSyncer {
   }
 
   /**
-   * Writes in dependency order; components that failed only because a dependency was missing are
-   * retried while the previous pass made progress (a dependency may sit later in a cycle-broken
-   * order or arrive from another file of the batch).
+   * Writes every component through the catalog manager in dependency order (`writeInOrder`),
+   * counting outcomes and turning failures into per-file errors. Returns false when the sync must
+   * not be recorded (stopped, or a write failed for a reason other than the file).
    */
   private async writeAll(
-    items: WriteItem[],
+    items: ParsedComponent[],
     counts: SyncCounts,
     errors: SourceFileError[],
     held: Set<string>,
     opts: SyncOptions,
     progress: (phase: SyncProgress['phase'], done: number, total: number) => void,
   ): Promise<boolean> {
-    let pending = orderForWrite(items);
-    const total = pending.length;
-    let done = 0;
-    let complete = true;
     let lastLog = performance.now();
-    progress('write', 0, total);
-    for (;;) {
-      const retry: { item: WriteItem; err: NestorError }[] = [];
-      let createdThisPass = 0;
-      for (const item of pending) {
-        if (opts.signal?.aborted) return false;
-        const { spec } = item.parsed;
-        try {
+    const result = await writeInOrder(
+      items.map((parsed) => ({ parsed })),
+      {
+        write: async ({ parsed: { spec } }) => {
           const outcome = await this.writer.createComponent(spec);
           held.add(`${spec.name}@${spec.version}`);
-          if (outcome.created) {
-            counts.created += 1;
-            createdThisPass += 1;
-          } else counts.unchanged += 1;
-          done += 1;
-        } catch (err) {
-          if (NestorError.hasCode(err, 'validation_failed') && missingDependency(err.errors)) {
-            retry.push({ item, err });
-            continue;
+          return outcome;
+        },
+        failed: ({ parsed }, err) => {
+          const failure = writeFailure(parsed, err);
+          if (failure.conflict) counts.conflicts += 1;
+          else counts.failed += 1;
+          errors.push(...failure.errors);
+          if (!failure.fileFault) {
+            const component = `${parsed.spec.name}@${parsed.spec.version}`;
+            this.logger.error({ source: this.name, component, err }, 'source sync write failed');
           }
-          done += 1;
-          if (!this.recordWriteError(item, err, counts, errors)) complete = false;
-        }
-        if (done % PROGRESS_EVERY === 0) {
+          return failure.fileFault;
+        },
+        signal: opts.signal,
+        progressEvery: PROGRESS_EVERY,
+        onProgress: (done, total) => {
           progress('write', done, total);
-          if (performance.now() - lastLog > 2000) {
+          if (done > 0 && done < total && performance.now() - lastLog > 2000) {
             lastLog = performance.now();
             this.logger.info({ source: this.name, done, total }, 'source sync progress');
           }
-        }
-      }
-      if (retry.length === 0) break;
-      if (createdThisPass === 0) {
-        for (const { item, err } of retry) {
-          done += 1;
-          this.recordWriteError(item, err, counts, errors);
-        }
-        break;
-      }
-      pending = retry.map((r) => r.item);
-    }
-    progress('write', done, total);
-    return complete;
-  }
-
-  /** Records a failed write; returns false when the failure was not the file's fault. */
-  private recordWriteError(item: WriteItem, err: unknown, counts: SyncCounts, errors: SourceFileError[]): boolean {
-    const { parsed } = item;
-    const id = `${parsed.spec.name}@${parsed.spec.version}`;
-    if (NestorError.hasCode(err, 'version_conflict')) {
-      counts.conflicts += 1;
-      errors.push(fileError(parsed.path, 'version_conflict', `${id}: ${err.message}`, parsed.position));
-      return true;
-    }
-    if (NestorError.hasCode(err, 'validation_failed')) {
-      counts.failed += 1;
-      const issues = err.errors.length > 0 ? err.errors.slice(0, 5) : [];
-      if (issues.length === 0) errors.push(fileError(parsed.path, 'validation_failed', `${id}: ${err.message}`));
-      for (const issue of issues) {
-        errors.push(
-          fileError(
-            parsed.path,
-            'validation_failed',
-            `${id}: ${issue.message} (${issue.rule}/${issue.code}${issue.field ? ` at ${issue.field}` : ''})`,
-            parsed.locate(issue.field),
-          ),
-        );
-      }
-      return true;
-    }
-    if (NestorError.hasCode(err, 'invalid_request')) {
-      counts.failed += 1;
-      const field = typeof err.details.field === 'string' ? err.details.field : '';
-      errors.push(fileError(parsed.path, 'invalid_request', `${id}: ${err.message}`, parsed.locate(field)));
-      return true;
-    }
-    counts.failed += 1;
-    const code = NestorError.is(err) && isSourceFileErrorCode(err.code) ? err.code : 'internal_error';
-    const message = err instanceof Error ? err.message : String(err);
-    errors.push(fileError(parsed.path, code, `${id}: could not be written: ${message}`, parsed.position));
-    this.logger.error({ source: this.name, component: id, err }, 'source sync write failed');
-    return false;
-  }
-
-  private async finish(r: {
-    startedAt: Date;
-    t0: number;
-    head: string;
-    prevCommit: string | null;
-    full: boolean;
-    files: number;
-    counts: SyncCounts;
-    bytes: number;
-    errors: SourceFileError[];
-    complete: boolean;
-    previous: PersistedSourceState | null;
-    progress: (phase: SyncProgress['phase'], done: number, total: number) => void;
-  }): Promise<SyncReport> {
-    const duration = Math.round(performance.now() - r.t0);
-    const errors = [...r.errors]
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.line ?? 0) - (b.line ?? 0)))
-      .slice(0, MAX_STATUS_ERRORS);
-    let eventId: number | null = null;
-    if (r.complete) {
-      const state: PersistedSourceState = {
-        commit: r.head,
-        paths: [...this.paths],
-        last_sync_at: r.startedAt.toISOString(),
-        last_duration_ms: duration,
-        counts: r.counts,
-        bytes: r.bytes,
-        errors,
-      };
-      // Recorded last: a sync killed before this point is redone from the previous revision. The
-      // status and its event are one write: the log never announces a sync whose status a crash
-      // lost, nor does a status appear whose event is missing.
-      if (r.head !== r.prevCommit || r.counts.created > 0) {
-        const event = await this.events.appendEvent(
-          {
-            type: 'source.synced',
-            subject: { name: this.name, version: null, digest: null },
-            data: {
-              source: this.name,
-              type: this.reader.type,
-              url: this.reader.url,
-              branch: this.reader.branch,
-              commit: r.head,
-              previous_commit: r.prevCommit,
-              full: r.full,
-              files: r.files,
-              counts: r.counts,
-              errors: errors.length,
-              duration_ms: duration,
-            },
-          },
-          { kind: 'state', key: stateKey(this.name), value: state },
-        );
-        eventId = event.id;
-        this.feed.publish(event.id);
-      } else {
-        await this.state.putState(stateKey(this.name), state);
-      }
-    }
-    r.progress('done', r.files, r.files);
-    const report: SyncReport = {
-      source: this.name,
-      commit: r.head,
-      previous_commit: r.prevCommit,
-      full: r.full,
-      files: r.files,
-      counts: r.counts,
-      errors,
-      duration_ms: duration,
-      started_at: r.startedAt.toISOString(),
-      complete: r.complete,
-      event_id: eventId,
-    };
-    // A poll that found nothing new is routine: keep it out of the info log.
-    const changed = r.counts.created > 0 || r.counts.failed > 0 || r.counts.conflicts > 0 || !r.complete;
-    this.logger[changed ? 'info' : 'debug'](
-      {
-        source: this.name,
-        commit: r.head,
-        full: r.full,
-        files: r.files,
-        counts: r.counts,
-        errors: errors.length,
-        ms: duration,
-        complete: r.complete,
+        },
       },
-      'source synced',
     );
-    return report;
+    counts.created += result.created;
+    counts.unchanged += result.unchanged;
+    return result.complete;
   }
-}
-
-function bytesOf(files: SourceFile[]): number {
-  let bytes = 0;
-  for (const f of files) if (f.kind === 'file') bytes += f.size ?? 0;
-  return bytes;
-}
-
-function sameList(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function missingDependency(issues: ValidationIssue[]): boolean {
-  return issues.length > 0 && issues.every((i) => i.rule === 'dependencies' || /dependenc/.test(i.code));
 }
 
 /** The error a sync throws when its source cannot be read at all. */

@@ -16,7 +16,16 @@ import type {
  * the result. Throws only when it cannot judge (e.g. `storage_failure`).
  */
 export interface ComponentValidator {
-  validate(spec: ComponentSpec): Promise<ValidationResult>;
+  validate(spec: ComponentSpec, opts?: ValidateOptions): Promise<ValidationResult>;
+}
+
+export interface ValidateOptions {
+  /**
+   * The versions of `spec.name` the caller read and will name in its write condition. The rules
+   * then judge exactly this set (not a possibly older snapshot of it), and a remembered verdict is
+   * reused only for the same set, so the store's version-set check guards what was validated.
+   */
+  ownVersions?: readonly ComponentDefinition[] | undefined;
 }
 
 /** What one rule found. */

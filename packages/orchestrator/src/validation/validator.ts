@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import {
   type Bump,
   CONTENT_FIELDS,
+  type ComponentDefinition,
   type ComponentSpec,
   canonicalJson,
   computeDigest,
@@ -15,17 +16,21 @@ import type { EngineReader } from '../engines/interfaces.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Counter, Histogram, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
+import { versionSetTag } from '../storage/records.js';
 import { LruValidationCache } from './cache.js';
 import { StoreCatalogState, type ValidationRevision, type ValidationStore } from './catalog-state.js';
 import type {
+  CatalogSnapshot,
   CatalogState,
   ComponentValidator,
   ContentRule,
   RuleOutcome,
   StateRule,
+  ValidateOptions,
   ValidationCache,
   ValidationRule,
 } from './interfaces.js';
+import { normalizeName } from './rules/common.js';
 import { conflictsRule } from './rules/conflicts.js';
 import { dependencyListRule, dependencyResolutionRule } from './rules/dependencies.js';
 import { enginesRule } from './rules/engines.js';
@@ -84,10 +89,10 @@ export class RuleValidator implements ComponentValidator {
     ]);
   }
 
-  async validate(spec: ComponentSpec): Promise<ValidationResult> {
+  async validate(spec: ComponentSpec, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const started = performance.now();
     const digest = computeDigest(spec);
-    const snapshot = await this.state.snapshot();
+    const snapshot = withOwnVersions(await this.state.snapshot(), spec.name, opts.ownVersions);
     const key = this.cache ? { fingerprint: fingerprint(spec, digest), stamp: snapshot.stamp } : undefined;
     if (this.cache && key) {
       const hit = this.cache.getVerdict(key);
@@ -227,4 +232,23 @@ export function createValidator(opts: CreateValidatorOptions): RuleValidator {
     metrics: opts.metrics,
     logger: opts.logger,
   });
+}
+
+/**
+ * The snapshot with `name`'s versions pinned to what the caller read: the stamp alone may lag a
+ * write by another replica (a cached log head), and a verdict remembered under it must not stand
+ * for a version set it never saw.
+ */
+function withOwnVersions(
+  snapshot: CatalogSnapshot,
+  name: string,
+  own: readonly ComponentDefinition[] | undefined,
+): CatalogSnapshot {
+  if (!own) return snapshot;
+  const pinned = Promise.resolve(own);
+  const inner = snapshot.view;
+  return {
+    stamp: `${snapshot.stamp}/${versionSetTag(own)}`,
+    view: { ...inner, versions: (n) => (normalizeName(n) === normalizeName(name) ? pinned : inner.versions(n)) },
+  };
 }

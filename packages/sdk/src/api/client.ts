@@ -19,8 +19,8 @@ import type {
   DependentsResponse,
   EngineList,
   ListOptions,
-  ListResponse,
   ProposedImpact,
+  ResultPage,
   SourceList,
   TokenInfo,
   TokenList,
@@ -50,8 +50,8 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** A page of a list or search, with the catalog revision it was served at. */
-export interface RevisionedPage<T> extends ListResponse<T> {
+/** A page of a list or search, with its total, its facets and the catalog revision it was served at. */
+export interface RevisionedPage<T> extends ResultPage<T> {
   /** `X-Catalog-Revision` of the answer; null when the server did not send one. */
   revision: number | null;
 }
@@ -191,11 +191,11 @@ export class NestorClient {
    * `next_cursor` back as `cursor` for the next page; `revision` is where to start watching events.
    */
   async listComponents(opts: ListOptions = {}, req: RequestOptions = {}): Promise<RevisionedPage<ComponentDefinition>> {
-    const res = await this.call<ListResponse<ComponentDefinition>>('v1/components', {
+    const res = await this.call<ResultPage<ComponentDefinition>>('v1/components', {
       ...req,
       query: listQuery(opts),
     });
-    return { items: res.body.items, next_cursor: res.body.next_cursor, revision: revisionOf(res.headers) };
+    return pageOf(res.body, res.headers);
   }
 
   /** Every page of `GET /v1/components`, following `next_cursor` until the last page. */
@@ -211,7 +211,10 @@ export class NestorClient {
     } while (cursor !== undefined);
   }
 
-  /** `GET /v1/components/search?q=`: ranked full-text search over name, description and labels. */
+  /**
+   * `GET /v1/components/search?q=`: ranked search (docs/search.md). Words match as prefixes and,
+   * from five letters, with one typo; `provider:aws label:team=data` and the like filter.
+   */
   async searchComponents(
     q: string,
     opts: SearchOptions = {},
@@ -219,8 +222,8 @@ export class NestorClient {
   ): Promise<RevisionedPage<ScoredComponent>> {
     const query = listQuery(opts);
     query.set('q', q);
-    const res = await this.call<ListResponse<ScoredComponent>>('v1/components/search', { ...req, query });
-    return { items: res.body.items, next_cursor: res.body.next_cursor, revision: revisionOf(res.headers) };
+    const res = await this.call<ResultPage<ScoredComponent>>('v1/components/search', { ...req, query });
+    return pageOf(res.body, res.headers);
   }
 
   /**
@@ -550,14 +553,36 @@ function seg(value: string): string {
 
 function listQuery(opts: ListOptions): URLSearchParams {
   const q = new URLSearchParams();
-  for (const key of ['provider', 'category', 'resource_type', 'engine', 'maturity', 'cursor'] as const) {
+  for (const key of [
+    'provider',
+    'category',
+    'resource_type',
+    'engine',
+    'maturity',
+    'support_level',
+    'sort',
+    'cursor',
+  ] as const) {
     const value = opts[key];
     if (value !== undefined && value !== '') q.set(key, value);
   }
   for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
   if (opts.include_prerelease !== undefined) q.set('include_prerelease', String(opts.include_prerelease));
   if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+  if (opts.facets && opts.facets.length > 0) q.set('facets', opts.facets.join(','));
+  if (opts.facet_limit !== undefined) q.set('facet_limit', String(opts.facet_limit));
   return q;
+}
+
+function pageOf<T>(body: ResultPage<T>, headers: Headers): RevisionedPage<T> {
+  return {
+    items: body.items,
+    next_cursor: body.next_cursor,
+    // A server from before totals: the page is all it told.
+    total: typeof body.total === 'number' ? body.total : body.items.length,
+    ...(body.facets ? { facets: body.facets } : {}),
+    revision: revisionOf(headers),
+  };
 }
 
 function revisionOf(headers: Headers): number | null {

@@ -10,8 +10,28 @@ export interface ListResponse<T> {
   next_cursor: string | null;
 }
 
-export type ComponentList = ListResponse<ComponentDefinition>;
-export type SearchResults = ListResponse<ScoredComponent>;
+/** Fields a list or search can be faceted by (`facets=`), and filtered by as a qualifier. */
+export type SearchFacet = 'provider' | 'category' | 'resource_type' | 'engine' | 'maturity' | 'support_level' | 'label';
+
+/** One value of a facet and how many results hold it (labels as `key=value`). */
+export interface FacetCount {
+  value: string;
+  count: number;
+}
+
+/** Order of a list or search: `relevance` (search default), `name` (list default), `updated` (newest first). */
+export type SearchSort = 'relevance' | 'name' | 'updated';
+
+/** A page of `GET /v1/components` or its search: the items, the exact total, and the facets asked for. */
+export interface ResultPage<T> extends ListResponse<T> {
+  /** Number of results over every page. */
+  total: number;
+  /** Per facet asked for: its values over the whole filtered result, most frequent first. */
+  facets?: Partial<Record<SearchFacet, FacetCount[]>>;
+}
+
+export type ComponentList = ResultPage<ComponentDefinition>;
+export type SearchResults = ResultPage<ScoredComponent>;
 
 /** `GET /v1/components/{name}/versions/{version}/dependencies`. */
 export interface DependenciesResponse {
@@ -53,9 +73,16 @@ export interface ListOptions {
   maturity?: string;
   /** `key=value` pairs, all of which must match. */
   labels?: Record<string, string>;
+  support_level?: string;
   include_prerelease?: boolean;
   limit?: number;
   cursor?: string;
+  /** Facets to count over the whole filtered result; the answer's `facets` holds them. */
+  facets?: SearchFacet[];
+  /** Values per facet, most frequent first (server default 100). */
+  facet_limit?: number;
+  /** Order of the results (list default `name`, search default `relevance`). */
+  sort?: SearchSort;
 }
 
 /** A read answer together with the catalog revision it was served at. */

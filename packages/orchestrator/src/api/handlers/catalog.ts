@@ -7,22 +7,16 @@ import {
   type ListResponse,
   MaturitySchema,
 } from '@nestor/sdk';
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
 import type { CatalogManager } from '../../catalog/manager.js';
 import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
-import type { ListQuery, Page } from '../../storage/interfaces.js';
+import type { SearchProjection } from '../../search/projection.js';
+import { checkFilter, type Filter, parseFacets, parseSearchText } from '../../search/query.js';
 import { notModified } from '../conditional-get.js';
-import {
-  ComponentDefinitionSchema,
-  ComponentSpecDoc,
-  NotModified,
-  openObject,
-  pageOf,
-  problemResponse,
-} from '../openapi.js';
+import { ComponentDefinitionSchema, ComponentSpecDoc, NotModified, openObject, problemResponse } from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
@@ -45,12 +39,52 @@ const FilterQuery = {
       description: 'key=value, repeatable (all must match)',
     }),
   ),
+  support_level: Type.Optional(Type.Union([Type.Literal('community'), Type.Literal('supported')])),
   include_prerelease: Type.Optional(Type.Boolean({ default: false })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+  facets: Type.Optional(
+    Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 10 })], {
+      description:
+        'Comma-separated facets to count over the whole filtered result: provider, category, resource_type, engine, maturity, support_level, label',
+    }),
+  ),
+  facet_limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Values per facet, most frequent first' }),
+  ),
 };
-const ListQuerySchema = Type.Object(FilterQuery);
-const SearchQuerySchema = Type.Object({ q: Type.String({ minLength: 1, maxLength: 500 }), ...FilterQuery });
+const SortParam = (byDefault: string) =>
+  Type.Optional(
+    Type.Union([Type.Literal('relevance'), Type.Literal('name'), Type.Literal('updated')], {
+      description: `Order of the results (default ${byDefault}); a query without words has no relevance and is in name order`,
+    }),
+  );
+const ListQuerySchema = Type.Object({ ...FilterQuery, sort: SortParam('name') });
+const SearchQuerySchema = Type.Object({
+  q: Type.String({
+    minLength: 1,
+    maxLength: 500,
+    description:
+      'Words (prefixes, one typo for 5+ letters) and qualifiers: provider: category: resource_type: engine: maturity: support_level: label:key=value',
+  }),
+  ...FilterQuery,
+  sort: SortParam('relevance'),
+});
+const FacetCountSchema = Type.Object({ value: Type.String(), count: Type.Integer() });
+const resultPage = (item: TSchema) =>
+  Type.Object(
+    {
+      items: Type.Array(item),
+      next_cursor: Type.Union([Type.String(), Type.Null()]),
+      total: Type.Integer({ description: 'Number of results over every page' }),
+      facets: Type.Optional(
+        Type.Record(Type.String(), Type.Array(FacetCountSchema), {
+          description: 'Per facet asked for, `{ value, count }` over the whole filtered result, most frequent first',
+        }),
+      ),
+    },
+    { additionalProperties: true },
+  );
 const LatestQuery = Type.Object({ include_prerelease: Type.Optional(Type.Boolean({ default: false })) });
 const ResolveQuery = Type.Object({ range: Type.String({ minLength: 1, maxLength: 500 }) });
 const ValidateBody = Type.Union([ComponentSpecSchema, Type.Object({ components: Type.Array(ComponentSpecSchema) })]);
@@ -59,12 +93,14 @@ const COMPONENT = 'api';
 const NAME_SHAPE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 export interface CatalogRouteDeps {
   manager: CatalogManager;
+  /** Answers list and search. */
+  search: SearchProjection;
   /** Cost caps on what one request may ask for (`limits.*` in config). */
   limits: { validateBatch: number; dependencies: number };
 }
 
 /** Component reads, writes and the validation dry run (DESIGN.md section 8). */
-export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }: CatalogRouteDeps): void {
+export function registerCatalogRoutes(app: FastifyInstance, { manager, search, limits }: CatalogRouteDeps): void {
   const read = { scope: 'read' as const };
   const write = { scope: 'write' as const };
   /** Decodes a submitted component and holds it to the dependency cap (validation reads each one). */
@@ -93,11 +129,24 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
         tags: ['components'],
         operationId: 'listComponents',
         summary: 'Latest version of each component',
+        description: 'Filtered, in name order (or `sort=updated`), with `total` and the `facets` asked for.',
         querystring: ListQuerySchema,
-        response: { 200: pageOf(ComponentDefinitionSchema) },
+        response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req) => page(await manager.listComponents(listQuery(req.query as Static<typeof ListQuerySchema>))),
+    async (req) => {
+      const q = req.query as Static<typeof ListQuerySchema>;
+      return answer(
+        await search.query({
+          ...common(q, req.catalogRevision),
+          words: [],
+          phrase: '',
+          ranked: false,
+          filters: filtersOf(q),
+          sort: q.sort,
+        }),
+      );
+    },
   );
 
   app.get(
@@ -108,13 +157,26 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
         tags: ['components'],
         operationId: 'searchComponents',
         summary: 'Ranked full-text search',
+        description:
+          'Words match name, resource_type, category, provider, labels, input and output names and description ' +
+          '(in that rank order), as prefixes and with one typo from 5 letters; qualifiers filter. See docs/search.md.',
         querystring: SearchQuerySchema,
-        response: { 200: pageOf(ComponentDefinitionSchema) },
+        response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
     async (req) => {
       const q = req.query as Static<typeof SearchQuerySchema>;
-      return page(await manager.searchComponents({ ...listQuery(q), text: q.q }));
+      const parsed = parseSearchText(q.q);
+      return answer(
+        await search.query({
+          ...common(q, req.catalogRevision),
+          words: parsed.words,
+          phrase: parsed.phrase,
+          ranked: true,
+          filters: [...filtersOf(q), ...parsed.filters],
+          sort: q.sort,
+        }),
+      );
     },
   );
 
@@ -347,22 +409,37 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, limits }:
   );
 }
 
-function page<T>(p: Page<T>): ListResponse<T> {
-  return { items: p.items, next_cursor: p.nextCursor };
+function answer<T>(r: {
+  items: T[];
+  nextCursor: string | null;
+  total: number;
+  facets: Partial<Record<string, { value: string; count: number }[]>> | null;
+}): ListResponse<T> & { total: number; facets?: Partial<Record<string, { value: string; count: number }[]>> } {
+  return { items: r.items, next_cursor: r.nextCursor, total: r.total, ...(r.facets ? { facets: r.facets } : {}) };
 }
 
-function listQuery(q: Static<typeof ListQuerySchema>): ListQuery {
+type FilterParams = Static<typeof ListQuerySchema>;
+
+function common(q: FilterParams, revision: number | null) {
   return {
-    provider: q.provider,
-    category: q.category,
-    resource_type: q.resource_type,
-    engine: q.engine,
-    maturity: q.maturity,
-    labels: parseLabels(q.label),
     includePrerelease: q.include_prerelease ?? false,
     limit: q.limit ?? 50,
     cursor: q.cursor ?? null,
+    facets: parseFacets(q.facets),
+    facetLimit: q.facet_limit,
+    revision,
   };
+}
+
+/** The filters of the query parameters (each narrows). */
+function filtersOf(q: FilterParams): Filter[] {
+  const out: Filter[] = [];
+  for (const facet of ['provider', 'category', 'resource_type', 'engine', 'maturity', 'support_level'] as const) {
+    const value = q[facet];
+    if (value !== undefined) out.push(checkFilter(facet, value, facet));
+  }
+  for (const [k, v] of Object.entries(parseLabels(q.label) ?? {})) out.push({ facet: 'label', value: `${k}=${v}` });
+  return out;
 }
 
 /** `label=team=data&label=tier=1` → `{ team: 'data', tier: '1' }`. */

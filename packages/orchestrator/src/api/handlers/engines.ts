@@ -2,7 +2,7 @@ import { type DeploymentEngine, type EngineList, invalidRequest, NestorError } f
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineConfig } from '../../config/config.js';
-import { decodeEngine, Reader } from '../../config/load.js';
+import { decodeEngine, EngineSchema } from '../../config/engine-config.js';
 import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
 import { engineNotFound } from '../../storage/errors.js';
@@ -63,7 +63,7 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
         tags: ['engines'],
         operationId: 'registerEngine',
         summary: 'Register an engine (admin)',
-        body: Type.Object({}, { additionalProperties: true }),
+        body: EngineSchema,
         response: {
           201: openObject('Registered; `Location` names the engine'),
           409: problemResponse(409, 'An engine with that name exists', ['engine_conflict']),
@@ -108,7 +108,7 @@ function anonymousView<T extends DeploymentEngine>(engine: T): T {
 /** The config decoder's rules, with its errors re-worded for a request body and naming the field. */
 function decodeBody(body: unknown): EngineConfig {
   try {
-    return decodeEngine(Reader.of(body, 'body'));
+    return decodeEngine(body, 'body');
   } catch (err) {
     if (!NestorError.hasCode(err, 'invalid_request')) throw err;
     const field = /body\.([A-Za-z0-9_.[\]]+)/.exec(err.message)?.[1];

@@ -24,7 +24,7 @@ import type {
   UpdateConditions,
   WriteOutcome,
 } from '../../storage/interfaces.js';
-import type { ComponentValidator } from '../../validation/interfaces.js';
+import type { ComponentValidator, ValidateOptions } from '../../validation/interfaces.js';
 import { withSpan } from './tracing.js';
 
 /**
@@ -165,13 +165,13 @@ export class TracingValidator implements ComponentValidator {
     this.tracer = opts.tracer;
   }
 
-  validate(spec: ComponentSpec): Promise<ValidationResult> {
+  validate(spec: ComponentSpec, opts?: ValidateOptions): Promise<ValidationResult> {
     return withSpan(
       this.tracer,
       'validation.validate',
       { 'nestor.component': spec.name, 'nestor.version': spec.version },
       async (span) => {
-        const result = await this.inner.validate(spec);
+        const result = await this.inner.validate(spec, opts);
         span.setAttribute('nestor.validation.valid', result.valid);
         span.setAttribute('nestor.validation.errors', result.errors.length);
         return result;

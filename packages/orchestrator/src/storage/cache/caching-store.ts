@@ -396,9 +396,10 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   }
 
   /**
-   * Keeps the cached name list current instead of dropping it: the validator's conflict rule
-   * reads every name on every create, and re-reading thousands of names per write would cost
-   * more than the write. An update never changes the names; a create adds at most one.
+   * Keeps the cached name list current instead of dropping it: the catalog-size gauge and the
+   * validation name index's rebuilds read every name, and re-reading thousands of names after
+   * each write would cost more than the write. An update never changes the names; a create adds
+   * at most one. (The conflicts rule reads `validation/catalog-index.ts`, not this list.)
    */
   private updateNames(name: string, change: Change): void {
     if (change === 'updated') return;

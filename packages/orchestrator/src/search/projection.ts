@@ -1,0 +1,217 @@
+import {
+  type CatalogEvent,
+  type ComponentDefinition,
+  compareVersions,
+  isPrerelease,
+  type ScoredComponent,
+} from '@nestor/sdk';
+import type { LogConsumer } from '../events/log-follower.js';
+import type { Logger } from '../observability/logging/logger.js';
+import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
+import type { ComponentReader } from '../storage/interfaces.js';
+import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
+import type { Facet, Filter } from './query.js';
+import { type FacetCount, SearchIndex, type SortOrder } from './search-index.js';
+
+/** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
+export type SearchSource = Pick<ComponentReader, 'listComponents' | 'getLatestComponent'>;
+
+/** Something the projection waits on to reflect the log up to a revision (its log follower). */
+export interface ProjectionWaiter {
+  catchUp(head: number): Promise<void>;
+  position(): number;
+}
+
+/** One list or search over the projection. */
+export interface CatalogQuery {
+  /** Folded words to search for; empty: a filtered list. */
+  words: readonly string[];
+  /** Free text a name must equal to rank first ('' for none). */
+  phrase: string;
+  /** True for `/search`: items carry a score, and text without words or qualifiers matches nothing. */
+  ranked: boolean;
+  filters: readonly Filter[];
+  includePrerelease: boolean;
+  /** Default: relevance for a search with words, name otherwise. */
+  sort?: SortOrder | undefined;
+  limit: number;
+  cursor?: string | null | undefined;
+  facets: readonly Facet[];
+  /** Values per facet, most frequent first (default 100). */
+  facetLimit?: number | undefined;
+  /** The catalog revision the answer must reflect (read-your-writes); null: whatever is applied. */
+  revision?: number | null | undefined;
+}
+
+export interface CatalogQueryResult<T> {
+  /** Shared with the projection: never change them. */
+  items: T[];
+  nextCursor: string | null;
+  total: number;
+  facets: Partial<Record<Facet, FacetCount[]>> | null;
+}
+
+const PAGE = 500;
+const DEFAULT_FACET_LIMIT = 100;
+const DEFAULT_WAIT_MS = 2_000;
+
+/**
+ * The one search projection every store shares (docs/decisions.md): a `SearchIndex` fed by the
+ * durable log through a `LogFollower` (component events carry the whole stored version), built from
+ * the store's latest versions on reset (start-up, or a gap in the log). List and search are answered
+ * from it, so every store ranks, filters and counts alike, without scanning definitions.
+ */
+export class SearchProjection implements LogConsumer {
+  private readonly source: SearchSource;
+  private readonly logger: Logger;
+  private readonly waitMs: number;
+  private index = new SearchIndex();
+  private waiter: ProjectionWaiter | null = null;
+
+  constructor(opts: { source: SearchSource; logger: Logger; waitMs?: number }) {
+    this.source = opts.source;
+    this.logger = opts.logger;
+    this.waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
+  }
+
+  /** The follower feeding this projection; queries wait for it to reach their revision. */
+  attach(waiter: ProjectionWaiter): void {
+    this.waiter = waiter;
+  }
+
+  /** Number of components indexed. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  async onEvents(events: readonly CatalogEvent[]): Promise<void> {
+    for (const event of events) {
+      if (!event.type.startsWith('component.')) continue;
+      const component = event.data['component'] as ComponentDefinition | undefined;
+      const known =
+        event.type === 'component.created' ||
+        event.type === 'component.updated' ||
+        event.type === 'component.deprecated';
+      if (known && component && component.name === event.subject.name && eligibleForLatest(component)) {
+        if (this.apply(component, event.type === 'component.created')) continue;
+      }
+      // A change this projection cannot derive from the event alone: read the name's picks again.
+      await this.reload(event.subject.name);
+    }
+  }
+
+  async onReset(): Promise<void> {
+    const started = Date.now();
+    const latest = await this.walk(false);
+    const highest = await this.walk(true);
+    const index = new SearchIndex();
+    for (const [name, def] of latest) index.upsert(def, highest.get(name) ?? def);
+    for (const [name, def] of highest) if (!latest.has(name)) index.upsert(def, def);
+    this.index = index;
+    this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
+  }
+
+  /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */
+  async query(q: CatalogQuery): Promise<CatalogQueryResult<ComponentDefinition | ScoredComponent>> {
+    await this.settle(q.revision ?? null);
+    // A query without words has no relevance: it is a filtered list in name order.
+    const asked: SortOrder = q.sort ?? (q.words.length > 0 ? 'relevance' : 'name');
+    const sort: SortOrder = asked === 'relevance' && q.words.length === 0 ? 'name' : asked;
+    const byName = sort === 'name';
+    const after = byName ? decodeListCursor(q.cursor) : '';
+    const offset = byName ? 0 : decodeSearchCursor(q.cursor);
+    if (q.ranked && q.words.length === 0 && q.filters.length === 0) {
+      return { items: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? emptyFacets(q.facets) : null };
+    }
+    const result = this.index.query({
+      view: q.includePrerelease ? 1 : 0,
+      words: q.words,
+      phrase: q.phrase,
+      filters: q.filters,
+      sort,
+      after,
+      offset,
+      limit: q.limit,
+      facets: q.facets,
+      facetLimit: q.facetLimit ?? DEFAULT_FACET_LIMIT,
+    });
+    const items = q.ranked
+      ? result.hits.map((h) => ({ ...h.component, score: h.score }))
+      : result.hits.map((h) => h.component);
+    const last = result.hits.at(-1);
+    let nextCursor: string | null = null;
+    if (result.more && last) nextCursor = byName ? listCursor(last.component.name) : searchCursor(offset + q.limit);
+    return { items, nextCursor, total: result.total, facets: q.facets.length > 0 ? result.facets : null };
+  }
+
+  /** Waits, bounded, until the projection reflects `revision` (the writes this replica has shown). */
+  private async settle(revision: number | null): Promise<void> {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const target = revision ?? 0;
+    if (waiter.position() >= target && waiter.position() >= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.waitMs);
+    });
+    try {
+      const outcome = await Promise.race([waiter.catchUp(target).then(() => 'ok' as const), timeout]);
+      if (outcome === 'timeout') {
+        this.logger.warn(
+          { revision: target, at: waiter.position() },
+          'search projection is behind; answering from it as it is',
+        );
+      }
+    } catch (err) {
+      this.logger.warn({ err, revision: target }, 'search projection could not catch up; answering from it as it is');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Applies a version known from its event; false when the picks must be read from the store. */
+  private apply(def: ComponentDefinition, created: boolean): boolean {
+    const picks = this.index.picks(def.name);
+    if (!picks) {
+      if (!created) return false;
+      this.index.upsert(def, def);
+      return true;
+    }
+    const { latest, highest } = picks;
+    // The stores' one latest rule (storage/latest-rule.ts), applied to the pick each notion holds.
+    const take = (holder: ComponentDefinition, includePrerelease: boolean) =>
+      def.version === holder.version ||
+      takesLatest(
+        def,
+        { prerelease: isPrerelease(holder.version) },
+        compareVersions(def.version, holder.version) > 0,
+        includePrerelease,
+      );
+    const nextLatest = take(latest, false) ? def : latest;
+    const nextHighest = take(highest, true) ? def : highest;
+    if (nextLatest !== latest || nextHighest !== highest) this.index.upsert(nextLatest, nextHighest);
+    return true;
+  }
+
+  private async reload(name: string): Promise<void> {
+    const latest = await this.source.getLatestComponent(name);
+    const highest = await this.source.getLatestComponent(name, { includePrerelease: true });
+    if (!latest || !highest) this.index.remove(name);
+    else this.index.upsert(latest, highest);
+  }
+
+  private async walk(includePrerelease: boolean): Promise<Map<string, ComponentDefinition>> {
+    const out = new Map<string, ComponentDefinition>();
+    let cursor: string | null = null;
+    do {
+      const page = await this.source.listComponents({ limit: PAGE, cursor, includePrerelease });
+      for (const c of page.items) out.set(c.name, c);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+}
+
+function emptyFacets(facets: readonly Facet[]): Partial<Record<Facet, FacetCount[]>> {
+  return Object.fromEntries(facets.map((f) => [f, []]));
+}

@@ -1,0 +1,56 @@
+/**
+ * What a word is, for the search projection: a run of letters or digits, case- and accent-folded.
+ * Documents and queries are cut the same way, so no user input ever reaches a query language and a
+ * hyphenated or underscored name (`aws-rds-postgres`, `vpc_id`) is found by each of its parts.
+ */
+
+/** Words kept from one query; the rest are ignored. */
+export const MAX_QUERY_WORDS = 16;
+/** A longer word is cut to this length (document and query alike). */
+export const MAX_WORD_LENGTH = 64;
+
+/** Case- and accent-folded text (`Ünïcode` → `unicode`). */
+export function foldText(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
+}
+
+/** The words of a text: letter/digit runs after folding, each at most `MAX_WORD_LENGTH` long. */
+export function tokenize(text: string): string[] {
+  const words = foldText(text).match(/[\p{L}\p{N}]+/gu) ?? [];
+  return words.map((w) => (w.length > MAX_WORD_LENGTH ? w.slice(0, MAX_WORD_LENGTH) : w));
+}
+
+/**
+ * True when `a` and `b` are at most one edit apart: an insertion, a deletion, a substitution or a
+ * transposition of two adjacent letters (optimal string alignment distance ≤ 1).
+ */
+export function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > 1) return false;
+  let i = 0;
+  while (i < la && i < lb && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (la === lb) {
+    // Substitution at i, or a transposition of i and i + 1.
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return (
+      i + 1 < la &&
+      a.charCodeAt(i) === b.charCodeAt(i + 1) &&
+      a.charCodeAt(i + 1) === b.charCodeAt(i) &&
+      a.slice(i + 2) === b.slice(i + 2)
+    );
+  }
+  // One insertion/deletion at i.
+  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/** Every string made by deleting one character of `word` (distinct). */
+export function deletions(word: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < word.length; i++) out.add(word.slice(0, i) + word.slice(i + 1));
+  return [...out];
+}
