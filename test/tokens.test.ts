@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CreatedToken, TokenInfo } from '@nestor/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../packages/orchestrator/src/main.js';
-import { AUTH, component, testApp, testConfig, uniqueName } from './helpers.js';
+import { AUTH, component, TOKENS, testApp, testConfig, uniqueName } from './helpers.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -195,6 +195,85 @@ describe('stored API tokens (/v1/tokens)', () => {
     });
     expect(res.statusCode).toBe(201);
     expect((res.json() as CreatedToken).names).toEqual(['aws-*', '{gcp,azure}-db-?', '!aws-iam-*']);
+  });
+});
+
+describe('ownership: names patterns, published_by and provenance', () => {
+  let app: App;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ app, cleanup } = await testApp());
+  });
+  afterAll(async () => cleanup());
+
+  const publish = (token: string, body: object) =>
+    app.server.inject({ method: 'POST', url: '/v1/components', headers: bearer(token), payload: body });
+  const versions = async (name: string) =>
+    (await app.server.inject({ method: 'GET', url: `/v1/components/${name}/versions` })).json().versions ?? [];
+
+  it('a token publishes and patches only names its patterns cover; others are 403 naming the patterns', async () => {
+    const t = (
+      await createToken(app, { name: 'aws-team', scopes: ['write'], names: ['aws-*', '!aws-iam-*'] })
+    ).json() as CreatedToken;
+    const own = `aws-${uniqueName('db')}`;
+    const ok = await publish(t.token, component({ name: own }));
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().published_by).toBe('token:aws-team');
+    const read = await app.server.inject({ method: 'GET', url: `/v1/components/${own}/versions/1.0.0` });
+    expect(read.json().published_by).toBe('token:aws-team');
+
+    for (const other of [`gcp-${uniqueName('db')}`, `aws-iam-${uniqueName('role')}`]) {
+      const refused = await publish(t.token, component({ name: other }));
+      expect(refused.statusCode, other).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'forbidden', details: { names: ['aws-*', '!aws-iam-*'] } });
+      expect(refused.json().detail).toContain('aws-*');
+      expect(await versions(other)).toEqual([]);
+    }
+
+    // Someone else's component: the patch is refused and changes nothing.
+    const foreign = `gcp-${uniqueName('bucket')}`;
+    expect((await publish(TOKENS.write, component({ name: foreign }))).statusCode).toBe(201);
+    const patch = await app.server.inject({
+      method: 'PATCH',
+      url: `/v1/components/${foreign}/versions/1.0.0`,
+      headers: bearer(t.token),
+      payload: { labels: { owner: 'aws-team' } },
+    });
+    expect(patch.statusCode).toBe(403);
+    expect(patch.json().details.names).toEqual(['aws-*', '!aws-iam-*']);
+    const after = await app.server.inject({ method: 'GET', url: `/v1/components/${foreign}/versions/1.0.0` });
+    expect(after.json().labels).toEqual({ team: 'platform' });
+    expect(after.json().published_by).toBe('token:writer');
+    const patched = await app.server.inject({
+      method: 'PATCH',
+      url: `/v1/components/${own}/versions/1.0.0`,
+      headers: bearer(t.token),
+      payload: { labels: { owner: 'aws-team' } },
+    });
+    expect(patched.statusCode).toBe(200);
+  });
+
+  it('git_* fields need the provenance or admin scope; published_by cannot be forged', async () => {
+    const git = {
+      git_repository: 'https://git.example/platform.git',
+      git_commit: 'a'.repeat(40),
+      git_path: 'x/component.yaml',
+    };
+    const name = uniqueName('prov');
+    const refused = await publish(TOKENS.write, component({ name, ...git }));
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'forbidden', details: { required_scope: 'provenance' } });
+    expect(await versions(name)).toEqual([]);
+
+    const p = (
+      await createToken(app, { name: 'ci-provenance', scopes: ['write', 'provenance'] })
+    ).json() as CreatedToken;
+    const ok = await publish(p.token, { ...component({ name, ...git }), published_by: 'token:admin' });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json()).toMatchObject({ ...git, published_by: 'token:ci-provenance' });
+    const admin = await publish(TOKENS.admin, component({ name: uniqueName('prov'), ...git }));
+    expect(admin.statusCode).toBe(201);
+    expect(admin.json().published_by).toBe('token:admin');
   });
 });
 

@@ -174,6 +174,11 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
       Type.Null(),
     ]),
     revision: Type.Integer({ minimum: 0, description: 'Sequence of the event that last changed this version' }),
+    published_by: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: '`token:<name>` or `source:<name>`: who published the version (null when unknown)',
+      }),
+    ),
   },
   {
     additionalProperties: true,
@@ -188,6 +193,7 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
               updated_at: '2026-01-01T00:00:00.000Z',
               deprecated: null,
               revision: 1,
+              published_by: 'source:platform',
             },
           ],
         }

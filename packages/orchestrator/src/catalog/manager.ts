@@ -56,6 +56,11 @@ export interface CatalogManagerOptions {
   maxCreateAttempts?: number;
 }
 
+export interface CreateOptions {
+  /** Who publishes: `token:<name>` or `source:<name>`, stored as the version's `published_by`. */
+  actor?: string | null;
+}
+
 export interface UpdateOptions {
   /** The update applies only while the version is at one of these; otherwise `precondition_failed`. */
   ifMatch?: readonly VersionTag[] | undefined;
@@ -111,12 +116,12 @@ export class CatalogManager {
    * the same name+version with other content is `version_conflict`; a failed rule is
    * `validation_failed` carrying the whole result. Nothing is written unless validation passes.
    */
-  async createComponent(spec: ComponentSpec): Promise<CreateOutcome> {
+  async createComponent(spec: ComponentSpec, opts: CreateOptions = {}): Promise<CreateOutcome> {
     const digest = computeDigest(spec);
     return this.createLocks.run(normalizeName(spec.name), async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.createOnce(spec, digest);
+          return await this.createOnce(spec, digest, opts.actor ?? null);
         } catch (err) {
           if (!(NestorError.is(err) && err.code === 'precondition_failed')) throw err;
           this.writes.inc({ operation: 'create', outcome: 'retried' });
@@ -134,7 +139,7 @@ export class CatalogManager {
    * One validate-then-write. The write carries the tag of the version set read before validating:
    * the store refuses it (`precondition_failed`) when the set moved, whoever moved it.
    */
-  private async createOnce(spec: ComponentSpec, digest: string): Promise<CreateOutcome> {
+  private async createOnce(spec: ComponentSpec, digest: string, actor: string | null): Promise<CreateOutcome> {
     const versions = await this.store.getComponentVersions(spec.name);
     const existing = versions.find((v) => v.version === spec.version);
     if (existing) {
@@ -159,7 +164,7 @@ export class CatalogManager {
       this.writes.inc({ operation: 'create', outcome: 'invalid' });
       throw validationFailed(COMPONENT, 'CreateComponent', result);
     }
-    const outcome = await this.store.createComponent({ ...spec, digest }, { expectedVersionSet });
+    const outcome = await this.store.createComponent({ ...spec, digest, published_by: actor }, { expectedVersionSet });
     if (outcome.event) {
       this.writes.inc({ operation: 'create', outcome: 'created' });
       this.feed.publish(outcome.event.id);

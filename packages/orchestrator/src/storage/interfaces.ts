@@ -43,6 +43,8 @@ export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
 /** A component version ready to store: a normalised spec plus its digest. */
 export interface NewComponent extends ComponentSpec {
   digest: string;
+  /** `token:<name>` or `source:<name>`; stored as the version's `published_by` (null when omitted). */
+  published_by?: string | null | undefined;
 }
 
 /** The outcome of a write: the stored version and the event it appended (null for a no-op). */

@@ -44,6 +44,7 @@ export function newDefinition(component: NewComponent, now: string, revision: nu
     updated_at: now,
     deprecated: null,
     revision,
+    published_by: component.published_by ?? null,
   };
 }
 

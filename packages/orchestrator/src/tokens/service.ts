@@ -95,10 +95,15 @@ function expiry(value: unknown, bad: (field: string, message: string) => Error):
   return ms;
 }
 
-/** Whether `name` matches one of `patterns`; an empty pattern list allows every name. */
+/**
+ * Whether a token with these `names` patterns may write `name`: it must match one positive pattern
+ * (any name when there is none) and no `!`-negated one. An empty list allows every name.
+ */
 export function namesAllow(patterns: readonly string[], name: string): boolean {
-  if (patterns.length === 0) return true;
-  return patterns.some((p) => picomatch.isMatch(name, p, { strictBrackets: true }));
+  const match = (p: string) => picomatch.isMatch(name, p, { strictBrackets: true });
+  const positive = patterns.filter((p) => !p.startsWith('!'));
+  const negative = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+  return (positive.length === 0 || positive.some(match)) && !negative.some(match);
 }
 
 export interface TokenServiceOptions {

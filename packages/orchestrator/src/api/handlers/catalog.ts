@@ -16,6 +16,7 @@ import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { SearchProjection } from '../../search/projection.js';
 import { checkFilter, type Filter, parseFacets, parseSearchText } from '../../search/query.js';
 import { notModified } from '../conditional-get.js';
+import { actorOf, checkOwnership, checkProvenance } from '../middleware/ownership.js';
 import { ComponentDefinitionSchema, ComponentSpecDoc, NotModified, openObject, problemResponse } from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
@@ -323,7 +324,9 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
     },
     async (req, reply) => {
       const spec = submitted(req.body, { operation: 'CreateComponent' });
-      const outcome = await manager.createComponent(spec);
+      checkOwnership(req.principal, spec.name, 'CreateComponent');
+      checkProvenance(req.principal, spec, 'CreateComponent');
+      const outcome = await manager.createComponent(spec, { actor: actorOf(req.principal) });
       reply.status(outcome.created ? 201 : 200);
       if (outcome.created) {
         reply.header('location', `/v1/components/${spec.name}/versions/${spec.version}`);
@@ -357,6 +360,7 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
     },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
+      checkOwnership(req.principal, name, 'UpdateComponent');
       const patch = decode(ComponentPatchSchema, req.body, { component: COMPONENT, operation: 'UpdateComponent' });
       const ifMatch = req.headers['if-match'];
       const tags = ifMatch === undefined ? '*' : parseIfMatch(ifMatch);
