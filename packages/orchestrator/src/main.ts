@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
+import { registerAuditRoutes } from './api/handlers/audit.js';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
@@ -18,9 +19,11 @@ import { registerTokenRoutes } from './api/handlers/tokens.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { setUpAuth } from './api/middleware/admin-token.js';
+import { registerAuditHook } from './api/middleware/audit.js';
 import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
+import { AuditRecorder } from './audit/recorder.js';
 import type { CatalogManager } from './catalog/manager.js';
 import type { Config } from './config/config.js';
 import { buildCatalogCore } from './core.js';
@@ -170,6 +173,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });
+  // Audit (10.5): writes carry their entry into the store; the hook records refusals and no-ops.
+  const audit = new AuditRecorder({ log: baseStore, clock, logger, retainMs: config.audit.retain_ms });
+  registerAuditHook(server, audit);
+  stoppers.push(() => audit.stop());
   // Serialized component reads, keyed by revision and the store cache's generation so that they
   // follow the store cache exactly; a quarter of `cache.max_bytes` on top of it, off with it.
   registerResponseCache(server, {
@@ -183,13 +190,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, {
     manager,
+    audit,
     search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
-  registerTokenRoutes(server, { tokens });
+  registerTokenRoutes(server, { tokens, audit });
+  registerAuditRoutes(server, { log: baseStore });
 
   // Sources (issue 5): their status routes and webhooks; the syncs themselves are the core's.
   registerSourceRoutes(server, { sources });
@@ -250,6 +259,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       const begin = async () => {
         await sources.start();
         compactor.start();
+        audit.start();
         engines.startRefresh(5_000);
         engineHealth.start();
         engineDiscovery.start();

@@ -141,6 +141,7 @@ export const TAGS = [
   { name: 'events', description: 'Server-sent stream of catalog changes.' },
   { name: 'schemas', description: 'JSON Schemas for editors and CI.' },
   { name: 'tokens', description: 'Stored API tokens: create, list, revoke (admin).' },
+  { name: 'audit', description: 'Who changed what, including refused writes (admin).' },
   { name: 'operations', description: 'Liveness, readiness and build information.' },
 ];
 

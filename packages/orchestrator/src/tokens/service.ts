@@ -3,7 +3,7 @@ import { type CreatedToken, invalidRequest, type TokenInfo, type TokenScope } fr
 import picomatch from 'picomatch';
 import type { Clock } from '../observability/clock.js';
 import { tokenConflict, tokenNotFound } from '../storage/errors.js';
-import type { StoredToken, TokenStore } from '../storage/interfaces.js';
+import type { AuditEntry, StoredToken, TokenStore } from '../storage/interfaces.js';
 import type { StoredTokenVerifier } from './verifier.js';
 
 const COMPONENT = 'tokens';
@@ -129,7 +129,7 @@ export class TokenService {
   }
 
   /** Creates a token; the answer is the only place its secret ever appears. Throws `token_conflict`. */
-  async create(input: TokenRequestInput): Promise<CreatedToken> {
+  async create(input: TokenRequestInput, audit?: (id: string) => AuditEntry): Promise<CreatedToken> {
     if (this.reservedNames.has(input.name)) throw tokenConflict(COMPONENT, 'CreateToken', input.name);
     const id = randomBytes(8).toString('hex');
     const token = `nst_${id}_${randomBytes(32).toString('base64url')}`;
@@ -144,7 +144,7 @@ export class TokenService {
       expires_at: input.expiresInMs === null ? null : new Date(now.getTime() + input.expiresInMs).toISOString(),
       last_used_at: null,
     };
-    await this.store.createToken(stored);
+    await this.store.createToken(stored, audit?.(id));
     const { sha256: _hash, last_used_at: _used, ...shown } = stored;
     return { ...shown, token };
   }
@@ -154,9 +154,9 @@ export class TokenService {
   }
 
   /** Revokes a token: refused here at once, on other replicas within the verifier's TTL. Throws `token_not_found`. */
-  async revoke(id: string): Promise<StoredToken> {
+  async revoke(id: string, audit?: AuditEntry): Promise<StoredToken> {
     const token = await this.store.getToken(id);
-    if (!token || !(await this.store.deleteToken(id))) throw tokenNotFound(COMPONENT, 'RevokeToken', id);
+    if (!token || !(await this.store.deleteToken(id, audit))) throw tokenNotFound(COMPONENT, 'RevokeToken', id);
     this.verifier.forget(id);
     return token;
   }

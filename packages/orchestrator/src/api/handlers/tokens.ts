@@ -1,7 +1,9 @@
 import type { CreatedToken, TokenList } from '@nestor/sdk';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { AuditRecorder } from '../../audit/recorder.js';
 import { decodeTokenRequest, type TokenService } from '../../tokens/service.js';
+import { auditForWrite, field } from '../middleware/audit.js';
 import { NoContent, problemResponse } from '../openapi.js';
 
 const IdParams = Type.Object({
@@ -40,11 +42,14 @@ const TokenRequestSchema = Type.Object(
 );
 
 /** `POST/GET /v1/tokens`, `DELETE /v1/tokens/{id}` (admin): stored API tokens. */
-export function registerTokenRoutes(app: FastifyInstance, { tokens }: { tokens: TokenService }): void {
+export function registerTokenRoutes(
+  app: FastifyInstance,
+  { tokens, audit }: { tokens: TokenService; audit: AuditRecorder },
+): void {
   app.post(
     '/v1/tokens',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', audit: { action: 'token.create', subject: (req) => field(req.body, 'name') } },
       schema: {
         tags: ['tokens'],
         operationId: 'createToken',
@@ -60,7 +65,11 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: { tokens: 
       },
     },
     async (req, reply): Promise<CreatedToken> => {
-      const created = await tokens.create(decodeTokenRequest(req.body));
+      const input = decodeTokenRequest(req.body);
+      const created = await tokens.create(input, (id) =>
+        auditForWrite(audit, req, 'token.create', id, { name: input.name, scopes: input.scopes, names: input.names }),
+      );
+      req.auditWritten = true;
       reply.status(201).header('location', `/v1/tokens/${created.id}`);
       return created;
     },
@@ -99,7 +108,7 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: { tokens: 
   app.delete(
     '/v1/tokens/:id',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', audit: { action: 'token.revoke', subject: (req) => field(req.params, 'id') } },
       schema: {
         tags: ['tokens'],
         operationId: 'revokeToken',
@@ -110,7 +119,8 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: { tokens: 
     },
     async (req, reply) => {
       const { id } = req.params as Static<typeof IdParams>;
-      await tokens.revoke(id);
+      await tokens.revoke(id, auditForWrite(audit, req, 'token.revoke', id));
+      req.auditWritten = true;
       return reply.status(204).send();
     },
   );

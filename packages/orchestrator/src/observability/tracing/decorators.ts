@@ -12,6 +12,8 @@ import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { ChangeFeed } from '../../events/interfaces.js';
 import type { SharedCache } from '../../storage/cache/interfaces.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogStore,
   CreateConditions,
   DependentRef,
@@ -132,8 +134,8 @@ export class TracingStore implements CatalogStore {
   releaseLease(name: string, holder: string): Promise<void> {
     return this.span('releaseLease', { 'nestor.lease': name }, () => this.inner.releaseLease(name, holder));
   }
-  createToken(token: StoredToken): Promise<void> {
-    return this.span('createToken', { 'nestor.token': token.id }, () => this.inner.createToken(token));
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.span('createToken', { 'nestor.token': token.id }, () => this.inner.createToken(token, audit));
   }
   getToken(id: string): Promise<StoredToken | null> {
     return this.span('getToken', { 'nestor.token': id }, () => this.inner.getToken(id));
@@ -141,8 +143,17 @@ export class TracingStore implements CatalogStore {
   listTokens(): Promise<StoredToken[]> {
     return this.span('listTokens', {}, () => this.inner.listTokens());
   }
-  deleteToken(id: string): Promise<boolean> {
-    return this.span('deleteToken', { 'nestor.token': id }, () => this.inner.deleteToken(id));
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('deleteToken', { 'nestor.token': id }, () => this.inner.deleteToken(id, audit));
+  }
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.span('appendAudit', {}, () => this.inner.appendAudit(entry));
+  }
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.span('listAudit', { 'nestor.limit': query.limit }, () => this.inner.listAudit(query));
+  }
+  pruneAudit(before: string): Promise<number> {
+    return this.span('pruneAudit', {}, () => this.inner.pruneAudit(before));
   }
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.span('touchToken', { 'nestor.token': id }, () => this.inner.touchToken(id, at, notBefore));

@@ -11,6 +11,8 @@ import { type Logger, silentLogger } from '../../observability/logging/logger.js
 import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
 import { noopMetrics } from '../../observability/metrics/metrics.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogStore,
   CreateConditions,
   DependentRef,
@@ -275,8 +277,8 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   }
 
   // Tokens are not cached here: revocation must reach every replica quickly (see tokens/).
-  createToken(token: StoredToken): Promise<void> {
-    return this.inner.createToken(token);
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.inner.createToken(token, audit);
   }
 
   getToken(id: string): Promise<StoredToken | null> {
@@ -287,8 +289,20 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return this.inner.listTokens();
   }
 
-  deleteToken(id: string): Promise<boolean> {
-    return this.inner.deleteToken(id);
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.deleteToken(id, audit);
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.inner.appendAudit(entry);
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.inner.listAudit(query);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.inner.pruneAudit(before);
   }
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {

@@ -27,6 +27,8 @@ import { type Logger, silentLogger } from '../../observability/logging/logger.js
 import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -50,6 +52,7 @@ import {
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
+import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import { dependentItems, type Head, headAfterAdding, headItem, parseDoc, parseHead, versionItem } from './items.js';
 import { SearchProjection } from './search-projection.js';
@@ -126,6 +129,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly heads: HeadCache;
   private readonly projection: SearchProjection;
   private readonly tokens: DynamoTokens;
+  private readonly audit: DynamoAudit;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
@@ -160,6 +164,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
     this.tokens = new DynamoTokens({ doc: this.doc, table: this.table });
+    this.audit = new DynamoAudit({ doc: this.doc, table: this.table });
   }
 
   /** Builds the store from `config.store`; region and endpoint override the SDK's standard chain. */
@@ -343,6 +348,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           ...dependentItems(stored).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
         ];
         if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         const result = await this.transact(items, attempt, 'CreateComponent');
         if (result === 'retry') continue;
         if (result === 'lost-item') {
@@ -396,6 +402,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           };
           items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
         }
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         const result = await this.transact(items, attempt, 'UpdateComponent');
         if (result === 'retry' || result === 'lost-item') continue;
         return { component: stored, event };
@@ -614,8 +621,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  createToken(token: StoredToken): Promise<void> {
-    return this.guard('CreateToken', () => this.tokens.create(token));
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateToken', () => this.tokens.create(token, audit));
   }
 
   getToken(id: string): Promise<StoredToken | null> {
@@ -626,8 +633,20 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     return this.guard('ListTokens', () => this.tokens.list());
   }
 
-  deleteToken(id: string): Promise<boolean> {
-    return this.guard('DeleteToken', () => this.tokens.delete(id));
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteToken', () => this.tokens.delete(id, audit));
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.guard('AppendAudit', () => this.audit.append(entry));
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.guard('ListAudit', () => this.audit.list(query));
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.guard('PruneAudit', () => this.audit.prune(before));
   }
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {

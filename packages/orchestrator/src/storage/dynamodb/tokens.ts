@@ -6,7 +6,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { tokenConflict } from '../errors.js';
-import type { StoredToken } from '../interfaces.js';
+import type { AuditEntry, StoredToken } from '../interfaces.js';
+import { auditPut } from './audit.js';
 import { COMPONENT, isConditionFailure } from './transactions.js';
 
 /**
@@ -25,7 +26,7 @@ export class DynamoTokens {
     this.table = opts.table;
   }
 
-  async create(token: StoredToken): Promise<void> {
+  async create(token: StoredToken, audit?: AuditEntry): Promise<void> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -44,6 +45,7 @@ export class DynamoTokens {
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
+            ...(audit ? [auditPut(this.table, audit)] : []),
           ],
         }),
       );
@@ -86,7 +88,7 @@ export class DynamoTokens {
     );
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, audit?: AuditEntry): Promise<boolean> {
     const token = await this.get(id);
     if (!token) return false;
     try {
@@ -108,6 +110,7 @@ export class DynamoTokens {
                 ExpressionAttributeValues: { ':id': id },
               },
             },
+            ...(audit ? [auditPut(this.table, audit)] : []),
           ],
         }),
       );

@@ -8,9 +8,12 @@ import {
   type ScoredComponent,
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { auditMatches } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -80,6 +83,8 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
   private readonly state = new Map<string, unknown>();
   private readonly leases = new Map<string, Lease>();
   private readonly tokens = new Map<string, StoredToken>();
+  /** Audit entries, ids ascending (ids sort by time). */
+  private audit: AuditEntry[] = [];
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -190,6 +195,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
       this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
     }
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(stored), event: copy(event) };
   }
 
@@ -215,6 +221,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
     entry.versions[index] = next;
     this.refreshLatest(entry);
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(next), event: copy(event) };
   }
 
@@ -292,12 +299,13 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
   }
 
-  async createToken(token: StoredToken): Promise<void> {
+  async createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
     for (const t of this.tokens.values()) {
       if (t.name === token.name) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
     }
     if (this.tokens.has(token.id)) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
     this.tokens.set(token.id, copy(token));
+    if (audit) this.insertAudit(audit);
   }
 
   async getToken(id: string): Promise<StoredToken | null> {
@@ -311,8 +319,39 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
       .map(copy);
   }
 
-  async deleteToken(id: string): Promise<boolean> {
-    return this.tokens.delete(id);
+  async deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    const deleted = this.tokens.delete(id);
+    if (deleted && audit) this.insertAudit(audit);
+    return deleted;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.insertAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    const items: AuditEntry[] = [];
+    for (let i = this.audit.length - 1; i >= 0; i--) {
+      const e = this.audit[i] as AuditEntry;
+      if (query.cursor && e.id >= query.cursor) continue;
+      if (!auditMatches(e, query)) continue;
+      if (items.length === query.limit) return { items, nextCursor: items.at(-1)?.id ?? null };
+      items.push(copy(e));
+    }
+    return { items, nextCursor: null };
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    const kept = this.audit.filter((e) => e.time >= before);
+    const removed = this.audit.length - kept.length;
+    this.audit = kept;
+    return removed;
+  }
+
+  private insertAudit(entry: AuditEntry): void {
+    let i = this.audit.length;
+    while (i > 0 && (this.audit[i - 1] as AuditEntry).id > entry.id) i--;
+    this.audit.splice(i, 0, copy(entry));
   }
 
   async touchToken(id: string, at: string, notBefore: string): Promise<void> {

@@ -16,9 +16,12 @@ import {
 } from '@nestor/sdk';
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -453,6 +456,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
       }
       const definition = await insertVersion(q, stored);
       const event = componentEvent(id, 'component.created', now, stored);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
   }
@@ -484,6 +488,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
         [next.maturity, JSON.stringify(next.labels), termsOf(next), definition, row.id],
       );
       const event = componentEvent(id, type as EventType, now, next, changed);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
   }
@@ -646,8 +651,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  createToken(token: StoredToken): Promise<void> {
-    return this.run('CreateToken', async (q) => {
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.transaction('CreateToken', async (q) => {
       const r = tokenRow(token);
       try {
         await q.query(
@@ -659,6 +664,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
         if ((err as { code?: string }).code === '23505') throw tokenConflict(COMPONENT, 'CreateToken', token.name);
         throw err;
       }
+      if (audit) await insertAudit(q, audit);
     });
   }
 
@@ -676,11 +682,54 @@ export class PostgresStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  deleteToken(id: string): Promise<boolean> {
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.transaction('DeleteToken', async (q) => {
+      const deleted = ((await q.query('DELETE FROM tokens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      if (deleted && audit) await insertAudit(q, audit);
+      return deleted;
+    });
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.run('AppendAudit', async (q) => {
+      await insertAudit(q, entry);
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.read('ListAudit', async (q) => {
+      const { where, params } = auditWhere(query, (n) => `$${n}`);
+      const { rows } = await q.query<AuditRow>(
+        `SELECT * FROM audit${where} ORDER BY id DESC LIMIT $${params.length + 1}`,
+        [...params, query.limit + 1],
+      );
+      return auditPage(rows.map(fromAuditRow), query.limit);
+    });
+  }
+
+  pruneAudit(before: string): Promise<number> {
     return this.run(
-      'DeleteToken',
-      async (q) => ((await q.query('DELETE FROM tokens WHERE id = $1', [id])).rowCount ?? 0) > 0,
+      'PruneAudit',
+      async (q) => (await q.query('DELETE FROM audit WHERE time < $1', [before])).rowCount ?? 0,
     );
+  }
+
+  /** A write without an event (tokens and their audit entries): committed together or not at all. */
+  private async transaction<T>(operation: string, work: (q: Querier) => Promise<T>): Promise<T> {
+    const client = await this.connect(operation);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw this.failure(operation, err);
+    } finally {
+      client.release(broken);
+    }
   }
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
@@ -996,3 +1045,11 @@ export function isConnectionError(err: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function insertAudit(q: Querier, entry: AuditEntry): Promise<void> {
+  const r = auditRow(entry);
+  await q.query(
+    'INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [r.id, r.time, r.actor, r.action, r.subject, r.request_id, r.ip, r.outcome, r.details],
+  );
+}

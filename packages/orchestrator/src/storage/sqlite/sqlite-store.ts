@@ -18,9 +18,12 @@ import {
 import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -351,10 +354,14 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  createToken(token: StoredToken): Promise<void> {
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
     return this.guard('CreateToken', () => {
       try {
-        this.stmts.insertToken.run(tokenRow(token));
+        this.tokenWriteTx.immediate(() => {
+          this.stmts.insertToken.run(tokenRow(token));
+          if (audit) this.stmts.insertAudit.run(auditRow(audit));
+          return true;
+        });
       } catch (err) {
         if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
           throw tokenConflict(COMPONENT, 'CreateToken', token.name);
@@ -374,9 +381,39 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
     return this.guard('ListTokens', () => (this.stmts.listTokens.all() as TokenRow[]).map(fromTokenRow));
   }
 
-  deleteToken(id: string): Promise<boolean> {
-    return this.guard('DeleteToken', () => this.stmts.deleteToken.run(id).changes > 0);
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteToken', () =>
+      this.tokenWriteTx.immediate(() => {
+        const deleted = this.stmts.deleteToken.run(id).changes > 0;
+        if (deleted && audit) this.stmts.insertAudit.run(auditRow(audit));
+        return deleted;
+      }),
+    );
   }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.guard('AppendAudit', () => {
+      this.stmts.insertAudit.run(auditRow(entry));
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.guard('ListAudit', () => {
+      const { where, params } = auditWhere(query, () => '?');
+      const rows = this.prepareCached(`SELECT * FROM audit${where} ORDER BY id DESC LIMIT ?`).all(
+        ...params,
+        query.limit + 1,
+      ) as AuditRow[];
+      return auditPage(rows.map(fromAuditRow), query.limit);
+    });
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.guard('PruneAudit', () => this.stmts.pruneAudit.run(before).changes);
+  }
+
+  /** A token write and its audit entry, committed together. */
+  private readonly tokenWriteTx = this.lazyTransaction((work: () => boolean): boolean => work());
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.guard('TouchToken', () => {
@@ -542,6 +579,11 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
       touchToken: db.prepare(
         'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
       ),
+      insertAudit: db.prepare(
+        'INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) ' +
+          'VALUES (@id, @time, @actor, @action, @subject, @request_id, @ip, @outcome, @details)',
+      ),
+      pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -596,6 +638,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
       this.insertVersion(stored, definition);
       const event = componentEvent(id, 'component.created', now, stored);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
@@ -625,6 +668,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter {
       }
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );

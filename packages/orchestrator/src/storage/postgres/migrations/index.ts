@@ -1,5 +1,5 @@
 import { initial } from './001-initial.js';
-import { tokens } from './002-tokens.js';
+import { tokensAudit } from './002-tokens-audit.js';
 
 /** One schema change, applied once, in increasing id order, each in its own transaction. */
 export interface Migration {
@@ -9,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration of the PostgreSQL store, oldest first. Never edit a released one: add the next. */
-export const migrations: readonly Migration[] = [initial, tokens];
+export const migrations: readonly Migration[] = [initial, tokensAudit];

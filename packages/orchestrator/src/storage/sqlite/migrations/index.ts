@@ -1,6 +1,6 @@
 import { initial } from './001-initial.js';
 import { oneSearchTable } from './002-one-search-table.js';
-import { tokens } from './003-tokens.js';
+import { tokensAudit } from './003-tokens-audit.js';
 
 /** One schema change. Ids are applied in increasing order, each exactly once, in its own transaction. */
 export interface Migration {
@@ -13,4 +13,4 @@ export interface Migration {
  * Every migration of the SQLite store, oldest first. They are TypeScript modules rather than .sql
  * files so that the build needs no copy step. Never edit a released migration: add the next one.
  */
-export const migrations: readonly Migration[] = [initial, oneSearchTable, tokens];
+export const migrations: readonly Migration[] = [initial, oneSearchTable, tokensAudit];
