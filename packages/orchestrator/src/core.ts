@@ -9,7 +9,6 @@ import type { Tracer } from '@opentelemetry/api';
 import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from './catalog/impact.js';
 import { CatalogManager } from './catalog/manager.js';
 import type { Config } from './config/config.js';
-import { EndpointPolicy } from './engines/endpoint-policy.js';
 import type { EngineReader } from './engines/interfaces.js';
 import { EngineRegistry } from './engines/registry.js';
 import { CacheInvalidator } from './events/cache-invalidator.js';
@@ -18,29 +17,28 @@ import type { ChangeFeed } from './events/interfaces.js';
 import { LogFollower } from './events/log-follower.js';
 import { PostgresChangeFeed } from './events/postgres-feed.js';
 import { RedisChangeFeed } from './events/redis-feed.js';
+import { TracingChangeFeed } from './events/tracing-feed.js';
+import { EndpointPolicy } from './infra/endpoint-policy.js';
 import { RedisLink } from './infra/redis-link.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
 import type { Logger } from './observability/logging/logger.js';
 import { PromMetrics } from './observability/metrics/metrics.js';
-import {
-  TracingChangeFeed,
-  TracingSharedCache,
-  TracingStore,
-  TracingValidator,
-} from './observability/tracing/decorators.js';
 import { SearchProjection } from './search/projection.js';
 import type { SourceManager } from './sources/manager.js';
 import { sourceManagerFromConfig } from './sources/wiring.js';
 import { CachingStore } from './storage/cache/caching-store.js';
 import type { CatalogRevision } from './storage/cache/interfaces.js';
 import { RedisSharedCache } from './storage/cache/redis.js';
-import type { CatalogStore } from './storage/interfaces.js';
+import { TracingSharedCache } from './storage/cache/tracing-cache.js';
+import type { CatalogStore, SchemaMigrations } from './storage/interfaces.js';
 import { LogHeadRevision } from './storage/log-head-revision.js';
 import { MemoryStore } from './storage/memory/memory-store.js';
 import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
+import { TracingStore } from './storage/tracing-store.js';
 import type { ComponentValidator } from './validation/interfaces.js';
+import { TracingValidator } from './validation/tracing-validator.js';
 import { createValidator } from './validation/validator.js';
 
 /** What a caller may hand in instead of what config would build. */
@@ -267,7 +265,11 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
  * The configured store, without caches. With a logger (the server), PostgreSQL is reached in the
  * background so that the server listens, unready, while the database is down; commands wait for it.
  */
-export async function createStore(config: Config, clock: Clock, logger?: Logger): Promise<CatalogStore> {
+export async function createStore(
+  config: Config,
+  clock: Clock,
+  logger?: Logger,
+): Promise<CatalogStore & SchemaMigrations> {
   switch (config.store.type) {
     case 'memory':
       return new MemoryStore({ clock });

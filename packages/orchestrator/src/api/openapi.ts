@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ComponentSpecSchema, ERROR_CODES, type ErrorCode, PROBLEM_CONTENT_TYPE } from '@nestor/sdk';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
-import type { Scope } from './middleware/auth.js';
+import type { Scope } from '../config/api-tokens.js';
 
 /**
  * What the OpenAPI document says that no single route states: operation ids from a naming rule,
@@ -81,7 +81,7 @@ interface RouteLike {
  * `GET /v1/components/:name/versions` → `getComponentsByNameVersions`. Routes may state their own
  * `operationId`; this rule gives every other one a stable, unique name.
  */
-export function defaultOperationId(method: string, url: string): string {
+function defaultOperationId(method: string, url: string): string {
   const verb = method.toLowerCase();
   const parts = url
     .split('/')
@@ -205,14 +205,6 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
 /** A JSON object whose fields are all passed through (documented by the description). */
 export function openObject(description: string): TSchema {
   return Type.Object({}, { additionalProperties: true, description });
-}
-
-/** `{ items, next_cursor }` pages. */
-export function pageOf(item: TSchema): TSchema {
-  return Type.Object(
-    { items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) },
-    { additionalProperties: true },
-  );
 }
 
 export const NotModified = { description: 'Not modified: the If-None-Match ETag is current', type: 'null' } as const;

@@ -5,7 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import { unstorableScalar } from '../catalog/decode.js';
 
 /** Deepest array/object nesting a JSON body may have; components need about six levels. */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 /** Most keys of one JSON object (a component has about twenty; labels at most 64). */
 export const MAX_JSON_OBJECT_KEYS = 1_000;
 /** Most values (scalars, arrays, objects) in one JSON body. */

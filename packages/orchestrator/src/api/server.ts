@@ -11,10 +11,11 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { jsonPointerToPath } from '../catalog/decode.js';
+import type { Scope } from '../config/api-tokens.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
-import { authorizationHeader, type Principal, type Scope, type TokenAuthenticator } from './middleware/auth.js';
+import { authorizationHeader, type Principal, type TokenAuthenticator } from './middleware/auth.js';
 import { type RateLimitOptions, rateLimitHook } from './middleware/rate-limit.js';
 import { documentRoute, ProblemSchema, TAGS } from './openapi.js';
 import {

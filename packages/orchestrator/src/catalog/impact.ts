@@ -39,7 +39,7 @@ const byNameThenVersion = (a: DependentRef, b: DependentRef): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : compareVersions(a.version, b.version);
 
 /** True when the version is out of circulation (lifecycle states, when the store carries them). */
-export function isUnavailable(v: object): boolean {
+function isUnavailable(v: object): boolean {
   const r = v as { revoked?: unknown; deleted?: unknown };
   return Boolean(r.revoked) || Boolean(r.deleted);
 }
@@ -158,7 +158,7 @@ export class ImpactIndex implements LogConsumer {
 /** Most constraints one `POST /v1/resolve` takes. */
 export const MAX_RESOLVE_CONSTRAINTS = 1_000;
 /** Most component names a resolution may reach; beyond it the answer is `resolution_too_complex`. */
-export const MAX_RESOLVE_CLOSURE = 5_000;
+const MAX_RESOLVE_CLOSURE = 5_000;
 /** Longest `from` label. */
 export const MAX_FROM_LENGTH = 200;
 

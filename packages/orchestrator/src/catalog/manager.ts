@@ -308,11 +308,6 @@ export class CatalogManager {
     return this.store.getDependents(name);
   }
 
-  /** The catalog revision: sequence of the newest event. */
-  revision(): Promise<number> {
-    return this.store.headSequence();
-  }
-
   private tooBusy(spec: ComponentSpec, attempts: number, cause: NestorError) {
     return create('service_unavailable')
       .component(COMPONENT)

@@ -11,7 +11,8 @@ import type { Command } from 'commander';
 import semver from 'semver';
 import { bumpMade } from '../validation/rules/changes.js';
 import { addStoreOptions } from './options.js';
-import { type LocatedIssue, runValidate, type ValidateIo, type ValidateReport } from './validate.js';
+import { runValidate, type ValidateIo } from './validate.js';
+import type { LocatedIssue, ValidateReport } from './validate-report.js';
 
 /** Flags of `nestor diff`. */
 export interface DiffFlags {
@@ -28,7 +29,7 @@ export interface DiffFlags {
 }
 
 /** One component of the files, compared with its predecessor in the catalog. */
-export interface ComponentDiff {
+interface ComponentDiff {
   file: string;
   name: string;
   version: string;
@@ -56,7 +57,7 @@ export interface DiffReport {
 }
 
 /** Exit codes (DESIGN 10.10), listed in `nestor diff --help`. */
-export const DIFF_EXIT = { ok: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
+const DIFF_EXIT = { ok: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
 
 const FORMATS = ['text', 'json'] as const;
 const BUMP_RULE_CODES = new Set(['insufficient_version_bump']);
@@ -105,7 +106,7 @@ export async function runDiff(paths: string[], flags: DiffFlags, io: ValidateIo)
 }
 
 /** The bump `from → to` makes, as the semver rule counts it; `none` when either is not a version. */
-export function bumpBetween(from: string | null, to: string): Bump {
+function bumpBetween(from: string | null, to: string): Bump {
   if (from === null || !isStrictVersion(from) || !isStrictVersion(to)) return 'none';
   const prev = new semver.SemVer(from);
   const next = new semver.SemVer(to);
@@ -176,7 +177,7 @@ function cannotCompare(flags: DiffFlags, io: ValidateIo, err: unknown): number {
 }
 
 /** Per file, per component: predecessor → version, the bumps, the changes and the impact. */
-export function renderDiffText(report: DiffReport): string {
+function renderDiffText(report: DiffReport): string {
   const out: string[] = [];
   let file: string | null = null;
   for (const e of report.file_errors) {

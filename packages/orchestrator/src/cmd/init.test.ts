@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { type InitFlags, type InitIo, runInit } from './init.js';
-import { runValidate, type ValidateReport } from './validate.js';
+import { runValidate } from './validate.js';
+import type { ValidateReport } from './validate-report.js';
 
 let dir: string;
 beforeAll(() => {

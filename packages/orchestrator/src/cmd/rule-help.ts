@@ -44,7 +44,7 @@ function cells(rest: string): string[] {
 }
 
 /** Rows of the tables under `### <rule> (...)` headings, up to the next `## ` section. */
-export function parseRuleTables(markdown: string): RuleHelp[] {
+function parseRuleTables(markdown: string): RuleHelp[] {
   const out: RuleHelp[] = [];
   let rule: string | null = null;
   for (const line of markdown.split('\n')) {
@@ -66,7 +66,7 @@ export function parseRuleTables(markdown: string): RuleHelp[] {
 }
 
 /** Rows of the `| per-file code | meaning |` table; a row may name several codes. */
-export function parseFileCodeTable(markdown: string): RuleHelp[] {
+function parseFileCodeTable(markdown: string): RuleHelp[] {
   const out: RuleHelp[] = [];
   for (const line of markdown.split('\n')) {
     const m = /^\|\s*((?:`[a-z0-9_]+`(?:,\s*)?)+)\s*\|(.*)\|\s*$/.exec(line);

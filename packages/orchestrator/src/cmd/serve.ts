@@ -104,7 +104,7 @@ export function prettyLogs(configured: boolean, stdout: { isTTY?: boolean }): bo
  * shown there; otherwise (a pipe, a container's log collector) it goes to a file only its owner can
  * read, beside the hash, and only that file's path is printed.
  */
-export function handOverAdminToken(token: string, hashFile: string, out: NodeJS.WriteStream = process.stdout): void {
+function handOverAdminToken(token: string, hashFile: string, out: NodeJS.WriteStream = process.stdout): void {
   const advice = `Use it as "Authorization: Bearer <token>"; only its sha256 is kept (${hashFile}).`;
   if (out.isTTY) {
     out.write(

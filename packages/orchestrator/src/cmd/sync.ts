@@ -95,7 +95,7 @@ function progressLine(p: SyncProgress): string {
 }
 
 /** The human summary: counts, then each per-file error as `path:line:column code message`. */
-export function summary(r: SyncReport): string {
+function summary(r: SyncReport): string {
   const c = r.counts;
   const lines = [
     `source ${r.source} at ${r.commit}${r.previous_commit && r.previous_commit !== r.commit ? ` (was ${r.previous_commit})` : ''}`,

@@ -7,7 +7,6 @@ import { loadConfig } from '../config/load.js';
 import { createStore } from '../main.js';
 import { systemClock } from '../observability/clock.js';
 import { exportCatalog, importCatalog, isImporter } from '../storage/transfer.js';
-import { isMigratable } from './migrate.js';
 import { addStoreOptions, note } from './options.js';
 
 type StoreFlags = { config?: string; store?: string; dataDir?: string };
@@ -73,7 +72,7 @@ export function registerTransferCommands(program: Command): void {
     // created here, so an import into a new table needs no `nestor migrate` first.
     const store = await createStore(config, systemClock);
     try {
-      if (isMigratable(store)) await store.migrate();
+      await store.migrate();
       if (!isImporter(store)) {
         throw create('invalid_request')
           .component('cli')

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUE_CODES } from '../validation/rules/common.js';
 import { run as runCli } from './root.js';
 import { loadRuleHelp } from './rule-help.js';
-import { runValidate, type ValidateFlags, type ValidateReport } from './validate.js';
+import { runValidate, type ValidateFlags } from './validate.js';
+import type { ValidateReport } from './validate-report.js';
 
 const SARIF_SCHEMA = fileURLToPath(
   new URL('../../../../test/fixtures/sarif-2.1.0-subset.schema.json', import.meta.url),

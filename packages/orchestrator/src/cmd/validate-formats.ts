@@ -1,5 +1,5 @@
 import type { RuleHelp } from './rule-help.js';
-import type { ComponentReport, LocatedIssue, ValidateReport } from './validate.js';
+import type { ComponentReport, LocatedIssue, ValidateReport } from './validate-report.js';
 
 /** Output formats of `nestor validate`. */
 export const VALIDATE_FORMATS = ['text', 'json', 'github', 'junit', 'sarif'] as const;

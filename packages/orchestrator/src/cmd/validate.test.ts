@@ -8,7 +8,8 @@ import { runCommand, tempFiles } from '../../../../test/cli-support.js';
 import { defaultConfig } from '../config/config.js';
 import { buildApp } from '../main.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { registerValidateCommand, runValidate, type ValidateFlags, type ValidateReport } from './validate.js';
+import { registerValidateCommand, runValidate, type ValidateFlags } from './validate.js';
+import type { ValidateReport } from './validate-report.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
 

@@ -33,6 +33,7 @@ import { buildInfo } from '../version.js';
 import { addStoreOptions } from './options.js';
 import { loadRuleHelp } from './rule-help.js';
 import { renderGithub, renderJunit, renderSarif, VALIDATE_FORMATS, type ValidateFormat } from './validate-formats.js';
+import type { ComponentReport, FileReport, LocatedIssue, ValidateReport } from './validate-report.js';
 
 /** Flags of `nestor validate`. */
 export interface ValidateFlags {
@@ -55,45 +56,6 @@ export interface ValidateIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
-}
-
-/** One issue of a result, with where its field is written in the file. */
-export interface LocatedIssue extends ValidationIssue {
-  line: number | null;
-  column: number | null;
-}
-
-/** The verdict on one component document. */
-export interface ComponentReport {
-  name: string;
-  version: string;
-  /** Index of the YAML document in its file (0-based). */
-  document: number;
-  line: number | null;
-  column: number | null;
-  valid: boolean;
-  errors: LocatedIssue[];
-  warnings: LocatedIssue[];
-  required_bump: ValidationResult['required_bump'];
-  changes: ValidationResult['changes'];
-  predecessor: string | null;
-  /** Existing dependents whose ranges accept or reject this version (null when not reported). */
-  impact: ImpactSummary | null;
-}
-
-/** Everything found in one file: documents that did not parse or decode, and verdicts. */
-export interface FileReport {
-  path: string;
-  errors: SourceFileError[];
-  components: ComponentReport[];
-}
-
-/** The machine-readable outcome (`--format json`). */
-export interface ValidateReport {
-  /** `server <url>` or `local <store>`. */
-  against: string;
-  files: FileReport[];
-  summary: { valid: number; invalid: number; file_errors: number; warnings: number };
 }
 
 /** The globs a folder is searched with (`node_modules`, `.git` and dot folders are skipped). */
@@ -151,14 +113,14 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
 }
 
 /** Exit codes of `nestor validate` (DESIGN 10.10), documented in its --help. */
-export const EXIT = { valid: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
+const EXIT = { valid: 0, findings: 1, usage: 2, serverUnreachable: 3 } as const;
 
 /**
  * 2 when some file could not be read as YAML at all (not found, not YAML, empty, binary, no
  * component file in a folder): the set was not fully checked. 1 for findings: invalid components,
  * documents that do not decode as a component (a misspelt key), or warnings under --strict.
  */
-export function exitCodeOf(report: ValidateReport, strict: boolean): number {
+function exitCodeOf(report: ValidateReport, strict: boolean): number {
   const fileErrors = report.files.flatMap((f) => f.errors);
   if (fileErrors.some((e) => e.code !== 'invalid_request')) return EXIT.usage;
   const findings = report.summary.invalid > 0 || fileErrors.length > 0 || (strict && report.summary.warnings > 0);
@@ -520,7 +482,7 @@ function where(path: string, line: number | null, column: number | null): string
 }
 
 /** The human report: per file, per component ✔/✖ with its findings, then a summary line. */
-export function renderText(report: ValidateReport): string {
+function renderText(report: ValidateReport): string {
   const out: string[] = [];
   for (const file of report.files) {
     out.push(file.path);

@@ -3,7 +3,7 @@ import { parseYamlBounded } from '../yaml/bounded-yaml.js';
 import { configError } from './check.js';
 
 /** Largest config file read; a real one is a few KB. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export function readConfigFile(path: string): Record<string, unknown> {
   const unreadable = (err: unknown) =>

@@ -142,7 +142,7 @@ export interface Config {
  * probed and of health `unknown` (accepted with a warning). A configured `engines` list replaces
  * them, an empty one included.
  */
-export function defaultEngines(): EngineConfig[] {
+function defaultEngines(): EngineConfig[] {
   return (['terraform', 'pulumi', 'crossplane'] as const).map((name) => ({
     name,
     type: name,

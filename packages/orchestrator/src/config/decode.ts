@@ -1,4 +1,4 @@
-import { EndpointPolicy } from '../engines/endpoint-policy.js';
+import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { checkConfig, configError, durationMs, keyPath, timerMs } from './check.js';
 import { type Config, defaultConfig, type SourceConfig, SYNC_LIMIT_DEFAULTS, type TokenConfig } from './config.js';
 import { decodeEngine } from './engine-config.js';

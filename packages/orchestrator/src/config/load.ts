@@ -1,4 +1,4 @@
-import { parseTokenList } from '../api/middleware/auth.js';
+import { parseTokenList } from './api-tokens.js';
 import { wrap } from './check.js';
 import { type Config, defaultConfig } from './config.js';
 import { readConfigFile } from './config-file.js';

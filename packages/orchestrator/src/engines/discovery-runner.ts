@@ -1,13 +1,13 @@
 import type { EngineConfig } from '../config/config.js';
+import { type EndpointPolicy, policyApplies } from '../infra/endpoint-policy.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
-import { type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type { Discovery, EngineOrigin, Leadership } from './interfaces.js';
 import type { ReconcileOutcome } from './registry.js';
 
 /** Where reconciled engines go: the registry. */
-export interface DiscoveryTarget {
+interface DiscoveryTarget {
   reconcile(origin: EngineOrigin, found: EngineConfig[]): Promise<ReconcileOutcome>;
 }
 

@@ -4,8 +4,8 @@ import type { DeploymentEngine } from '@nestor/sdk';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalChangeFeed } from '../events/change-feed.js';
+import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
-import { EndpointPolicy } from './endpoint-policy.js';
 import { eventually, type FakeEngine, startFakeEngine } from './engine-server.test-suite.js';
 import {
   DEFAULT_HEALTH_PATHS,

@@ -1,8 +1,8 @@
 import { type DeploymentEngine, type EngineHealth, type EngineType, notFound } from '@nestor/sdk';
+import { type EndpointPolicy, policyApplies } from '../infra/endpoint-policy.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
-import { type EndpointPolicy, policyApplies } from './endpoint-policy.js';
 import type {
   HealthChecker,
   HealthVerdict,
@@ -25,7 +25,7 @@ export const DEFAULT_HEALTH_PATHS: Record<EngineType, string> = {
 };
 
 /** Bytes of a probe response that are read at most; the rest is discarded unread. */
-export const DEFAULT_PROBE_BODY_LIMIT = 64 * 1024;
+const DEFAULT_PROBE_BODY_LIMIT = 64 * 1024;
 const MESSAGE_SNIPPET = 200;
 
 /** The URL a probe requests: the endpoint (without trailing slash) plus the health path. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ENGINE_TYPES, type EngineType } from '@nestor/sdk';
 import type { Config, EngineConfig } from '../config/config.js';
+import { ENDPOINT_SOURCE_LABEL } from '../infra/endpoint-policy.js';
 import { DISCOVERED_DEFAULTS, type DiscoveredDefaults, engineName, typeFromName } from './discovered.js';
-import { ENDPOINT_SOURCE_LABEL } from './endpoint-policy.js';
 import type { Discovery } from './interfaces.js';
 import { type KubernetesApi, KubernetesClient, type KubernetesConnection, type Service } from './kubernetes-client.js';
 
@@ -20,7 +20,7 @@ export interface KubernetesDiscoveryOptions extends KubernetesConnection {
 }
 
 /** Annotations a Service may carry to shape its engine. */
-export const K8S_ANNOTATIONS = {
+const K8S_ANNOTATIONS = {
   name: 'nestor.dev/engine-name',
   endpoint: 'nestor.dev/endpoint',
   healthPath: 'nestor.dev/health-path',
@@ -92,7 +92,7 @@ export class KubernetesDiscovery implements Discovery {
 }
 
 /** Where the service-account files live inside a pod. */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * The API connection for the configured Kubernetes discovery: `api_url` when set, otherwise the

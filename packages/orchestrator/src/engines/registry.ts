@@ -9,13 +9,13 @@ import {
 } from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
+import type { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { type Clock, systemClock } from '../observability/clock.js';
 import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Gauge, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { engineNotFound } from '../storage/errors.js';
 import type { EngineStore, EventLog } from '../storage/interfaces.js';
-import type { EndpointPolicy } from './endpoint-policy.js';
 import { probeSummary } from './health.js';
 import type {
   EngineDetail,

@@ -37,7 +37,7 @@ export interface ParsedQuery {
   filters: Filter[];
 }
 
-export function isFacet(value: string): value is Facet {
+function isFacet(value: string): value is Facet {
   return (FACETS as readonly string[]).includes(value);
 }
 

@@ -31,7 +31,7 @@ const WORD_MATCH = 1_000_000;
 /** Added when the free text is exactly the component's name. */
 const EXACT_NAME = 100_000;
 /** Words at least this long also match with one typo. */
-export const TYPO_MIN_LENGTH = 5;
+const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
 const DELETION_MAX = 32;
 
@@ -54,7 +54,7 @@ export interface IndexQuery {
   facetLimit: number;
 }
 
-export interface IndexHit {
+interface IndexHit {
   component: ComponentDefinition;
   score: number;
 }
@@ -589,7 +589,7 @@ function intersect(small: readonly number[], large: readonly number[]): number[]
 }
 
 /** The first `k` items of `items` in `cmp` order (a bounded heap when k is small). */
-export function topK<T>(items: readonly T[], k: number, cmp: (a: T, b: T) => number): T[] {
+function topK<T>(items: readonly T[], k: number, cmp: (a: T, b: T) => number): T[] {
   if (k <= 0) return [];
   if (k * 4 >= items.length) return [...items].sort(cmp).slice(0, k);
   // Max-heap (by cmp) of the best k so far.

@@ -7,7 +7,7 @@
 /** Words kept from one query; the rest are ignored. */
 export const MAX_QUERY_WORDS = 16;
 /** A longer word is cut to this length (document and query alike). */
-export const MAX_WORD_LENGTH = 64;
+const MAX_WORD_LENGTH = 64;
 
 /** Case- and accent-folded text (`Ünïcode` → `unicode`). */
 export function foldText(text: string): string {

@@ -22,7 +22,7 @@ import { DirectorySourceReader, GitSourceReader, type SourceReader } from './rea
 import { type ComponentCreator, SourceSyncer } from './syncer.js';
 
 /** Name of the built-in directory source that loads `examples/`. */
-export const EXAMPLES_SOURCE = 'examples';
+const EXAMPLES_SOURCE = 'examples';
 
 /** A killed holder frees a source within this long; renewed every third of it while syncing. */
 const LEASE_TTL_MS = 30_000;

@@ -16,7 +16,7 @@ export function auditMatches(e: AuditEntry, q: AuditQuery): boolean {
   return true;
 }
 
-export function subjectMatches(subject: string, wanted: string): boolean {
+function subjectMatches(subject: string, wanted: string): boolean {
   return subject === wanted || (!wanted.includes('@') && subject.startsWith(`${wanted}@`));
 }
 

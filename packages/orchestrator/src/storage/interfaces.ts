@@ -286,6 +286,15 @@ export interface AuditLog {
 }
 
 /**
+ * A store's schema, created or upgraded on demand (`nestor migrate`, and `nestor import` before it
+ * writes). Idempotent. Resolves to what was done, printed for the operator, or null when the
+ * backend has no schema (memory). Every store the composition root opens provides it.
+ */
+export interface SchemaMigrations {
+  migrate(): Promise<object | null>;
+}
+
+/**
  * Loading an exported catalog (`nestor import`) into an empty store: versions exactly as exported
  * (timestamps, revision, deprecation), and the log's position, so that later events continue above
  * the exported head and no sequence is ever handed out twice.

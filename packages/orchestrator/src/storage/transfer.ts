@@ -7,10 +7,10 @@ import type { CatalogImporter, CatalogStore } from './interfaces.js';
  * with every field (timestamps, revision, deprecation, labels...), then one per engine.
  */
 
-export const EXPORT_FORMAT = 'nestor-export';
-export const EXPORT_VERSION = 1;
+const EXPORT_FORMAT = 'nestor-export';
+const EXPORT_VERSION = 1;
 
-export interface ExportHeader {
+interface ExportHeader {
   format: typeof EXPORT_FORMAT;
   version: typeof EXPORT_VERSION;
   /** The log's head when exported: an import continues sequences above it. */
@@ -18,7 +18,7 @@ export interface ExportHeader {
   exported_at: string;
 }
 
-export type ExportLine =
+type ExportLine =
   | ({ type: 'header' } & ExportHeader)
   | { type: 'component'; component: ComponentDefinition }
   | { type: 'engine'; engine: DeploymentEngine };

@@ -11,11 +11,11 @@ const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 /** Characters of a `names` pattern: component-name characters and the glob operators `* ? { } , !`. */
 const PATTERN = /^!?[a-z0-9*?{},-]+$/;
 const SCOPES: readonly TokenScope[] = ['read', 'write', 'admin', 'provenance'];
-export const MAX_PATTERNS = 64;
-export const MAX_PATTERN_LENGTH = 128;
+const MAX_PATTERNS = 64;
+const MAX_PATTERN_LENGTH = 128;
 /** Shortest and longest lifetime a token may be given. */
-export const MIN_EXPIRY_MS = 60_000;
-export const MAX_EXPIRY_MS = 366 * 24 * 3_600_000;
+const MIN_EXPIRY_MS = 60_000;
+const MAX_EXPIRY_MS = 366 * 24 * 3_600_000;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A decoded `POST /v1/tokens` body. */
@@ -162,7 +162,7 @@ export class TokenService {
   }
 }
 
-export function tokenInfo(t: StoredToken): TokenInfo {
+function tokenInfo(t: StoredToken): TokenInfo {
   return {
     id: t.id,
     name: t.name,

@@ -40,7 +40,7 @@ export interface RuleOutcome {
 }
 
 /** The digest-covered fields of a spec: all a content rule may read. */
-export type ComponentContent = Pick<ComponentSpec, (typeof CONTENT_FIELDS)[number]>;
+type ComponentContent = Pick<ComponentSpec, (typeof CONTENT_FIELDS)[number]>;
 
 /** Input of a content rule: nothing but the component's content, so its outcome is a function of the digest. */
 export interface ContentContext {

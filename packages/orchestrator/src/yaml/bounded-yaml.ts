@@ -40,7 +40,7 @@ export const DEFAULT_YAML_LIMITS: Readonly<YamlLimits> = Object.freeze({
 });
 
 /** Why a text was refused, with the offset where the parser was when it went over a limit. */
-export interface YamlLimitProblem {
+interface YamlLimitProblem {
   message: string;
   offset: number | null;
 }

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { canonicalJson } from './digest.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** Lifecycle stage of a component version. Mutable after publication. */
 export const MaturitySchema = Type.Union([Type.Literal('alpha'), Type.Literal('beta'), Type.Literal('stable')]);

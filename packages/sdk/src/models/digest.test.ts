@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from './canonical-json.js';
 import { type ComponentSpecInput, normalizeSpec } from './component.js';
-import { canonicalJson, computeDigest } from './digest.js';
+import { computeDigest } from './digest.js';
 
 /** Rebuilds a JSON value with every object's keys in a shuffled order. */
 function shuffleKeys(value: unknown, seed: number): unknown {

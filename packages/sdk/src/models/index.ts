@@ -1,3 +1,4 @@
+export * from './canonical-json.js';
 export * from './component.js';
 export * from './component-schema.js';
 export * from './digest.js';

@@ -465,7 +465,7 @@ function filtersOf(q: FilterParams): Filter[] {
 }
 
 /** `label=team=data&label=tier=1` → `{ team: 'data', tier: '1' }`. */
-export function parseLabels(label: string | string[] | undefined): Record<string, string> | undefined {
+function parseLabels(label: string | string[] | undefined): Record<string, string> | undefined {
   if (label === undefined) return undefined;
   const out: Record<string, string> = {};
   for (const pair of Array.isArray(label) ? label : [label]) {

@@ -15,7 +15,7 @@ const DiffQuery = Type.Object({ from: VERSION, to: VERSION });
 const RANGE_MAX = 500;
 
 /** `POST /v1/resolve` body (DESIGN.md 10.2). */
-export const ResolveBodySchema = Type.Object(
+const ResolveBodySchema = Type.Object(
   {
     constraints: Type.Array(
       Type.Object(

@@ -22,7 +22,7 @@ import { openObject, problemResponse } from '../openapi.js';
  * a socket with unread data resets it, and the client gets EPIPE or ECONNRESET instead of the
  * answer); GitHub's largest payload (25 MB) fits, anything longer is cut off.
  */
-export const WEBHOOK_DISCARD_LIMIT = 32 * 1024 * 1024;
+const WEBHOOK_DISCARD_LIMIT = 32 * 1024 * 1024;
 
 const SourceParams = Type.Object({ source: Type.String({ minLength: 1, maxLength: 63 }) });
 

@@ -1,8 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { create, type NestorError, type TokenScope } from '@nestor/sdk';
+import type { Scope } from '../../config/api-tokens.js';
 import { type StoredTokenVerifier, storedTokenId } from '../../tokens/verifier.js';
-
-export type Scope = 'read' | 'write' | 'admin';
 
 /** A known token, kept only as the sha256 of its value. */
 export interface TokenRecord {
@@ -18,36 +17,6 @@ export function sha256Hex(value: string): string {
 /** A new random admin token: 32 bytes, base64url, prefixed so it is recognisable in secret scanners. */
 export function generateToken(): string {
   return `nst_${randomBytes(32).toString('base64url')}`;
-}
-
-/**
- * Parses `NESTOR_API_TOKENS="<token>:<scope>[+<scope>],..."`. Throws `invalid_request` naming the
- * bad entry; tokens themselves never appear in messages.
- */
-export function parseTokenList(value: string): { token: string; scopes: Scope[] }[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry, index) => {
-      const colon = entry.lastIndexOf(':');
-      const token = colon > 0 ? entry.slice(0, colon) : '';
-      const scopes = colon > 0 ? entry.slice(colon + 1).split('+') : [];
-      if (!token || scopes.length === 0 || !scopes.every(isScope)) {
-        throw create('invalid_request')
-          .component('auth')
-          .operation('ParseTokens')
-          .message(
-            `NESTOR_API_TOKENS entry ${index + 1} must look like <token>:<scope>[+<scope>] with scopes read, write, admin`,
-          )
-          .build();
-      }
-      return { token, scopes: scopes as Scope[] };
-    });
-}
-
-function isScope(s: string): s is Scope {
-  return s === 'read' || s === 'write' || s === 'admin';
 }
 
 /**

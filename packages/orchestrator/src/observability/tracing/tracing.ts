@@ -29,7 +29,7 @@ export interface TracingOptions {
 }
 
 /** Tracing switched off: the API's no-op tracer, nothing registered. */
-export const disabledTracing: Tracing = {
+const disabledTracing: Tracing = {
   enabled: false,
   tracer: trace.getTracer('nestor-disabled'),
   shutdown: async () => {},

@@ -9,7 +9,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
 import { makeComponent } from '../testing.js';
 import { CachingStore } from './caching-store.js';
-import { MemorySharedCache } from './memory-shared-cache.js';
+import { MemorySharedCache } from './testing.js';
 
 describeStoreContract('cached memory', async () => ({ store: new CachingStore({ inner: new MemoryStore() }) }));
 

@@ -21,6 +21,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  SchemaMigrations,
   SearchQuery,
   StateChange,
   StoredToken,
@@ -72,7 +73,7 @@ const copy = <T>(value: T): T => structuredClone(value);
  * it as the fake of every backend, which is why it passes the same contract suite. Values are
  * copied in and out, so callers can never change stored state by mutating a result.
  */
-export class MemoryStore implements CatalogStore, CatalogImporter {
+export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   private readonly clock: Clock;
   private readonly byName = new Map<string, NameEntry>();
   /** Every name, sorted, for keyset pagination. */
@@ -360,6 +361,11 @@ export class MemoryStore implements CatalogStore, CatalogImporter {
   }
 
   async ping(): Promise<void> {}
+
+  /** Nothing to create or upgrade: the catalog lives in this process. */
+  async migrate(): Promise<null> {
+    return null;
+  }
 
   async close(): Promise<void> {}
 

@@ -29,6 +29,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  SchemaMigrations,
   SearchQuery,
   StateChange,
   StoredToken,
@@ -47,7 +48,8 @@ import {
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
-import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { migrations as allMigrations } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -72,7 +74,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The longest pause between two attempts of `connecting` to reach the database. */
-export const MAX_CONNECT_RETRY_MS = 30_000;
+const MAX_CONNECT_RETRY_MS = 30_000;
 
 export interface MigrationOutcome {
   applied: string[];
@@ -117,7 +119,7 @@ const INT8_OID = 20;
  * transaction also NOTIFYs the new head, which PostgreSQL delivers only on commit, so a listener is
  * woken exactly when the event can be read (PostgresChangeFeed).
  */
-export class PostgresStore implements CatalogStore, CatalogImporter {
+export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   readonly schema: string;
   /** Channel on which every committed append is announced with its sequence. */
   readonly channel: string;
@@ -1028,7 +1030,7 @@ function toEvent(row: EventRow): CatalogEvent {
  * Errors after which the connection is gone: the server ended it (57P01 admin shutdown, 57P02/3),
  * a connection exception class (08...), or the socket itself failed.
  */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')) {

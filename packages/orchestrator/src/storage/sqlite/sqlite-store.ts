@@ -31,6 +31,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  SchemaMigrations,
   SearchQuery,
   StateChange,
   StoredToken,
@@ -49,7 +50,8 @@ import {
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
-import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { migrations as allMigrations } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
@@ -109,7 +111,7 @@ const COMPONENT = 'storage.sqlite';
  * one IMMEDIATE transaction. better-sqlite3 is synchronous; the methods are async only to honour
  * the interface, and each completes its work before returning.
  */
-export class SqliteStore implements CatalogStore, CatalogImporter {
+export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly migrationList: readonly Migration[];

@@ -3,8 +3,8 @@ import type { ContentContext, ContentRule, RuleOutcome } from '../interfaces.js'
 import { Findings, LIMITS, preview } from './common.js';
 
 /** The types an input or output may declare. */
-export const VALUE_TYPES = ['string', 'number', 'integer', 'boolean', 'list', 'map', 'object', 'secret'] as const;
-export type ValueType = (typeof VALUE_TYPES)[number];
+const VALUE_TYPES = ['string', 'number', 'integer', 'boolean', 'list', 'map', 'object', 'secret'] as const;
+type ValueType = (typeof VALUE_TYPES)[number];
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DESCRIPTION_LIMIT = 1024;
@@ -19,7 +19,7 @@ const isKnownType = (type: string): type is ValueType => (VALUE_TYPES as readonl
 const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** True when `value` is a value of `type`. */
-export function matchesType(type: ValueType, value: unknown): boolean {
+function matchesType(type: ValueType, value: unknown): boolean {
   switch (type) {
     case 'string':
     case 'secret':

@@ -78,13 +78,13 @@ const effectiveBump = (required: Bump, prev: semver.SemVer, next: semver.SemVer)
   required === 'major' && prev.major === 0 && next.major === 0 ? 'minor' : required;
 
 /** The highest version strictly below `version` (prereleases count), from a semver-descending list. */
-export function findPredecessor<T extends { version: string }>(versions: readonly T[], version: string): T | null {
+function findPredecessor<T extends { version: string }>(versions: readonly T[], version: string): T | null {
   for (const v of versions) if (compareVersions(v.version, version) < 0) return v;
   return null;
 }
 
 /** The lowest version strictly above `version` (prereleases count), from a semver-descending list. */
-export function findSuccessor<T extends { version: string }>(versions: readonly T[], version: string): T | null {
+function findSuccessor<T extends { version: string }>(versions: readonly T[], version: string): T | null {
   let found: T | null = null;
   for (const v of versions) {
     if (compareVersions(v.version, version) <= 0) break;
@@ -94,7 +94,7 @@ export function findSuccessor<T extends { version: string }>(versions: readonly 
 }
 
 /** What the step from `lower` up to `higher` changes, the bump that needs, and the bump it makes. */
-export function judgeStep(lower: ComponentSpec, higher: ComponentSpec): Omit<SuccessorCheck, 'version'> {
+function judgeStep(lower: ComponentSpec, higher: ComponentSpec): Omit<SuccessorCheck, 'version'> {
   const changes: VersionChange[] = diffComponents(lower, higher);
   const lowerParsed = new semver.SemVer(lower.version);
   const higherParsed = new semver.SemVer(higher.version);

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * The first PostgreSQL schema; every statement runs inside the store's schema (search_path).

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * API tokens (`/v1/tokens`): only the sha256 of each token is kept. Names are unique so that an

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * The first schema. Components keep their full definition as JSON plus the columns that queries

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * One search index instead of two. Every FTS5 table costs several b-tree pages (content, docsize,

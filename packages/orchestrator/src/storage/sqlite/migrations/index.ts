@@ -1,13 +1,7 @@
 import { initial } from './001-initial.js';
 import { oneSearchTable } from './002-one-search-table.js';
 import { tokensAudit } from './003-tokens-audit.js';
-
-/** One schema change. Ids are applied in increasing order, each exactly once, in its own transaction. */
-export interface Migration {
-  id: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from './migration.js';
 
 /**
  * Every migration of the SQLite store, oldest first. They are TypeScript modules rather than .sql

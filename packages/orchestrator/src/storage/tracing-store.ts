@@ -2,15 +2,12 @@ import type {
   CatalogEvent,
   ComponentDefinition,
   ComponentPatch,
-  ComponentSpec,
   DeploymentEngine,
   NewCatalogEvent,
   ScoredComponent,
-  ValidationResult,
 } from '@nestor/sdk';
 import type { Attributes, Tracer } from '@opentelemetry/api';
-import type { ChangeFeed } from '../../events/interfaces.js';
-import type { SharedCache } from '../../storage/cache/interfaces.js';
+import { withSpan } from '../observability/tracing/tracing.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -25,9 +22,7 @@ import type {
   StoredToken,
   UpdateConditions,
   WriteOutcome,
-} from '../../storage/interfaces.js';
-import type { ComponentValidator, ValidateOptions } from '../../validation/interfaces.js';
-import { withSpan } from './tracing.js';
+} from './interfaces.js';
 
 /**
  * A span around every call of the store it wraps (`store.<method>`), child of whatever span is
@@ -42,11 +37,6 @@ export class TracingStore implements CatalogStore {
     this.inner = opts.inner;
     this.tracer = opts.tracer;
     this.system = opts.system;
-  }
-
-  /** The wrapped store (for `migrate` and other backend-specific calls). */
-  get wrapped(): CatalogStore {
-    return this.inner;
   }
 
   private span<T>(method: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
@@ -163,84 +153,5 @@ export class TracingStore implements CatalogStore {
   }
   close(): Promise<void> {
     return this.inner.close();
-  }
-}
-
-/** `validation.validate` around every validation, with the verdict as attributes. */
-export class TracingValidator implements ComponentValidator {
-  private readonly inner: ComponentValidator;
-  private readonly tracer: Tracer;
-
-  constructor(opts: { inner: ComponentValidator; tracer: Tracer }) {
-    this.inner = opts.inner;
-    this.tracer = opts.tracer;
-  }
-
-  validate(spec: ComponentSpec, opts?: ValidateOptions): Promise<ValidationResult> {
-    return withSpan(
-      this.tracer,
-      'validation.validate',
-      { 'nestor.component': spec.name, 'nestor.version': spec.version },
-      async (span) => {
-        const result = await this.inner.validate(spec, opts);
-        span.setAttribute('nestor.validation.valid', result.valid);
-        span.setAttribute('nestor.validation.errors', result.errors.length);
-        return result;
-      },
-    );
-  }
-}
-
-/** `events.publish` for every head announced on the feed. */
-export class TracingChangeFeed implements ChangeFeed {
-  private readonly inner: ChangeFeed;
-  private readonly tracer: Tracer;
-
-  constructor(opts: { inner: ChangeFeed; tracer: Tracer }) {
-    this.inner = opts.inner;
-    this.tracer = opts.tracer;
-  }
-
-  publish(head: number): void {
-    const span = this.tracer.startSpan('events.publish', { attributes: { 'nestor.event.head': head } });
-    try {
-      this.inner.publish(head);
-    } finally {
-      span.end();
-    }
-  }
-
-  subscribe(listener: (head: number) => void): () => void {
-    return this.inner.subscribe(listener);
-  }
-}
-
-/** `cache.shared.<op>` around the shared (Redis) cache's calls. */
-export class TracingSharedCache implements SharedCache {
-  private readonly inner: SharedCache;
-  private readonly tracer: Tracer;
-
-  constructor(opts: { inner: SharedCache; tracer: Tracer }) {
-    this.inner = opts.inner;
-    this.tracer = opts.tracer;
-  }
-
-  get(key: string): Promise<string | null> {
-    return withSpan(this.tracer, 'cache.shared.get', { 'db.system': 'redis' }, async (span) => {
-      const value = await this.inner.get(key);
-      span.setAttribute('nestor.cache.hit', value !== null);
-      return value;
-    });
-  }
-  set(key: string, value: string, ttlMs: number): Promise<void> {
-    return withSpan(this.tracer, 'cache.shared.set', { 'db.system': 'redis' }, () => this.inner.set(key, value, ttlMs));
-  }
-  delete(keys: string[]): Promise<void> {
-    return withSpan(
-      this.tracer,
-      'cache.shared.delete',
-      { 'db.system': 'redis', 'nestor.cache.keys': keys.length },
-      () => this.inner.delete(keys),
-    );
   }
 }

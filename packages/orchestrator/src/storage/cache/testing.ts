@@ -3,7 +3,7 @@ import { systemClock } from '../../observability/clock.js';
 import type { SharedCache } from './interfaces.js';
 
 /**
- * A SharedCache in process memory: what tests and single-process tools plug in where production
+ * A SharedCache in process memory: what tests plug in where production
  * uses Redis. Several CachingStores given the same instance behave like replicas sharing Redis.
  */
 export class MemorySharedCache implements SharedCache {
