@@ -41,6 +41,9 @@ describe('examples directory source', () => {
     const list = await app.server.inject({ method: 'GET', url: '/v1/components?limit=500' });
     const providers = new Set(list.json<{ items: { provider: string }[] }>().items.map((c) => c.provider));
     for (const p of ['aws', 'gcp', 'azure']) expect(providers).toContain(p);
+    // Every version a sync publishes names its source.
+    const publishers = new Set(list.json<{ items: { published_by: string }[] }>().items.map((c) => c.published_by));
+    expect([...publishers]).toEqual(['source:examples']);
   });
 
   it('watches the folder and syncs a change, with per-file errors for bad files and symlinks', async () => {

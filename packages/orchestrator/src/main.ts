@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { VersionInfo } from '@nestor/sdk';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
+import { registerAuditRoutes } from './api/handlers/audit.js';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
@@ -15,13 +16,16 @@ import { registerLifecycleRoutes } from './api/handlers/lifecycle.js';
 import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
+import { registerTokenRoutes } from './api/handlers/tokens.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
 import { setUpAuth } from './api/middleware/admin-token.js';
+import { registerAuditHook } from './api/middleware/audit.js';
 import { securityHeaders } from './api/middleware/security-headers.js';
 import { registerResponseCache } from './api/response-cache.js';
 import { createServer } from './api/server.js';
 import { DEFAULT_WEB_DIR, registerWebRoutes } from './api/web.js';
+import { AuditRecorder } from './audit/recorder.js';
 import type { CatalogManager } from './catalog/manager.js';
 import { VersionPurger } from './catalog/purger.js';
 import type { Config } from './config/config.js';
@@ -39,6 +43,8 @@ import { registerTracingHooks } from './observability/tracing/http.js';
 import { setUpTracing, traceLogFields } from './observability/tracing/tracing.js';
 import type { SourceManager } from './sources/manager.js';
 import type { CatalogStore } from './storage/interfaces.js';
+import { TokenService } from './tokens/service.js';
+import { StoredTokenVerifier } from './tokens/verifier.js';
 import { buildInfo } from './version.js';
 
 export type { Config } from './config/config.js';
@@ -142,7 +148,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await engineLeadership.release();
   });
 
-  const { auth, generatedAdminToken } = setUpAuth(config, logger);
+  // Stored tokens (`/v1/tokens`) are read from the uncached store: a revocation must reach this
+  // replica within the verifier's TTL, whatever the catalog cache holds.
+  const tokenVerifier = new StoredTokenVerifier({ store: baseStore, clock, logger });
+  const { auth, generatedAdminToken } = setUpAuth(config, logger, tokenVerifier);
+  const tokens = new TokenService({
+    store: baseStore,
+    clock,
+    reservedNames: auth.configuredNames,
+    verifier: tokenVerifier,
+  });
   const server = await createServer({
     logger,
     metrics,
@@ -163,6 +178,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     version: version.version,
     ...(tracer ? { instrument: (app: FastifyInstance) => registerTracingHooks(app, tracer) } : {}),
   });
+  // Audit (10.5): writes carry their entry into the store; the hook records refusals and no-ops.
+  const audit = new AuditRecorder({ log: baseStore, clock, logger, retainMs: config.audit.retain_ms });
+  registerAuditHook(server, audit);
+  stoppers.push(() => audit.stop());
   // Serialized component reads, keyed by revision and the store cache's generation so that they
   // follow the store cache exactly; a quarter of `cache.max_bytes` on top of it, off with it.
   registerResponseCache(server, {
@@ -176,6 +195,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOperationsRoutes(server, { version, renderMetrics: () => metrics.render() });
   registerCatalogRoutes(server, {
     manager,
+    audit,
     search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
@@ -183,6 +203,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
+  registerTokenRoutes(server, { tokens, audit });
+  registerAuditRoutes(server, { log: baseStore });
 
   // Sources (issue 5): their status routes and webhooks; the syncs themselves are the core's.
   registerSourceRoutes(server, { sources });
@@ -257,6 +279,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         await sources.start();
         compactor.start();
         purger.start();
+        audit.start();
         engines.startRefresh(5_000);
         engineHealth.start();
         engineDiscovery.start();

@@ -140,6 +140,8 @@ export const TAGS = [
   { name: 'sources', description: 'Git and directory sources, their sync status, and the webhooks that start a sync.' },
   { name: 'events', description: 'Server-sent stream of catalog changes.' },
   { name: 'schemas', description: 'JSON Schemas for editors and CI.' },
+  { name: 'tokens', description: 'Stored API tokens: create, list, revoke (admin).' },
+  { name: 'audit', description: 'Who changed what, including refused writes (admin).' },
   { name: 'operations', description: 'Liveness, readiness and build information.' },
 ];
 
@@ -193,6 +195,11 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
       ],
       { description: 'Set while the file that published the version is missing from its source' },
     ),
+    published_by: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: '`token:<name>` or `source:<name>`: who published the version (null when unknown)',
+      }),
+    ),
   },
   {
     additionalProperties: true,
@@ -209,6 +216,7 @@ export const ComponentDefinitionSchema: TSchema = Type.Object(
               revision: 1,
               revoked: null,
               orphaned: null,
+              published_by: 'source:platform',
             },
           ],
         }

@@ -173,6 +173,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     reply.headers(opts.securityHeaders);
     reply.header('x-request-id', req.id);
     const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
+    if (principal instanceof Promise) {
+      // A stored token: looked up in the token store (a store failure answers 503).
+      principal.then((p) => admitPrincipal(req, reply, p, done), done);
+      return;
+    }
+    admitPrincipal(req, reply, principal, done);
+  });
+
+  const admitPrincipal = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal | null | NestorError,
+    done: (err?: Error) => void,
+  ): void => {
     if (NestorError.is(principal)) {
       // A bad token is counted against the caller's address before it is refused, so that guessing
       // tokens is rate limited too.
@@ -183,7 +197,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     req.principal = principal;
     if (limit === null) admit(req, done);
     else limit.call(app, req, reply).then(() => admit(req, done), done);
-  });
+  };
 
   /** Scope check and revision read, once the caller is known and within its rate. */
   const admit = (req: FastifyRequest, done: (err?: Error) => void): void => {

@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { componentDeleted, componentNotFound, versionConflict } from '../storage/errors.js';
 import type {
+  AuditEntry,
   ComponentReader,
   ComponentSearcher,
   ComponentVersioning,
@@ -58,9 +59,20 @@ export interface CatalogManagerOptions {
   maxCreateAttempts?: number;
 }
 
+export interface CreateOptions {
+  /** Who publishes: `token:<name>` or `source:<name>`, stored as the version's `published_by`. */
+  actor?: string | null;
+  /** Written in the same atomic write as the new version (and only then). */
+  audit?: AuditEntry;
+}
+
 export interface UpdateOptions {
   /** The update applies only while the version is at one of these; otherwise `precondition_failed`. */
   ifMatch?: readonly VersionTag[] | undefined;
+  /** Written in the same atomic write as the change (and only when something changed). */
+  audit?: AuditEntry;
+  /** Called when the change (and its audit entry) was written. */
+  onWritten?: () => void;
 }
 
 /** The outcome of a create: the stored version, and whether this call created it. */
@@ -113,12 +125,12 @@ export class CatalogManager {
    * the same name+version with other content is `version_conflict`; a failed rule is
    * `validation_failed` carrying the whole result. Nothing is written unless validation passes.
    */
-  async createComponent(spec: ComponentSpec): Promise<CreateOutcome> {
+  async createComponent(spec: ComponentSpec, opts: CreateOptions = {}): Promise<CreateOutcome> {
     const digest = computeDigest(spec);
     return this.createLocks.run(normalizeName(spec.name), async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.createOnce(spec, digest);
+          return await this.createOnce(spec, digest, opts.actor ?? null, opts.audit);
         } catch (err) {
           if (!(NestorError.is(err) && err.code === 'precondition_failed')) throw err;
           this.writes.inc({ operation: 'create', outcome: 'retried' });
@@ -136,7 +148,12 @@ export class CatalogManager {
    * One validate-then-write. The write carries the tag of the version set read before validating:
    * the store refuses it (`precondition_failed`) when the set moved, whoever moved it.
    */
-  private async createOnce(spec: ComponentSpec, digest: string): Promise<CreateOutcome> {
+  private async createOnce(
+    spec: ComponentSpec,
+    digest: string,
+    actor: string | null,
+    audit: AuditEntry | undefined,
+  ): Promise<CreateOutcome> {
     const versions = await this.store.getComponentVersions(spec.name);
     const existing = versions.find((v) => v.version === spec.version);
     if (existing) {
@@ -162,7 +179,10 @@ export class CatalogManager {
       this.writes.inc({ operation: 'create', outcome: 'invalid' });
       throw validationFailed(COMPONENT, 'CreateComponent', result);
     }
-    const outcome = await this.store.createComponent({ ...spec, digest }, { expectedVersionSet });
+    const outcome = await this.store.createComponent(
+      { ...spec, digest, published_by: actor },
+      { expectedVersionSet, audit },
+    );
     if (outcome.event) {
       this.writes.inc({ operation: 'create', outcome: 'created' });
       this.feed.publish(outcome.event.id);
@@ -201,8 +221,9 @@ export class CatalogManager {
         .filter((tag) => tagMatchesDigest(tag, current.digest))
         .map((tag) => tag.revision);
     }
-    const outcome = await this.store.updateComponent(name, version, patch, { expectedRevisions });
+    const outcome = await this.store.updateComponent(name, version, patch, { expectedRevisions, audit: opts.audit });
     if (outcome.event) {
+      opts.onWritten?.();
       this.writes.inc({ operation: 'update', outcome: 'updated' });
       this.feed.publish(outcome.event.id);
       this.logger.info({ component: name, version, revision: outcome.event.id }, 'component version updated');

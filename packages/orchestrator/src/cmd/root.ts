@@ -7,6 +7,7 @@ import { registerLifecycleCommands } from './lifecycle.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
+import { registerTokenCommand } from './token.js';
 import { registerTransferCommands } from './transfer.js';
 import { registerValidateCommand } from './validate.js';
 import { registerVersionCommand } from './version.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerDiffCommand(program);
   registerInitCommand(program);
   registerLifecycleCommands(program);
+  registerTokenCommand(program);
   registerVersionCommand(program);
   return program;
 }

@@ -94,6 +94,8 @@ export interface Config {
   sources: SourceConfig[];
   /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
   webhooks: { body_limit: number };
+  /** Audit log (`GET /v1/audit`): entries older than `retain_ms` are deleted. */
+  audit: { retain_ms: number };
   engines: EngineConfig[];
   /**
    * YAML `engines.allow_hosts` (the mapping form of `engines`): endpoint hosts, as written in the
@@ -197,6 +199,7 @@ export function defaultConfig(): Config {
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
     webhooks: { body_limit: 1_048_576 },
+    audit: { retain_ms: 90 * 24 * 3_600_000 },
     engines: defaultEngines(),
     // Empty: `npm start` runs the examples with engines that have no endpoint, so nothing needs it.
     engine_allow_hosts: [],

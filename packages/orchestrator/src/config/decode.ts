@@ -67,6 +67,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
   }
   c.sources = (f.sources ?? []).map((s, i) => decodeSource(s, `sources[${i}]`));
   if (f.webhooks) c.webhooks.body_limit = f.webhooks.body_limit ?? c.webhooks.body_limit;
+  if (f.audit) c.audit.retain_ms = durationMs(f.audit.retain, 'audit.retain') ?? c.audit.retain_ms;
   decodeEngines(raw.engines, c);
   for (const [what, list] of [
     ['sources', c.sources],

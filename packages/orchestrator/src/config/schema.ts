@@ -111,6 +111,7 @@ export const ConfigFileSchema = Section({
   auth: Type.Optional(Auth),
   sources: Type.Optional(Type.Array(SourceSchema)),
   webhooks: Type.Optional(Section({ body_limit: Type.Optional(Int(1024, 64 * MiB)) })),
+  audit: Type.Optional(Section({ retain: Type.Optional(Duration()) })),
   engines: Type.Optional(Type.Unknown()),
   discovery: Type.Optional(Discovery),
   validation: Type.Optional(

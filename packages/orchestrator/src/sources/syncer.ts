@@ -22,7 +22,7 @@ export type { SyncReport } from './sync-record.js';
 
 /** The one write a sync makes: `CatalogManager.createComponent`. */
 export interface ComponentCreator {
-  createComponent(spec: ComponentSpec): Promise<{ created: boolean }>;
+  createComponent(spec: ComponentSpec, opts?: { actor?: string | null }): Promise<{ created: boolean }>;
 }
 
 /** Progress of a running sync, for logs and the CLI. */
@@ -273,7 +273,7 @@ export class SourceSyncer {
       items.map((parsed) => ({ parsed })),
       {
         write: async ({ parsed: { spec } }) => {
-          const outcome = await this.writer.createComponent(spec);
+          const outcome = await this.writer.createComponent(spec, { actor: `source:${this.name}` });
           held.add(`${spec.name}@${spec.version}`);
           return outcome;
         },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type CatalogEvent,
   type ComponentDefinition,
@@ -7,7 +8,8 @@ import {
   NestorError,
 } from '@nestor/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CatalogStore, ListQuery, NewComponent } from './interfaces.js';
+import { auditId } from './audit-records.js';
+import type { AuditEntry, AuditQuery, CatalogStore, ListQuery, NewComponent, StoredToken } from './interfaces.js';
 import { versionSetTag } from './records.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
@@ -1062,6 +1064,151 @@ export function describeStoreContract(
           { expectedRevisions: [current.revision] },
         );
         expect(ok.event?.type).toBe('component.revoked');
+      });
+    });
+
+    describe('tokens', () => {
+      const token = (over: Partial<StoredToken> = {}): StoredToken => ({
+        id: randomBytes(8).toString('hex'),
+        name: randomName('tok'),
+        sha256: randomBytes(32).toString('hex'),
+        scopes: ['write'],
+        names: ['aws-*'],
+        created_at: '2026-01-01T00:00:00.000Z',
+        expires_at: null,
+        last_used_at: null,
+        ...over,
+      });
+
+      it('stores, reads, lists oldest first and deletes tokens', async () => {
+        const a = token({ created_at: '2026-01-02T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' });
+        const b = token({ created_at: '2026-01-01T00:00:00.000Z', scopes: ['admin', 'provenance'], names: [] });
+        await store.createToken(a);
+        await store.createToken(b);
+        expect(await store.getToken(a.id)).toEqual(a);
+        expect(await store.getToken('0000000000000000')).toBeNull();
+        expect(await store.listTokens()).toEqual([b, a]);
+        expect(await store.deleteToken(a.id)).toBe(true);
+        expect(await store.deleteToken(a.id)).toBe(false);
+        expect(await store.getToken(a.id)).toBeNull();
+        expect(await store.listTokens()).toEqual([b]);
+      });
+
+      it('refuses a second token of the same name with token_conflict and stores nothing', async () => {
+        const a = token();
+        await store.createToken(a);
+        const clash = token({ name: a.name });
+        await expectCode(store.createToken(clash), 'token_conflict');
+        expect(await store.getToken(clash.id)).toBeNull();
+        expect(await store.listTokens()).toEqual([a]);
+        // A revoked token's name is free again.
+        await store.deleteToken(a.id);
+        await store.createToken(clash);
+        expect(await store.getToken(clash.id)).toEqual(clash);
+      });
+
+      it('touches last_used_at only when it is older than notBefore', async () => {
+        const a = token();
+        await store.createToken(a);
+        await store.touchToken(a.id, '2026-03-01T00:00:00.000Z', '2026-02-28T23:59:00.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:00:00.000Z');
+        // Within the interval: left alone.
+        await store.touchToken(a.id, '2026-03-01T00:00:30.000Z', '2026-02-28T23:59:30.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:00:00.000Z');
+        await store.touchToken(a.id, '2026-03-01T00:01:30.000Z', '2026-03-01T00:00:30.000Z');
+        expect((await store.getToken(a.id))?.last_used_at).toBe('2026-03-01T00:01:30.000Z');
+        await expect(
+          store.touchToken('ffffffffffffffff', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'),
+        ).resolves.toBeUndefined();
+        expect(await store.getToken('ffffffffffffffff')).toBeNull();
+      });
+    });
+
+    describe('audit log', () => {
+      let seq = 0;
+      const entry = (over: Partial<AuditEntry> = {}): AuditEntry => {
+        seq += 1;
+        const time = over.time ?? new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString();
+        return {
+          id: auditId(new Date(time)),
+          time,
+          actor: 'token:ci',
+          action: 'component.create',
+          subject: 'aws-vpc@1.0.0',
+          request_id: `req-${seq}`,
+          ip: '127.0.0.1',
+          outcome: 'ok',
+          details: { n: seq },
+          ...over,
+        };
+      };
+
+      it('lists newest first with filters and cursor pages that never repeat or skip', async () => {
+        const a = entry({ subject: 'aws-vpc@1.0.0' });
+        const b = entry({ subject: 'aws-vpc@2.0.0', actor: 'source:platform' });
+        const c = entry({ subject: 'aws-vpc-extra@1.0.0', action: 'component.patch', outcome: 'denied' });
+        const d = entry({ subject: '0123456789abcdef', action: 'token.create', actor: 'token:admin' });
+        for (const e of [c, a, d, b]) await store.appendAudit(e);
+        const all = await store.listAudit({ limit: 10 });
+        expect(all).toEqual({ items: [d, c, b, a], nextCursor: null });
+        const ids = (q: Omit<AuditQuery, 'limit'>) =>
+          store.listAudit({ ...q, limit: 10 }).then((p) => p.items.map((e) => e.id));
+        expect(await ids({ actor: 'token:ci' })).toEqual([c.id, a.id]);
+        expect(await ids({ action: 'component.patch' })).toEqual([c.id]);
+        expect(await ids({ subject: 'aws-vpc' })).toEqual([b.id, a.id]);
+        expect(await ids({ subject: 'aws-vpc@1.0.0' })).toEqual([a.id]);
+        expect(await ids({ subject: '0123456789abcdef' })).toEqual([d.id]);
+        expect(await ids({ subject: 'aws-%' })).toEqual([]);
+        expect(await ids({ since: b.time, until: c.time })).toEqual([c.id, b.id]);
+        const first = await store.listAudit({ limit: 3 });
+        expect(first.items).toEqual([d, c, b]);
+        expect(first.nextCursor).not.toBeNull();
+        expect(await store.listAudit({ limit: 3, cursor: first.nextCursor })).toEqual({ items: [a], nextCursor: null });
+        expect(await store.pruneAudit(b.time)).toBe(1);
+        expect((await store.listAudit({ limit: 10 })).items).toEqual([d, c, b]);
+      });
+
+      it('writes the entry of a change with the change, and none when nothing is written', async () => {
+        const c = makeComponent();
+        const created = entry({ subject: `${c.name}@1.0.0` });
+        await store.createComponent(c, { audit: created });
+        // An identical re-submission and a conflicting one write no entry.
+        await store.createComponent(c, { audit: entry() });
+        await expectCode(
+          store.createComponent({ ...c, digest: 'sha256:other' }, { audit: entry() }),
+          'version_conflict',
+        );
+        await expectCode(
+          store.createComponent(makeComponent({ name: c.name, version: '2.0.0' }), {
+            expectedVersionSet: 'stale',
+            audit: entry(),
+          }),
+          'precondition_failed',
+        );
+        const patched = entry({ action: 'component.patch', subject: `${c.name}@1.0.0` });
+        await store.updateComponent(c.name, '1.0.0', { labels: { a: 'b' } }, { audit: patched });
+        await store.updateComponent(c.name, '1.0.0', { labels: { a: 'b' } }, { audit: entry() });
+        await expectCode(
+          store.updateComponent(c.name, '9.9.9', { labels: {} }, { audit: entry() }),
+          'component_not_found',
+        );
+        const t: StoredToken = {
+          id: randomBytes(8).toString('hex'),
+          name: randomName('tok'),
+          sha256: randomBytes(32).toString('hex'),
+          scopes: ['read'],
+          names: [],
+          created_at: '2026-01-01T00:00:00.000Z',
+          expires_at: null,
+          last_used_at: null,
+        };
+        const tokenCreated = entry({ action: 'token.create', subject: t.id });
+        await store.createToken(t, tokenCreated);
+        await expectCode(store.createToken({ ...t, id: randomBytes(8).toString('hex') }, entry()), 'token_conflict');
+        const tokenRevoked = entry({ action: 'token.revoke', subject: t.id });
+        expect(await store.deleteToken(t.id, tokenRevoked)).toBe(true);
+        expect(await store.deleteToken(t.id, entry())).toBe(false);
+        expect((await store.listAudit({ limit: 50 })).items).toEqual([tokenRevoked, tokenCreated, patched, created]);
       });
     });
 

@@ -60,3 +60,19 @@ export function componentDeleted(component: string, operation: string, name: str
     .detail('purged', purged)
     .build();
 }
+
+/** `token_conflict`: a stored token already has the name. */
+export function tokenConflict(component: string, operation: string, name: string) {
+  return conflict(
+    component,
+    operation,
+    `a token named "${name}" exists; revoke it or choose another name`,
+    { name },
+    'token_conflict',
+  );
+}
+
+/** `token_not_found`: no stored token has the id. */
+export function tokenNotFound(component: string, operation: string, id: string) {
+  return notFound('token_not_found', component, operation, `no stored token with id "${id}"`, { id });
+}

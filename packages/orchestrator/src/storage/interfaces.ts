@@ -7,6 +7,7 @@ import type {
   Maturity,
   NewCatalogEvent,
   ScoredComponent,
+  TokenScope,
 } from '@nestor/sdk';
 
 /** A page of results; `nextCursor` is opaque and null on the last page. */
@@ -42,6 +43,8 @@ export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
 /** A component version ready to store: a normalised spec plus its digest. */
 export interface NewComponent extends ComponentSpec {
   digest: string;
+  /** `token:<name>` or `source:<name>`; stored as the version's `published_by` (null when omitted). */
+  published_by?: string | null | undefined;
 }
 
 /** The outcome of a write: the stored version and the event it appended (null for a no-op). */
@@ -85,6 +88,8 @@ export interface CreateConditions {
    * `precondition_failed` is thrown, so the caller validates again. Omitted: no check.
    */
   expectedVersionSet?: string | undefined;
+  /** Written in the same atomic write as the new version, and only when it is written. */
+  audit?: AuditEntry | undefined;
 }
 
 /** Conditions of an update, checked inside the write's own atomic step. */
@@ -95,6 +100,8 @@ export interface UpdateConditions {
    * check.
    */
   expectedRevisions?: readonly number[] | undefined;
+  /** Written in the same atomic write as the change, and only when something changed. */
+  audit?: AuditEntry | undefined;
 }
 
 /** The only writes. Each appends its event in the same atomic write as the change. */
@@ -240,6 +247,87 @@ export interface LeaseStore {
 }
 
 /**
+ * An API token as stored: the sha256 of the whole token, never the token. The token reads
+ * `nst_<id>_<secret>`, so a presented token is found by its id and then compared in constant time.
+ */
+export interface StoredToken {
+  /** 16 lowercase hex characters. */
+  id: string;
+  /** Unique among stored tokens; the audit actor is `token:<name>`. */
+  name: string;
+  /** Hex sha256 of the whole token. */
+  sha256: string;
+  scopes: TokenScope[];
+  /** Glob patterns of the component names the token may publish or patch; [] means any. */
+  names: string[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** Persisted API tokens (`POST/GET/DELETE /v1/tokens`), shared by every replica. */
+export interface TokenStore {
+  /**
+   * Stores a new token. Throws `token_conflict` when a token of the same name exists, storing
+   * nothing.
+   */
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void>;
+  /** The token with this id, or null. */
+  getToken(id: string): Promise<StoredToken | null>;
+  /** Every stored token, oldest first (ties by id). */
+  listTokens(): Promise<StoredToken[]>;
+  /** Deletes the token (with `audit` in the same atomic write); false, writing nothing, when there was none. */
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean>;
+  /**
+   * Sets `last_used_at` to `at` when the stored value is null or older than `notBefore` (so several
+   * replicas write at most once per interval); no-op for an unknown id.
+   */
+  touchToken(id: string, at: string, notBefore: string): Promise<void>;
+}
+
+/** How a recorded request ended: `denied` 401/403, `invalid` 400/422, `conflict` 409/412, `error` 5xx. */
+export type AuditOutcome = 'ok' | 'denied' | 'invalid' | 'conflict' | 'error';
+
+/** One audit record (`GET /v1/audit`). */
+export interface AuditEntry {
+  /** Sortable by time: `auditId()` (15 digits of epoch ms, `-`, 8 hex). */
+  id: string;
+  time: string;
+  /** `token:<name>`, `source:<name>` or `anonymous`. */
+  actor: string;
+  action: string;
+  /** `name@version`, or the object's id. */
+  subject: string;
+  request_id: string | null;
+  ip: string | null;
+  outcome: AuditOutcome;
+  details: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  actor?: string | undefined;
+  action?: string | undefined;
+  /** Exact subject, or every `name@...` when given a bare name (no `@`). */
+  subject?: string | undefined;
+  /** Inclusive bounds on `time` (ISO 8601). */
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  /** The id of the last entry of the previous page. */
+  cursor?: string | null | undefined;
+}
+
+/** The audit log, kept in the catalog store. Entries of changes are written with the change. */
+export interface AuditLog {
+  /** Records a request that changed nothing (refused, or a no-op). */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; `nextCursor` is the last item's id when more match. */
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
+  /** Deletes entries older than `before` (ISO time); returns how many. */
+  pruneAudit(before: string): Promise<number>;
+}
+
+/**
  * A store's schema, created or upgraded on demand (`nestor migrate`, and `nestor import` before it
  * writes). Idempotent. Resolves to what was done, printed for the operator, or null when the
  * backend has no schema (memory). Every store the composition root opens provides it.
@@ -270,7 +358,9 @@ export interface CatalogStore
     EventLog,
     EngineStore,
     StateStore,
-    LeaseStore {
+    LeaseStore,
+    TokenStore,
+    AuditLog {
   /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
   ping(): Promise<void>;
   /** Releases connections and file handles. */

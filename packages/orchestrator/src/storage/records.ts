@@ -47,6 +47,7 @@ export function newDefinition(component: NewComponent, now: string, revision: nu
     revision,
     revoked: null,
     orphaned: null,
+    published_by: component.published_by ?? null,
   };
 }
 

@@ -9,6 +9,8 @@ import type {
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogStore,
   CreateConditions,
   DeletedRef,
@@ -19,6 +21,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from './interfaces.js';
@@ -139,6 +142,30 @@ export class TracingStore implements CatalogStore {
   }
   releaseLease(name: string, holder: string): Promise<void> {
     return this.span('releaseLease', { 'nestor.lease': name }, () => this.inner.releaseLease(name, holder));
+  }
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.span('createToken', { 'nestor.token': token.id }, () => this.inner.createToken(token, audit));
+  }
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.span('getToken', { 'nestor.token': id }, () => this.inner.getToken(id));
+  }
+  listTokens(): Promise<StoredToken[]> {
+    return this.span('listTokens', {}, () => this.inner.listTokens());
+  }
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('deleteToken', { 'nestor.token': id }, () => this.inner.deleteToken(id, audit));
+  }
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.span('appendAudit', {}, () => this.inner.appendAudit(entry));
+  }
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.span('listAudit', { 'nestor.limit': query.limit }, () => this.inner.listAudit(query));
+  }
+  pruneAudit(before: string): Promise<number> {
+    return this.span('pruneAudit', {}, () => this.inner.pruneAudit(before));
+  }
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.span('touchToken', { 'nestor.token': id }, () => this.inner.touchToken(id, at, notBefore));
   }
   ping(): Promise<void> {
     return this.span('ping', {}, () => this.inner.ping());

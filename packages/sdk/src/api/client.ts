@@ -15,6 +15,7 @@ import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../reso
 import { globalFetch } from './global-fetch.js';
 import type {
   BatchValidationResponse,
+  CreatedToken,
   DependenciesResponse,
   DependentsResponse,
   EngineList,
@@ -22,6 +23,9 @@ import type {
   ProposedImpact,
   ResultPage,
   SourceList,
+  TokenInfo,
+  TokenList,
+  TokenRequest,
   VersionDiff,
   VersionImpact,
   VersionInfo,
@@ -467,6 +471,21 @@ export class NestorClient {
   /** Asks for a sync now (admin scope); it runs in the background. Throws `source_not_found`. */
   async syncSource(name: string, req: RequestOptions = {}): Promise<SyncAccepted> {
     return (await this.call<SyncAccepted>(`v1/sources/${seg(name)}/sync`, { ...req, method: 'POST' })).body;
+  }
+
+  /** Creates an API token (admin scope); the answer holds the token, shown only this once. Throws `token_conflict`. */
+  async createToken(body: TokenRequest, req: RequestOptions = {}): Promise<CreatedToken> {
+    return (await this.call<CreatedToken>('v1/tokens', { ...req, method: 'POST', body })).body;
+  }
+
+  /** Every stored token, without secrets (admin scope). Config and environment tokens are not listed. */
+  async listTokens(req: RequestOptions = {}): Promise<TokenInfo[]> {
+    return (await this.call<TokenList>('v1/tokens', req)).body.items;
+  }
+
+  /** Revokes a stored token (admin scope); every replica refuses it within 2 s. Throws `token_not_found`. */
+  async revokeToken(id: string, req: RequestOptions = {}): Promise<void> {
+    await this.call<null>(`v1/tokens/${seg(id)}`, { ...req, method: 'DELETE', answers: [204] });
   }
 
   /** `GET /healthz`: the process is up. */

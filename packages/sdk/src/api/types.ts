@@ -136,3 +136,47 @@ export interface VersionDiff {
   bump_made: Bump;
   changes: VersionChange[];
 }
+
+/** Scopes a token may carry: `admin` implies the others; `provenance` lets a write set `git_*` fields. */
+export type TokenScope = 'read' | 'write' | 'admin' | 'provenance';
+
+/** `POST /v1/tokens` body. */
+export interface TokenRequest {
+  /** 1–63 characters, lowercase letters, digits and hyphens; unique among stored tokens. */
+  name: string;
+  scopes: TokenScope[];
+  /** Glob patterns (`aws-*`) of the component names the token may publish or patch; absent: any. */
+  names?: string[];
+  /** Lifetime as a duration (`90d`, `12h`, `30m`) or seconds; absent: the token does not expire. */
+  expires_in?: string | number;
+}
+
+/** A stored token as `GET /v1/tokens` lists it; the secret is never shown again. */
+export interface TokenInfo {
+  /** Stable id, also the part of the token after `nst_` and before the secret. */
+  id: string;
+  name: string;
+  /** The token's recognisable start (`nst_<id>`), to find it in a secret store. */
+  prefix: string;
+  scopes: TokenScope[];
+  /** Patterns limiting the component names it may publish; [] means any. */
+  names: string[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** `POST /v1/tokens` answer: the only time `token` is shown. */
+export interface CreatedToken {
+  id: string;
+  token: string;
+  name: string;
+  scopes: TokenScope[];
+  names: string[];
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface TokenList {
+  items: TokenInfo[];
+}

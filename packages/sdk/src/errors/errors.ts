@@ -111,7 +111,7 @@ export function create(code: ErrorCode): ErrorBuilder {
 
 /** A missing component, version, engine or source. */
 export function notFound(
-  code: 'component_not_found' | 'engine_not_found' | 'source_not_found' | 'no_matching_version',
+  code: 'component_not_found' | 'engine_not_found' | 'source_not_found' | 'no_matching_version' | 'token_not_found',
   component: string,
   operation: string,
   message: string,
@@ -126,7 +126,7 @@ export function conflict(
   operation: string,
   message: string,
   details: Record<string, unknown> = {},
-  code: 'version_conflict' | 'engine_conflict' = 'version_conflict',
+  code: 'version_conflict' | 'engine_conflict' | 'token_conflict' = 'version_conflict',
 ): NestorError {
   return new NestorError(code, message, { component, operation, details });
 }

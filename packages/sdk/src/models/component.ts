@@ -184,6 +184,12 @@ export interface ComponentDefinition extends ComponentSpec {
   orphaned?: Orphaning | null;
   /** Present only on a deleted version (stores and events; reads of it answer 410). */
   deleted?: Deletion | null;
+  /**
+   * Who published it: `token:<name>` (over the API) or `source:<name>` (a git or directory sync);
+   * null when unknown (a write made in process, e.g. by a test or `nestor import` of older data).
+   * Absent on versions stored before this field existed.
+   */
+  published_by?: string | null;
 }
 
 /** A search hit: a component and its relevance (higher is better). */
@@ -261,7 +267,14 @@ export function componentBytes(component: ComponentSpec): number {
 }
 
 /** Fields a client may never set; they are dropped from submitted bodies and files. */
-export const SERVER_MANAGED_FIELDS = ['digest', 'created_at', 'updated_at', 'deprecated', 'revision'] as const;
+export const SERVER_MANAGED_FIELDS = [
+  'digest',
+  'created_at',
+  'updated_at',
+  'deprecated',
+  'revision',
+  'published_by',
+] as const;
 
 /** Fills in defaults so that omitted and empty fields produce the same digest. */
 export function normalizeSpec(input: ComponentSpecInput): ComponentSpec {

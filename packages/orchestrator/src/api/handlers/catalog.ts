@@ -9,6 +9,7 @@ import {
 } from '@nestor/sdk';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditRecorder } from '../../audit/recorder.js';
 import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
 import type { CatalogManager } from '../../catalog/manager.js';
@@ -16,6 +17,8 @@ import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
 import type { SearchProjection } from '../../search/projection.js';
 import { checkFilter, type Filter, parseFacets, parseSearchText } from '../../search/query.js';
 import { notModified } from '../conditional-get.js';
+import { auditForWrite, nameAtVersion } from '../middleware/audit.js';
+import { actorOf, checkOwnership, checkProvenance } from '../middleware/ownership.js';
 import { ComponentDefinitionSchema, ComponentSpecDoc, NotModified, openObject, problemResponse } from '../openapi.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
@@ -95,12 +98,17 @@ export interface CatalogRouteDeps {
   manager: CatalogManager;
   /** Answers list and search. */
   search: SearchProjection;
+  /** Audit entries for publish and patch. */
+  audit: AuditRecorder;
   /** Cost caps on what one request may ask for (`limits.*` in config). */
   limits: { validateBatch: number; dependencies: number };
 }
 
 /** Component reads, writes and the validation dry run (DESIGN.md section 8). */
-export function registerCatalogRoutes(app: FastifyInstance, { manager, search, limits }: CatalogRouteDeps): void {
+export function registerCatalogRoutes(
+  app: FastifyInstance,
+  { manager, search, audit, limits }: CatalogRouteDeps,
+): void {
   const read = { scope: 'read' as const };
   const write = { scope: 'write' as const };
   /** Decodes a submitted component and holds it to the dependency cap (validation reads each one). */
@@ -315,7 +323,7 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
   app.post(
     '/v1/components',
     {
-      config: write,
+      config: { ...write, audit: { action: 'component.create', subject: (req) => nameAtVersion(req.body) } },
       schema: {
         tags: ['components'],
         operationId: 'createComponent',
@@ -332,7 +340,14 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
     },
     async (req, reply) => {
       const spec = submitted(req.body, { operation: 'CreateComponent' });
-      const outcome = await manager.createComponent(spec);
+      checkOwnership(req.principal, spec.name, 'CreateComponent');
+      checkProvenance(req.principal, spec, 'CreateComponent');
+      const outcome = await manager.createComponent(spec, {
+        actor: actorOf(req.principal),
+        audit: auditForWrite(audit, req, 'component.create', `${spec.name}@${spec.version}`),
+      });
+      // A re-submission wrote nothing: the audit hook records it on its own.
+      req.auditWritten = outcome.created;
       reply.status(outcome.created ? 201 : 200);
       if (outcome.created) {
         reply.header('location', `/v1/components/${spec.name}/versions/${spec.version}`);
@@ -345,7 +360,7 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
   app.patch(
     '/v1/components/:name/versions/:version',
     {
-      config: write,
+      config: { ...write, audit: { action: 'component.patch', subject: (req) => nameAtVersion(req.params) } },
       schema: {
         tags: ['components'],
         summary: 'Change mutable fields or deprecate',
@@ -366,10 +381,17 @@ export function registerCatalogRoutes(app: FastifyInstance, { manager, search, l
     },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
+      checkOwnership(req.principal, name, 'UpdateComponent');
       const patch = decode(ComponentPatchSchema, req.body, { component: COMPONENT, operation: 'UpdateComponent' });
       const ifMatch = req.headers['if-match'];
       const tags = ifMatch === undefined ? '*' : parseIfMatch(ifMatch);
-      const updated = await manager.updateComponent(name, version, patch, tags === '*' ? {} : { ifMatch: tags });
+      const updated = await manager.updateComponent(name, version, patch, {
+        ...(tags === '*' ? {} : { ifMatch: tags }),
+        audit: auditForWrite(audit, req, 'component.patch', `${name}@${version}`, { fields: Object.keys(patch) }),
+        onWritten: () => {
+          req.auditWritten = true;
+        },
+      });
       reply.header('etag', versionEtag(updated));
       reply.header('x-catalog-revision', String(Math.max(updated.revision, req.catalogRevision ?? 0)));
       return updated;

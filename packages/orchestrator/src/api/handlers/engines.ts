@@ -6,6 +6,7 @@ import { decodeEngine, EngineSchema } from '../../config/engine-config.js';
 import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
 import { engineNotFound } from '../../storage/errors.js';
+import { field } from '../middleware/audit.js';
 import { NoContent, openObject, problemResponse } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
@@ -58,7 +59,7 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
   app.post(
     '/v1/engines',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', audit: { action: 'engine.register', subject: (req) => field(req.body, 'name') } },
       schema: {
         tags: ['engines'],
         operationId: 'registerEngine',
@@ -80,7 +81,7 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
   app.delete(
     '/v1/engines/:name',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', audit: { action: 'engine.delete', subject: (req) => field(req.params, 'name') } },
       schema: {
         tags: ['engines'],
         operationId: 'deregisterEngine',

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { SourceManager } from '../../sources/manager.js';
+import { field } from '../middleware/audit.js';
 import { openObject } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63, description: 'Source name' }) });
@@ -43,7 +44,7 @@ export function registerSourceRoutes(app: FastifyInstance, { sources }: SourceRo
   app.post(
     '/v1/sources/:name/sync',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', audit: { action: 'source.sync', subject: (req) => field(req.params, 'name') } },
       schema: {
         tags: ['sources'],
         operationId: 'syncSource',

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../../config/config.js';
 import { ensureDir } from '../../fs-utils.js';
 import type { Logger } from '../../observability/logging/logger.js';
+import type { StoredTokenVerifier } from '../../tokens/verifier.js';
 import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from './auth.js';
 
 /**
@@ -15,6 +16,7 @@ import { generateToken, sha256Hex, TokenAuthenticator, type TokenRecord } from '
 export function setUpAuth(
   config: Config,
   logger: Logger,
+  stored?: StoredTokenVerifier,
 ): { auth: TokenAuthenticator; generatedAdminToken: string | null } {
   const records: TokenRecord[] = config.auth.tokens.map((t) => ({
     name: t.name,
@@ -47,7 +49,11 @@ export function setUpAuth(
     records.push({ name: 'generated-admin', sha256: Buffer.from(hash, 'hex'), scopes: ['admin'] });
   }
   return {
-    auth: new TokenAuthenticator({ tokens: records, anonymousRead: config.auth.anonymous_read }),
+    auth: new TokenAuthenticator({
+      tokens: records,
+      anonymousRead: config.auth.anonymous_read,
+      ...(stored ? { stored } : {}),
+    }),
     generatedAdminToken,
   };
 }

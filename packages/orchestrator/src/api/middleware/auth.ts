@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { create, type NestorError } from '@nestor/sdk';
+import { create, type NestorError, type TokenScope } from '@nestor/sdk';
 import type { Scope } from '../../config/api-tokens.js';
+import { type StoredTokenVerifier, storedTokenId } from '../../tokens/verifier.js';
 
 /** A known token, kept only as the sha256 of its value. */
 export interface TokenRecord {
@@ -34,7 +35,11 @@ export function authorizationHeader(rawHeaders: string[]): string | string[] | u
 /** What a request is allowed to do. */
 export interface Principal {
   name: string;
-  scopes: Scope[];
+  scopes: readonly TokenScope[];
+  /** Glob patterns of the component names it may publish or patch; [] means any. */
+  names: readonly string[];
+  /** The stored token's id; null for config and environment tokens. */
+  tokenId: string | null;
 }
 
 /**
@@ -43,11 +48,18 @@ export interface Principal {
  */
 export class TokenAuthenticator {
   private readonly tokens: TokenRecord[];
+  private readonly stored: StoredTokenVerifier | null;
   readonly anonymousRead: boolean;
 
-  constructor(opts: { tokens: TokenRecord[]; anonymousRead: boolean }) {
+  constructor(opts: { tokens: TokenRecord[]; anonymousRead: boolean; stored?: StoredTokenVerifier }) {
     this.tokens = opts.tokens;
     this.anonymousRead = opts.anonymousRead;
+    this.stored = opts.stored ?? null;
+  }
+
+  /** Names of the config and environment tokens (a stored token may not take one). */
+  get configuredNames(): ReadonlySet<string> {
+    return new Set(this.tokens.map((t) => t.name));
   }
 
   get size(): number {
@@ -56,9 +68,13 @@ export class TokenAuthenticator {
 
   /**
    * The principal for an Authorization header value, `null` for an anonymous request, or an
-   * `unauthorized` error for a presented but unknown or malformed token.
+   * `unauthorized` error for a presented but unknown or malformed token. Config tokens are judged at
+   * once; a token shaped like a stored one (`nst_<id>_...`) that no config token matches is looked
+   * up in the token store, and then the answer is a promise (which rejects when the store fails).
    */
-  authenticate(header: string | string[] | undefined): Principal | null | NestorError {
+  authenticate(
+    header: string | string[] | undefined,
+  ): Principal | null | NestorError | Promise<Principal | NestorError> {
     if (header === undefined || header === '') return null;
     if (Array.isArray(header)) {
       return create('unauthorized')
@@ -81,9 +97,17 @@ export class TokenAuthenticator {
       if (timingSafeEqual(record.sha256, digest) && !found) found = record;
     }
     if (!found) {
-      return create('unauthorized').component('auth').operation('Authenticate').message('unknown token').build();
+      if (this.stored && storedTokenId(m[1]) !== null) return this.verifyStored(this.stored, m[1]);
+      return unknownToken('unknown token');
     }
-    return { name: found.name, scopes: found.scopes };
+    return { name: found.name, scopes: found.scopes, names: [], tokenId: null };
+  }
+
+  private async verifyStored(stored: StoredTokenVerifier, token: string): Promise<Principal | NestorError> {
+    const verdict = await stored.verify(token);
+    if (!verdict.ok) return unknownToken(verdict.reason === 'expired' ? 'the token has expired' : 'unknown token');
+    const t = verdict.token;
+    return { name: t.name, scopes: t.scopes, names: t.names, tokenId: t.id };
   }
 
   /** Null when `principal` may act with `scope`; otherwise the error to answer with. */
@@ -106,4 +130,8 @@ export class TokenAuthenticator {
       .detail('required_scope', scope)
       .build();
   }
+}
+
+function unknownToken(message: string): NestorError {
+  return create('unauthorized').component('auth').operation('Authenticate').message(message).build();
 }

@@ -11,6 +11,8 @@ import { type Logger, silentLogger } from '../../observability/logging/logger.js
 import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
 import { noopMetrics } from '../../observability/metrics/metrics.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogStore,
   CreateConditions,
   DeletedRef,
@@ -21,6 +23,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -292,6 +295,39 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
 
   releaseLease(name: string, holder: string): Promise<void> {
     return this.inner.releaseLease(name, holder);
+  }
+
+  // Tokens are not cached here: revocation must reach every replica quickly (see tokens/).
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.inner.createToken(token, audit);
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.inner.getToken(id);
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.inner.listTokens();
+  }
+
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.deleteToken(id, audit);
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.inner.appendAudit(entry);
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.inner.listAudit(query);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.inner.pruneAudit(before);
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.inner.touchToken(id, at, notBefore);
   }
 
   ping(): Promise<void> {

@@ -27,6 +27,8 @@ import { type Logger, silentLogger } from '../../observability/logging/logger.js
 import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -38,6 +40,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -53,6 +56,7 @@ import {
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
+import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import {
   deletedItem,
@@ -89,6 +93,7 @@ import {
   versionSk,
 } from './table.js';
 import { migrateTable } from './table-lifecycle.js';
+import { DynamoTokens } from './tokens.js';
 import {
   backoff,
   COMPONENT,
@@ -139,6 +144,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly maxWriteAttempts: number;
   private readonly heads: HeadCache;
   private readonly projection: SearchProjection;
+  private readonly tokens: DynamoTokens;
+  private readonly audit: DynamoAudit;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
@@ -172,6 +179,8 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     this.doc = DynamoDBDocumentClient.from(this.client, {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
+    this.tokens = new DynamoTokens({ doc: this.doc, table: this.table });
+    this.audit = new DynamoAudit({ doc: this.doc, table: this.table });
   }
 
   /** Builds the store from `config.store`; region and endpoint override the SDK's standard chain. */
@@ -355,6 +364,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           ...dependentItems(stored).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
         ];
         if (nextHead) items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         const result = await this.transact(items, attempt, 'CreateComponent');
         if (result === 'retry') continue;
         if (result === 'lost-item') {
@@ -408,6 +418,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           };
           items.push({ Put: { TableName: this.table, Item: headItem(nextHead) } });
         }
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         const result = await this.transact(items, attempt, 'UpdateComponent');
         if (result === 'retry' || result === 'lost-item') continue;
         return { component: stored, event };
@@ -699,6 +710,38 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         if (!isConditionFailure(err)) throw err;
       }
     });
+  }
+
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateToken', () => this.tokens.create(token, audit));
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.guard('GetToken', () => this.tokens.get(id));
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.guard('ListTokens', () => this.tokens.list());
+  }
+
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteToken', () => this.tokens.delete(id, audit));
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.guard('AppendAudit', () => this.audit.append(entry));
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.guard('ListAudit', () => this.audit.list(query));
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.guard('PruneAudit', () => this.audit.prune(before));
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.guard('TouchToken', () => this.tokens.touch(id, at, notBefore));
   }
 
   async ping(): Promise<void> {

@@ -8,9 +8,12 @@ import {
   type ScoredComponent,
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { auditMatches } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -23,6 +26,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -85,6 +89,9 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   private readonly engines = new Map<string, DeploymentEngine>();
   private readonly state = new Map<string, unknown>();
   private readonly leases = new Map<string, Lease>();
+  private readonly tokens = new Map<string, StoredToken>();
+  /** Audit entries, ids ascending (ids sort by time). */
+  private audit: AuditEntry[] = [];
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -201,6 +208,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
       this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
     }
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(stored), event: copy(event) };
   }
 
@@ -226,6 +234,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     entry.versions[index] = next;
     this.refreshLatest(entry);
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(next), event: copy(event) };
   }
 
@@ -324,6 +333,66 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
 
   async releaseLease(name: string, holder: string): Promise<void> {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
+
+  async createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    for (const t of this.tokens.values()) {
+      if (t.name === token.name) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+    }
+    if (this.tokens.has(token.id)) throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+    this.tokens.set(token.id, copy(token));
+    if (audit) this.insertAudit(audit);
+  }
+
+  async getToken(id: string): Promise<StoredToken | null> {
+    const token = this.tokens.get(id);
+    return token ? copy(token) : null;
+  }
+
+  async listTokens(): Promise<StoredToken[]> {
+    return [...this.tokens.values()]
+      .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1))
+      .map(copy);
+  }
+
+  async deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    const deleted = this.tokens.delete(id);
+    if (deleted && audit) this.insertAudit(audit);
+    return deleted;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.insertAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    const items: AuditEntry[] = [];
+    for (let i = this.audit.length - 1; i >= 0; i--) {
+      const e = this.audit[i] as AuditEntry;
+      if (query.cursor && e.id >= query.cursor) continue;
+      if (!auditMatches(e, query)) continue;
+      if (items.length === query.limit) return { items, nextCursor: items.at(-1)?.id ?? null };
+      items.push(copy(e));
+    }
+    return { items, nextCursor: null };
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    const kept = this.audit.filter((e) => e.time >= before);
+    const removed = this.audit.length - kept.length;
+    this.audit = kept;
+    return removed;
+  }
+
+  private insertAudit(entry: AuditEntry): void {
+    let i = this.audit.length;
+    while (i > 0 && (this.audit[i - 1] as AuditEntry).id > entry.id) i--;
+    this.audit.splice(i, 0, copy(entry));
+  }
+
+  async touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    const token = this.tokens.get(id);
+    if (token && (token.last_used_at === null || token.last_used_at < notBefore)) token.last_used_at = at;
   }
 
   async ping(): Promise<void> {}

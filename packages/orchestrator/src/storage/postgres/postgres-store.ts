@@ -16,9 +16,12 @@ import {
 } from '@nestor/sdk';
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -31,6 +34,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -48,6 +52,7 @@ import {
   withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
+import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
 
@@ -455,6 +460,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       }
       const definition = await insertVersion(q, stored);
       const event = componentEvent(id, 'component.created', now, stored);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
   }
@@ -486,6 +492,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
         [next.maturity, JSON.stringify(next.labels), termsOf(next), definition, row.id],
       );
       const event = componentEvent(id, type as EventType, now, next, changed);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
   }
@@ -688,6 +695,96 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   releaseLease(name: string, holder: string): Promise<void> {
     return this.run('ReleaseLease', async (q) => {
       await q.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+    });
+  }
+
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.transaction('CreateToken', async (q) => {
+      const r = tokenRow(token);
+      try {
+        await q.query(
+          'INSERT INTO tokens (id, name, sha256, scopes, names, created_at, expires_at, last_used_at) ' +
+            'VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [r.id, r.name, r.sha256, r.scopes, r.names, r.created_at, r.expires_at, r.last_used_at],
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+        throw err;
+      }
+      if (audit) await insertAudit(q, audit);
+    });
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.read('GetToken', async (q) => {
+      const { rows } = await q.query<TokenRow>('SELECT * FROM tokens WHERE id = $1', [id]);
+      return rows[0] ? fromTokenRow(rows[0]) : null;
+    });
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.read('ListTokens', async (q) => {
+      const { rows } = await q.query<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id');
+      return rows.map(fromTokenRow);
+    });
+  }
+
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.transaction('DeleteToken', async (q) => {
+      const deleted = ((await q.query('DELETE FROM tokens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      if (deleted && audit) await insertAudit(q, audit);
+      return deleted;
+    });
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.run('AppendAudit', async (q) => {
+      await insertAudit(q, entry);
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.read('ListAudit', async (q) => {
+      const { where, params } = auditWhere(query, (n) => `$${n}`);
+      const { rows } = await q.query<AuditRow>(
+        `SELECT * FROM audit${where} ORDER BY id DESC LIMIT $${params.length + 1}`,
+        [...params, query.limit + 1],
+      );
+      return auditPage(rows.map(fromAuditRow), query.limit);
+    });
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.run(
+      'PruneAudit',
+      async (q) => (await q.query('DELETE FROM audit WHERE time < $1', [before])).rowCount ?? 0,
+    );
+  }
+
+  /** A write without an event (tokens and their audit entries): committed together or not at all. */
+  private async transaction<T>(operation: string, work: (q: Querier) => Promise<T>): Promise<T> {
+    const client = await this.connect(operation);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw this.failure(operation, err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.run('TouchToken', async (q) => {
+      await q.query(
+        'UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)',
+        [at, id, notBefore],
+      );
     });
   }
 
@@ -1028,3 +1125,11 @@ function isConnectionError(err: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function insertAudit(q: Querier, entry: AuditEntry): Promise<void> {
+  const r = auditRow(entry);
+  await q.query(
+    'INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [r.id, r.time, r.actor, r.action, r.subject, r.request_id, r.ip, r.outcome, r.details],
+  );
+}

@@ -87,7 +87,7 @@ describe('SqliteStore on disk', () => {
     const path = newPath();
     const store = new SqliteStore({ path });
     expect(await store.migrate()).toEqual({
-      applied: ['001-initial', '002-one-search-table', '003-lifecycle'],
+      applied: ['001-initial', '002-one-search-table', '003-lifecycle', '004-tokens-audit'],
       version: 3,
     });
     expect(await store.migrate()).toEqual({ applied: [], version: 3 });
@@ -104,7 +104,12 @@ describe('SqliteStore on disk', () => {
   it('migrates on demand when opened without migrating', async () => {
     const store = new SqliteStore({ path: newPath(), migrate: false });
     await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
-    expect((await store.migrate()).applied).toEqual(['001-initial', '002-one-search-table', '003-lifecycle']);
+    expect((await store.migrate()).applied).toEqual([
+      '001-initial',
+      '002-one-search-table',
+      '003-lifecycle',
+      '004-tokens-audit',
+    ]);
     expect(await store.getComponent('a', '1.0.0')).toBeNull();
     await store.close();
   });

@@ -18,9 +18,12 @@ import {
 import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
+import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
-import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
+import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
   CatalogImporter,
   CatalogStore,
   CreateConditions,
@@ -33,6 +36,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
@@ -50,6 +54,7 @@ import {
   withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
 
@@ -373,6 +378,73 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  createToken(token: StoredToken, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateToken', () => {
+      try {
+        this.tokenWriteTx.immediate(() => {
+          this.stmts.insertToken.run(tokenRow(token));
+          if (audit) this.stmts.insertAudit.run(auditRow(audit));
+          return true;
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
+          throw tokenConflict(COMPONENT, 'CreateToken', token.name);
+        throw err;
+      }
+    });
+  }
+
+  getToken(id: string): Promise<StoredToken | null> {
+    return this.guard('GetToken', () => {
+      const row = this.stmts.getToken.get(id) as TokenRow | undefined;
+      return row ? fromTokenRow(row) : null;
+    });
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.guard('ListTokens', () => (this.stmts.listTokens.all() as TokenRow[]).map(fromTokenRow));
+  }
+
+  deleteToken(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteToken', () =>
+      this.tokenWriteTx.immediate(() => {
+        const deleted = this.stmts.deleteToken.run(id).changes > 0;
+        if (deleted && audit) this.stmts.insertAudit.run(auditRow(audit));
+        return deleted;
+      }),
+    );
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.guard('AppendAudit', () => {
+      this.stmts.insertAudit.run(auditRow(entry));
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    return this.guard('ListAudit', () => {
+      const { where, params } = auditWhere(query, () => '?');
+      const rows = this.prepareCached(`SELECT * FROM audit${where} ORDER BY id DESC LIMIT ?`).all(
+        ...params,
+        query.limit + 1,
+      ) as AuditRow[];
+      return auditPage(rows.map(fromAuditRow), query.limit);
+    });
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.guard('PruneAudit', () => this.stmts.pruneAudit.run(before).changes);
+  }
+
+  /** A token write and its audit entry, committed together. */
+  private readonly tokenWriteTx = this.lazyTransaction((work: () => boolean): boolean => work());
+
+  touchToken(id: string, at: string, notBefore: string): Promise<void> {
+    return this.guard('TouchToken', () => {
+      this.stmts.touchToken.run(at, id, notBefore);
+    });
+  }
+
   ping(): Promise<void> {
     return this.guard('Ping', () => {
       this.stmts.ping.get();
@@ -532,6 +604,21 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'WHERE leases.holder = ? OR leases.expires_at <= ?',
       ),
       releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
+      insertToken: db.prepare(
+        'INSERT INTO tokens (id, name, sha256, scopes, names, created_at, expires_at, last_used_at) ' +
+          'VALUES (@id, @name, @sha256, @scopes, @names, @created_at, @expires_at, @last_used_at)',
+      ),
+      getToken: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+      listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
+      deleteToken: db.prepare('DELETE FROM tokens WHERE id = ?'),
+      touchToken: db.prepare(
+        'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+      ),
+      insertAudit: db.prepare(
+        'INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) ' +
+          'VALUES (@id, @time, @actor, @action, @subject, @request_id, @ip, @outcome, @details)',
+      ),
+      pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -582,6 +669,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       this.insertVersion(stored, definition);
       const event = componentEvent(id, 'component.created', now, stored);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
@@ -611,6 +699,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       }
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditEntry, AuditQuery } from './interfaces.js';
+
+/** A new audit id: sortable by time (15 digits of epoch ms), then 8 random hex characters. */
+export function auditId(time: Date): string {
+  return `${String(time.getTime()).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Whether an entry passes the query's filters (cursor excluded). */
+export function auditMatches(e: AuditEntry, q: AuditQuery): boolean {
+  if (q.actor !== undefined && e.actor !== q.actor) return false;
+  if (q.action !== undefined && e.action !== q.action) return false;
+  if (q.subject !== undefined && !subjectMatches(e.subject, q.subject)) return false;
+  if (q.since !== undefined && e.time < q.since) return false;
+  if (q.until !== undefined && e.time > q.until) return false;
+  return true;
+}
+
+function subjectMatches(subject: string, wanted: string): boolean {
+  return subject === wanted || (!wanted.includes('@') && subject.startsWith(`${wanted}@`));
+}
+
+/** A SQL row: details as JSON text. */
+export interface AuditRow {
+  id: string;
+  time: string;
+  actor: string;
+  action: string;
+  subject: string;
+  request_id: string | null;
+  ip: string | null;
+  outcome: string;
+  details: string;
+}
+
+export function auditRow(e: AuditEntry): AuditRow {
+  return { ...e, details: JSON.stringify(e.details) };
+}
+
+export function fromAuditRow(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    time: r.time,
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    request_id: r.request_id,
+    ip: r.ip,
+    outcome: r.outcome as AuditEntry['outcome'],
+    details: JSON.parse(r.details) as Record<string, unknown>,
+  };
+}
+
+/**
+ * The WHERE clause of an audit query (cursor and filters) for SQL stores; `placeholder(n)` writes
+ * the n-th parameter (`?` or `$n`).
+ */
+export function auditWhere(q: AuditQuery, placeholder: (n: number) => string): { where: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  const add = (sql: (p: string) => string, value: string) => {
+    params.push(value);
+    clauses.push(sql(placeholder(params.length)));
+  };
+  if (q.cursor) add((p) => `id < ${p}`, q.cursor);
+  if (q.actor !== undefined) add((p) => `actor = ${p}`, q.actor);
+  if (q.action !== undefined) add((p) => `action = ${p}`, q.action);
+  if (q.subject !== undefined) {
+    if (q.subject.includes('@')) add((p) => `subject = ${p}`, q.subject);
+    else {
+      // A bare name: the name itself (an id) or any of its versions, compared without LIKE wildcards.
+      // Each parameter appears once, so positional `?` placeholders work too.
+      params.push(q.subject, `${q.subject}@`, `${q.subject}@`);
+      const [a, b, c] = [params.length - 2, params.length - 1, params.length].map(placeholder);
+      clauses.push(`(subject = ${a} OR substr(subject, 1, length(${b})) = ${c})`);
+    }
+  }
+  if (q.since !== undefined) add((p) => `time >= ${p}`, q.since);
+  if (q.until !== undefined) add((p) => `time <= ${p}`, q.until);
+  return { where: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** A page from up to `limit + 1` rows, newest first. */
+export function auditPage(rows: AuditEntry[], limit: number): { items: AuditEntry[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
