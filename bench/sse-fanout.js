@@ -13,7 +13,14 @@ const TARGET_REPLAY_MS = 100;
 function child(script) {
   const proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: ['--expose-gc', '--max-old-space-size=2048'],
+    // NESTOR_BENCH_CPU_PROF=<dir> writes a CPU profile of each server (node --cpu-prof) on stop.
+    execArgv: [
+      '--expose-gc',
+      '--max-old-space-size=2048',
+      ...(process.env.NESTOR_BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NESTOR_BENCH_CPU_PROF}`]
+        : []),
+    ],
   });
   const waiters = [];
   proc.on('message', (msg) => {
@@ -46,6 +53,11 @@ async function subscribe(url, n, onLatency) {
     opened.push(
       new Promise((resolve, reject) => {
         const req = get(url, { agent }, (res) => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`subscriber ${i}: ${url} answered ${res.statusCode}`));
+            res.resume();
+            return;
+          }
           res.setEncoding('utf8');
           let pending = '';
           res.on('data', (chunk) => {
