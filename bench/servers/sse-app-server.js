@@ -18,6 +18,8 @@ config.events.client_buffer = 10_000;
 // or all but the first 50 would get 429 `too_many_streams`.
 config.limits.sse.max_streams = 100_000;
 config.limits.sse.per_client = 100_000;
+// Nor may the request rate limit (600 a minute per caller by default) refuse the connections.
+config.limits.rate.max = 0;
 
 const app = await buildApp(config);
 const address = await app.server.listen({ host: '127.0.0.1', port: 0 });
