@@ -52,8 +52,8 @@ process.on('message', async (msg) => {
   } else if (msg.type === 'collect') {
     for (const r of requests) r.destroy();
     agent.destroy();
-    process.send({ type: 'collect', latencies });
-    process.disconnect();
+    // A large message is still being written when `send` returns: disconnect only once it is out.
+    process.send({ type: 'collect', latencies }, () => process.disconnect());
   }
 });
 process.send({ type: 'ready' });
