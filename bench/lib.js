@@ -62,6 +62,22 @@ export async function loadPosts({ url, revisionUrl, bodies, headers, connections
   return { perSecond: created / seconds, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+/** Prints a suite's result as `npm run bench` does: one line per row, then the extra figures. */
+export function printSuite(r) {
+  console.log(`\n${r.title}`);
+  for (const row of r.rows ?? []) {
+    const parts = [row.name.padEnd(48)];
+    if (row.rps !== undefined) parts.push(`${fmt(row.rps, 0).padStart(9)} req/s`);
+    if (row.p50 !== undefined) parts.push(`p50 ${fmt(row.p50, 2)} ms`, `p99 ${fmt(row.p99, 2)} ms`);
+    if (row.ratio !== undefined) parts.push(`${row.ratioName ?? 'ratio'} ${fmt(row.ratio, 3)}`);
+    if (row.target) parts.push(`(target ${row.target})`);
+    console.log(`  ${parts.join('  ')}`);
+  }
+  for (const e of r.extra ?? [])
+    console.log(`  ${e.name.padEnd(48)}  ${e.value}${e.target ? `  (target ${e.target})` : ''}`);
+  console.log(`  => ${r.pass ? 'meets targets' : 'MISSES a target'}`);
+}
+
 export function fmt(n, digits = 1) {
   return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
 }

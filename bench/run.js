@@ -1,10 +1,10 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation,impact,web,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
-//        [-- --subscribers 2000]
+// Usage: npm run bench [-- --only http,validation,impact,web,scale,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
+//        [-- --subscribers 2000] [-- --scale-components 100000 --queries 20000 --stores sqlite,postgres --quick]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt } from './lib.js';
+import { printSuite } from './lib.js';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -22,6 +22,10 @@ const suites = {
 suites.impact = async () =>
   (await import('./impact.js')).benchImpact({ components: Number(arg('impact-components', 100_000)), duration });
 suites.web = async () => (await import('./web.js')).benchWeb({ components });
+suites.scale = async () => {
+  const { benchCatalogScale, parseScaleArgs } = await import('./catalog-scale.js');
+  return benchCatalogScale(parseScaleArgs(args, { standalone: false }));
+};
 suites.sse = async () => (await import('./sse-fanout.js')).benchSse({ subscribers: Number(arg('subscribers', 2000)) });
 // These two drive several processes of their own and print their own figures; a non-zero exit
 // means a figure missed its target.
@@ -44,18 +48,7 @@ for (const [name, run] of Object.entries(suites)) {
   try {
     const r = await run();
     results.push({ suite: name, ...r });
-    console.log(`\n${r.title}`);
-    for (const row of r.rows ?? []) {
-      const parts = [row.name.padEnd(44)];
-      if (row.rps !== undefined) parts.push(`${fmt(row.rps, 0).padStart(9)} req/s`);
-      if (row.p50 !== undefined) parts.push(`p50 ${fmt(row.p50, 2)} ms`, `p99 ${fmt(row.p99, 2)} ms`);
-      if (row.ratio !== undefined) parts.push(`ratio ${fmt(row.ratio, 2)}`);
-      if (row.target) parts.push(`(target ${row.target})`);
-      console.log(`  ${parts.join('  ')}`);
-    }
-    for (const e of r.extra ?? [])
-      console.log(`  ${e.name.padEnd(44)}  ${e.value}${e.target ? `  (target ${e.target})` : ''}`);
-    console.log(`  => ${r.pass ? 'meets targets' : 'MISSES a target'}`);
+    printSuite(r);
     if (!r.pass) failed = true;
   } catch (err) {
     failed = true;

@@ -14,6 +14,12 @@ config.log.level = 'silent';
 config.cache.enabled = false;
 config.auth.tokens = [{ name: 'bench', token: 'bench-token', sha256: null, scopes: ['admin'] }];
 config.events.client_buffer = 10_000;
+// Every subscriber connects from the bench process (one anonymous caller): lift the stream caps,
+// or all but the first 50 would get 429 `too_many_streams`.
+config.limits.sse.max_streams = 100_000;
+config.limits.sse.per_client = 100_000;
+// Nor may the request rate limit (600 a minute per caller by default) refuse the connections.
+config.limits.rate.max = 0;
 
 const app = await buildApp(config);
 const address = await app.server.listen({ host: '127.0.0.1', port: 0 });

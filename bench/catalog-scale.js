@@ -1,0 +1,376 @@
+// Catalog at scale (DESIGN.md section 9, issue 13 item 6): a generated catalog of realistic
+// components (bench/catalog-gen.js) on SQLite and on PostgreSQL, driven by 8 connections where
+// every request is a different query from a realistic log, each figure a ratio against a bare
+// node:http server returning a body of the same size for each request, in the same run.
+//
+//   node bench/catalog-scale.js [--components 100000] [--queries 20000] [--duration 10]
+//                               [--stores sqlite,postgres] [--quick]
+// `npm run bench` runs it as the `scale` suite. `--quick` is a smoke run (2 000 components, 2 s).
+// PostgreSQL: NESTOR_BENCH_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, in a fresh
+// schema dropped afterwards.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { generateCatalog, listLog, readLog, searchLog } from './catalog-gen.js';
+import { fmt, loadPosts, startChild, stopChild } from './lib.js';
+
+const CONNECTIONS = 8;
+const SEED = 42;
+
+/** Forks a scale-server.js child; resolves with its first message and the ms it took. */
+async function server(mode, opts) {
+  const started = performance.now();
+  const { child, info } = await startChild('./servers/scale-server.js', [mode, JSON.stringify(opts)]);
+  return { child, info, ms: performance.now() - started };
+}
+
+function ask(child, type) {
+  return new Promise((resolve) => {
+    const on = (msg) => {
+      if (msg?.type === type) {
+        child.off('message', on);
+        resolve(msg);
+      }
+    };
+    child.on('message', on);
+    child.send({ type });
+  });
+}
+
+/** Polls `/readyz` until it answers 200; resolves with the time at which it did. */
+async function readyAt(base, deadlineMs = 120_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now();
+    } catch {}
+    if (Date.now() > until) throw new Error(`${base} not ready after ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Drives `base` with `connections` clients, each request the next path of `paths`, for `duration`
+ * seconds or until the paths run out (never repeating one). Records every answer's size when
+ * `sizes` is given, and fails on any non-2xx answer.
+ */
+async function drive({ base, paths, duration, sizes = null, connections = CONNECTIONS, cycle = false }) {
+  let next = 0;
+  let done = 0;
+  let non2xx = 0;
+  let firstError = null;
+  let instance;
+  let stopped = false;
+  const stop = () => {
+    if (!stopped) {
+      stopped = true;
+      instance.stop();
+    }
+  };
+  const started = performance.now();
+  const result = await new Promise((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: base,
+        connections,
+        duration,
+        pipelining: 1,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req) => {
+              if (next >= paths.length && !cycle) {
+                // Out of distinct queries: end the run rather than repeat one (a cache would answer it).
+                setImmediate(stop);
+                return { ...req, path: paths[paths.length - 1] };
+              }
+              return { ...req, path: paths[next++ % paths.length] };
+            },
+            onResponse: (status, body) => {
+              done++;
+              if (status < 200 || status >= 300) {
+                non2xx++;
+                firstError ??= `${status} ${String(body).slice(0, 300)}`;
+              } else if (sizes) sizes.push(Buffer.byteLength(body));
+            },
+          },
+        ],
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (non2xx > 0) throw new Error(`${base}: ${non2xx} non-2xx answers, first: ${firstError}`);
+  return {
+    rps: done / seconds,
+    // Requests still unanswered when the run ended (or past autocannon's 10 s timeout) have no
+    // latency: with none answered, the percentiles are unknown, not 0.
+    p50: done > 0 ? result.latency.p50 : Number.NaN,
+    p99: done > 0 ? result.latency.p99 : Number.NaN,
+    unanswered: result.timeouts + result.errors,
+    requests: done,
+    distinct: Math.min(next, paths.length),
+    exhausted: next >= paths.length && !cycle,
+    seconds,
+  };
+}
+
+/** The same number of requests per second of bodies of the sizes the app answered, from bare. */
+async function bareLike(bare, sizes, seconds) {
+  const paths = (sizes.length > 0 ? sizes : [2]).map((n) => `/${n}`);
+  return drive({ base: bare, paths, duration: Math.max(1, Math.round(seconds)), cycle: true });
+}
+
+async function compare(name, app, bare, paths, duration, target, cycle = false) {
+  const sizes = [];
+  const a = await drive({ base: app, paths, duration, sizes, cycle });
+  if (a.requests === 0) {
+    return {
+      app: a,
+      bare: { rps: Number.NaN, p99: Number.NaN },
+      mean: 0,
+      rows: [{ name: `${name}: no answer within ${Math.round(a.seconds)} s`, rps: 0, ratio: 0, target }],
+    };
+  }
+  const b = await bareLike(bare, sizes, a.seconds);
+  const mean = sizes.reduce((s, n) => s + n, 0) / Math.max(1, sizes.length);
+  return {
+    app: a,
+    bare: b,
+    mean,
+    rows: [
+      {
+        name,
+        ...a,
+        ratio: a.rps / b.rps,
+        target,
+      },
+      {
+        name: `  bare, same ${fmt(mean / 1024, 1)} KiB mean body`,
+        ...b,
+        ratio: a.p99 / Math.max(b.p99, 1),
+        ratioName: 'p99 ratio',
+      },
+    ],
+  };
+}
+
+/** Every figure on one store type: load, start-up, distinct queries, cold reads, RSS, creates. */
+async function benchStore(store, { components, duration, bare, names, logs, postBodies }) {
+  const dir = mkdtempSync(join(tmpdir(), `nestor-scale-${store}-`));
+  const url = process.env.NESTOR_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `nestor_scale_${randomUUID().slice(0, 8)}`;
+  const opts = { store, dir, url, schema, components, seed: SEED };
+  const rows = [];
+  const extra = [];
+  const checks = [];
+  try {
+    process.stderr.write(`[${store}] loading ${components} components...\n`);
+    const { info: loaded } = await server('load', opts);
+    extra.push({
+      name: `[${store}] load through the store's write path`,
+      value: `${loaded.versions} versions in ${fmt(loaded.seconds, 1)} s (${fmt(loaded.versions / loaded.seconds, 0)}/s)`,
+    });
+
+    // Start-up to ready: fork to `/readyz` 200, on the catalog just written.
+    const t0 = performance.now();
+    const warm = await server('serve', { ...opts, cache: true });
+    const startup = (await readyAt(warm.info.address)) - t0;
+    const readyMem = await ask(warm.child, 'memory');
+    const app = warm.info.address;
+    process.stderr.write(`[${store}] ready in ${fmt(startup, 0)} ms; distinct queries...\n`);
+
+    // The warm exact GET first: the distinct-query runs can leave slow requests in flight on the
+    // server after the client stops, which would then queue it.
+    const exactPath = `/v1/components/${names[0]}/versions/1.0.0`;
+    const warmExact = await compare(
+      `[${store}] exact GET, warm cache (one version)`,
+      app,
+      bare,
+      [exactPath],
+      Math.min(duration, 5),
+      '>= 0.80',
+      true,
+    );
+    // Warm the JIT on a slice of other queries (not part of the measured logs).
+    await drive({ base: app, paths: logs.warmup, duration: 2 });
+    const search = await compare(
+      `[${store}] search, distinct queries, limit 20`,
+      app,
+      bare,
+      logs.search,
+      duration,
+      '>= 0.25, p99 <= 10x',
+    );
+    const list = await compare(
+      `[${store}] list, distinct facet filters, limit 20`,
+      app,
+      bare,
+      logs.list,
+      duration,
+      '>= 0.25, p99 <= 10x',
+    );
+    const loadedMem = await ask(warm.child, 'memory');
+    await stopChild(warm.child);
+    rows.push(...search.rows, ...list.rows, ...warmExact.rows);
+    for (const [what, c] of [
+      ['search', search],
+      ['list', list],
+    ]) {
+      checks.push(c.app.rps / c.bare.rps >= 0.25 && c.app.p99 <= 10 * Math.max(c.bare.p99, 1));
+      extra.push({
+        name: `[${store}] ${what}: distinct queries sent`,
+        value: `${c.app.distinct}, ${c.app.requests} answered${c.app.unanswered > 0 ? `, ${c.app.unanswered} timed out (10 s) or unanswered` : ''}${c.app.exhausted ? ' (the log ran out before the duration: raise --queries)' : ''}`,
+      });
+    }
+    checks.push(warmExact.app.rps / warmExact.bare.rps >= 0.8);
+
+    // Caches off: every exact and latest read goes to the store.
+    process.stderr.write(`[${store}] caches off...\n`);
+    const cold = await server('serve', { ...opts, cache: false });
+    await readyAt(cold.info.address);
+    await drive({ base: cold.info.address, paths: logs.reads.exact.slice(-2000), duration: 1, cycle: true });
+    const coldExact = await compare(
+      `[${store}] caches off: exact GET (Zipf names)`,
+      cold.info.address,
+      bare,
+      logs.reads.exact,
+      duration,
+      '>= 0.40',
+    );
+    const coldLatest = await compare(
+      `[${store}] caches off: latest GET (Zipf names)`,
+      cold.info.address,
+      bare,
+      logs.reads.latest,
+      duration,
+      '>= 0.40',
+    );
+    await stopChild(cold.child);
+    rows.push(...coldExact.rows, ...coldLatest.rows);
+    checks.push(coldExact.app.rps / coldExact.bare.rps >= 0.4, coldLatest.app.rps / coldLatest.bare.rps >= 0.4);
+
+    // Creates over HTTP with full validation, 32 connections, on a fresh process (grows the catalog).
+    process.stderr.write(`[${store}] creates over HTTP...\n`);
+    const writer = await server('serve', { ...opts, cache: true });
+    await readyAt(writer.info.address);
+    const posts = await loadPosts({
+      url: `${writer.info.address}/v1/components`,
+      revisionUrl: `${writer.info.address}/v1/components?limit=1`,
+      duration: Math.min(duration, 5),
+      headers: { authorization: 'Bearer bench-token' },
+      bodies: postBodies,
+    });
+    await stopChild(writer.child);
+
+    const mib = (m) => `${fmt(m.rss / 1024 / 1024, 0)} MiB`;
+    extra.push(
+      {
+        name: `[${store}] start-up to ready (fork to /readyz 200)`,
+        value: `${fmt(startup / 1000, 2)} s`,
+        target: '<= 10 s',
+      },
+      {
+        name: `[${store}] RSS at ${components} components`,
+        value: `${mib(readyMem)} ready, ${mib(loadedMem)} after the query runs`,
+        target: '<= 1024 MiB',
+      },
+      {
+        name: `[${store}] POST /v1/components, full validation, 32 conns`,
+        value: `${fmt(posts.perSecond, 0)}/s, p50 ${fmt(posts.p50, 1)} ms, p99 ${fmt(posts.p99, 1)} ms`,
+      },
+    );
+    checks.push(startup <= 10_000, Math.max(readyMem.rss, loadedMem.rss) <= 1024 * 1024 * 1024);
+    return { rows, extra, pass: checks.every(Boolean) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    if (store === 'postgres') {
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  }
+}
+
+/** The entry point `npm run bench` calls (bench/run.js, suite `scale`). */
+export async function benchCatalogScale({
+  components = 100_000,
+  queries = 20_000,
+  duration = 10,
+  stores = ['sqlite', 'postgres'],
+} = {}) {
+  process.stderr.write(`generating ${components} components and ${queries} queries per log...\n`);
+  // Creates over HTTP post components generated after the loaded ones (their dependencies exist).
+  const extraComponents = Math.max(2_000, Math.min(20_000, components / 5));
+  const all = generateCatalog(components + extraComponents, { seed: SEED });
+  const { specs, names } = generateCatalog(components, { seed: SEED });
+  const postBodies = all.specs.slice(specs.length).filter((s) => s.version === '1.0.0');
+  const search = searchLog(names, queries);
+  const logs = {
+    warmup: searchLog(names, 600, { seed: 99 }).filter((q) => !search.includes(q)),
+    search,
+    list: listLog(queries),
+    reads: readLog(names, Math.max(queries, 20_000)),
+  };
+  const { child: bareChild, info: bareInfo } = await startChild('./servers/sized-bare-server.js');
+  const rows = [];
+  const extra = [];
+  let pass = true;
+  try {
+    for (const store of stores) {
+      const r = await benchStore(store, {
+        components,
+        queries,
+        duration,
+        bare: bareInfo.address,
+        names,
+        logs,
+        postBodies,
+      });
+      rows.push(...r.rows);
+      extra.push(...r.extra);
+      pass &&= r.pass;
+    }
+  } finally {
+    await stopChild(bareChild);
+  }
+  return {
+    title: `Catalog at scale: ${components} components (${specs.length} versions), every request a different query, ${CONNECTIONS} connections`,
+    rows,
+    extra,
+    pass,
+  };
+}
+
+/**
+ * Options from the command line. Standalone, `--components` and `--duration` apply; under
+ * `bench/run.js` (`standalone: false`) those belong to the http suite, so only the `scale-` names do.
+ */
+export function parseScaleArgs(args, { standalone = true } = {}) {
+  const arg = (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const shared = (name, fallback) => (standalone ? arg(name, fallback) : fallback);
+  const quick = args.includes('--quick');
+  return {
+    components: Number(arg('scale-components', shared('components', quick ? 2_000 : 100_000))),
+    queries: Number(arg('queries', quick ? 1_000 : 20_000)),
+    duration: Number(arg('scale-duration', shared('duration', quick ? 2 : 10))),
+    stores: arg('stores', 'sqlite,postgres').split(','),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { printSuite } = await import('./lib.js');
+  const r = await benchCatalogScale(parseScaleArgs(process.argv.slice(2)));
+  printSuite(r);
+  process.exit(r.pass ? 0 : 1);
+}
