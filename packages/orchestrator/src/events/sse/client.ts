@@ -23,7 +23,7 @@ export interface SseSink {
 }
 
 /** A sink over a node Writable such as `http.ServerResponse`. */
-export function writableSink(stream: Writable): SseSink {
+function writableSink(stream: Writable): SseSink {
   // A write racing a disconnect must not become an unhandled 'error' event.
   stream.on('error', () => {});
   return {
