@@ -1,4 +1,4 @@
-import { create } from '@nestor/sdk';
+import { create, FACET_NAMES, type SearchFacet } from '@nestor/sdk';
 import { foldText, MAX_QUERY_WORDS, tokenize } from './text.js';
 
 /**
@@ -7,17 +7,9 @@ import { foldText, MAX_QUERY_WORDS, tokenize } from './text.js';
  * part of a qualifier's value or plain text cut into words.
  */
 
-/** Fields a list or search can be filtered and faceted by (DESIGN.md 10.1). */
-export const FACETS = [
-  'provider',
-  'category',
-  'resource_type',
-  'engine',
-  'maturity',
-  'support_level',
-  'label',
-] as const;
-export type Facet = (typeof FACETS)[number];
+/** Fields a list or search can be filtered and faceted by (DESIGN.md 10.1): the SDK's list. */
+export const FACETS = FACET_NAMES;
+export type Facet = SearchFacet;
 
 const MATURITIES = ['alpha', 'beta', 'stable'];
 const SUPPORT_LEVELS = ['community', 'supported'];
