@@ -51,7 +51,7 @@ export function listOptions(query: CatalogQuery, limit: number): ListOptions {
 }
 
 /** The values a component carries for a facet. */
-export function facetValues(c: ComponentDefinition, facet: FacetName): string[] {
+function facetValues(c: ComponentDefinition, facet: FacetName): string[] {
   switch (facet) {
     case 'engine':
       return c.deployment_engines ?? [];

@@ -14,7 +14,7 @@ export interface GraphEdge {
   label?: string;
 }
 
-export interface PlacedNode extends GraphNode {
+interface PlacedNode extends GraphNode {
   x: number;
   y: number;
   width: number;
