@@ -1,7 +1,7 @@
 import { create, EVENT_TYPES, type EventType, isEventType, type NestorError } from '@nestor/sdk';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { responseSink } from '../../events/sse/client.js';
+import { writableSink } from '../../events/sse/client.js';
 import type { EventFilter } from '../../events/sse/events.js';
 import type { EventBroker } from '../../events/sse/server.js';
 import { problemResponse } from '../openapi.js';
@@ -95,7 +95,7 @@ export function registerEventRoutes(app: FastifyInstance, { broker }: EventRoute
       // The first frame carries the retry hint and, without data, the position the stream starts
       // after: a client that started at the head and drops before any event resumes from there.
       res.write(`retry: ${broker.retryMs}\n${start.kind === 'resume' ? `id: ${start.position}\n` : ''}\n`);
-      const sink = responseSink(res);
+      const sink = writableSink(res);
       if (start.kind === 'reset') broker.reset(sink, start, slot);
       else broker.attach(sink, start.position, filter, slot);
     },

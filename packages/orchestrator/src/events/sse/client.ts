@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { CatalogEvent } from '@nestor/sdk';
 import { type EventFilter, encodeControl, HEARTBEAT, isEmptyFilter, matchesFilter } from './events.js';
@@ -23,7 +22,7 @@ export interface SseSink {
 }
 
 /** A sink over a node Writable such as `http.ServerResponse`. */
-function writableSink(stream: Writable): SseSink {
+export function writableSink(stream: Writable): SseSink {
   // A write racing a disconnect must not become an unhandled 'error' event.
   stream.on('error', () => {});
   return {
@@ -44,78 +43,6 @@ function writableSink(stream: Writable): SseSink {
     onClose: (listener) => {
       if (stream.destroyed) queueMicrotask(listener);
       else stream.once('close', listener);
-    },
-  };
-}
-
-/**
- * The last frame string framed as an HTTP/1.1 chunk, and its bytes. A fan-out hands the same
- * string to every subscriber, so it is encoded and framed once and the one Buffer is written to
- * every socket (the bytes are never modified after they are made).
- */
-let lastChunk: string | null = null;
-let lastFramed: Buffer = Buffer.alloc(0);
-
-function framedChunk(chunk: string): Buffer {
-  // Identical strings compare by pointer first: the fan-out's shared string costs nothing here.
-  if (chunk !== lastChunk) {
-    const size = Buffer.byteLength(chunk, 'utf8');
-    const head = `${size.toString(16)}\r\n`;
-    const out = Buffer.allocUnsafe(head.length + size + 2);
-    out.write(head, 0, 'latin1');
-    out.write(chunk, head.length, 'utf8');
-    out.write('\r\n', head.length + size, 'latin1');
-    lastChunk = chunk;
-    lastFramed = out;
-  }
-  return lastFramed;
-}
-
-/**
- * A sink over an HTTP/1.1 response that has sent its headers with chunked encoding (the event
- * stream after its first frame): each frame goes to the socket as one ready-made chunk, so a
- * fan-out to N subscribers encodes the frame once and makes N plain socket writes, instead of N
- * UTF-8 encodings and N corked three-buffer `writev`s through `ServerResponse.write`. The bytes on
- * the wire are exactly what `res.write` would send; ending still goes through `res.end`, which
- * writes the last frame and the terminating chunk. Any other response (HTTP/1.0, no socket yet,
- * headers not out) gets `writableSink`.
- */
-export function responseSink(res: ServerResponse): SseSink {
-  const socket = res.socket;
-  if (!socket || !res.headersSent || !res.chunkedEncoding || res.writableEnded || socket.destroyed) {
-    return writableSink(res);
-  }
-  res.on('error', () => {});
-  const drainListeners: (() => void)[] = [];
-  let gone = false;
-  res.once('close', () => {
-    gone = true;
-    // The socket may serve another request after this stream (keep-alive): leave nothing on it.
-    for (const l of drainListeners) socket.off('drain', l);
-  });
-  return {
-    write: (chunk) => {
-      // After the end or a disconnect nothing more can reach the peer; `onClose` follows.
-      if (gone || res.writableEnded || !socket.writable) return true;
-      return socket.write(framedChunk(chunk));
-    },
-    end: (chunk) => {
-      if (chunk === undefined) res.end();
-      else res.end(chunk);
-    },
-    destroy: () => {
-      res.destroy();
-    },
-    get bufferedBytes() {
-      return res.writableLength;
-    },
-    onDrain: (listener) => {
-      drainListeners.push(listener);
-      socket.on('drain', listener);
-    },
-    onClose: (listener) => {
-      if (gone || res.destroyed) queueMicrotask(listener);
-      else res.once('close', listener);
     },
   };
 }

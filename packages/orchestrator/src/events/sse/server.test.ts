@@ -8,7 +8,7 @@ import { PromMetrics } from '../../observability/metrics/metrics.js';
 import type { EventLog } from '../../storage/interfaces.js';
 import { MemoryStore } from '../../storage/memory/memory-store.js';
 import { LocalChangeFeed } from '../change-feed.js';
-import { responseSink } from './client.js';
+import { writableSink } from './client.js';
 import { EventBroker, type EventBrokerOptions } from './server.js';
 
 /** A log that counts reads, to show the broker reads once per wake-up and not once per client. */
@@ -69,7 +69,7 @@ async function harness(opts: Partial<EventBrokerOptions> = {}): Promise<Harness>
     void broker.prepare(since === null ? null : Number(since)).then((start) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(`retry: 100\n${start.kind === 'resume' ? `id: ${start.position}\n` : ''}\n`);
-      const sink = responseSink(res);
+      const sink = writableSink(res);
       if (start.kind === 'reset') broker.reset(sink, start);
       else broker.attach(sink, start.position, types ? { types: new Set(types.split(',') as never[]) } : {});
     });
