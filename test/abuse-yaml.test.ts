@@ -117,6 +117,22 @@ function timedParse(content: Buffer) {
 }
 
 describe('hostile YAML through the parser', () => {
+  it('nesting is refused from the 65th level, whatever opens it and whatever it sits under', () => {
+    // Found by the property below (seed 943632902): 65 unclosed `[` at the top level slipped past
+    // the depth bound and came back as dozens of invalid_yaml problems.
+    for (const prefix of ['', 'a: ', '- ']) {
+      for (const open of ['[', '{a: ', '{? ', '[a, ']) {
+        const levels = prefix === '' ? 64 : 63;
+        const within = timedParse(Buffer.from(`${prefix}${open.repeat(levels)}\n`)).out;
+        expect(within.errors.map((e) => e.code)).not.toContain('yaml_too_complex');
+        for (const n of [levels + 1, levels + 2, 66]) {
+          const { out } = timedParse(Buffer.from(`${prefix}${open.repeat(n)}\n`));
+          expect(out.errors.map((e) => e.code)).toEqual(['yaml_too_complex']);
+        }
+      }
+    }
+  });
+
   it('structured attacks are refused as yaml_too_complex, quickly, with a position', () => {
     fc.assert(
       fc.property(hostile, (text) => {

@@ -122,7 +122,7 @@ describe('hostile YAML', () => {
     const text = `a: ${'['.repeat(3000)}${']'.repeat(3000)}\n`;
     for (let i = 0; i < 3; i++) {
       const { error } = refused(text);
-      expect(error).toMatchObject({ code: 'yaml_too_complex', line: 1, column: 69 });
+      expect(error).toMatchObject({ code: 'yaml_too_complex', line: 1, column: 68 });
       expect(error?.message).toContain('deeper than 64 levels');
     }
     // The process is still sound: ordinary files still parse.

@@ -79,8 +79,6 @@ export function parseYamlBounded(
   let values = 0;
   const maxValues = 2 * limits.maxNodes;
   let atScalar = false;
-  // The CST stack holds the document and the open collections, plus at most one token in between.
-  const maxStack = limits.maxDepth + 2;
   const collect = (token: CST.Token): YamlLimitProblem | null => {
     tokens.push(token);
     if (token.type === 'document' && ++documents > limits.maxDocuments) {
@@ -100,7 +98,9 @@ export function parseYamlBounded(
       if (problem) return refuse(problem.message, problem.offset);
     }
     const { stack } = parser;
-    if (stack.length > maxStack) {
+    // The stack holds the document, the open collections and sometimes a token between them; only
+    // the collections count, or a top-level flow sequence one level too deep would slip through.
+    if (stack.length > limits.maxDepth && openCollections(stack) > limits.maxDepth) {
       return refuse(`YAML nests deeper than ${limits.maxDepth} levels`, parser.offset);
     }
     const over = overfullMapping(stack, limits.maxMappingEntries);
@@ -127,6 +127,14 @@ export function parseYamlBounded(
 }
 
 const VALUE_LEXEMES = new Set<string>(['scalar', 'alias', 'seq-item-ind', 'comma']);
+
+function openCollections(stack: CST.Token[]): number {
+  let count = 0;
+  for (const token of stack) {
+    if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') count++;
+  }
+  return count;
+}
 
 /** The offset of a mapping among the innermost open CST tokens that has too many entries, or null. */
 function overfullMapping(stack: CST.Token[], max: number): number | null {
