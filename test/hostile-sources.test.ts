@@ -79,7 +79,7 @@ describe('a hostile component file in a source', () => {
       const report = await syncer.sync();
       expect(report.complete).toBe(true);
       expect(report.errors).toEqual([
-        expect.objectContaining({ path: 'bad/component.yaml', code: 'yaml_too_complex', line: 1, column: 69 }),
+        expect.objectContaining({ path: 'bad/component.yaml', code: 'yaml_too_complex', line: 1, column: 68 }),
       ]);
       expect(report.counts.failed).toBe(1);
     }
