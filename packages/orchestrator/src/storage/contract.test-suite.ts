@@ -9,7 +9,15 @@ import {
 } from '@nestor/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditId } from './audit-records.js';
-import type { AuditEntry, AuditQuery, CatalogStore, ListQuery, NewComponent, StoredToken } from './interfaces.js';
+import type {
+  AuditEntry,
+  AuditQuery,
+  CatalogStore,
+  ListQuery,
+  NewComponent,
+  StoredToken,
+  WriteOutcome,
+} from './interfaces.js';
 import { versionSetTag } from './records.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
@@ -816,6 +824,59 @@ export function describeStoreContract(
         for (const r of results) {
           if (r.status === 'rejected') expect((r.reason as NestorError).code).toBe('precondition_failed');
         }
+      });
+    });
+
+    describe('many creates at once (group commit on SQLite and PostgreSQL)', () => {
+      it('answers each of many concurrent creates on its own, with one consecutive event per created version', async () => {
+        const base = await createVersions(['1.0.0']);
+        const fresh = Array.from({ length: 24 }, () => makeComponent());
+        const clashing = makeComponent();
+        const clash = makeComponent({ name: clashing.name, description: 'the same version, other content' });
+        const twice = makeComponent();
+        const head = await store.headSequence();
+        const create = (c: NewComponent, tag?: string) =>
+          store.createComponent(c, tag === undefined ? {} : { expectedVersionSet: tag });
+        const [first, clashes, twins, stale, rest] = await Promise.all([
+          Promise.allSettled(fresh.slice(0, 12).map((c) => create(c))),
+          Promise.allSettled([create(clashing), create(clash)]),
+          Promise.allSettled([create(twice), create(twice)]),
+          Promise.allSettled([create(makeComponent({ name: base, version: '2.0.0' }), versionSetTag([]))]),
+          Promise.allSettled(fresh.slice(12).map((c) => create(c))),
+        ]);
+        const created: CatalogEvent[] = [];
+        for (const [i, r] of [...first, ...rest].entries()) {
+          expect(r.status, r.status === 'rejected' ? String(r.reason) : '').toBe('fulfilled');
+          if (r.status !== 'fulfilled') continue;
+          expect(r.value.component.digest).toBe(fresh[i]?.digest);
+          expect(r.value.event?.subject).toMatchObject({ name: fresh[i]?.name, version: '1.0.0' });
+          expect(r.value.component.revision).toBe(r.value.event?.id);
+          created.push(r.value.event as CatalogEvent);
+        }
+        // Of two versions with other content, one is stored and the other refused.
+        const won = clashes.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        const lost = clashes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect((lost?.reason as NestorError | undefined)?.code).toBe('version_conflict');
+        const winner = (won[0] as PromiseFulfilledResult<WriteOutcome>).value;
+        expect((await store.getComponent(clashing.name, '1.0.0'))?.digest).toBe(winner.component.digest);
+        created.push(winner.event as CatalogEvent);
+        // Of two identical creates, one creates and the other is a no-op.
+        const events = twins.map((r) => (r.status === 'fulfilled' ? r.value.event : undefined));
+        expect(events.filter((e) => e === null)).toHaveLength(1);
+        const twinEvent = events.find((e) => e);
+        expect(twinEvent?.subject.name).toBe(twice.name);
+        created.push(twinEvent as CatalogEvent);
+        expect(stale[0]?.status).toBe('rejected');
+        expect(((stale[0] as PromiseRejectedResult).reason as NestorError).code).toBe('precondition_failed');
+        expect(await store.getComponentVersions(base)).toHaveLength(1);
+        // Every created version took the next sequence; the log holds exactly those events.
+        const ids = created.map((e) => e.id).sort((a, b) => a - b);
+        expect(ids).toEqual(Array.from({ length: 26 }, (_, i) => head + 1 + i));
+        expect(await store.headSequence()).toBe(head + 26);
+        const log = await store.readEvents(head, 100);
+        expect(log.map((e) => e.id)).toEqual(ids);
+        expect(log.every((e) => e.type === 'component.created')).toBe(true);
       });
     });
 

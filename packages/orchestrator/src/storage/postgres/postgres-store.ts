@@ -19,6 +19,7 @@ import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -112,6 +113,19 @@ interface EventRow {
 }
 
 type Querier = Pick<pg.ClientBase, 'query'>;
+
+/** A create waiting for the group commit. */
+interface PendingCreate {
+  component: NewComponent;
+  conditions: CreateConditions;
+}
+
+/** A version of the name being created, as the create reads it (the definition only of its own version). */
+interface NameRow extends LatestRow {
+  version: string;
+  digest: string;
+  definition: string | null;
+}
 
 const COMPONENT = 'storage.postgres';
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,50}$/;
@@ -429,40 +443,112 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  /**
+   * Joins the group commit: creates that reach the store in one turn of the event loop, or while a
+   * batch is being written, share one transaction (docs/decisions.md 27).
+   */
   createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
-    return this.write<WriteOutcome>('CreateComponent', async (q, id) => {
-      const existing = await q.query<{ definition: string }>(
-        'SELECT definition FROM components WHERE name = $1 AND version = $2',
-        [component.name, component.version],
-      );
-      if (existing.rows[0]) {
-        const stored = JSON.parse(existing.rows[0].definition) as ComponentDefinition;
-        if (isResubmission(COMPONENT, stored, component))
-          return { result: { component: stored, event: null }, event: null };
-      }
-      if (conditions.expectedVersionSet !== undefined) {
-        // Read under the head-row lock that every write takes first: no other write can commit
-        // between this read and ours.
-        const current = await q.query<{ version: string; digest: string }>(
-          'SELECT version, digest FROM components WHERE name = $1',
-          [component.name],
-        );
-        if (versionSetTag(current.rows) !== conditions.expectedVersionSet) {
-          throw versionSetChanged(COMPONENT, component.name, component.version);
+    return this.creates.submit({ component, conditions });
+  }
+
+  private readonly creates = new GroupCommitter<PendingCreate, WriteOutcome>({
+    run: (items) => this.createBatch(items),
+    // Keeps a batch's hold on the head row, and the wait of the first item in it, short.
+    maxBatch: 32,
+  });
+
+  /**
+   * Writes a batch of creates in one transaction under the head-row lock, in order, each taking
+   * the next sequence. An item refused by the store's checks (conflict, stale version set) is found
+   * from its read, before it writes anything. An item whose statement fails aborts the transaction
+   * (PostgreSQL's rule): the batch is rolled back and written again without it — the equivalent of
+   * a savepoint per item, without the two round trips each savepoint would cost every item.
+   */
+  private async createBatch(items: readonly PendingCreate[]): Promise<Settled<WriteOutcome>[]> {
+    const failed = new Map<number, NestorError>();
+    for (;;) {
+      const client = await this.connect('CreateComponent');
+      let broken: Error | undefined;
+      let retry = false;
+      try {
+        // One round trip: simple-protocol statements run in order, the lock's SELECT after BEGIN.
+        const opened = (await client.query('BEGIN; SELECT seq FROM event_head FOR UPDATE')) as unknown as [
+          pg.QueryResult,
+          pg.QueryResult<{ seq: number }>,
+        ];
+        let head = opened[1].rows[0]?.seq ?? 0;
+        const out: Settled<WriteOutcome>[] = [];
+        let wrote = false;
+        for (const [i, item] of items.entries()) {
+          const earlier = failed.get(i);
+          if (earlier) {
+            out.push({ ok: false, error: earlier });
+            continue;
+          }
+          try {
+            const outcome = await this.createOne(client, item, head + 1);
+            if (outcome.event) {
+              head = outcome.event.id;
+              wrote = true;
+            }
+            out.push({ ok: true, value: outcome });
+          } catch (err) {
+            if (NestorError.is(err)) {
+              out.push({ ok: false, error: err });
+              continue;
+            }
+            if (isConnectionError(err)) throw err;
+            failed.set(i, this.failure('CreateComponent', err));
+            retry = true;
+            break;
+          }
         }
+        if (retry) {
+          await client.query('ROLLBACK');
+          continue;
+        }
+        await client.query(wrote ? 'COMMIT' : 'ROLLBACK');
+        return out;
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        else await client.query('ROLLBACK').catch(() => {});
+        throw this.failure('CreateComponent', err);
+      } finally {
+        client.release(broken);
       }
-      const now = this.clock.now().toISOString();
-      const stored = newDefinition(component, now, id);
-      if (!isStrictVersion(stored.version)) {
-        throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
-          field: 'version',
-        });
-      }
-      const definition = await insertVersion(q, stored);
-      const event = componentEvent(id, 'component.created', now, stored);
-      if (conditions.audit) await insertAudit(q, conditions.audit);
-      return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
-    });
+    }
+  }
+
+  /**
+   * One create inside a batch: one read of the name's versions (the existing version, the version
+   * set, the latest holders), then one statement writing the version, its dependencies, the moved
+   * latest flags, the audit entry, the event, the head and its NOTIFY.
+   */
+  private async createOne(q: Querier, { component, conditions }: PendingCreate, id: number): Promise<WriteOutcome> {
+    const { rows } = await q.query<NameRow>(
+      'SELECT id, version, digest, version_key, is_prerelease, latest_default, latest_any, ' +
+        'CASE WHEN version = $2 THEN definition END AS definition FROM components WHERE name = $1',
+      [component.name, component.version],
+    );
+    const existing = rows.find((r) => r.version === component.version);
+    if (existing?.definition) {
+      const stored = JSON.parse(existing.definition) as ComponentDefinition;
+      if (isResubmission(COMPONENT, stored, component)) return { component: stored, event: null };
+    }
+    // Read under the head-row lock this transaction holds: no other write can commit meanwhile.
+    if (conditions.expectedVersionSet !== undefined && versionSetTag(rows) !== conditions.expectedVersionSet) {
+      throw versionSetChanged(COMPONENT, component.name, component.version);
+    }
+    const now = this.clock.now().toISOString();
+    const stored = newDefinition(component, now, id);
+    if (!isStrictVersion(stored.version)) {
+      throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
+        field: 'version',
+      });
+    }
+    const event = componentEvent(id, 'component.created', now, stored);
+    const definition = await writeVersion(q, stored, rows, { event, audit: conditions.audit, channel: this.channel });
+    return { component: JSON.parse(definition) as ComponentDefinition, event };
   }
 
   updateComponent(
@@ -954,69 +1040,32 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 }
 
-/** Inserts a stored version with its dependencies and moves the latest flags; returns its JSON. */
+/** Inserts a stored version without an event (import): reads the latest holders, then writes. */
 async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<string> {
-  const definition = JSON.stringify(stored);
-  const versionKey = versionSortKey(stored.version);
-  const prerelease = isPrerelease(stored.version);
-  const latest = await latestAfterInsert(q, stored, versionKey);
-  const inserted = await q.query<{ id: number }>(
-    'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
-      'maturity, latest_default, latest_any, engines, labels, search_terms, definition, deleted_at) ' +
-      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id',
-    [
-      stored.name,
-      stored.version,
-      versionKey,
-      prerelease,
-      stored.digest,
-      stored.provider,
-      stored.category,
-      stored.resource_type,
-      stored.maturity,
-      latest.isDefault,
-      latest.isAny,
-      stored.deployment_engines,
-      JSON.stringify(stored.labels),
-      termsOf(stored),
-      definition,
-      deletedAt(stored),
-    ],
-  );
-  const rowId = (inserted.rows[0] as { id: number }).id;
-  if (stored.dependencies.length > 0) {
-    await q.query(
-      'INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
-        'SELECT $1, ord - 1, n, r FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(n, r, ord)',
-      [rowId, stored.dependencies.map((d) => d.name), stored.dependencies.map((d) => d.version_range)],
-    );
-  }
-  return definition;
-}
-
-/** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
-async function head(q: Querier, lock = false): Promise<number> {
-  const { rows } = await q.query<{ seq: number }>(`SELECT seq FROM event_head${lock ? ' FOR UPDATE' : ''}`);
-  return rows[0]?.seq ?? 0;
-}
-
-/**
- * Decides whether a version about to be inserted becomes the latest (without and with
- * prereleases) and takes the flag from the version that held it. Runs under the head lock, so no
- * other write can move the flags meanwhile.
- */
-async function latestAfterInsert(
-  q: Querier,
-  stored: ComponentDefinition,
-  versionKey: string,
-): Promise<{ isDefault: boolean; isAny: boolean }> {
   const { rows } = await q.query<LatestRow>(
     'SELECT id, version_key, is_prerelease, latest_default, latest_any FROM components ' +
       'WHERE name = $1 AND (latest_default OR latest_any)',
     [stored.name],
   );
-  const byDefault = rows.find((r) => r.latest_default);
-  const any = rows.find((r) => r.latest_any);
+  return writeVersion(q, stored, rows, null);
+}
+
+/**
+ * One statement writing a new version: takes the latest flags from the versions of `held` that
+ * lose them, inserts the row and its dependencies and, for a create, its audit entry, its event,
+ * the head and the NOTIFY (delivered on commit). Runs under the head lock, so `held` is current.
+ * Returns the version's JSON.
+ */
+async function writeVersion(
+  q: Querier,
+  stored: ComponentDefinition,
+  held: readonly LatestRow[],
+  write: { event: CatalogEvent; audit: AuditEntry | undefined; channel: string } | null,
+): Promise<string> {
+  const definition = JSON.stringify(stored);
+  const versionKey = versionSortKey(stored.version);
+  const byDefault = held.find((r) => r.latest_default);
+  const any = held.find((r) => r.latest_any);
   const takes = (holder: LatestRow | undefined, includePrerelease: boolean) =>
     takesLatest(
       stored,
@@ -1026,10 +1075,64 @@ async function latestAfterInsert(
     );
   const isAny = takes(any, true);
   const isDefault = takes(byDefault, false);
-  if (isDefault && byDefault)
-    await q.query('UPDATE components SET latest_default = false WHERE id = $1', [byDefault.id]);
-  if (isAny && any) await q.query('UPDATE components SET latest_any = false WHERE id = $1', [any.id]);
-  return { isDefault, isAny };
+  const params: unknown[] = [
+    (isDefault && byDefault?.id) || null,
+    (isAny && any?.id) || null,
+    stored.name,
+    stored.version,
+    versionKey,
+    isPrerelease(stored.version),
+    stored.digest,
+    stored.provider,
+    stored.category,
+    stored.resource_type,
+    stored.maturity,
+    isDefault,
+    isAny,
+    stored.deployment_engines,
+    JSON.stringify(stored.labels),
+    termsOf(stored),
+    definition,
+    deletedAt(stored),
+    stored.dependencies.map((d) => d.name),
+    stored.dependencies.map((d) => d.version_range),
+  ];
+  const at = (value: unknown) => `$${params.push(value)}`;
+  // The flags are cleared before the row that takes them is inserted (the partial unique indexes
+  // allow one per name): the row's flag is read through `cleared`, a subquery evaluated whatever
+  // the flag's value, so the update has finished before the row reaches the indexes.
+  let sql =
+    'WITH cleared AS (UPDATE components SET latest_default = latest_default AND id IS DISTINCT FROM $1::bigint, ' +
+    'latest_any = latest_any AND id IS DISTINCT FROM $2::bigint WHERE id = ANY (ARRAY[$1::bigint, $2::bigint]) RETURNING id), ' +
+    'ins AS (INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
+    'maturity, latest_default, latest_any, engines, labels, search_terms, definition, deleted_at) ' +
+    'VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT $12::boolean FROM (SELECT count(*) FROM cleared) AS done), $13, $14, $15, $16, $17, $18) RETURNING id), ' +
+    'deps AS (INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
+    'SELECT ins.id, d.ord - 1, d.n, d.r FROM ins, unnest($19::text[], $20::text[]) WITH ORDINALITY AS d(n, r, ord))';
+  let select = 'SELECT id FROM ins';
+  if (write?.audit) {
+    const r = auditRow(write.audit);
+    sql +=
+      ', audited AS (INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) ' +
+      `VALUES (${[r.id, r.time, r.actor, r.action, r.subject, r.request_id, r.ip, r.outcome, r.details].map(at).join(', ')}))`;
+  }
+  if (write) {
+    const e = write.event;
+    const seq = at(e.id);
+    sql +=
+      ', e AS (INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) ' +
+      `VALUES (${seq}, ${[e.type, e.time, e.subject.name, e.subject.version, e.subject.digest, JSON.stringify(e.data)].map(at).join(', ')})), ` +
+      `h AS (UPDATE event_head SET seq = ${seq})`;
+    select = `SELECT pg_notify(${at(write.channel)}, ${seq}::text) FROM ins`;
+  }
+  await q.query(`${sql} ${select}`, params);
+  return definition;
+}
+
+/** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
+async function head(q: Querier, lock = false): Promise<number> {
+  const { rows } = await q.query<{ seq: number }>(`SELECT seq FROM event_head${lock ? ' FOR UPDATE' : ''}`);
+  return rows[0]?.seq ?? 0;
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { NestorError } from '@nestor/sdk';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { auditId } from '../audit-records.js';
 import { describeStoreContract } from '../contract.test-suite.js';
 import { makeComponent, makeEngine } from '../testing.js';
 import { initial } from './migrations/001-initial.js';
@@ -26,6 +27,58 @@ describeStoreContract('sqlite', async () => {
 });
 
 describeStoreContract('sqlite :memory:', async () => ({ store: new SqliteStore({ path: ':memory:' }) }));
+
+describe('SqliteStore group commit', () => {
+  it('rolls back only the create that failed inside a shared transaction, audit entry and latest flags too', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'nestor.db');
+    const store = new SqliteStore({ path });
+    try {
+      const target = makeComponent();
+      await store.createComponent(target);
+      // A failure injected after the version row, its flags and its index entries were written.
+      const db = new Database(path);
+      db.exec(
+        `CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.subject_name = '${target.name}' ` +
+          "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+      );
+      db.close();
+      const audit = (subject: string) => ({
+        id: auditId(new Date()),
+        time: new Date().toISOString(),
+        actor: 'token:ci',
+        action: 'component.create',
+        subject,
+        request_id: null,
+        ip: null,
+        outcome: 'ok' as const,
+        details: {},
+      });
+      const head = await store.headSequence();
+      const before = makeComponent();
+      const failing = makeComponent({ name: target.name, version: '2.0.0' });
+      const after = makeComponent();
+      const results = await Promise.allSettled(
+        [before, failing, after].map((c) => store.createComponent(c, { audit: audit(`${c.name}@${c.version}`) })),
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(((results[1] as PromiseRejectedResult).reason as NestorError).code).toBe('storage_failure');
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value.event?.id : null))).toEqual([
+        head + 1,
+        null,
+        head + 2,
+      ]);
+      expect((await store.readEvents(head, 10)).map((e) => e.subject.name)).toEqual([before.name, after.name]);
+      expect(await store.getComponent(target.name, '2.0.0')).toBeNull();
+      expect((await store.getLatestComponent(target.name))?.version).toBe('1.0.0');
+      const subjects = (await store.listAudit({ limit: 10 })).items.map((e) => e.subject);
+      expect(subjects.sort()).toEqual([`${after.name}@1.0.0`, `${before.name}@1.0.0`].sort());
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('SqliteStore on disk', () => {
   const dirs: string[] = [];

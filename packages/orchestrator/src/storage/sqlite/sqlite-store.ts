@@ -21,6 +21,7 @@ import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -107,6 +108,12 @@ interface ComponentRow {
   definition: string;
   latest_default: number;
   latest_any: number;
+}
+
+/** A create waiting for the group commit. */
+interface PendingCreate {
+  component: NewComponent;
+  conditions: CreateConditions;
 }
 
 const COMPONENT = 'storage.sqlite';
@@ -260,8 +267,12 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  /**
+   * Joins the group commit: creates that reach the store in the same turn of the event loop share
+   * one transaction, each in its own savepoint (docs/decisions.md 27).
+   */
   createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
-    return this.guard('CreateComponent', () => this.createTx.immediate(component, conditions));
+    return this.creates.submit({ component, conditions });
   }
 
   updateComponent(
@@ -640,6 +651,31 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
     }
   }
+
+  private readonly creates = new GroupCommitter<PendingCreate, WriteOutcome>({
+    run: (items) => {
+      try {
+        return this.createBatchTx.immediate(items);
+      } catch (err) {
+        throw NestorError.is(err) ? err : storageFailure(COMPONENT, 'CreateComponent', err);
+      }
+    },
+  });
+
+  /**
+   * One transaction for a batch of creates. Each runs as a nested transaction, which better-sqlite3
+   * makes a savepoint: a create that throws is rolled back alone, and the next one takes the
+   * sequence it would have had.
+   */
+  private readonly createBatchTx = this.lazyTransaction((items: readonly PendingCreate[]): Settled<WriteOutcome>[] =>
+    items.map(({ component, conditions }) => {
+      try {
+        return { ok: true, value: this.createTx.immediate(component, conditions) };
+      } catch (err) {
+        return { ok: false, error: NestorError.is(err) ? err : storageFailure(COMPONENT, 'CreateComponent', err) };
+      }
+    }),
+  );
 
   private readonly createTx = this.lazyTransaction(
     (component: NewComponent, conditions: CreateConditions): WriteOutcome => {
