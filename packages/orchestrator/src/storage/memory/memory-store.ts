@@ -231,25 +231,30 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
       };
     }
     changesetSetMoved(COMPONENT, write, (name) => this.byName.get(name)?.versions ?? []);
-    // Everything is decided above; what follows cannot fail, so the set lands whole or not at all.
+    // Everything is built before anything is applied: a failure while building (a member that
+    // cannot be read) leaves the store untouched, and applying only moves built values in.
     const now = this.clock.now().toISOString();
+    let next = this.sequence;
+    const built = write.members.map((member, i) => {
+      if (statuses[i] === 'unchanged')
+        return { stored: find(member.name, member.version) as ComponentDefinition, event: null };
+      next += 1;
+      const stored = newDefinition(member, now, next);
+      return { stored, event: changesetEvent(next, now, copy(stored), write.id) };
+    });
+    const record = changesetRecord(write, now, next, statuses);
+    const audit = write.audit ? copy(write.audit) : null;
     const components: ComponentDefinition[] = [];
     const events: CatalogEvent[] = [];
-    write.members.forEach((member, i) => {
-      if (statuses[i] === 'unchanged') {
-        components.push(copy(find(member.name, member.version) as ComponentDefinition));
-        return;
-      }
-      const stored = newDefinition(member, now, this.sequence + 1);
-      this.insertVersion(stored);
-      const event = changesetEvent(stored.revision, now, copy(stored), write.id);
-      this.append(event);
+    for (const { stored, event } of built) {
       components.push(copy(stored));
+      if (!event) continue;
+      this.insertVersion(stored);
+      this.append(event);
       events.push(copy(event));
-    });
-    const record = changesetRecord(write, now, this.sequence, statuses);
+    }
     this.changesets.set(record.id, copy(record));
-    if (write.audit) this.insertAudit(write.audit);
+    if (audit) this.insertAudit(audit);
     return { changeset: record, components, events };
   }
 
