@@ -9,6 +9,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerAuditRoutes } from './api/handlers/audit.js';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
+import { registerChangesetRoutes } from './api/handlers/changesets.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerImpactRoutes } from './api/handlers/impact.js';
@@ -199,6 +200,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
+  registerChangesetRoutes(server, { manager, audit, impact, limits: { dependencies: config.limits.dependencies } });
   registerLifecycleRoutes(server, { manager });
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });

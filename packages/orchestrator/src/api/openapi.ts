@@ -135,6 +135,7 @@ export function documentRoute(
 export const TAGS = [
   { name: 'components', description: 'Publish, read, search and resolve versioned components.' },
   { name: 'validation', description: 'Validate components without writing them.' },
+  { name: 'changesets', description: 'Publish several versions at once, all or nothing.' },
   { name: 'impact', description: 'Dependents, diffs and multi-component resolution.' },
   { name: 'engines', description: 'Deployment engines and their health.' },
   { name: 'sources', description: 'Git and directory sources, their sync status, and the webhooks that start a sync.' },

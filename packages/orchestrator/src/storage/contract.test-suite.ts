@@ -13,6 +13,7 @@ import type {
   AuditEntry,
   AuditQuery,
   CatalogStore,
+  ChangesetWrite,
   ListQuery,
   NewComponent,
   StoredToken,
@@ -1270,6 +1271,103 @@ export function describeStoreContract(
         expect(await store.deleteToken(t.id, tokenRevoked)).toBe(true);
         expect(await store.deleteToken(t.id, entry())).toBe(false);
         expect((await store.listAudit({ limit: 50 })).items).toEqual([tokenRevoked, tokenCreated, patched, created]);
+      });
+    });
+
+    describe('changesets (DESIGN.md 10.4)', () => {
+      const audit = (subject: string): AuditEntry => ({
+        id: auditId(new Date()),
+        time: new Date().toISOString(),
+        actor: 'token:ci',
+        action: 'changeset.create',
+        subject,
+        request_id: null,
+        ip: null,
+        outcome: 'ok',
+        details: {},
+      });
+      const changeset = (members: NewComponent[], over: Partial<ChangesetWrite> = {}): ChangesetWrite => {
+        const id = randomBytes(8).toString('hex');
+        return { id, actor: 'token:ci', message: 'bump', members, audit: audit(id), ...over };
+      };
+      /** Everything a failed changeset must have left as it was. */
+      async function snapshot(members: NewComponent[]) {
+        return {
+          head: await store.headSequence(),
+          versions: await Promise.all(members.map((m) => store.getComponentVersions(m.name))),
+          audit: (await store.listAudit({ limit: 100 })).items.length,
+        };
+      }
+
+      it('writes every member with consecutive events naming the set, its record and its audit entry', async () => {
+        const base = makeComponent();
+        const next = makeComponent({ name: base.name, version: '1.1.0' });
+        const app = makeComponent({ dependencies: [{ name: base.name, version_range: '^1.1.0' }] });
+        const before = await store.headSequence();
+        const write = changeset([base, next, app]);
+        const out = await store.createChangeset(write);
+        expect(out.events.map((e) => e.id)).toEqual([before + 1, before + 2, before + 3]);
+        expect(out.events.map((e) => e.data['changeset'])).toEqual([write.id, write.id, write.id]);
+        expect(out.events.map((e) => e.type)).toEqual(['component.created', 'component.created', 'component.created']);
+        expect(await store.readEvents(before, 10)).toEqual(out.events);
+        expect(out.components.map((c) => c.revision)).toEqual([before + 1, before + 2, before + 3]);
+        expect(out.events[2]?.data['component']).toEqual(out.components[2]);
+        expect(await store.headSequence()).toBe(before + 3);
+        expect(out.changeset).toMatchObject({ id: write.id, actor: 'token:ci', message: 'bump', revision: before + 3 });
+        expect(out.changeset?.items).toEqual([
+          { name: base.name, version: '1.0.0', status: 'created' },
+          { name: base.name, version: '1.1.0', status: 'created' },
+          { name: app.name, version: '1.0.0', status: 'created' },
+        ]);
+        expect(await store.getChangeset(write.id)).toEqual(out.changeset);
+        expect(await store.getChangeset('no-such-changeset')).toBeNull();
+        expect((await store.getLatestComponent(base.name))?.version).toBe('1.1.0');
+        expect(await store.getComponent(app.name, '1.0.0')).toEqual(out.components[2]);
+        expect(await store.getDependents(base.name)).toEqual([
+          { name: app.name, version: '1.0.0', version_range: '^1.1.0' },
+        ]);
+        expect((await store.listAudit({ limit: 100 })).items).toContainEqual(write.audit);
+      });
+
+      it('leaves identical members unchanged, and writes nothing when every member is', async () => {
+        const a = makeComponent();
+        await store.createComponent(a);
+        const b = makeComponent();
+        const before = await store.headSequence();
+        const mixed = await store.createChangeset(changeset([a, b]));
+        expect(mixed.changeset?.items.map((i) => i.status)).toEqual(['unchanged', 'created']);
+        expect(mixed.events.map((e) => e.id)).toEqual([before + 1]);
+        expect(mixed.components[0]).toEqual(await store.getComponent(a.name, a.version));
+        const again = await snapshot([a, b]);
+        const write = changeset([a, b]);
+        const none = await store.createChangeset(write);
+        expect(none.changeset).toBeNull();
+        expect(none.events).toEqual([]);
+        expect(none.components.map((c) => c.version)).toEqual(['1.0.0', '1.0.0']);
+        expect(await snapshot([a, b])).toEqual(again);
+        expect(await store.getChangeset(write.id)).toBeNull();
+      });
+
+      it('fails whole on a version clash, a moved version set or a member given twice', async () => {
+        const a = makeComponent();
+        await store.createComponent(a);
+        const fresh = makeComponent();
+        const clash = makeComponent({ name: a.name, version: a.version, description: 'other content' });
+        const before = await snapshot([fresh, a]);
+        const err = await expectCode(store.createChangeset(changeset([fresh, clash])), 'version_conflict');
+        expect(err.details).toMatchObject({ name: a.name, version: a.version });
+        const stale = changeset([fresh, makeComponent({ name: a.name, version: '2.0.0' })], {
+          expectedVersionSets: { [a.name]: versionSetTag([]) },
+        });
+        await expectCode(store.createChangeset(stale), 'precondition_failed');
+        await expectCode(store.createChangeset(changeset([fresh, { ...fresh }])), 'invalid_request');
+        expect(await snapshot([fresh, a])).toEqual(before);
+        expect(await store.getChangeset(stale.id)).toBeNull();
+        // With the right tag it goes through.
+        const ok = changeset([fresh, makeComponent({ name: a.name, version: '2.0.0' })], {
+          expectedVersionSets: { [a.name]: versionSetTag([a]), [fresh.name]: versionSetTag([]) },
+        });
+        expect((await store.createChangeset(ok)).events).toHaveLength(2);
       });
     });
 

@@ -139,6 +139,70 @@ export interface ComponentWriter {
   ): Promise<WriteOutcome>;
 }
 
+/** What became of one member of a changeset. */
+export interface ChangesetItem {
+  name: string;
+  version: string;
+  /** `unchanged`: the same content was published already (nothing written for it). */
+  status: 'created' | 'unchanged';
+}
+
+/** A written changeset (`GET /v1/changesets/{id}`). */
+export interface ChangesetRecord {
+  id: string;
+  time: string;
+  /** `token:<name>`, `source:<name>` or `anonymous`. */
+  actor: string;
+  message: string | null;
+  /** Sequence of the set's last event. */
+  revision: number;
+  /** Every member, in the order submitted. */
+  items: ChangesetItem[];
+}
+
+/** Several new versions to store in one atomic write (DESIGN.md 10.4). */
+export interface ChangesetWrite {
+  /** Chosen by the caller; the stored record's id. */
+  id: string;
+  actor: string;
+  message: string | null;
+  /** In the order submitted; no name+version twice (`invalid_request` otherwise). */
+  members: NewComponent[];
+  /**
+   * Per name of a created member, the `versionSetTag` its validation judged against (as
+   * `CreateConditions.expectedVersionSet`); a name whose set moved fails the whole write with
+   * `precondition_failed`. Names left out are not checked.
+   */
+  expectedVersionSets?: Readonly<Record<string, string>> | undefined;
+  /** Written in the same atomic write, and only when something is written. */
+  audit?: AuditEntry | undefined;
+}
+
+/** The outcome of a changeset write. */
+export interface ChangesetOutcome {
+  /** Null when every member was unchanged: then nothing at all was written. */
+  changeset: ChangesetRecord | null;
+  /** The stored version of each member, in the order submitted. */
+  components: ComponentDefinition[];
+  /** One `component.created` per created member, consecutive sequences, in member order. */
+  events: CatalogEvent[];
+}
+
+/** Changesets: several creates in one atomic write, and their records. */
+export interface ChangesetStore {
+  /**
+   * Stores every new member and appends one `component.created` per created member (consecutive
+   * sequences, each event's `data.changeset` the set's id), the record and `audit` in one atomic
+   * write: all of it or nothing. A member stored already with the same digest is `unchanged`;
+   * with another digest (or deleted) the whole write fails with `version_conflict` (`details.name`,
+   * `details.version`). Throws `precondition_failed` (a moved version set), `changeset_too_large`
+   * (a store's own transaction limit) and writes nothing then either.
+   */
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome>;
+  /** The record, or null. */
+  getChangeset(id: string): Promise<ChangesetRecord | null>;
+}
+
 /**
  * A change of a version's lifecycle state (DESIGN.md 10.3). Each appends its own event:
  * `component.revoked`, `component.deleted`, `component.restored`, `component.purged`,
@@ -360,7 +424,8 @@ export interface CatalogStore
     StateStore,
     LeaseStore,
     TokenStore,
-    AuditLog {
+    AuditLog,
+    ChangesetStore {
   /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
   ping(): Promise<void>;
   /** Releases connections and file handles. */

@@ -12,6 +12,9 @@ import type {
   AuditEntry,
   AuditQuery,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -64,6 +67,14 @@ export class TracingStore implements CatalogStore {
       { 'nestor.component': component.name, 'nestor.version': component.version },
       async () => this.inner.createComponent(component, conditions),
     );
+  }
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.span('createChangeset', { 'nestor.changeset.members': write.members.length }, async () =>
+      this.inner.createChangeset(write),
+    );
+  }
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.span('getChangeset', {}, async () => this.inner.getChangeset(id));
   }
   updateComponent(
     name: string,

@@ -15,6 +15,9 @@ import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../reso
 import { globalFetch } from './global-fetch.js';
 import type {
   BatchValidationResponse,
+  ChangesetDryRun,
+  ChangesetRecord,
+  ChangesetResult,
   CreatedToken,
   DependenciesResponse,
   DependentsResponse,
@@ -349,6 +352,46 @@ export class NestorClient {
       body: specBody(spec),
     });
     return { component: res.body, created: res.status === 201, revision: revisionOf(res.headers) };
+  }
+
+  /**
+   * Publishes several versions at once, all or nothing (write scope): validated as one set (a
+   * member may depend on another member's new version), one event each with `data.changeset`.
+   * Throws `validation_failed` (every member's result in `err.extensions.results`, input order),
+   * `version_conflict` (`err.details.name`, `err.details.version`), `changeset_too_large`,
+   * `invalid_request` (empty, or a member twice), `forbidden`.
+   */
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun?: false },
+    req?: RequestOptions,
+  ): Promise<ChangesetResult>;
+  /** The dry run: the verdict on the set, nothing written. */
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun: true },
+    req?: RequestOptions,
+  ): Promise<ChangesetDryRun>;
+  async createChangeset(components: SpecBody[], opts?: undefined, req?: RequestOptions): Promise<ChangesetResult>;
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun?: boolean } = {},
+    req: RequestOptions = {},
+  ): Promise<ChangesetResult | ChangesetDryRun> {
+    const query = new URLSearchParams();
+    if (opts.dryRun) query.set('dry_run', 'true');
+    const body = {
+      components: components.map(specBody),
+      ...(opts.message === undefined ? {} : { message: opts.message }),
+    };
+    return (
+      await this.call<ChangesetResult | ChangesetDryRun>('v1/changesets', { ...req, method: 'POST', body, query })
+    ).body;
+  }
+
+  /** A written changeset. Throws `changeset_not_found`. */
+  async getChangeset(id: string, req: RequestOptions = {}): Promise<ChangesetRecord> {
+    return (await this.call<ChangesetRecord>(`v1/changesets/${seg(id)}`, req)).body;
   }
 
   /**

@@ -180,3 +180,39 @@ export interface CreatedToken {
 export interface TokenList {
   items: TokenInfo[];
 }
+
+/** What became of one member of a changeset. */
+export interface ChangesetItem {
+  name: string;
+  version: string;
+  /** `unchanged`: published already with the same content; nothing was written for it. */
+  status: 'created' | 'unchanged';
+}
+
+/** `POST /v1/changesets`: the written set (DESIGN.md 10.4). */
+export interface ChangesetResult {
+  /** Null when every member was published already (nothing written). */
+  id: string | null;
+  /** Sequence of the set's last event (the catalog revision when nothing was written). */
+  revision: number;
+  items: ChangesetItem[];
+}
+
+/** `POST /v1/changesets?dry_run=true`: the verdict on the set, nothing written. */
+export interface ChangesetDryRun {
+  valid: boolean;
+  /** One per member, in the order given. */
+  results: ValidationResult[];
+  /** Per member: how many existing dependents' ranges accept its new version and how many do not. */
+  impact: { name: string; version: string; accepted: number; rejected: number }[];
+}
+
+/** `GET /v1/changesets/{id}`. */
+export interface ChangesetRecord {
+  id: string;
+  time: string;
+  actor: string;
+  message: string | null;
+  revision: number;
+  items: ChangesetItem[];
+}

@@ -14,6 +14,9 @@ import type {
   AuditEntry,
   AuditQuery,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -217,6 +220,27 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return this.write(component.name, component.version, 'created', () =>
       this.inner.createComponent(component, conditions),
     );
+  }
+
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    let outcome: ChangesetOutcome;
+    try {
+      outcome = await this.inner.createChangeset(write);
+    } catch (err) {
+      // A failed write may still have committed (e.g. a lost connection after the commit).
+      for (const m of write.members) this.invalidateComponent(m.name, m.version, 'unknown');
+      throw err;
+    }
+    for (const event of outcome.events) {
+      const version = event.subject.version as string;
+      this.invalidateComponent(event.subject.name, version, 'created');
+      this.advance(event.id);
+    }
+    return outcome;
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.inner.getChangeset(id);
   }
 
   async updateComponent(

@@ -54,6 +54,28 @@ describe('DynamoStore (DynamoDB Local)', () => {
     await store.close();
   });
 
+  it('refuses a changeset over the 100-item transaction limit with changeset_too_large, writing nothing', async () => {
+    const store = await freshStore();
+    // Per new name: its event, its version and its head item; plus the counter, the record.
+    const fits = Array.from({ length: 32 }, (_, i) => spec(`fit-${i}`, '1.0.0'));
+    const write = (members: typeof fits) => ({ id: randomUUID(), actor: 'token:ci', message: null, members });
+    const ok = await store.createChangeset(write(fits));
+    expect(ok.events).toHaveLength(32);
+    const head = await store.headSequence();
+    const over = Array.from({ length: 33 }, (_, i) => spec(`over-${i}`, '1.0.0'));
+    const refused = await store.createChangeset(write(over)).catch((err: unknown) => err);
+    expect(NestorError.is(refused) && refused.code).toBe('changeset_too_large');
+    expect((refused as NestorError).details).toMatchObject({ items: 1 + 33 * 3 + 1, limit: 100, created: 33 });
+    expect(await store.headSequence()).toBe(head);
+    expect(await store.getComponentVersions('over-0')).toEqual([]);
+    // Dependency edges count too.
+    const deps = Array.from({ length: 10 }, (_, i) => ({ name: `fit-${i}`, version_range: '^1.0.0' }));
+    const heavy = Array.from({ length: 8 }, (_, i) => spec(`heavy-${i}`, '1.0.0', { dependencies: deps }));
+    const tooHeavy = await store.createChangeset(write(heavy)).catch((err: unknown) => err);
+    expect((tooHeavy as NestorError).details).toMatchObject({ items: 1 + 8 * 13 + 1 });
+    await store.close();
+  });
+
   it('orders versions by semver and keeps latest pointers', async () => {
     const store = await freshStore();
     for (const v of ['1.9.0', '1.10.0', '2.0.0-rc.1', '1.10.0-beta.2', '1.10.0-beta.10'])

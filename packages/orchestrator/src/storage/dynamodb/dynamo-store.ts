@@ -14,6 +14,7 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   compareVersions,
+  create,
   type DeploymentEngine,
   NestorError,
   type NewCatalogEvent,
@@ -31,6 +32,9 @@ import type {
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -47,6 +51,10 @@ import type {
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -71,6 +79,7 @@ import {
 } from './items.js';
 import { SearchProjection } from './search-projection.js';
 import {
+  CHANGESETS_PK,
   COUNTER_SK,
   categoryGsiPk,
   componentPk,
@@ -102,6 +111,9 @@ import {
   eventPut,
   type Item,
   isConditionFailure,
+  itemBytes,
+  MAX_TRANSACT_BYTES,
+  MAX_TRANSACT_ITEMS,
   sleep,
   type TransactItem,
   transact,
@@ -374,6 +386,82 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         }
         return { component: stored, event };
       }
+    });
+  }
+
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.guard('CreateChangeset', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const seq = await this.readCounter();
+        // Read after the counter: the transaction commits only while the counter still holds `seq`.
+        const names = [...new Set(write.members.map((m) => m.name))];
+        const versions = new Map(await Promise.all(names.map(async (n) => [n, await this.readVersions(n)] as const)));
+        const find = (n: string, v: string) => versions.get(n)?.find((c) => c.version === v);
+        const statuses = changesetStatuses(COMPONENT, write.members, find);
+        if (!statuses.includes('created')) {
+          const components = write.members.map((m) => find(m.name, m.version) as ComponentDefinition);
+          return { changeset: null, components, events: [] };
+        }
+        changesetSetMoved(COMPONENT, write, (n) => versions.get(n) ?? []);
+        const now = this.clock.now().toISOString();
+        const created = statuses.filter((s) => s === 'created').length;
+        const items: TransactItem[] = [counterPut(this.table, seq, created)];
+        const components: ComponentDefinition[] = [];
+        const events: CatalogEvent[] = [];
+        const rest: TransactItem[] = [];
+        const heads = new Map<string, { head: Head | null; moved: boolean }>();
+        for (const [i, member] of write.members.entries()) {
+          if (statuses[i] === 'unchanged') {
+            components.push(find(member.name, member.version) as ComponentDefinition);
+            continue;
+          }
+          const stored = newDefinition(member, now, seq + 1 + events.length);
+          const event = changesetEvent(stored.revision, now, stored, write.id);
+          events.push(event);
+          components.push(stored);
+          items.push(eventPut(this.table, event));
+          rest.push(
+            {
+              Put: {
+                TableName: this.table,
+                Item: versionItem(stored),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            ...dependentItems(stored).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
+          );
+          // One head item per name, however many of its versions the set adds (a transaction
+          // may touch an item once).
+          let entry = heads.get(stored.name);
+          if (!entry) {
+            entry = { head: await this.getHead(stored.name), moved: false };
+            heads.set(stored.name, entry);
+          }
+          const next = headAfterAdding(entry.head, stored);
+          if (next) entry = { head: next, moved: true };
+          heads.set(stored.name, entry);
+        }
+        for (const { head, moved } of heads.values()) {
+          if (moved && head) rest.push({ Put: { TableName: this.table, Item: headItem(head) } });
+        }
+        const record = changesetRecord(write, now, seq + created, statuses);
+        rest.push({
+          Put: { TableName: this.table, Item: { PK: CHANGESETS_PK, SK: record.id, doc: JSON.stringify(record) } },
+        });
+        if (write.audit) rest.push(auditPut(this.table, write.audit));
+        items.push(...rest);
+        checkChangesetSize(items, created);
+        const result = await this.transact(items, attempt, 'CreateChangeset');
+        if (result === 'retry' || result === 'lost-item') continue;
+        return { changeset: record, components, events };
+      }
+    });
+  }
+
+  async getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.guard('GetChangeset', async () => {
+      const item = await this.getItem(CHANGESETS_PK, id);
+      return item ? (JSON.parse(String(item['doc'])) as ChangesetRecord) : null;
     });
   }
 
@@ -869,4 +957,29 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       throw storageFailure(COMPONENT, operation, err);
     }
   }
+}
+
+/**
+ * Refuses (422 `changeset_too_large`) a set that cannot be one TransactWriteItems: every item it
+ * writes counts (the counter, an event, a version and one per dependency edge for each created
+ * member, a head per name whose latest moves, the record, the audit entry), and so do their bytes.
+ */
+function checkChangesetSize(items: TransactItem[], created: number): void {
+  const bytes = items.reduce((sum, entry) => sum + (entry.Put?.Item ? itemBytes(entry.Put.Item as Item) : 0), 0);
+  if (items.length <= MAX_TRANSACT_ITEMS && bytes <= MAX_TRANSACT_BYTES) return;
+  const tooMany = items.length > MAX_TRANSACT_ITEMS;
+  throw create('changeset_too_large')
+    .component(COMPONENT)
+    .operation('CreateChangeset')
+    .message(
+      tooMany
+        ? `this changeset needs ${items.length} DynamoDB items in one transaction (${created} new versions with their events, dependency edges and heads); at most ${MAX_TRANSACT_ITEMS} are possible: split it`
+        : `this changeset needs ${bytes} bytes in one DynamoDB transaction; at most ${MAX_TRANSACT_BYTES} are possible: split it`,
+    )
+    .detail('items', items.length)
+    .detail('limit', MAX_TRANSACT_ITEMS)
+    .detail('bytes', bytes)
+    .detail('byte_limit', MAX_TRANSACT_BYTES)
+    .detail('created', created)
+    .build();
 }

@@ -37,6 +37,8 @@ export const STATE_PK = 'STATE';
 export const LEASES_PK = 'LEASE';
 /** Deleted, not yet purged versions: one item each, sorted by deletion time, so the purge is one Query. */
 export const DELETED_PK = 'DELETED';
+/** Changeset records: one item each, keyed by the changeset's id. */
+export const CHANGESETS_PK = 'CHANGESET';
 export const deletedSk = (at: string, name: string, version: string): string => `${at}#${name}#${version}`;
 
 /** Value of `GSI1PK` on every head item: one partition listing every name in order. */

@@ -16,6 +16,9 @@ import type {
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -34,6 +37,10 @@ import { pickLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -90,6 +97,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   private readonly state = new Map<string, unknown>();
   private readonly leases = new Map<string, Lease>();
   private readonly tokens = new Map<string, StoredToken>();
+  private readonly changesets = new Map<string, ChangesetRecord>();
   /** Audit entries, ids ascending (ids sort by time). */
   private audit: AuditEntry[] = [];
 
@@ -210,6 +218,62 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     this.append(event);
     if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(stored), event: copy(event) };
+  }
+
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    const find = (name: string, version: string) => this.byName.get(name)?.versions.find((v) => v.version === version);
+    const statuses = changesetStatuses(COMPONENT, write.members, find);
+    if (!statuses.includes('created')) {
+      return {
+        changeset: null,
+        components: write.members.map((m) => copy(find(m.name, m.version) as ComponentDefinition)),
+        events: [],
+      };
+    }
+    changesetSetMoved(COMPONENT, write, (name) => this.byName.get(name)?.versions ?? []);
+    // Everything is built before anything is applied: a failure while building (a member that
+    // cannot be read) leaves the store untouched, and applying only moves built values in.
+    const now = this.clock.now().toISOString();
+    let next = this.sequence;
+    const built = write.members.map((member, i) => {
+      if (statuses[i] === 'unchanged')
+        return { stored: find(member.name, member.version) as ComponentDefinition, event: null };
+      next += 1;
+      const stored = newDefinition(member, now, next);
+      return { stored, event: changesetEvent(next, now, copy(stored), write.id) };
+    });
+    const record = changesetRecord(write, now, next, statuses);
+    const audit = write.audit ? copy(write.audit) : null;
+    const components: ComponentDefinition[] = [];
+    const events: CatalogEvent[] = [];
+    for (const { stored, event } of built) {
+      components.push(copy(stored));
+      if (!event) continue;
+      this.insertVersion(stored);
+      this.append(event);
+      events.push(copy(event));
+    }
+    this.changesets.set(record.id, copy(record));
+    if (audit) this.insertAudit(audit);
+    return { changeset: record, components, events };
+  }
+
+  async getChangeset(id: string): Promise<ChangesetRecord | null> {
+    const found = this.changesets.get(id);
+    return found ? copy(found) : null;
+  }
+
+  private insertVersion(stored: ComponentDefinition): void {
+    const entry = this.byName.get(stored.name);
+    if (entry) {
+      entry.versions.push(stored);
+      entry.versions.sort((a, b) => compareVersions(b.version, a.version));
+      this.refreshLatest(entry);
+    } else {
+      this.byName.set(stored.name, { versions: [stored], latest: null, latestWithPrerelease: null });
+      this.refreshLatest(this.byName.get(stored.name) as NameEntry);
+      this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
+    }
   }
 
   async updateComponent(

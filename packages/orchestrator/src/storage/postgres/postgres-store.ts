@@ -17,6 +17,7 @@ import {
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
+import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
@@ -25,6 +26,9 @@ import type {
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -43,6 +47,10 @@ import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -551,6 +559,61 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     return { component: JSON.parse(definition) as ComponentDefinition, event };
   }
 
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.writeMany<ChangesetOutcome>('CreateChangeset', async (q, first) => {
+      const names = [...new Set(write.members.map((m) => m.name))];
+      // Read under the head-row lock that every write takes first: nothing commits in between.
+      const found = await q.query<{ definition: string }>(
+        'SELECT c.definition FROM components c JOIN unnest($1::text[], $2::text[]) AS m(n, v) ' +
+          'ON c.name = m.n AND c.version = m.v',
+        [write.members.map((m) => m.name), write.members.map((m) => m.version)],
+      );
+      const stored = new Map<string, ComponentDefinition>();
+      for (const row of found.rows) {
+        const c = JSON.parse(row.definition) as ComponentDefinition;
+        stored.set(`${c.name}@${c.version}`, c);
+      }
+      const statuses = changesetStatuses(COMPONENT, write.members, (n, v) => stored.get(`${n}@${v}`));
+      if (!statuses.includes('created')) {
+        const components = write.members.map((m) => stored.get(`${m.name}@${m.version}`) as ComponentDefinition);
+        return { result: { changeset: null, components, events: [] }, events: [] };
+      }
+      const sets = await q.query<{ name: string; version: string; digest: string }>(
+        'SELECT name, version, digest FROM components WHERE name = ANY($1::text[])',
+        [names],
+      );
+      changesetSetMoved(COMPONENT, write, (name) => sets.rows.filter((r) => r.name === name));
+      const now = this.clock.now().toISOString();
+      const components: ComponentDefinition[] = [];
+      const events: CatalogEvent[] = [];
+      for (const [i, member] of write.members.entries()) {
+        if (statuses[i] === 'unchanged') {
+          components.push(stored.get(`${member.name}@${member.version}`) as ComponentDefinition);
+          continue;
+        }
+        const next = newDefinition(member, now, first + events.length);
+        const definition = await insertVersion(q, next);
+        events.push(changesetEvent(next.revision, now, next, write.id));
+        components.push(JSON.parse(definition) as ComponentDefinition);
+      }
+      const record = changesetRecord(write, now, first + events.length - 1, statuses);
+      const row = changesetRow(record);
+      await q.query(
+        'INSERT INTO changesets (id, time, actor, message, revision, items) VALUES ($1, $2, $3, $4, $5, $6)',
+        [row.id, row.time, row.actor, row.message, row.revision, row.items],
+      );
+      if (write.audit) await insertAudit(q, write.audit);
+      return { result: { changeset: record, components, events }, events };
+    });
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.read('GetChangeset', async (q) => {
+      const { rows } = await q.query<ChangesetRow>('SELECT * FROM changesets WHERE id = $1', [id]);
+      return rows[0] ? fromChangesetRow(rows[0]) : null;
+    });
+  }
+
   updateComponent(
     name: string,
     version: string,
@@ -923,6 +986,54 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
           this.channel,
         ],
       );
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw this.failure(operation, err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * `write` for several events: `work` gets the first sequence and returns its events, which must
+   * be consecutive from it. They are appended, the head moves to the last and one NOTIFY names it,
+   * all in the one transaction. No events: rolled back. Never retried, as `write`.
+   */
+  private async writeMany<T>(
+    operation: string,
+    work: (q: Querier, first: number) => Promise<{ result: T; events: CatalogEvent[] }>,
+  ): Promise<T> {
+    const client = await this.connect(operation);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const first = (await head(client, true)) + 1;
+      const { result, events } = await work(client, first);
+      const last = events.at(-1);
+      if (!last) {
+        await client.query('ROLLBACK');
+        return result;
+      }
+      await client.query(
+        'INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) ' +
+          'SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])',
+        [
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => e.time),
+          events.map((e) => e.subject.name),
+          events.map((e) => e.subject.version),
+          events.map((e) => e.subject.digest),
+          events.map((e) => JSON.stringify(e.data)),
+        ],
+      );
+      await client.query('WITH h AS (UPDATE event_head SET seq = $1) SELECT pg_notify($2, $1::text)', [
+        last.id,
+        this.channel,
+      ]);
       await client.query('COMMIT');
       return result;
     } catch (err) {

@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
+import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
@@ -27,6 +28,9 @@ import type {
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
   DependentRef,
@@ -45,6 +49,10 @@ import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -273,6 +281,17 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
    */
   createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
     return this.creates.submit({ component, conditions });
+  }
+
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.guard('CreateChangeset', () => this.changesetTx.immediate(write));
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.guard('GetChangeset', () => {
+      const row = this.stmts.getChangeset.get(id) as ChangesetRow | undefined;
+      return row ? fromChangesetRow(row) : null;
+    });
   }
 
   updateComponent(
@@ -630,6 +649,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'VALUES (@id, @time, @actor, @action, @subject, @request_id, @ip, @outcome, @details)',
       ),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
+      insertChangeset: db.prepare(
+        'INSERT INTO changesets (id, time, actor, message, revision, items) VALUES (@id, @time, @actor, @message, @revision, @items)',
+      ),
+      getChangeset: db.prepare('SELECT * FROM changesets WHERE id = ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -709,6 +732,45 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
+
+  /** Every member, its event, the record and the audit entry: one IMMEDIATE transaction. */
+  private readonly changesetTx = this.lazyTransaction((write: ChangesetWrite): ChangesetOutcome => {
+    const s = this.stmts;
+    const find = (name: string, version: string) => {
+      const json = s.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? undefined : (JSON.parse(json) as ComponentDefinition);
+    };
+    const statuses = changesetStatuses(COMPONENT, write.members, find);
+    if (!statuses.includes('created')) {
+      return {
+        changeset: null,
+        components: write.members.map((m) => find(m.name, m.version) as ComponentDefinition),
+        events: [],
+      };
+    }
+    // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
+    changesetSetMoved(COMPONENT, write, (name) => s.versionSet.all(name) as { version: string; digest: string }[]);
+    const now = this.clock.now().toISOString();
+    const components: ComponentDefinition[] = [];
+    const events: CatalogEvent[] = [];
+    write.members.forEach((member, i) => {
+      if (statuses[i] === 'unchanged') {
+        components.push(find(member.name, member.version) as ComponentDefinition);
+        return;
+      }
+      const stored = newDefinition(member, now, this.head() + 1);
+      const definition = JSON.stringify(stored);
+      this.insertVersion(stored, definition);
+      const event = changesetEvent(stored.revision, now, stored, write.id);
+      this.insertEvent(event);
+      components.push(JSON.parse(definition) as ComponentDefinition);
+      events.push(event);
+    });
+    const record = changesetRecord(write, now, this.head(), statuses);
+    s.insertChangeset.run(changesetRow(record));
+    if (write.audit) s.insertAudit.run(auditRow(write.audit));
+    return { changeset: record, components, events };
+  });
 
   private readonly updateTx = this.lazyTransaction(
     (name: string, version: string, patch: ComponentPatch, conditions: UpdateConditions): WriteOutcome => {
