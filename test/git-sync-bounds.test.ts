@@ -240,7 +240,15 @@ describe('git credentials', () => {
     config.data_dir = tempDir('nestor-cred-');
     config.examples.enabled = false;
     config.sources = sources;
-    return sourceManagerFromConfig(config, { writer, store, feed, logger: silentLogger, env, spawn: spawnFn.fn });
+    return sourceManagerFromConfig(config, {
+      writer,
+      lifecycle: writer,
+      store,
+      feed,
+      logger: silentLogger,
+      env,
+      spawn: spawnFn.fn,
+    });
   }
 
   it('syncs a file:// source with token_env, the token in the environment and never in argv', async () => {
