@@ -42,6 +42,11 @@ export class FileMapStore {
     this.key = `source-files:${opts.source}`;
   }
 
+  /** Whether a map was written, without reading it (a poll that finds nothing new reads no more). */
+  async exists(): Promise<boolean> {
+    return isHeader(await this.state.getState(this.key));
+  }
+
   /** The map, or null when none was written (a source synced before orphans were tracked). */
   async read(): Promise<StoredFileMap | null> {
     const header = await this.state.getState(this.key);

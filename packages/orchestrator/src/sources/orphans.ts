@@ -76,7 +76,12 @@ export class OrphanTracker {
     this.logger = opts.logger;
   }
 
-  /** The file map of the last complete sync, or null (the next sync must then be full). */
+  /** Whether a file map was recorded; without one the next sync must be full. */
+  tracked(): Promise<boolean> {
+    return this.files.exists();
+  }
+
+  /** The file map of the last complete sync, or null. */
   load(): Promise<StoredFileMap | null> {
     return this.files.read();
   }

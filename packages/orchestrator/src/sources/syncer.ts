@@ -155,9 +155,9 @@ export class SourceSyncer {
     };
 
     progress('fetch', 0, 0);
-    const fileMap = await this.orphans.load();
     // Without a file map (a source synced before orphans were tracked) only a full sync builds one.
-    const plan = await planSync(this.reader, await this.persisted(), this.paths, { forceFull: fileMap === null });
+    const tracked = await this.orphans.tracked();
+    const plan = await planSync(this.reader, await this.persisted(), this.paths, { forceFull: !tracked });
     const { head, prevCommit, full, previous, prevTotals } = plan;
     const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0, files: 0, versions: 0 };
     if (plan.upToDate && prevTotals) {
@@ -180,6 +180,7 @@ export class SourceSyncer {
     counts.failed += new Set(errors.map((e) => e.path)).size;
     progress('parse', readable.length, readable.length);
 
+    const fileMap = tracked ? await this.orphans.load() : null;
     const removals = await this.orphans.plan(fileMap, { full, wanted: plan.wanted, listed: selected, items });
     if (this.orphans.blocks(removals) && !opts.confirmRemovals) {
       const { name, paths, reader, state, events, feed, logger } = this;
