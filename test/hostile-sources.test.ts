@@ -51,6 +51,8 @@ function syncerFor(reader: SourceReader) {
     reader,
     paths: ['**/component.yaml'],
     writer,
+    lifecycle: writer,
+    maxOrphanRatio: 0.5,
     state: store,
     catalog: store,
     limits: { maxFiles: 20_000, maxBytes: 256 * 1024 * 1024 },

@@ -34,6 +34,7 @@ import type {
   ListQuery,
   Page,
   SearchQuery,
+  WriteOutcome,
 } from '../storage/interfaces.js';
 import { eligibleForLatest } from '../storage/latest-rule.js';
 import { changesetConflict, newDefinition, versionSetTag } from '../storage/records.js';
@@ -487,6 +488,28 @@ export class CatalogManager {
   }
 
   /**
+   * Marks a version orphaned by `source` (its file left the source); a no-op on an orphan. The
+   * audit entry is written with the change. Throws `component_not_found`, `component_deleted`.
+   */
+  async orphanComponent(
+    name: string,
+    version: string,
+    source: string,
+    opts: { audit?: AuditEntry } = {},
+  ): Promise<{ changed: boolean }> {
+    return this.changeLifecycleWith(name, version, { kind: 'orphan', source }, opts.audit);
+  }
+
+  /** Lifts the orphan mark (the file came back with the same content); a no-op otherwise. */
+  async unorphanComponent(
+    name: string,
+    version: string,
+    opts: { audit?: AuditEntry } = {},
+  ): Promise<{ changed: boolean }> {
+    return this.changeLifecycleWith(name, version, { kind: 'unorphan' }, opts.audit);
+  }
+
+  /**
    * Dependents of `target` that would be left with nothing: available (neither revoked nor
    * deleted) versions whose range `target` satisfies and no other available version does.
    */
@@ -509,7 +532,25 @@ export class CatalogManager {
   }
 
   private async changeLifecycle(name: string, version: string, change: LifecycleChange): Promise<ComponentDefinition> {
-    const outcome = await this.store.changeLifecycle(name, version, change);
+    return (await this.applyLifecycle(name, version, change, undefined)).component;
+  }
+
+  private async changeLifecycleWith(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    audit: AuditEntry | undefined,
+  ): Promise<{ changed: boolean }> {
+    return { changed: (await this.applyLifecycle(name, version, change, audit)).event !== null };
+  }
+
+  private async applyLifecycle(
+    name: string,
+    version: string,
+    change: LifecycleChange,
+    audit: AuditEntry | undefined,
+  ): Promise<WriteOutcome> {
+    const outcome = await this.store.changeLifecycle(name, version, change, audit ? { audit } : {});
     if (outcome.event) {
       this.writes.inc({ operation: change.kind, outcome: 'changed' });
       this.feed.publish(outcome.event.id);
@@ -520,7 +561,7 @@ export class CatalogManager {
     } else {
       this.writes.inc({ operation: change.kind, outcome: 'unchanged' });
     }
-    return outcome.component;
+    return outcome;
   }
 
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {

@@ -23,7 +23,15 @@ export interface SourceConfig {
   max_files?: number;
   /** Most bytes of matching files a sync takes on; more fails the sync (default SYNC_LIMIT_DEFAULTS). */
   max_bytes?: number;
+  /**
+   * A sync that would orphan more than this share (0..1) of the source's versions is blocked until
+   * confirmed (default DEFAULT_MAX_ORPHAN_RATIO).
+   */
+  max_orphan_ratio?: number;
 }
+
+/** `sources[].max_orphan_ratio` when a source does not set it (DESIGN.md 10.3). */
+export const DEFAULT_MAX_ORPHAN_RATIO = 0.5;
 
 /** Bounds of one source sync when the source does not set its own (docs/security.md, "Git sync"). */
 export const SYNC_LIMIT_DEFAULTS = { max_files: 20_000, max_bytes: 256 * 1024 * 1024 } as const;

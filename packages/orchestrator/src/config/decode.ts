@@ -1,6 +1,13 @@
 import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { checkConfig, configError, durationMs, keyPath, timerMs } from './check.js';
-import { type Config, defaultConfig, type SourceConfig, SYNC_LIMIT_DEFAULTS, type TokenConfig } from './config.js';
+import {
+  type Config,
+  DEFAULT_MAX_ORPHAN_RATIO,
+  defaultConfig,
+  type SourceConfig,
+  SYNC_LIMIT_DEFAULTS,
+  type TokenConfig,
+} from './config.js';
 import { decodeEngine } from './engine-config.js';
 import { type ConfigFile, ConfigFileSchema, EnginesSection, type SourceInput, type TokenInput } from './schema.js';
 
@@ -191,6 +198,7 @@ function decodeSource(s: SourceInput, at: string): SourceConfig {
     ssh_key_path: s.ssh_key_path ?? null,
     max_files: s.max_files ?? SYNC_LIMIT_DEFAULTS.max_files,
     max_bytes: s.max_bytes ?? SYNC_LIMIT_DEFAULTS.max_bytes,
+    max_orphan_ratio: s.max_orphan_ratio ?? DEFAULT_MAX_ORPHAN_RATIO,
   };
 }
 

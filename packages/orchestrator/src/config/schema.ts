@@ -65,6 +65,7 @@ const SourceSchema = Section({
   ssh_key_path: Type.Optional(NonEmpty()),
   max_files: Type.Optional(Int(1, 10_000_000)),
   max_bytes: Type.Optional(Int(1024, 64 * GiB)),
+  max_orphan_ratio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 });
 
 const Discovery = Section({

@@ -31,6 +31,8 @@ export interface CatalogQuery {
   /** True for `/search`: items carry a score, and text without words or qualifiers matches nothing. */
   ranked: boolean;
   filters: readonly Filter[];
+  /** Only components whose listed version is orphaned (`orphaned=true`). */
+  orphaned?: boolean | undefined;
   includePrerelease: boolean;
   /** Default: relevance for a search with words, name otherwise. */
   sort?: SortOrder | undefined;
@@ -120,7 +122,7 @@ export class SearchProjection implements LogConsumer {
     const byName = sort === 'name';
     const after = byName ? decodeListCursor(q.cursor) : '';
     const offset = byName ? 0 : decodeSearchCursor(q.cursor);
-    if (q.ranked && q.words.length === 0 && q.filters.length === 0) {
+    if (q.ranked && q.words.length === 0 && q.filters.length === 0 && !q.orphaned) {
       return { items: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? emptyFacets(q.facets) : null };
     }
     const result = this.index.query({
@@ -128,6 +130,7 @@ export class SearchProjection implements LogConsumer {
       words: q.words,
       phrase: q.phrase,
       filters: q.filters,
+      orphaned: q.orphaned,
       sort,
       after,
       offset,

@@ -228,5 +228,39 @@ export function describeSearchContract(name: string, makeStore: () => Promise<St
       expect(await names('aurora')).toEqual(['aws-rds-postgres']);
       expect(await names('label:team=payments')).toEqual([]);
     });
+
+    it('filters orphaned components (their listed version), following marks and lifts through the log', async () => {
+      const store = fixture.store;
+      const version = (name: string) => CATALOG.find((c) => c.name === name)?.version ?? '1.0.0';
+      for (const name of ['aws-vpc', 'k8s-redis', 'gcp-cloudsql-postgres']) {
+        await store.changeLifecycle(name, version(name), { kind: 'orphan', source: 'platform' });
+      }
+      const orphans = async (q: string) => names(q, { ranked: q !== '', orphaned: true, sort: 'name' });
+      expect(await orphans('')).toEqual(['aws-vpc', 'gcp-cloudsql-postgres', 'k8s-redis']);
+      expect(await orphans('postgres')).toEqual(['gcp-cloudsql-postgres']);
+      expect(await orphans('category:cache')).toEqual(['k8s-redis']);
+      // Not a facet: asking for facets never counts it.
+      expect(
+        Object.keys((await search('', { ranked: false, orphaned: true, facets: ['provider'] })).facets ?? {}),
+      ).toEqual(['provider']);
+      await store.changeLifecycle('k8s-redis', version('k8s-redis'), { kind: 'unorphan' });
+      // A newer version that no source lost is what the list shows now.
+      await store.createComponent(makeComponent({ ...CATALOG[7], version: '2.0.0' }));
+      expect(await orphans('')).toEqual(['gcp-cloudsql-postgres']);
+      // A projection built from the store (start-up, reset) knows the marks as well.
+      const rebuilt = new SearchProjection({ source: store, logger: silentLogger });
+      await rebuilt.onReset();
+      const listed = await rebuilt.query({
+        words: [],
+        phrase: '',
+        filters: [],
+        ranked: false,
+        orphaned: true,
+        includePrerelease: false,
+        limit: 20,
+        facets: [],
+      });
+      expect(listed.items.map((c) => c.name)).toEqual(['gcp-cloudsql-postgres']);
+    });
   });
 }

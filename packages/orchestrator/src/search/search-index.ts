@@ -44,6 +44,8 @@ export interface IndexQuery {
   words: readonly string[];
   phrase: string;
   filters: readonly Filter[];
+  /** Only docs whose version is orphaned (not a facet: it is never counted). */
+  orphaned?: boolean | undefined;
   sort: SortOrder;
   /** Name order: the page starts after this name (''). Other orders: the offset. */
   after: string;
@@ -100,6 +102,8 @@ export class SearchIndex {
   private readonly valueText: string[] = [];
   /** value id → sorted doc ids holding it. */
   private readonly valueDocs: number[][] = [];
+  /** Sorted doc ids whose version is orphaned. */
+  private readonly orphanedDocs: number[] = [];
   /** value id → number of docs holding it, per view. */
   private readonly viewCount: [number[], number[]] = [[], []];
   // Scratch space of a query (queries run synchronously, one at a time).
@@ -148,7 +152,7 @@ export class SearchIndex {
   }
 
   query(q: IndexQuery): IndexResult {
-    const filtered = this.filter(q.filters, q.view);
+    const filtered = this.filter(q.filters, q.view, q.orphaned === true);
     let hits: { doc: number; score: number }[] | null = null;
     let all: number[] | null = null;
     if (q.words.length > 0) {
@@ -248,6 +252,7 @@ export class SearchIndex {
       insertSorted(this.valueDocs[id] as number[], doc);
     }
     this.docValues[doc] = Int32Array.from(ids);
+    if (def.orphaned) insertSorted(this.orphanedDocs, doc);
     this.updated[doc] = Date.parse(def.updated_at) || 0;
   }
 
@@ -261,6 +266,7 @@ export class SearchIndex {
       list.pop();
     }
     for (const id of this.docValues[doc] ?? []) removeSorted(this.valueDocs[id] as number[], doc);
+    if (def.orphaned) removeSorted(this.orphanedDocs, doc);
     this.docValues[doc] = undefined;
   }
 
@@ -323,9 +329,9 @@ export class SearchIndex {
   // --- queries
 
   /** Docs of the view passing every filter, sorted by doc id; null when nothing filters. */
-  private filter(filters: readonly Filter[], view: View): number[] | null {
-    if (filters.length === 0) return null;
-    const lists: number[][] = [];
+  private filter(filters: readonly Filter[], view: View, orphaned: boolean): number[] | null {
+    if (filters.length === 0 && !orphaned) return null;
+    const lists: number[][] = orphaned ? [this.orphanedDocs] : [];
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
       if (id === undefined) return [];

@@ -1254,6 +1254,10 @@ export function describeStoreContract(
           store.updateComponent(c.name, '9.9.9', { labels: {} }, { audit: entry() }),
           'component_not_found',
         );
+        const orphaned = entry({ action: 'component.orphan', actor: 'source:platform', subject: `${c.name}@1.0.0` });
+        await store.changeLifecycle(c.name, '1.0.0', { kind: 'orphan', source: 'platform' }, { audit: orphaned });
+        // Orphaning an orphan changes nothing and records nothing.
+        await store.changeLifecycle(c.name, '1.0.0', { kind: 'orphan', source: 'platform' }, { audit: entry() });
         const t: StoredToken = {
           id: randomBytes(8).toString('hex'),
           name: randomName('tok'),
@@ -1270,7 +1274,13 @@ export function describeStoreContract(
         const tokenRevoked = entry({ action: 'token.revoke', subject: t.id });
         expect(await store.deleteToken(t.id, tokenRevoked)).toBe(true);
         expect(await store.deleteToken(t.id, entry())).toBe(false);
-        expect((await store.listAudit({ limit: 50 })).items).toEqual([tokenRevoked, tokenCreated, patched, created]);
+        expect((await store.listAudit({ limit: 50 })).items).toEqual([
+          tokenRevoked,
+          tokenCreated,
+          orphaned,
+          patched,
+          created,
+        ]);
       });
     });
 

@@ -112,6 +112,8 @@ export interface SyncAccepted {
   source: string;
   /** True when a sync was already running and this request joined the follow-up sync. */
   coalesced: boolean;
+  /** True when the sync may orphan past the source's `max_orphan_ratio` (absent from older servers). */
+  confirm_removals?: boolean;
 }
 
 /** `GET /healthz`. */
@@ -511,9 +513,17 @@ export class NestorClient {
     return (await this.call<SourceStatus>(`v1/sources/${seg(name)}`, req)).body;
   }
 
-  /** Asks for a sync now (admin scope); it runs in the background. Throws `source_not_found`. */
-  async syncSource(name: string, req: RequestOptions = {}): Promise<SyncAccepted> {
-    return (await this.call<SyncAccepted>(`v1/sources/${seg(name)}/sync`, { ...req, method: 'POST' })).body;
+  /**
+   * Asks for a sync now (admin scope); it runs in the background. `confirm_removals` lets a
+   * blocked source's next sync orphan past its `max_orphan_ratio`. Throws `source_not_found`.
+   */
+  async syncSource(
+    name: string,
+    { confirm_removals, ...req }: RequestOptions & { confirm_removals?: boolean } = {},
+  ): Promise<SyncAccepted> {
+    const query = new URLSearchParams();
+    if (confirm_removals) query.set('confirm_removals', 'true');
+    return (await this.call<SyncAccepted>(`v1/sources/${seg(name)}/sync`, { ...req, method: 'POST', query })).body;
   }
 
   /** Creates an API token (admin scope); the answer holds the token, shown only this once. Throws `token_conflict`. */
@@ -644,6 +654,7 @@ function listQuery(opts: ListOptions): URLSearchParams {
   }
   for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
   if (opts.include_prerelease !== undefined) q.set('include_prerelease', String(opts.include_prerelease));
+  if (opts.orphaned) q.set('orphaned', 'true');
   if (opts.limit !== undefined) q.set('limit', String(opts.limit));
   if (opts.facets && opts.facets.length > 0) q.set('facets', opts.facets.join(','));
   if (opts.facet_limit !== undefined) q.set('facet_limit', String(opts.facet_limit));

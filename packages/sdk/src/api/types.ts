@@ -95,6 +95,8 @@ export interface ListOptions {
   /** `key=value` pairs, all of which must match. */
   labels?: Record<string, string>;
   include_prerelease?: boolean;
+  /** Only components whose listed version is orphaned (its file left its source). */
+  orphaned?: boolean;
   limit?: number;
   cursor?: string;
   /** Facets to count over the whole filtered result; the answer's `facets` holds them. */

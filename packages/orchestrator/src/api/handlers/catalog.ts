@@ -44,6 +44,12 @@ const FilterQuery = {
   ),
   support_level: Type.Optional(Type.Union([Type.Literal('community'), Type.Literal('supported')])),
   include_prerelease: Type.Optional(Type.Boolean({ default: false })),
+  orphaned: Type.Optional(
+    Type.Boolean({
+      description:
+        'true: only components whose listed version (the one latest picks) is orphaned, its file gone from its source (docs/lifecycle.md)',
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 1000 })),
   facets: Type.Optional(
@@ -454,6 +460,7 @@ type FilterParams = Static<typeof ListQuerySchema>;
 function common(q: FilterParams, revision: number | null) {
   return {
     includePrerelease: q.include_prerelease ?? false,
+    orphaned: q.orphaned === true,
     limit: q.limit ?? 50,
     cursor: q.cursor ?? null,
     facets: parseFacets(q.facets),

@@ -560,6 +560,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
             });
           });
         }
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         checkDynamoLimits(items, 'ChangeLifecycle');
         const result = await this.transact(items, attempt, 'ChangeLifecycle');
         if (result === 'retry' || result === 'lost-item') continue;

@@ -322,6 +322,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     entry.versions[index] = next;
     this.refreshLatest(entry);
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(next), event: copy(event) };
   }
 

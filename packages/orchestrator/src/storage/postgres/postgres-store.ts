@@ -673,6 +673,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       // The tombstone of a purge keeps no dependencies: nothing finds it as a dependent any more.
       if (change.kind === 'purge') await q.query('DELETE FROM dependencies WHERE component_id = $1', [row.id]);
       await refreshLatest(q, name);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       const event = componentEvent(id, applied.type, now, next, applied.changed);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });

@@ -824,6 +824,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       this.refreshLatest(name);
       const event = componentEvent(next.revision, applied.type, now, next, applied.changed);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
