@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditId } from './audit-records.js';
 import type { AuditEntry, AuditQuery, CatalogStore, ListQuery, NewComponent, StoredToken } from './interfaces.js';
 import { versionSetTag } from './records.js';
+import { describeSubscriptionContract } from './subscriptions.test-suite.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
 /** A fresh store and how to dispose of it. */
@@ -1211,6 +1212,8 @@ export function describeStoreContract(
         expect((await store.listAudit({ limit: 50 })).items).toEqual([tokenRevoked, tokenCreated, patched, created]);
       });
     });
+
+    describeSubscriptionContract(() => store);
 
     describe('lifecycle', () => {
       it('answers ping', async () => {
