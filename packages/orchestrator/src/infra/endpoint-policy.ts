@@ -104,7 +104,7 @@ export class EndpointPolicy {
     }
     for (const { address } of addresses) {
       const addressKind = classifyAddress(address);
-      if (addressKind) return `host "${parsed.written}" resolves to ${address}, a ${addressKind} address`;
+      if (addressKind) return this.resolvedRefusal(parsed.written, address, addressKind);
     }
     return null;
   }
@@ -132,8 +132,7 @@ export class EndpointPolicy {
     if (!allowed) {
       for (const { address } of addresses) {
         const addressKind = classifyAddress(address);
-        if (addressKind)
-          return { refusal: `host "${parsed.written}" resolves to ${address}, a ${addressKind} address` };
+        if (addressKind) return { refusal: this.resolvedRefusal(parsed.written, address, addressKind) };
       }
     }
     return { refusal: null, addresses };
@@ -143,8 +142,16 @@ export class EndpointPolicy {
     return this.allow.has(normalizeHost(parsed.written));
   }
 
+  private resolvedRefusal(written: string, address: string, kind: BlockedKind): string {
+    return `host "${written}" resolves to ${address}, a ${kind} address; list it in ${this.allowHostsKey} to ${this.verb()} it`;
+  }
+
+  private verb(): string {
+    return this.noun === 'endpoint' ? 'probe' : 'use';
+  }
+
   private refused(written: string, kind: BlockedKind): string {
-    return `host "${written}" is a ${kind} address; list it in ${this.allowHostsKey} to ${this.noun === 'endpoint' ? 'probe' : 'use'} it`;
+    return `host "${written}" is a ${kind} address; list it in ${this.allowHostsKey} to ${this.verb()} it`;
   }
 }
 

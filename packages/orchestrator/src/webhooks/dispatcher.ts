@@ -82,6 +82,7 @@ export class WebhookDispatcher {
     if (this.timer || this.closed) return;
     this.unsubscribe = this.opts.feed.subscribe((head) => {
       this.head = Math.max(this.head, head);
+      for (const [id, worker] of this.workers) this.lag(id, worker.delivered);
     });
     this.nudge();
     this.timer = setInterval(() => this.nudge(), this.opts.refreshMs ?? 5_000);
@@ -178,11 +179,14 @@ class SubscriptionWorker {
   private readonly follower: LogFollower;
   private readonly controller = new AbortController();
   private working: Promise<void> = Promise.resolve();
+  /** Every event up to this sequence was delivered or skipped (as persisted). */
+  delivered: number;
 
   constructor(sub: StoredSubscription, opts: DispatcherOptions, hooks: WorkerHooks) {
     this.sub = sub;
     this.opts = opts;
     this.hooks = hooks;
+    this.delivered = sub.position;
     this.filter = {
       types: sub.types.length > 0 ? new Set(sub.types as CatalogEvent['type'][]) : undefined,
       names: sub.filter.name !== null ? new Set([sub.filter.name]) : undefined,
@@ -236,7 +240,7 @@ class SubscriptionWorker {
     }
     if (position >= 0 && !this.stopped) {
       await this.persist(() => this.opts.store.advanceSubscription(this.sub.id, position));
-      this.hooks.lag(position);
+      this.progress(position);
     }
   }
 
@@ -248,6 +252,12 @@ class SubscriptionWorker {
       'events were compacted before they could be delivered; the subscription skips them',
     );
     await this.persist(() => this.opts.store.advanceSubscription(this.sub.id, head));
+    this.progress(head);
+  }
+
+  private progress(position: number): void {
+    this.delivered = Math.max(this.delivered, position);
+    this.hooks.lag(this.delivered);
   }
 
   /** Delivers one event, retrying until it is delivered (true), or the worker stops or gives up (false). */
@@ -284,7 +294,7 @@ class SubscriptionWorker {
         deliveries.inc({ outcome: 'delivered' });
         await this.persist(() => this.record(record('delivered')));
         await this.persist(() => this.opts.store.advanceSubscription(this.sub.id, event.id));
-        this.hooks.lag(event.id);
+        this.progress(event.id);
         return true;
       }
       failures.inc({ reason: answer.reason });

@@ -74,7 +74,8 @@ export function decodeSubscriptionRequest(body: unknown): SubscriptionRequestInp
 
 /** What the text of a URL alone rules out before its host is judged: scheme, credentials, fragment, spaces. */
 function urlShapeRefusal(url: string): string | null {
-  if (/[\s\u0000-\u001f\u007f]/.test(url)) return 'must not contain spaces or control characters';
+  const control = [...url].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+  if (control || /\s/.test(url)) return 'must not contain spaces or control characters';
   let parsed: URL;
   try {
     parsed = new URL(url);
