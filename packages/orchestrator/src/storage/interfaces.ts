@@ -358,7 +358,7 @@ export interface StoredSubscription {
 }
 
 /** How the delivery of one event to one subscription stands. */
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
 /**
  * One line of a subscription's delivery log: the latest attempt at one event. `pending` is retried

@@ -17,10 +17,10 @@ import type {
 import type { RetryTimer, WebhookResponse, WebhookSender } from './interfaces.js';
 
 /** What delivery needs of the store: subscriptions, the log, and the event that tells of a disable. */
-export type DeliveryStore = SubscriptionStore & Pick<EventLog, 'readEvents' | 'headSequence' | 'appendEvent'>;
+type DeliveryStore = SubscriptionStore & Pick<EventLog, 'readEvents' | 'headSequence' | 'appendEvent'>;
 
 /** Standing leadership (a store lease): only its holder delivers. */
-export interface Leadership {
+interface Leadership {
   isLeader(): Promise<boolean>;
   release(): Promise<void>;
 }
