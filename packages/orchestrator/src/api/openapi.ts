@@ -143,6 +143,7 @@ export const TAGS = [
   { name: 'schemas', description: 'JSON Schemas for editors and CI.' },
   { name: 'tokens', description: 'Stored API tokens: create, list, revoke (admin).' },
   { name: 'audit', description: 'Who changed what, including refused writes (admin).' },
+  { name: 'subscriptions', description: 'Outgoing webhooks: subscriptions and their delivery logs (admin).' },
   { name: 'operations', description: 'Liveness, readiness and build information.' },
 ];
 

@@ -100,8 +100,14 @@ export interface Config {
   };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
-  /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
-  webhooks: { body_limit: number };
+  /**
+   * Webhooks. Incoming (`POST /v1/webhooks/{source}`): `body_limit`, the largest body read, in
+   * bytes. Outgoing (`/v1/subscriptions`, DESIGN.md 10.6): `allow_hosts`, hosts (as written in the
+   * URL) a subscription may name even though they are internal; `timeout_ms`, the bound on one
+   * delivery attempt; `retry_for_ms`, how long an event is retried before the subscription is
+   * disabled.
+   */
+  webhooks: { body_limit: number; allow_hosts: string[]; timeout_ms: number; retry_for_ms: number };
   /** Audit log (`GET /v1/audit`): entries older than `retain_ms` are deleted. */
   audit: { retain_ms: number };
   engines: EngineConfig[];
@@ -206,7 +212,7 @@ export function defaultConfig(): Config {
     },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
-    webhooks: { body_limit: 1_048_576 },
+    webhooks: { body_limit: 1_048_576, allow_hosts: [], timeout_ms: 10_000, retry_for_ms: 24 * 3_600_000 },
     audit: { retain_ms: 90 * 24 * 3_600_000 },
     engines: defaultEngines(),
     // Empty: `npm start` runs the examples with engines that have no endpoint, so nothing needs it.

@@ -111,7 +111,14 @@ export const ConfigFileSchema = Section({
   cache: Type.Optional(Cache),
   auth: Type.Optional(Auth),
   sources: Type.Optional(Type.Array(SourceSchema)),
-  webhooks: Type.Optional(Section({ body_limit: Type.Optional(Int(1024, 64 * MiB)) })),
+  webhooks: Type.Optional(
+    Section({
+      body_limit: Type.Optional(Int(1024, 64 * MiB)),
+      allow_hosts: Type.Optional(StringList()),
+      timeout: Type.Optional(Duration()),
+      retry_for: Type.Optional(Duration()),
+    }),
+  ),
   audit: Type.Optional(Section({ retain: Type.Optional(Duration()) })),
   engines: Type.Optional(Type.Unknown()),
   discovery: Type.Optional(Discovery),

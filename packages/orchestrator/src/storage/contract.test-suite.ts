@@ -20,6 +20,7 @@ import type {
   WriteOutcome,
 } from './interfaces.js';
 import { versionSetTag } from './records.js';
+import { describeSubscriptionContract } from './subscriptions.test-suite.js';
 import { makeComponent, makeEngine, randomName } from './testing.js';
 
 /** A fresh store and how to dispose of it. */
@@ -1380,6 +1381,8 @@ export function describeStoreContract(
         expect((await store.createChangeset(ok)).events).toHaveLength(2);
       });
     });
+
+    describeSubscriptionContract(() => store);
 
     describe('lifecycle', () => {
       it('answers ping', async () => {

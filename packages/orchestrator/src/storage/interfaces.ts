@@ -391,6 +391,81 @@ export interface AuditLog {
   pruneAudit(before: string): Promise<number>;
 }
 
+/** What a subscription's events must match; null matches anything. */
+export interface SubscriptionFilter {
+  name: string | null;
+  provider: string | null;
+  category: string | null;
+}
+
+/**
+ * An outgoing webhook subscription (`/v1/subscriptions`, DESIGN.md 10.6). The secret is kept as
+ * given: it signs every delivery, so a hash would not do (docs/security.md).
+ */
+export interface StoredSubscription {
+  /** 16 lowercase hex characters. */
+  id: string;
+  url: string;
+  /** Event types delivered; [] means every type. */
+  types: string[];
+  filter: SubscriptionFilter;
+  /** `whsec_<base64>`: the Standard Webhooks signing secret. */
+  secret: string;
+  created_at: string;
+  state: 'active' | 'disabled';
+  disabled_reason: string | null;
+  /**
+   * Every event up to this sequence was delivered to the subscription or did not match it; delivery
+   * resumes after it (a restart included). A new subscription starts at the log's head.
+   */
+  position: number;
+}
+
+/** How the delivery of one event to one subscription stands. */
+type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * One line of a subscription's delivery log: the latest attempt at one event. `pending` is retried
+ * later; `failed` was given up (the subscription is then disabled).
+ */
+export interface DeliveryRecord {
+  event_id: number;
+  /** Attempts made so far, 1 for the first. */
+  attempt: number;
+  status: DeliveryStatus;
+  /** The receiver's HTTP status of the latest attempt; null when no answer came (timeout, refused). */
+  response_status: number | null;
+  time: string;
+}
+
+/** Outgoing webhook subscriptions, their delivery positions and delivery logs, shared by every replica. */
+export interface SubscriptionStore {
+  /** Stores a new subscription, with `audit` in the same atomic write. */
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void>;
+  getSubscription(id: string): Promise<StoredSubscription | null>;
+  /** Every subscription, oldest first (ties by id). */
+  listSubscriptions(): Promise<StoredSubscription[]>;
+  /**
+   * Deletes the subscription and its delivery log (with `audit` in the same atomic write as the
+   * subscription's removal); false, writing nothing, when there was none.
+   */
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean>;
+  /** Raises the subscription's `position` to `position` (never lowers it); no-op for an unknown id. */
+  advanceSubscription(id: string, position: number): Promise<void>;
+  /**
+   * Marks an active subscription `disabled` with the reason (and `audit` in the same atomic write);
+   * false, writing nothing, when there is no such subscription or it is disabled already.
+   */
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean>;
+  /**
+   * Inserts or replaces the record of `record.event_id` in the subscription's delivery log, then
+   * keeps only the `keep` records of the highest event ids. No-op for an unknown id.
+   */
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void>;
+  /** The delivery log, highest event id first, at most `limit` records. */
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]>;
+}
+
 /**
  * A store's schema, created or upgraded on demand (`nestor migrate`, and `nestor import` before it
  * writes). Idempotent. Resolves to what was done, printed for the operator, or null when the
@@ -425,7 +500,8 @@ export interface CatalogStore
     LeaseStore,
     TokenStore,
     AuditLog,
-    ChangesetStore {
+    ChangesetStore,
+    SubscriptionStore {
   /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
   ping(): Promise<void>;
   /** Releases connections and file handles. */

@@ -17,6 +17,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -24,6 +25,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -177,6 +179,40 @@ export class TracingStore implements CatalogStore {
   }
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.span('touchToken', { 'nestor.token': id }, () => this.inner.touchToken(id, at, notBefore));
+  }
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.span('createSubscription', { 'nestor.subscription': subscription.id }, () =>
+      this.inner.createSubscription(subscription, audit),
+    );
+  }
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.span('getSubscription', { 'nestor.subscription': id }, () => this.inner.getSubscription(id));
+  }
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.span('listSubscriptions', {}, () => this.inner.listSubscriptions());
+  }
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('deleteSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.deleteSubscription(id, audit),
+    );
+  }
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.span('advanceSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.advanceSubscription(id, position),
+    );
+  }
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('disableSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.disableSubscription(id, reason, audit),
+    );
+  }
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.span('recordDelivery', { 'nestor.subscription': id }, () =>
+      this.inner.recordDelivery(id, record, keep),
+    );
+  }
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.span('listDeliveries', { 'nestor.subscription': id }, () => this.inner.listDeliveries(id, limit));
   }
   ping(): Promise<void> {
     return this.span('ping', {}, () => this.inner.ping());

@@ -18,7 +18,10 @@ import type {
   ChangesetDryRun,
   ChangesetRecord,
   ChangesetResult,
+  CreatedSubscription,
   CreatedToken,
+  DeliveryInfo,
+  DeliveryList,
   DependenciesResponse,
   DependentsResponse,
   EngineList,
@@ -26,6 +29,9 @@ import type {
   ProposedImpact,
   ResultPage,
   SourceList,
+  SubscriptionInfo,
+  SubscriptionList,
+  SubscriptionRequest,
   TokenInfo,
   TokenList,
   TokenRequest,
@@ -539,6 +545,26 @@ export class NestorClient {
   /** Revokes a stored token (admin scope); every replica refuses it within 2 s. Throws `token_not_found`. */
   async revokeToken(id: string, req: RequestOptions = {}): Promise<void> {
     await this.call<null>(`v1/tokens/${seg(id)}`, { ...req, method: 'DELETE', answers: [204] });
+  }
+
+  /** Creates a webhook subscription (admin scope); the answer holds its signing secret, shown only this once. */
+  async createSubscription(body: SubscriptionRequest, req: RequestOptions = {}): Promise<CreatedSubscription> {
+    return (await this.call<CreatedSubscription>('v1/subscriptions', { ...req, method: 'POST', body })).body;
+  }
+
+  /** Every webhook subscription, without secrets (admin scope). */
+  async listSubscriptions(req: RequestOptions = {}): Promise<SubscriptionInfo[]> {
+    return (await this.call<SubscriptionList>('v1/subscriptions', req)).body.items;
+  }
+
+  /** Deletes a webhook subscription and its delivery log (admin scope). Throws `subscription_not_found`. */
+  async deleteSubscription(id: string, req: RequestOptions = {}): Promise<void> {
+    await this.call<null>(`v1/subscriptions/${seg(id)}`, { ...req, method: 'DELETE', answers: [204] });
+  }
+
+  /** A subscription's delivery log, newest event first (admin scope). Throws `subscription_not_found`. */
+  async listDeliveries(id: string, req: RequestOptions = {}): Promise<DeliveryInfo[]> {
+    return (await this.call<DeliveryList>(`v1/subscriptions/${seg(id)}/deliveries`, req)).body.items;
   }
 
   /** `GET /healthz`: the process is up. */

@@ -1,3 +1,4 @@
+import type { EventType } from '../events/types.js';
 import type { ComponentDefinition, ScoredComponent } from '../models/component.js';
 import type { DeploymentEngine } from '../models/engine.js';
 import type { SourceStatus } from '../models/source.js';
@@ -217,4 +218,56 @@ export interface ChangesetRecord {
   message: string | null;
   revision: number;
   items: ChangesetItem[];
+}
+
+/** What a webhook subscription's events must match (each absent or null field matches anything). */
+export interface SubscriptionFilterInput {
+  name?: string | null;
+  provider?: string | null;
+  category?: string | null;
+}
+
+/** `POST /v1/subscriptions` body. */
+export interface SubscriptionRequest {
+  /** http(s) URL the events are POSTed to; internal addresses are refused unless in `webhooks.allow_hosts`. */
+  url: string;
+  /** Event types to deliver; absent or []: every type. */
+  types?: EventType[];
+  filter?: SubscriptionFilterInput;
+}
+
+/** A webhook subscription as `GET /v1/subscriptions` shows it; the secret is never shown again. */
+export interface SubscriptionInfo {
+  id: string;
+  url: string;
+  types: EventType[];
+  filter: { name: string | null; provider: string | null; category: string | null };
+  created_at: string;
+  /** `disabled` after its deliveries failed for `webhooks.retry_for` (24 h). */
+  state: 'active' | 'disabled';
+  disabled_reason: string | null;
+}
+
+/** `POST /v1/subscriptions` answer: the only time `secret` (`whsec_...`) is shown. */
+export interface CreatedSubscription extends SubscriptionInfo {
+  secret: string;
+}
+
+export interface SubscriptionList {
+  items: SubscriptionInfo[];
+}
+
+/** One line of a subscription's delivery log: the latest attempt at one event. */
+export interface DeliveryInfo {
+  event_id: number;
+  attempt: number;
+  /** `pending`: will be retried; `delivered`: the receiver answered 2xx; `failed`: given up. */
+  status: 'pending' | 'delivered' | 'failed';
+  /** The receiver's HTTP status; null when no answer came (timeout, connection refused, address refused). */
+  response_status: number | null;
+  time: string;
+}
+
+export interface DeliveryList {
+  items: DeliveryInfo[];
 }

@@ -117,7 +117,8 @@ export function notFound(
     | 'source_not_found'
     | 'no_matching_version'
     | 'token_not_found'
-    | 'changeset_not_found',
+    | 'changeset_not_found'
+    | 'subscription_not_found',
   component: string,
   operation: string,
   message: string,

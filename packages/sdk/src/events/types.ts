@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'engine.registered',
   'engine.removed',
   'source.synced',
+  'subscription.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -19,6 +19,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -26,6 +27,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -352,6 +354,40 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.inner.touchToken(id, at, notBefore);
+  }
+
+  // Subscriptions and their delivery logs are read by the one delivering replica and by admins:
+  // passed through, never cached.
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.inner.createSubscription(subscription, audit);
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.inner.getSubscription(id);
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.inner.listSubscriptions();
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.deleteSubscription(id, audit);
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.inner.advanceSubscription(id, position);
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.disableSubscription(id, reason, audit);
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.inner.recordDelivery(id, record, keep);
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.inner.listDeliveries(id, limit);
   }
 
   ping(): Promise<void> {

@@ -37,6 +37,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -44,6 +45,7 @@ import type {
   Page,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -78,6 +80,7 @@ import {
   versionItem,
 } from './items.js';
 import { SearchProjection } from './search-projection.js';
+import { DynamoSubscriptions } from './subscriptions.js';
 import {
   CHANGESETS_PK,
   COUNTER_SK,
@@ -158,6 +161,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly projection: SearchProjection;
   private readonly tokens: DynamoTokens;
   private readonly audit: DynamoAudit;
+  private readonly subscriptions: DynamoSubscriptions;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
@@ -193,6 +197,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
     this.tokens = new DynamoTokens({ doc: this.doc, table: this.table });
     this.audit = new DynamoAudit({ doc: this.doc, table: this.table });
+    this.subscriptions = new DynamoSubscriptions({ doc: this.doc, table: this.table });
   }
 
   /** Builds the store from `config.store`; region and endpoint override the SDK's standard chain. */
@@ -831,6 +836,38 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
 
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.guard('TouchToken', () => this.tokens.touch(id, at, notBefore));
+  }
+
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateSubscription', () => this.subscriptions.create(subscription, audit));
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.guard('GetSubscription', () => this.subscriptions.get(id));
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.guard('ListSubscriptions', () => this.subscriptions.list());
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteSubscription', () => this.subscriptions.delete(id, audit));
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.guard('AdvanceSubscription', () => this.subscriptions.advance(id, position));
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DisableSubscription', () => this.subscriptions.disable(id, reason, audit));
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.guard('RecordDelivery', () => this.subscriptions.record(id, record, keep));
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.guard('ListDeliveries', () => this.subscriptions.listDeliveries(id, limit));
   }
 
   async ping(): Promise<void> {

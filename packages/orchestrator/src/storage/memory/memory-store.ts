@@ -21,6 +21,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -29,6 +30,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -59,6 +61,7 @@ import {
   searchDocument,
   searchTerms,
 } from '../search-text.js';
+import { bySubscriptionAge } from '../subscription-rows.js';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
@@ -100,6 +103,9 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   private readonly changesets = new Map<string, ChangesetRecord>();
   /** Audit entries, ids ascending (ids sort by time). */
   private audit: AuditEntry[] = [];
+  private readonly subscriptions = new Map<string, StoredSubscription>();
+  /** Delivery logs by subscription id, event ids ascending. */
+  private readonly deliveries = new Map<string, DeliveryRecord[]>();
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -458,6 +464,53 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   async touchToken(id: string, at: string, notBefore: string): Promise<void> {
     const token = this.tokens.get(id);
     if (token && (token.last_used_at === null || token.last_used_at < notBefore)) token.last_used_at = at;
+  }
+
+  async createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    this.subscriptions.set(subscription.id, copy(subscription));
+    if (audit) this.insertAudit(audit);
+  }
+
+  async getSubscription(id: string): Promise<StoredSubscription | null> {
+    const s = this.subscriptions.get(id);
+    return s ? copy(s) : null;
+  }
+
+  async listSubscriptions(): Promise<StoredSubscription[]> {
+    return [...this.subscriptions.values()].sort(bySubscriptionAge).map(copy);
+  }
+
+  async deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    if (!this.subscriptions.delete(id)) return false;
+    this.deliveries.delete(id);
+    if (audit) this.insertAudit(audit);
+    return true;
+  }
+
+  async advanceSubscription(id: string, position: number): Promise<void> {
+    const s = this.subscriptions.get(id);
+    if (s && s.position < position) s.position = position;
+  }
+
+  async disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    const s = this.subscriptions.get(id);
+    if (!s || s.state === 'disabled') return false;
+    s.state = 'disabled';
+    s.disabled_reason = reason;
+    if (audit) this.insertAudit(audit);
+    return true;
+  }
+
+  async recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    if (!this.subscriptions.has(id)) return;
+    const log = (this.deliveries.get(id) ?? []).filter((r) => r.event_id !== record.event_id);
+    log.push(copy(record));
+    log.sort((a, b) => a.event_id - b.event_id);
+    this.deliveries.set(id, log.slice(Math.max(0, log.length - keep)));
+  }
+
+  async listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return (this.deliveries.get(id) ?? []).slice(-limit).reverse().map(copy);
   }
 
   async ping(): Promise<void> {}

@@ -31,6 +31,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -39,6 +40,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -61,6 +63,13 @@ import {
   withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
+import {
+  type DeliveryRow,
+  fromDeliveryRow,
+  fromSubscriptionRow,
+  type SubscriptionRow,
+  subscriptionRow,
+} from '../subscription-rows.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -935,6 +944,94 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
         'UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)',
         [at, id, notBefore],
       );
+    });
+  }
+
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.transaction('CreateSubscription', async (q) => {
+      const r = subscriptionRow(subscription);
+      await q.query(
+        'INSERT INTO subscriptions (id, url, types, filter, secret, created_at, state, disabled_reason, position) ' +
+          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        [r.id, r.url, r.types, r.filter, r.secret, r.created_at, r.state, r.disabled_reason, r.position],
+      );
+      if (audit) await insertAudit(q, audit);
+    });
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.read('GetSubscription', async (q) => {
+      const { rows } = await q.query<SubscriptionRow>('SELECT * FROM subscriptions WHERE id = $1', [id]);
+      return rows[0] ? fromSubscriptionRow(rows[0]) : null;
+    });
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.read('ListSubscriptions', async (q) => {
+      const { rows } = await q.query<SubscriptionRow>('SELECT * FROM subscriptions ORDER BY created_at, id');
+      return rows.map(fromSubscriptionRow);
+    });
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    // The delivery log goes with it (ON DELETE CASCADE).
+    return this.transaction('DeleteSubscription', async (q) => {
+      const deleted = ((await q.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      if (deleted && audit) await insertAudit(q, audit);
+      return deleted;
+    });
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.run('AdvanceSubscription', async (q) => {
+      await q.query('UPDATE subscriptions SET position = $1 WHERE id = $2 AND position < $1', [position, id]);
+    });
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.transaction('DisableSubscription', async (q) => {
+      const changed =
+        ((
+          await q.query(
+            "UPDATE subscriptions SET state = 'disabled', disabled_reason = $1 WHERE id = $2 AND state = 'active'",
+            [reason, id],
+          )
+        ).rowCount ?? 0) > 0;
+      if (changed && audit) await insertAudit(q, audit);
+      return changed;
+    });
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.transaction('RecordDelivery', async (q) => {
+      const inserted =
+        (
+          await q.query(
+            'INSERT INTO deliveries (subscription_id, event_id, attempt, status, response_status, time) ' +
+              'SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = $1) ' +
+              'ON CONFLICT (subscription_id, event_id) DO UPDATE SET attempt = EXCLUDED.attempt, ' +
+              'status = EXCLUDED.status, response_status = EXCLUDED.response_status, time = EXCLUDED.time',
+            [id, record.event_id, record.attempt, record.status, record.response_status, record.time],
+          )
+        ).rowCount ?? 0;
+      if (inserted === 0) return;
+      // The keep-th highest event id is the oldest record kept; with fewer rows the bound is NULL and nothing goes.
+      await q.query(
+        'DELETE FROM deliveries WHERE subscription_id = $1 AND event_id < (SELECT event_id FROM deliveries ' +
+          'WHERE subscription_id = $1 ORDER BY event_id DESC LIMIT 1 OFFSET $2)',
+        [id, keep - 1],
+      );
+    });
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.read('ListDeliveries', async (q) => {
+      const { rows } = await q.query<DeliveryRow>(
+        'SELECT event_id, attempt, status, response_status, time FROM deliveries WHERE subscription_id = $1 ' +
+          'ORDER BY event_id DESC LIMIT $2',
+        [id, limit],
+      );
+      return rows.map(fromDeliveryRow);
     });
   }
 

@@ -33,6 +33,7 @@ import type {
   ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
@@ -41,6 +42,7 @@ import type {
   SchemaMigrations,
   SearchQuery,
   StateChange,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -63,6 +65,13 @@ import {
   withLifecycle,
 } from '../records.js';
 import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import {
+  type DeliveryRow,
+  fromDeliveryRow,
+  fromSubscriptionRow,
+  type SubscriptionRow,
+  subscriptionRow,
+} from '../subscription-rows.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -473,6 +482,98 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return this.guard('TouchToken', () => {
       this.stmts.touchToken.run(at, id, notBefore);
     });
+  }
+
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        this.prepareCached(
+          'INSERT INTO subscriptions (id, url, types, filter, secret, created_at, state, disabled_reason, position) ' +
+            'VALUES (@id, @url, @types, @filter, @secret, @created_at, @state, @disabled_reason, @position)',
+        ).run(subscriptionRow(subscription));
+        if (audit) this.stmts.insertAudit.run(auditRow(audit));
+        return true;
+      }),
+    ).then(() => undefined);
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.guard('GetSubscription', () => {
+      const row = this.prepareCached('SELECT * FROM subscriptions WHERE id = ?').get(id) as SubscriptionRow | undefined;
+      return row ? fromSubscriptionRow(row) : null;
+    });
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.guard('ListSubscriptions', () =>
+      (this.prepareCached('SELECT * FROM subscriptions ORDER BY created_at, id').all() as SubscriptionRow[]).map(
+        fromSubscriptionRow,
+      ),
+    );
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        const deleted = this.prepareCached('DELETE FROM subscriptions WHERE id = ?').run(id).changes > 0;
+        if (!deleted) return false;
+        this.prepareCached('DELETE FROM deliveries WHERE subscription_id = ?').run(id);
+        if (audit) this.stmts.insertAudit.run(auditRow(audit));
+        return true;
+      }),
+    );
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.guard('AdvanceSubscription', () => {
+      this.prepareCached('UPDATE subscriptions SET position = ? WHERE id = ? AND position < ?').run(
+        position,
+        id,
+        position,
+      );
+    });
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DisableSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        const changed =
+          this.prepareCached(
+            "UPDATE subscriptions SET state = 'disabled', disabled_reason = ? WHERE id = ? AND state = 'active'",
+          ).run(reason, id).changes > 0;
+        if (changed && audit) this.stmts.insertAudit.run(auditRow(audit));
+        return changed;
+      }),
+    );
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.guard('RecordDelivery', () => {
+      this.tokenWriteTx.immediate(() => {
+        const inserted = this.prepareCached(
+          'INSERT OR REPLACE INTO deliveries (subscription_id, event_id, attempt, status, response_status, time) ' +
+            'SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)',
+        ).run(id, record.event_id, record.attempt, record.status, record.response_status, record.time, id).changes;
+        if (inserted === 0) return false;
+        // The keep-th highest event id is the oldest record kept; with fewer rows the bound is NULL and nothing goes.
+        this.prepareCached(
+          'DELETE FROM deliveries WHERE subscription_id = ? AND event_id < (SELECT event_id FROM deliveries ' +
+            'WHERE subscription_id = ? ORDER BY event_id DESC LIMIT 1 OFFSET ?)',
+        ).run(id, id, keep - 1);
+        return true;
+      });
+    });
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.guard('ListDeliveries', () =>
+      (
+        this.prepareCached(
+          'SELECT event_id, attempt, status, response_status, time FROM deliveries WHERE subscription_id = ? ' +
+            'ORDER BY event_id DESC LIMIT ?',
+        ).all(id, limit) as DeliveryRow[]
+      ).map(fromDeliveryRow),
+    );
   }
 
   ping(): Promise<void> {
