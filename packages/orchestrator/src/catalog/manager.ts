@@ -6,7 +6,6 @@ import {
   create,
   NestorError,
   notFound,
-  type ScoredComponent,
   type ValidationResult,
   validationFailed,
 } from '@nestor/sdk';
@@ -19,16 +18,12 @@ import { componentDeleted, componentNotFound, versionConflict } from '../storage
 import type {
   AuditEntry,
   ComponentReader,
-  ComponentSearcher,
   ComponentVersioning,
   ComponentWriter,
   DependencyReader,
   DependentRef,
   EventLog,
   LifecycleChange,
-  ListQuery,
-  Page,
-  SearchQuery,
 } from '../storage/interfaces.js';
 import { eligibleForLatest } from '../storage/latest-rule.js';
 import { versionSetTag } from '../storage/records.js';
@@ -40,7 +35,6 @@ import { tagMatchesDigest, type VersionTag } from './version-tag.js';
 /** What the manager needs of the store. */
 export type ManagerStore = ComponentReader &
   ComponentWriter &
-  ComponentSearcher &
   ComponentVersioning &
   DependencyReader &
   Pick<EventLog, 'headSequence'>;
@@ -348,14 +342,6 @@ export class CatalogManager {
       this.writes.inc({ operation: change.kind, outcome: 'unchanged' });
     }
     return outcome.component;
-  }
-
-  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    return this.store.listComponents(query);
-  }
-
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.store.searchComponents(query);
   }
 
   /** Every version, semver-descending; throws `component_not_found` for an unknown name. */

@@ -4,9 +4,7 @@ import type {
   ComponentPatch,
   ComponentSpec,
   DeploymentEngine,
-  Maturity,
   NewCatalogEvent,
-  ScoredComponent,
   TokenScope,
 } from '@nestor/sdk';
 
@@ -16,27 +14,16 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Filters of the component list. Every filter narrows (AND). */
+/**
+ * A page of latest versions. Filtering, ranking and counting are the search projection's
+ * (`search/`), which builds itself from these pages: the stores keep no search of their own.
+ */
 export interface ListQuery {
-  provider?: string | undefined;
-  category?: string | undefined;
-  resource_type?: string | undefined;
-  /** Components whose deployment_engines include this engine. */
-  engine?: string | undefined;
-  maturity?: Maturity | undefined;
-  /** Every pair must be among the component's labels. */
-  labels?: Record<string, string> | undefined;
   /** When true, prereleases count when choosing each component's latest version. */
   includePrerelease?: boolean | undefined;
   /** 1..500. */
   limit: number;
   /** Cursor from a previous page; a malformed cursor throws `invalid_cursor`. */
-  cursor?: string | null | undefined;
-}
-
-export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
-  /** Free text matched against name, description and labels. */
-  text: string;
   cursor?: string | null | undefined;
 }
 
@@ -125,8 +112,8 @@ export interface ComponentWriter {
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome>;
   /**
-   * Applies a lifecycle change and appends its event in one atomic write; latest, list and search
-   * follow at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
+   * Applies a lifecycle change and appends its event in one atomic write; latest and list follow
+   * at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
    * restoring an active one) is a no-op (`event: null`). Throws `component_not_found`;
    * `component_deleted` for anything but restore (or purge) of a deleted version, and for every
    * change of a purged one; `precondition_failed` for a failed condition.
@@ -173,12 +160,6 @@ export type StateChange =
   | { kind: 'engine_put'; engine: DeploymentEngine }
   /** `EngineStore.deleteEngine`; when there is no such engine, throws `engine_not_found` and appends nothing. */
   | { kind: 'engine_delete'; name: string };
-
-/** Ranked full-text search over name, description and labels. */
-export interface ComponentSearcher {
-  /** Latest version of each matching component, best score first. Empty text matches nothing. */
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>>;
-}
 
 /** Version history. */
 export interface ComponentVersioning {
@@ -352,7 +333,6 @@ export interface CatalogImporter {
 export interface CatalogStore
   extends ComponentReader,
     ComponentWriter,
-    ComponentSearcher,
     ComponentVersioning,
     DependencyReader,
     EventLog,

@@ -1,11 +1,4 @@
-import type {
-  CatalogEvent,
-  ComponentDefinition,
-  ComponentPatch,
-  DeploymentEngine,
-  NewCatalogEvent,
-  ScoredComponent,
-} from '@nestor/sdk';
+import type { CatalogEvent, ComponentDefinition, ComponentPatch, DeploymentEngine, NewCatalogEvent } from '@nestor/sdk';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type {
@@ -19,7 +12,6 @@ import type {
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
   StoredToken,
   UpdateConditions,
@@ -91,9 +83,6 @@ export class TracingStore implements CatalogStore {
     return this.span('listDeletedVersions', { 'nestor.limit': limit }, () =>
       this.inner.listDeletedVersions(before, limit),
     );
-  }
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.span('searchComponents', { 'nestor.limit': query.limit }, () => this.inner.searchComponents(query));
   }
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     return this.span('getComponentVersions', { 'nestor.component': name }, () => this.inner.getComponentVersions(name));

@@ -1,11 +1,4 @@
-import type {
-  CatalogEvent,
-  ComponentDefinition,
-  ComponentPatch,
-  DeploymentEngine,
-  NewCatalogEvent,
-  ScoredComponent,
-} from '@nestor/sdk';
+import type { CatalogEvent, ComponentDefinition, ComponentPatch, DeploymentEngine, NewCatalogEvent } from '@nestor/sdk';
 import { LRUCache } from 'lru-cache';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
 import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
@@ -21,7 +14,6 @@ import type {
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
   StoredToken,
   UpdateConditions,
@@ -52,7 +44,7 @@ interface Entry {
 }
 
 /** Reads whose answer depends on every name, not just one: dropped on any component write. */
-type GlobalOp = 'list' | 'search' | 'dependents';
+type GlobalOp = 'list' | 'dependents';
 type Op = 'get' | 'latest' | 'versions' | 'names' | GlobalOp;
 
 /** What a write did, as far as the cache can tell. */
@@ -85,7 +77,7 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   private readonly misses: Counter;
   private readonly sharedErrors: Counter;
   private readonly logger: Logger;
-  /** Keys of reads that depend on every name (lists, search, names, dependents). */
+  /** Keys of reads that depend on every name (list pages, dependents). */
   private readonly globalKeys = new Set<string>();
   private epoch = 0;
   /** Every event of the log up to this sequence is reflected in what this cache serves. */
@@ -193,11 +185,6 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return { items: [...page.items], nextCursor: page.nextCursor };
   }
 
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const page = await this.read('search', `search|${queryKey(query)}`, null, () => this.inner.searchComponents(query));
-    return { items: [...page.items], nextCursor: page.nextCursor };
-  }
-
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     const versions = await this.read('versions', versionsKey(name), areVersionsOf(name), () =>
       this.inner.getComponentVersions(name),
@@ -234,7 +221,7 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     change: LifecycleChange,
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome> {
-    // Latest, list, search and the name list may all move.
+    // Latest, list and the name list may all move.
     return this.write(name, version, 'unknown', () => this.inner.changeLifecycle(name, version, change, conditions));
   }
 
@@ -427,7 +414,7 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   private fill(op: Op, key: string, value: unknown, json: string): void {
     // UTF-16 strings: two bytes a character, plus the key and the entry's own overhead.
     this.cache.set(key, { value }, { size: 2 * (json.length + key.length) + 64 });
-    if (op === 'list' || op === 'search' || op === 'dependents') this.globalKeys.add(key);
+    if (op === 'list' || op === 'dependents') this.globalKeys.add(key);
   }
 
   /**
@@ -516,21 +503,9 @@ function versionsKey(name: string): string {
   return `versions|${name}`;
 }
 
-/** A stable key for a list or search query: fixed member order, labels sorted. */
-function queryKey(q: ListQuery | SearchQuery): string {
-  const labels = q.labels ? Object.entries(q.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
-  return JSON.stringify([
-    'text' in q ? q.text : null,
-    q.provider ?? null,
-    q.category ?? null,
-    q.resource_type ?? null,
-    q.engine ?? null,
-    q.maturity ?? null,
-    labels,
-    q.includePrerelease === true,
-    q.limit,
-    q.cursor ?? null,
-  ]);
+/** A stable key for a page of the list. */
+function queryKey(q: ListQuery): string {
+  return JSON.stringify([q.includePrerelease === true, q.limit, q.cursor ?? null]);
 }
 
 function deepFreeze<T>(value: T): T {

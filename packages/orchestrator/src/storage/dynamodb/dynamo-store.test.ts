@@ -102,10 +102,9 @@ describe('DynamoStore (DynamoDB Local)', () => {
     await store.close();
   });
 
-  it('lists through the indexes with cursors and rejects garbage cursors', async () => {
+  it('lists through the names index with cursors and rejects garbage cursors', async () => {
     const store = await freshStore();
-    for (let i = 0; i < 7; i++)
-      await store.createComponent(spec(`n${i}`, '1.0.0', { provider: i % 2 ? 'gcp' : 'aws', category: 'net' }));
+    for (let i = 0; i < 7; i++) await store.createComponent(spec(`n${i}`, '1.0.0'));
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -114,26 +113,9 @@ describe('DynamoStore (DynamoDB Local)', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
-    expect((await store.listComponents({ limit: 10, provider: 'gcp' })).items.map((c) => c.name)).toEqual([
-      'n1',
-      'n3',
-      'n5',
-    ]);
-    expect((await store.listComponents({ limit: 10, category: 'net' })).items).toHaveLength(7);
+    expect((await store.listComponents({ limit: 7 })).nextCursor).toBeNull();
     const err = await store.listComponents({ limit: 2, cursor: '%%garbage' }).catch((e: unknown) => e);
     expect(NestorError.hasCode(err, 'invalid_cursor')).toBe(true);
-    await store.close();
-  });
-
-  it('ranks a name match above a description match and catches up from the log', async () => {
-    const store = await freshStore();
-    await store.createComponent(spec('redis-cache', '1.0.0', { description: 'in-memory store' }));
-    await store.createComponent(spec('memcached', '1.0.0', { description: 'a cache like redis' }));
-    let hits = await store.searchComponents({ text: 'redis', limit: 10 });
-    expect(hits.items.map((h) => h.name)).toEqual(['redis-cache', 'memcached']);
-    await store.createComponent(spec('redis-cluster', '1.0.0'));
-    hits = await store.searchComponents({ text: 'redis', limit: 10 });
-    expect(hits.items.map((h) => h.name)).toContain('redis-cluster');
     await store.close();
   });
 

@@ -17,14 +17,13 @@ import {
   type DeploymentEngine,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
-import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   AuditEntry,
@@ -38,7 +37,6 @@ import type {
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
   StoredToken,
   UpdateConditions,
@@ -50,7 +48,6 @@ import {
   componentEvent,
   failsRevision,
   isResubmission,
-  matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
@@ -69,10 +66,8 @@ import {
   parseHead,
   versionItem,
 } from './items.js';
-import { SearchProjection } from './search-projection.js';
 import {
   COUNTER_SK,
-  categoryGsiPk,
   componentPk,
   DELETED_PK,
   dependentSk,
@@ -81,13 +76,10 @@ import {
   EVENTS_PK,
   eventSk,
   HEAD_SK,
-  INDEX_CATEGORY,
   INDEX_NAMES,
-  INDEX_PROVIDER,
   LEASES_PK,
   META_PK,
   NAMES_GSI_PK,
-  providerGsiPk,
   STATE_PK,
   VERSION_PREFIX,
   versionSk,
@@ -143,7 +135,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly logger: Logger;
   private readonly maxWriteAttempts: number;
   private readonly heads: HeadCache;
-  private readonly projection: SearchProjection;
   private readonly tokens: DynamoTokens;
   private readonly audit: DynamoAudit;
 
@@ -153,21 +144,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     this.logger = opts.logger ?? silentLogger;
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 100;
     this.heads = new HeadCache(opts.headCacheMs ?? 100);
-    this.projection = new SearchProjection({
-      readCounter: () => this.readCounter(),
-      oldestSequence: () => this.oldestSequence(),
-      readEvents: (after, limit) => this.readEvents(after, limit),
-      getHead: (name) => this.getHead(name),
-      allHeads: async () => {
-        const rows = await this.queryAll({
-          TableName: this.table,
-          IndexName: INDEX_NAMES,
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK },
-        });
-        return rows.map((row) => ({ name: String(row['GSI1SK']), head: parseHead(row) }));
-      },
-    });
     this.client = new DynamoDBClient({
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -231,32 +207,16 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     const after = decodeListCursor(query.cursor);
     return this.guard('ListComponents', async () => {
       const includePre = query.includePrerelease === true;
-      let index = INDEX_NAMES;
-      let key = NAMES_GSI_PK;
-      let pkAttr = 'GSI1PK';
-      let skAttr = 'GSI1SK';
-      if (query.provider !== undefined) {
-        index = INDEX_PROVIDER;
-        key = providerGsiPk(query.provider);
-        pkAttr = 'GSI2PK';
-        skAttr = 'GSI2SK';
-      } else if (query.category !== undefined && !includePre) {
-        index = INDEX_CATEGORY;
-        key = categoryGsiPk(query.category);
-        pkAttr = 'GSI3PK';
-        skAttr = 'GSI3SK';
-      }
       const items: ComponentDefinition[] = [];
       let more = false;
       let last = after === '' ? null : after;
       for (;;) {
         const input: QueryCommandInput = {
           TableName: this.table,
-          IndexName: index,
-          KeyConditionExpression: last === null ? '#pk = :pk' : '#pk = :pk AND #sk > :after',
-          ExpressionAttributeNames: { '#pk': pkAttr, ...(last === null ? {} : { '#sk': skAttr }) },
-          ExpressionAttributeValues: { ':pk': key, ...(last === null ? {} : { ':after': last }) },
-          Limit: Math.min(1000, Math.max(query.limit * 2, 50)),
+          IndexName: INDEX_NAMES,
+          KeyConditionExpression: last === null ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK > :after',
+          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK, ...(last === null ? {} : { ':after': last }) },
+          Limit: query.limit + 1,
         };
         const out = await this.doc.send(new QueryCommand(input));
         const rows = out.Items ?? [];
@@ -264,7 +224,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           last = String(row['GSI1SK'] ?? row['name']);
           const head = parseHead(row);
           const pick = includePre ? head.highest : head.latest;
-          if (!matchesFilters(pick, query)) continue;
           if (items.length === query.limit) {
             more = true;
             break;
@@ -323,11 +282,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         a.name === b.name ? compareVersions(a.version, b.version) : a.name < b.name ? -1 : 1,
       );
     });
-  }
-
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const start = decodeSearchCursor(query.cursor);
-    return this.guard('SearchComponents', () => this.projection.search(query, start));
   }
 
   // ---------------------------------------------------------------- writes
@@ -781,8 +735,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         }
         throw err;
       }
-      // No event names the imported versions: the search index must reload from the head items.
-      this.projection.invalidate();
     });
   }
 
@@ -802,7 +754,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         if (!isConditionFailure(err)) throw err;
       }
       this.heads.note(await this.readCounter(), null);
-      this.projection.invalidate();
     });
   }
 

@@ -90,7 +90,9 @@ describe('PostgresStore migrations', () => {
     expect(NestorError.is(store) && store.message).toMatch(/run `nestor migrate`/);
     const schema = schemas[0] as string;
     const first = await open(schema);
-    expect((await first.migrate()).applied).toEqual(['001-initial', '002-lifecycle', '003-tokens-audit']);
+    expect((await first.migrate()).applied).toEqual(
+      migrations.map((m) => `${String(m.id).padStart(3, '0')}-${m.name}`),
+    );
     expect((await first.migrate()).applied).toEqual([]);
     const again = await open(schema, { migrate: false });
     expect(await again.headSequence()).toBe(0);
