@@ -17,6 +17,7 @@ import { noopMetrics } from '../observability/metrics/metrics.js';
 import { componentDeleted, componentNotFound, versionConflict } from '../storage/errors.js';
 import type {
   AuditEntry,
+  ComponentJsonReader,
   ComponentReader,
   ComponentVersioning,
   ComponentWriter,
@@ -24,6 +25,7 @@ import type {
   DependentRef,
   EventLog,
   LifecycleChange,
+  StoredJson,
 } from '../storage/interfaces.js';
 import { eligibleForLatest } from '../storage/latest-rule.js';
 import { versionSetTag } from '../storage/records.js';
@@ -34,6 +36,7 @@ import { tagMatchesDigest, type VersionTag } from './version-tag.js';
 
 /** What the manager needs of the store. */
 export type ManagerStore = ComponentReader &
+  ComponentJsonReader &
   ComponentWriter &
   ComponentVersioning &
   DependencyReader &
@@ -241,26 +244,47 @@ export class CatalogManager {
   }
 
   /**
+   * `getComponent` as the stored JSON text, for answers that pass it through unparsed; the same
+   * errors.
+   */
+  async getComponentJson(name: string, version: string): Promise<StoredJson> {
+    const found = await this.store.getComponentJson(name, version);
+    if (!found) {
+      throw componentNotFound(COMPONENT, 'GetComponent', name, version);
+    }
+    if (found.deleted) {
+      throw componentDeleted(COMPONENT, 'GetComponent', name, version, found.deleted.purged);
+    }
+    return found;
+  }
+
+  /**
    * Latest version (stable unless only prereleases exist or they are included), never a revoked or
    * deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
    * version is revoked or deleted.
    */
   async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
-    const found = await this.store.getLatestComponent(name, { includePrerelease });
-    if (!found) {
-      const versions = await this.store.getComponentVersions(name);
-      if (versions.length > 0) {
-        throw notFound(
-          'no_matching_version',
-          COMPONENT,
-          'GetLatestComponent',
-          `every version of ${name} is revoked or deleted`,
-          { component_name: name },
-        );
-      }
-      throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
+    return (await this.store.getLatestComponent(name, { includePrerelease })) ?? this.noLatest(name);
+  }
+
+  /** `getLatestComponent` as the stored JSON text; the same errors. */
+  async getLatestComponentJson(name: string, includePrerelease = false): Promise<StoredJson> {
+    return (await this.store.getLatestComponentJson(name, { includePrerelease })) ?? this.noLatest(name);
+  }
+
+  /** Why a name has no latest version: it has none at all, or every one is revoked or deleted. */
+  private async noLatest(name: string): Promise<never> {
+    const versions = await this.store.getComponentVersions(name);
+    if (versions.length > 0) {
+      throw notFound(
+        'no_matching_version',
+        COMPONENT,
+        'GetLatestComponent',
+        `every version of ${name} is revoked or deleted`,
+        { component_name: name },
+      );
     }
-    return found;
+    throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
   }
 
   /** Revokes a version (admin): latest, resolve, list and search skip it; exact reads still show it. */

@@ -173,6 +173,63 @@ export function describeStoreContract(
       });
     });
 
+    describe('getComponentJson and getLatestComponentJson', () => {
+      /** What the parsed read shows, serialised: the JSON read must say exactly this. */
+      const shown = (c: ComponentDefinition | null) => (c === null ? null : JSON.stringify(c));
+      const sameAsParsed = async (n: string, version: string) => {
+        const parsed = await store.getComponent(n, version);
+        const raw = await store.getComponentJson(n, version);
+        expect(raw && JSON.stringify(JSON.parse(raw.json))).toBe(shown(parsed));
+        expect(raw?.digest).toBe(parsed?.digest);
+        expect(raw?.revision).toBe(parsed?.revision);
+        return raw;
+      };
+
+      it('answers the stored definition as reads show it, through patches and lifecycle changes', async () => {
+        const n = await createVersions(['1.0.0', '1.1.0', '2.0.0-rc.1'], {
+          labels: { team: 'data', 'odd "key"': 'v\\"}' },
+          annotations: { note: 'deleted: {"purged_at": "x"}' },
+        });
+        expect((await sameAsParsed(n, '1.0.0'))?.deleted).toBeNull();
+        await store.updateComponent(n, '1.0.0', { labels: { team: 'web' }, maturity: 'beta' });
+        await store.updateComponent(n, '1.1.0', { deprecated: { reason: 'use 2.x' } });
+        await store.changeLifecycle(n, '2.0.0-rc.1', { kind: 'orphan', source: 'platform' });
+        for (const v of ['1.0.0', '1.1.0', '2.0.0-rc.1']) expect((await sameAsParsed(n, v))?.deleted).toBeNull();
+        await store.changeLifecycle(n, '1.1.0', { kind: 'revoke', reason: 'CVE' });
+        const revoked = await sameAsParsed(n, '1.1.0');
+        expect(revoked?.deleted).toBeNull();
+        expect(JSON.parse(revoked?.json ?? '{}').revoked.reason).toBe('CVE');
+        await store.changeLifecycle(n, '1.1.0', { kind: 'restore' });
+        expect((await sameAsParsed(n, '1.1.0'))?.deleted).toBeNull();
+      });
+
+      it('signals a deleted version, and a purged one, so the reader can answer 410', async () => {
+        const n = await createVersions(['1.0.0', '2.0.0']);
+        await store.changeLifecycle(n, '2.0.0', { kind: 'delete', reason: 'mistake' });
+        expect((await sameAsParsed(n, '2.0.0'))?.deleted).toEqual({ purged: false });
+        await store.changeLifecycle(n, '2.0.0', { kind: 'purge' });
+        expect((await sameAsParsed(n, '2.0.0'))?.deleted).toEqual({ purged: true });
+        expect((await sameAsParsed(n, '1.0.0'))?.deleted).toBeNull();
+      });
+
+      it('picks the latest as getLatestComponent does, and is null where it is', async () => {
+        const n = await createVersions(['1.0.0', '1.1.0', '2.0.0-rc.1']);
+        await store.updateComponent(n, '1.1.0', { annotations: { a: 'b' } });
+        for (const includePrerelease of [false, true]) {
+          const parsed = await store.getLatestComponent(n, { includePrerelease });
+          const raw = await store.getLatestComponentJson(n, { includePrerelease });
+          expect(raw && JSON.stringify(JSON.parse(raw.json))).toBe(shown(parsed));
+          expect(raw?.revision).toBe(parsed?.revision);
+        }
+        await store.changeLifecycle(n, '1.1.0', { kind: 'revoke', reason: 'bad' });
+        expect(JSON.parse((await store.getLatestComponentJson(n))?.json ?? '{}').version).toBe('1.0.0');
+        expect(await store.getLatestComponentJson(randomName())).toBeNull();
+        expect(await store.getComponentJson(n, '9.9.9')).toBeNull();
+        expect(await store.getComponentJson(n, 'v1.0.0')).toBeNull();
+        expect(await store.getComponentJson(randomName(), '1.0.0')).toBeNull();
+      });
+    });
+
     describe('getComponentVersions and listComponentNames', () => {
       it('returns every version in semver-descending order', async () => {
         const n = await createVersions(['1.2.0', '1.10.0', '1.2.0-rc.1', '1.9.0', '0.1.0', '1.2.0-alpha.beta']);

@@ -67,6 +67,28 @@ export interface ComponentReader {
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>>;
 }
 
+/**
+ * A stored version as JSON text, exactly what a read of it shows (`JSON.stringify` of what
+ * `getComponent` returns, in content), with what an answer needs besides the body.
+ */
+export interface StoredJson {
+  json: string;
+  digest: string;
+  revision: number;
+  /** Set while the version is deleted (its reads answer 410 `component_deleted`); `purged` once purged. */
+  deleted: { purged: boolean } | null;
+}
+
+/**
+ * Reads that hand over the stored definition without parsing it, so a single-version answer costs
+ * no `JSON.parse` and no serialisation. Same choice of version as `getComponent` and
+ * `getLatestComponent`; null when those are null.
+ */
+export interface ComponentJsonReader {
+  getComponentJson(name: string, version: string): Promise<StoredJson | null>;
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null>;
+}
+
 /** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */
 export interface CreateConditions {
   /**
@@ -332,6 +354,7 @@ export interface CatalogImporter {
 /** Everything a storage backend provides. Callers take the narrowest interface they need. */
 export interface CatalogStore
   extends ComponentReader,
+    ComponentJsonReader,
     ComponentWriter,
     ComponentVersioning,
     DependencyReader,

@@ -13,6 +13,7 @@ import type {
   NewComponent,
   Page,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -45,6 +46,16 @@ export class TracingStore implements CatalogStore {
   getLatestComponent(name: string, opts?: { includePrerelease?: boolean }): Promise<ComponentDefinition | null> {
     return this.span('getLatestComponent', { 'nestor.component': name }, () =>
       this.inner.getLatestComponent(name, opts),
+    );
+  }
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.span('getComponentJson', { 'nestor.component': name, 'nestor.version': version }, () =>
+      this.inner.getComponentJson(name, version),
+    );
+  }
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null> {
+    return this.span('getLatestComponentJson', { 'nestor.component': name }, () =>
+      this.inner.getLatestComponentJson(name, opts),
     );
   }
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {

@@ -201,9 +201,10 @@ export function registerCatalogRoutes(
         response: { 200: ComponentDefinitionSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { name } = checkName(req.params as Static<typeof NameParams>);
-      return manager.getLatestComponent(name, (req.query as Static<typeof LatestQuery>).include_prerelease ?? false);
+      const includePrerelease = (req.query as Static<typeof LatestQuery>).include_prerelease ?? false;
+      return sendJson(reply, (await manager.getLatestComponentJson(name, includePrerelease)).json);
     },
   );
 
@@ -259,9 +260,12 @@ export function registerCatalogRoutes(
     },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
-      const component = await manager.getComponent(name, version);
+      const stored = await manager.getComponentJson(name, version);
       reply.header('cache-control', 'public, max-age=60');
-      return withEtag(req, reply, component, versionEtag(component));
+      const etag = versionEtag(stored);
+      reply.header('etag', etag);
+      if (notModified(req.headers['if-none-match'], etag)) return reply.status(304).send();
+      return sendJson(reply, stored.json);
     },
   );
 
@@ -509,8 +513,10 @@ function invalid(message: string, field?: string) {
   return b.build();
 }
 
-function withEtag<T>(req: FastifyRequest, reply: FastifyReply, body: T, etag: string): T | FastifyReply {
-  reply.header('etag', etag);
-  if (notModified(req.headers['if-none-match'], etag)) return reply.status(304).send();
-  return body;
+/**
+ * Sends a stored definition's JSON text as it is: it is already the answer's body, so parsing it
+ * only to serialise it again would be wasted (docs/decisions.md, decision 24).
+ */
+function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }

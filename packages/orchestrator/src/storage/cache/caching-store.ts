@@ -15,10 +15,12 @@ import type {
   NewComponent,
   Page,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { storedJson } from '../stored-json.js';
 import type { CatalogRevision, InvalidatableCache, SharedCache } from './interfaces.js';
 
 export interface CachingStoreOptions {
@@ -51,6 +53,11 @@ type Op = 'get' | 'latest' | 'versions' | 'names' | GlobalOp;
 type Change = 'created' | 'updated' | 'unknown';
 
 const NAMES_KEY = 'names';
+/**
+ * In-process keys of the JSON reads: `json|` and the parsed read's key. The shared cache holds one
+ * entry for both, since its value is the definition's JSON either way.
+ */
+const JSON_PREFIX = 'json|';
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TTL_MS = 300_000;
@@ -177,6 +184,19 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     const pre = opts.includePrerelease === true;
     return this.read('latest', latestKey(name, pre), isVersionOf(name, null), () =>
       this.inner.getLatestComponent(name, { includePrerelease: pre }),
+    );
+  }
+
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.readJson('get', `get|${name}|${version}`, isVersionOf(name, version), () =>
+      this.inner.getComponentJson(name, version),
+    );
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const pre = opts.includePrerelease === true;
+    return this.readJson('latest', latestKey(name, pre), isVersionOf(name, null), () =>
+      this.inner.getLatestComponentJson(name, { includePrerelease: pre }),
     );
   }
 
@@ -361,7 +381,10 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     this.epoch++;
     const keys = [latestKey(name, false), latestKey(name, true), versionsKey(name)];
     if (version !== null) keys.push(`get|${name}|${version}`);
-    for (const key of keys) this.cache.delete(key);
+    for (const key of keys) {
+      this.cache.delete(key);
+      this.cache.delete(JSON_PREFIX + key);
+    }
     for (const key of [...this.globalKeys]) this.cache.delete(key);
     this.globalKeys.clear();
     this.updateNames(name, change);
@@ -406,6 +429,45 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     if (useShared && this.shared) {
       this.shared
         .set(this.sharedPrefix + key, json, this.sharedTtlMs)
+        .catch(() => this.sharedErrors.inc({ op: 'set' }));
+    }
+    return value;
+  }
+
+  /**
+   * `read` for the JSON reads: the stored text is cached as it came, so a hit costs neither a parse
+   * nor a serialisation. A shared entry is checked (parsed) like any other before it is used.
+   */
+  private async readJson(
+    op: Op,
+    key: string,
+    fitsShared: (value: unknown) => boolean,
+    load: () => Promise<StoredJson | null>,
+  ): Promise<StoredJson | null> {
+    const local = JSON_PREFIX + key;
+    const hit = this.cache.get(local);
+    if (hit !== undefined) {
+      this.hits.inc({ op });
+      return hit.value as StoredJson;
+    }
+    const epoch = this.epoch;
+    if (this.shared) {
+      const fromShared = await this.readShared(key);
+      if (fromShared !== null && this.decodeShared(key, fromShared, fitsShared) !== undefined) {
+        this.hits.inc({ op });
+        const value = deepFreeze(storedJson(fromShared));
+        if (epoch === this.epoch) this.fill(op, local, value, value.json);
+        return value;
+      }
+    }
+    this.misses.inc({ op });
+    const value = await load();
+    if (value === null || epoch !== this.epoch) return value;
+    deepFreeze(value);
+    this.fill(op, local, value, value.json);
+    if (this.shared) {
+      this.shared
+        .set(this.sharedPrefix + key, value.json, this.sharedTtlMs)
         .catch(() => this.sharedErrors.inc({ op: 'set' }));
     }
     return value;

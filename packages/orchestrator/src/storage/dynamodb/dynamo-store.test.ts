@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type ComponentSpec, computeDigest, NestorError } from '@nestor/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DYNAMODB_LOCAL_WAIT_MS, sharedDynamoDBLocal } from '../../../../../test/dynamodb-local.js';
 import { DynamoStore } from './dynamo-store.js';
+import { componentPk, HEAD_SK, versionSk } from './table.js';
 
 let dynamo: Awaited<ReturnType<typeof sharedDynamoDBLocal>>;
 
@@ -10,9 +13,9 @@ beforeAll(async () => {
   dynamo = await sharedDynamoDBLocal();
 }, DYNAMODB_LOCAL_WAIT_MS + 10_000);
 
-async function freshStore(): Promise<DynamoStore> {
+async function freshStore(table = `t-${randomUUID()}`): Promise<DynamoStore> {
   const store = new DynamoStore({
-    table: `t-${randomUUID()}`,
+    table,
     endpoint: dynamo.endpoint,
     region: dynamo.region,
     credentials: dynamo.credentials,
@@ -116,6 +119,42 @@ describe('DynamoStore (DynamoDB Local)', () => {
     expect((await store.listComponents({ limit: 7 })).nextCursor).toBeNull();
     const err = await store.listComponents({ limit: 2, cursor: '%%garbage' }).catch((e: unknown) => e);
     expect(NestorError.hasCode(err, 'invalid_cursor')).toBe(true);
+    await store.close();
+  });
+
+  it('reads items written before lifecycle states existed the same through the JSON reads', async () => {
+    const table = `t-${randomUUID()}`;
+    const store = await freshStore(table);
+    const { component } = await store.createComponent(spec('old', '1.0.0'));
+    // Back to what the store wrote before lifecycle: no revoked, no orphaned, in the version and the head.
+    const { revoked: _r, orphaned: _o, ...old } = component;
+    const raw = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: dynamo.endpoint, region: dynamo.region, credentials: dynamo.credentials }),
+    );
+    await raw.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { PK: componentPk('old'), SK: versionSk('1.0.0') },
+        UpdateExpression: 'SET #doc = :doc',
+        ExpressionAttributeNames: { '#doc': 'doc' },
+        ExpressionAttributeValues: { ':doc': JSON.stringify(old) },
+      }),
+    );
+    await raw.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { PK: componentPk('old'), SK: HEAD_SK },
+        UpdateExpression: 'SET latest = :doc, highest = :doc',
+        ExpressionAttributeValues: { ':doc': JSON.stringify(old) },
+      }),
+    );
+    raw.destroy();
+    const parsed = await store.getComponent('old', '1.0.0');
+    expect(parsed).toMatchObject({ revoked: null, orphaned: null });
+    expect((await store.getComponentJson('old', '1.0.0'))?.json).toBe(JSON.stringify(parsed));
+    expect((await store.getLatestComponentJson('old'))?.json).toBe(
+      JSON.stringify(await store.getLatestComponent('old')),
+    );
     await store.close();
   });
 

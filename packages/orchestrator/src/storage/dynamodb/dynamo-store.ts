@@ -38,6 +38,7 @@ import type {
   NewComponent,
   Page,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -53,6 +54,7 @@ import {
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
+import { storedJson } from '../stored-json.js';
 import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import {
@@ -200,6 +202,21 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       const head = await this.getHead(name);
       if (!head) return null;
       return opts.includePrerelease ? head.highest : head.latest;
+    });
+  }
+
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    if (!semver.valid(version) || semver.valid(version) !== version) return null;
+    return this.guard('GetComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), versionSk(version));
+      return item ? storedJson(String(item['doc'])) : null;
+    });
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), HEAD_SK);
+      return item ? storedJson(String(item[opts.includePrerelease ? 'highest' : 'latest'])) : null;
     });
   }
 

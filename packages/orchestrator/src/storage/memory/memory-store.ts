@@ -24,6 +24,7 @@ import type {
   Page,
   SchemaMigrations,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -41,6 +42,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
+import { fromDefinition } from '../stored-json.js';
 export interface MemoryStoreOptions {
   clock?: Clock;
 }
@@ -97,6 +99,17 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     const entry = this.byName.get(name);
     const pick = opts.includePrerelease ? entry?.latestWithPrerelease : entry?.latest;
     return pick ? copy(pick) : null;
+  }
+
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    const found = this.byName.get(name)?.versions.find((v) => v.version === version);
+    return found ? fromDefinition(found) : null;
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const entry = this.byName.get(name);
+    const pick = opts.includePrerelease ? entry?.latestWithPrerelease : entry?.latest;
+    return pick ? fromDefinition(pick) : null;
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {

@@ -32,6 +32,7 @@ import type {
   Page,
   SchemaMigrations,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -49,6 +50,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
+import { storedJson } from '../stored-json.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -337,6 +339,26 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
         [name],
       );
       return rows[0] ? (JSON.parse(rows[0].definition) as ComponentDefinition) : null;
+    });
+  }
+
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.read('GetComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        'SELECT definition FROM components WHERE name = $1 AND version = $2',
+        [name, version],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.read('GetLatestComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        `SELECT definition FROM components WHERE name = $1 AND ${latestFlag(opts)}`,
+        [name],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
     });
   }
 

@@ -128,6 +128,11 @@ describe('SqliteStore on disk', () => {
     raw.close();
     const upgraded = new SqliteStore({ path });
     expect(await upgraded.getComponent(c.name, '1.0.0')).toMatchObject({ revoked: null, orphaned: null });
+    // The JSON read passes the row 003 rewrote (json_set) through; it says what the parsed read does.
+    const asJson = await upgraded.getComponentJson(c.name, '1.0.0');
+    expect(JSON.stringify(JSON.parse(asJson?.json ?? 'null'))).toBe(
+      JSON.stringify(await upgraded.getComponent(c.name, '1.0.0')),
+    );
     await upgraded.changeLifecycle(c.name, '1.0.0', { kind: 'delete', reason: null });
     expect((await upgraded.listDeletedVersions('9999', 10)).map((d) => d.name)).toEqual([c.name]);
     expect(await upgraded.getLatestComponent(c.name)).toBeNull();

@@ -34,6 +34,7 @@ import type {
   Page,
   SchemaMigrations,
   StateChange,
+  StoredJson,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -51,6 +52,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
+import { storedJson } from '../stored-json.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -166,6 +168,21 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       const stmt = opts.includePrerelease ? this.stmts.latestAny : this.stmts.latestDefault;
       const json = stmt.get(name) as string | undefined;
       return json === undefined ? null : (JSON.parse(json) as ComponentDefinition);
+    });
+  }
+
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.guard('GetComponentJson', () => {
+      const json = this.stmts.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? null : storedJson(json);
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', () => {
+      const stmt = opts.includePrerelease ? this.stmts.latestAny : this.stmts.latestDefault;
+      const json = stmt.get(name) as string | undefined;
+      return json === undefined ? null : storedJson(json);
     });
   }
 
