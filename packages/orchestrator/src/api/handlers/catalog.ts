@@ -4,11 +4,10 @@ import {
   ComponentSpecSchema,
   create,
   isStrictVersion,
-  type ListResponse,
   MaturitySchema,
 } from '@nestor/sdk';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
@@ -142,10 +141,11 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as Static<typeof ListQuerySchema>;
-      return answer(
-        await search.query({
+      return sendJson(
+        reply,
+        await search.page({
           ...common(q, req.catalogRevision),
           words: [],
           phrase: '',
@@ -172,11 +172,12 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as Static<typeof SearchQuerySchema>;
       const parsed = parseSearchText(q.q);
-      return answer(
-        await search.query({
+      return sendJson(
+        reply,
+        await search.page({
           ...common(q, req.catalogRevision),
           words: parsed.words,
           phrase: parsed.phrase,
@@ -442,15 +443,6 @@ export function registerCatalogRoutes(
       return manager.validateComponent(submitted(body, { operation: 'ValidateComponent' }));
     },
   );
-}
-
-function answer<T>(r: {
-  items: T[];
-  nextCursor: string | null;
-  total: number;
-  facets: Partial<Record<string, { value: string; count: number }[]>> | null;
-}): ListResponse<T> & { total: number; facets?: Partial<Record<string, { value: string; count: number }[]>> } {
-  return { items: r.items, next_cursor: r.nextCursor, total: r.total, ...(r.facets ? { facets: r.facets } : {}) };
 }
 
 type FilterParams = Static<typeof ListQuerySchema>;
