@@ -259,15 +259,10 @@ export class CatalogManager {
   }
 
   /**
-   * Latest version (stable unless only prereleases exist or they are included), never a revoked or
-   * deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
+   * Latest version as the stored JSON text (stable unless only prereleases exist or they are
+   * included), never a revoked or deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
    * version is revoked or deleted.
    */
-  async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
-    return (await this.store.getLatestComponent(name, { includePrerelease })) ?? this.noLatest(name);
-  }
-
-  /** `getLatestComponent` as the stored JSON text; the same errors. */
   async getLatestComponentJson(name: string, includePrerelease = false): Promise<StoredJson> {
     return (await this.store.getLatestComponentJson(name, { includePrerelease })) ?? this.noLatest(name);
   }
