@@ -7,7 +7,6 @@ import {
   create,
   NestorError,
   notFound,
-  type ScoredComponent,
   type ValidationIssue,
   type ValidationResult,
   validationFailed,
@@ -23,17 +22,15 @@ import type {
   ChangesetItem,
   ChangesetRecord,
   ChangesetStore,
+  ComponentJsonReader,
   ComponentReader,
-  ComponentSearcher,
   ComponentVersioning,
   ComponentWriter,
   DependencyReader,
   DependentRef,
   EventLog,
   LifecycleChange,
-  ListQuery,
-  Page,
-  SearchQuery,
+  StoredJson,
   WriteOutcome,
 } from '../storage/interfaces.js';
 import { eligibleForLatest } from '../storage/latest-rule.js';
@@ -45,8 +42,8 @@ import { tagMatchesDigest, type VersionTag } from './version-tag.js';
 
 /** What the manager needs of the store. */
 export type ManagerStore = ComponentReader &
+  ComponentJsonReader &
   ComponentWriter &
-  ComponentSearcher &
   ComponentVersioning &
   DependencyReader &
   ChangesetStore &
@@ -421,26 +418,42 @@ export class CatalogManager {
   }
 
   /**
-   * Latest version (stable unless only prereleases exist or they are included), never a revoked or
-   * deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
-   * version is revoked or deleted.
+   * `getComponent` as the stored JSON text, for answers that pass it through unparsed; the same
+   * errors.
    */
-  async getLatestComponent(name: string, includePrerelease = false): Promise<ComponentDefinition> {
-    const found = await this.store.getLatestComponent(name, { includePrerelease });
+  async getComponentJson(name: string, version: string): Promise<StoredJson> {
+    const found = await this.store.getComponentJson(name, version);
     if (!found) {
-      const versions = await this.store.getComponentVersions(name);
-      if (versions.length > 0) {
-        throw notFound(
-          'no_matching_version',
-          COMPONENT,
-          'GetLatestComponent',
-          `every version of ${name} is revoked or deleted`,
-          { component_name: name },
-        );
-      }
-      throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
+      throw componentNotFound(COMPONENT, 'GetComponent', name, version);
+    }
+    if (found.deleted) {
+      throw componentDeleted(COMPONENT, 'GetComponent', name, version, found.deleted.purged);
     }
     return found;
+  }
+
+  /**
+   * Latest version as the stored JSON text (stable unless only prereleases exist or they are
+   * included), never a revoked or deleted one. Throws `component_not_found` for an unknown name, `no_matching_version` when every
+   * version is revoked or deleted.
+   */
+  async getLatestComponentJson(name: string, includePrerelease = false): Promise<StoredJson> {
+    return (await this.store.getLatestComponentJson(name, { includePrerelease })) ?? this.noLatest(name);
+  }
+
+  /** Why a name has no latest version: it has none at all, or every one is revoked or deleted. */
+  private async noLatest(name: string): Promise<never> {
+    const versions = await this.store.getComponentVersions(name);
+    if (versions.length > 0) {
+      throw notFound(
+        'no_matching_version',
+        COMPONENT,
+        'GetLatestComponent',
+        `every version of ${name} is revoked or deleted`,
+        { component_name: name },
+      );
+    }
+    throw componentNotFound(COMPONENT, 'GetLatestComponent', name);
   }
 
   /** Revokes a version (admin): latest, resolve, list and search skip it; exact reads still show it. */
@@ -562,14 +575,6 @@ export class CatalogManager {
       this.writes.inc({ operation: change.kind, outcome: 'unchanged' });
     }
     return outcome;
-  }
-
-  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    return this.store.listComponents(query);
-  }
-
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.store.searchComponents(query);
   }
 
   /** A written changeset; throws `changeset_not_found`. */

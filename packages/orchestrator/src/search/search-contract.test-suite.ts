@@ -165,6 +165,52 @@ export function describeSearchContract(name: string, makeStore: () => Promise<St
       expect(await names('provider:aws provider:gcp')).toEqual([]);
     });
 
+    it('answers a page as JSON text equal to the serialised query, before and after a patch', async () => {
+      const serialised = (r: Awaited<ReturnType<SearchProjection['query']>>) =>
+        JSON.stringify({
+          items: r.items,
+          next_cursor: r.nextCursor,
+          total: r.total,
+          ...(r.facets ? { facets: r.facets } : {}),
+        });
+      const head = async () => fixture.store.headSequence();
+      const queries = async (): Promise<CatalogQuery[]> => [
+        {
+          ...parseSearchText('postgres'),
+          ranked: true,
+          includePrerelease: false,
+          limit: 2,
+          facets: ['provider'],
+          revision: await head(),
+        },
+        {
+          words: [],
+          phrase: '',
+          filters: [],
+          ranked: false,
+          includePrerelease: false,
+          limit: 3,
+          facets: [],
+          revision: await head(),
+        },
+        {
+          words: [],
+          phrase: '',
+          filters: [{ facet: 'category', value: 'database' }],
+          ranked: false,
+          includePrerelease: false,
+          limit: 50,
+          facets: ['label'],
+          sort: 'updated',
+          revision: await head(),
+        },
+      ];
+      for (const q of await queries()) expect(await projection.page(q)).toBe(serialised(await projection.query(q)));
+      await fixture.store.updateComponent('aws-rds-postgres', '1.0.0', { labels: { team: 'web' }, maturity: 'beta' });
+      for (const q of await queries()) expect(await projection.page(q)).toBe(serialised(await projection.query(q)));
+      expect(await projection.page((await queries())[2] as CatalogQuery)).toContain('"team":"web"');
+    });
+
     it('answers exact totals and facets over the whole filtered result, not the page', async () => {
       const r = await search('category:database', { limit: 1, facets: ['provider', 'label', 'maturity'] });
       expect(r.total).toBe(4);

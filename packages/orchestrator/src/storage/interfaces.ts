@@ -4,9 +4,7 @@ import type {
   ComponentPatch,
   ComponentSpec,
   DeploymentEngine,
-  Maturity,
   NewCatalogEvent,
-  ScoredComponent,
   TokenScope,
 } from '@nestor/sdk';
 
@@ -16,27 +14,16 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Filters of the component list. Every filter narrows (AND). */
+/**
+ * A page of latest versions. Filtering, ranking and counting are the search projection's
+ * (`search/`), which builds itself from these pages: the stores keep no search of their own.
+ */
 export interface ListQuery {
-  provider?: string | undefined;
-  category?: string | undefined;
-  resource_type?: string | undefined;
-  /** Components whose deployment_engines include this engine. */
-  engine?: string | undefined;
-  maturity?: Maturity | undefined;
-  /** Every pair must be among the component's labels. */
-  labels?: Record<string, string> | undefined;
   /** When true, prereleases count when choosing each component's latest version. */
   includePrerelease?: boolean | undefined;
   /** 1..500. */
   limit: number;
   /** Cursor from a previous page; a malformed cursor throws `invalid_cursor`. */
-  cursor?: string | null | undefined;
-}
-
-export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
-  /** Free text matched against name, description and labels. */
-  text: string;
   cursor?: string | null | undefined;
 }
 
@@ -78,6 +65,28 @@ export interface ComponentReader {
    * pages never repeat or skip a name that exists for the whole walk. Throws `invalid_cursor`.
    */
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>>;
+}
+
+/**
+ * A stored version as JSON text, exactly what a read of it shows (`JSON.stringify` of what
+ * `getComponent` returns, in content), with what an answer needs besides the body.
+ */
+export interface StoredJson {
+  json: string;
+  digest: string;
+  revision: number;
+  /** Set while the version is deleted (its reads answer 410 `component_deleted`); `purged` once purged. */
+  deleted: { purged: boolean } | null;
+}
+
+/**
+ * Reads that hand over the stored definition without parsing it, so a single-version answer costs
+ * no `JSON.parse` and no serialisation. Same choice of version as `getComponent` and
+ * `getLatestComponent`; null when those are null.
+ */
+export interface ComponentJsonReader {
+  getComponentJson(name: string, version: string): Promise<StoredJson | null>;
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null>;
 }
 
 /** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */
@@ -125,8 +134,8 @@ export interface ComponentWriter {
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome>;
   /**
-   * Applies a lifecycle change and appends its event in one atomic write; latest, list and search
-   * follow at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
+   * Applies a lifecycle change and appends its event in one atomic write; latest and list follow
+   * at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
    * restoring an active one) is a no-op (`event: null`). Throws `component_not_found`;
    * `component_deleted` for anything but restore (or purge) of a deleted version, and for every
    * change of a purged one; `precondition_failed` for a failed condition.
@@ -237,12 +246,6 @@ export type StateChange =
   | { kind: 'engine_put'; engine: DeploymentEngine }
   /** `EngineStore.deleteEngine`; when there is no such engine, throws `engine_not_found` and appends nothing. */
   | { kind: 'engine_delete'; name: string };
-
-/** Ranked full-text search over name, description and labels. */
-export interface ComponentSearcher {
-  /** Latest version of each matching component, best score first. Empty text matches nothing. */
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>>;
-}
 
 /** Version history. */
 export interface ComponentVersioning {
@@ -490,8 +493,8 @@ export interface CatalogImporter {
 /** Everything a storage backend provides. Callers take the narrowest interface they need. */
 export interface CatalogStore
   extends ComponentReader,
+    ComponentJsonReader,
     ComponentWriter,
-    ComponentSearcher,
     ComponentVersioning,
     DependencyReader,
     EventLog,

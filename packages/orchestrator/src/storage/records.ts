@@ -14,14 +14,7 @@ import {
   validationFailed,
 } from '@nestor/sdk';
 import { componentDeleted, versionConflict, versionConflictMessage } from './errors.js';
-import type {
-  ChangesetItem,
-  ChangesetRecord,
-  ChangesetWrite,
-  LifecycleChange,
-  ListQuery,
-  NewComponent,
-} from './interfaces.js';
+import type { ChangesetItem, ChangesetRecord, ChangesetWrite, LifecycleChange, NewComponent } from './interfaces.js';
 
 /**
  * Pure helpers every store shares, so that the backends cannot disagree on what a write stores,
@@ -254,21 +247,6 @@ export function componentEvent(
     subject: { name: component.name, version: component.version, digest: component.digest },
     data: changed ? { component, changed } : { component },
   };
-}
-
-/** True when a latest version passes every filter of a list or search. */
-export function matchesFilters(c: ComponentDefinition, q: Omit<ListQuery, 'limit' | 'cursor'>): boolean {
-  if (q.provider !== undefined && c.provider !== q.provider) return false;
-  if (q.category !== undefined && c.category !== q.category) return false;
-  if (q.resource_type !== undefined && c.resource_type !== q.resource_type) return false;
-  if (q.maturity !== undefined && c.maturity !== q.maturity) return false;
-  if (q.engine !== undefined && !c.deployment_engines.includes(q.engine)) return false;
-  if (q.labels) {
-    for (const [k, v] of Object.entries(q.labels)) {
-      if (!Object.hasOwn(c.labels, k) || c.labels[k] !== v) return false;
-    }
-  }
-  return true;
 }
 
 /**

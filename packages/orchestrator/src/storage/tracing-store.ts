@@ -1,11 +1,4 @@
-import type {
-  CatalogEvent,
-  ComponentDefinition,
-  ComponentPatch,
-  DeploymentEngine,
-  NewCatalogEvent,
-  ScoredComponent,
-} from '@nestor/sdk';
+import type { CatalogEvent, ComponentDefinition, ComponentPatch, DeploymentEngine, NewCatalogEvent } from '@nestor/sdk';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type {
@@ -23,8 +16,8 @@ import type {
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
+  StoredJson,
   StoredSubscription,
   StoredToken,
   UpdateConditions,
@@ -58,6 +51,16 @@ export class TracingStore implements CatalogStore {
   getLatestComponent(name: string, opts?: { includePrerelease?: boolean }): Promise<ComponentDefinition | null> {
     return this.span('getLatestComponent', { 'nestor.component': name }, () =>
       this.inner.getLatestComponent(name, opts),
+    );
+  }
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.span('getComponentJson', { 'nestor.component': name, 'nestor.version': version }, () =>
+      this.inner.getComponentJson(name, version),
+    );
+  }
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null> {
+    return this.span('getLatestComponentJson', { 'nestor.component': name }, () =>
+      this.inner.getLatestComponentJson(name, opts),
     );
   }
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
@@ -104,9 +107,6 @@ export class TracingStore implements CatalogStore {
     return this.span('listDeletedVersions', { 'nestor.limit': limit }, () =>
       this.inner.listDeletedVersions(before, limit),
     );
-  }
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.span('searchComponents', { 'nestor.limit': query.limit }, () => this.inner.searchComponents(query));
   }
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     return this.span('getComponentVersions', { 'nestor.component': name }, () => this.inner.getComponentVersions(name));

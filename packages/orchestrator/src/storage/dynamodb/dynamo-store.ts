@@ -18,14 +18,13 @@ import {
   type DeploymentEngine,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
-import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   AuditEntry,
@@ -43,8 +42,8 @@ import type {
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
+  StoredJson,
   StoredSubscription,
   StoredToken,
   UpdateConditions,
@@ -60,12 +59,12 @@ import {
   componentEvent,
   failsRevision,
   isResubmission,
-  matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
+import { storedJson } from '../stored-json.js';
 import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import {
@@ -79,12 +78,10 @@ import {
   parseHead,
   versionItem,
 } from './items.js';
-import { SearchProjection } from './search-projection.js';
 import { DynamoSubscriptions } from './subscriptions.js';
 import {
   CHANGESETS_PK,
   COUNTER_SK,
-  categoryGsiPk,
   componentPk,
   DELETED_PK,
   dependentSk,
@@ -93,13 +90,10 @@ import {
   EVENTS_PK,
   eventSk,
   HEAD_SK,
-  INDEX_CATEGORY,
   INDEX_NAMES,
-  INDEX_PROVIDER,
   LEASES_PK,
   META_PK,
   NAMES_GSI_PK,
-  providerGsiPk,
   STATE_PK,
   VERSION_PREFIX,
   versionSk,
@@ -158,7 +152,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly logger: Logger;
   private readonly maxWriteAttempts: number;
   private readonly heads: HeadCache;
-  private readonly projection: SearchProjection;
   private readonly tokens: DynamoTokens;
   private readonly audit: DynamoAudit;
   private readonly subscriptions: DynamoSubscriptions;
@@ -169,21 +162,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     this.logger = opts.logger ?? silentLogger;
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 100;
     this.heads = new HeadCache(opts.headCacheMs ?? 100);
-    this.projection = new SearchProjection({
-      readCounter: () => this.readCounter(),
-      oldestSequence: () => this.oldestSequence(),
-      readEvents: (after, limit) => this.readEvents(after, limit),
-      getHead: (name) => this.getHead(name),
-      allHeads: async () => {
-        const rows = await this.queryAll({
-          TableName: this.table,
-          IndexName: INDEX_NAMES,
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK },
-        });
-        return rows.map((row) => ({ name: String(row['GSI1SK']), head: parseHead(row) }));
-      },
-    });
     this.client = new DynamoDBClient({
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -244,36 +222,35 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    if (!semver.valid(version) || semver.valid(version) !== version) return null;
+    return this.guard('GetComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), versionSk(version));
+      return item ? storedJson(String(item['doc'])) : null;
+    });
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), HEAD_SK);
+      return item ? storedJson(String(item[opts.includePrerelease ? 'highest' : 'latest'])) : null;
+    });
+  }
+
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     const after = decodeListCursor(query.cursor);
     return this.guard('ListComponents', async () => {
       const includePre = query.includePrerelease === true;
-      let index = INDEX_NAMES;
-      let key = NAMES_GSI_PK;
-      let pkAttr = 'GSI1PK';
-      let skAttr = 'GSI1SK';
-      if (query.provider !== undefined) {
-        index = INDEX_PROVIDER;
-        key = providerGsiPk(query.provider);
-        pkAttr = 'GSI2PK';
-        skAttr = 'GSI2SK';
-      } else if (query.category !== undefined && !includePre) {
-        index = INDEX_CATEGORY;
-        key = categoryGsiPk(query.category);
-        pkAttr = 'GSI3PK';
-        skAttr = 'GSI3SK';
-      }
       const items: ComponentDefinition[] = [];
       let more = false;
       let last = after === '' ? null : after;
       for (;;) {
         const input: QueryCommandInput = {
           TableName: this.table,
-          IndexName: index,
-          KeyConditionExpression: last === null ? '#pk = :pk' : '#pk = :pk AND #sk > :after',
-          ExpressionAttributeNames: { '#pk': pkAttr, ...(last === null ? {} : { '#sk': skAttr }) },
-          ExpressionAttributeValues: { ':pk': key, ...(last === null ? {} : { ':after': last }) },
-          Limit: Math.min(1000, Math.max(query.limit * 2, 50)),
+          IndexName: INDEX_NAMES,
+          KeyConditionExpression: last === null ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK > :after',
+          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK, ...(last === null ? {} : { ':after': last }) },
+          Limit: query.limit + 1,
         };
         const out = await this.doc.send(new QueryCommand(input));
         const rows = out.Items ?? [];
@@ -281,7 +258,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           last = String(row['GSI1SK'] ?? row['name']);
           const head = parseHead(row);
           const pick = includePre ? head.highest : head.latest;
-          if (!matchesFilters(pick, query)) continue;
           if (items.length === query.limit) {
             more = true;
             break;
@@ -340,11 +316,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         a.name === b.name ? compareVersions(a.version, b.version) : a.name < b.name ? -1 : 1,
       );
     });
-  }
-
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const start = decodeSearchCursor(query.cursor);
-    return this.guard('SearchComponents', () => this.projection.search(query, start));
   }
 
   // ---------------------------------------------------------------- writes
@@ -907,8 +878,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         }
         throw err;
       }
-      // No event names the imported versions: the search index must reload from the head items.
-      this.projection.invalidate();
     });
   }
 
@@ -928,7 +897,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         if (!isConditionFailure(err)) throw err;
       }
       this.heads.note(await this.readCounter(), null);
-      this.projection.invalidate();
     });
   }
 

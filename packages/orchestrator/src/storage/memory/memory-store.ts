@@ -5,11 +5,10 @@ import {
   compareVersions,
   type DeploymentEngine,
   type NewCatalogEvent,
-  type ScoredComponent,
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { auditMatches } from '../audit-records.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
   AuditEntry,
@@ -28,8 +27,8 @@ import type {
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
   StoredSubscription,
   StoredToken,
   UpdateConditions,
@@ -46,21 +45,13 @@ import {
   componentEvent,
   failsRevision,
   isResubmission,
-  matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import {
-  EXACT_NAME_BONUS,
-  foldText,
-  type SearchDocument,
-  scoreDocument,
-  searchDocument,
-  searchTerms,
-} from '../search-text.js';
+import { fromDefinition } from '../stored-json.js';
 import { bySubscriptionAge } from '../subscription-rows.js';
 
 export interface MemoryStoreOptions {
@@ -125,6 +116,17 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return pick ? copy(pick) : null;
   }
 
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    const found = this.byName.get(name)?.versions.find((v) => v.version === version);
+    return found ? fromDefinition(found) : null;
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const entry = this.byName.get(name);
+    const pick = opts.includePrerelease ? entry?.latestWithPrerelease : entry?.latest;
+    return pick ? fromDefinition(pick) : null;
+  }
+
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     const after = decodeListCursor(query.cursor);
     const items: ComponentDefinition[] = [];
@@ -132,7 +134,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (let i = firstAfter(this.names, after); i < this.names.length; i++) {
       const entry = this.byName.get(this.names[i] as string) as NameEntry;
       const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!latest || !matchesFilters(latest, query)) continue;
+      if (!latest) continue;
       if (items.length === query.limit) {
         more = true;
         break;
@@ -141,28 +143,6 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     }
     const last = items.at(-1);
     return { items, nextCursor: more && last ? listCursor(last.name) : null };
-  }
-
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const offset = decodeSearchCursor(query.cursor);
-    const terms = searchTerms(query.text);
-    if (terms.length === 0) return { items: [], nextCursor: null };
-    const exact = foldText(query.text.trim());
-    const hits: { component: ComponentDefinition; score: number }[] = [];
-    for (const name of this.names) {
-      const entry = this.byName.get(name) as NameEntry;
-      const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!latest || !matchesFilters(latest, query)) continue;
-      const score = scoreOf(latest, terms);
-      if (score === 0) continue;
-      hits.push({ component: latest, score: foldText(latest.name) === exact ? score + EXACT_NAME_BONUS : score });
-    }
-    hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
-    const page = hits.slice(offset, offset + query.limit);
-    return {
-      items: page.map((h) => ({ ...copy(h.component), score: h.score })),
-      nextCursor: offset + query.limit < hits.length ? searchCursor(offset + query.limit) : null,
-    };
   }
 
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
@@ -577,16 +557,4 @@ function firstEventAfter(events: CatalogEvent[], after: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** Terms of each stored version, computed once: stored versions are replaced, never mutated. */
-const documents = new WeakMap<ComponentDefinition, SearchDocument>();
-
-function scoreOf(c: ComponentDefinition, terms: string[]): number {
-  let doc = documents.get(c);
-  if (!doc) {
-    doc = searchDocument(c);
-    documents.set(c, doc);
-  }
-  return scoreDocument(doc, terms);
 }

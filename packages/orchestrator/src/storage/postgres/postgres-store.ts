@@ -10,7 +10,6 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
   versionSortKey,
 } from '@nestor/sdk';
@@ -18,7 +17,7 @@ import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
@@ -38,8 +37,8 @@ import type {
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
   StoredSubscription,
   StoredToken,
   UpdateConditions,
@@ -62,7 +61,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
+import { storedJson } from '../stored-json.js';
 import {
   type DeliveryRow,
   fromDeliveryRow,
@@ -374,54 +373,37 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.read('GetComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        'SELECT definition FROM components WHERE name = $1 AND version = $2',
+        [name, version],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.read('GetLatestComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        `SELECT definition FROM components WHERE name = $1 AND ${latestFlag(opts)}`,
+        [name],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
+    });
+  }
+
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.read('ListComponents', async (q) => {
       const after = decodeListCursor(query.cursor);
-      const params: unknown[] = [after];
-      const where = filterClause(query, params);
-      params.push(query.limit + 1);
       const { rows } = await q.query<{ definition: string }>(
-        `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} AND c.name > $1${where} ORDER BY c.name LIMIT $${params.length}`,
-        params,
+        `SELECT definition FROM components WHERE ${latestFlag(query)} AND name > $1 ORDER BY name LIMIT $2`,
+        [after, query.limit + 1],
       );
       const more = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((r) => JSON.parse(r.definition) as ComponentDefinition);
       const last = items.at(-1);
       return { items, nextCursor: more && last ? listCursor(last.name) : null };
-    });
-  }
-
-  /**
-   * The database finds the candidates (every term among the latest version's terms, the last one
-   * as a prefix, over a GIN index); the shared scorer ranks them exactly as the memory and DynamoDB
-   * stores do, so results are identical across backends.
-   */
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.read('SearchComponents', async (q) => {
-      const offset = decodeSearchCursor(query.cursor);
-      const terms = searchTerms(query.text);
-      if (terms.length === 0) return { items: [], nextCursor: null };
-      const params: unknown[] = [terms.slice(0, -1), terms.at(-1)];
-      const where = filterClause(query, params);
-      const { rows } = await q.query<{ definition: string }>(
-        `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} AND c.search_terms @> $1::text[] ` +
-          `AND EXISTS (SELECT 1 FROM unnest(c.search_terms) t WHERE starts_with(t, $2))${where}`,
-        params,
-      );
-      const exact = foldText(query.text.trim());
-      const hits: { component: ComponentDefinition; score: number }[] = [];
-      for (const row of rows) {
-        const component = JSON.parse(row.definition) as ComponentDefinition;
-        const score = scoreDocument(searchDocument(component), terms);
-        if (score === 0) continue;
-        hits.push({ component, score: foldText(component.name) === exact ? score + EXACT_NAME_BONUS : score });
-      }
-      hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
-      const page = hits.slice(offset, offset + query.limit);
-      return {
-        items: page.map((h) => ({ ...h.component, score: h.score })),
-        nextCursor: offset + query.limit < hits.length ? searchCursor(offset + query.limit) : null,
-      };
     });
   }
 
@@ -645,10 +627,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (changed.length === 0) return { result: { component: current, event: null }, event: null };
       next.revision = id;
       const definition = JSON.stringify(next);
-      await q.query(
-        'UPDATE components SET maturity = $1, labels = $2, search_terms = $3, definition = $4 WHERE id = $5',
-        [next.maturity, JSON.stringify(next.labels), termsOf(next), definition, row.id],
-      );
+      await q.query('UPDATE components SET definition = $1 WHERE id = $2', [definition, row.id]);
       const event = componentEvent(id, type as EventType, now, next, changed);
       if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
@@ -675,10 +654,11 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (!applied) return { result: { component: current, event: null }, event: null };
       const next: ComponentDefinition = { ...applied.next, revision: id };
       const definition = JSON.stringify(next);
-      await q.query(
-        'UPDATE components SET deleted_at = $1, engines = $2, labels = $3, search_terms = $4, definition = $5 WHERE id = $6',
-        [deletedAt(next), next.deployment_engines, JSON.stringify(next.labels), termsOf(next), definition, row.id],
-      );
+      await q.query('UPDATE components SET deleted_at = $1, definition = $2 WHERE id = $3', [
+        deletedAt(next),
+        definition,
+        row.id,
+      ]);
       // The tombstone of a purge keeps no dependencies: nothing finds it as a dependent any more.
       if (change.kind === 'purge') await q.query('DELETE FROM dependencies WHERE component_id = $1', [row.id]);
       await refreshLatest(q, name);
@@ -1292,15 +1272,8 @@ async function writeVersion(
     versionKey,
     isPrerelease(stored.version),
     stored.digest,
-    stored.provider,
-    stored.category,
-    stored.resource_type,
-    stored.maturity,
     isDefault,
     isAny,
-    stored.deployment_engines,
-    JSON.stringify(stored.labels),
-    termsOf(stored),
     definition,
     deletedAt(stored),
     stored.dependencies.map((d) => d.name),
@@ -1313,11 +1286,11 @@ async function writeVersion(
   let sql =
     'WITH cleared AS (UPDATE components SET latest_default = latest_default AND id IS DISTINCT FROM $1::bigint, ' +
     'latest_any = latest_any AND id IS DISTINCT FROM $2::bigint WHERE id = ANY (ARRAY[$1::bigint, $2::bigint]) RETURNING id), ' +
-    'ins AS (INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
-    'maturity, latest_default, latest_any, engines, labels, search_terms, definition, deleted_at) ' +
-    'VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT $12::boolean FROM (SELECT count(*) FROM cleared) AS done), $13, $14, $15, $16, $17, $18) RETURNING id), ' +
+    'ins AS (INSERT INTO components (name, version, version_key, is_prerelease, digest, latest_default, latest_any, ' +
+    'definition, deleted_at) ' +
+    'VALUES ($3, $4, $5, $6, $7, (SELECT $8::boolean FROM (SELECT count(*) FROM cleared) AS done), $9, $10, $11) RETURNING id), ' +
     'deps AS (INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
-    'SELECT ins.id, d.ord - 1, d.n, d.r FROM ins, unnest($19::text[], $20::text[]) WITH ORDINALITY AS d(n, r, ord))';
+    'SELECT ins.id, d.ord - 1, d.n, d.r FROM ins, unnest($12::text[], $13::text[]) WITH ORDINALITY AS d(n, r, ord))';
   let select = 'SELECT id FROM ins';
   if (write?.audit) {
     const r = auditRow(write.audit);
@@ -1376,34 +1349,8 @@ function deletedAt(c: ComponentDefinition): string | null {
   return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
 }
 
-function termsOf(c: ComponentDefinition): string[] {
-  const doc = searchDocument(c);
-  return [...new Set([...doc.name, ...doc.description, ...doc.labels])];
-}
-
 function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
   return query.includePrerelease ? 'latest_any' : 'latest_default';
-}
-
-/** SQL conditions (each starting with AND) for the list filters; their values are pushed on `params`. */
-function filterClause(q: Omit<ListQuery, 'limit' | 'cursor'>, params: unknown[]): string {
-  let where = '';
-  for (const column of ['provider', 'category', 'resource_type', 'maturity'] as const) {
-    const value = q[column];
-    if (value !== undefined) {
-      params.push(value);
-      where += ` AND c.${column} = $${params.length}`;
-    }
-  }
-  if (q.engine !== undefined) {
-    params.push(q.engine);
-    where += ` AND $${params.length} = ANY (c.engines)`;
-  }
-  if (q.labels && Object.keys(q.labels).length > 0) {
-    params.push(JSON.stringify(q.labels));
-    where += ` AND c.labels @> $${params.length}::jsonb`;
-  }
-  return where;
 }
 
 function toEvent(row: EventRow): CatalogEvent {

@@ -11,7 +11,6 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
   versionSortKey,
 } from '@nestor/sdk';
@@ -20,7 +19,7 @@ import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
 import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
@@ -40,8 +39,8 @@ import type {
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
   StoredSubscription,
   StoredToken,
   UpdateConditions,
@@ -64,7 +63,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import { storedJson } from '../stored-json.js';
 import {
   type DeliveryRow,
   fromDeliveryRow,
@@ -196,59 +195,30 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.guard('GetComponentJson', () => {
+      const json = this.stmts.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? null : storedJson(json);
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', () => {
+      const stmt = opts.includePrerelease ? this.stmts.latestAny : this.stmts.latestDefault;
+      const json = stmt.get(name) as string | undefined;
+      return json === undefined ? null : storedJson(json);
+    });
+  }
+
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.guard('ListComponents', () => {
       const after = decodeListCursor(query.cursor);
-      const { where, params } = filterClause(query);
-      const sql = `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} = 1 AND c.name > ?${where} ORDER BY c.name LIMIT ?`;
-      const rows = this.prepareCached(sql)
-        .pluck()
-        .all(after, ...params, query.limit + 1) as string[];
+      const stmt = query.includePrerelease ? this.stmts.listAny : this.stmts.listDefault;
+      const rows = stmt.all(after, query.limit + 1) as string[];
       const more = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((json) => JSON.parse(json) as ComponentDefinition);
       const last = items.at(-1);
       return { items, nextCursor: more && last ? listCursor(last.name) : null };
-    });
-  }
-
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.guard('SearchComponents', () => {
-      const offset = decodeSearchCursor(query.cursor);
-      const terms = searchTerms(query.text);
-      if (terms.length === 0) return { items: [], nextCursor: null };
-      const match = ftsMatchExpression(terms);
-      const flag = latestFlag(query);
-      const { where, params } = filterClause(query);
-      // The component named exactly like the query ranks first; the others follow by bm25.
-      const exactSql = `SELECT c.id FROM components c WHERE c.name = ? AND c.${flag} = 1${where}`;
-      const exactId = this.prepareCached(exactSql)
-        .pluck()
-        .get(foldText(query.text.trim()), ...params) as number | undefined;
-      const exactRank =
-        exactId === undefined ? undefined : (this.stmts.searchRank.get(match, exactId) as number | undefined);
-      const exact = exactRank === undefined ? null : { id: exactId as number, rank: exactRank };
-      const includeExact = exact !== null && offset === 0;
-      const rankedOffset = exact !== null && offset > 0 ? offset - 1 : offset;
-      const rankedLimit = query.limit + 1 - (includeExact ? 1 : 0);
-      // CROSS JOIN keeps the full-text match as the outer loop: the planner must never walk every
-      // latest component probing the index by rowid.
-      const rankedSql =
-        'SELECT s.rowid AS id, s.rank AS rank FROM search s CROSS JOIN components c ON c.id = s.rowid ' +
-        `WHERE search MATCH ? AND s.rowid != ? AND c.${flag} = 1${where} ORDER BY s.rank, s.rowid LIMIT ? OFFSET ?`;
-      const ranked = this.prepareCached(rankedSql).all(
-        match,
-        exact?.id ?? -1,
-        ...params,
-        rankedLimit,
-        rankedOffset,
-      ) as { id: number; rank: number }[];
-      const hits = includeExact && exact ? [exact, ...ranked] : ranked;
-      const more = hits.length > query.limit;
-      const items = hits.slice(0, query.limit).map((hit) => ({
-        ...(JSON.parse(this.stmts.definitionById.get(hit.id) as string) as ComponentDefinition),
-        score: -hit.rank + (hit === exact ? EXACT_NAME_BONUS : 0),
-      }));
-      return { items, nextCursor: more ? searchCursor(offset + query.limit) : null };
     });
   }
 
@@ -670,9 +640,14 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       getRow: db.prepare(
         'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? AND version = ?',
       ),
-      definitionById: db.prepare('SELECT definition FROM components WHERE id = ?').pluck(),
       latestDefault: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_default = 1').pluck(),
       latestAny: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_any = 1').pluck(),
+      listDefault: db
+        .prepare('SELECT definition FROM components WHERE latest_default = 1 AND name > ? ORDER BY name LIMIT ?')
+        .pluck(),
+      listAny: db
+        .prepare('SELECT definition FROM components WHERE latest_any = 1 AND name > ? ORDER BY name LIMIT ?')
+        .pluck(),
       versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
       versionSet: db.prepare('SELECT version, digest FROM components WHERE name = ?'),
       names: db.prepare('SELECT name FROM components WHERE latest_any = 1 ORDER BY name').pluck(),
@@ -682,8 +657,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'ORDER BY c.name, c.version_key, d.position',
       ),
       insertComponent: db.prepare(
-        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, deleted_at, definition) ' +
-          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @latest_default, @latest_any, @deleted_at, @definition)',
+        'INSERT INTO components (name, version, version_key, is_prerelease, digest, latest_default, latest_any, deleted_at, definition) ' +
+          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @latest_default, @latest_any, @deleted_at, @definition)',
       ),
       lifecycleRows: db.prepare(
         'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? ORDER BY version_key DESC',
@@ -692,14 +667,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       setLatestDefault: db.prepare('UPDATE components SET latest_default = 1 WHERE id = ?'),
       setLatestAny: db.prepare('UPDATE components SET latest_any = 1 WHERE id = ?'),
       deleteDependencies: db.prepare('DELETE FROM dependencies WHERE component_id = ?'),
-      deleteEngineRefs: db.prepare('DELETE FROM component_engines WHERE component_id = ?'),
       deletedBefore: db.prepare(
         'SELECT name, version, deleted_at AS at FROM components WHERE deleted_at IS NOT NULL AND deleted_at <= ? ORDER BY deleted_at, name, version_key LIMIT ?',
       ),
-      updateComponent: db.prepare('UPDATE components SET maturity = ?, definition = ? WHERE id = ?'),
-      insertEngineRef: db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)'),
-      insertLabel: db.prepare('INSERT OR IGNORE INTO component_labels (component_id, key, value) VALUES (?, ?, ?)'),
-      deleteLabels: db.prepare('DELETE FROM component_labels WHERE component_id = ?'),
+      updateComponent: db.prepare('UPDATE components SET definition = ? WHERE id = ?'),
       insertDependency: db.prepare(
         'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
       ),
@@ -709,9 +680,6 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       ),
       clearLatestDefault: db.prepare('UPDATE components SET latest_default = 0 WHERE id = ?'),
       clearLatestAny: db.prepare('UPDATE components SET latest_any = 0 WHERE id = ?'),
-      searchInsert: db.prepare('INSERT INTO search (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
-      searchDelete: db.prepare('DELETE FROM search WHERE rowid = ?'),
-      searchRank: db.prepare('SELECT rank FROM search WHERE search MATCH ? AND rowid = ?').pluck(),
       head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       oldest: db.prepare('SELECT min(seq) FROM events').pluck(),
       insertEvent: db.prepare(
@@ -887,15 +855,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       if (changed.length === 0) return { component: current, event: null };
       next.revision = this.head() + 1;
       const definition = JSON.stringify(next);
-      s.updateComponent.run(next.maturity, definition, row.id);
-      if (changed.includes('labels')) {
-        s.deleteLabels.run(row.id);
-        for (const [k, v] of Object.entries(next.labels)) s.insertLabel.run(row.id, k, v);
-        if (row.latest_default || row.latest_any) {
-          s.searchDelete.run(row.id);
-          this.indexForSearch(row.id, next);
-        }
-      }
+      s.updateComponent.run(definition, row.id);
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
       this.insertEvent(event);
       if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
@@ -919,8 +879,6 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       if (change.kind === 'purge') {
         // The tombstone keeps no content: nothing may find it through an index any more.
         s.deleteDependencies.run(row.id);
-        s.deleteLabels.run(row.id);
-        s.deleteEngineRefs.run(row.id);
       }
       this.refreshLatest(name);
       const event = componentEvent(next.revision, applied.type, now, next, applied.changed);
@@ -932,8 +890,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
 
   /**
    * Sets the latest flags of a name from scratch with the one latest rule (after a lifecycle change
-   * made a version eligible or not), moving search entries along: a row is in `search` exactly
-   * while it is latest by either notion. Flags are cleared before they are set (one per name).
+   * made a version eligible or not). Flags are cleared before they are set (one per name).
    */
   private refreshLatest(name: string): void {
     const s = this.stmts;
@@ -956,14 +913,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (const r of rows) {
       if (!r.latest_default && r.id === byDefault) s.setLatestDefault.run(r.id);
       if (!r.latest_any && r.id === any) s.setLatestAny.run(r.id);
-      const was = r.latest_default === 1 || r.latest_any === 1;
-      const is = r.id === byDefault || r.id === any;
-      if (was && !is) s.searchDelete.run(r.id);
-      if (!was && is) this.indexForSearch(r.id, r.def);
     }
   }
 
-  /** Inserts a stored version with its engines, labels, dependencies and search entry. */
+  /** Inserts a stored version with its dependencies. */
   private insertVersion(stored: ComponentDefinition, definition: string): void {
     const s = this.stmts;
     const versionKey = versionSortKey(stored.version);
@@ -976,22 +929,15 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
         version_key: versionKey,
         is_prerelease: prerelease ? 1 : 0,
         digest: stored.digest,
-        provider: stored.provider,
-        category: stored.category,
-        resource_type: stored.resource_type,
-        maturity: stored.maturity,
         latest_default: latest.isDefault ? 1 : 0,
         latest_any: latest.isAny ? 1 : 0,
         deleted_at: deletedAt(stored),
         definition,
       }).lastInsertRowid,
     );
-    for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
-    for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
     stored.dependencies.forEach((d, i) => {
       s.insertDependency.run(rowId, i, d.name, d.version_range);
     });
-    if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
   }
 
   private readonly importTx = this.lazyTransaction((component: ComponentDefinition): void => {
@@ -1013,9 +959,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
 
   /**
    * Decides whether a version about to be inserted becomes the latest (without and with
-   * prereleases) and, when it does, takes the flag away from the version that held it, and that
-   * version's search entry once it is latest by neither notion. The flag is cleared first because
-   * the partial unique indexes allow one per name.
+   * prereleases) and, when it does, takes the flag away from the version that held it. The flag is
+   * cleared first because the partial unique indexes allow one per name.
    */
   private latestAfterInsert(stored: ComponentDefinition, versionKey: string): { isDefault: boolean; isAny: boolean } {
     const s = this.stmts;
@@ -1033,19 +978,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     const isDefault = takes(byDefault, false);
     if (isDefault && byDefault) s.clearLatestDefault.run(byDefault.id);
     if (isAny && any) s.clearLatestAny.run(any.id);
-    for (const row of rows) {
-      const keepsDefault = row.latest_default === 1 && !isDefault;
-      const keepsAny = row.latest_any === 1 && !isAny;
-      if (!keepsDefault && !keepsAny) s.searchDelete.run(row.id);
-    }
     return { isDefault, isAny };
-  }
-
-  private indexForSearch(id: number, c: ComponentDefinition): void {
-    const labels = Object.entries(c.labels)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' ');
-    this.stmts.searchInsert.run(id, c.name, c.description, labels);
   }
 
   private insertEvent(event: CatalogEvent): void {
@@ -1078,32 +1011,6 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
 /** The `deleted_at` column: set while the version is deleted and not yet purged. */
 function deletedAt(c: ComponentDefinition): string | null {
   return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
-}
-
-function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
-  return query.includePrerelease ? 'latest_any' : 'latest_default';
-}
-
-/** SQL conditions (each starting with AND) and their parameters for the list filters. */
-function filterClause(q: Omit<ListQuery, 'limit' | 'cursor'>): { where: string; params: string[] } {
-  let where = '';
-  const params: string[] = [];
-  for (const column of ['provider', 'category', 'resource_type', 'maturity'] as const) {
-    const value = q[column];
-    if (value !== undefined) {
-      where += ` AND c.${column} = ?`;
-      params.push(value);
-    }
-  }
-  if (q.engine !== undefined) {
-    where += ' AND EXISTS (SELECT 1 FROM component_engines e WHERE e.engine = ? AND e.component_id = c.id)';
-    params.push(q.engine);
-  }
-  for (const [k, v] of Object.entries(q.labels ?? {})) {
-    where += ' AND EXISTS (SELECT 1 FROM component_labels l WHERE l.key = ? AND l.value = ? AND l.component_id = c.id)';
-    params.push(k, v);
-  }
-  return { where, params };
 }
 
 function toEvent(row: EventRow): CatalogEvent {
