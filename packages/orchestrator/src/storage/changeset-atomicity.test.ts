@@ -147,7 +147,7 @@ async function sqliteSubject(): Promise<Subject> {
   raw.exec('CREATE TABLE inject_countdown (n INTEGER NOT NULL); INSERT INTO inject_countdown VALUES (0)');
   return {
     store,
-    tables: ['components', 'dependencies', 'component_labels', 'component_engines', 'events', 'changesets', 'audit'],
+    tables: ['components', 'dependencies', 'events', 'changesets', 'audit'],
     injector: {
       async arm(table, k) {
         raw.prepare('UPDATE inject_countdown SET n = ?').run(k);
