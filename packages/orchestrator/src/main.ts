@@ -212,7 +212,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   registerChangesetRoutes(server, { manager, audit, impact, limits: { dependencies: config.limits.dependencies } });
   registerLifecycleRoutes(server, { manager });
-  registerEngineRoutes(server, { engines });
+  registerEngineRoutes(server, { engines, audit });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
   registerTokenRoutes(server, { tokens, audit });

@@ -1,5 +1,6 @@
 import type { DeploymentEngine, EngineHealth } from '@nestor/sdk';
 import type { EngineConfig } from '../config/config.js';
+import type { AuditEntry } from '../storage/interfaces.js';
 
 /** Read side of the engine registry, as validation and the API need it. */
 export interface EngineReader {
@@ -22,10 +23,16 @@ export interface EngineRegistrar {
    * Registers an engine with origin `api` (health `unknown` until probed) and persists it.
    * Throws `engine_conflict` when an engine with that name exists, whatever its origin, and
    * `invalid_request` when the endpoint policy refuses the endpoint (the reason in the message).
+   * `audit` is written in the same atomic write as the engine and its `engine.registered` event.
    */
-  register(engine: EngineConfig): Promise<DeploymentEngine>;
-  /** Removes an engine of any origin. Throws `engine_not_found` when there is none by that name. */
-  deregister(name: string): Promise<void>;
+  register(engine: EngineConfig, audit?: AuditEntry): Promise<DeploymentEngine>;
+  /**
+   * Removes an engine of any origin, with `audit` in the same atomic write as the deletion and its
+   * `engine.removed` event. True when that write was made (and so carried `audit`); false when the
+   * engine was known only to this replica, so nothing was stored. Throws `engine_not_found` when
+   * there is none by that name.
+   */
+  deregister(name: string, audit?: AuditEntry): Promise<boolean>;
 }
 
 /** Why a probe failed, as a stable label for metrics and the probe history. */

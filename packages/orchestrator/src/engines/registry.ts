@@ -15,7 +15,7 @@ import { type Logger, silentLogger } from '../observability/logging/logger.js';
 import type { Gauge, Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { engineNotFound } from '../storage/errors.js';
-import type { EngineStore, EventLog } from '../storage/interfaces.js';
+import type { AuditEntry, EngineStore, EventLog } from '../storage/interfaces.js';
 import { probeSummary } from './health.js';
 import type {
   EngineDetail,
@@ -157,7 +157,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     };
   }
 
-  async register(config: EngineConfig): Promise<DeploymentEngine> {
+  async register(config: EngineConfig, audit?: AuditEntry): Promise<DeploymentEngine> {
     const refusal = config.endpoint && this.policy ? await this.policy.check(config.endpoint) : null;
     if (refusal) {
       throw invalidRequest(COMPONENT, 'RegisterEngine', `endpoint refused: ${refusal}`, {
@@ -177,7 +177,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
       );
     }
     const engine = engineFromConfig(config, 'api');
-    // The registration and its event are one write: a reader of the log never sees one without the other.
+    // The registration, its event and its audit entry are one write: none exists without the others.
     const event = await this.events.appendEvent(
       {
         type: 'engine.registered',
@@ -185,6 +185,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
         data: { engine: engine.name, type: engine.type, endpoint: engine.endpoint, origin: engine.origin },
       },
       { kind: 'engine_put', engine },
+      audit,
     );
     this.engines.set(engine.name, engine);
     this.changed(true);
@@ -193,12 +194,13 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     return copy(engine);
   }
 
-  async deregister(name: string): Promise<void> {
+  async deregister(name: string, audit?: AuditEntry): Promise<boolean> {
     let event: CatalogEvent | null = null;
     try {
       event = await this.events.appendEvent(
         { type: 'engine.removed', subject: engineSubject(name), data: { engine: name } },
         { kind: 'engine_delete', name },
+        audit,
       );
     } catch (err) {
       // Not stored (only known here, or removed by another replica meanwhile): nothing to announce.
@@ -212,6 +214,7 @@ export class EngineRegistry implements EngineReader, EngineRegistrar, ProbeTarge
     this.changed(true);
     if (event) this.feed.publish(event.id);
     this.logger.info({ engine: name, revision: event?.id ?? null }, 'engine deregistered');
+    return event !== null;
   }
 
   /**

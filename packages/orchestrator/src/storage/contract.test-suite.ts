@@ -778,6 +778,54 @@ export function describeStoreContract(
         expect(await store.headSequence()).toBe(removed.id);
         expect((await store.readEvents(removed.id, 10)).length).toBe(0);
       });
+
+      it('writes an engine registration and deletion with their audit entries; a failed deletion writes neither', async () => {
+        const engine = makeEngine();
+        const entry = (action: string): AuditEntry => {
+          const time = new Date();
+          return {
+            id: auditId(time),
+            time: time.toISOString(),
+            actor: 'token:admin',
+            action,
+            subject: engine.name,
+            request_id: `req-${randomName()}`,
+            ip: '127.0.0.1',
+            outcome: 'ok',
+            details: { type: engine.type },
+          };
+        };
+        const entries = async () =>
+          (await store.listAudit({ limit: 10, subject: engine.name })).items.map((e) => e.action).sort();
+        const registeredAudit = entry('engine.register');
+        const registered = await store.appendEvent(
+          { type: 'engine.registered', subject: subject(engine.name), data: { engine: engine.name } },
+          { kind: 'engine_put', engine },
+          registeredAudit,
+        );
+        expect(await store.getEngine(engine.name)).toEqual(engine);
+        expect((await store.listAudit({ limit: 10, subject: engine.name })).items).toEqual([registeredAudit]);
+        const deletedAudit = entry('engine.delete');
+        const removed = await store.appendEvent(
+          { type: 'engine.removed', subject: subject(engine.name), data: { engine: engine.name } },
+          { kind: 'engine_delete', name: engine.name },
+          deletedAudit,
+        );
+        expect(removed.id).toBe(registered.id + 1);
+        expect(await store.getEngine(engine.name)).toBeNull();
+        expect(await entries()).toEqual(['engine.delete', 'engine.register']);
+        // The store refuses the deletion (no such engine): its audit entry goes with it, as does the event.
+        await expectCode(
+          store.appendEvent(
+            { type: 'engine.removed', subject: subject(engine.name), data: { engine: engine.name } },
+            { kind: 'engine_delete', name: engine.name },
+            entry('engine.delete'),
+          ),
+          'engine_not_found',
+        );
+        expect(await entries()).toEqual(['engine.delete', 'engine.register']);
+        expect(await store.headSequence()).toBe(removed.id);
+      });
     });
 
     describe('engines', () => {

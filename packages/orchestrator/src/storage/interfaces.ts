@@ -270,9 +270,10 @@ export interface DependencyReader {
 export interface EventLog {
   /**
    * Appends an event that is not a component write (engine health and registration, source sync),
-   * together with the state change it describes, if any, in one atomic write.
+   * together with the state change it describes, if any, and `audit` (an engine registered or
+   * deleted over the API) in one atomic write: all of it or nothing.
    */
-  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent>;
+  appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent>;
   /** Events with `id > after`, oldest first, at most `limit`. */
   readEvents(after: number, limit: number): Promise<CatalogEvent[]>;
   /**

@@ -117,8 +117,10 @@ export class TracingStore implements CatalogStore {
   getDependents(name: string): Promise<DependentRef[]> {
     return this.span('getDependents', { 'nestor.component': name }, () => this.inner.getDependents(name));
   }
-  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
-    return this.span('appendEvent', { 'nestor.event.type': event.type }, () => this.inner.appendEvent(event, change));
+  appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
+    return this.span('appendEvent', { 'nestor.event.type': event.type }, () =>
+      this.inner.appendEvent(event, change, audit),
+    );
   }
   readEvents(after: number, limit: number): Promise<CatalogEvent[]> {
     return this.span('readEvents', { 'nestor.after': after }, () => this.inner.readEvents(after, limit));

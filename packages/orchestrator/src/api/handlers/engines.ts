@@ -1,12 +1,13 @@
 import { type DeploymentEngine, type EngineList, invalidRequest, NestorError } from '@nestor/sdk';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { AuditRecorder } from '../../audit/recorder.js';
 import type { EngineConfig } from '../../config/config.js';
 import { decodeEngine, EngineSchema } from '../../config/engine-config.js';
 import { probeSummary } from '../../engines/health.js';
 import type { EngineDetail, EngineReader, EngineRegistrar } from '../../engines/interfaces.js';
 import { engineNotFound } from '../../storage/errors.js';
-import { field } from '../middleware/audit.js';
+import { auditForWrite, field } from '../middleware/audit.js';
 import { NoContent, openObject, problemResponse } from '../openapi.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Engine name' }) });
@@ -14,10 +15,15 @@ const COMPONENT = 'api';
 
 export interface EngineRouteDeps {
   engines: EngineReader & EngineRegistrar & { describe(name: string): Promise<EngineDetail | null> };
+  audit: AuditRecorder;
 }
 
-/** `GET/POST /v1/engines`, `GET/DELETE /v1/engines/{name}`; registration needs the admin scope. */
-export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRouteDeps): void {
+/**
+ * `GET/POST /v1/engines`, `GET/DELETE /v1/engines/{name}`; registration needs the admin scope. A
+ * registration or deletion hands its audit entry to the store write; refusals are recorded by the
+ * audit hook after the answer.
+ */
+export function registerEngineRoutes(app: FastifyInstance, { engines, audit }: EngineRouteDeps): void {
   app.get(
     '/v1/engines',
     {
@@ -72,7 +78,12 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
       },
     },
     async (req, reply): Promise<DeploymentEngine> => {
-      const engine = await engines.register(decodeBody(req.body));
+      const config = decodeBody(req.body);
+      const engine = await engines.register(
+        config,
+        auditForWrite(audit, req, 'engine.register', config.name, { type: config.type, endpoint: config.endpoint }),
+      );
+      req.auditWritten = true;
       reply.status(201).header('location', `/v1/engines/${engine.name}`);
       return engine;
     },
@@ -92,7 +103,8 @@ export function registerEngineRoutes(app: FastifyInstance, { engines }: EngineRo
     },
     async (req, reply) => {
       const { name } = req.params as Static<typeof NameParams>;
-      await engines.deregister(name);
+      // An engine known only to this replica has no stored row to delete: the hook records the answer.
+      req.auditWritten = await engines.deregister(name, auditForWrite(audit, req, 'engine.delete', name));
       return reply.status(204).send();
     },
   );

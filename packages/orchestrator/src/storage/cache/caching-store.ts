@@ -275,8 +275,8 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return this.inner.listDeletedVersions(before, limit);
   }
 
-  async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
-    const appended = await this.inner.appendEvent(event, change);
+  async appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
+    const appended = await this.inner.appendEvent(event, change, audit);
     this.invalidate(appended);
     this.advance(appended.id);
     return appended;

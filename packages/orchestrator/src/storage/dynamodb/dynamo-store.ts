@@ -566,7 +566,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  async appendEvent(input: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+  async appendEvent(input: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
     return this.guard('AppendEvent', async () => {
       for (let attempt = 1; ; attempt++) {
         const seq = await this.readCounter();
@@ -576,6 +576,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const event = this.newEvent(seq + 1, this.clock.now().toISOString(), input);
         const items = [counterPut(this.table, seq), eventPut(this.table, event)];
         if (change) items.push(this.stateChangeItem(change));
+        if (audit) items.push(auditPut(this.table, audit));
         // A lost condition on the engine (deleted meanwhile) is re-read on the next attempt.
         const result = await this.transact(items, attempt, 'AppendEvent');
         if (result === 'ok') return event;

@@ -312,7 +312,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return { component: copy(next), event: copy(event) };
   }
 
-  async appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+  async appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
     if (change?.kind === 'engine_delete' && !this.engines.has(change.name))
       throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
     const stored: CatalogEvent = {
@@ -326,6 +326,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     if (change?.kind === 'engine_put') this.engines.set(change.engine.name, copy(change.engine));
     if (change?.kind === 'engine_delete') this.engines.delete(change.name);
     this.append(stored);
+    if (audit) this.insertAudit(audit);
     return copy(stored);
   }
 

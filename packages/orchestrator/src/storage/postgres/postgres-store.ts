@@ -679,9 +679,11 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
-  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+  appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
     return this.write('AppendEvent', async (q, id) => {
-      // In the event's transaction, so the state and its event commit together or not at all.
+      // In the event's transaction, so the state, its event and the audit entry commit together or
+      // not at all; the entry first, so a change refused below (no such engine) rolls it back too.
+      if (audit) await insertAudit(q, audit);
       if (change?.kind === 'state') {
         await q.query(
           'INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

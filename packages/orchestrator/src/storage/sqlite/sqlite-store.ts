@@ -291,9 +291,11 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return this.guard('ChangeLifecycle', () => this.lifecycleTx.immediate(name, version, change, conditions));
   }
 
-  appendEvent(event: NewCatalogEvent, change?: StateChange): Promise<CatalogEvent> {
+  appendEvent(event: NewCatalogEvent, change?: StateChange, audit?: AuditEntry): Promise<CatalogEvent> {
     return this.guard('AppendEvent', () =>
       this.appendTx.immediate((id, time) => {
+        // The entry first, so a change the store then refuses (no such engine) rolls it back too.
+        if (audit) this.stmts.insertAudit.run(auditRow(audit));
         this.applyStateChange(change);
         return {
           id,
