@@ -111,6 +111,64 @@ describe('audit log (/v1/audit)', () => {
     expect([...seen].sort().reverse()).toEqual(seen);
   });
 
+  it('records an engine registration and deletion once, with the write; refusals once, after the answer', async () => {
+    const name = uniqueName('engine');
+    const post = (payload: unknown, headers: Record<string, string> = AUTH.admin) =>
+      app.server.inject({ method: 'POST', url: '/v1/engines', headers, payload });
+    const registered = await post({ name, type: 'pulumi' });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const entries = await audit(`?subject=${name}`);
+    expect(entries.items).toHaveLength(1);
+    expect(entries.items[0]).toMatchObject({
+      actor: 'token:admin',
+      action: 'engine.register',
+      subject: name,
+      outcome: 'ok',
+      request_id: registered.headers['x-request-id'],
+      ip: '127.0.0.1',
+      details: { type: 'pulumi', endpoint: null },
+    });
+
+    // Each refusal, keyed by its request id; a scope refusal comes before the body or params are read.
+    const refusals: [string, number, string, string][] = [];
+    const refused = async (
+      res: { statusCode: number; headers: Record<string, unknown> },
+      status: number,
+      action: string,
+      outcome: string,
+    ) => {
+      expect(res.statusCode).toBe(status);
+      refusals.push([String(res.headers['x-request-id']), status, action, outcome]);
+    };
+    await refused(await post({ name, type: 'pulumi', endpont: 'http://x' }), 400, 'engine.register', 'invalid');
+    await refused(await post({ name, type: 'pulumi' }, AUTH.write), 403, 'engine.register', 'denied');
+    await refused(await post({ name, type: 'pulumi' }), 409, 'engine.register', 'conflict');
+    const del = (headers: Record<string, string> = AUTH.admin) =>
+      app.server.inject({ method: 'DELETE', url: `/v1/engines/${name}`, headers });
+    await refused(await del(AUTH.write), 403, 'engine.delete', 'denied');
+    const deleted = await del();
+    expect(deleted.statusCode).toBe(204);
+    await refused(await del(), 404, 'engine.delete', 'invalid');
+
+    const all = (await audit('?limit=500')).items;
+    const byRequest = (id: unknown) => all.filter((e) => e.request_id === id);
+    expect(byRequest(registered.headers['x-request-id'])).toHaveLength(1);
+    expect(byRequest(deleted.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ action: 'engine.delete', subject: name, outcome: 'ok', details: {} }),
+    ]);
+    for (const [id, status, action, outcome] of refusals) {
+      expect(byRequest(id), `${action} ${status}`).toEqual([
+        expect.objectContaining({ action, outcome, details: { status } }),
+      ]);
+    }
+    expect(
+      all
+        .filter((e) => e.subject === name && e.outcome === 'ok')
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(['engine.delete', 'engine.register']);
+  });
+
   it('is admin only, and refuses bad filters with 400', async () => {
     expect((await app.server.inject({ method: 'GET', url: '/v1/audit', headers: AUTH.write })).statusCode).toBe(403);
     expect((await app.server.inject({ method: 'GET', url: '/v1/audit' })).statusCode).toBe(401);
