@@ -113,7 +113,7 @@ describe('audit log (/v1/audit)', () => {
 
   it('records an engine registration and deletion once, with the write; refusals once, after the answer', async () => {
     const name = uniqueName('engine');
-    const post = (payload: unknown, headers: Record<string, string> = AUTH.admin) =>
+    const post = (payload: Record<string, unknown>, headers: Record<string, string> = AUTH.admin) =>
       app.server.inject({ method: 'POST', url: '/v1/engines', headers, payload });
     const registered = await post({ name, type: 'pulumi' });
     expect(registered.statusCode, registered.body).toBe(201);
