@@ -1,4 +1,5 @@
 import type { ComponentDefinition } from '@nestor/sdk';
+import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
 import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
@@ -74,19 +75,23 @@ export interface IndexResult {
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
 
+/** Index of the `label` facet: a document's label values come last in its value list. */
+const LABEL_FACET = FACET_INDEX.get('label') as number;
+
 export class SearchIndex {
   private readonly slotOf = new Map<string, number>();
   private readonly slotName: string[] = [];
-  /** Slots sorted by name. */
-  private readonly nameOrder: number[] = [];
-  /** slot → position in `nameOrder`; rebuilt when a name is added. */
-  private rank = new Int32Array(0);
-  private rankDirty = false;
+  /** Slots in name order, with a label per slot that compares as the names do. */
+  private readonly order = new NameOrder((slot) => this.slotName[slot] as string);
+  /** Folded name → slots holding it: the names a query's free text can equal. */
+  private readonly slotsByFold = new Map<string, number[]>();
   /** doc → the definition it indexes, undefined when the doc does not exist. */
   private readonly docs: (ComponentDefinition | undefined)[] = [];
+  /** doc → 1 when it exists (`docs[doc]` is defined), for tight loops. */
+  private present = new Uint8Array(0);
   /** doc → `Date.parse(updated_at)`. */
   private updated = new Float64Array(0);
-  /** doc → interned facet value ids. */
+  /** doc → interned facet value ids, label values last. */
   private readonly docValues: (Int32Array | undefined)[] = [];
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
   private readonly postings = new Map<string, number[]>();
@@ -102,11 +107,16 @@ export class SearchIndex {
   private readonly valueDocs: number[][] = [];
   /** value id → number of docs holding it, per view. */
   private readonly viewCount: [number[], number[]] = [[], []];
-  // Scratch space of a query (queries run synchronously, one at a time).
+  // Scratch space of a query (queries run synchronously, one at a time): per-doc arrays left all
+  // zero between queries, and doc lists filled from the start.
   private wordBest = new Float64Array(0);
   private score = new Float64Array(0);
   private matched = new Uint8Array(0);
+  /** Bit 1: in the filtered set; bit 2: named exactly as the free text; bit 4: in the result. */
   private mark = new Uint8Array(0);
+  private touched = new Int32Array(0);
+  private wordTouched = new Int32Array(0);
+  private hitDocs = new Int32Array(0);
   private counts = new Int32Array(0);
 
   /** Number of names. */
@@ -147,40 +157,59 @@ export class SearchIndex {
     return { latest, highest: this.docs[2 * slot + 1] ?? latest };
   }
 
+  /**
+   * Per-doc work is done on typed arrays and doc ids; objects are made for the page alone, so a
+   * word matching most of the catalog (`p`, `aws`) costs passes over its postings, not allocations.
+   */
   query(q: IndexQuery): IndexResult {
     const filtered = this.filter(q.filters, q.view);
-    let hits: { doc: number; score: number }[] | null = null;
-    let all: number[] | null = null;
-    if (q.words.length > 0) {
-      hits = this.searchWords(q.words, q.phrase, q.view, filtered);
-    } else {
-      all = filtered;
+    const searching = q.words.length > 0;
+    let docs: ArrayLike<number> | null = null;
+    let n = this.size;
+    if (searching) {
+      n = this.searchWords(q.words, q.phrase, q.view, filtered);
+      docs = this.hitDocs;
+    } else if (filtered) {
+      docs = filtered;
+      n = filtered.length;
     }
-    const total = hits ? hits.length : all ? all.length : this.size;
-    const facets: Partial<Record<Facet, FacetCount[]>> =
-      q.facets.length === 0
-        ? {}
-        : hits || all
-          ? this.countFacets(hits ? hits.map((h) => h.doc) : (all as number[]), q.facets, q.facetLimit)
-          : this.viewFacets(q.view, q.facets, q.facetLimit);
-    const sort = q.sort === 'relevance' && !hits ? 'name' : q.sort;
-    let page: { doc: number; score: number }[];
-    let more: boolean;
-    if (sort === 'name') {
-      ({ page, more } = this.byName(hits ?? all, q.view, q.after, q.limit));
-    } else {
-      const pool = hits ?? (all ?? this.viewDocs(q.view)).map((doc) => ({ doc, score: 0 }));
-      const cmp = sort === 'updated' ? this.byUpdated : this.byScore;
-      const ranked = topK(pool, q.offset + q.limit, cmp);
-      page = ranked.slice(q.offset, q.offset + q.limit);
-      more = q.offset + q.limit < pool.length;
+    try {
+      const facets: Partial<Record<Facet, FacetCount[]>> =
+        q.facets.length === 0
+          ? {}
+          : docs
+            ? this.countFacets(docs, n, q.view, q.facets, q.facetLimit)
+            : this.viewFacets(q.view, q.facets, q.facetLimit);
+      const sort = q.sort === 'relevance' && !searching ? 'name' : q.sort;
+      let page: number[];
+      let more: boolean;
+      if (sort === 'name') {
+        ({ page, more } = this.byName(docs, n, q.view, q.after, q.limit));
+      } else {
+        const pool = docs ?? this.viewDocs(q.view);
+        const label = this.order.labelArray;
+        const key = sort === 'updated' ? this.updated : this.score;
+        // Higher key first, ties by name.
+        const before = (a: number, b: number): boolean => {
+          const ka = key[a] as number;
+          const kb = key[b] as number;
+          return ka > kb || (ka === kb && (label[a >> 1] as number) < (label[b >> 1] as number));
+        };
+        page = topDocs(pool, n, q.offset + q.limit, before).slice(q.offset);
+        more = q.offset + q.limit < n;
+      }
+      return {
+        hits: page.map((doc) => ({
+          component: this.docs[doc] as ComponentDefinition,
+          score: searching ? (this.score[doc] as number) : 0,
+        })),
+        more,
+        total: n,
+        facets,
+      };
+    } finally {
+      if (searching) for (let i = 0; i < n; i++) this.score[this.hitDocs[i] as number] = 0;
     }
-    return {
-      hits: page.map((h) => ({ component: this.docs[h.doc] as ComponentDefinition, score: h.score })),
-      more,
-      total,
-      facets,
-    };
   }
 
   // --- documents
@@ -191,15 +220,11 @@ export class SearchIndex {
       slot = this.slotName.length;
       this.slotOf.set(name, slot);
       this.slotName.push(name);
-      let lo = 0;
-      let hi = this.nameOrder.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((this.slotName[this.nameOrder[mid] as number] as string) < name) lo = mid + 1;
-        else hi = mid;
-      }
-      this.nameOrder.splice(lo, 0, slot);
-      this.rankDirty = true;
+      this.order.insert(slot);
+      const fold = foldText(name);
+      const same = this.slotsByFold.get(fold);
+      if (same) same.push(slot);
+      else this.slotsByFold.set(fold, [slot]);
       this.grow(2 * slot + 2);
     } else if (this.docs[2 * slot] === undefined) {
       this.removedSlots--;
@@ -213,15 +238,22 @@ export class SearchIndex {
     const updated = new Float64Array(cap);
     updated.set(this.updated);
     this.updated = updated;
+    const present = new Uint8Array(cap);
+    present.set(this.present);
+    this.present = present;
     this.wordBest = new Float64Array(cap);
     this.score = new Float64Array(cap);
     this.matched = new Uint8Array(cap);
     this.mark = new Uint8Array(cap);
+    this.touched = new Int32Array(cap);
+    this.wordTouched = new Int32Array(cap);
+    this.hitDocs = new Int32Array(cap);
   }
 
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
     const old = this.docs[doc];
     if (old === def) return;
+    this.present[doc] = def ? 1 : 0;
     if (old && def && old.version === def.version && old.revision === def.revision && old.digest === def.digest) {
       this.docs[doc] = def;
       return;
@@ -241,13 +273,15 @@ export class SearchIndex {
       }
       list.push(doc * 4 + group);
     }
-    const ids: number[] = [];
-    for (const [facet, value] of facetValues(def)) {
+    const values = facetValues(def);
+    const ids = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const [facet, value] = values[i] as [Facet, string];
       const id = this.internValue(facet, value);
-      ids.push(id);
+      ids[i] = id;
       insertSorted(this.valueDocs[id] as number[], doc);
     }
-    this.docValues[doc] = Int32Array.from(ids);
+    this.docValues[doc] = ids;
     this.updated[doc] = Date.parse(def.updated_at) || 0;
   }
 
@@ -305,18 +339,20 @@ export class SearchIndex {
   }
 
   private viewDoc(slot: number, view: View): number {
-    return view === 1 && this.docs[2 * slot + 1] ? 2 * slot + 1 : 2 * slot;
+    return view === 1 && this.present[2 * slot + 1] === 1 ? 2 * slot + 1 : 2 * slot;
   }
 
   private inView(doc: number, view: View): boolean {
-    if (this.docs[doc] === undefined) return false;
-    if (doc % 2 === 1) return view === 1;
-    return view === 0 || this.docs[doc + 1] === undefined;
+    if (this.present[doc] === 0) return false;
+    if ((doc & 1) === 1) return view === 1;
+    return view === 0 || this.present[doc + 1] === 0;
   }
 
-  private viewDocs(view: View): number[] {
-    const out: number[] = [];
-    for (const slot of this.nameOrder) if (this.docs[2 * slot]) out.push(this.viewDoc(slot, view));
+  private viewDocs(view: View): Int32Array {
+    const out = new Int32Array(this.size);
+    let n = 0;
+    for (let slot = 0; slot < this.slotName.length; slot++)
+      if (this.present[2 * slot]) out[n++] = this.viewDoc(slot, view);
     return out;
   }
 
@@ -337,46 +373,56 @@ export class SearchIndex {
     return acc;
   }
 
-  /** Every doc matching at least one word, with its score; restricted to `filtered` when given. */
-  private searchWords(
-    words: readonly string[],
-    phrase: string,
-    view: View,
-    filtered: number[] | null,
-  ): { doc: number; score: number }[] {
-    const touched: number[] = [];
-    const wordTouched: number[] = [];
+  /**
+   * Every doc matching at least one word, restricted to `filtered` when given: fills `hitDocs`
+   * and leaves each hit's score in `score` (the caller zeroes them). Returns the number of hits.
+   */
+  private searchWords(words: readonly string[], phrase: string, view: View, filtered: number[] | null): number {
+    const { wordBest, matched, score, mark, touched, wordTouched, hitDocs } = this;
+    let touchedCount = 0;
+    const weight = new Float64Array(4);
     for (const word of words) {
+      let wordCount = 0;
       for (const [term, quality] of this.expand(word)) {
-        for (const entry of this.postings.get(term) as number[]) {
+        for (let g = 0; g < 4; g++) weight[g] = (GROUP_WEIGHT[g] as number) * quality;
+        const list = this.postings.get(term) as number[];
+        for (let i = 0; i < list.length; i++) {
+          const entry = list[i] as number;
           const doc = entry >> 2;
-          const weight = (GROUP_WEIGHT[entry & 3] as number) * quality;
-          const best = this.wordBest[doc] as number;
-          if (best === 0) wordTouched.push(doc);
-          if (weight > best) this.wordBest[doc] = weight;
+          const w = weight[entry & 3] as number;
+          const best = wordBest[doc] as number;
+          if (best === 0) wordTouched[wordCount++] = doc;
+          if (w > best) wordBest[doc] = w;
         }
       }
-      for (const doc of wordTouched) {
-        if (this.matched[doc] === 0) touched.push(doc);
-        this.matched[doc] = (this.matched[doc] as number) + 1;
-        this.score[doc] = (this.score[doc] as number) + (this.wordBest[doc] as number);
-        this.wordBest[doc] = 0;
+      for (let i = 0; i < wordCount; i++) {
+        const doc = wordTouched[i] as number;
+        if (matched[doc] === 0) touched[touchedCount++] = doc;
+        matched[doc] = (matched[doc] as number) + 1;
+        score[doc] = (score[doc] as number) + (wordBest[doc] as number);
+        wordBest[doc] = 0;
       }
-      wordTouched.length = 0;
     }
-    if (filtered) for (const doc of filtered) this.mark[doc] = 1;
-    const hits: { doc: number; score: number }[] = [];
-    for (const doc of touched) {
-      if ((filtered ? this.mark[doc] === 1 : true) && this.inView(doc, view)) {
-        let score = (this.matched[doc] as number) * WORD_MATCH + (this.score[doc] as number);
-        if (phrase !== '' && foldText((this.docs[doc] as ComponentDefinition).name) === phrase) score += EXACT_NAME;
-        hits.push({ doc, score: Math.round(score * 100) / 100 });
+    if (filtered) for (const doc of filtered) mark[doc] = 1;
+    const exact = phrase === '' ? undefined : this.slotsByFold.get(phrase);
+    if (exact) for (const slot of exact) mark[2 * slot] = (mark[2 * slot] as number) | 2;
+    if (exact) for (const slot of exact) mark[2 * slot + 1] = (mark[2 * slot + 1] as number) | 2;
+    let n = 0;
+    for (let i = 0; i < touchedCount; i++) {
+      const doc = touched[i] as number;
+      if ((filtered === null || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
+        let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
+        if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
+        score[doc] = Math.round(s * 100) / 100;
+        hitDocs[n++] = doc;
+      } else {
+        score[doc] = 0;
       }
-      this.matched[doc] = 0;
-      this.score[doc] = 0;
+      matched[doc] = 0;
     }
-    if (filtered) for (const doc of filtered) this.mark[doc] = 0;
-    return hits;
+    if (filtered) for (const doc of filtered) mark[doc] = 0;
+    if (exact) for (const slot of exact) mark[2 * slot] = mark[2 * slot + 1] = 0;
+    return n;
   }
 
   /** The indexed words a query word matches, with the quality of the match. */
@@ -399,74 +445,75 @@ export class SearchIndex {
     return out;
   }
 
+  /** A page in name order after `after`: of `docs` (the first `n`), or of the whole view. */
   private byName(
-    docs: { doc: number; score: number }[] | number[] | null,
+    docs: ArrayLike<number> | null,
+    n: number,
     view: View,
     after: string,
     limit: number,
-  ): { page: { doc: number; score: number }[]; more: boolean } {
-    const page: { doc: number; score: number }[] = [];
-    let start = 0;
-    if (after !== '') {
-      let lo = 0;
-      let hi = this.nameOrder.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((this.slotName[this.nameOrder[mid] as number] as string) <= after) lo = mid + 1;
-        else hi = mid;
-      }
-      start = lo;
-    }
+  ): { page: number[]; more: boolean } {
+    const start = after === '' ? 0 : this.order.after(after);
+    const page: number[] = [];
     if (docs === null) {
-      for (let i = start; i < this.nameOrder.length; i++) {
-        const slot = this.nameOrder[i] as number;
-        if (!this.docs[2 * slot]) continue;
+      for (let i = start; i < this.order.length; i++) {
+        const slot = this.order.at(i);
+        if (this.present[2 * slot] === 0) continue;
         if (page.length === limit) return { page, more: true };
-        page.push({ doc: this.viewDoc(slot, view), score: 0 });
+        page.push(this.viewDoc(slot, view));
       }
       return { page, more: false };
     }
-    const entries = docs.map((d) => (typeof d === 'number' ? { doc: d, score: 0 } : d));
-    this.refreshRank();
-    const rank = this.rank;
-    const after_ = start;
-    const rest = entries.filter((e) => (rank[e.doc >> 1] as number) >= after_);
-    const sorted = topK(rest, limit + 1, (a, b) => (rank[a.doc >> 1] as number) - (rank[b.doc >> 1] as number));
-    return { page: sorted.slice(0, limit), more: rest.length > limit };
-  }
-
-  private refreshRank(): void {
-    if (!this.rankDirty && this.rank.length >= this.slotName.length) return;
-    const rank = new Int32Array(Math.max(this.slotName.length, 1));
-    this.nameOrder.forEach((slot, i) => {
-      rank[slot] = i;
-    });
-    this.rank = rank;
-    this.rankDirty = false;
-  }
-
-  private readonly byScore = (a: { doc: number; score: number }, b: { doc: number; score: number }): number =>
-    b.score - a.score || this.nameCmp(a.doc, b.doc);
-
-  private readonly byUpdated = (a: { doc: number }, b: { doc: number }): number =>
-    (this.updated[b.doc] as number) - (this.updated[a.doc] as number) || this.nameCmp(a.doc, b.doc);
-
-  private nameCmp(a: number, b: number): number {
-    const x = this.slotName[a >> 1] as string;
-    const y = this.slotName[b >> 1] as string;
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-
-  private countFacets(docs: readonly number[], facets: readonly Facet[], limit: number) {
-    const seen: number[] = [];
-    for (const doc of docs) {
-      for (const id of this.docValues[doc] as Int32Array) {
-        if (this.counts[id] === 0) seen.push(id);
-        this.counts[id] = (this.counts[id] as number) + 1;
-      }
+    if (start >= this.order.length) return { page, more: false };
+    const label = this.order.labelArray;
+    const from = this.order.label(this.order.at(start));
+    const rest: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const doc = docs[i] as number;
+      if ((label[doc >> 1] as number) >= from) rest.push(doc);
     }
-    const out = this.facetLists(seen, (id) => this.counts[id] as number, facets, limit);
-    for (const id of seen) this.counts[id] = 0;
+    const sorted = topDocs(rest, rest.length, limit, (a, b) => (label[a >> 1] as number) < (label[b >> 1] as number));
+    return { page: sorted, more: rest.length > limit };
+  }
+
+  /**
+   * Exact counts of the wanted facets over the first `n` of `docs`. A result holding most of the
+   * view is counted through its complement: the view's maintained counts minus what the few docs
+   * outside the result hold, so a word found nearly everywhere costs a pass over the names, not
+   * over every value of every hit.
+   */
+  private countFacets(docs: ArrayLike<number>, n: number, view: View, facets: readonly Facet[], limit: number) {
+    const withLabels = facets.includes('label');
+    const { counts, docValues, valueFacet } = this;
+    const seen: number[] = [];
+    const add = (doc: number) => {
+      const values = docValues[doc] as Int32Array;
+      for (let j = 0; j < values.length; j++) {
+        const id = values[j] as number;
+        if (!withLabels && valueFacet[id] === LABEL_FACET) break;
+        if (counts[id] === 0) seen.push(id);
+        counts[id] = (counts[id] as number) + 1;
+      }
+    };
+    let out: Partial<Record<Facet, FacetCount[]>>;
+    if (3 * n > 2 * this.size) {
+      const { mark, present } = this;
+      for (let i = 0; i < n; i++) mark[docs[i] as number] = 4;
+      for (let slot = 0; slot < this.slotName.length; slot++) {
+        if (present[2 * slot] === 0) continue;
+        const doc = this.viewDoc(slot, view);
+        if (mark[doc] !== 4) add(doc);
+      }
+      for (let i = 0; i < n; i++) mark[docs[i] as number] = 0;
+      const total = this.viewCount[view];
+      const ids: number[] = [];
+      for (let id = 0; id < total.length; id++) if ((total[id] as number) - (counts[id] as number) > 0) ids.push(id);
+      out = this.facetLists(ids, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
+    } else {
+      for (let i = 0; i < n; i++) add(docs[i] as number);
+      out = this.facetLists(seen, (id) => counts[id] as number, facets, limit);
+    }
+    for (const id of seen) counts[id] = 0;
     return out;
   }
 
@@ -588,40 +635,39 @@ function intersect(small: readonly number[], large: readonly number[]): number[]
   return out;
 }
 
-/** The first `k` items of `items` in `cmp` order (a bounded heap when k is small). */
-function topK<T>(items: readonly T[], k: number, cmp: (a: T, b: T) => number): T[] {
-  if (k <= 0) return [];
-  if (k * 4 >= items.length) return [...items].sort(cmp).slice(0, k);
-  // Max-heap (by cmp) of the best k so far.
-  const heap: T[] = [];
-  const up = (i: number) => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (cmp(heap[i] as T, heap[p] as T) <= 0) return;
-      [heap[i], heap[p]] = [heap[p] as T, heap[i] as T];
-      i = p;
-    }
-  };
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && cmp(heap[l] as T, heap[m] as T) > 0) m = l;
-      if (r < heap.length && cmp(heap[r] as T, heap[m] as T) > 0) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m] as T, heap[i] as T];
-      i = m;
-    }
-  };
-  for (const item of items) {
+/**
+ * The first `k` of the first `n` docs of `docs` in `before` order (`before(a, b)`: a comes first),
+ * through a bounded heap of doc ids: most docs are turned away by one comparison with its top.
+ */
+function topDocs(docs: ArrayLike<number>, n: number, k: number, before: (a: number, b: number) => boolean): number[] {
+  if (k <= 0 || n === 0) return [];
+  // Max-heap by `before`: the root is the last of the best k so far.
+  const heap: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const doc = docs[i] as number;
     if (heap.length < k) {
-      heap.push(item);
-      up(heap.length - 1);
-    } else if (cmp(item, heap[0] as T) < 0) {
-      heap[0] = item;
-      down(0);
+      let c = heap.length;
+      heap.push(doc);
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!before(heap[p] as number, heap[c] as number)) break;
+        [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
+        c = p;
+      }
+    } else if (before(doc, heap[0] as number)) {
+      heap[0] = doc;
+      let p = 0;
+      for (;;) {
+        const l = 2 * p + 1;
+        const r = l + 1;
+        let m = p;
+        if (l < heap.length && before(heap[m] as number, heap[l] as number)) m = l;
+        if (r < heap.length && before(heap[m] as number, heap[r] as number)) m = r;
+        if (m === p) break;
+        [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
+        p = m;
+      }
     }
   }
-  return heap.sort(cmp);
+  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
 }
