@@ -144,7 +144,7 @@ const spec = fc.record({
   provider: fc.constantFrom('aws', 'gcp', 'k8s'),
   category: fc.constantFrom('database', 'cache', 'queue'),
   labels: fc.dictionary(fc.constantFrom('team', 'tier'), fc.constantFrom('data', 'platform', '1', '2'), { maxKeys: 2 }),
-  engines: fc.subarray(['terraform', 'pulumi'], { minLength: 1 }),
+  engines: fc.subarray(['terraform', 'pulumi', 'crossplane', 'ansible'], { minLength: 1 }),
   updated: fc.integer({ min: 1, max: 1000 }),
   prerelease: fc.option(fc.array(fc.constantFrom(...VOCAB), { maxLength: 2 })),
   remove: fc.boolean(),

@@ -75,8 +75,11 @@ export interface IndexResult {
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
 
-/** Index of the `label` facet: a document's label values come last in its value list. */
-const LABEL_FACET = FACET_INDEX.get('label') as number;
+const ENGINE_FACET = FACET_INDEX.get('engine') as number;
+/** The facets a version has exactly one value of, in the order `facetValues` lists them first. */
+const SINGLE_FACETS: readonly Facet[] = ['provider', 'category', 'resource_type', 'maturity', 'support_level'];
+const SINGLE = SINGLE_FACETS.length;
+const SINGLE_COLUMN = new Map<number, number>(SINGLE_FACETS.map((f, i) => [FACET_INDEX.get(f) as number, i]));
 
 export class SearchIndex {
   private readonly slotOf = new Map<string, number>();
@@ -91,8 +94,16 @@ export class SearchIndex {
   private present = new Uint8Array(0);
   /** doc → `Date.parse(updated_at)`. */
   private updated = new Float64Array(0);
-  /** doc → interned facet value ids, label values last. */
+  /** doc → interned facet value ids (single-valued facets, then engines, then labels). */
   private readonly docValues: (Int32Array | undefined)[] = [];
+  /**
+   * The same ids laid out flat for counting: `doc * SINGLE + column` for the single-valued facets,
+   * `doc * engineStride + i` for engines (-1 after the last). Counting a facet over a result is then
+   * a pass over one typed array rather than a walk through every doc's own list.
+   */
+  private single = new Int32Array(0);
+  private engines = new Int32Array(0);
+  private engineStride = 2;
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
   private readonly postings = new Map<string, number[]>();
   /** Every word ever indexed, sorted (prefix ranges). */
@@ -103,6 +114,8 @@ export class SearchIndex {
   private readonly valueId = new Map<string, number>();
   private readonly valueFacet: number[] = [];
   private readonly valueText: string[] = [];
+  /** facet → ids of its values. */
+  private readonly facetIds: number[][] = FACETS.map(() => []);
   /** value id → sorted doc ids holding it. */
   private readonly valueDocs: number[][] = [];
   /** value id → number of docs holding it, per view. */
@@ -241,6 +254,12 @@ export class SearchIndex {
     const present = new Uint8Array(cap);
     present.set(this.present);
     this.present = present;
+    const single = new Int32Array(cap * SINGLE);
+    single.set(this.single);
+    this.single = single;
+    const engines = new Int32Array(cap * this.engineStride).fill(-1);
+    engines.set(this.engines);
+    this.engines = engines;
     this.wordBest = new Float64Array(cap);
     this.score = new Float64Array(cap);
     this.matched = new Uint8Array(cap);
@@ -282,7 +301,34 @@ export class SearchIndex {
       insertSorted(this.valueDocs[id] as number[], doc);
     }
     this.docValues[doc] = ids;
+    this.layOut(doc, ids);
     this.updated[doc] = Date.parse(def.updated_at) || 0;
+  }
+
+  private layOut(doc: number, ids: Int32Array): void {
+    let engineCount = 0;
+    for (const id of ids) if (this.valueFacet[id] === ENGINE_FACET) engineCount++;
+    if (engineCount > this.engineStride) this.widenEngines(engineCount);
+    const stride = this.engineStride;
+    this.engines.fill(-1, doc * stride, doc * stride + stride);
+    let e = doc * stride;
+    for (const id of ids) {
+      const f = this.valueFacet[id] as number;
+      const column = SINGLE_COLUMN.get(f);
+      if (column !== undefined) this.single[doc * SINGLE + column] = id;
+      else if (f === ENGINE_FACET) this.engines[e++] = id;
+    }
+  }
+
+  private widenEngines(stride: number): void {
+    const old = this.engineStride;
+    const docs = this.engines.length / old;
+    const engines = new Int32Array(docs * stride).fill(-1);
+    for (let doc = 0; doc < docs; doc++) {
+      for (let i = 0; i < old; i++) engines[doc * stride + i] = this.engines[doc * old + i] as number;
+    }
+    this.engines = engines;
+    this.engineStride = stride;
   }
 
   private unindex(doc: number, def: ComponentDefinition): void {
@@ -315,6 +361,7 @@ export class SearchIndex {
       id = this.valueText.length;
       this.valueId.set(key, id);
       this.valueFacet.push(FACET_INDEX.get(facet) as number);
+      (this.facetIds[FACET_INDEX.get(facet) as number] as number[]).push(id);
       this.valueText.push(value);
       this.valueDocs.push([]);
       this.viewCount[0].push(0);
@@ -483,61 +530,82 @@ export class SearchIndex {
    * over every value of every hit.
    */
   private countFacets(docs: ArrayLike<number>, n: number, view: View, facets: readonly Facet[], limit: number) {
-    const withLabels = facets.includes('label');
-    const { counts, docValues, valueFacet } = this;
-    const seen: number[] = [];
-    const add = (doc: number) => {
-      const values = docValues[doc] as Int32Array;
-      for (let j = 0; j < values.length; j++) {
-        const id = values[j] as number;
-        if (!withLabels && valueFacet[id] === LABEL_FACET) break;
-        if (counts[id] === 0) seen.push(id);
+    const wanted = facets.map((f) => FACET_INDEX.get(f) as number);
+    const { counts } = this;
+    if (3 * n <= 2 * this.size) {
+      for (const f of wanted) this.countFacet(f, docs, n);
+      const out = this.facetLists(wanted, (id) => counts[id] as number, facets, limit);
+      for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      return out;
+    }
+    const { mark, present, touched: outside } = this;
+    for (let i = 0; i < n; i++) mark[docs[i] as number] = 4;
+    let m = 0;
+    for (let slot = 0; slot < this.slotName.length; slot++) {
+      if (present[2 * slot] === 0) continue;
+      const doc = this.viewDoc(slot, view);
+      if (mark[doc] !== 4) outside[m++] = doc;
+    }
+    for (let i = 0; i < n; i++) mark[docs[i] as number] = 0;
+    for (const f of wanted) this.countFacet(f, outside, m);
+    const total = this.viewCount[view];
+    const out = this.facetLists(wanted, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
+    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+    return out;
+  }
+
+  /** Adds the values of facet `f` held by the first `n` of `docs` to `counts`. */
+  private countFacet(f: number, docs: ArrayLike<number>, n: number): void {
+    const { counts } = this;
+    const column = SINGLE_COLUMN.get(f);
+    if (column !== undefined) {
+      const single = this.single;
+      for (let i = 0; i < n; i++) {
+        const id = single[(docs[i] as number) * SINGLE + column] as number;
         counts[id] = (counts[id] as number) + 1;
       }
-    };
-    let out: Partial<Record<Facet, FacetCount[]>>;
-    if (3 * n > 2 * this.size) {
-      const { mark, present } = this;
-      for (let i = 0; i < n; i++) mark[docs[i] as number] = 4;
-      for (let slot = 0; slot < this.slotName.length; slot++) {
-        if (present[2 * slot] === 0) continue;
-        const doc = this.viewDoc(slot, view);
-        if (mark[doc] !== 4) add(doc);
+    } else if (f === ENGINE_FACET) {
+      const { engines, engineStride: stride } = this;
+      for (let i = 0; i < n; i++) {
+        const base = (docs[i] as number) * stride;
+        for (let j = base; j < base + stride; j++) {
+          const id = engines[j] as number;
+          if (id < 0) break;
+          counts[id] = (counts[id] as number) + 1;
+        }
       }
-      for (let i = 0; i < n; i++) mark[docs[i] as number] = 0;
-      const total = this.viewCount[view];
-      const ids: number[] = [];
-      for (let id = 0; id < total.length; id++) if ((total[id] as number) - (counts[id] as number) > 0) ids.push(id);
-      out = this.facetLists(ids, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
     } else {
-      for (let i = 0; i < n; i++) add(docs[i] as number);
-      out = this.facetLists(seen, (id) => counts[id] as number, facets, limit);
+      for (let i = 0; i < n; i++) {
+        for (const id of this.docValues[docs[i] as number] as Int32Array) {
+          if (this.valueFacet[id] === f) counts[id] = (counts[id] as number) + 1;
+        }
+      }
     }
-    for (const id of seen) counts[id] = 0;
-    return out;
   }
 
   private viewFacets(view: View, facets: readonly Facet[], limit: number) {
     const counts = this.viewCount[view];
-    const ids: number[] = [];
-    for (let id = 0; id < counts.length; id++) if ((counts[id] as number) > 0) ids.push(id);
-    return this.facetLists(ids, (id) => counts[id] as number, facets, limit);
+    return this.facetLists(
+      facets.map((f) => FACET_INDEX.get(f) as number),
+      (id) => counts[id] as number,
+      facets,
+      limit,
+    );
   }
 
-  private facetLists(ids: number[], countOf: (id: number) => number, facets: readonly Facet[], limit: number) {
+  /** Each wanted facet's values with a count above zero, most frequent first, at most `limit`. */
+  private facetLists(wanted: number[], countOf: (id: number) => number, facets: readonly Facet[], limit: number) {
     const out: Partial<Record<Facet, FacetCount[]>> = {};
-    for (const facet of facets) out[facet] = [];
-    const wanted = new Set(facets.map((f) => FACET_INDEX.get(f) as number));
-    for (const id of ids) {
-      const f = this.valueFacet[id] as number;
-      if (!wanted.has(f)) continue;
-      (out[FACETS[f] as Facet] as FacetCount[]).push({ value: this.valueText[id] as string, count: countOf(id) });
-    }
-    for (const facet of facets) {
-      const list = out[facet] as FacetCount[];
+    facets.forEach((facet, i) => {
+      const list: FacetCount[] = [];
+      for (const id of this.facetIds[wanted[i] as number] as number[]) {
+        const count = countOf(id);
+        if (count > 0) list.push({ value: this.valueText[id] as string, count });
+      }
       list.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
       if (list.length > limit) list.length = limit;
-    }
+      out[facet] = list;
+    });
     return out;
   }
 }
