@@ -130,6 +130,7 @@ export class SearchIndex {
   private touched = new Int32Array(0);
   private wordTouched = new Int32Array(0);
   private hitDocs = new Int32Array(0);
+  private filtered = new Int32Array(0);
   private counts = new Int32Array(0);
 
   /** Number of names. */
@@ -177,14 +178,14 @@ export class SearchIndex {
   query(q: IndexQuery): IndexResult {
     const filtered = this.filter(q.filters, q.view);
     const searching = q.words.length > 0;
-    let docs: ArrayLike<number> | null = null;
+    let docs: Int32Array | null = null;
     let n = this.size;
     if (searching) {
       n = this.searchWords(q.words, q.phrase, q.view, filtered);
       docs = this.hitDocs;
-    } else if (filtered) {
-      docs = filtered;
-      n = filtered.length;
+    } else if (filtered >= 0) {
+      docs = this.filtered;
+      n = filtered;
     }
     try {
       const facets: Partial<Record<Facet, FacetCount[]>> =
@@ -267,6 +268,7 @@ export class SearchIndex {
     this.touched = new Int32Array(cap);
     this.wordTouched = new Int32Array(cap);
     this.hitDocs = new Int32Array(cap);
+    this.filtered = new Int32Array(cap);
   }
 
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
@@ -405,26 +407,38 @@ export class SearchIndex {
 
   // --- queries
 
-  /** Docs of the view passing every filter, sorted by doc id; null when nothing filters. */
-  private filter(filters: readonly Filter[], view: View): number[] | null {
-    if (filters.length === 0) return null;
+  /**
+   * Docs of the view passing every filter, sorted by doc id, into `filtered`; returns how many,
+   * or -1 when nothing filters. Lists are intersected before the view is applied to what is left.
+   */
+  private filter(filters: readonly Filter[], view: View): number {
+    if (filters.length === 0) return -1;
     const lists: number[][] = [];
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
-      if (id === undefined) return [];
+      if (id === undefined) return 0;
       lists.push(this.valueDocs[id] as number[]);
     }
     lists.sort((a, b) => a.length - b.length);
-    let acc = (lists[0] as number[]).filter((doc) => this.inView(doc, view));
-    for (let i = 1; i < lists.length && acc.length > 0; i++) acc = intersect(acc, lists[i] as number[]);
-    return acc;
+    const out = this.filtered;
+    const first = lists[0] as number[];
+    let n = first.length;
+    for (let i = 0; i < n; i++) out[i] = first[i] as number;
+    for (let l = 1; l < lists.length && n > 0; l++) n = intersectInto(out, n, lists[l] as number[]);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const doc = out[i] as number;
+      if (this.inView(doc, view)) out[kept++] = doc;
+    }
+    return kept;
   }
 
   /**
-   * Every doc matching at least one word, restricted to `filtered` when given: fills `hitDocs`
+   * Every doc matching at least one word, restricted to the first `filtered` of `filtered` unless
+   * that is -1: fills `hitDocs`
    * and leaves each hit's score in `score` (the caller zeroes them). Returns the number of hits.
    */
-  private searchWords(words: readonly string[], phrase: string, view: View, filtered: number[] | null): number {
+  private searchWords(words: readonly string[], phrase: string, view: View, filtered: number): number {
     const { wordBest, matched, score, mark, touched, wordTouched, hitDocs } = this;
     let touchedCount = 0;
     const weight = new Float64Array(4);
@@ -450,14 +464,15 @@ export class SearchIndex {
         wordBest[doc] = 0;
       }
     }
-    if (filtered) for (const doc of filtered) mark[doc] = 1;
+    const only = this.filtered;
+    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 1;
     const exact = phrase === '' ? undefined : this.slotsByFold.get(phrase);
     if (exact) for (const slot of exact) mark[2 * slot] = (mark[2 * slot] as number) | 2;
     if (exact) for (const slot of exact) mark[2 * slot + 1] = (mark[2 * slot + 1] as number) | 2;
     let n = 0;
     for (let i = 0; i < touchedCount; i++) {
       const doc = touched[i] as number;
-      if ((filtered === null || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
+      if ((filtered < 0 || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
         let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
         if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
         score[doc] = Math.round(s * 100) / 100;
@@ -467,7 +482,7 @@ export class SearchIndex {
       }
       matched[doc] = 0;
     }
-    if (filtered) for (const doc of filtered) mark[doc] = 0;
+    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 0;
     if (exact) for (const slot of exact) mark[2 * slot] = mark[2 * slot + 1] = 0;
     return n;
   }
@@ -494,7 +509,7 @@ export class SearchIndex {
 
   /** A page in name order after `after`: of `docs` (the first `n`), or of the whole view. */
   private byName(
-    docs: ArrayLike<number> | null,
+    docs: Int32Array | null,
     n: number,
     view: View,
     after: string,
@@ -514,13 +529,15 @@ export class SearchIndex {
     if (start >= this.order.length) return { page, more: false };
     const label = this.order.labelArray;
     const from = this.order.label(this.order.at(start));
-    const rest: number[] = [];
+    // The query's word lists are done with: `touched` holds the docs at or after the cursor.
+    const rest = this.touched;
+    let m = 0;
     for (let i = 0; i < n; i++) {
       const doc = docs[i] as number;
-      if ((label[doc >> 1] as number) >= from) rest.push(doc);
+      if ((label[doc >> 1] as number) >= from) rest[m++] = doc;
     }
-    const sorted = topDocs(rest, rest.length, limit, (a, b) => (label[a >> 1] as number) < (label[b >> 1] as number));
-    return { page: sorted, more: rest.length > limit };
+    const sorted = topDocs(rest, m, limit, (a, b) => (label[a >> 1] as number) < (label[b >> 1] as number));
+    return { page: sorted, more: m > limit };
   }
 
   /**
@@ -529,7 +546,7 @@ export class SearchIndex {
    * outside the result hold, so a word found nearly everywhere costs a pass over the names, not
    * over every value of every hit.
    */
-  private countFacets(docs: ArrayLike<number>, n: number, view: View, facets: readonly Facet[], limit: number) {
+  private countFacets(docs: Int32Array, n: number, view: View, facets: readonly Facet[], limit: number) {
     const wanted = facets.map((f) => FACET_INDEX.get(f) as number);
     const { counts } = this;
     if (3 * n <= 2 * this.size) {
@@ -555,7 +572,7 @@ export class SearchIndex {
   }
 
   /** Adds the values of facet `f` held by the first `n` of `docs` to `counts`. */
-  private countFacet(f: number, docs: ArrayLike<number>, n: number): void {
+  private countFacet(f: number, docs: Int32Array, n: number): void {
     const { counts } = this;
     const column = SINGLE_COLUMN.get(f);
     if (column !== undefined) {
@@ -684,11 +701,12 @@ function removeSorted(list: number[], value: number): void {
   if (list[at] === value) list.splice(at, 1);
 }
 
-/** Sorted intersection; `small` is the shorter list (gallops through the longer one). */
-function intersect(small: readonly number[], large: readonly number[]): number[] {
-  const out: number[] = [];
+/** Keeps the first `n` of `acc` (sorted) that `large` (sorted) holds, in place; returns how many. */
+function intersectInto(acc: Int32Array, n: number, large: readonly number[]): number {
+  let kept = 0;
   let lo = 0;
-  for (const v of small) {
+  for (let i = 0; i < n; i++) {
+    const v = acc[i] as number;
     let hi = large.length;
     let l = lo;
     while (l < hi) {
@@ -698,16 +716,16 @@ function intersect(small: readonly number[], large: readonly number[]): number[]
     }
     lo = l;
     if (lo >= large.length) break;
-    if (large[lo] === v) out.push(v);
+    if (large[lo] === v) acc[kept++] = v;
   }
-  return out;
+  return kept;
 }
 
 /**
  * The first `k` of the first `n` docs of `docs` in `before` order (`before(a, b)`: a comes first),
  * through a bounded heap of doc ids: most docs are turned away by one comparison with its top.
  */
-function topDocs(docs: ArrayLike<number>, n: number, k: number, before: (a: number, b: number) => boolean): number[] {
+function topDocs(docs: Int32Array, n: number, k: number, before: (a: number, b: number) => boolean): number[] {
   if (k <= 0 || n === 0) return [];
   // Max-heap by `before`: the root is the last of the best k so far.
   const heap: number[] = [];
