@@ -27,6 +27,18 @@ const GROUP_WEIGHT = [1000, 100, 10, 1];
 const EXACT = 1;
 const PREFIX = 0.8;
 const TYPO = 0.6;
+const QUALITIES = [EXACT, PREFIX, TYPO];
+/**
+ * Every weight a word can add (field group weight × match quality) in ascending order: a doc's best
+ * match for a word is kept as a one-byte code into this table, which orders as the weights do.
+ */
+const WEIGHTS = Float64Array.from(
+  [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => g * q))].sort((a, b) => a - b),
+);
+/** quality → group → code into `WEIGHTS`. */
+const WEIGHT_CODE = new Map<number, Uint8Array>(
+  QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(g * q))]),
+);
 /** Added per query word a document matches: every-word matches rank above some-word ones. */
 const WORD_MATCH = 1_000_000;
 /** Added when the free text is exactly the component's name. */
@@ -122,7 +134,8 @@ export class SearchIndex {
   private readonly viewCount: [number[], number[]] = [[], []];
   // Scratch space of a query (queries run synchronously, one at a time): per-doc arrays left all
   // zero between queries, and doc lists filled from the start.
-  private wordBest = new Float64Array(0);
+  /** doc → code into `WEIGHTS` of its best match for the word being searched (0: none). */
+  private wordBest = new Uint8Array(0);
   private score = new Float64Array(0);
   private matched = new Uint8Array(0);
   /** Bit 1: in the filtered set; bit 2: named exactly as the free text; bit 4: in the result. */
@@ -201,15 +214,8 @@ export class SearchIndex {
         ({ page, more } = this.byName(docs, n, q.view, q.after, q.limit));
       } else {
         const pool = docs ?? this.viewDocs(q.view);
-        const label = this.order.labelArray;
         const key = sort === 'updated' ? this.updated : this.score;
-        // Higher key first, ties by name.
-        const before = (a: number, b: number): boolean => {
-          const ka = key[a] as number;
-          const kb = key[b] as number;
-          return ka > kb || (ka === kb && (label[a >> 1] as number) < (label[b >> 1] as number));
-        };
-        page = topDocs(pool, n, q.offset + q.limit, before).slice(q.offset);
+        page = topDocs(pool, n, q.offset + q.limit, key, this.order.labelArray).slice(q.offset);
         more = q.offset + q.limit < n;
       }
       return {
@@ -261,7 +267,7 @@ export class SearchIndex {
     const engines = new Int32Array(cap * this.engineStride).fill(-1);
     engines.set(this.engines);
     this.engines = engines;
-    this.wordBest = new Float64Array(cap);
+    this.wordBest = new Uint8Array(cap);
     this.score = new Float64Array(cap);
     this.matched = new Uint8Array(cap);
     this.mark = new Uint8Array(cap);
@@ -441,26 +447,36 @@ export class SearchIndex {
   private searchWords(words: readonly string[], phrase: string, view: View, filtered: number): number {
     const { wordBest, matched, score, mark, touched, wordTouched, hitDocs } = this;
     let touchedCount = 0;
-    const weight = new Float64Array(4);
+    const docCount = 2 * this.slotName.length;
     for (const word of words) {
       let wordCount = 0;
       for (const [term, quality] of this.expand(word)) {
-        for (let g = 0; g < 4; g++) weight[g] = (GROUP_WEIGHT[g] as number) * quality;
+        const code = WEIGHT_CODE.get(quality) as Uint8Array;
         const list = this.postings.get(term) as number[];
         for (let i = 0; i < list.length; i++) {
           const entry = list[i] as number;
           const doc = entry >> 2;
-          const w = weight[entry & 3] as number;
+          const c = code[entry & 3] as number;
           const best = wordBest[doc] as number;
           if (best === 0) wordTouched[wordCount++] = doc;
-          if (w > best) wordBest[doc] = w;
+          if (c > best) wordBest[doc] = c;
         }
       }
+      // Many docs are visited in doc order (a pass over the codes) rather than in the order the
+      // postings reached them, so the per-doc arrays are read in order, not all over.
+      const inOrder = wordCount * 8 > docCount;
+      let next = 0;
       for (let i = 0; i < wordCount; i++) {
-        const doc = wordTouched[i] as number;
+        let doc: number;
+        if (inOrder) {
+          while (wordBest[next] === 0) next++;
+          doc = next++;
+        } else {
+          doc = wordTouched[i] as number;
+        }
         if (matched[doc] === 0) touched[touchedCount++] = doc;
         matched[doc] = (matched[doc] as number) + 1;
-        score[doc] = (score[doc] as number) + (wordBest[doc] as number);
+        score[doc] = (score[doc] as number) + (WEIGHTS[wordBest[doc] as number] as number);
         wordBest[doc] = 0;
       }
     }
@@ -470,8 +486,18 @@ export class SearchIndex {
     if (exact) for (const slot of exact) mark[2 * slot] = (mark[2 * slot] as number) | 2;
     if (exact) for (const slot of exact) mark[2 * slot + 1] = (mark[2 * slot + 1] as number) | 2;
     let n = 0;
+    // Many hits are gathered in doc order, by a pass over the per-doc counts: the passes that follow
+    // (facets, ranking, clearing) then read their per-doc arrays in order rather than all over.
+    const inOrder = touchedCount * 8 > docCount;
+    let next = 0;
     for (let i = 0; i < touchedCount; i++) {
-      const doc = touched[i] as number;
+      let doc: number;
+      if (inOrder) {
+        while (matched[next] === 0) next++;
+        doc = next++;
+      } else {
+        doc = touched[i] as number;
+      }
       if ((filtered < 0 || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
         let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
         if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
@@ -536,7 +562,7 @@ export class SearchIndex {
       const doc = docs[i] as number;
       if ((label[doc >> 1] as number) >= from) rest[m++] = doc;
     }
-    const sorted = topDocs(rest, m, limit, (a, b) => (label[a >> 1] as number) < (label[b >> 1] as number));
+    const sorted = topDocs(rest, m, limit, null, label);
     return { page: sorted, more: m > limit };
   }
 
@@ -550,7 +576,7 @@ export class SearchIndex {
     const wanted = facets.map((f) => FACET_INDEX.get(f) as number);
     const { counts } = this;
     if (3 * n <= 2 * this.size) {
-      for (const f of wanted) this.countFacet(f, docs, n);
+      this.countValues(wanted, docs, n);
       const out = this.facetLists(wanted, (id) => counts[id] as number, facets, limit);
       for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
       return out;
@@ -564,37 +590,41 @@ export class SearchIndex {
       if (mark[doc] !== 4) outside[m++] = doc;
     }
     for (let i = 0; i < n; i++) mark[docs[i] as number] = 0;
-    for (const f of wanted) this.countFacet(f, outside, m);
+    this.countValues(wanted, outside, m);
     const total = this.viewCount[view];
     const out = this.facetLists(wanted, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
     for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
     return out;
   }
 
-  /** Adds the values of facet `f` held by the first `n` of `docs` to `counts`. */
-  private countFacet(f: number, docs: Int32Array, n: number): void {
-    const { counts } = this;
-    const column = SINGLE_COLUMN.get(f);
-    if (column !== undefined) {
-      const single = this.single;
-      for (let i = 0; i < n; i++) {
-        const id = single[(docs[i] as number) * SINGLE + column] as number;
+  /** Adds the values of the `wanted` facets held by the first `n` of `docs` to `counts`, in one pass. */
+  private countValues(wanted: readonly number[], docs: Int32Array, n: number): void {
+    const { counts, single, engines, engineStride: stride, docValues, valueFacet } = this;
+    const columns = Int32Array.from(
+      wanted.filter((f) => SINGLE_COLUMN.has(f)),
+      (f) => SINGLE_COLUMN.get(f) as number,
+    );
+    const columnCount = columns.length;
+    const withEngines = wanted.includes(ENGINE_FACET);
+    const others = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+    for (let i = 0; i < n; i++) {
+      const doc = docs[i] as number;
+      const row = doc * SINGLE;
+      for (let c = 0; c < columnCount; c++) {
+        const id = single[row + (columns[c] as number)] as number;
         counts[id] = (counts[id] as number) + 1;
       }
-    } else if (f === ENGINE_FACET) {
-      const { engines, engineStride: stride } = this;
-      for (let i = 0; i < n; i++) {
-        const base = (docs[i] as number) * stride;
+      if (withEngines) {
+        const base = doc * stride;
         for (let j = base; j < base + stride; j++) {
           const id = engines[j] as number;
           if (id < 0) break;
           counts[id] = (counts[id] as number) + 1;
         }
       }
-    } else {
-      for (let i = 0; i < n; i++) {
-        for (const id of this.docValues[docs[i] as number] as Int32Array) {
-          if (this.valueFacet[id] === f) counts[id] = (counts[id] as number) + 1;
+      if (others.length > 0) {
+        for (const id of docValues[doc] as Int32Array) {
+          if (others.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + 1;
         }
       }
     }
@@ -721,12 +751,25 @@ function intersectInto(acc: Int32Array, n: number, large: readonly number[]): nu
   return kept;
 }
 
+const ZERO_KEY = new Float64Array(0);
+
 /**
- * The first `k` of the first `n` docs of `docs` in `before` order (`before(a, b)`: a comes first),
- * through a bounded heap of doc ids: most docs are turned away by one comparison with its top.
+ * The first `k` of the first `n` docs of `docs`: highest `key` first (none: name order alone),
+ * ties by name label. A bounded heap of doc ids: most docs are turned away by comparing their key
+ * with the heap's last one.
  */
-function topDocs(docs: Int32Array, n: number, k: number, before: (a: number, b: number) => boolean): number[] {
+function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | null, label: Float64Array): number[] {
   if (k <= 0 || n === 0) return [];
+  const keyOf = key ?? ZERO_KEY;
+  const keyed = key !== null;
+  const before = (a: number, b: number): boolean => {
+    if (keyed) {
+      const ka = keyOf[a] as number;
+      const kb = keyOf[b] as number;
+      if (ka !== kb) return ka > kb;
+    }
+    return (label[a >> 1] as number) < (label[b >> 1] as number);
+  };
   // Max-heap by `before`: the root is the last of the best k so far.
   const heap: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -740,19 +783,22 @@ function topDocs(docs: Int32Array, n: number, k: number, before: (a: number, b: 
         [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
         c = p;
       }
-    } else if (before(doc, heap[0] as number)) {
-      heap[0] = doc;
-      let p = 0;
-      for (;;) {
-        const l = 2 * p + 1;
-        const r = l + 1;
-        let m = p;
-        if (l < heap.length && before(heap[m] as number, heap[l] as number)) m = l;
-        if (r < heap.length && before(heap[m] as number, heap[r] as number)) m = r;
-        if (m === p) break;
-        [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
-        p = m;
-      }
+      continue;
+    }
+    const top = heap[0] as number;
+    if (keyed && (keyOf[doc] as number) < (keyOf[top] as number)) continue;
+    if (!before(doc, top)) continue;
+    heap[0] = doc;
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1;
+      const r = l + 1;
+      let m = p;
+      if (l < heap.length && before(heap[m] as number, heap[l] as number)) m = l;
+      if (r < heap.length && before(heap[m] as number, heap[r] as number)) m = r;
+      if (m === p) break;
+      [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
+      p = m;
     }
   }
   return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
