@@ -31,6 +31,7 @@ const ORCHESTRATOR_LAYERS = [
   ['catalog'], // CatalogManager, the only write path
   ['search'], // the search projection (list, search, facets) fed by the log
   ['sources'], // ingestion
+  ['webhooks'], // outgoing webhooks: subscriptions and their delivery
   ['api'], // HTTP
   ['core.ts'], // buildCatalogCore
   ['main.ts'], // buildApp

@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark against the built dist/ and prints figures and ratios.
-// Usage: npm run bench [-- --only http,validation,impact,web,scale,sse,git,dynamo,postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
+// Usage: npm run bench [-- --only http,validation,creates,impact,web,scale,sse,git,dynamo,postgres] [-- --writers 32 --postgres] [-- --impact-components 100000] [-- --components 10000] [-- --duration 5]
 //        [-- --subscribers 2000] [-- --scale-components 100000 --queries 20000 --stores sqlite,postgres --quick]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,12 @@ const duration = Number(arg('duration', 5));
 const suites = {
   http: async () => (await import('./http.js')).benchHttp({ components, duration }),
   validation: async () => (await import('./validation.js')).benchValidation({ components }),
+  creates: async () =>
+    (await import('./creates.js')).benchCreates({
+      duration: Math.min(duration, 5),
+      writers: Number(arg('writers', 32)),
+      postgres: args.includes('--postgres'),
+    }),
 };
 suites.impact = async () =>
   (await import('./impact.js')).benchImpact({ components: Number(arg('impact-components', 100_000)), duration });

@@ -6,11 +6,12 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { type ComponentDefinition, create, TEXT_LIMITS } from '@nestor/sdk';
+import { create, TEXT_LIMITS } from '@nestor/sdk';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../packages/orchestrator/src/main.js';
 import { createLogger } from '../packages/orchestrator/src/observability/logging/logger.js';
+import type { StoredJson } from '../packages/orchestrator/src/storage/interfaces.js';
 import { MemoryStore } from '../packages/orchestrator/src/storage/memory/memory-store.js';
 import { AUTH, component, postComponent, testApp, uniqueName } from './helpers.js';
 
@@ -332,8 +333,8 @@ class TroubledStore extends MemoryStore {
     }
   }
 
-  override async getLatestComponent(name: string, opts?: { includePrerelease?: boolean }) {
-    if (name === 'hangs') return new Promise<ComponentDefinition | null>(() => {});
+  override async getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }) {
+    if (name === 'hangs') return new Promise<StoredJson | null>(() => {});
     if (name === 'fails') {
       throw create('storage_failure')
         .component('dynamodb')
@@ -345,7 +346,7 @@ class TroubledStore extends MemoryStore {
         .build();
     }
     if (name === 'crashes') throw new TypeError("Cannot read properties of undefined (reading 'secret_field')");
-    return super.getLatestComponent(name, opts);
+    return super.getLatestComponentJson(name, opts);
   }
 }
 

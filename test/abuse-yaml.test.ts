@@ -186,11 +186,14 @@ describe('hostile YAML through a directory sync', () => {
             cacheSize: 0,
           });
           let parses = 0;
+          const manager = new CatalogManager({ store, validator, feed, logger: silentLogger });
           const syncer = new SourceSyncer({
             name: 'abuse',
             reader: new DirectorySourceReader({ root, paths: ['**/component.yaml'] }),
             paths: ['**/component.yaml'],
-            writer: new CatalogManager({ store, validator, feed, logger: silentLogger }),
+            writer: manager,
+            lifecycle: manager,
+            maxOrphanRatio: 0.5,
             state: store,
             catalog: store,
             limits: { maxFiles: 20_000, maxBytes: 256 * 1024 * 1024 },

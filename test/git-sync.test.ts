@@ -306,6 +306,7 @@ describe('interrupted sync', () => {
       sources: [source],
       dataDir,
       writer: dying,
+      lifecycle: manager,
       store,
       feed,
       logger: silentLogger,
@@ -324,6 +325,7 @@ describe('interrupted sync', () => {
       sources: [source],
       dataDir,
       writer: manager,
+      lifecycle: manager,
       store,
       feed,
       logger: silentLogger,
@@ -340,9 +342,11 @@ describe('interrupted sync', () => {
     r.write('a/component.yaml', componentYaml({ name: 'atomic-sync' }));
     const commit = r.commit('one');
     // A separate status write after the event is lost, as a crash between the two would lose it.
+    // Only the status key: the source's file map (`source-files:`) is kept apart, written first.
     class StatusWritesFail extends MemoryStore {
-      override async putState(): Promise<void> {
-        throw new Error('process killed');
+      override async putState(key: string, value: unknown): Promise<void> {
+        if (key.startsWith('source:')) throw new Error('process killed');
+        return super.putState(key, value);
       }
     }
     const store = new StatusWritesFail();
@@ -374,6 +378,7 @@ describe('interrupted sync', () => {
       sources: [source],
       dataDir,
       writer: manager,
+      lifecycle: manager,
       store,
       feed,
       logger: silentLogger,
@@ -430,6 +435,7 @@ describe('interrupted sync', () => {
       ],
       dataDir,
       writer,
+      lifecycle: manager,
       store,
       leases: store,
       feed,

@@ -51,6 +51,8 @@ function syncerFor(reader: SourceReader) {
     reader,
     paths: ['**/component.yaml'],
     writer,
+    lifecycle: writer,
+    maxOrphanRatio: 0.5,
     state: store,
     catalog: store,
     limits: { maxFiles: 20_000, maxBytes: 256 * 1024 * 1024 },
@@ -79,7 +81,7 @@ describe('a hostile component file in a source', () => {
       const report = await syncer.sync();
       expect(report.complete).toBe(true);
       expect(report.errors).toEqual([
-        expect.objectContaining({ path: 'bad/component.yaml', code: 'yaml_too_complex', line: 1, column: 69 }),
+        expect.objectContaining({ path: 'bad/component.yaml', code: 'yaml_too_complex', line: 1, column: 68 }),
       ]);
       expect(report.counts.failed).toBe(1);
     }

@@ -52,7 +52,7 @@ describe('nestor validate on hostile YAML', () => {
     const { code, out } = await cli(['validate', a, b, good, a]);
     expect(code).toBe(2);
     expect(out.match(/yaml_too_complex {2}file refused: YAML nests deeper than 64 levels/g)).toHaveLength(3);
-    expect(out).toContain(`${a}:1:69`);
+    expect(out).toContain(`${a}:1:68`);
     expect(out).toContain('✔ cli-good@1.0.0');
   });
 

@@ -222,6 +222,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
   // Sources are stopped before the store closes (stoppers run in reverse).
   const sources = sourceManagerFromConfig(config, {
     writer: manager,
+    lifecycle: manager,
     store,
     feed,
     logger,

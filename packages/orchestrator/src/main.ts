@@ -9,6 +9,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { registerAuditRoutes } from './api/handlers/audit.js';
 import { registerCatalogRoutes } from './api/handlers/catalog.js';
+import { registerChangesetRoutes } from './api/handlers/changesets.js';
 import { registerEngineRoutes } from './api/handlers/engines.js';
 import { type ReadinessCheck, registerHealthRoutes } from './api/handlers/health.js';
 import { registerImpactRoutes } from './api/handlers/impact.js';
@@ -16,6 +17,7 @@ import { registerLifecycleRoutes } from './api/handlers/lifecycle.js';
 import { registerSchemaRoutes } from './api/handlers/schemas.js';
 import { registerSourceRoutes } from './api/handlers/sources.js';
 import { registerEventRoutes } from './api/handlers/sse.js';
+import { registerSubscriptionRoutes } from './api/handlers/subscriptions.js';
 import { registerTokenRoutes } from './api/handlers/tokens.js';
 import { registerOperationsRoutes } from './api/handlers/version.js';
 import { registerWebhookRoutes } from './api/handlers/webhooks.js';
@@ -35,6 +37,7 @@ import { HttpHealthChecker } from './engines/health.js';
 import { EventCompactor } from './events/compaction.js';
 import type { ChangeFeed } from './events/interfaces.js';
 import { EventBroker } from './events/sse/server.js';
+import { type AddressLookup, EndpointPolicy } from './infra/endpoint-policy.js';
 import { LeaderLease, LeaseLeadership } from './leases/lease.js';
 import type { Clock } from './observability/clock.js';
 import { systemClock } from './observability/clock.js';
@@ -46,6 +49,10 @@ import type { CatalogStore } from './storage/interfaces.js';
 import { TokenService } from './tokens/service.js';
 import { StoredTokenVerifier } from './tokens/verifier.js';
 import { buildInfo } from './version.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import type { RetryTimer } from './webhooks/interfaces.js';
+import { httpSender, realRetryTimer } from './webhooks/sender.js';
+import { SubscriptionService } from './webhooks/subscriptions.js';
 
 export type { Config } from './config/config.js';
 export { defaultConfig } from './config/config.js';
@@ -62,6 +69,10 @@ export interface AppOverrides {
   spanExporter?: SpanExporter;
   /** Folder of the built catalog browser (default packages/web/dist). */
   webDir?: string;
+  /** Waiting between webhook retries (tests move their clock instead). */
+  webhookTimer?: RetryTimer;
+  /** Name resolution of webhook receivers (tests answer private addresses for public-looking names). */
+  webhookLookup?: AddressLookup;
 }
 
 /** A wired orchestrator. `start()` begins background work; `close()` stops everything in reverse order. */
@@ -199,12 +210,61 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     search: core.search,
     limits: { validateBatch: config.limits.validate_batch, dependencies: config.limits.dependencies },
   });
+  registerChangesetRoutes(server, { manager, audit, impact, limits: { dependencies: config.limits.dependencies } });
   registerLifecycleRoutes(server, { manager });
   registerEngineRoutes(server, { engines });
   registerImpactRoutes(server, { impact });
   registerSchemaRoutes(server);
   registerTokenRoutes(server, { tokens, audit });
   registerAuditRoutes(server, { log: baseStore });
+
+  // Outgoing webhooks (10.6): one replica, the `webhooks` lease holder, delivers; every receiver's
+  // host is judged when subscribed and again, resolved once and pinned, before every attempt.
+  const webhookPolicy = new EndpointPolicy({
+    allowHosts: config.webhooks.allow_hosts,
+    allowHostsKey: 'webhooks.allow_hosts',
+    noun: 'url',
+    ...(overrides.webhookLookup ? { lookup: overrides.webhookLookup } : {}),
+  });
+  const dispatcher = new WebhookDispatcher({
+    store: baseStore,
+    feed,
+    leadership: new LeaseLeadership({
+      store: baseStore,
+      name: 'webhooks',
+      holder: randomUUID(),
+      ttlMs: 30_000,
+      logger,
+    }),
+    policy: webhookPolicy,
+    send: httpSender,
+    timer: overrides.webhookTimer ?? realRetryTimer,
+    clock,
+    logger,
+    metrics,
+    auditEntry: (id, details) =>
+      audit.entry({
+        actor: 'system:webhooks',
+        action: 'subscription.disable',
+        subject: id,
+        request_id: null,
+        ip: null,
+        outcome: 'ok',
+        details,
+      }),
+    retryForMs: config.webhooks.retry_for_ms,
+    timeoutMs: config.webhooks.timeout_ms,
+  });
+  stoppers.push(() => dispatcher.stop());
+  const subscriptions = new SubscriptionService({
+    store: baseStore,
+    policy: webhookPolicy,
+    clock,
+    onChange: () => {
+      if (started) dispatcher.nudge();
+    },
+  });
+  registerSubscriptionRoutes(server, { subscriptions, audit });
 
   // Sources (issue 5): their status routes and webhooks; the syncs themselves are the core's.
   registerSourceRoutes(server, { sources });
@@ -279,6 +339,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         await sources.start();
         compactor.start();
         purger.start();
+        dispatcher.start();
         audit.start();
         engines.startRefresh(5_000);
         engineHealth.start();

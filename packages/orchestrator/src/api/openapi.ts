@@ -135,6 +135,7 @@ export function documentRoute(
 export const TAGS = [
   { name: 'components', description: 'Publish, read, search and resolve versioned components.' },
   { name: 'validation', description: 'Validate components without writing them.' },
+  { name: 'changesets', description: 'Publish several versions at once, all or nothing.' },
   { name: 'impact', description: 'Dependents, diffs and multi-component resolution.' },
   { name: 'engines', description: 'Deployment engines and their health.' },
   { name: 'sources', description: 'Git and directory sources, their sync status, and the webhooks that start a sync.' },
@@ -142,6 +143,7 @@ export const TAGS = [
   { name: 'schemas', description: 'JSON Schemas for editors and CI.' },
   { name: 'tokens', description: 'Stored API tokens: create, list, revoke (admin).' },
   { name: 'audit', description: 'Who changed what, including refused writes (admin).' },
+  { name: 'subscriptions', description: 'Outgoing webhooks: subscriptions and their delivery logs (admin).' },
   { name: 'operations', description: 'Liveness, readiness and build information.' },
 ];
 

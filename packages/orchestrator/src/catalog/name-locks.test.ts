@@ -34,4 +34,22 @@ describe('KeyedLocks', () => {
     release();
     await blocked;
   });
+
+  it('holds several keys at once without deadlock, whatever order callers name them in', async () => {
+    const locks = new KeyedLocks();
+    const inside = new Set<string>();
+    const job = (keys: string[]) =>
+      locks.runAll(keys, async () => {
+        for (const k of new Set(keys)) {
+          expect(inside.has(k)).toBe(false);
+          inside.add(k);
+        }
+        await tick();
+        for (const k of keys) inside.delete(k);
+        return keys.join();
+      });
+    const results = await Promise.all([job(['a', 'b']), job(['b', 'a']), job(['c', 'a', 'a']), job(['d'])]);
+    expect(results).toEqual(['a,b', 'b,a', 'c,a,a', 'd']);
+    expect(locks.size()).toBe(0);
+  });
 });

@@ -24,6 +24,19 @@ export class KeyedLocks {
     }
   }
 
+  /**
+   * Runs `work` holding every key at once (a changeset's names). Keys are taken one by one in
+   * sorted order, so two callers sharing keys can never each hold one the other waits for.
+   */
+  async runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const take = (i: number): Promise<T> => {
+      const key = sorted[i];
+      return key === undefined ? work() : this.run(key, () => take(i + 1));
+    };
+    return take(0);
+  }
+
   /** Keys with work running or waiting. */
   size(): number {
     return this.tails.size;

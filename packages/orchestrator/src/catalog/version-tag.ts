@@ -4,7 +4,7 @@ import type { ComponentDefinition } from '@nestor/sdk';
  * The strong ETag of a version read. It changes whenever the representation does: content (the
  * digest) or any mutable field (every change moves the revision).
  */
-export function versionEtag(c: ComponentDefinition): string {
+export function versionEtag(c: Pick<ComponentDefinition, 'digest' | 'revision'>): string {
   return `"${digestPart(c.digest)}.${c.revision}"`;
 }
 

@@ -5,6 +5,7 @@ import { registerDiffCommand } from './diff.js';
 import { registerInitCommand } from './init.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { registerMigrateCommand } from './migrate.js';
+import { registerPublishCommand } from './publish.js';
 import { registerServeCommand } from './serve.js';
 import { registerSyncCommand } from './sync.js';
 import { registerTokenCommand } from './token.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDiffCommand(program);
   registerInitCommand(program);
   registerLifecycleCommands(program);
+  registerPublishCommand(program);
   registerTokenCommand(program);
   registerVersionCommand(program);
   return program;

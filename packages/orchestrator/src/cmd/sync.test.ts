@@ -31,12 +31,12 @@ sources:
   return { repo, dir, configFile };
 }
 
-async function sync(configFile: string, source = 'platform') {
+async function sync(configFile: string, source = 'platform', flags: { confirmRemovals?: boolean } = {}) {
   let stdout = '';
   let stderr = '';
   const code = await runSync(
     source,
-    { config: configFile },
+    { config: configFile, ...flags },
     {
       stdout: (t) => {
         stdout += t;
@@ -51,6 +51,22 @@ async function sync(configFile: string, source = 'platform') {
 }
 
 describe('nestor sync', () => {
+  it('stops at the orphan breaker (exit 1, nothing written) until --confirm-removals', async () => {
+    const { repo, configFile } = setUp();
+    for (let i = 0; i < 4; i++) repo.write(`c${i}/component.yaml`, componentYaml({ name: `cli-o${i}` }));
+    repo.commit('four');
+    expect((await sync(configFile)).code).toBe(0);
+    for (let i = 0; i < 3; i++) repo.remove(`c${i}/component.yaml`);
+    repo.commit('remove three');
+    const blocked = await sync(configFile);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toContain("blocked: it would orphan 3 of the source's 4 version(s) (75 %");
+    expect(blocked.stdout).toContain('--confirm-removals');
+    const confirmed = await sync(configFile, 'platform', { confirmRemovals: true });
+    expect(confirmed.code).toBe(0);
+    expect(confirmed.stdout).toContain('orphaned 3 version(s) whose files left the source');
+  });
+
   it('syncs a git source into the SQLite store, printing progress and a summary', async () => {
     const { repo, dir, configFile } = setUp();
     repo.write('a/component.yaml', componentYaml({ name: 'cli-a' }));

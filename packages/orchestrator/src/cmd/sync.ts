@@ -13,6 +13,7 @@ export interface SyncFlags {
   examples?: boolean;
   logLevel?: string;
   json?: boolean;
+  confirmRemovals?: boolean;
 }
 
 /**
@@ -31,6 +32,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--no-examples', 'do not define the built-in examples source')
     .option('--log-level <level>', 'log level (default error)')
     .option('--json', 'print the summary as JSON')
+    .option('--confirm-removals', "let this sync orphan more than the source's max_orphan_ratio of its versions")
     .action(async (source: string, flags: SyncFlags) => {
       process.exitCode = await runSync(source, flags, {
         stdout: (t) => process.stdout.write(t),
@@ -63,6 +65,7 @@ export async function runSync(source: string, flags: SyncFlags, io: SyncIo): Pro
     const { sources } = core;
     let lastPhase = '';
     const report = await sources.sync(source, {
+      confirmRemovals: flags.confirmRemovals === true,
       onProgress: (p) => {
         if (p.phase !== lastPhase || p.phase === 'write') io.stderr(`${progressLine(p)}\n`);
         lastPhase = p.phase;
@@ -103,7 +106,16 @@ function summary(r: SyncReport): string {
     `  created ${c.created}, unchanged ${c.unchanged}, failed ${c.failed}, conflicts ${c.conflicts}`,
     `  the source holds ${c.files} file(s) defining ${c.versions} version(s)`,
   ];
-  if (!r.complete) lines.push('  incomplete: some components could not be written; run the sync again');
+  if (r.blocked) {
+    const { orphans, total, ratio } = r.blocked;
+    lines.push(
+      `  blocked: it would orphan ${orphans} of the source's ${total} version(s) (${Math.round(ratio * 100)} %, above max_orphan_ratio); nothing was written`,
+      '  run it again with --confirm-removals if the files were removed on purpose',
+    );
+  } else if (!r.complete) lines.push('  incomplete: some components could not be written; run the sync again');
+  if (r.orphaned > 0 || r.unorphaned > 0) {
+    lines.push(`  orphaned ${r.orphaned} version(s) whose files left the source, lifted ${r.unorphaned} mark(s)`);
+  }
   for (const e of r.errors) {
     const at = e.line !== null ? `:${e.line}${e.column !== null ? `:${e.column}` : ''}` : '';
     lines.push(`  ${e.path}${at} ${e.code}: ${e.message}`);

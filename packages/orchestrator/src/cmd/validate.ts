@@ -62,7 +62,8 @@ export interface ValidateIo {
 const COMPONENT_FILE_GLOBS = ['**/component.yaml', '**/*.component.yaml'];
 const COMPONENT = 'cli';
 
-interface Decoded {
+/** One component document read from a file. */
+export interface Decoded {
   file: FileReport;
   parsed: ParsedComponent;
 }
@@ -216,7 +217,7 @@ Exit codes:
  * files are screened and parsed by the sync's own steps. The parser sees paths below the argument;
  * reports show them joined to it.
  */
-async function readArgument(arg: string): Promise<{ files: FileReport[]; decoded: Decoded[] }> {
+export async function readArgument(arg: string): Promise<{ files: FileReport[]; decoded: Decoded[] }> {
   const alone = (error: SourceFileError) => ({ files: [{ path: arg, errors: [error], components: [] }], decoded: [] });
   let info: Awaited<ReturnType<typeof stat>>;
   try {

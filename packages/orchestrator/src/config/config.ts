@@ -23,7 +23,15 @@ export interface SourceConfig {
   max_files?: number;
   /** Most bytes of matching files a sync takes on; more fails the sync (default SYNC_LIMIT_DEFAULTS). */
   max_bytes?: number;
+  /**
+   * A sync that would orphan more than this share (0..1) of the source's versions is blocked until
+   * confirmed (default DEFAULT_MAX_ORPHAN_RATIO).
+   */
+  max_orphan_ratio?: number;
 }
+
+/** `sources[].max_orphan_ratio` when a source does not set it (DESIGN.md 10.3). */
+export const DEFAULT_MAX_ORPHAN_RATIO = 0.5;
 
 /** Bounds of one source sync when the source does not set its own (docs/security.md, "Git sync"). */
 export const SYNC_LIMIT_DEFAULTS = { max_files: 20_000, max_bytes: 256 * 1024 * 1024 } as const;
@@ -92,8 +100,14 @@ export interface Config {
   };
   auth: { anonymous_read: boolean; tokens: TokenConfig[] };
   sources: SourceConfig[];
-  /** Incoming webhooks (`POST /v1/webhooks/{source}`): largest body read, in bytes. */
-  webhooks: { body_limit: number };
+  /**
+   * Webhooks. Incoming (`POST /v1/webhooks/{source}`): `body_limit`, the largest body read, in
+   * bytes. Outgoing (`/v1/subscriptions`, DESIGN.md 10.6): `allow_hosts`, hosts (as written in the
+   * URL) a subscription may name even though they are internal; `timeout_ms`, the bound on one
+   * delivery attempt; `retry_for_ms`, how long an event is retried before the subscription is
+   * disabled.
+   */
+  webhooks: { body_limit: number; allow_hosts: string[]; timeout_ms: number; retry_for_ms: number };
   /** Audit log (`GET /v1/audit`): entries older than `retain_ms` are deleted. */
   audit: { retain_ms: number };
   engines: EngineConfig[];
@@ -198,7 +212,7 @@ export function defaultConfig(): Config {
     },
     auth: { anonymous_read: true, tokens: [] },
     sources: [],
-    webhooks: { body_limit: 1_048_576 },
+    webhooks: { body_limit: 1_048_576, allow_hosts: [], timeout_ms: 10_000, retry_for_ms: 24 * 3_600_000 },
     audit: { retain_ms: 90 * 24 * 3_600_000 },
     engines: defaultEngines(),
     // Empty: `npm start` runs the examples with engines that have no endpoint, so nothing needs it.

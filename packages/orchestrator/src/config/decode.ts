@@ -1,6 +1,13 @@
 import { EndpointPolicy } from '../infra/endpoint-policy.js';
 import { checkConfig, configError, durationMs, keyPath, timerMs } from './check.js';
-import { type Config, defaultConfig, type SourceConfig, SYNC_LIMIT_DEFAULTS, type TokenConfig } from './config.js';
+import {
+  type Config,
+  DEFAULT_MAX_ORPHAN_RATIO,
+  defaultConfig,
+  type SourceConfig,
+  SYNC_LIMIT_DEFAULTS,
+  type TokenConfig,
+} from './config.js';
 import { decodeEngine } from './engine-config.js';
 import { type ConfigFile, ConfigFileSchema, EnginesSection, type SourceInput, type TokenInput } from './schema.js';
 
@@ -66,7 +73,7 @@ export function decodeConfig(raw: Record<string, unknown>): Config {
     c.auth.tokens = (f.auth.tokens ?? []).map((t, i) => decodeToken(t, `auth.tokens[${i}]`));
   }
   c.sources = (f.sources ?? []).map((s, i) => decodeSource(s, `sources[${i}]`));
-  if (f.webhooks) c.webhooks.body_limit = f.webhooks.body_limit ?? c.webhooks.body_limit;
+  if (f.webhooks) decodeWebhooks(f.webhooks, c);
   if (f.audit) c.audit.retain_ms = durationMs(f.audit.retain, 'audit.retain') ?? c.audit.retain_ms;
   decodeEngines(raw.engines, c);
   for (const [what, list] of [
@@ -191,6 +198,7 @@ function decodeSource(s: SourceInput, at: string): SourceConfig {
     ssh_key_path: s.ssh_key_path ?? null,
     max_files: s.max_files ?? SYNC_LIMIT_DEFAULTS.max_files,
     max_bytes: s.max_bytes ?? SYNC_LIMIT_DEFAULTS.max_bytes,
+    max_orphan_ratio: s.max_orphan_ratio ?? DEFAULT_MAX_ORPHAN_RATIO,
   };
 }
 
@@ -220,4 +228,26 @@ function decodeToken(t: TokenInput, at: string): TokenConfig {
     if (s !== 'read' && s !== 'write' && s !== 'admin') throw configError(`${key('scopes')}: unknown scope "${s}"`);
   }
   return { name: t.name ?? 'config', token, sha256, scopes: scopes as TokenConfig['scopes'] };
+}
+
+/** The `webhooks` section: incoming bodies and outgoing deliveries. */
+function decodeWebhooks(w: NonNullable<ConfigFile['webhooks']>, c: Config): void {
+  c.webhooks.body_limit = w.body_limit ?? c.webhooks.body_limit;
+  if (w.allow_hosts) {
+    for (const [i, host] of w.allow_hosts.entries()) {
+      // A host as a URL writes it: no scheme, path, port or wildcard, which would never match.
+      if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(host.trim())) {
+        throw configError(
+          `webhooks.allow_hosts[${i}] must be a host name or IP address as written in a URL (no scheme, port or path)`,
+        );
+      }
+    }
+    c.webhooks.allow_hosts = w.allow_hosts.map((h) => h.trim());
+  }
+  c.webhooks.timeout_ms = timerMs(w.timeout, 'webhooks.timeout', 100) ?? c.webhooks.timeout_ms;
+  const retryFor = durationMs(w.retry_for, 'webhooks.retry_for');
+  if (retryFor !== undefined && (retryFor < 60_000 || retryFor > 7 * 86_400_000)) {
+    throw configError('webhooks.retry_for must be from 1 minute to 7 days');
+  }
+  c.webhooks.retry_for_ms = retryFor ?? c.webhooks.retry_for_ms;
 }

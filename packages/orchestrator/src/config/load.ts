@@ -62,6 +62,11 @@ function applyEnv(raw: Record<string, unknown>, env: Record<string, string | und
       (raw.engines as Record<string, unknown>).allow_hosts = value.split(',').map((h) => h.trim());
       continue;
     }
+    if (section === 'webhooks' && field === 'allow_hosts') {
+      raw.webhooks ??= {};
+      (raw.webhooks as Record<string, unknown>).allow_hosts = value.split(',').map((h) => h.trim());
+      continue;
+    }
     if (typeof def !== 'object' || def === null || Array.isArray(def)) continue;
     raw[section] ??= {};
     const target = raw[section] as Record<string, unknown>;

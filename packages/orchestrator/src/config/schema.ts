@@ -65,6 +65,7 @@ const SourceSchema = Section({
   ssh_key_path: Type.Optional(NonEmpty()),
   max_files: Type.Optional(Int(1, 10_000_000)),
   max_bytes: Type.Optional(Int(1024, 64 * GiB)),
+  max_orphan_ratio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 });
 
 const Discovery = Section({
@@ -110,7 +111,14 @@ export const ConfigFileSchema = Section({
   cache: Type.Optional(Cache),
   auth: Type.Optional(Auth),
   sources: Type.Optional(Type.Array(SourceSchema)),
-  webhooks: Type.Optional(Section({ body_limit: Type.Optional(Int(1024, 64 * MiB)) })),
+  webhooks: Type.Optional(
+    Section({
+      body_limit: Type.Optional(Int(1024, 64 * MiB)),
+      allow_hosts: Type.Optional(StringList()),
+      timeout: Type.Optional(Duration()),
+      retry_for: Type.Optional(Duration()),
+    }),
+  ),
   audit: Type.Optional(Section({ retain: Type.Optional(Duration()) })),
   engines: Type.Optional(Type.Unknown()),
   discovery: Type.Optional(Discovery),

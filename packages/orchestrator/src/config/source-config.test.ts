@@ -35,6 +35,22 @@ describe('source config: sync limits', () => {
   });
 });
 
+describe('source config: max_orphan_ratio', () => {
+  it('defaults to 0.5 and takes any share from 0 to 1', () => {
+    expect(source({})).toMatchObject({ max_orphan_ratio: 0.5 });
+    for (const ratio of [0, 0.25, 1])
+      expect(source({ max_orphan_ratio: ratio })).toMatchObject({ max_orphan_ratio: ratio });
+  });
+
+  it('refuses a ratio outside 0..1 or not a number, naming the key', () => {
+    for (const bad of [-0.1, 1.5, 50, '0.5', true]) {
+      const err = refused({ max_orphan_ratio: bad });
+      expect(err.code).toBe('invalid_request');
+      expect(err.message).toContain('sources[0].max_orphan_ratio');
+    }
+  });
+});
+
 describe('source config: credentials in URLs', () => {
   it('refuses a password or an https user (a token) in the URL and points to token_env', () => {
     for (const url of [

@@ -39,6 +39,16 @@ export interface EndpointPolicyOptions {
   lookup?: AddressLookup;
   /** Bound on one name resolution. */
   lookupTimeoutMs?: number;
+  /** The config key refusals point to (default `engines.allow_hosts`). */
+  allowHostsKey?: string;
+  /** What the URL is called in refusals (default `endpoint`). */
+  noun?: string;
+}
+
+/** A URL's host resolved and judged: the addresses a connection may use, each one checked. */
+export interface ResolvedEndpoint {
+  refusal: null;
+  addresses: { address: string; family: number }[];
 }
 
 /**
@@ -50,20 +60,24 @@ export class EndpointPolicy {
   private readonly allow: Set<string>;
   private readonly lookup: AddressLookup;
   private readonly lookupTimeoutMs: number;
+  private readonly allowHostsKey: string;
+  private readonly noun: string;
 
   constructor(opts: EndpointPolicyOptions) {
     this.allow = new Set(opts.allowHosts.map(normalizeHost));
     this.lookup = opts.lookup ?? systemLookup;
     this.lookupTimeoutMs = opts.lookupTimeoutMs ?? 2_000;
+    this.allowHostsKey = opts.allowHostsKey ?? 'engines.allow_hosts';
+    this.noun = opts.noun ?? 'endpoint';
   }
 
   /** The reason `endpoint` is refused judging by its text alone, or null. */
   refusal(endpoint: string): string | null {
-    const parsed = parseEndpoint(endpoint);
+    const parsed = parseEndpoint(endpoint, this.noun);
     if (typeof parsed === 'string') return parsed;
     if (this.allowed(parsed)) return null;
     const kind = hostKind(parsed.hostname);
-    return kind ? refused(parsed.written, kind) : null;
+    return kind ? this.refused(parsed.written, kind) : null;
   }
 
   /**
@@ -72,11 +86,11 @@ export class EndpointPolicy {
    * then fails to connect, which is the honest report).
    */
   async check(endpoint: string): Promise<string | null> {
-    const parsed = parseEndpoint(endpoint);
+    const parsed = parseEndpoint(endpoint, this.noun);
     if (typeof parsed === 'string') return parsed;
     if (this.allowed(parsed)) return null;
     const kind = hostKind(parsed.hostname);
-    if (kind) return refused(parsed.written, kind);
+    if (kind) return this.refused(parsed.written, kind);
     if (ipLiteral(parsed.hostname) !== null) return null;
     let addresses: { address: string }[];
     try {
@@ -90,13 +104,54 @@ export class EndpointPolicy {
     }
     for (const { address } of addresses) {
       const addressKind = classifyAddress(address);
-      if (addressKind) return `host "${parsed.written}" resolves to ${address}, a ${addressKind} address`;
+      if (addressKind) return this.resolvedRefusal(parsed.written, address, addressKind);
     }
     return null;
   }
 
+  /**
+   * Judges `endpoint` and resolves its host once, for a caller that then connects to one of the
+   * returned addresses rather than resolving again: a name that answered a public address to the
+   * check cannot answer a private one to the connection (DNS rebinding). Hosts in the allow list
+   * are resolved but not judged. Throws when the name does not resolve (in time).
+   */
+  async resolve(endpoint: string): Promise<ResolvedEndpoint | { refusal: string }> {
+    const parsed = parseEndpoint(endpoint, this.noun);
+    if (typeof parsed === 'string') return { refusal: parsed };
+    const allowed = this.allowed(parsed);
+    const kind = allowed ? null : hostKind(parsed.hostname);
+    if (kind) return { refusal: this.refused(parsed.written, kind) };
+    const literal = ipLiteral(parsed.hostname);
+    if (literal !== null) return { refusal: null, addresses: [{ address: literal, family: isIPv6(literal) ? 6 : 4 }] };
+    const addresses = await withTimeout(this.lookup(parsed.hostname.replace(/\.$/, '')), this.lookupTimeoutMs, {
+      component: 'infra',
+      operation: 'ResolveEndpoint',
+      message: `resolving ${parsed.hostname} took over ${this.lookupTimeoutMs} ms`,
+    });
+    if (addresses.length === 0) throw new Error(`${parsed.hostname} has no address`);
+    if (!allowed) {
+      for (const { address } of addresses) {
+        const addressKind = classifyAddress(address);
+        if (addressKind) return { refusal: this.resolvedRefusal(parsed.written, address, addressKind) };
+      }
+    }
+    return { refusal: null, addresses };
+  }
+
   private allowed(parsed: ParsedEndpoint): boolean {
     return this.allow.has(normalizeHost(parsed.written));
+  }
+
+  private resolvedRefusal(written: string, address: string, kind: BlockedKind): string {
+    return `host "${written}" resolves to ${address}, a ${kind} address; list it in ${this.allowHostsKey} to ${this.verb()} it`;
+  }
+
+  private verb(): string {
+    return this.noun === 'endpoint' ? 'probe' : 'use';
+  }
+
+  private refused(written: string, kind: BlockedKind): string {
+    return `host "${written}" is a ${kind} address; list it in ${this.allowHostsKey} to ${this.verb()} it`;
   }
 }
 
@@ -116,34 +171,30 @@ function normalizeHost(host: string): string {
 // Backslashes count as separators: WHATWG URLs treat `\` like `/` in http(s) authorities.
 const AUTHORITY = /^[a-z][a-z0-9+.-]*:[/\\]{2}([^/\\?#]*)/i;
 
-function parseEndpoint(endpoint: string): ParsedEndpoint | string {
+function parseEndpoint(endpoint: string, noun: string): ParsedEndpoint | string {
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    return 'the endpoint is not a URL';
+    return `the ${noun} is not a URL`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'the endpoint must be http or https';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the ${noun} must be http or https`;
   if (url.username !== '' || url.password !== '') {
     // A probe URL is shown to readers of the engine list; credentials in it would leak.
-    return 'the endpoint must not carry credentials';
+    return `the ${noun} must not carry credentials`;
   }
   const authority = AUTHORITY.exec(endpoint.trim())?.[1];
-  if (authority === undefined || authority.includes('@')) return 'the endpoint must not carry credentials';
+  if (authority === undefined || authority.includes('@')) return `the ${noun} must not carry credentials`;
   const written = /^\[[^\]]*\]|^[^:]*/.exec(authority)?.[0] ?? '';
   // The text and the parser must agree on the host, or an allow-listed spelling could smuggle another.
   let reparsed: string;
   try {
     reparsed = new URL(`http://${written}/`).hostname;
   } catch {
-    return 'the endpoint host is not valid';
+    return `the ${noun} host is not valid`;
   }
-  if (reparsed !== url.hostname) return 'the endpoint host is ambiguous';
+  if (reparsed !== url.hostname) return `the ${noun} host is ambiguous`;
   return { written: normalizeHost(written), hostname: url.hostname };
-}
-
-function refused(written: string, kind: BlockedKind): string {
-  return `host "${written}" is a ${kind} address; list it in engines.allow_hosts to probe it`;
 }
 
 /** The blocked kind of a parsed URL hostname (name or literal), without resolving; null if none. */

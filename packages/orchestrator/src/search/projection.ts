@@ -31,6 +31,8 @@ export interface CatalogQuery {
   /** True for `/search`: items carry a score, and text without words or qualifiers matches nothing. */
   ranked: boolean;
   filters: readonly Filter[];
+  /** Only components whose listed version is orphaned (`orphaned=true`). */
+  orphaned?: boolean | undefined;
   includePrerelease: boolean;
   /** Default: relevance for a search with words, name otherwise. */
   sort?: SortOrder | undefined;
@@ -66,6 +68,11 @@ export class SearchProjection implements LogConsumer {
   private readonly logger: Logger;
   private readonly waitMs: number;
   private index = new SearchIndex();
+  /**
+   * The JSON of each indexed definition, made on first use. Keyed by the object: a change replaces
+   * a definition in the index, so an entry can never outlive the version it was made from.
+   */
+  private readonly json = new WeakMap<ComponentDefinition, string>();
   private waiter: ProjectionWaiter | null = null;
 
   constructor(opts: { source: SearchSource; logger: Logger; waitMs?: number }) {
@@ -126,6 +133,43 @@ export class SearchProjection implements LogConsumer {
 
   /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */
   async query(q: CatalogQuery): Promise<CatalogQueryResult<ComponentDefinition | ScoredComponent>> {
+    const r = await this.run(q);
+    const items = q.ranked ? r.hits.map((h) => ({ ...h.component, score: h.score })) : r.hits.map((h) => h.component);
+    return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets };
+  }
+
+  /**
+   * `query` as the JSON text of its HTTP answer (`{ items, next_cursor, total, facets? }`, the
+   * members in that order, as the handlers answered before): each definition is serialised once
+   * and kept while it is indexed, so a page is a join of strings rather than a `JSON.stringify` of
+   * its definitions on every request.
+   */
+  async page(q: CatalogQuery): Promise<string> {
+    const r = await this.run(q);
+    const items = r.hits.map((h) =>
+      q.ranked
+        ? `${this.jsonOf(h.component).slice(0, -1)},"score":${JSON.stringify(h.score)}}`
+        : this.jsonOf(h.component),
+    );
+    const facets = r.facets ? `,"facets":${JSON.stringify(r.facets)}` : '';
+    return `{"items":[${items.join(',')}],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
+  }
+
+  private jsonOf(c: ComponentDefinition): string {
+    let json = this.json.get(c);
+    if (json === undefined) {
+      json = JSON.stringify(c);
+      this.json.set(c, json);
+    }
+    return json;
+  }
+
+  private async run(q: CatalogQuery): Promise<{
+    hits: { component: ComponentDefinition; score: number }[];
+    nextCursor: string | null;
+    total: number;
+    facets: Partial<Record<Facet, FacetCount[]>> | null;
+  }> {
     await this.settle(q.revision ?? null);
     // A query without words has no relevance: it is a filtered list in name order.
     const asked: SortOrder = q.sort ?? (q.words.length > 0 ? 'relevance' : 'name');
@@ -133,14 +177,15 @@ export class SearchProjection implements LogConsumer {
     const byName = sort === 'name';
     const after = byName ? decodeListCursor(q.cursor) : '';
     const offset = byName ? 0 : decodeSearchCursor(q.cursor);
-    if (q.ranked && q.words.length === 0 && q.filters.length === 0) {
-      return { items: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? emptyFacets(q.facets) : null };
+    if (q.ranked && q.words.length === 0 && q.filters.length === 0 && !q.orphaned) {
+      return { hits: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? emptyFacets(q.facets) : null };
     }
     const result = this.index.query({
       view: q.includePrerelease ? 1 : 0,
       words: q.words,
       phrase: q.phrase,
       filters: q.filters,
+      orphaned: q.orphaned,
       sort,
       after,
       offset,
@@ -148,13 +193,10 @@ export class SearchProjection implements LogConsumer {
       facets: q.facets,
       facetLimit: q.facetLimit ?? DEFAULT_FACET_LIMIT,
     });
-    const items = q.ranked
-      ? result.hits.map((h) => ({ ...h.component, score: h.score }))
-      : result.hits.map((h) => h.component);
     const last = result.hits.at(-1);
     let nextCursor: string | null = null;
     if (result.more && last) nextCursor = byName ? listCursor(last.component.name) : searchCursor(offset + q.limit);
-    return { items, nextCursor, total: result.total, facets: q.facets.length > 0 ? result.facets : null };
+    return { hits: result.hits, nextCursor, total: result.total, facets: q.facets.length > 0 ? result.facets : null };
   }
 
   /** Waits, bounded, until the projection reflects `revision` (the writes this replica has shown). */

@@ -165,6 +165,52 @@ export function describeSearchContract(name: string, makeStore: () => Promise<St
       expect(await names('provider:aws provider:gcp')).toEqual([]);
     });
 
+    it('answers a page as JSON text equal to the serialised query, before and after a patch', async () => {
+      const serialised = (r: Awaited<ReturnType<SearchProjection['query']>>) =>
+        JSON.stringify({
+          items: r.items,
+          next_cursor: r.nextCursor,
+          total: r.total,
+          ...(r.facets ? { facets: r.facets } : {}),
+        });
+      const head = async () => fixture.store.headSequence();
+      const queries = async (): Promise<CatalogQuery[]> => [
+        {
+          ...parseSearchText('postgres'),
+          ranked: true,
+          includePrerelease: false,
+          limit: 2,
+          facets: ['provider'],
+          revision: await head(),
+        },
+        {
+          words: [],
+          phrase: '',
+          filters: [],
+          ranked: false,
+          includePrerelease: false,
+          limit: 3,
+          facets: [],
+          revision: await head(),
+        },
+        {
+          words: [],
+          phrase: '',
+          filters: [{ facet: 'category', value: 'database' }],
+          ranked: false,
+          includePrerelease: false,
+          limit: 50,
+          facets: ['label'],
+          sort: 'updated',
+          revision: await head(),
+        },
+      ];
+      for (const q of await queries()) expect(await projection.page(q)).toBe(serialised(await projection.query(q)));
+      await fixture.store.updateComponent('aws-rds-postgres', '1.0.0', { labels: { team: 'web' }, maturity: 'beta' });
+      for (const q of await queries()) expect(await projection.page(q)).toBe(serialised(await projection.query(q)));
+      expect(await projection.page((await queries())[2] as CatalogQuery)).toContain('"team":"web"');
+    });
+
     it('answers exact totals and facets over the whole filtered result, not the page', async () => {
       const r = await search('category:database', { limit: 1, facets: ['provider', 'label', 'maturity'] });
       expect(r.total).toBe(4);
@@ -269,6 +315,40 @@ export function describeSearchContract(name: string, makeStore: () => Promise<St
       await store.createComponent(makeComponent({ ...CATALOG[0], version: '2.0.0', description: 'Aurora' }));
       expect(await names('aurora')).toEqual(['aws-rds-postgres']);
       expect(await names('label:team=payments')).toEqual([]);
+    });
+
+    it('filters orphaned components (their listed version), following marks and lifts through the log', async () => {
+      const store = fixture.store;
+      const version = (name: string) => CATALOG.find((c) => c.name === name)?.version ?? '1.0.0';
+      for (const name of ['aws-vpc', 'k8s-redis', 'gcp-cloudsql-postgres']) {
+        await store.changeLifecycle(name, version(name), { kind: 'orphan', source: 'platform' });
+      }
+      const orphans = async (q: string) => names(q, { ranked: q !== '', orphaned: true, sort: 'name' });
+      expect(await orphans('')).toEqual(['aws-vpc', 'gcp-cloudsql-postgres', 'k8s-redis']);
+      expect(await orphans('postgres')).toEqual(['gcp-cloudsql-postgres']);
+      expect(await orphans('category:cache')).toEqual(['k8s-redis']);
+      // Not a facet: asking for facets never counts it.
+      expect(
+        Object.keys((await search('', { ranked: false, orphaned: true, facets: ['provider'] })).facets ?? {}),
+      ).toEqual(['provider']);
+      await store.changeLifecycle('k8s-redis', version('k8s-redis'), { kind: 'unorphan' });
+      // A newer version that no source lost is what the list shows now.
+      await store.createComponent(makeComponent({ ...CATALOG[7], version: '2.0.0' }));
+      expect(await orphans('')).toEqual(['gcp-cloudsql-postgres']);
+      // A projection built from the store (start-up, reset) knows the marks as well.
+      const rebuilt = new SearchProjection({ source: store, logger: silentLogger });
+      await rebuilt.onReset();
+      const listed = await rebuilt.query({
+        words: [],
+        phrase: '',
+        filters: [],
+        ranked: false,
+        orphaned: true,
+        includePrerelease: false,
+        limit: 20,
+        facets: [],
+      });
+      expect(listed.items.map((c) => c.name)).toEqual(['gcp-cloudsql-postgres']);
     });
   });
 }

@@ -57,6 +57,8 @@ export interface IndexQuery {
   words: readonly string[];
   phrase: string;
   filters: readonly Filter[];
+  /** Only docs whose version is orphaned (not a facet: it is never counted). */
+  orphaned?: boolean | undefined;
   sort: SortOrder;
   /** Name order: the page starts after this name (''). Other orders: the offset. */
   after: string;
@@ -130,6 +132,8 @@ export class SearchIndex {
   private readonly facetIds: number[][] = FACETS.map(() => []);
   /** value id → sorted doc ids holding it. */
   private readonly valueDocs: number[][] = [];
+  /** Sorted doc ids whose version is orphaned. */
+  private readonly orphanedDocs: number[] = [];
   /** value id → number of docs holding it, per view. */
   private readonly viewCount: [number[], number[]] = [[], []];
   // Scratch space of a query (queries run synchronously, one at a time): per-doc arrays left all
@@ -189,7 +193,7 @@ export class SearchIndex {
    * word matching most of the catalog (`p`, `aws`) costs passes over its postings, not allocations.
    */
   query(q: IndexQuery): IndexResult {
-    const filtered = this.filter(q.filters, q.view);
+    const filtered = this.filter(q.filters, q.view, q.orphaned === true);
     const searching = q.words.length > 0;
     let docs: Int32Array | null = null;
     let n = this.size;
@@ -310,6 +314,7 @@ export class SearchIndex {
     }
     this.docValues[doc] = ids;
     this.layOut(doc, ids);
+    if (def.orphaned) insertSorted(this.orphanedDocs, doc);
     this.updated[doc] = Date.parse(def.updated_at) || 0;
   }
 
@@ -349,6 +354,7 @@ export class SearchIndex {
       list.pop();
     }
     for (const id of this.docValues[doc] ?? []) removeSorted(this.valueDocs[id] as number[], doc);
+    if (def.orphaned) removeSorted(this.orphanedDocs, doc);
     this.docValues[doc] = undefined;
   }
 
@@ -414,12 +420,13 @@ export class SearchIndex {
   // --- queries
 
   /**
-   * Docs of the view passing every filter, sorted by doc id, into `filtered`; returns how many,
-   * or -1 when nothing filters. Lists are intersected before the view is applied to what is left.
+   * Docs of the view passing every filter (and only orphaned ones when `orphaned`), sorted by doc
+   * id, into `filtered`; returns how many, or -1 when nothing filters. Lists are intersected before
+   * the view is applied to what is left.
    */
-  private filter(filters: readonly Filter[], view: View): number {
-    if (filters.length === 0) return -1;
-    const lists: number[][] = [];
+  private filter(filters: readonly Filter[], view: View, orphaned: boolean): number {
+    if (filters.length === 0 && !orphaned) return -1;
+    const lists: number[][] = orphaned ? [this.orphanedDocs] : [];
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
       if (id === undefined) return 0;

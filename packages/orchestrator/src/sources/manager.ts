@@ -46,6 +46,10 @@ interface Slot {
   timer: NodeJS.Timeout | null;
   watcher: FSWatcher | null;
   debounce: NodeJS.Timeout | null;
+  /** An admin confirmed removals: the next sync to start may orphan past `max_orphan_ratio`. */
+  confirmNext: boolean;
+  /** What the last sync of this process was blocked by, when it was. */
+  blocked: SyncReport['blocked'];
 }
 
 /**
@@ -94,6 +98,8 @@ export class SourceManager {
         timer: null,
         watcher: null,
         debounce: null,
+        confirmNext: false,
+        blocked: null,
       });
     }
   }
@@ -121,6 +127,9 @@ export class SourceManager {
   async status(name: string): Promise<SourceStatus> {
     const slot = this.slot(name);
     const persisted = await slot.syncer.persisted();
+    // The block is recorded with the source, so every replica (and a restarted one) reports it.
+    const blocked = slot.state === 'blocked' ? slot.blocked : (persisted?.blocked ?? null);
+    const state = slot.state === 'idle' && blocked ? 'blocked' : slot.state;
     return {
       name,
       type: slot.def.type,
@@ -129,7 +138,11 @@ export class SourceManager {
       last_commit: persisted?.commit ?? null,
       last_sync_at: persisted?.last_sync_at ?? null,
       last_duration_ms: persisted?.last_duration_ms ?? null,
-      state: slot.state,
+      state,
+      blocked:
+        state === 'blocked' && blocked
+          ? { orphans: blocked.orphans, total: blocked.total, ratio: blocked.ratio }
+          : null,
       counts: {
         created: 0,
         unchanged: 0,
@@ -151,6 +164,8 @@ export class SourceManager {
    */
   sync(name: string, opts: Omit<SyncOptions, 'signal'> = {}): Promise<SyncReport> {
     const slot = this.slot(name);
+    // A confirmation joins whichever sync starts next, also one another request already queued.
+    if (opts.confirmRemovals) slot.confirmNext = true;
     if (!slot.running) return this.launch(slot, opts);
     if (!slot.queued) {
       slot.queued = slot.running
@@ -163,11 +178,17 @@ export class SourceManager {
     return slot.queued;
   }
 
-  /** Asks for a sync without waiting (webhooks, polls, the API); failures land in the status. */
-  requestSync(name: string, reason: string): void {
+  /**
+   * Asks for a sync without waiting (webhooks, polls, the API); failures land in the status.
+   * `confirmRemovals` lets that sync orphan past the source's `max_orphan_ratio`.
+   */
+  requestSync(name: string, reason: string, opts: { confirmRemovals?: boolean } = {}): void {
     if (this.stopped) return;
-    this.logger.debug({ source: name, reason }, 'source sync requested');
-    this.sync(name).catch(() => undefined);
+    this.logger.debug(
+      { source: name, reason, confirm_removals: opts.confirmRemovals === true },
+      'source sync requested',
+    );
+    this.sync(name, opts).catch(() => undefined);
   }
 
   /** Whether a sync of the source is running or queued. */
@@ -231,7 +252,9 @@ export class SourceManager {
   }
 
   private launch(slot: Slot, opts: Omit<SyncOptions, 'signal'>): Promise<SyncReport> {
-    const p = this.run(slot, opts).finally(() => {
+    const confirmRemovals = slot.confirmNext;
+    slot.confirmNext = false;
+    const p = this.run(slot, { ...opts, confirmRemovals }).finally(() => {
       if (slot.running === p) slot.running = null;
     });
     slot.running = p;
@@ -266,6 +289,13 @@ export class SourceManager {
     const t0 = performance.now();
     try {
       const report = await slot.syncer.sync({ ...opts, signal });
+      slot.blocked = report.blocked;
+      if (report.blocked) {
+        slot.state = 'blocked';
+        slot.lastError = null;
+        this.syncs.inc({ source: name, outcome: 'blocked' });
+        return report;
+      }
       slot.state = report.complete ? 'idle' : 'failed';
       slot.lastError = report.complete
         ? null

@@ -22,12 +22,13 @@ export interface SyncPlan {
 /**
  * Fetches the source and plans the sync: incremental (the paths changed since the recorded
  * revision, plus those that failed last time) when the globs are the same and the recorded state
- * has totals to update, full otherwise.
+ * has totals to update, full otherwise (and when `forceFull`: no file map to update).
  */
 export async function planSync(
   reader: SourceReader,
   previous: PersistedSourceState | null,
   paths: string[],
+  opts: { forceFull?: boolean } = {},
 ): Promise<SyncPlan> {
   const head = await reader.head();
   const prevCommit = previous?.commit ?? null;
@@ -35,7 +36,7 @@ export async function planSync(
   // A state recorded before the totals were kept cannot be updated by difference.
   const prevTotals = previous ? totalsOf(previous) : null;
   let changed: Set<string> | null = null;
-  if (previous && sameGlobs && prevTotals) changed = await reader.changes(previous.commit, head);
+  if (previous && sameGlobs && prevTotals && !opts.forceFull) changed = await reader.changes(previous.commit, head);
   const full = changed === null;
   const retry = new Set((previous?.errors ?? []).map((e) => e.path));
   const upToDate = !full && changed?.size === 0 && retry.size === 0 && prevTotals !== null;

@@ -5,7 +5,13 @@ import type { EventLog, StateStore } from '../storage/interfaces.js';
 import { fileError, isSourceFileErrorCode } from './file-errors.js';
 import type { ParsedComponent } from './parser.js';
 import type { SourceReader } from './readers.js';
-import { MAX_STATUS_ERRORS, type PersistedSourceState, type SyncCounts, stateKey } from './sync-state.js';
+import {
+  type BlockedSync,
+  MAX_STATUS_ERRORS,
+  type PersistedSourceState,
+  type SyncCounts,
+  stateKey,
+} from './sync-state.js';
 
 /** What one sync did. */
 export interface SyncReport {
@@ -26,6 +32,12 @@ export interface SyncReport {
   complete: boolean;
   /** Sequence of the `source.synced` event, or null when nothing changed. */
   event_id: number | null;
+  /** Set when the sync wrote nothing because it would orphan too many versions (`max_orphan_ratio`). */
+  blocked: BlockedSync | null;
+  /** Versions marked orphaned by this sync (their files left the source). */
+  orphaned: number;
+  /** Versions whose orphan mark this sync lifted (their files came back with the same content). */
+  unorphaned: number;
 }
 
 /** How a failed write shows in a source's status. */
@@ -91,6 +103,8 @@ export interface SyncOutcome {
   bytes: number;
   errors: SourceFileError[];
   complete: boolean;
+  orphaned: number;
+  unorphaned: number;
 }
 
 /**
@@ -117,7 +131,7 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
     // Recorded last: a sync killed before this point is redone from the previous revision. The
     // status and its event are one write: the log never announces a sync whose status a crash
     // lost, nor does a status appear whose event is missing.
-    if (r.head !== r.prevCommit || r.counts.created > 0) {
+    if (r.head !== r.prevCommit || r.counts.created > 0 || r.orphaned > 0 || r.unorphaned > 0) {
       const event = await to.events.appendEvent(
         {
           type: 'source.synced',
@@ -132,6 +146,8 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
             full: r.full,
             files: r.files,
             counts: r.counts,
+            orphaned: r.orphaned,
+            unorphaned: r.unorphaned,
             errors: errors.length,
             duration_ms: duration,
           },
@@ -156,9 +172,17 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
     started_at: r.startedAt.toISOString(),
     complete: r.complete,
     event_id: eventId,
+    blocked: null,
+    orphaned: r.orphaned,
+    unorphaned: r.unorphaned,
   };
   // A poll that found nothing new is routine: keep it out of the info log.
-  const changed = r.counts.created > 0 || r.counts.failed > 0 || r.counts.conflicts > 0 || !r.complete;
+  const changed =
+    r.counts.created > 0 ||
+    r.counts.failed > 0 ||
+    r.counts.conflicts > 0 ||
+    r.orphaned + r.unorphaned > 0 ||
+    !r.complete;
   to.logger[changed ? 'info' : 'debug'](
     {
       source: to.name,
@@ -166,6 +190,8 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
       full: r.full,
       files: r.files,
       counts: r.counts,
+      orphaned: r.orphaned,
+      unorphaned: r.unorphaned,
       errors: errors.length,
       ms: duration,
       complete: r.complete,

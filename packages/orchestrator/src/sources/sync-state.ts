@@ -1,5 +1,8 @@
 import type { SourceFileError, SourceStatus } from '@nestor/sdk';
 
+/** Why a sync wrote nothing: it would orphan more than `max_orphan_ratio` of the source's versions. */
+export type BlockedSync = NonNullable<SourceStatus['blocked']>;
+
 /** Per-outcome counts of a sync, as the source status shows them. */
 export type SyncCounts = SourceStatus['counts'];
 
@@ -13,6 +16,11 @@ export interface PersistedSourceState {
   /** Total size of the `counts.files` files, so that an incremental sync checks `max_bytes`. */
   bytes?: number;
   errors: SourceFileError[];
+  /**
+   * Set by a blocked sync (which records nothing else: `commit` stays the last synced revision),
+   * cleared by the next complete one.
+   */
+  blocked?: BlockedSync & { commit: string; at: string };
 }
 
 /** Most per-file errors kept in a source's status. */

@@ -5,6 +5,7 @@ import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
 import { fileError } from './file-errors.js';
+import { type LifecycleMarker, OrphanTracker, recordBlocked } from './orphans.js';
 import {
   type ComponentFileParser,
   componentFileParser,
@@ -39,6 +40,10 @@ export interface SourceSyncerOptions {
   /** Globs under the source root. */
   paths: string[];
   writer: ComponentCreator;
+  /** Marks versions whose files left the source as orphaned, and lifts the mark (`orphans.ts`). */
+  lifecycle: LifecycleMarker;
+  /** A sync that would orphan more than this share of the source's versions is blocked (0..1). */
+  maxOrphanRatio: number;
   /** Where an incremental sync checks which versions the changed files held before. */
   catalog: Pick<ComponentReader, 'getComponent'>;
   state: StateStore;
@@ -57,6 +62,8 @@ export interface SyncOptions {
   onProgress?: (progress: SyncProgress) => void;
   /** Stops between writes; the revision is then not recorded, so the next sync finishes the work. */
   signal?: AbortSignal;
+  /** Lets this sync orphan more than `max_orphan_ratio` of the source's versions. */
+  confirmRemovals?: boolean;
 }
 
 const PROGRESS_EVERY = 1000;
@@ -83,6 +90,8 @@ export class SourceSyncer {
   private readonly maxFileBytes: number;
   private readonly matchers: ReturnType<typeof globMatchers>;
   private readonly parser: ComponentFileParser;
+  private readonly orphans: OrphanTracker;
+  private readonly maxOrphanRatio: number;
   /**
    * Files none of whose documents parsed, by path, with the content they had: failed files are
    * retried on every sync, and a hostile file must cost one parse per process, not one per sync.
@@ -104,6 +113,16 @@ export class SourceSyncer {
     this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
     this.matchers = globMatchers(opts.paths);
     this.parser = opts.parser ?? componentFileParser;
+    this.maxOrphanRatio = opts.maxOrphanRatio;
+    this.orphans = new OrphanTracker({
+      source: opts.name,
+      state: opts.state,
+      catalog: opts.catalog,
+      marker: opts.lifecycle,
+      maxRatio: opts.maxOrphanRatio,
+      clock: this.clock,
+      logger: opts.logger,
+    });
   }
 
   /** The state recorded by the last complete sync, or null. */
@@ -114,24 +133,31 @@ export class SourceSyncer {
   /**
    * Runs one sync. Throws `git_failure` or `timeout` when the source cannot be read at all, and
    * `payload_too_large` when it holds more than its limits; the catalog is untouched then.
-   * Everything wrong with single files is in the report. Three steps: plan and read
-   * (`sync-plan.ts`), write in order (`write-loop.ts`), record (`sync-record.ts`).
+   * Everything wrong with single files is in the report. Four steps: plan and read
+   * (`sync-plan.ts`), weigh removals (`orphans.ts`; a sync over `max_orphan_ratio` stops here,
+   * blocked, without writing), write in order (`write-loop.ts`), mark orphans and record
+   * (`sync-record.ts`).
    */
   async sync(opts: SyncOptions = {}): Promise<SyncReport> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     const progress = (phase: SyncProgress['phase'], done: number, total: number) =>
       opts.onProgress?.({ source: this.name, phase, done, total });
-    const finish = async (outcome: Omit<SyncOutcome, 'startedAt' | 't0' | 'head' | 'prevCommit' | 'full'>) => {
+    const finish = async (
+      outcome: Omit<SyncOutcome, 'startedAt' | 't0' | 'head' | 'prevCommit' | 'full' | 'orphaned' | 'unorphaned'>,
+      marks = { orphaned: 0, unorphaned: 0 },
+    ) => {
       const { name, paths, reader, state, events, feed, logger } = this;
       const recorder = { name, paths, reader, state, events, feed, logger };
-      const report = await recordSync(recorder, { startedAt, t0, head, prevCommit, full, ...outcome });
+      const report = await recordSync(recorder, { startedAt, t0, head, prevCommit, full, ...outcome, ...marks });
       progress('done', outcome.files, outcome.files);
       return report;
     };
 
     progress('fetch', 0, 0);
-    const plan = await planSync(this.reader, await this.persisted(), this.paths);
+    // Without a file map (a source synced before orphans were tracked) only a full sync builds one.
+    const tracked = await this.orphans.tracked();
+    const plan = await planSync(this.reader, await this.persisted(), this.paths, { forceFull: !tracked });
     const { head, prevCommit, full, previous, prevTotals } = plan;
     const counts: SyncCounts = { created: 0, unchanged: 0, failed: 0, conflicts: 0, files: 0, versions: 0 };
     if (plan.upToDate && prevTotals) {
@@ -154,10 +180,25 @@ export class SourceSyncer {
     counts.failed += new Set(errors.map((e) => e.path)).size;
     progress('parse', readable.length, readable.length);
 
+    const fileMap = tracked ? await this.orphans.load() : null;
+    const removals = await this.orphans.plan(fileMap, { full, wanted: plan.wanted, listed: selected, items });
+    if (this.orphans.blocks(removals) && !opts.confirmRemovals) {
+      const { name, paths, reader, state, events, feed, logger } = this;
+      const blockedCounts: SyncCounts = { ...counts, versions: prevTotals?.versions ?? 0 };
+      const report = await recordBlocked(
+        { name, paths, reader, state, events, feed, logger },
+        { startedAt, t0, head, previous, full, counts: blockedCounts, plan: removals, maxRatio: this.maxOrphanRatio },
+      );
+      progress('done', 0, 0);
+      return report;
+    }
+
     const heldAfter = new Set<string>();
     const complete = await this.writeAll(items, counts, errors, heldAfter, opts, progress);
     counts.versions = Math.max(0, (prevTotals && !full ? prevTotals.versions : 0) - heldBefore.size + heldAfter.size);
-    return finish({ files: readable.length, counts, bytes, errors, complete });
+    // Marks follow the writes: a sync that could not write everything marks nothing and is redone.
+    const marks = complete ? await this.orphans.settle(removals, items, heldAfter, head) : undefined;
+    return finish({ files: readable.length, counts, bytes, errors, complete }, marks);
   }
 
   /**

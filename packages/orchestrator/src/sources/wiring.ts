@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Tracer } from '@opentelemetry/api';
-import { type Config, SYNC_LIMIT_DEFAULTS } from '../config/config.js';
+import { type Config, DEFAULT_MAX_ORPHAN_RATIO, SYNC_LIMIT_DEFAULTS } from '../config/config.js';
 import type { ChangeFeed } from '../events/interfaces.js';
 import { GitClient, type SpawnFn } from '../git/client.js';
 import { LeaderLease } from '../leases/lease.js';
@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import type { ComponentReader, EventLog, LeaseStore, StateStore } from '../storage/interfaces.js';
 import { type SourceDefinition, SourceManager } from './manager.js';
+import type { LifecycleMarker } from './orphans.js';
 import { DirectorySourceReader, GitSourceReader, type SourceReader } from './readers.js';
 import { type ComponentCreator, SourceSyncer } from './syncer.js';
 
@@ -32,6 +33,8 @@ export interface SourceWiringOptions {
   /** Git clones go to `<dataDir>/sources/<name>`. */
   dataDir: string;
   writer: ComponentCreator;
+  /** Marks and unmarks orphans (the catalog manager). */
+  lifecycle: LifecycleMarker;
   store: StateStore & Pick<EventLog, 'appendEvent'> & Pick<ComponentReader, 'getComponent'>;
   /** Leases that keep replicas (and `nestor sync` beside a server) from syncing one source at once. */
   leases?: LeaseStore;
@@ -100,6 +103,8 @@ function syncerFactory(opts: SourceWiringOptions & { clock: Clock }): (def: Sour
       reader,
       paths: def.paths,
       writer: opts.writer,
+      lifecycle: opts.lifecycle,
+      maxOrphanRatio: def.max_orphan_ratio ?? DEFAULT_MAX_ORPHAN_RATIO,
       catalog: opts.store,
       limits,
       state: opts.store,

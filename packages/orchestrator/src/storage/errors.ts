@@ -76,3 +76,8 @@ export function tokenConflict(component: string, operation: string, name: string
 export function tokenNotFound(component: string, operation: string, id: string) {
   return notFound('token_not_found', component, operation, `no stored token with id "${id}"`, { id });
 }
+
+/** `subscription_not_found`: no webhook subscription has the id. */
+export function subscriptionNotFound(component: string, operation: string, id: string) {
+  return notFound('subscription_not_found', component, operation, `no webhook subscription with id "${id}"`, { id });
+}

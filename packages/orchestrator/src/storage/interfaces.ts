@@ -4,9 +4,7 @@ import type {
   ComponentPatch,
   ComponentSpec,
   DeploymentEngine,
-  Maturity,
   NewCatalogEvent,
-  ScoredComponent,
   TokenScope,
 } from '@nestor/sdk';
 
@@ -16,27 +14,16 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Filters of the component list. Every filter narrows (AND). */
+/**
+ * A page of latest versions. Filtering, ranking and counting are the search projection's
+ * (`search/`), which builds itself from these pages: the stores keep no search of their own.
+ */
 export interface ListQuery {
-  provider?: string | undefined;
-  category?: string | undefined;
-  resource_type?: string | undefined;
-  /** Components whose deployment_engines include this engine. */
-  engine?: string | undefined;
-  maturity?: Maturity | undefined;
-  /** Every pair must be among the component's labels. */
-  labels?: Record<string, string> | undefined;
   /** When true, prereleases count when choosing each component's latest version. */
   includePrerelease?: boolean | undefined;
   /** 1..500. */
   limit: number;
   /** Cursor from a previous page; a malformed cursor throws `invalid_cursor`. */
-  cursor?: string | null | undefined;
-}
-
-export interface SearchQuery extends Omit<ListQuery, 'cursor'> {
-  /** Free text matched against name, description and labels. */
-  text: string;
   cursor?: string | null | undefined;
 }
 
@@ -78,6 +65,28 @@ export interface ComponentReader {
    * pages never repeat or skip a name that exists for the whole walk. Throws `invalid_cursor`.
    */
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>>;
+}
+
+/**
+ * A stored version as JSON text, exactly what a read of it shows (`JSON.stringify` of what
+ * `getComponent` returns, in content), with what an answer needs besides the body.
+ */
+export interface StoredJson {
+  json: string;
+  digest: string;
+  revision: number;
+  /** Set while the version is deleted (its reads answer 410 `component_deleted`); `purged` once purged. */
+  deleted: { purged: boolean } | null;
+}
+
+/**
+ * Reads that hand over the stored definition without parsing it, so a single-version answer costs
+ * no `JSON.parse` and no serialisation. Same choice of version as `getComponent` and
+ * `getLatestComponent`; null when those are null.
+ */
+export interface ComponentJsonReader {
+  getComponentJson(name: string, version: string): Promise<StoredJson | null>;
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null>;
 }
 
 /** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */
@@ -125,8 +134,8 @@ export interface ComponentWriter {
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome>;
   /**
-   * Applies a lifecycle change and appends its event in one atomic write; latest, list and search
-   * follow at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
+   * Applies a lifecycle change and appends its event in one atomic write; latest and list follow
+   * at once (`latest-rule.ts`). A change that changes nothing (revoking a revoked version,
    * restoring an active one) is a no-op (`event: null`). Throws `component_not_found`;
    * `component_deleted` for anything but restore (or purge) of a deleted version, and for every
    * change of a purged one; `precondition_failed` for a failed condition.
@@ -137,6 +146,70 @@ export interface ComponentWriter {
     change: LifecycleChange,
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome>;
+}
+
+/** What became of one member of a changeset. */
+export interface ChangesetItem {
+  name: string;
+  version: string;
+  /** `unchanged`: the same content was published already (nothing written for it). */
+  status: 'created' | 'unchanged';
+}
+
+/** A written changeset (`GET /v1/changesets/{id}`). */
+export interface ChangesetRecord {
+  id: string;
+  time: string;
+  /** `token:<name>`, `source:<name>` or `anonymous`. */
+  actor: string;
+  message: string | null;
+  /** Sequence of the set's last event. */
+  revision: number;
+  /** Every member, in the order submitted. */
+  items: ChangesetItem[];
+}
+
+/** Several new versions to store in one atomic write (DESIGN.md 10.4). */
+export interface ChangesetWrite {
+  /** Chosen by the caller; the stored record's id. */
+  id: string;
+  actor: string;
+  message: string | null;
+  /** In the order submitted; no name+version twice (`invalid_request` otherwise). */
+  members: NewComponent[];
+  /**
+   * Per name of a created member, the `versionSetTag` its validation judged against (as
+   * `CreateConditions.expectedVersionSet`); a name whose set moved fails the whole write with
+   * `precondition_failed`. Names left out are not checked.
+   */
+  expectedVersionSets?: Readonly<Record<string, string>> | undefined;
+  /** Written in the same atomic write, and only when something is written. */
+  audit?: AuditEntry | undefined;
+}
+
+/** The outcome of a changeset write. */
+export interface ChangesetOutcome {
+  /** Null when every member was unchanged: then nothing at all was written. */
+  changeset: ChangesetRecord | null;
+  /** The stored version of each member, in the order submitted. */
+  components: ComponentDefinition[];
+  /** One `component.created` per created member, consecutive sequences, in member order. */
+  events: CatalogEvent[];
+}
+
+/** Changesets: several creates in one atomic write, and their records. */
+export interface ChangesetStore {
+  /**
+   * Stores every new member and appends one `component.created` per created member (consecutive
+   * sequences, each event's `data.changeset` the set's id), the record and `audit` in one atomic
+   * write: all of it or nothing. A member stored already with the same digest is `unchanged`;
+   * with another digest (or deleted) the whole write fails with `version_conflict` (`details.name`,
+   * `details.version`). Throws `precondition_failed` (a moved version set), `changeset_too_large`
+   * (a store's own transaction limit) and writes nothing then either.
+   */
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome>;
+  /** The record, or null. */
+  getChangeset(id: string): Promise<ChangesetRecord | null>;
 }
 
 /**
@@ -173,12 +246,6 @@ export type StateChange =
   | { kind: 'engine_put'; engine: DeploymentEngine }
   /** `EngineStore.deleteEngine`; when there is no such engine, throws `engine_not_found` and appends nothing. */
   | { kind: 'engine_delete'; name: string };
-
-/** Ranked full-text search over name, description and labels. */
-export interface ComponentSearcher {
-  /** Latest version of each matching component, best score first. Empty text matches nothing. */
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>>;
-}
 
 /** Version history. */
 export interface ComponentVersioning {
@@ -327,6 +394,81 @@ export interface AuditLog {
   pruneAudit(before: string): Promise<number>;
 }
 
+/** What a subscription's events must match; null matches anything. */
+export interface SubscriptionFilter {
+  name: string | null;
+  provider: string | null;
+  category: string | null;
+}
+
+/**
+ * An outgoing webhook subscription (`/v1/subscriptions`, DESIGN.md 10.6). The secret is kept as
+ * given: it signs every delivery, so a hash would not do (docs/security.md).
+ */
+export interface StoredSubscription {
+  /** 16 lowercase hex characters. */
+  id: string;
+  url: string;
+  /** Event types delivered; [] means every type. */
+  types: string[];
+  filter: SubscriptionFilter;
+  /** `whsec_<base64>`: the Standard Webhooks signing secret. */
+  secret: string;
+  created_at: string;
+  state: 'active' | 'disabled';
+  disabled_reason: string | null;
+  /**
+   * Every event up to this sequence was delivered to the subscription or did not match it; delivery
+   * resumes after it (a restart included). A new subscription starts at the log's head.
+   */
+  position: number;
+}
+
+/** How the delivery of one event to one subscription stands. */
+type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * One line of a subscription's delivery log: the latest attempt at one event. `pending` is retried
+ * later; `failed` was given up (the subscription is then disabled).
+ */
+export interface DeliveryRecord {
+  event_id: number;
+  /** Attempts made so far, 1 for the first. */
+  attempt: number;
+  status: DeliveryStatus;
+  /** The receiver's HTTP status of the latest attempt; null when no answer came (timeout, refused). */
+  response_status: number | null;
+  time: string;
+}
+
+/** Outgoing webhook subscriptions, their delivery positions and delivery logs, shared by every replica. */
+export interface SubscriptionStore {
+  /** Stores a new subscription, with `audit` in the same atomic write. */
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void>;
+  getSubscription(id: string): Promise<StoredSubscription | null>;
+  /** Every subscription, oldest first (ties by id). */
+  listSubscriptions(): Promise<StoredSubscription[]>;
+  /**
+   * Deletes the subscription and its delivery log (with `audit` in the same atomic write as the
+   * subscription's removal); false, writing nothing, when there was none.
+   */
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean>;
+  /** Raises the subscription's `position` to `position` (never lowers it); no-op for an unknown id. */
+  advanceSubscription(id: string, position: number): Promise<void>;
+  /**
+   * Marks an active subscription `disabled` with the reason (and `audit` in the same atomic write);
+   * false, writing nothing, when there is no such subscription or it is disabled already.
+   */
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean>;
+  /**
+   * Inserts or replaces the record of `record.event_id` in the subscription's delivery log, then
+   * keeps only the `keep` records of the highest event ids. No-op for an unknown id.
+   */
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void>;
+  /** The delivery log, highest event id first, at most `limit` records. */
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]>;
+}
+
 /**
  * A store's schema, created or upgraded on demand (`nestor migrate`, and `nestor import` before it
  * writes). Idempotent. Resolves to what was done, printed for the operator, or null when the
@@ -351,8 +493,8 @@ export interface CatalogImporter {
 /** Everything a storage backend provides. Callers take the narrowest interface they need. */
 export interface CatalogStore
   extends ComponentReader,
+    ComponentJsonReader,
     ComponentWriter,
-    ComponentSearcher,
     ComponentVersioning,
     DependencyReader,
     EventLog,
@@ -360,7 +502,9 @@ export interface CatalogStore
     StateStore,
     LeaseStore,
     TokenStore,
-    AuditLog {
+    AuditLog,
+    ChangesetStore,
+    SubscriptionStore {
   /** Cheap liveness check used by `/readyz`; throws `storage_failure` when the backend is down. */
   ping(): Promise<void>;
   /** Releases connections and file handles. */

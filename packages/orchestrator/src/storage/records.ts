@@ -5,13 +5,16 @@ import {
   type ComponentPatch,
   canonicalJson,
   componentBytes,
+  conflict,
   create,
   type EventType,
+  invalidRequest,
+  isStrictVersion,
   MAX_COMPONENT_BYTES,
   validationFailed,
 } from '@nestor/sdk';
-import { componentDeleted, versionConflict } from './errors.js';
-import type { LifecycleChange, ListQuery, NewComponent } from './interfaces.js';
+import { componentDeleted, versionConflict, versionConflictMessage } from './errors.js';
+import type { ChangesetItem, ChangesetRecord, ChangesetWrite, LifecycleChange, NewComponent } from './interfaces.js';
 
 /**
  * Pure helpers every store shares, so that the backends cannot disagree on what a write stores,
@@ -246,21 +249,6 @@ export function componentEvent(
   };
 }
 
-/** True when a latest version passes every filter of a list or search. */
-export function matchesFilters(c: ComponentDefinition, q: Omit<ListQuery, 'limit' | 'cursor'>): boolean {
-  if (q.provider !== undefined && c.provider !== q.provider) return false;
-  if (q.category !== undefined && c.category !== q.category) return false;
-  if (q.resource_type !== undefined && c.resource_type !== q.resource_type) return false;
-  if (q.maturity !== undefined && c.maturity !== q.maturity) return false;
-  if (q.engine !== undefined && !c.deployment_engines.includes(q.engine)) return false;
-  if (q.labels) {
-    for (const [k, v] of Object.entries(q.labels)) {
-      if (!Object.hasOwn(c.labels, k) || c.labels[k] !== v) return false;
-    }
-  }
-  return true;
-}
-
 /**
  * Names a name's set of (version, digest) pairs, whatever order they come in: what the semver and
  * conflict rules read of the name. Equal tags mean the same versions with the same content.
@@ -298,4 +286,92 @@ export function revisionMismatch(component: string, current: ComponentDefinition
 /** True when a condition on the revision is set and the stored revision fails it. */
 export function failsRevision(current: ComponentDefinition, expected: readonly number[] | undefined): boolean {
   return expected !== undefined && !expected.includes(current.revision);
+}
+
+/**
+ * `version_conflict` of a changeset member: `details` name it as `{ name, version }` (DESIGN.md
+ * 10.10), with `component_name` as every other conflict has it.
+ */
+export function changesetConflict(
+  component: string,
+  name: string,
+  version: string,
+  digests?: { existing: string; submitted: string },
+) {
+  return conflict(component, 'CreateChangeset', versionConflictMessage(name, version), {
+    name,
+    version,
+    component_name: name,
+    ...(digests ? { existing_digest: digests.existing, submitted_digest: digests.submitted } : {}),
+  });
+}
+
+/**
+ * What a changeset does to each member, given the stored versions: `unchanged` when the same
+ * content is stored (and not deleted), `created` when nothing is; any other stored version fails
+ * the whole set with `version_conflict`. A name+version twice, or a version that is not strict
+ * semver, is `invalid_request`: every store refuses them alike before writing anything.
+ */
+export function changesetStatuses(
+  component: string,
+  members: readonly NewComponent[],
+  stored: (name: string, version: string) => ComponentDefinition | null | undefined,
+): ChangesetItem['status'][] {
+  const seen = new Set<string>();
+  return members.map((m) => {
+    const key = `${m.name}@${m.version}`;
+    if (seen.has(key)) {
+      throw invalidRequest(component, 'CreateChangeset', `${key} appears twice in the changeset`, {
+        name: m.name,
+        version: m.version,
+      });
+    }
+    seen.add(key);
+    if (!isStrictVersion(m.version)) {
+      throw invalidRequest(component, 'CreateChangeset', `"${m.version}" is not a strict semver version`, {
+        field: 'version',
+      });
+    }
+    const existing = stored(m.name, m.version);
+    if (!existing) return 'created';
+    if (existing.digest === m.digest && !existing.deleted) return 'unchanged';
+    throw changesetConflict(component, m.name, m.version, { existing: existing.digest, submitted: m.digest });
+  });
+}
+
+/** The event of a changeset member: `component.created` carrying the set's id in `data.changeset`. */
+export function changesetEvent(id: number, time: string, stored: ComponentDefinition, changeset: string): CatalogEvent {
+  const event = componentEvent(id, 'component.created', time, stored);
+  return { ...event, data: { ...event.data, changeset } };
+}
+
+/** The record of a written changeset. */
+export function changesetRecord(
+  write: ChangesetWrite,
+  time: string,
+  revision: number,
+  statuses: readonly ChangesetItem['status'][],
+): ChangesetRecord {
+  return {
+    id: write.id,
+    time,
+    actor: write.actor,
+    message: write.message,
+    revision,
+    items: write.members.map((m, i) => ({ name: m.name, version: m.version, status: statuses[i] ?? 'created' })),
+  };
+}
+
+/** The names whose version set a changeset expected and that moved (`precondition_failed`). */
+export function changesetSetMoved(
+  component: string,
+  write: ChangesetWrite,
+  current: (name: string) => readonly { version: string; digest: string }[],
+): void {
+  for (const [name, tag] of Object.entries(write.expectedVersionSets ?? {})) {
+    if (versionSetTag(current(name)) !== tag) {
+      const member = write.members.find((m) => m.name === name);
+      throw versionSetChanged(component, name, member?.version ?? '');
+    }
+  }
 }

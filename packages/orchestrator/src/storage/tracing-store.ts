@@ -1,26 +1,24 @@
-import type {
-  CatalogEvent,
-  ComponentDefinition,
-  ComponentPatch,
-  DeploymentEngine,
-  NewCatalogEvent,
-  ScoredComponent,
-} from '@nestor/sdk';
+import type { CatalogEvent, ComponentDefinition, ComponentPatch, DeploymentEngine, NewCatalogEvent } from '@nestor/sdk';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { withSpan } from '../observability/tracing/tracing.js';
 import type {
   AuditEntry,
   AuditQuery,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -55,6 +53,16 @@ export class TracingStore implements CatalogStore {
       this.inner.getLatestComponent(name, opts),
     );
   }
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.span('getComponentJson', { 'nestor.component': name, 'nestor.version': version }, () =>
+      this.inner.getComponentJson(name, version),
+    );
+  }
+  getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null> {
+    return this.span('getLatestComponentJson', { 'nestor.component': name }, () =>
+      this.inner.getLatestComponentJson(name, opts),
+    );
+  }
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.span('listComponents', { 'nestor.limit': query.limit }, () => this.inner.listComponents(query));
   }
@@ -64,6 +72,14 @@ export class TracingStore implements CatalogStore {
       { 'nestor.component': component.name, 'nestor.version': component.version },
       async () => this.inner.createComponent(component, conditions),
     );
+  }
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.span('createChangeset', { 'nestor.changeset.members': write.members.length }, async () =>
+      this.inner.createChangeset(write),
+    );
+  }
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.span('getChangeset', {}, async () => this.inner.getChangeset(id));
   }
   updateComponent(
     name: string,
@@ -91,9 +107,6 @@ export class TracingStore implements CatalogStore {
     return this.span('listDeletedVersions', { 'nestor.limit': limit }, () =>
       this.inner.listDeletedVersions(before, limit),
     );
-  }
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.span('searchComponents', { 'nestor.limit': query.limit }, () => this.inner.searchComponents(query));
   }
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     return this.span('getComponentVersions', { 'nestor.component': name }, () => this.inner.getComponentVersions(name));
@@ -166,6 +179,40 @@ export class TracingStore implements CatalogStore {
   }
   touchToken(id: string, at: string, notBefore: string): Promise<void> {
     return this.span('touchToken', { 'nestor.token': id }, () => this.inner.touchToken(id, at, notBefore));
+  }
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.span('createSubscription', { 'nestor.subscription': subscription.id }, () =>
+      this.inner.createSubscription(subscription, audit),
+    );
+  }
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.span('getSubscription', { 'nestor.subscription': id }, () => this.inner.getSubscription(id));
+  }
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.span('listSubscriptions', {}, () => this.inner.listSubscriptions());
+  }
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('deleteSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.deleteSubscription(id, audit),
+    );
+  }
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.span('advanceSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.advanceSubscription(id, position),
+    );
+  }
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.span('disableSubscription', { 'nestor.subscription': id }, () =>
+      this.inner.disableSubscription(id, reason, audit),
+    );
+  }
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.span('recordDelivery', { 'nestor.subscription': id }, () =>
+      this.inner.recordDelivery(id, record, keep),
+    );
+  }
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.span('listDeliveries', { 'nestor.subscription': id }, () => this.inner.listDeliveries(id, limit));
   }
   ping(): Promise<void> {
     return this.span('ping', {}, () => this.inner.ping());

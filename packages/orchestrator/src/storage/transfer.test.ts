@@ -75,10 +75,6 @@ async function everything(store: CatalogStore) {
     latest: await Promise.all(names.map((n) => store.getLatestComponent(n))),
     latestAny: await Promise.all(names.map((n) => store.getLatestComponent(n, { includePrerelease: true }))),
     list: (await store.listComponents({ limit: 500 })).items,
-    // Scores are the backend's own (bm25 on SQLite); which versions match is what must survive.
-    search: (await store.searchComponents({ text: 'database', limit: 500 })).items
-      .map((c) => `${c.name}@${c.version}`)
-      .sort(),
     dependents: await store.getDependents('net'),
     engines: await store.listEngines(),
     head: await store.headSequence(),

@@ -26,6 +26,12 @@ export interface ValidateOptions {
    * reused only for the same set, so the store's version-set check guards what was validated.
    */
   ownVersions?: readonly ComponentDefinition[] | undefined;
+  /**
+   * Versions written in the same atomic write as `spec` (the other members of a changeset): every
+   * rule sees them as published, so a member may depend on another member's new version and is
+   * compared with the versions of its name that the set adds.
+   */
+  alongside?: readonly ComponentDefinition[] | undefined;
 }
 
 /** What one rule found. */

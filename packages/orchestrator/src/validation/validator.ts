@@ -6,6 +6,7 @@ import {
   type ComponentDefinition,
   type ComponentSpec,
   canonicalJson,
+  compareVersions,
   computeDigest,
   contentOf,
   type SuccessorCheck,
@@ -92,7 +93,10 @@ export class RuleValidator implements ComponentValidator {
   async validate(spec: ComponentSpec, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const started = performance.now();
     const digest = computeDigest(spec);
-    const snapshot = withOwnVersions(await this.state.snapshot(), spec.name, opts.ownVersions);
+    const snapshot = withAlongside(
+      withOwnVersions(await this.state.snapshot(), spec.name, opts.ownVersions),
+      opts.alongside,
+    );
     const key = this.cache ? { fingerprint: fingerprint(spec, digest), stamp: snapshot.stamp } : undefined;
     if (this.cache && key) {
       const hit = this.cache.getVerdict(key);
@@ -250,5 +254,51 @@ function withOwnVersions(
   return {
     stamp: `${snapshot.stamp}/${versionSetTag(own)}`,
     view: { ...inner, versions: (n) => (normalizeName(n) === normalizeName(name) ? pinned : inner.versions(n)) },
+  };
+}
+
+/**
+ * The snapshot with a changeset's other members added to the versions of their names (semver-
+ * descending, as the view promises) and to the similar-name lookup; the stamp names them, so a
+ * verdict judged beside them is never reused without them.
+ */
+function withAlongside(
+  snapshot: CatalogSnapshot,
+  alongside: readonly ComponentDefinition[] | undefined,
+): CatalogSnapshot {
+  if (!alongside || alongside.length === 0) return snapshot;
+  const byName = new Map<string, ComponentDefinition[]>();
+  for (const c of alongside) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  const inner = snapshot.view;
+  const tag = createHash('sha256')
+    .update(
+      alongside
+        .map((c) => `${c.name}@${c.version} ${c.digest}`)
+        .sort()
+        .join('\n'),
+    )
+    .digest('hex')
+    .slice(0, 32);
+  return {
+    stamp: `${snapshot.stamp}/set:${tag}`,
+    view: {
+      ...inner,
+      versions: async (n) => {
+        const added = byName.get(n);
+        const stored = await inner.versions(n);
+        if (!added) return stored;
+        const taken = new Set(stored.map((v) => v.version));
+        return [...stored, ...added.filter((c) => !taken.has(c.version))].sort((a, b) =>
+          compareVersions(b.version, a.version),
+        );
+      },
+      similarNames: async (n) => {
+        const found = new Set(await inner.similarNames(n));
+        for (const other of byName.keys()) {
+          if (other !== n && normalizeName(other) === normalizeName(n)) found.add(other);
+        }
+        return [...found].sort();
+      },
+    },
   };
 }

@@ -127,6 +127,7 @@ describe('NestorClient requests', () => {
       maturity: 'stable',
       labels: { team: 'data', tier: 'critical' },
       include_prerelease: true,
+      orphaned: true,
       limit: 10,
       cursor: 'xyz',
     });
@@ -139,6 +140,7 @@ describe('NestorClient requests', () => {
     expect(req.query.get('maturity')).toBe('stable');
     expect(req.query.getAll('label')).toEqual(['team=data', 'tier=critical']);
     expect(req.query.get('include_prerelease')).toBe('true');
+    expect(req.query.get('orphaned')).toBe('true');
     expect(req.query.get('limit')).toBe('10');
     expect(req.query.get('cursor')).toBe('xyz');
   });
@@ -360,6 +362,9 @@ describe('NestorClient requests', () => {
     expect((await client.getSource('platform')).name).toBe('platform');
     expect((await client.syncSource('platform')).status).toBe('accepted');
     expect(last().method).toBe('POST');
+    expect(last().query.has('confirm_removals')).toBe(false);
+    await client.syncSource('platform', { confirm_removals: true });
+    expect(last().query.get('confirm_removals')).toBe('true');
   });
 
   it('answers readiness as a value, also when not ready', async () => {

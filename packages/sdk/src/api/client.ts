@@ -15,7 +15,13 @@ import type { ResolvedComponent, ResolveRequest, ResolveResponse } from '../reso
 import { globalFetch } from './global-fetch.js';
 import type {
   BatchValidationResponse,
+  ChangesetDryRun,
+  ChangesetRecord,
+  ChangesetResult,
+  CreatedSubscription,
   CreatedToken,
+  DeliveryInfo,
+  DeliveryList,
   DependenciesResponse,
   DependentsResponse,
   EngineList,
@@ -23,6 +29,9 @@ import type {
   ProposedImpact,
   ResultPage,
   SourceList,
+  SubscriptionInfo,
+  SubscriptionList,
+  SubscriptionRequest,
   TokenInfo,
   TokenList,
   TokenRequest,
@@ -109,6 +118,8 @@ export interface SyncAccepted {
   source: string;
   /** True when a sync was already running and this request joined the follow-up sync. */
   coalesced: boolean;
+  /** True when the sync may orphan past the source's `max_orphan_ratio` (absent from older servers). */
+  confirm_removals?: boolean;
 }
 
 /** `GET /healthz`. */
@@ -352,6 +363,46 @@ export class NestorClient {
   }
 
   /**
+   * Publishes several versions at once, all or nothing (write scope): validated as one set (a
+   * member may depend on another member's new version), one event each with `data.changeset`.
+   * Throws `validation_failed` (every member's result in `err.extensions.results`, input order),
+   * `version_conflict` (`err.details.name`, `err.details.version`), `changeset_too_large`,
+   * `invalid_request` (empty, or a member twice), `forbidden`.
+   */
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun?: false },
+    req?: RequestOptions,
+  ): Promise<ChangesetResult>;
+  /** The dry run: the verdict on the set, nothing written. */
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun: true },
+    req?: RequestOptions,
+  ): Promise<ChangesetDryRun>;
+  async createChangeset(components: SpecBody[], opts?: undefined, req?: RequestOptions): Promise<ChangesetResult>;
+  async createChangeset(
+    components: SpecBody[],
+    opts: { message?: string; dryRun?: boolean } = {},
+    req: RequestOptions = {},
+  ): Promise<ChangesetResult | ChangesetDryRun> {
+    const query = new URLSearchParams();
+    if (opts.dryRun) query.set('dry_run', 'true');
+    const body = {
+      components: components.map(specBody),
+      ...(opts.message === undefined ? {} : { message: opts.message }),
+    };
+    return (
+      await this.call<ChangesetResult | ChangesetDryRun>('v1/changesets', { ...req, method: 'POST', body, query })
+    ).body;
+  }
+
+  /** A written changeset. Throws `changeset_not_found`. */
+  async getChangeset(id: string, req: RequestOptions = {}): Promise<ChangesetRecord> {
+    return (await this.call<ChangesetRecord>(`v1/changesets/${seg(id)}`, req)).body;
+  }
+
+  /**
    * Changes the mutable fields of a version: labels, annotations, maturity, support level,
    * deprecation (write scope). Throws `component_not_found`. With `ifMatch` (the `etag` of a
    * `getComponent` answer) the change applies only while the version is unchanged since that read;
@@ -468,9 +519,17 @@ export class NestorClient {
     return (await this.call<SourceStatus>(`v1/sources/${seg(name)}`, req)).body;
   }
 
-  /** Asks for a sync now (admin scope); it runs in the background. Throws `source_not_found`. */
-  async syncSource(name: string, req: RequestOptions = {}): Promise<SyncAccepted> {
-    return (await this.call<SyncAccepted>(`v1/sources/${seg(name)}/sync`, { ...req, method: 'POST' })).body;
+  /**
+   * Asks for a sync now (admin scope); it runs in the background. `confirm_removals` lets a
+   * blocked source's next sync orphan past its `max_orphan_ratio`. Throws `source_not_found`.
+   */
+  async syncSource(
+    name: string,
+    { confirm_removals, ...req }: RequestOptions & { confirm_removals?: boolean } = {},
+  ): Promise<SyncAccepted> {
+    const query = new URLSearchParams();
+    if (confirm_removals) query.set('confirm_removals', 'true');
+    return (await this.call<SyncAccepted>(`v1/sources/${seg(name)}/sync`, { ...req, method: 'POST', query })).body;
   }
 
   /** Creates an API token (admin scope); the answer holds the token, shown only this once. Throws `token_conflict`. */
@@ -486,6 +545,26 @@ export class NestorClient {
   /** Revokes a stored token (admin scope); every replica refuses it within 2 s. Throws `token_not_found`. */
   async revokeToken(id: string, req: RequestOptions = {}): Promise<void> {
     await this.call<null>(`v1/tokens/${seg(id)}`, { ...req, method: 'DELETE', answers: [204] });
+  }
+
+  /** Creates a webhook subscription (admin scope); the answer holds its signing secret, shown only this once. */
+  async createSubscription(body: SubscriptionRequest, req: RequestOptions = {}): Promise<CreatedSubscription> {
+    return (await this.call<CreatedSubscription>('v1/subscriptions', { ...req, method: 'POST', body })).body;
+  }
+
+  /** Every webhook subscription, without secrets (admin scope). */
+  async listSubscriptions(req: RequestOptions = {}): Promise<SubscriptionInfo[]> {
+    return (await this.call<SubscriptionList>('v1/subscriptions', req)).body.items;
+  }
+
+  /** Deletes a webhook subscription and its delivery log (admin scope). Throws `subscription_not_found`. */
+  async deleteSubscription(id: string, req: RequestOptions = {}): Promise<void> {
+    await this.call<null>(`v1/subscriptions/${seg(id)}`, { ...req, method: 'DELETE', answers: [204] });
+  }
+
+  /** A subscription's delivery log, newest event first (admin scope). Throws `subscription_not_found`. */
+  async listDeliveries(id: string, req: RequestOptions = {}): Promise<DeliveryInfo[]> {
+    return (await this.call<DeliveryList>(`v1/subscriptions/${seg(id)}/deliveries`, req)).body.items;
   }
 
   /** `GET /healthz`: the process is up. */
@@ -601,6 +680,7 @@ function listQuery(opts: ListOptions): URLSearchParams {
   }
   for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
   if (opts.include_prerelease !== undefined) q.set('include_prerelease', String(opts.include_prerelease));
+  if (opts.orphaned) q.set('orphaned', 'true');
   if (opts.limit !== undefined) q.set('limit', String(opts.limit));
   if (opts.facets && opts.facets.length > 0) q.set('facets', opts.facets.join(','));
   if (opts.facet_limit !== undefined) q.set('facet_limit', String(opts.facet_limit));

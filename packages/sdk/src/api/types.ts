@@ -1,3 +1,4 @@
+import type { EventType } from '../events/types.js';
 import type { ComponentDefinition, ScoredComponent } from '../models/component.js';
 import type { DeploymentEngine } from '../models/engine.js';
 import type { SourceStatus } from '../models/source.js';
@@ -95,6 +96,8 @@ export interface ListOptions {
   /** `key=value` pairs, all of which must match. */
   labels?: Record<string, string>;
   include_prerelease?: boolean;
+  /** Only components whose listed version is orphaned (its file left its source). */
+  orphaned?: boolean;
   limit?: number;
   cursor?: string;
   /** Facets to count over the whole filtered result; the answer's `facets` holds them. */
@@ -179,4 +182,92 @@ export interface CreatedToken {
 
 export interface TokenList {
   items: TokenInfo[];
+}
+
+/** What became of one member of a changeset. */
+export interface ChangesetItem {
+  name: string;
+  version: string;
+  /** `unchanged`: published already with the same content; nothing was written for it. */
+  status: 'created' | 'unchanged';
+}
+
+/** `POST /v1/changesets`: the written set (DESIGN.md 10.4). */
+export interface ChangesetResult {
+  /** Null when every member was published already (nothing written). */
+  id: string | null;
+  /** Sequence of the set's last event (the catalog revision when nothing was written). */
+  revision: number;
+  items: ChangesetItem[];
+}
+
+/** `POST /v1/changesets?dry_run=true`: the verdict on the set, nothing written. */
+export interface ChangesetDryRun {
+  valid: boolean;
+  /** One per member, in the order given. */
+  results: ValidationResult[];
+  /** Per member: how many existing dependents' ranges accept its new version and how many do not. */
+  impact: { name: string; version: string; accepted: number; rejected: number }[];
+}
+
+/** `GET /v1/changesets/{id}`. */
+export interface ChangesetRecord {
+  id: string;
+  time: string;
+  actor: string;
+  message: string | null;
+  revision: number;
+  items: ChangesetItem[];
+}
+
+/** What a webhook subscription's events must match (each absent or null field matches anything). */
+export interface SubscriptionFilterInput {
+  name?: string | null;
+  provider?: string | null;
+  category?: string | null;
+}
+
+/** `POST /v1/subscriptions` body. */
+export interface SubscriptionRequest {
+  /** http(s) URL the events are POSTed to; internal addresses are refused unless in `webhooks.allow_hosts`. */
+  url: string;
+  /** Event types to deliver; absent or []: every type. */
+  types?: EventType[];
+  filter?: SubscriptionFilterInput;
+}
+
+/** A webhook subscription as `GET /v1/subscriptions` shows it; the secret is never shown again. */
+export interface SubscriptionInfo {
+  id: string;
+  url: string;
+  types: EventType[];
+  filter: { name: string | null; provider: string | null; category: string | null };
+  created_at: string;
+  /** `disabled` after its deliveries failed for `webhooks.retry_for` (24 h). */
+  state: 'active' | 'disabled';
+  disabled_reason: string | null;
+}
+
+/** `POST /v1/subscriptions` answer: the only time `secret` (`whsec_...`) is shown. */
+export interface CreatedSubscription extends SubscriptionInfo {
+  secret: string;
+}
+
+export interface SubscriptionList {
+  items: SubscriptionInfo[];
+}
+
+/** One line of a subscription's delivery log: the latest attempt at one event. */
+export interface DeliveryInfo {
+  event_id: number;
+  attempt: number;
+  /** `pending`: will be retried; `delivered`: the receiver answered 2xx; `failed`: given up. */
+  status: 'pending' | 'delivered' | 'failed';
+  /** The receiver's HTTP status; null when no answer came (timeout, connection refused, address refused). */
+  response_status: number | null;
+  time: string;
+}
+
+export interface DeliveryList {
+  items: DeliveryInfo[];
 }

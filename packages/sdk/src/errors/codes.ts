@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   engine_not_found: { status: 404, title: 'Engine not found' },
   source_not_found: { status: 404, title: 'Source not found' },
   token_not_found: { status: 404, title: 'Token not found' },
+  changeset_not_found: { status: 404, title: 'Changeset not found' },
+  subscription_not_found: { status: 404, title: 'Subscription not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   not_acceptable: { status: 406, title: 'Not acceptable' },
   version_conflict: { status: 409, title: 'Version conflict' },

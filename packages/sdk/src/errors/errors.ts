@@ -111,7 +111,14 @@ export function create(code: ErrorCode): ErrorBuilder {
 
 /** A missing component, version, engine or source. */
 export function notFound(
-  code: 'component_not_found' | 'engine_not_found' | 'source_not_found' | 'no_matching_version' | 'token_not_found',
+  code:
+    | 'component_not_found'
+    | 'engine_not_found'
+    | 'source_not_found'
+    | 'no_matching_version'
+    | 'token_not_found'
+    | 'changeset_not_found'
+    | 'subscription_not_found',
   component: string,
   operation: string,
   message: string,

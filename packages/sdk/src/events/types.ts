@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'engine.registered',
   'engine.removed',
   'source.synced',
+  'subscription.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -35,7 +36,16 @@ export interface CatalogEvent {
   type: EventType;
   time: string;
   subject: EventSubject;
-  data: Record<string, unknown>;
+  data: CatalogEventData;
+}
+
+/**
+ * What an event carries. Component events: the stored version (`component`), the fields a change
+ * touched (`changed`), and for a member of a changeset the set's id (`changeset`), the same on
+ * every event of the set, whose sequences are consecutive.
+ */
+export interface CatalogEventData extends Record<string, unknown> {
+  changeset?: string;
 }
 
 /** An event before the log assigns its sequence and time. */

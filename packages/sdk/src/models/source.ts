@@ -17,7 +17,14 @@ export interface SourceStatus {
   last_commit: string | null;
   last_sync_at: string | null;
   last_duration_ms: number | null;
-  state: 'idle' | 'syncing' | 'failed';
+  /** `blocked`: the last sync would have orphaned too many versions and wrote nothing (see `blocked`). */
+  state: 'idle' | 'syncing' | 'blocked' | 'failed';
+  /**
+   * Set while the source is blocked: the sync would orphan `orphans` of the source's `total`
+   * non-orphaned versions (`ratio`, above its `max_orphan_ratio`). `POST /v1/sources/{name}/sync?confirm_removals=true`
+   * (admin) lets one sync proceed; a source whose files come back syncs normally again.
+   */
+  blocked?: { orphans: number; total: number; ratio: number } | null;
   /**
    * `created`, `unchanged`, `failed` and `conflicts` describe the last sync (an incremental sync
    * counts only what it re-parsed). `files` is the number of component files (paths matching the

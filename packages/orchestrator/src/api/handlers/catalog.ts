@@ -4,11 +4,10 @@ import {
   ComponentSpecSchema,
   create,
   isStrictVersion,
-  type ListResponse,
   MaturitySchema,
 } from '@nestor/sdk';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AuditRecorder } from '../../audit/recorder.js';
 import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
@@ -44,6 +43,12 @@ const FilterQuery = {
   ),
   support_level: Type.Optional(Type.Union([Type.Literal('community'), Type.Literal('supported')])),
   include_prerelease: Type.Optional(Type.Boolean({ default: false })),
+  orphaned: Type.Optional(
+    Type.Boolean({
+      description:
+        'true: only components whose listed version (the one latest picks) is orphaned, its file gone from its source (docs/lifecycle.md)',
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 1000 })),
   facets: Type.Optional(
@@ -142,10 +147,11 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as Static<typeof ListQuerySchema>;
-      return answer(
-        await search.query({
+      return sendJson(
+        reply,
+        await search.page({
           ...common(q, req.catalogRevision),
           words: [],
           phrase: '',
@@ -172,11 +178,12 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as Static<typeof SearchQuerySchema>;
       const parsed = parseSearchText(q.q);
-      return answer(
-        await search.query({
+      return sendJson(
+        reply,
+        await search.page({
           ...common(q, req.catalogRevision),
           words: parsed.words,
           phrase: parsed.phrase,
@@ -201,9 +208,10 @@ export function registerCatalogRoutes(
         response: { 200: ComponentDefinitionSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { name } = checkName(req.params as Static<typeof NameParams>);
-      return manager.getLatestComponent(name, (req.query as Static<typeof LatestQuery>).include_prerelease ?? false);
+      const includePrerelease = (req.query as Static<typeof LatestQuery>).include_prerelease ?? false;
+      return sendJson(reply, (await manager.getLatestComponentJson(name, includePrerelease)).json);
     },
   );
 
@@ -259,9 +267,12 @@ export function registerCatalogRoutes(
     },
     async (req, reply) => {
       const { name, version } = checkVersion(req.params as Static<typeof VersionParams>);
-      const component = await manager.getComponent(name, version);
+      const stored = await manager.getComponentJson(name, version);
       reply.header('cache-control', 'public, max-age=60');
-      return withEtag(req, reply, component, versionEtag(component));
+      const etag = versionEtag(stored);
+      reply.header('etag', etag);
+      if (notModified(req.headers['if-none-match'], etag)) return reply.status(304).send();
+      return sendJson(reply, stored.json);
     },
   );
 
@@ -440,20 +451,12 @@ export function registerCatalogRoutes(
   );
 }
 
-function answer<T>(r: {
-  items: T[];
-  nextCursor: string | null;
-  total: number;
-  facets: Partial<Record<string, { value: string; count: number }[]>> | null;
-}): ListResponse<T> & { total: number; facets?: Partial<Record<string, { value: string; count: number }[]>> } {
-  return { items: r.items, next_cursor: r.nextCursor, total: r.total, ...(r.facets ? { facets: r.facets } : {}) };
-}
-
 type FilterParams = Static<typeof ListQuerySchema>;
 
 function common(q: FilterParams, revision: number | null) {
   return {
     includePrerelease: q.include_prerelease ?? false,
+    orphaned: q.orphaned === true,
     limit: q.limit ?? 50,
     cursor: q.cursor ?? null,
     facets: parseFacets(q.facets),
@@ -509,8 +512,10 @@ function invalid(message: string, field?: string) {
   return b.build();
 }
 
-function withEtag<T>(req: FastifyRequest, reply: FastifyReply, body: T, etag: string): T | FastifyReply {
-  reply.header('etag', etag);
-  if (notModified(req.headers['if-none-match'], etag)) return reply.status(304).send();
-  return body;
+/**
+ * Sends a stored definition's JSON text as it is: it is already the answer's body, so parsing it
+ * only to serialise it again would be wasted (docs/decisions.md, decision 24).
+ */
+function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }

@@ -1,11 +1,4 @@
-import type {
-  CatalogEvent,
-  ComponentDefinition,
-  ComponentPatch,
-  DeploymentEngine,
-  NewCatalogEvent,
-  ScoredComponent,
-} from '@nestor/sdk';
+import type { CatalogEvent, ComponentDefinition, ComponentPatch, DeploymentEngine, NewCatalogEvent } from '@nestor/sdk';
 import { LRUCache } from 'lru-cache';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
 import type { Counter, Metrics } from '../../observability/metrics/interfaces.js';
@@ -14,19 +7,25 @@ import type {
   AuditEntry,
   AuditQuery,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
 } from '../interfaces.js';
+import { storedJson } from '../stored-json.js';
 import type { CatalogRevision, InvalidatableCache, SharedCache } from './interfaces.js';
 import { NameList } from './name-list.js';
 
@@ -53,13 +52,18 @@ interface Entry {
 }
 
 /** Reads whose answer depends on every name, not just one: dropped on any component write. */
-type GlobalOp = 'list' | 'search' | 'dependents';
+type GlobalOp = 'list' | 'dependents';
 type Op = 'get' | 'latest' | 'versions' | 'names' | GlobalOp;
 
 /** What a write did, as far as the cache can tell. */
 type Change = 'created' | 'updated' | 'unknown';
 
 const NAMES_KEY = 'names';
+/**
+ * In-process keys of the JSON reads: `json|` and the parsed read's key. The shared cache holds one
+ * entry for both, since its value is the definition's JSON either way.
+ */
+const JSON_PREFIX = 'json|';
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TTL_MS = 300_000;
@@ -86,7 +90,7 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   private readonly misses: Counter;
   private readonly sharedErrors: Counter;
   private readonly logger: Logger;
-  /** Keys of reads that depend on every name (lists, search, names, dependents). */
+  /** Keys of reads that depend on every name (list pages, dependents). */
   private readonly globalKeys = new Set<string>();
   private epoch = 0;
   /** Every event of the log up to this sequence is reflected in what this cache serves. */
@@ -189,13 +193,21 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     );
   }
 
-  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    const page = await this.read('list', `list|${queryKey(query)}`, null, () => this.inner.listComponents(query));
-    return { items: [...page.items], nextCursor: page.nextCursor };
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.readJson('get', `get|${name}|${version}`, isVersionOf(name, version), () =>
+      this.inner.getComponentJson(name, version),
+    );
   }
 
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const page = await this.read('search', `search|${queryKey(query)}`, null, () => this.inner.searchComponents(query));
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const pre = opts.includePrerelease === true;
+    return this.readJson('latest', latestKey(name, pre), isVersionOf(name, null), () =>
+      this.inner.getLatestComponentJson(name, { includePrerelease: pre }),
+    );
+  }
+
+  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const page = await this.read('list', `list|${queryKey(query)}`, null, () => this.inner.listComponents(query));
     return { items: [...page.items], nextCursor: page.nextCursor };
   }
 
@@ -225,6 +237,27 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     );
   }
 
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    let outcome: ChangesetOutcome;
+    try {
+      outcome = await this.inner.createChangeset(write);
+    } catch (err) {
+      // A failed write may still have committed (e.g. a lost connection after the commit).
+      for (const m of write.members) this.invalidateComponent(m.name, m.version, 'unknown');
+      throw err;
+    }
+    for (const event of outcome.events) {
+      const version = event.subject.version as string;
+      this.invalidateComponent(event.subject.name, version, 'created');
+      this.advance(event.id);
+    }
+    return outcome;
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.inner.getChangeset(id);
+  }
+
   async updateComponent(
     name: string,
     version: string,
@@ -240,7 +273,7 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     change: LifecycleChange,
     conditions?: UpdateConditions,
   ): Promise<WriteOutcome> {
-    // Latest, list, search and the name list may all move.
+    // Latest, list and the name list may all move.
     return this.write(name, version, 'unknown', () => this.inner.changeLifecycle(name, version, change, conditions));
   }
 
@@ -336,6 +369,40 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return this.inner.touchToken(id, at, notBefore);
   }
 
+  // Subscriptions and their delivery logs are read by the one delivering replica and by admins:
+  // passed through, never cached.
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.inner.createSubscription(subscription, audit);
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.inner.getSubscription(id);
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.inner.listSubscriptions();
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.deleteSubscription(id, audit);
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.inner.advanceSubscription(id, position);
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.inner.disableSubscription(id, reason, audit);
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.inner.recordDelivery(id, record, keep);
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.inner.listDeliveries(id, limit);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }
@@ -380,7 +447,10 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     this.epoch++;
     const keys = [latestKey(name, false), latestKey(name, true), versionsKey(name)];
     if (version !== null) keys.push(`get|${name}|${version}`);
-    for (const key of keys) this.cache.delete(key);
+    for (const key of keys) {
+      this.cache.delete(key);
+      this.cache.delete(JSON_PREFIX + key);
+    }
     for (const key of [...this.globalKeys]) this.cache.delete(key);
     this.globalKeys.clear();
     this.updateNames(name, change);
@@ -430,10 +500,49 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return value;
   }
 
+  /**
+   * `read` for the JSON reads: the stored text is cached as it came, so a hit costs neither a parse
+   * nor a serialisation. A shared entry is checked (parsed) like any other before it is used.
+   */
+  private async readJson(
+    op: Op,
+    key: string,
+    fitsShared: (value: unknown) => boolean,
+    load: () => Promise<StoredJson | null>,
+  ): Promise<StoredJson | null> {
+    const local = JSON_PREFIX + key;
+    const hit = this.cache.get(local);
+    if (hit !== undefined) {
+      this.hits.inc({ op });
+      return hit.value as StoredJson;
+    }
+    const epoch = this.epoch;
+    if (this.shared) {
+      const fromShared = await this.readShared(key);
+      if (fromShared !== null && this.decodeShared(key, fromShared, fitsShared) !== undefined) {
+        this.hits.inc({ op });
+        const value = deepFreeze(storedJson(fromShared));
+        if (epoch === this.epoch) this.fill(op, local, value, value.json);
+        return value;
+      }
+    }
+    this.misses.inc({ op });
+    const value = await load();
+    if (value === null || epoch !== this.epoch) return value;
+    deepFreeze(value);
+    this.fill(op, local, value, value.json);
+    if (this.shared) {
+      this.shared
+        .set(this.sharedPrefix + key, value.json, this.sharedTtlMs)
+        .catch(() => this.sharedErrors.inc({ op: 'set' }));
+    }
+    return value;
+  }
+
   private fill(op: Op, key: string, value: unknown, json: string): void {
     // UTF-16 strings: two bytes a character, plus the key and the entry's own overhead.
     this.cache.set(key, { value }, { size: 2 * (json.length + key.length) + 64 });
-    if (op === 'list' || op === 'search' || op === 'dependents') this.globalKeys.add(key);
+    if (op === 'list' || op === 'dependents') this.globalKeys.add(key);
   }
 
   /**
@@ -516,21 +625,9 @@ function versionsKey(name: string): string {
   return `versions|${name}`;
 }
 
-/** A stable key for a list or search query: fixed member order, labels sorted. */
-function queryKey(q: ListQuery | SearchQuery): string {
-  const labels = q.labels ? Object.entries(q.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
-  return JSON.stringify([
-    'text' in q ? q.text : null,
-    q.provider ?? null,
-    q.category ?? null,
-    q.resource_type ?? null,
-    q.engine ?? null,
-    q.maturity ?? null,
-    labels,
-    q.includePrerelease === true,
-    q.limit,
-    q.cursor ?? null,
-  ]);
+/** A stable key for a page of the list. */
+function queryKey(q: ListQuery): string {
+  return JSON.stringify([q.includePrerelease === true, q.limit, q.cursor ?? null]);
 }
 
 function deepFreeze<T>(value: T): T {

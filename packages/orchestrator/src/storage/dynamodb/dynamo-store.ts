@@ -14,32 +14,37 @@ import {
   type ComponentDefinition,
   type ComponentPatch,
   compareVersions,
+  create,
   type DeploymentEngine,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { Config } from '../../config/config.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type Logger, silentLogger } from '../../observability/logging/logger.js';
-import { decodeListCursor, decodeSearchCursor, listCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, versionConflict } from '../errors.js';
 import type {
   AuditEntry,
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -47,15 +52,19 @@ import type {
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
-  matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
+import { storedJson } from '../stored-json.js';
 import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import {
@@ -69,10 +78,10 @@ import {
   parseHead,
   versionItem,
 } from './items.js';
-import { SearchProjection } from './search-projection.js';
+import { DynamoSubscriptions } from './subscriptions.js';
 import {
+  CHANGESETS_PK,
   COUNTER_SK,
-  categoryGsiPk,
   componentPk,
   DELETED_PK,
   dependentSk,
@@ -81,13 +90,10 @@ import {
   EVENTS_PK,
   eventSk,
   HEAD_SK,
-  INDEX_CATEGORY,
   INDEX_NAMES,
-  INDEX_PROVIDER,
   LEASES_PK,
   META_PK,
   NAMES_GSI_PK,
-  providerGsiPk,
   STATE_PK,
   VERSION_PREFIX,
   versionSk,
@@ -102,6 +108,9 @@ import {
   eventPut,
   type Item,
   isConditionFailure,
+  itemBytes,
+  MAX_TRANSACT_BYTES,
+  MAX_TRANSACT_ITEMS,
   sleep,
   type TransactItem,
   transact,
@@ -143,9 +152,9 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   private readonly logger: Logger;
   private readonly maxWriteAttempts: number;
   private readonly heads: HeadCache;
-  private readonly projection: SearchProjection;
   private readonly tokens: DynamoTokens;
   private readonly audit: DynamoAudit;
+  private readonly subscriptions: DynamoSubscriptions;
 
   constructor(opts: DynamoStoreOptions) {
     this.table = opts.table;
@@ -153,21 +162,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     this.logger = opts.logger ?? silentLogger;
     this.maxWriteAttempts = opts.maxWriteAttempts ?? 100;
     this.heads = new HeadCache(opts.headCacheMs ?? 100);
-    this.projection = new SearchProjection({
-      readCounter: () => this.readCounter(),
-      oldestSequence: () => this.oldestSequence(),
-      readEvents: (after, limit) => this.readEvents(after, limit),
-      getHead: (name) => this.getHead(name),
-      allHeads: async () => {
-        const rows = await this.queryAll({
-          TableName: this.table,
-          IndexName: INDEX_NAMES,
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK },
-        });
-        return rows.map((row) => ({ name: String(row['GSI1SK']), head: parseHead(row) }));
-      },
-    });
     this.client = new DynamoDBClient({
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -181,6 +175,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
     this.tokens = new DynamoTokens({ doc: this.doc, table: this.table });
     this.audit = new DynamoAudit({ doc: this.doc, table: this.table });
+    this.subscriptions = new DynamoSubscriptions({ doc: this.doc, table: this.table });
   }
 
   /** Builds the store from `config.store`; region and endpoint override the SDK's standard chain. */
@@ -227,36 +222,35 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    if (!semver.valid(version) || semver.valid(version) !== version) return null;
+    return this.guard('GetComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), versionSk(version));
+      return item ? storedJson(String(item['doc'])) : null;
+    });
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', async () => {
+      const item = await this.getItem(componentPk(name), HEAD_SK);
+      return item ? storedJson(String(item[opts.includePrerelease ? 'highest' : 'latest'])) : null;
+    });
+  }
+
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     const after = decodeListCursor(query.cursor);
     return this.guard('ListComponents', async () => {
       const includePre = query.includePrerelease === true;
-      let index = INDEX_NAMES;
-      let key = NAMES_GSI_PK;
-      let pkAttr = 'GSI1PK';
-      let skAttr = 'GSI1SK';
-      if (query.provider !== undefined) {
-        index = INDEX_PROVIDER;
-        key = providerGsiPk(query.provider);
-        pkAttr = 'GSI2PK';
-        skAttr = 'GSI2SK';
-      } else if (query.category !== undefined && !includePre) {
-        index = INDEX_CATEGORY;
-        key = categoryGsiPk(query.category);
-        pkAttr = 'GSI3PK';
-        skAttr = 'GSI3SK';
-      }
       const items: ComponentDefinition[] = [];
       let more = false;
       let last = after === '' ? null : after;
       for (;;) {
         const input: QueryCommandInput = {
           TableName: this.table,
-          IndexName: index,
-          KeyConditionExpression: last === null ? '#pk = :pk' : '#pk = :pk AND #sk > :after',
-          ExpressionAttributeNames: { '#pk': pkAttr, ...(last === null ? {} : { '#sk': skAttr }) },
-          ExpressionAttributeValues: { ':pk': key, ...(last === null ? {} : { ':after': last }) },
-          Limit: Math.min(1000, Math.max(query.limit * 2, 50)),
+          IndexName: INDEX_NAMES,
+          KeyConditionExpression: last === null ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK > :after',
+          ExpressionAttributeValues: { ':pk': NAMES_GSI_PK, ...(last === null ? {} : { ':after': last }) },
+          Limit: query.limit + 1,
         };
         const out = await this.doc.send(new QueryCommand(input));
         const rows = out.Items ?? [];
@@ -264,7 +258,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
           last = String(row['GSI1SK'] ?? row['name']);
           const head = parseHead(row);
           const pick = includePre ? head.highest : head.latest;
-          if (!matchesFilters(pick, query)) continue;
           if (items.length === query.limit) {
             more = true;
             break;
@@ -325,11 +318,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     });
   }
 
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const start = decodeSearchCursor(query.cursor);
-    return this.guard('SearchComponents', () => this.projection.search(query, start));
-  }
-
   // ---------------------------------------------------------------- writes
 
   async createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
@@ -374,6 +362,82 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         }
         return { component: stored, event };
       }
+    });
+  }
+
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.guard('CreateChangeset', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const seq = await this.readCounter();
+        // Read after the counter: the transaction commits only while the counter still holds `seq`.
+        const names = [...new Set(write.members.map((m) => m.name))];
+        const versions = new Map(await Promise.all(names.map(async (n) => [n, await this.readVersions(n)] as const)));
+        const find = (n: string, v: string) => versions.get(n)?.find((c) => c.version === v);
+        const statuses = changesetStatuses(COMPONENT, write.members, find);
+        if (!statuses.includes('created')) {
+          const components = write.members.map((m) => find(m.name, m.version) as ComponentDefinition);
+          return { changeset: null, components, events: [] };
+        }
+        changesetSetMoved(COMPONENT, write, (n) => versions.get(n) ?? []);
+        const now = this.clock.now().toISOString();
+        const created = statuses.filter((s) => s === 'created').length;
+        const items: TransactItem[] = [counterPut(this.table, seq, created)];
+        const components: ComponentDefinition[] = [];
+        const events: CatalogEvent[] = [];
+        const rest: TransactItem[] = [];
+        const heads = new Map<string, { head: Head | null; moved: boolean }>();
+        for (const [i, member] of write.members.entries()) {
+          if (statuses[i] === 'unchanged') {
+            components.push(find(member.name, member.version) as ComponentDefinition);
+            continue;
+          }
+          const stored = newDefinition(member, now, seq + 1 + events.length);
+          const event = changesetEvent(stored.revision, now, stored, write.id);
+          events.push(event);
+          components.push(stored);
+          items.push(eventPut(this.table, event));
+          rest.push(
+            {
+              Put: {
+                TableName: this.table,
+                Item: versionItem(stored),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            ...dependentItems(stored).map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
+          );
+          // One head item per name, however many of its versions the set adds (a transaction
+          // may touch an item once).
+          let entry = heads.get(stored.name);
+          if (!entry) {
+            entry = { head: await this.getHead(stored.name), moved: false };
+            heads.set(stored.name, entry);
+          }
+          const next = headAfterAdding(entry.head, stored);
+          if (next) entry = { head: next, moved: true };
+          heads.set(stored.name, entry);
+        }
+        for (const { head, moved } of heads.values()) {
+          if (moved && head) rest.push({ Put: { TableName: this.table, Item: headItem(head) } });
+        }
+        const record = changesetRecord(write, now, seq + created, statuses);
+        rest.push({
+          Put: { TableName: this.table, Item: { PK: CHANGESETS_PK, SK: record.id, doc: JSON.stringify(record) } },
+        });
+        if (write.audit) rest.push(auditPut(this.table, write.audit));
+        items.push(...rest);
+        checkChangesetSize(items, created);
+        const result = await this.transact(items, attempt, 'CreateChangeset');
+        if (result === 'retry' || result === 'lost-item') continue;
+        return { changeset: record, components, events };
+      }
+    });
+  }
+
+  async getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.guard('GetChangeset', async () => {
+      const item = await this.getItem(CHANGESETS_PK, id);
+      return item ? (JSON.parse(String(item['doc'])) as ChangesetRecord) : null;
     });
   }
 
@@ -472,6 +536,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
             });
           });
         }
+        if (conditions.audit) items.push(auditPut(this.table, conditions.audit));
         checkDynamoLimits(items, 'ChangeLifecycle');
         const result = await this.transact(items, attempt, 'ChangeLifecycle');
         if (result === 'retry' || result === 'lost-item') continue;
@@ -744,6 +809,38 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
     return this.guard('TouchToken', () => this.tokens.touch(id, at, notBefore));
   }
 
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateSubscription', () => this.subscriptions.create(subscription, audit));
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.guard('GetSubscription', () => this.subscriptions.get(id));
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.guard('ListSubscriptions', () => this.subscriptions.list());
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteSubscription', () => this.subscriptions.delete(id, audit));
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.guard('AdvanceSubscription', () => this.subscriptions.advance(id, position));
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DisableSubscription', () => this.subscriptions.disable(id, reason, audit));
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.guard('RecordDelivery', () => this.subscriptions.record(id, record, keep));
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.guard('ListDeliveries', () => this.subscriptions.listDeliveries(id, limit));
+  }
+
   async ping(): Promise<void> {
     await this.guard('Ping', () => this.readCounter());
   }
@@ -781,8 +878,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         }
         throw err;
       }
-      // No event names the imported versions: the search index must reload from the head items.
-      this.projection.invalidate();
     });
   }
 
@@ -802,7 +897,6 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         if (!isConditionFailure(err)) throw err;
       }
       this.heads.note(await this.readCounter(), null);
-      this.projection.invalidate();
     });
   }
 
@@ -869,4 +963,29 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
       throw storageFailure(COMPONENT, operation, err);
     }
   }
+}
+
+/**
+ * Refuses (422 `changeset_too_large`) a set that cannot be one TransactWriteItems: every item it
+ * writes counts (the counter, an event, a version and one per dependency edge for each created
+ * member, a head per name whose latest moves, the record, the audit entry), and so do their bytes.
+ */
+function checkChangesetSize(items: TransactItem[], created: number): void {
+  const bytes = items.reduce((sum, entry) => sum + (entry.Put?.Item ? itemBytes(entry.Put.Item as Item) : 0), 0);
+  if (items.length <= MAX_TRANSACT_ITEMS && bytes <= MAX_TRANSACT_BYTES) return;
+  const tooMany = items.length > MAX_TRANSACT_ITEMS;
+  throw create('changeset_too_large')
+    .component(COMPONENT)
+    .operation('CreateChangeset')
+    .message(
+      tooMany
+        ? `this changeset needs ${items.length} DynamoDB items in one transaction (${created} new versions with their events, dependency edges and heads); at most ${MAX_TRANSACT_ITEMS} are possible: split it`
+        : `this changeset needs ${bytes} bytes in one DynamoDB transaction; at most ${MAX_TRANSACT_BYTES} are possible: split it`,
+    )
+    .detail('items', items.length)
+    .detail('limit', MAX_TRANSACT_ITEMS)
+    .detail('bytes', bytes)
+    .detail('byte_limit', MAX_TRANSACT_BYTES)
+    .detail('created', created)
+    .build();
 }

@@ -2,7 +2,6 @@ import { type ComponentDefinition, compareVersions, isPrerelease } from '@nestor
 import { pickLatest, takesLatest } from '../latest-rule.js';
 import { withLifecycle } from '../records.js';
 import {
-  categoryGsiPk,
   componentPk,
   DELETED_PK,
   deletedSk,
@@ -10,7 +9,6 @@ import {
   dependentsPk,
   HEAD_SK,
   NAMES_GSI_PK,
-  providerGsiPk,
   versionSk,
 } from './table.js';
 import type { Item } from './transactions.js';
@@ -83,10 +81,6 @@ export function headItem(head: Head): Item {
     highest: JSON.stringify(head.highest),
     GSI1PK: NAMES_GSI_PK,
     GSI1SK: name,
-    GSI2PK: providerGsiPk(head.latest.provider),
-    GSI2SK: name,
-    GSI3PK: categoryGsiPk(head.latest.category),
-    GSI3SK: name,
   };
 }
 

@@ -2,12 +2,12 @@ import { versionSortKey } from '@nestor/sdk';
 
 /**
  * The single-table design (docs/storage-dynamodb.md). Every item has a partition key `PK` and a
- * sort key `SK`; three sparse global secondary indexes serve the list queries. Only the head items
- * (one per component name) carry GSI attributes, so the indexes hold one entry per name.
+ * sort key `SK`; one sparse global secondary index lists the names. Only the head items (one per
+ * component name) carry its attributes, so it holds one entry per name. Tables created before the
+ * store kept no search (decision 24) also have `gsi2-provider` and `gsi3-category`: nothing writes
+ * or reads them any more, and an operator may delete them.
  */
 export const INDEX_NAMES = 'gsi1-names';
-export const INDEX_PROVIDER = 'gsi2-provider';
-export const INDEX_CATEGORY = 'gsi3-category';
 
 /** Partition of every component name's items: its versions and its head (latest pointers). */
 export const componentPk = (name: string): string => `C#${name}`;
@@ -37,12 +37,12 @@ export const STATE_PK = 'STATE';
 export const LEASES_PK = 'LEASE';
 /** Deleted, not yet purged versions: one item each, sorted by deletion time, so the purge is one Query. */
 export const DELETED_PK = 'DELETED';
+/** Changeset records: one item each, keyed by the changeset's id. */
+export const CHANGESETS_PK = 'CHANGESET';
 export const deletedSk = (at: string, name: string, version: string): string => `${at}#${name}#${version}`;
 
 /** Value of `GSI1PK` on every head item: one partition listing every name in order. */
 export const NAMES_GSI_PK = 'NAMES';
-export const providerGsiPk = (provider: string): string => `P#${provider}`;
-export const categoryGsiPk = (category: string): string => `K#${category}`;
 
 /** The CreateTable input (also used by `migrate` to check an existing table's indexes). */
 export function tableDefinition(table: string) {
@@ -57,7 +57,7 @@ export function tableDefinition(table: string) {
   return {
     TableName: table,
     BillingMode: 'PAY_PER_REQUEST' as const,
-    AttributeDefinitions: ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'].map((a) => ({
+    AttributeDefinitions: ['PK', 'SK', 'GSI1PK', 'GSI1SK'].map((a) => ({
       AttributeName: a,
       AttributeType: 'S' as const,
     })),
@@ -65,10 +65,6 @@ export function tableDefinition(table: string) {
       { AttributeName: 'PK', KeyType: 'HASH' as const },
       { AttributeName: 'SK', KeyType: 'RANGE' as const },
     ],
-    GlobalSecondaryIndexes: [
-      gsi(INDEX_NAMES, 'GSI1PK', 'GSI1SK'),
-      gsi(INDEX_PROVIDER, 'GSI2PK', 'GSI2SK'),
-      gsi(INDEX_CATEGORY, 'GSI3PK', 'GSI3SK'),
-    ],
+    GlobalSecondaryIndexes: [gsi(INDEX_NAMES, 'GSI1PK', 'GSI1SK')],
   };
 }

@@ -12,17 +12,22 @@ import { COUNTER_SK, EVENTS_PK, eventSk, META_PK } from './table.js';
 
 export const COMPONENT = 'storage.dynamodb';
 /** DynamoDB's own limits: actions in one TransactWriteItems, and bytes in one item. */
-const MAX_TRANSACT_ITEMS = 100;
+export const MAX_TRANSACT_ITEMS = 100;
+/** DynamoDB's limit on the summed item sizes of one TransactWriteItems. */
+export const MAX_TRANSACT_BYTES = 4 * 1024 * 1024;
 const MAX_ITEM_BYTES = 400 * 1024;
 export type Item = Record<string, unknown>;
 export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
-/** Advances the counter from `current`; fails the transaction when another writer moved it first. */
-export function counterPut(table: string, current: number): TransactItem {
+/**
+ * Advances the counter from `current` by `count` (the events of the write); fails the transaction
+ * when another writer moved it first.
+ */
+export function counterPut(table: string, current: number, count = 1): TransactItem {
   return {
     Put: {
       TableName: table,
-      Item: { PK: META_PK, SK: COUNTER_SK, seq: current + 1 },
+      Item: { PK: META_PK, SK: COUNTER_SK, seq: current + count },
       ...(current === 0
         ? { ConditionExpression: 'attribute_not_exists(PK) OR seq = :cur', ExpressionAttributeValues: { ':cur': 0 } }
         : { ConditionExpression: 'seq = :cur', ExpressionAttributeValues: { ':cur': current } }),
@@ -121,7 +126,7 @@ export function checkDynamoLimits(items: TransactItem[], operation: string): voi
  * An item's size as DynamoDB counts it, rounded up: UTF-8 attribute names and string values, and
  * 21 bytes for a number or anything else (every attribute here is a string or a number).
  */
-function itemBytes(item: Item): number {
+export function itemBytes(item: Item): number {
   let bytes = 0;
   for (const [name, value] of Object.entries(item)) {
     bytes += Buffer.byteLength(name);

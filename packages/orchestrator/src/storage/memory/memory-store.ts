@@ -5,27 +5,31 @@ import {
   compareVersions,
   type DeploymentEngine,
   type NewCatalogEvent,
-  type ScoredComponent,
 } from '@nestor/sdk';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { auditMatches } from '../audit-records.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
 import type {
   AuditEntry,
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -34,24 +38,21 @@ import { pickLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
-  matchesFilters,
   newDefinition,
   revisionMismatch,
   versionSetChanged,
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import {
-  EXACT_NAME_BONUS,
-  foldText,
-  type SearchDocument,
-  scoreDocument,
-  searchDocument,
-  searchTerms,
-} from '../search-text.js';
+import { fromDefinition } from '../stored-json.js';
+import { bySubscriptionAge } from '../subscription-rows.js';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
@@ -90,8 +91,12 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
   private readonly state = new Map<string, unknown>();
   private readonly leases = new Map<string, Lease>();
   private readonly tokens = new Map<string, StoredToken>();
+  private readonly changesets = new Map<string, ChangesetRecord>();
   /** Audit entries, ids ascending (ids sort by time). */
   private audit: AuditEntry[] = [];
+  private readonly subscriptions = new Map<string, StoredSubscription>();
+  /** Delivery logs by subscription id, event ids ascending. */
+  private readonly deliveries = new Map<string, DeliveryRecord[]>();
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -111,6 +116,17 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return pick ? copy(pick) : null;
   }
 
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    const found = this.byName.get(name)?.versions.find((v) => v.version === version);
+    return found ? fromDefinition(found) : null;
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const entry = this.byName.get(name);
+    const pick = opts.includePrerelease ? entry?.latestWithPrerelease : entry?.latest;
+    return pick ? fromDefinition(pick) : null;
+  }
+
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     const after = decodeListCursor(query.cursor);
     const items: ComponentDefinition[] = [];
@@ -118,7 +134,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (let i = firstAfter(this.names, after); i < this.names.length; i++) {
       const entry = this.byName.get(this.names[i] as string) as NameEntry;
       const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!latest || !matchesFilters(latest, query)) continue;
+      if (!latest) continue;
       if (items.length === query.limit) {
         more = true;
         break;
@@ -127,28 +143,6 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     }
     const last = items.at(-1);
     return { items, nextCursor: more && last ? listCursor(last.name) : null };
-  }
-
-  async searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    const offset = decodeSearchCursor(query.cursor);
-    const terms = searchTerms(query.text);
-    if (terms.length === 0) return { items: [], nextCursor: null };
-    const exact = foldText(query.text.trim());
-    const hits: { component: ComponentDefinition; score: number }[] = [];
-    for (const name of this.names) {
-      const entry = this.byName.get(name) as NameEntry;
-      const latest = query.includePrerelease ? entry.latestWithPrerelease : entry.latest;
-      if (!latest || !matchesFilters(latest, query)) continue;
-      const score = scoreOf(latest, terms);
-      if (score === 0) continue;
-      hits.push({ component: latest, score: foldText(latest.name) === exact ? score + EXACT_NAME_BONUS : score });
-    }
-    hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
-    const page = hits.slice(offset, offset + query.limit);
-    return {
-      items: page.map((h) => ({ ...copy(h.component), score: h.score })),
-      nextCursor: offset + query.limit < hits.length ? searchCursor(offset + query.limit) : null,
-    };
   }
 
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
@@ -212,6 +206,62 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return { component: copy(stored), event: copy(event) };
   }
 
+  async createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    const find = (name: string, version: string) => this.byName.get(name)?.versions.find((v) => v.version === version);
+    const statuses = changesetStatuses(COMPONENT, write.members, find);
+    if (!statuses.includes('created')) {
+      return {
+        changeset: null,
+        components: write.members.map((m) => copy(find(m.name, m.version) as ComponentDefinition)),
+        events: [],
+      };
+    }
+    changesetSetMoved(COMPONENT, write, (name) => this.byName.get(name)?.versions ?? []);
+    // Everything is built before anything is applied: a failure while building (a member that
+    // cannot be read) leaves the store untouched, and applying only moves built values in.
+    const now = this.clock.now().toISOString();
+    let next = this.sequence;
+    const built = write.members.map((member, i) => {
+      if (statuses[i] === 'unchanged')
+        return { stored: find(member.name, member.version) as ComponentDefinition, event: null };
+      next += 1;
+      const stored = newDefinition(member, now, next);
+      return { stored, event: changesetEvent(next, now, copy(stored), write.id) };
+    });
+    const record = changesetRecord(write, now, next, statuses);
+    const audit = write.audit ? copy(write.audit) : null;
+    const components: ComponentDefinition[] = [];
+    const events: CatalogEvent[] = [];
+    for (const { stored, event } of built) {
+      components.push(copy(stored));
+      if (!event) continue;
+      this.insertVersion(stored);
+      this.append(event);
+      events.push(copy(event));
+    }
+    this.changesets.set(record.id, copy(record));
+    if (audit) this.insertAudit(audit);
+    return { changeset: record, components, events };
+  }
+
+  async getChangeset(id: string): Promise<ChangesetRecord | null> {
+    const found = this.changesets.get(id);
+    return found ? copy(found) : null;
+  }
+
+  private insertVersion(stored: ComponentDefinition): void {
+    const entry = this.byName.get(stored.name);
+    if (entry) {
+      entry.versions.push(stored);
+      entry.versions.sort((a, b) => compareVersions(b.version, a.version));
+      this.refreshLatest(entry);
+    } else {
+      this.byName.set(stored.name, { versions: [stored], latest: null, latestWithPrerelease: null });
+      this.refreshLatest(this.byName.get(stored.name) as NameEntry);
+      this.names.splice(firstAfter(this.names, stored.name), 0, stored.name);
+    }
+  }
+
   async updateComponent(
     name: string,
     version: string,
@@ -258,6 +308,7 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     entry.versions[index] = next;
     this.refreshLatest(entry);
     this.append(event);
+    if (conditions.audit) this.insertAudit(conditions.audit);
     return { component: copy(next), event: copy(event) };
   }
 
@@ -395,6 +446,53 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     if (token && (token.last_used_at === null || token.last_used_at < notBefore)) token.last_used_at = at;
   }
 
+  async createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    this.subscriptions.set(subscription.id, copy(subscription));
+    if (audit) this.insertAudit(audit);
+  }
+
+  async getSubscription(id: string): Promise<StoredSubscription | null> {
+    const s = this.subscriptions.get(id);
+    return s ? copy(s) : null;
+  }
+
+  async listSubscriptions(): Promise<StoredSubscription[]> {
+    return [...this.subscriptions.values()].sort(bySubscriptionAge).map(copy);
+  }
+
+  async deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    if (!this.subscriptions.delete(id)) return false;
+    this.deliveries.delete(id);
+    if (audit) this.insertAudit(audit);
+    return true;
+  }
+
+  async advanceSubscription(id: string, position: number): Promise<void> {
+    const s = this.subscriptions.get(id);
+    if (s && s.position < position) s.position = position;
+  }
+
+  async disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    const s = this.subscriptions.get(id);
+    if (!s || s.state === 'disabled') return false;
+    s.state = 'disabled';
+    s.disabled_reason = reason;
+    if (audit) this.insertAudit(audit);
+    return true;
+  }
+
+  async recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    if (!this.subscriptions.has(id)) return;
+    const log = (this.deliveries.get(id) ?? []).filter((r) => r.event_id !== record.event_id);
+    log.push(copy(record));
+    log.sort((a, b) => a.event_id - b.event_id);
+    this.deliveries.set(id, log.slice(Math.max(0, log.length - keep)));
+  }
+
+  async listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return (this.deliveries.get(id) ?? []).slice(-limit).reverse().map(copy);
+  }
+
   async ping(): Promise<void> {}
 
   /** Nothing to create or upgrade: the catalog lives in this process. */
@@ -459,16 +557,4 @@ function firstEventAfter(events: CatalogEvent[], after: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** Terms of each stored version, computed once: stored versions are replaced, never mutated. */
-const documents = new WeakMap<ComponentDefinition, SearchDocument>();
-
-function scoreOf(c: ComponentDefinition, terms: string[]): number {
-  let doc = documents.get(c);
-  if (!doc) {
-    doc = searchDocument(c);
-    documents.set(c, doc);
-  }
-  return scoreDocument(doc, terms);
 }

@@ -1,10 +1,14 @@
 import { type CatalogEvent, NestorError } from '@nestor/sdk';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { auditId } from '../audit-records.js';
 import { makeComponent } from '../testing.js';
 import { migrations } from './migrations/index.js';
 import { PostgresStore } from './postgres-store.js';
 import { dropSchema, randomSchema, TEST_POSTGRES_URL } from './testing.js';
+
+/** What a fresh schema's migrate reports: every migration, in order. */
+const ALL_APPLIED = migrations.map((m) => `${String(m.id).padStart(3, '0')}-${m.name}`);
 
 const schemas: string[] = [];
 const stores: PostgresStore[] = [];
@@ -90,7 +94,7 @@ describe('PostgresStore migrations', () => {
     expect(NestorError.is(store) && store.message).toMatch(/run `nestor migrate`/);
     const schema = schemas[0] as string;
     const first = await open(schema);
-    expect((await first.migrate()).applied).toEqual(['001-initial', '002-lifecycle', '003-tokens-audit']);
+    expect((await first.migrate()).applied).toEqual(ALL_APPLIED);
     expect((await first.migrate()).applied).toEqual([]);
     const again = await open(schema, { migrate: false });
     expect(await again.headSequence()).toBe(0);
@@ -192,5 +196,71 @@ describe('PostgresStore faults', () => {
 
   it('refuses a schema name that is not a plain identifier', () => {
     expect(() => new PostgresStore({ url: TEST_POSTGRES_URL, schema: 'x; DROP TABLE y' })).toThrow(/schema/);
+  });
+});
+
+describe('PostgresStore group commit', () => {
+  it('writes a failed create of a batch out of it: the others commit with consecutive events and their audit entries', async () => {
+    const schema = randomSchema();
+    const store = await open(schema);
+    const target = makeComponent();
+    await store.createComponent(target);
+    // A failure injected after the version row was inserted and the latest flag moved.
+    const a = await admin();
+    await a.query(`
+      CREATE FUNCTION ${schema}.boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER boom BEFORE INSERT ON ${schema}.events FOR EACH ROW
+      WHEN (NEW.subject_name = '${target.name}') EXECUTE FUNCTION ${schema}.boom();`);
+    const audit = (subject: string) => ({
+      id: auditId(new Date()),
+      time: new Date().toISOString(),
+      actor: 'token:ci',
+      action: 'component.create',
+      subject,
+      request_id: null,
+      ip: null,
+      outcome: 'ok' as const,
+      details: {},
+    });
+    const head = await store.headSequence();
+    const before = makeComponent();
+    const failing = makeComponent({ name: target.name, version: '2.0.0' });
+    const after = makeComponent();
+    const results = await Promise.allSettled(
+      [before, failing, after].map((c) => store.createComponent(c, { audit: audit(`${c.name}@${c.version}`) })),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(((results[1] as PromiseRejectedResult).reason as NestorError).code).toBe('storage_failure');
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.event?.id : null))).toEqual([
+      head + 1,
+      null,
+      head + 2,
+    ]);
+    expect((await store.readEvents(head, 10)).map((e) => e.subject.name)).toEqual([before.name, after.name]);
+    expect(await store.getComponent(target.name, '2.0.0')).toBeNull();
+    expect((await store.getLatestComponent(target.name))?.version).toBe('1.0.0');
+    const subjects = (await store.listAudit({ limit: 10 })).items.map((e) => e.subject);
+    expect(subjects.sort()).toEqual([`${after.name}@1.0.0`, `${before.name}@1.0.0`].sort());
+  });
+
+  it('sends four statements for a lone create: the head lock with BEGIN, one read, one write, COMMIT', async () => {
+    const store = await open();
+    await store.createComponent(makeComponent());
+    const original = pg.Client.prototype.query;
+    let statements = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      statements++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      const outcome = await store.createComponent(
+        makeComponent({ dependencies: [{ name: 'base', version_range: '^1.0.0' }] }),
+      );
+      expect(outcome.event).not.toBeNull();
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    expect(statements).toBe(4);
   });
 });

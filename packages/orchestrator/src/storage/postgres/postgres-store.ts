@@ -10,30 +10,36 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
   versionSortKey,
 } from '@nestor/sdk';
 import pg from 'pg';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
   AuditEntry,
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -42,6 +48,10 @@ import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -51,7 +61,14 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import { EXACT_NAME_BONUS, foldText, scoreDocument, searchDocument, searchTerms } from '../search-text.js';
+import { storedJson } from '../stored-json.js';
+import {
+  type DeliveryRow,
+  fromDeliveryRow,
+  fromSubscriptionRow,
+  type SubscriptionRow,
+  subscriptionRow,
+} from '../subscription-rows.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -112,6 +129,19 @@ interface EventRow {
 }
 
 type Querier = Pick<pg.ClientBase, 'query'>;
+
+/** A create waiting for the group commit. */
+interface PendingCreate {
+  component: NewComponent;
+  conditions: CreateConditions;
+}
+
+/** A version of the name being created, as the create reads it (the definition only of its own version). */
+interface NameRow extends LatestRow {
+  version: string;
+  digest: string;
+  definition: string | null;
+}
 
 const COMPONENT = 'storage.postgres';
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,50}$/;
@@ -343,54 +373,37 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.read('GetComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        'SELECT definition FROM components WHERE name = $1 AND version = $2',
+        [name, version],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.read('GetLatestComponentJson', async (q) => {
+      const { rows } = await q.query<{ definition: string }>(
+        `SELECT definition FROM components WHERE name = $1 AND ${latestFlag(opts)}`,
+        [name],
+      );
+      return rows[0] ? storedJson(rows[0].definition) : null;
+    });
+  }
+
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.read('ListComponents', async (q) => {
       const after = decodeListCursor(query.cursor);
-      const params: unknown[] = [after];
-      const where = filterClause(query, params);
-      params.push(query.limit + 1);
       const { rows } = await q.query<{ definition: string }>(
-        `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} AND c.name > $1${where} ORDER BY c.name LIMIT $${params.length}`,
-        params,
+        `SELECT definition FROM components WHERE ${latestFlag(query)} AND name > $1 ORDER BY name LIMIT $2`,
+        [after, query.limit + 1],
       );
       const more = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((r) => JSON.parse(r.definition) as ComponentDefinition);
       const last = items.at(-1);
       return { items, nextCursor: more && last ? listCursor(last.name) : null };
-    });
-  }
-
-  /**
-   * The database finds the candidates (every term among the latest version's terms, the last one
-   * as a prefix, over a GIN index); the shared scorer ranks them exactly as the memory and DynamoDB
-   * stores do, so results are identical across backends.
-   */
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.read('SearchComponents', async (q) => {
-      const offset = decodeSearchCursor(query.cursor);
-      const terms = searchTerms(query.text);
-      if (terms.length === 0) return { items: [], nextCursor: null };
-      const params: unknown[] = [terms.slice(0, -1), terms.at(-1)];
-      const where = filterClause(query, params);
-      const { rows } = await q.query<{ definition: string }>(
-        `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} AND c.search_terms @> $1::text[] ` +
-          `AND EXISTS (SELECT 1 FROM unnest(c.search_terms) t WHERE starts_with(t, $2))${where}`,
-        params,
-      );
-      const exact = foldText(query.text.trim());
-      const hits: { component: ComponentDefinition; score: number }[] = [];
-      for (const row of rows) {
-        const component = JSON.parse(row.definition) as ComponentDefinition;
-        const score = scoreDocument(searchDocument(component), terms);
-        if (score === 0) continue;
-        hits.push({ component, score: foldText(component.name) === exact ? score + EXACT_NAME_BONUS : score });
-      }
-      hits.sort((a, b) => b.score - a.score || (a.component.name < b.component.name ? -1 : 1));
-      const page = hits.slice(offset, offset + query.limit);
-      return {
-        items: page.map((h) => ({ ...h.component, score: h.score })),
-        nextCursor: offset + query.limit < hits.length ? searchCursor(offset + query.limit) : null,
-      };
     });
   }
 
@@ -429,39 +442,166 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  /**
+   * Joins the group commit: creates that reach the store in one turn of the event loop, or while a
+   * batch is being written, share one transaction (docs/decisions.md 27).
+   */
   createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
-    return this.write<WriteOutcome>('CreateComponent', async (q, id) => {
-      const existing = await q.query<{ definition: string }>(
-        'SELECT definition FROM components WHERE name = $1 AND version = $2',
-        [component.name, component.version],
-      );
-      if (existing.rows[0]) {
-        const stored = JSON.parse(existing.rows[0].definition) as ComponentDefinition;
-        if (isResubmission(COMPONENT, stored, component))
-          return { result: { component: stored, event: null }, event: null };
-      }
-      if (conditions.expectedVersionSet !== undefined) {
-        // Read under the head-row lock that every write takes first: no other write can commit
-        // between this read and ours.
-        const current = await q.query<{ version: string; digest: string }>(
-          'SELECT version, digest FROM components WHERE name = $1',
-          [component.name],
-        );
-        if (versionSetTag(current.rows) !== conditions.expectedVersionSet) {
-          throw versionSetChanged(COMPONENT, component.name, component.version);
+    return this.creates.submit({ component, conditions });
+  }
+
+  private readonly creates = new GroupCommitter<PendingCreate, WriteOutcome>({
+    run: (items) => this.createBatch(items),
+    // Keeps a batch's hold on the head row, and the wait of the first item in it, short.
+    maxBatch: 32,
+  });
+
+  /**
+   * Writes a batch of creates in one transaction under the head-row lock, in order, each taking
+   * the next sequence. An item refused by the store's checks (conflict, stale version set) is found
+   * from its read, before it writes anything. An item whose statement fails aborts the transaction
+   * (PostgreSQL's rule): the batch is rolled back and written again without it — the equivalent of
+   * a savepoint per item, without the two round trips each savepoint would cost every item.
+   */
+  private async createBatch(items: readonly PendingCreate[]): Promise<Settled<WriteOutcome>[]> {
+    const failed = new Map<number, NestorError>();
+    for (;;) {
+      const client = await this.connect('CreateComponent');
+      let broken: Error | undefined;
+      let retry = false;
+      try {
+        // One round trip: simple-protocol statements run in order, the lock's SELECT after BEGIN.
+        const opened = (await client.query('BEGIN; SELECT seq FROM event_head FOR UPDATE')) as unknown as [
+          pg.QueryResult,
+          pg.QueryResult<{ seq: number }>,
+        ];
+        let head = opened[1].rows[0]?.seq ?? 0;
+        const out: Settled<WriteOutcome>[] = [];
+        let wrote = false;
+        for (const [i, item] of items.entries()) {
+          const earlier = failed.get(i);
+          if (earlier) {
+            out.push({ ok: false, error: earlier });
+            continue;
+          }
+          try {
+            const outcome = await this.createOne(client, item, head + 1);
+            if (outcome.event) {
+              head = outcome.event.id;
+              wrote = true;
+            }
+            out.push({ ok: true, value: outcome });
+          } catch (err) {
+            if (NestorError.is(err)) {
+              out.push({ ok: false, error: err });
+              continue;
+            }
+            if (isConnectionError(err)) throw err;
+            failed.set(i, this.failure('CreateComponent', err));
+            retry = true;
+            break;
+          }
         }
+        if (retry) {
+          await client.query('ROLLBACK');
+          continue;
+        }
+        await client.query(wrote ? 'COMMIT' : 'ROLLBACK');
+        return out;
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        else await client.query('ROLLBACK').catch(() => {});
+        throw this.failure('CreateComponent', err);
+      } finally {
+        client.release(broken);
       }
+    }
+  }
+
+  /**
+   * One create inside a batch: one read of the name's versions (the existing version, the version
+   * set, the latest holders), then one statement writing the version, its dependencies, the moved
+   * latest flags, the audit entry, the event, the head and its NOTIFY.
+   */
+  private async createOne(q: Querier, { component, conditions }: PendingCreate, id: number): Promise<WriteOutcome> {
+    const { rows } = await q.query<NameRow>(
+      'SELECT id, version, digest, version_key, is_prerelease, latest_default, latest_any, ' +
+        'CASE WHEN version = $2 THEN definition END AS definition FROM components WHERE name = $1',
+      [component.name, component.version],
+    );
+    const existing = rows.find((r) => r.version === component.version);
+    if (existing?.definition) {
+      const stored = JSON.parse(existing.definition) as ComponentDefinition;
+      if (isResubmission(COMPONENT, stored, component)) return { component: stored, event: null };
+    }
+    // Read under the head-row lock this transaction holds: no other write can commit meanwhile.
+    if (conditions.expectedVersionSet !== undefined && versionSetTag(rows) !== conditions.expectedVersionSet) {
+      throw versionSetChanged(COMPONENT, component.name, component.version);
+    }
+    const now = this.clock.now().toISOString();
+    const stored = newDefinition(component, now, id);
+    if (!isStrictVersion(stored.version)) {
+      throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
+        field: 'version',
+      });
+    }
+    const event = componentEvent(id, 'component.created', now, stored);
+    const definition = await writeVersion(q, stored, rows, { event, audit: conditions.audit, channel: this.channel });
+    return { component: JSON.parse(definition) as ComponentDefinition, event };
+  }
+
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.writeMany<ChangesetOutcome>('CreateChangeset', async (q, first) => {
+      const names = [...new Set(write.members.map((m) => m.name))];
+      // Read under the head-row lock that every write takes first: nothing commits in between.
+      const found = await q.query<{ definition: string }>(
+        'SELECT c.definition FROM components c JOIN unnest($1::text[], $2::text[]) AS m(n, v) ' +
+          'ON c.name = m.n AND c.version = m.v',
+        [write.members.map((m) => m.name), write.members.map((m) => m.version)],
+      );
+      const stored = new Map<string, ComponentDefinition>();
+      for (const row of found.rows) {
+        const c = JSON.parse(row.definition) as ComponentDefinition;
+        stored.set(`${c.name}@${c.version}`, c);
+      }
+      const statuses = changesetStatuses(COMPONENT, write.members, (n, v) => stored.get(`${n}@${v}`));
+      if (!statuses.includes('created')) {
+        const components = write.members.map((m) => stored.get(`${m.name}@${m.version}`) as ComponentDefinition);
+        return { result: { changeset: null, components, events: [] }, events: [] };
+      }
+      const sets = await q.query<{ name: string; version: string; digest: string }>(
+        'SELECT name, version, digest FROM components WHERE name = ANY($1::text[])',
+        [names],
+      );
+      changesetSetMoved(COMPONENT, write, (name) => sets.rows.filter((r) => r.name === name));
       const now = this.clock.now().toISOString();
-      const stored = newDefinition(component, now, id);
-      if (!isStrictVersion(stored.version)) {
-        throw invalidRequest(COMPONENT, 'CreateComponent', `"${stored.version}" is not a strict semver version`, {
-          field: 'version',
-        });
+      const components: ComponentDefinition[] = [];
+      const events: CatalogEvent[] = [];
+      for (const [i, member] of write.members.entries()) {
+        if (statuses[i] === 'unchanged') {
+          components.push(stored.get(`${member.name}@${member.version}`) as ComponentDefinition);
+          continue;
+        }
+        const next = newDefinition(member, now, first + events.length);
+        const definition = await insertVersion(q, next);
+        events.push(changesetEvent(next.revision, now, next, write.id));
+        components.push(JSON.parse(definition) as ComponentDefinition);
       }
-      const definition = await insertVersion(q, stored);
-      const event = componentEvent(id, 'component.created', now, stored);
-      if (conditions.audit) await insertAudit(q, conditions.audit);
-      return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
+      const record = changesetRecord(write, now, first + events.length - 1, statuses);
+      const row = changesetRow(record);
+      await q.query(
+        'INSERT INTO changesets (id, time, actor, message, revision, items) VALUES ($1, $2, $3, $4, $5, $6)',
+        [row.id, row.time, row.actor, row.message, row.revision, row.items],
+      );
+      if (write.audit) await insertAudit(q, write.audit);
+      return { result: { changeset: record, components, events }, events };
+    });
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.read('GetChangeset', async (q) => {
+      const { rows } = await q.query<ChangesetRow>('SELECT * FROM changesets WHERE id = $1', [id]);
+      return rows[0] ? fromChangesetRow(rows[0]) : null;
     });
   }
 
@@ -487,10 +627,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (changed.length === 0) return { result: { component: current, event: null }, event: null };
       next.revision = id;
       const definition = JSON.stringify(next);
-      await q.query(
-        'UPDATE components SET maturity = $1, labels = $2, search_terms = $3, definition = $4 WHERE id = $5',
-        [next.maturity, JSON.stringify(next.labels), termsOf(next), definition, row.id],
-      );
+      await q.query('UPDATE components SET definition = $1 WHERE id = $2', [definition, row.id]);
       const event = componentEvent(id, type as EventType, now, next, changed);
       if (conditions.audit) await insertAudit(q, conditions.audit);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
@@ -517,13 +654,15 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (!applied) return { result: { component: current, event: null }, event: null };
       const next: ComponentDefinition = { ...applied.next, revision: id };
       const definition = JSON.stringify(next);
-      await q.query(
-        'UPDATE components SET deleted_at = $1, engines = $2, labels = $3, search_terms = $4, definition = $5 WHERE id = $6',
-        [deletedAt(next), next.deployment_engines, JSON.stringify(next.labels), termsOf(next), definition, row.id],
-      );
+      await q.query('UPDATE components SET deleted_at = $1, definition = $2 WHERE id = $3', [
+        deletedAt(next),
+        definition,
+        row.id,
+      ]);
       // The tombstone of a purge keeps no dependencies: nothing finds it as a dependent any more.
       if (change.kind === 'purge') await q.query('DELETE FROM dependencies WHERE component_id = $1', [row.id]);
       await refreshLatest(q, name);
+      if (conditions.audit) await insertAudit(q, conditions.audit);
       const event = componentEvent(id, applied.type, now, next, applied.changed);
       return { result: { component: JSON.parse(definition) as ComponentDefinition, event }, event };
     });
@@ -788,6 +927,94 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     });
   }
 
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.transaction('CreateSubscription', async (q) => {
+      const r = subscriptionRow(subscription);
+      await q.query(
+        'INSERT INTO subscriptions (id, url, types, filter, secret, created_at, state, disabled_reason, position) ' +
+          'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        [r.id, r.url, r.types, r.filter, r.secret, r.created_at, r.state, r.disabled_reason, r.position],
+      );
+      if (audit) await insertAudit(q, audit);
+    });
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.read('GetSubscription', async (q) => {
+      const { rows } = await q.query<SubscriptionRow>('SELECT * FROM subscriptions WHERE id = $1', [id]);
+      return rows[0] ? fromSubscriptionRow(rows[0]) : null;
+    });
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.read('ListSubscriptions', async (q) => {
+      const { rows } = await q.query<SubscriptionRow>('SELECT * FROM subscriptions ORDER BY created_at, id');
+      return rows.map(fromSubscriptionRow);
+    });
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    // The delivery log goes with it (ON DELETE CASCADE).
+    return this.transaction('DeleteSubscription', async (q) => {
+      const deleted = ((await q.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      if (deleted && audit) await insertAudit(q, audit);
+      return deleted;
+    });
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.run('AdvanceSubscription', async (q) => {
+      await q.query('UPDATE subscriptions SET position = $1 WHERE id = $2 AND position < $1', [position, id]);
+    });
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.transaction('DisableSubscription', async (q) => {
+      const changed =
+        ((
+          await q.query(
+            "UPDATE subscriptions SET state = 'disabled', disabled_reason = $1 WHERE id = $2 AND state = 'active'",
+            [reason, id],
+          )
+        ).rowCount ?? 0) > 0;
+      if (changed && audit) await insertAudit(q, audit);
+      return changed;
+    });
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.transaction('RecordDelivery', async (q) => {
+      const inserted =
+        (
+          await q.query(
+            'INSERT INTO deliveries (subscription_id, event_id, attempt, status, response_status, time) ' +
+              'SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = $1) ' +
+              'ON CONFLICT (subscription_id, event_id) DO UPDATE SET attempt = EXCLUDED.attempt, ' +
+              'status = EXCLUDED.status, response_status = EXCLUDED.response_status, time = EXCLUDED.time',
+            [id, record.event_id, record.attempt, record.status, record.response_status, record.time],
+          )
+        ).rowCount ?? 0;
+      if (inserted === 0) return;
+      // The keep-th highest event id is the oldest record kept; with fewer rows the bound is NULL and nothing goes.
+      await q.query(
+        'DELETE FROM deliveries WHERE subscription_id = $1 AND event_id < (SELECT event_id FROM deliveries ' +
+          'WHERE subscription_id = $1 ORDER BY event_id DESC LIMIT 1 OFFSET $2)',
+        [id, keep - 1],
+      );
+    });
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.read('ListDeliveries', async (q) => {
+      const { rows } = await q.query<DeliveryRow>(
+        'SELECT event_id, attempt, status, response_status, time FROM deliveries WHERE subscription_id = $1 ' +
+          'ORDER BY event_id DESC LIMIT $2',
+        [id, limit],
+      );
+      return rows.map(fromDeliveryRow);
+    });
+  }
+
   ping(): Promise<void> {
     return this.run('Ping', async (q) => {
       await q.query('SELECT 1');
@@ -837,6 +1064,54 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
           this.channel,
         ],
       );
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw this.failure(operation, err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * `write` for several events: `work` gets the first sequence and returns its events, which must
+   * be consecutive from it. They are appended, the head moves to the last and one NOTIFY names it,
+   * all in the one transaction. No events: rolled back. Never retried, as `write`.
+   */
+  private async writeMany<T>(
+    operation: string,
+    work: (q: Querier, first: number) => Promise<{ result: T; events: CatalogEvent[] }>,
+  ): Promise<T> {
+    const client = await this.connect(operation);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const first = (await head(client, true)) + 1;
+      const { result, events } = await work(client, first);
+      const last = events.at(-1);
+      if (!last) {
+        await client.query('ROLLBACK');
+        return result;
+      }
+      await client.query(
+        'INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) ' +
+          'SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])',
+        [
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => e.time),
+          events.map((e) => e.subject.name),
+          events.map((e) => e.subject.version),
+          events.map((e) => e.subject.digest),
+          events.map((e) => JSON.stringify(e.data)),
+        ],
+      );
+      await client.query('WITH h AS (UPDATE event_head SET seq = $1) SELECT pg_notify($2, $1::text)', [
+        last.id,
+        this.channel,
+      ]);
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -954,69 +1229,32 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 }
 
-/** Inserts a stored version with its dependencies and moves the latest flags; returns its JSON. */
+/** Inserts a stored version without an event (import): reads the latest holders, then writes. */
 async function insertVersion(q: Querier, stored: ComponentDefinition): Promise<string> {
-  const definition = JSON.stringify(stored);
-  const versionKey = versionSortKey(stored.version);
-  const prerelease = isPrerelease(stored.version);
-  const latest = await latestAfterInsert(q, stored, versionKey);
-  const inserted = await q.query<{ id: number }>(
-    'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, ' +
-      'maturity, latest_default, latest_any, engines, labels, search_terms, definition, deleted_at) ' +
-      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id',
-    [
-      stored.name,
-      stored.version,
-      versionKey,
-      prerelease,
-      stored.digest,
-      stored.provider,
-      stored.category,
-      stored.resource_type,
-      stored.maturity,
-      latest.isDefault,
-      latest.isAny,
-      stored.deployment_engines,
-      JSON.stringify(stored.labels),
-      termsOf(stored),
-      definition,
-      deletedAt(stored),
-    ],
-  );
-  const rowId = (inserted.rows[0] as { id: number }).id;
-  if (stored.dependencies.length > 0) {
-    await q.query(
-      'INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
-        'SELECT $1, ord - 1, n, r FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(n, r, ord)',
-      [rowId, stored.dependencies.map((d) => d.name), stored.dependencies.map((d) => d.version_range)],
-    );
-  }
-  return definition;
-}
-
-/** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
-async function head(q: Querier, lock = false): Promise<number> {
-  const { rows } = await q.query<{ seq: number }>(`SELECT seq FROM event_head${lock ? ' FOR UPDATE' : ''}`);
-  return rows[0]?.seq ?? 0;
-}
-
-/**
- * Decides whether a version about to be inserted becomes the latest (without and with
- * prereleases) and takes the flag from the version that held it. Runs under the head lock, so no
- * other write can move the flags meanwhile.
- */
-async function latestAfterInsert(
-  q: Querier,
-  stored: ComponentDefinition,
-  versionKey: string,
-): Promise<{ isDefault: boolean; isAny: boolean }> {
   const { rows } = await q.query<LatestRow>(
     'SELECT id, version_key, is_prerelease, latest_default, latest_any FROM components ' +
       'WHERE name = $1 AND (latest_default OR latest_any)',
     [stored.name],
   );
-  const byDefault = rows.find((r) => r.latest_default);
-  const any = rows.find((r) => r.latest_any);
+  return writeVersion(q, stored, rows, null);
+}
+
+/**
+ * One statement writing a new version: takes the latest flags from the versions of `held` that
+ * lose them, inserts the row and its dependencies and, for a create, its audit entry, its event,
+ * the head and the NOTIFY (delivered on commit). Runs under the head lock, so `held` is current.
+ * Returns the version's JSON.
+ */
+async function writeVersion(
+  q: Querier,
+  stored: ComponentDefinition,
+  held: readonly LatestRow[],
+  write: { event: CatalogEvent; audit: AuditEntry | undefined; channel: string } | null,
+): Promise<string> {
+  const definition = JSON.stringify(stored);
+  const versionKey = versionSortKey(stored.version);
+  const byDefault = held.find((r) => r.latest_default);
+  const any = held.find((r) => r.latest_any);
   const takes = (holder: LatestRow | undefined, includePrerelease: boolean) =>
     takesLatest(
       stored,
@@ -1026,10 +1264,57 @@ async function latestAfterInsert(
     );
   const isAny = takes(any, true);
   const isDefault = takes(byDefault, false);
-  if (isDefault && byDefault)
-    await q.query('UPDATE components SET latest_default = false WHERE id = $1', [byDefault.id]);
-  if (isAny && any) await q.query('UPDATE components SET latest_any = false WHERE id = $1', [any.id]);
-  return { isDefault, isAny };
+  const params: unknown[] = [
+    (isDefault && byDefault?.id) || null,
+    (isAny && any?.id) || null,
+    stored.name,
+    stored.version,
+    versionKey,
+    isPrerelease(stored.version),
+    stored.digest,
+    isDefault,
+    isAny,
+    definition,
+    deletedAt(stored),
+    stored.dependencies.map((d) => d.name),
+    stored.dependencies.map((d) => d.version_range),
+  ];
+  const at = (value: unknown) => `$${params.push(value)}`;
+  // The flags are cleared before the row that takes them is inserted (the partial unique indexes
+  // allow one per name): the row's flag is read through `cleared`, a subquery evaluated whatever
+  // the flag's value, so the update has finished before the row reaches the indexes.
+  let sql =
+    'WITH cleared AS (UPDATE components SET latest_default = latest_default AND id IS DISTINCT FROM $1::bigint, ' +
+    'latest_any = latest_any AND id IS DISTINCT FROM $2::bigint WHERE id = ANY (ARRAY[$1::bigint, $2::bigint]) RETURNING id), ' +
+    'ins AS (INSERT INTO components (name, version, version_key, is_prerelease, digest, latest_default, latest_any, ' +
+    'definition, deleted_at) ' +
+    'VALUES ($3, $4, $5, $6, $7, (SELECT $8::boolean FROM (SELECT count(*) FROM cleared) AS done), $9, $10, $11) RETURNING id), ' +
+    'deps AS (INSERT INTO dependencies (component_id, position, dep_name, version_range) ' +
+    'SELECT ins.id, d.ord - 1, d.n, d.r FROM ins, unnest($12::text[], $13::text[]) WITH ORDINALITY AS d(n, r, ord))';
+  let select = 'SELECT id FROM ins';
+  if (write?.audit) {
+    const r = auditRow(write.audit);
+    sql +=
+      ', audited AS (INSERT INTO audit (id, time, actor, action, subject, request_id, ip, outcome, details) ' +
+      `VALUES (${[r.id, r.time, r.actor, r.action, r.subject, r.request_id, r.ip, r.outcome, r.details].map(at).join(', ')}))`;
+  }
+  if (write) {
+    const e = write.event;
+    const seq = at(e.id);
+    sql +=
+      ', e AS (INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) ' +
+      `VALUES (${seq}, ${[e.type, e.time, e.subject.name, e.subject.version, e.subject.digest, JSON.stringify(e.data)].map(at).join(', ')})), ` +
+      `h AS (UPDATE event_head SET seq = ${seq})`;
+    select = `SELECT pg_notify(${at(write.channel)}, ${seq}::text) FROM ins`;
+  }
+  await q.query(`${sql} ${select}`, params);
+  return definition;
+}
+
+/** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
+async function head(q: Querier, lock = false): Promise<number> {
+  const { rows } = await q.query<{ seq: number }>(`SELECT seq FROM event_head${lock ? ' FOR UPDATE' : ''}`);
+  return rows[0]?.seq ?? 0;
 }
 
 /**
@@ -1064,34 +1349,8 @@ function deletedAt(c: ComponentDefinition): string | null {
   return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
 }
 
-function termsOf(c: ComponentDefinition): string[] {
-  const doc = searchDocument(c);
-  return [...new Set([...doc.name, ...doc.description, ...doc.labels])];
-}
-
 function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
   return query.includePrerelease ? 'latest_any' : 'latest_default';
-}
-
-/** SQL conditions (each starting with AND) for the list filters; their values are pushed on `params`. */
-function filterClause(q: Omit<ListQuery, 'limit' | 'cursor'>, params: unknown[]): string {
-  let where = '';
-  for (const column of ['provider', 'category', 'resource_type', 'maturity'] as const) {
-    const value = q[column];
-    if (value !== undefined) {
-      params.push(value);
-      where += ` AND c.${column} = $${params.length}`;
-    }
-  }
-  if (q.engine !== undefined) {
-    params.push(q.engine);
-    where += ` AND $${params.length} = ANY (c.engines)`;
-  }
-  if (q.labels && Object.keys(q.labels).length > 0) {
-    params.push(JSON.stringify(q.labels));
-    where += ` AND c.labels @> $${params.length}::jsonb`;
-  }
-  return where;
 }
 
 function toEvent(row: EventRow): CatalogEvent {

@@ -4,14 +4,16 @@ import { join } from 'node:path';
 import { NestorError } from '@nestor/sdk';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { auditId } from '../audit-records.js';
 import { describeStoreContract } from '../contract.test-suite.js';
 import { makeComponent, makeEngine } from '../testing.js';
-import { initial } from './migrations/001-initial.js';
 import { migrations } from './migrations/index.js';
 import { SqliteStore } from './sqlite-store.js';
 
 /** The id of the newest migration: what a fully migrated database reports. */
 const SCHEMA_VERSION = (migrations.at(-1) as { id: number }).id;
+/** What a fresh database reports as applied: every migration, as `migrate()` names them. */
+const ALL_APPLIED = migrations.map((m) => `${String(m.id).padStart(3, '0')}-${m.name}`);
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'nestor-sqlite-'));
@@ -26,6 +28,58 @@ describeStoreContract('sqlite', async () => {
 });
 
 describeStoreContract('sqlite :memory:', async () => ({ store: new SqliteStore({ path: ':memory:' }) }));
+
+describe('SqliteStore group commit', () => {
+  it('rolls back only the create that failed inside a shared transaction, audit entry and latest flags too', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'nestor.db');
+    const store = new SqliteStore({ path });
+    try {
+      const target = makeComponent();
+      await store.createComponent(target);
+      // A failure injected after the version row, its flags and its index entries were written.
+      const db = new Database(path);
+      db.exec(
+        `CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.subject_name = '${target.name}' ` +
+          "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+      );
+      db.close();
+      const audit = (subject: string) => ({
+        id: auditId(new Date()),
+        time: new Date().toISOString(),
+        actor: 'token:ci',
+        action: 'component.create',
+        subject,
+        request_id: null,
+        ip: null,
+        outcome: 'ok' as const,
+        details: {},
+      });
+      const head = await store.headSequence();
+      const before = makeComponent();
+      const failing = makeComponent({ name: target.name, version: '2.0.0' });
+      const after = makeComponent();
+      const results = await Promise.allSettled(
+        [before, failing, after].map((c) => store.createComponent(c, { audit: audit(`${c.name}@${c.version}`) })),
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(((results[1] as PromiseRejectedResult).reason as NestorError).code).toBe('storage_failure');
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value.event?.id : null))).toEqual([
+        head + 1,
+        null,
+        head + 2,
+      ]);
+      expect((await store.readEvents(head, 10)).map((e) => e.subject.name)).toEqual([before.name, after.name]);
+      expect(await store.getComponent(target.name, '2.0.0')).toBeNull();
+      expect((await store.getLatestComponent(target.name))?.version).toBe('1.0.0');
+      const subjects = (await store.listAudit({ limit: 10 })).items.map((e) => e.subject);
+      expect(subjects.sort()).toEqual([`${after.name}@1.0.0`, `${before.name}@1.0.0`].sort());
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('SqliteStore on disk', () => {
   const dirs: string[] = [];
@@ -57,8 +111,7 @@ describe('SqliteStore on disk', () => {
     expect(await second.oldestSequence()).toBe(head + 1);
     expect((await second.getLatestComponent(a.name))?.deprecated?.reason).toBe('gone');
     expect((await second.getComponentVersions(a.name)).map((v) => v.version)).toEqual(['1.1.0', '1.0.0']);
-    expect((await second.searchComponents({ text: 'reopen', limit: 5 })).items).toHaveLength(0);
-    expect((await second.listComponents({ labels: { team: 'reopen' }, limit: 5 })).items).toHaveLength(0);
+    expect((await second.listComponents({ limit: 5 })).items.map((c) => c.version)).toEqual(['1.1.0']);
     expect((await second.getEngine('terraform'))?.name).toBe('terraform');
     expect(await second.getState('source:platform')).toEqual({ commit: 'abc' });
     const next = await second.createComponent(makeComponent());
@@ -79,7 +132,7 @@ describe('SqliteStore on disk', () => {
     }
     expect(ids).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await a.getLatestComponent(name))?.version).toBe('1.5.0');
-    expect((await b.searchComponents({ text: name, limit: 5 })).items.map((c) => c.version)).toEqual(['1.5.0']);
+    expect((await b.listComponents({ limit: 5 })).items.map((c) => c.version)).toEqual(['1.5.0']);
     await expect(b.createComponent(makeComponent({ name, version: '1.0.0', description: 'x' }))).rejects.toSatisfy(
       (e) => NestorError.hasCode(e, 'version_conflict'),
     );
@@ -91,7 +144,7 @@ describe('SqliteStore on disk', () => {
     const path = newPath();
     const store = new SqliteStore({ path });
     expect(await store.migrate()).toEqual({
-      applied: ['001-initial', '002-one-search-table', '003-lifecycle', '004-tokens-audit'],
+      applied: ALL_APPLIED,
       version: SCHEMA_VERSION,
     });
     expect(await store.migrate()).toEqual({ applied: [], version: SCHEMA_VERSION });
@@ -108,12 +161,7 @@ describe('SqliteStore on disk', () => {
   it('migrates on demand when opened without migrating', async () => {
     const store = new SqliteStore({ path: newPath(), migrate: false });
     await expect(store.getComponent('a', '1.0.0')).rejects.toSatisfy((e) => NestorError.hasCode(e, 'storage_failure'));
-    expect((await store.migrate()).applied).toEqual([
-      '001-initial',
-      '002-one-search-table',
-      '003-lifecycle',
-      '004-tokens-audit',
-    ]);
+    expect((await store.migrate()).applied).toEqual(ALL_APPLIED);
     expect(await store.getComponent('a', '1.0.0')).toBeNull();
     await store.close();
   });
@@ -133,53 +181,67 @@ describe('SqliteStore on disk', () => {
     raw.close();
     const upgraded = new SqliteStore({ path });
     expect(await upgraded.getComponent(c.name, '1.0.0')).toMatchObject({ revoked: null, orphaned: null });
+    // The JSON read passes the row 003 rewrote (json_set) through; it says what the parsed read does.
+    const asJson = await upgraded.getComponentJson(c.name, '1.0.0');
+    expect(JSON.stringify(JSON.parse(asJson?.json ?? 'null'))).toBe(
+      JSON.stringify(await upgraded.getComponent(c.name, '1.0.0')),
+    );
     await upgraded.changeLifecycle(c.name, '1.0.0', { kind: 'delete', reason: null });
     expect((await upgraded.listDeletedVersions('9999', 10)).map((d) => d.name)).toEqual([c.name]);
     expect(await upgraded.getLatestComponent(c.name)).toBeNull();
     await upgraded.close();
   });
 
-  it('keeps search results when upgrading a database from the two search tables of 001', async () => {
+  it('drops the store search of 001-004 when upgrading, keeping every read (005)', async () => {
+    // Versions written by the current store, copied into a database at schema 004 as 004 kept them.
+    const source = newPath();
+    const writer = new SqliteStore({ path: source });
+    await writer.createComponent(makeComponent({ name: 'upgraded-stable', labels: { team: 'x' } }));
+    await writer.createComponent(makeComponent({ name: 'upgraded-pre', version: '1.0.0' }));
+    await writer.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0-rc.1' }));
+    const before = {
+      list: await writer.listComponents({ limit: 10 }),
+      any: await writer.listComponents({ limit: 10, includePrerelease: true }),
+      got: await writer.getComponent('upgraded-stable', '1.0.0'),
+    };
+    await writer.close();
     const path = newPath();
-    const old = new SqliteStore({ path });
-    await old.createComponent(makeComponent({ name: 'upgraded-stable', description: 'kept across upgrade' }));
-    await old.createComponent(makeComponent({ name: 'upgraded-pre', version: '1.0.0', description: 'kept stable' }));
-    await old.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0-rc.1', description: 'kept rc' }));
-    await old.close();
-    // Back to the state 001 left: one search table per notion of latest, and no migration 2.
+    await new SqliteStore({ path, migrations: migrations.filter((m) => m.id < 5) }).close();
     const raw = new Database(path);
-    raw.exec(
-      initial.sql.slice(
-        initial.sql.indexOf('CREATE VIRTUAL TABLE search_default'),
-        initial.sql.indexOf('-- AUTOINCREMENT'),
-      ),
-    );
-    for (const [table, flag] of [
-      ['search_default', 'latest_default'],
-      ['search_any', 'latest_any'],
-    ]) {
-      raw.exec(
-        `INSERT INTO ${table} (rowid, name, description, labels) SELECT s.rowid, s.name, s.description, s.labels ` +
-          `FROM search s JOIN components c ON c.id = s.rowid WHERE c.${flag} = 1`,
-      );
-    }
-    raw.exec('DROP TABLE search; DELETE FROM schema_migrations WHERE id = 2');
+    raw.prepare('ATTACH DATABASE ? AS src').run(source);
+    raw.exec(`
+      INSERT INTO components (id, name, version, version_key, is_prerelease, digest, provider, category, resource_type,
+        maturity, latest_default, latest_any, deleted_at, definition)
+      SELECT id, name, version, version_key, is_prerelease, digest, definition ->> '$.provider',
+        definition ->> '$.category', definition ->> '$.resource_type', definition ->> '$.maturity', latest_default,
+        latest_any, deleted_at, definition FROM src.components;
+      INSERT INTO component_labels (component_id, key, value)
+        SELECT c.id, l.key, l.value FROM src.components c, json_each(c.definition, '$.labels') l;
+      INSERT INTO search (rowid, name, description, labels)
+        SELECT id, name, definition ->> '$.description', '' FROM src.components WHERE latest_default OR latest_any;
+      INSERT INTO events SELECT * FROM src.events;
+    `);
+    raw.exec('DETACH DATABASE src');
     raw.close();
+
     const store = new SqliteStore({ path });
-    const found = async (text: string, includePrerelease: boolean) =>
-      (await store.searchComponents({ text, includePrerelease, limit: 10 })).items.map((c) => `${c.name}@${c.version}`);
-    expect(await found('kept', false)).toEqual(expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@1.0.0']));
-    expect(await found('kept', false)).toHaveLength(2);
-    expect(await found('kept', true)).toEqual(
-      expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@2.0.0-rc.1']),
-    );
-    expect(await found('kept', true)).toHaveLength(2);
-    await store.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0', description: 'kept final' }));
-    expect(await found('kept', false)).toEqual(expect.arrayContaining(['upgraded-stable@1.0.0', 'upgraded-pre@2.0.0']));
-    expect(await found('kept', true)).toHaveLength(2);
-    expect(await found('rc', true)).toEqual([]);
-    expect(await found('stable', false)).toEqual(['upgraded-stable@1.0.0']);
+    expect(await store.listComponents({ limit: 10 })).toEqual(before.list);
+    expect(await store.listComponents({ limit: 10, includePrerelease: true })).toEqual(before.any);
+    expect(await store.getComponent('upgraded-stable', '1.0.0')).toEqual(before.got);
+    await store.createComponent(makeComponent({ name: 'upgraded-pre', version: '2.0.0' }));
+    await store.updateComponent('upgraded-stable', '1.0.0', { labels: { team: 'y' }, maturity: 'beta' });
+    expect((await store.getLatestComponent('upgraded-pre'))?.version).toBe('2.0.0');
+    expect((await store.getLatestComponent('upgraded-stable'))?.maturity).toBe('beta');
     await store.close();
+    const check = new Database(path, { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").pluck().all();
+    for (const gone of ['search', 'component_engines', 'component_labels', 'latest_default_provider']) {
+      expect(tables).not.toContain(gone);
+    }
+    const columns = check.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('components');
+    expect(columns).not.toContain('provider');
+    expect(columns).not.toContain('maturity');
+    check.close();
   });
 
   it('refuses a schema newer than it knows', async () => {

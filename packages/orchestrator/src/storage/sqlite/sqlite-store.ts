@@ -11,7 +11,6 @@ import {
   isStrictVersion,
   NestorError,
   type NewCatalogEvent,
-  type ScoredComponent,
   storageFailure,
   versionSortKey,
 } from '@nestor/sdk';
@@ -19,23 +18,30 @@ import Database from 'better-sqlite3';
 import { ensureDir } from '../../fs-utils.js';
 import { type Clock, systemClock } from '../../observability/clock.js';
 import { type AuditRow, auditPage, auditRow, auditWhere, fromAuditRow } from '../audit-records.js';
-import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../cursor.js';
+import { type ChangesetRow, changesetRow, fromChangesetRow } from '../changeset-rows.js';
+import { decodeListCursor, listCursor } from '../cursor.js';
 import { componentNotFound, engineNotFound, tokenConflict, versionConflict } from '../errors.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
 import type {
   AuditEntry,
   AuditQuery,
   CatalogImporter,
   CatalogStore,
+  ChangesetOutcome,
+  ChangesetRecord,
+  ChangesetWrite,
   CreateConditions,
   DeletedRef,
+  DeliveryRecord,
   DependentRef,
   LifecycleChange,
   ListQuery,
   NewComponent,
   Page,
   SchemaMigrations,
-  SearchQuery,
   StateChange,
+  StoredJson,
+  StoredSubscription,
   StoredToken,
   UpdateConditions,
   WriteOutcome,
@@ -44,6 +50,10 @@ import { pickLatest, takesLatest } from '../latest-rule.js';
 import {
   applyLifecycle,
   applyPatch,
+  changesetEvent,
+  changesetRecord,
+  changesetSetMoved,
+  changesetStatuses,
   componentEvent,
   failsRevision,
   isResubmission,
@@ -53,7 +63,14 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import { EXACT_NAME_BONUS, foldText, ftsMatchExpression, searchTerms } from '../search-text.js';
+import { storedJson } from '../stored-json.js';
+import {
+  type DeliveryRow,
+  fromDeliveryRow,
+  fromSubscriptionRow,
+  type SubscriptionRow,
+  subscriptionRow,
+} from '../subscription-rows.js';
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
@@ -107,6 +124,12 @@ interface ComponentRow {
   definition: string;
   latest_default: number;
   latest_any: number;
+}
+
+/** A create waiting for the group commit. */
+interface PendingCreate {
+  component: NewComponent;
+  conditions: CreateConditions;
 }
 
 const COMPONENT = 'storage.sqlite';
@@ -172,59 +195,30 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    return this.guard('GetComponentJson', () => {
+      const json = this.stmts.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? null : storedJson(json);
+    });
+  }
+
+  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    return this.guard('GetLatestComponentJson', () => {
+      const stmt = opts.includePrerelease ? this.stmts.latestAny : this.stmts.latestDefault;
+      const json = stmt.get(name) as string | undefined;
+      return json === undefined ? null : storedJson(json);
+    });
+  }
+
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.guard('ListComponents', () => {
       const after = decodeListCursor(query.cursor);
-      const { where, params } = filterClause(query);
-      const sql = `SELECT c.definition FROM components c WHERE c.${latestFlag(query)} = 1 AND c.name > ?${where} ORDER BY c.name LIMIT ?`;
-      const rows = this.prepareCached(sql)
-        .pluck()
-        .all(after, ...params, query.limit + 1) as string[];
+      const stmt = query.includePrerelease ? this.stmts.listAny : this.stmts.listDefault;
+      const rows = stmt.all(after, query.limit + 1) as string[];
       const more = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((json) => JSON.parse(json) as ComponentDefinition);
       const last = items.at(-1);
       return { items, nextCursor: more && last ? listCursor(last.name) : null };
-    });
-  }
-
-  searchComponents(query: SearchQuery): Promise<Page<ScoredComponent>> {
-    return this.guard('SearchComponents', () => {
-      const offset = decodeSearchCursor(query.cursor);
-      const terms = searchTerms(query.text);
-      if (terms.length === 0) return { items: [], nextCursor: null };
-      const match = ftsMatchExpression(terms);
-      const flag = latestFlag(query);
-      const { where, params } = filterClause(query);
-      // The component named exactly like the query ranks first; the others follow by bm25.
-      const exactSql = `SELECT c.id FROM components c WHERE c.name = ? AND c.${flag} = 1${where}`;
-      const exactId = this.prepareCached(exactSql)
-        .pluck()
-        .get(foldText(query.text.trim()), ...params) as number | undefined;
-      const exactRank =
-        exactId === undefined ? undefined : (this.stmts.searchRank.get(match, exactId) as number | undefined);
-      const exact = exactRank === undefined ? null : { id: exactId as number, rank: exactRank };
-      const includeExact = exact !== null && offset === 0;
-      const rankedOffset = exact !== null && offset > 0 ? offset - 1 : offset;
-      const rankedLimit = query.limit + 1 - (includeExact ? 1 : 0);
-      // CROSS JOIN keeps the full-text match as the outer loop: the planner must never walk every
-      // latest component probing the index by rowid.
-      const rankedSql =
-        'SELECT s.rowid AS id, s.rank AS rank FROM search s CROSS JOIN components c ON c.id = s.rowid ' +
-        `WHERE search MATCH ? AND s.rowid != ? AND c.${flag} = 1${where} ORDER BY s.rank, s.rowid LIMIT ? OFFSET ?`;
-      const ranked = this.prepareCached(rankedSql).all(
-        match,
-        exact?.id ?? -1,
-        ...params,
-        rankedLimit,
-        rankedOffset,
-      ) as { id: number; rank: number }[];
-      const hits = includeExact && exact ? [exact, ...ranked] : ranked;
-      const more = hits.length > query.limit;
-      const items = hits.slice(0, query.limit).map((hit) => ({
-        ...(JSON.parse(this.stmts.definitionById.get(hit.id) as string) as ComponentDefinition),
-        score: -hit.rank + (hit === exact ? EXACT_NAME_BONUS : 0),
-      }));
-      return { items, nextCursor: more ? searchCursor(offset + query.limit) : null };
     });
   }
 
@@ -260,8 +254,23 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  /**
+   * Joins the group commit: creates that reach the store in the same turn of the event loop share
+   * one transaction, each in its own savepoint (docs/decisions.md 27).
+   */
   createComponent(component: NewComponent, conditions: CreateConditions = {}): Promise<WriteOutcome> {
-    return this.guard('CreateComponent', () => this.createTx.immediate(component, conditions));
+    return this.creates.submit({ component, conditions });
+  }
+
+  createChangeset(write: ChangesetWrite): Promise<ChangesetOutcome> {
+    return this.guard('CreateChangeset', () => this.changesetTx.immediate(write));
+  }
+
+  getChangeset(id: string): Promise<ChangesetRecord | null> {
+    return this.guard('GetChangeset', () => {
+      const row = this.stmts.getChangeset.get(id) as ChangesetRow | undefined;
+      return row ? fromChangesetRow(row) : null;
+    });
   }
 
   updateComponent(
@@ -445,6 +454,98 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  createSubscription(subscription: StoredSubscription, audit?: AuditEntry): Promise<void> {
+    return this.guard('CreateSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        this.prepareCached(
+          'INSERT INTO subscriptions (id, url, types, filter, secret, created_at, state, disabled_reason, position) ' +
+            'VALUES (@id, @url, @types, @filter, @secret, @created_at, @state, @disabled_reason, @position)',
+        ).run(subscriptionRow(subscription));
+        if (audit) this.stmts.insertAudit.run(auditRow(audit));
+        return true;
+      }),
+    ).then(() => undefined);
+  }
+
+  getSubscription(id: string): Promise<StoredSubscription | null> {
+    return this.guard('GetSubscription', () => {
+      const row = this.prepareCached('SELECT * FROM subscriptions WHERE id = ?').get(id) as SubscriptionRow | undefined;
+      return row ? fromSubscriptionRow(row) : null;
+    });
+  }
+
+  listSubscriptions(): Promise<StoredSubscription[]> {
+    return this.guard('ListSubscriptions', () =>
+      (this.prepareCached('SELECT * FROM subscriptions ORDER BY created_at, id').all() as SubscriptionRow[]).map(
+        fromSubscriptionRow,
+      ),
+    );
+  }
+
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DeleteSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        const deleted = this.prepareCached('DELETE FROM subscriptions WHERE id = ?').run(id).changes > 0;
+        if (!deleted) return false;
+        this.prepareCached('DELETE FROM deliveries WHERE subscription_id = ?').run(id);
+        if (audit) this.stmts.insertAudit.run(auditRow(audit));
+        return true;
+      }),
+    );
+  }
+
+  advanceSubscription(id: string, position: number): Promise<void> {
+    return this.guard('AdvanceSubscription', () => {
+      this.prepareCached('UPDATE subscriptions SET position = ? WHERE id = ? AND position < ?').run(
+        position,
+        id,
+        position,
+      );
+    });
+  }
+
+  disableSubscription(id: string, reason: string, audit?: AuditEntry): Promise<boolean> {
+    return this.guard('DisableSubscription', () =>
+      this.tokenWriteTx.immediate(() => {
+        const changed =
+          this.prepareCached(
+            "UPDATE subscriptions SET state = 'disabled', disabled_reason = ? WHERE id = ? AND state = 'active'",
+          ).run(reason, id).changes > 0;
+        if (changed && audit) this.stmts.insertAudit.run(auditRow(audit));
+        return changed;
+      }),
+    );
+  }
+
+  recordDelivery(id: string, record: DeliveryRecord, keep: number): Promise<void> {
+    return this.guard('RecordDelivery', () => {
+      this.tokenWriteTx.immediate(() => {
+        const inserted = this.prepareCached(
+          'INSERT OR REPLACE INTO deliveries (subscription_id, event_id, attempt, status, response_status, time) ' +
+            'SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)',
+        ).run(id, record.event_id, record.attempt, record.status, record.response_status, record.time, id).changes;
+        if (inserted === 0) return false;
+        // The keep-th highest event id is the oldest record kept; with fewer rows the bound is NULL and nothing goes.
+        this.prepareCached(
+          'DELETE FROM deliveries WHERE subscription_id = ? AND event_id < (SELECT event_id FROM deliveries ' +
+            'WHERE subscription_id = ? ORDER BY event_id DESC LIMIT 1 OFFSET ?)',
+        ).run(id, id, keep - 1);
+        return true;
+      });
+    });
+  }
+
+  listDeliveries(id: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.guard('ListDeliveries', () =>
+      (
+        this.prepareCached(
+          'SELECT event_id, attempt, status, response_status, time FROM deliveries WHERE subscription_id = ? ' +
+            'ORDER BY event_id DESC LIMIT ?',
+        ).all(id, limit) as DeliveryRow[]
+      ).map(fromDeliveryRow),
+    );
+  }
+
   ping(): Promise<void> {
     return this.guard('Ping', () => {
       this.stmts.ping.get();
@@ -539,9 +640,14 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       getRow: db.prepare(
         'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? AND version = ?',
       ),
-      definitionById: db.prepare('SELECT definition FROM components WHERE id = ?').pluck(),
       latestDefault: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_default = 1').pluck(),
       latestAny: db.prepare('SELECT definition FROM components WHERE name = ? AND latest_any = 1').pluck(),
+      listDefault: db
+        .prepare('SELECT definition FROM components WHERE latest_default = 1 AND name > ? ORDER BY name LIMIT ?')
+        .pluck(),
+      listAny: db
+        .prepare('SELECT definition FROM components WHERE latest_any = 1 AND name > ? ORDER BY name LIMIT ?')
+        .pluck(),
       versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
       versionSet: db.prepare('SELECT version, digest FROM components WHERE name = ?'),
       names: db.prepare('SELECT name FROM components WHERE latest_any = 1 ORDER BY name').pluck(),
@@ -551,8 +657,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'ORDER BY c.name, c.version_key, d.position',
       ),
       insertComponent: db.prepare(
-        'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, deleted_at, definition) ' +
-          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @provider, @category, @resource_type, @maturity, @latest_default, @latest_any, @deleted_at, @definition)',
+        'INSERT INTO components (name, version, version_key, is_prerelease, digest, latest_default, latest_any, deleted_at, definition) ' +
+          'VALUES (@name, @version, @version_key, @is_prerelease, @digest, @latest_default, @latest_any, @deleted_at, @definition)',
       ),
       lifecycleRows: db.prepare(
         'SELECT id, definition, latest_default, latest_any FROM components WHERE name = ? ORDER BY version_key DESC',
@@ -561,14 +667,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       setLatestDefault: db.prepare('UPDATE components SET latest_default = 1 WHERE id = ?'),
       setLatestAny: db.prepare('UPDATE components SET latest_any = 1 WHERE id = ?'),
       deleteDependencies: db.prepare('DELETE FROM dependencies WHERE component_id = ?'),
-      deleteEngineRefs: db.prepare('DELETE FROM component_engines WHERE component_id = ?'),
       deletedBefore: db.prepare(
         'SELECT name, version, deleted_at AS at FROM components WHERE deleted_at IS NOT NULL AND deleted_at <= ? ORDER BY deleted_at, name, version_key LIMIT ?',
       ),
-      updateComponent: db.prepare('UPDATE components SET maturity = ?, definition = ? WHERE id = ?'),
-      insertEngineRef: db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)'),
-      insertLabel: db.prepare('INSERT OR IGNORE INTO component_labels (component_id, key, value) VALUES (?, ?, ?)'),
-      deleteLabels: db.prepare('DELETE FROM component_labels WHERE component_id = ?'),
+      updateComponent: db.prepare('UPDATE components SET definition = ? WHERE id = ?'),
       insertDependency: db.prepare(
         'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
       ),
@@ -578,9 +680,6 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       ),
       clearLatestDefault: db.prepare('UPDATE components SET latest_default = 0 WHERE id = ?'),
       clearLatestAny: db.prepare('UPDATE components SET latest_any = 0 WHERE id = ?'),
-      searchInsert: db.prepare('INSERT INTO search (rowid, name, description, labels) VALUES (?, ?, ?, ?)'),
-      searchDelete: db.prepare('DELETE FROM search WHERE rowid = ?'),
-      searchRank: db.prepare('SELECT rank FROM search WHERE search MATCH ? AND rowid = ?').pluck(),
       head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       oldest: db.prepare('SELECT min(seq) FROM events').pluck(),
       insertEvent: db.prepare(
@@ -619,6 +718,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
           'VALUES (@id, @time, @actor, @action, @subject, @request_id, @ip, @outcome, @details)',
       ),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
+      insertChangeset: db.prepare(
+        'INSERT INTO changesets (id, time, actor, message, revision, items) VALUES (@id, @time, @actor, @message, @revision, @items)',
+      ),
+      getChangeset: db.prepare('SELECT * FROM changesets WHERE id = ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -640,6 +743,31 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       throw engineNotFound(COMPONENT, 'AppendEvent', change.name);
     }
   }
+
+  private readonly creates = new GroupCommitter<PendingCreate, WriteOutcome>({
+    run: (items) => {
+      try {
+        return this.createBatchTx.immediate(items);
+      } catch (err) {
+        throw NestorError.is(err) ? err : storageFailure(COMPONENT, 'CreateComponent', err);
+      }
+    },
+  });
+
+  /**
+   * One transaction for a batch of creates. Each runs as a nested transaction, which better-sqlite3
+   * makes a savepoint: a create that throws is rolled back alone, and the next one takes the
+   * sequence it would have had.
+   */
+  private readonly createBatchTx = this.lazyTransaction((items: readonly PendingCreate[]): Settled<WriteOutcome>[] =>
+    items.map(({ component, conditions }) => {
+      try {
+        return { ok: true, value: this.createTx.immediate(component, conditions) };
+      } catch (err) {
+        return { ok: false, error: NestorError.is(err) ? err : storageFailure(COMPONENT, 'CreateComponent', err) };
+      }
+    }),
+  );
 
   private readonly createTx = this.lazyTransaction(
     (component: NewComponent, conditions: CreateConditions): WriteOutcome => {
@@ -674,6 +802,45 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     },
   );
 
+  /** Every member, its event, the record and the audit entry: one IMMEDIATE transaction. */
+  private readonly changesetTx = this.lazyTransaction((write: ChangesetWrite): ChangesetOutcome => {
+    const s = this.stmts;
+    const find = (name: string, version: string) => {
+      const json = s.getComponent.get(name, version) as string | undefined;
+      return json === undefined ? undefined : (JSON.parse(json) as ComponentDefinition);
+    };
+    const statuses = changesetStatuses(COMPONENT, write.members, find);
+    if (!statuses.includes('created')) {
+      return {
+        changeset: null,
+        components: write.members.map((m) => find(m.name, m.version) as ComponentDefinition),
+        events: [],
+      };
+    }
+    // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
+    changesetSetMoved(COMPONENT, write, (name) => s.versionSet.all(name) as { version: string; digest: string }[]);
+    const now = this.clock.now().toISOString();
+    const components: ComponentDefinition[] = [];
+    const events: CatalogEvent[] = [];
+    write.members.forEach((member, i) => {
+      if (statuses[i] === 'unchanged') {
+        components.push(find(member.name, member.version) as ComponentDefinition);
+        return;
+      }
+      const stored = newDefinition(member, now, this.head() + 1);
+      const definition = JSON.stringify(stored);
+      this.insertVersion(stored, definition);
+      const event = changesetEvent(stored.revision, now, stored, write.id);
+      this.insertEvent(event);
+      components.push(JSON.parse(definition) as ComponentDefinition);
+      events.push(event);
+    });
+    const record = changesetRecord(write, now, this.head(), statuses);
+    s.insertChangeset.run(changesetRow(record));
+    if (write.audit) s.insertAudit.run(auditRow(write.audit));
+    return { changeset: record, components, events };
+  });
+
   private readonly updateTx = this.lazyTransaction(
     (name: string, version: string, patch: ComponentPatch, conditions: UpdateConditions): WriteOutcome => {
       const s = this.stmts;
@@ -688,15 +855,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       if (changed.length === 0) return { component: current, event: null };
       next.revision = this.head() + 1;
       const definition = JSON.stringify(next);
-      s.updateComponent.run(next.maturity, definition, row.id);
-      if (changed.includes('labels')) {
-        s.deleteLabels.run(row.id);
-        for (const [k, v] of Object.entries(next.labels)) s.insertLabel.run(row.id, k, v);
-        if (row.latest_default || row.latest_any) {
-          s.searchDelete.run(row.id);
-          this.indexForSearch(row.id, next);
-        }
-      }
+      s.updateComponent.run(definition, row.id);
       const event = componentEvent(next.revision, type as EventType, now, next, changed);
       this.insertEvent(event);
       if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
@@ -720,20 +879,18 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       if (change.kind === 'purge') {
         // The tombstone keeps no content: nothing may find it through an index any more.
         s.deleteDependencies.run(row.id);
-        s.deleteLabels.run(row.id);
-        s.deleteEngineRefs.run(row.id);
       }
       this.refreshLatest(name);
       const event = componentEvent(next.revision, applied.type, now, next, applied.changed);
       this.insertEvent(event);
+      if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
   );
 
   /**
    * Sets the latest flags of a name from scratch with the one latest rule (after a lifecycle change
-   * made a version eligible or not), moving search entries along: a row is in `search` exactly
-   * while it is latest by either notion. Flags are cleared before they are set (one per name).
+   * made a version eligible or not). Flags are cleared before they are set (one per name).
    */
   private refreshLatest(name: string): void {
     const s = this.stmts;
@@ -756,14 +913,10 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     for (const r of rows) {
       if (!r.latest_default && r.id === byDefault) s.setLatestDefault.run(r.id);
       if (!r.latest_any && r.id === any) s.setLatestAny.run(r.id);
-      const was = r.latest_default === 1 || r.latest_any === 1;
-      const is = r.id === byDefault || r.id === any;
-      if (was && !is) s.searchDelete.run(r.id);
-      if (!was && is) this.indexForSearch(r.id, r.def);
     }
   }
 
-  /** Inserts a stored version with its engines, labels, dependencies and search entry. */
+  /** Inserts a stored version with its dependencies. */
   private insertVersion(stored: ComponentDefinition, definition: string): void {
     const s = this.stmts;
     const versionKey = versionSortKey(stored.version);
@@ -776,22 +929,15 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
         version_key: versionKey,
         is_prerelease: prerelease ? 1 : 0,
         digest: stored.digest,
-        provider: stored.provider,
-        category: stored.category,
-        resource_type: stored.resource_type,
-        maturity: stored.maturity,
         latest_default: latest.isDefault ? 1 : 0,
         latest_any: latest.isAny ? 1 : 0,
         deleted_at: deletedAt(stored),
         definition,
       }).lastInsertRowid,
     );
-    for (const engine of stored.deployment_engines) s.insertEngineRef.run(rowId, engine);
-    for (const [k, v] of Object.entries(stored.labels)) s.insertLabel.run(rowId, k, v);
     stored.dependencies.forEach((d, i) => {
       s.insertDependency.run(rowId, i, d.name, d.version_range);
     });
-    if (latest.isDefault || latest.isAny) this.indexForSearch(rowId, stored);
   }
 
   private readonly importTx = this.lazyTransaction((component: ComponentDefinition): void => {
@@ -813,9 +959,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
 
   /**
    * Decides whether a version about to be inserted becomes the latest (without and with
-   * prereleases) and, when it does, takes the flag away from the version that held it, and that
-   * version's search entry once it is latest by neither notion. The flag is cleared first because
-   * the partial unique indexes allow one per name.
+   * prereleases) and, when it does, takes the flag away from the version that held it. The flag is
+   * cleared first because the partial unique indexes allow one per name.
    */
   private latestAfterInsert(stored: ComponentDefinition, versionKey: string): { isDefault: boolean; isAny: boolean } {
     const s = this.stmts;
@@ -833,19 +978,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     const isDefault = takes(byDefault, false);
     if (isDefault && byDefault) s.clearLatestDefault.run(byDefault.id);
     if (isAny && any) s.clearLatestAny.run(any.id);
-    for (const row of rows) {
-      const keepsDefault = row.latest_default === 1 && !isDefault;
-      const keepsAny = row.latest_any === 1 && !isAny;
-      if (!keepsDefault && !keepsAny) s.searchDelete.run(row.id);
-    }
     return { isDefault, isAny };
-  }
-
-  private indexForSearch(id: number, c: ComponentDefinition): void {
-    const labels = Object.entries(c.labels)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' ');
-    this.stmts.searchInsert.run(id, c.name, c.description, labels);
   }
 
   private insertEvent(event: CatalogEvent): void {
@@ -878,32 +1011,6 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
 /** The `deleted_at` column: set while the version is deleted and not yet purged. */
 function deletedAt(c: ComponentDefinition): string | null {
   return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
-}
-
-function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
-  return query.includePrerelease ? 'latest_any' : 'latest_default';
-}
-
-/** SQL conditions (each starting with AND) and their parameters for the list filters. */
-function filterClause(q: Omit<ListQuery, 'limit' | 'cursor'>): { where: string; params: string[] } {
-  let where = '';
-  const params: string[] = [];
-  for (const column of ['provider', 'category', 'resource_type', 'maturity'] as const) {
-    const value = q[column];
-    if (value !== undefined) {
-      where += ` AND c.${column} = ?`;
-      params.push(value);
-    }
-  }
-  if (q.engine !== undefined) {
-    where += ' AND EXISTS (SELECT 1 FROM component_engines e WHERE e.engine = ? AND e.component_id = c.id)';
-    params.push(q.engine);
-  }
-  for (const [k, v] of Object.entries(q.labels ?? {})) {
-    where += ' AND EXISTS (SELECT 1 FROM component_labels l WHERE l.key = ? AND l.value = ? AND l.component_id = c.id)';
-    params.push(k, v);
-  }
-  return { where, params };
 }
 
 function toEvent(row: EventRow): CatalogEvent {

@@ -1,0 +1,374 @@
+// Creates (issue 13 item 4, issue 14 item 5), each figure against a baseline in the same run:
+// - in-process: CatalogManager.createComponent (full validation, caches on, as the server wires
+//   it), `writers` at a time, vs a bare better-sqlite3 transaction per create writing the same rows
+//   (the version row, its engines, labels, dependencies, the search row while that table exists,
+//   the event) into the same schema: target >= 0.50;
+// - over HTTP: POST /v1/components, `writers` connections, vs the in-process figure: target >= 0.60;
+// - where a create's time goes (one writer: validation, the store's write, the rest);
+// - PostgreSQL (`--postgres`, 127.0.0.1:5432 or NESTOR_BENCH_POSTGRES_URL): statements (round trips)
+//   per store create and creates/s, one writer and `writers` at a time (informational).
+// Run after `npm run build`: node bench/creates.js [--duration 3] [--writers 32] [--postgres]
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { fmt, loadPosts, printSuite, startChild, stopChild } from './lib.js';
+import { seedSpecs } from './servers/seed.js';
+
+const dist = new URL('../packages/orchestrator/dist/', import.meta.url);
+const { defaultConfig } = await import(new URL('config/config.js', dist).href);
+const { buildCatalogCore } = await import(new URL('core.js', dist).href);
+const { StaticEngineReader } = await import(new URL('engines/static-reader.js', dist).href);
+const { silentLogger } = await import(new URL('observability/logging/logger.js', dist).href);
+const { SqliteStore } = await import(new URL('storage/sqlite/sqlite-store.js', dist).href);
+const { computeDigest, versionSortKey } = await import(new URL('../../sdk/dist/index.js', dist).href);
+
+/** The 5 bases every other seed spec depends on, then `count` specs named `<prefix>-<i>`. */
+function specs(prefix, count) {
+  return seedSpecs(count + 5).map((spec, i) =>
+    i < 5 ? spec : { ...spec, name: spec.name.replace('bench-', `${prefix}-`) },
+  );
+}
+
+function storeConfig(dir, kind, pg) {
+  const c = defaultConfig();
+  c.data_dir = dir;
+  c.examples.enabled = false;
+  c.log.level = 'silent';
+  c.store =
+    kind === 'sqlite'
+      ? { ...c.store, type: 'sqlite', path: join(dir, 'nestor.db') }
+      : { ...c.store, type: 'postgres', url: pg.url, schema: pg.schema };
+  return c;
+}
+
+/** Calls `create(i)` from `writers` loops until `seconds` pass; creates per second. */
+async function concurrently(writers, seconds, create) {
+  let next = 0;
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (performance.now() < until) {
+        await create(next++);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/**
+ * The baseline: one IMMEDIATE transaction per create, writing what the store writes for a new
+ * name (definition JSON included) with prepared statements and nothing else.
+ */
+function bareSqlite(dir, items, seconds) {
+  const path = join(dir, 'bare.db');
+  new SqliteStore({ path }).close(); // the store's own schema
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const hasSearch = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search'").get() !== undefined;
+  const insertComponent = db.prepare(
+    'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, deleted_at, definition) ' +
+      'VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, 1, 1, NULL, ?)',
+  );
+  const insertEngine = db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)');
+  const insertLabel = db.prepare('INSERT OR IGNORE INTO component_labels (component_id, key, value) VALUES (?, ?, ?)');
+  const insertDependency = db.prepare(
+    'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
+  );
+  const insertSearch = hasSearch
+    ? db.prepare('INSERT INTO search (rowid, name, description, labels) VALUES (?, ?, ?, ?)')
+    : null;
+  const insertEvent = db.prepare(
+    'INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  let seq = 0;
+  const write = db.transaction((spec) => {
+    seq++;
+    const time = new Date().toISOString();
+    const stored = { ...spec, digest: computeDigest(spec), created_at: time, updated_at: time, revision: seq };
+    const id = Number(
+      insertComponent.run(
+        stored.name,
+        stored.version,
+        versionSortKey(stored.version),
+        stored.digest,
+        stored.provider,
+        stored.category,
+        stored.resource_type,
+        stored.maturity,
+        JSON.stringify(stored),
+      ).lastInsertRowid,
+    );
+    for (const e of stored.deployment_engines) insertEngine.run(id, e);
+    for (const [k, v] of Object.entries(stored.labels)) insertLabel.run(id, k, v);
+    stored.dependencies.forEach((d, i) => {
+      insertDependency.run(id, i, d.name, d.version_range);
+    });
+    const labels = Object.entries(stored.labels)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' ');
+    insertSearch?.run(id, stored.name, stored.description, labels);
+    insertEvent.run(
+      seq,
+      'component.created',
+      time,
+      stored.name,
+      stored.version,
+      stored.digest,
+      JSON.stringify({ created_at: time }),
+    );
+  });
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  let done = 0;
+  while (performance.now() < until && done < items.length) {
+    // In slices, so the clock is read rarely: the loop is as tight as a caller could make it.
+    for (let j = 0; j < 64 && done < items.length; j++) write.immediate(items[done++]);
+  }
+  const perSecond = done / ((performance.now() - started) / 1000);
+  db.close();
+  if (done >= items.length) throw new Error('bare baseline ran out of specs; give it more');
+  return perSecond;
+}
+
+/**
+ * The SQLite store alone (no validation), one create at a time (each its own transaction) and
+ * `writers` at once (sharing transactions through the group commit): creates per second of each.
+ */
+async function storeAlone(dir, writers, seconds) {
+  const store = new SqliteStore({ path: join(dir, 'alone.db') });
+  try {
+    const items = specs('alone', 400_000)
+      .slice(5)
+      .map((spec) => ({ ...spec, digest: computeDigest(spec), published_by: null }));
+    let next = 0;
+    let started = performance.now();
+    let until = started + (seconds * 1000) / 2;
+    let done = 0;
+    while (performance.now() < until) {
+      await store.createComponent(items[next++]);
+      done++;
+    }
+    const oneAtATime = done / ((performance.now() - started) / 1000);
+    started = performance.now();
+    until = started + (seconds * 1000) / 2;
+    done = 0;
+    while (performance.now() < until) {
+      await Promise.all(Array.from({ length: writers }, () => store.createComponent(items[next++])));
+      done += writers;
+    }
+    return { oneAtATime, together: done / ((performance.now() - started) / 1000) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Sequential creates through the manager, timing validation and the store's write inside them. */
+async function breakdown(core, items) {
+  const spent = { validate: 0, write: 0 };
+  const timed = (obj, method, key) => {
+    const original = obj[method].bind(obj);
+    obj[method] = async (...args) => {
+      const t = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        spent[key] += performance.now() - t;
+      }
+    };
+    return () => {
+      obj[method] = original;
+    };
+  };
+  const undo = [timed(core.validator, 'validate', 'validate'), timed(core.baseStore, 'createComponent', 'write')];
+  const t0 = performance.now();
+  for (const spec of items) await core.manager.createComponent(spec);
+  const total = performance.now() - t0;
+  for (const u of undo) u();
+  const per = (ms) => (1000 * ms) / items.length;
+  return {
+    total: per(total),
+    validate: per(spent.validate),
+    write: per(spent.write),
+    rest: per(total - spent.validate - spent.write),
+  };
+}
+
+/** Counts the statements node-postgres sends (each is one round trip) while `work` runs. */
+async function countStatements(pg, work) {
+  const original = pg.Client.prototype.query;
+  let count = 0;
+  pg.Client.prototype.query = function (...args) {
+    count++;
+    return original.apply(this, args);
+  };
+  try {
+    await work();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return count;
+}
+
+async function benchPostgres({ dir, writers, duration }) {
+  const pg = (await import('pg')).default;
+  const { PostgresStore } = await import(new URL('storage/postgres/postgres-store.js', dist).href);
+  const url = process.env.NESTOR_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `nestor_bench_creates_${randomUUID().slice(0, 8)}`;
+  // The store's write alone (no validation), one at a time, before anything else follows the
+  // log (the core's followers would add their reads to the count): statements per create.
+  const direct = specs('pg-direct', 200).slice(5);
+  const alone = await PostgresStore.open({ url, schema });
+  let t0 = performance.now();
+  let statements = 0;
+  try {
+    statements = await countStatements(pg, async () => {
+      for (const spec of direct)
+        await alone.createComponent({ ...spec, digest: computeDigest(spec), published_by: null });
+    });
+  } finally {
+    await alone.close();
+  }
+  const sequential = (direct.length * 1000) / (performance.now() - t0);
+  const core = await buildCatalogCore(storeConfig(join(dir, 'pg'), 'postgres', { url, schema }), {
+    logger: silentLogger,
+    engines: new StaticEngineReader([]),
+    env: {},
+  });
+  try {
+    for (const spec of specs('pg-base', 0)) await core.manager.createComponent(spec);
+    const pool = specs('pg-many', 100_000).slice(5);
+    t0 = performance.now();
+    let created = 0;
+    const managerStatements = await countStatements(pg, async () => {
+      created = Math.round(
+        (await concurrently(writers, duration, (i) => core.manager.createComponent(pool[i]))) *
+          ((performance.now() - t0) / 1000),
+      );
+    });
+    const perSecond = created / ((performance.now() - t0) / 1000);
+    return {
+      perCreate: statements / direct.length,
+      sequential,
+      perSecond,
+      managerPerCreate: managerStatements / Math.max(1, created),
+    };
+  } finally {
+    await core.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  }
+}
+
+export async function benchCreates({ duration = 3, writers = 32, postgres = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'nestor-bench-creates-'));
+  try {
+    const bare = bareSqlite(dir, specs('bare', 200_000), duration);
+    const alone = await storeAlone(dir, writers, duration);
+
+    const core = await buildCatalogCore(storeConfig(join(dir, 'app'), 'sqlite'), {
+      logger: silentLogger,
+      engines: new StaticEngineReader([]),
+      env: {},
+    });
+    let inProcess;
+    let where;
+    try {
+      for (const spec of specs('x', 0)) await core.manager.createComponent(spec);
+      where = await breakdown(core, specs('seq', 500).slice(5));
+      const pool = specs('inproc', 100_000).slice(5);
+      inProcess = await concurrently(writers, duration, (i) => core.manager.createComponent(pool[i]));
+    } finally {
+      await core.close();
+    }
+
+    // Over HTTP: the bench server on a catalog holding the bases, 32 connections POSTing.
+    const httpDir = join(dir, 'http');
+    const { child: seeder } = await startChild('./servers/app-server.js', [httpDir, '--seed', '5']);
+    await new Promise((resolve) => (seeder.exitCode === null ? seeder.once('exit', resolve) : resolve()));
+    const { child, info } = await startChild('./servers/app-server.js', [httpDir]);
+    let http;
+    try {
+      http = await loadPosts({
+        url: `${info.address}/v1/components`,
+        revisionUrl: `${info.address}/v1/components?limit=1`,
+        duration,
+        connections: writers,
+        headers: { authorization: 'Bearer bench-token' },
+        bodies: specs('posted', 60_000)
+          .slice(5)
+          .map((spec) => Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== null))),
+      });
+    } finally {
+      await stopChild(child);
+    }
+
+    const pgFigures = postgres ? await benchPostgres({ dir, writers, duration }) : null;
+    const inProcessRatio = inProcess / bare;
+    const httpRatio = http.perSecond / inProcess;
+    const extra = [
+      {
+        name: 'one create, one writer (µs)',
+        value: `${fmt(where.total, 0)}: validation ${fmt(where.validate, 0)}, store write ${fmt(where.write, 0)}, rest ${fmt(where.rest, 0)} (lock, digest, feed, log followers)`,
+      },
+      { name: 'bare better-sqlite3, one transaction per create', value: `${fmt(bare, 0)}/s` },
+      {
+        name: 'SQLite store alone (no validation)',
+        value: `one at a time ${fmt(alone.oneAtATime, 0)}/s, ${writers} at once ${fmt(alone.together, 0)}/s (group commit x${fmt(alone.together / alone.oneAtATime, 2)})`,
+      },
+      {
+        name: `in-process creates, ${writers} writers`,
+        value: `${fmt(inProcess, 0)}/s, ratio to bare ${fmt(inProcessRatio, 3)}`,
+        target: '>= 0.50',
+      },
+      {
+        name: `POST /v1/components, ${writers} connections`,
+        value: `${fmt(http.perSecond, 0)}/s (p50 ${fmt(http.p50, 1)} ms, p99 ${fmt(http.p99, 1)} ms), ratio to in-process ${fmt(httpRatio, 3)}`,
+        target: '>= 0.60',
+      },
+    ];
+    if (pgFigures) {
+      extra.push(
+        {
+          name: 'PostgreSQL: statements per store create',
+          value: `${fmt(pgFigures.perCreate, 1)} (${fmt(pgFigures.sequential, 0)} creates/s one at a time)`,
+        },
+        {
+          name: `PostgreSQL: manager creates, ${writers} writers`,
+          value: `${fmt(pgFigures.perSecond, 0)}/s, ${fmt(pgFigures.managerPerCreate, 1)} statements per create (log followers' reads included)`,
+        },
+      );
+    }
+    return {
+      title: `Creates with full validation (SQLite${postgres ? ', PostgreSQL' : ''}), ${writers} writers, ${duration} s runs`,
+      rows: [],
+      extra,
+      pass: inProcessRatio >= 0.5 && httpRatio >= 0.6,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const arg = (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const r = await benchCreates({
+    duration: Number(arg('duration', 3)),
+    writers: Number(arg('writers', 32)),
+    postgres: args.includes('--postgres'),
+  });
+  printSuite(r);
+  process.exitCode = r.pass ? 0 : 1;
+}
