@@ -109,11 +109,24 @@ export class SearchProjection implements LogConsumer {
 
   async onReset(): Promise<void> {
     const started = Date.now();
-    const latest = await this.walk(false);
+    // One listing with prereleases: where the highest version is a release, it is the latest too
+    // (the highest release is the default pick), so only names led by a prerelease are read again.
     const highest = await this.walk(true);
+    const ledByPrerelease = [...highest.values()].filter((def) => isPrerelease(def.version)).map((def) => def.name);
+    let latest: Map<string, ComponentDefinition>;
+    if (ledByPrerelease.length * PAGE > highest.size) {
+      latest = await this.walk(false);
+    } else {
+      latest = new Map();
+      for (const name of ledByPrerelease) {
+        const def = await this.source.getLatestComponent(name);
+        if (def) latest.set(name, def);
+      }
+    }
     const index = new SearchIndex();
-    for (const [name, def] of latest) index.upsert(def, highest.get(name) ?? def);
-    for (const [name, def] of highest) if (!latest.has(name)) index.upsert(def, def);
+    // In name order, so each new name lands at the end of the index's name order.
+    for (const [name, def] of highest) index.upsert(latest.get(name) ?? def, def);
+    for (const [name, def] of latest) if (!highest.has(name)) index.upsert(def, def);
     this.index = index;
     this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
   }

@@ -259,6 +259,48 @@ export function describeSearchContract(name: string, makeStore: () => Promise<St
       }
     });
 
+    it('is built from the store with both picks of names led by a prerelease', async () => {
+      const store = fixture.store;
+      await store.createComponent(
+        makeComponent({ ...CATALOG[0], version: '2.0.0-rc.1', description: 'Aurora preview' }),
+      );
+      await store.createComponent(
+        makeComponent({ name: 'only-previews', version: '0.1.0-alpha.1', description: 'Aurora sketch' }),
+      );
+      const rebuilt = new SearchProjection({ source: store, logger: silentLogger });
+      await rebuilt.onReset();
+      const revision = await store.headSequence();
+      for (const includePrerelease of [false, true]) {
+        const ask = async (p: SearchProjection, words: string[]) =>
+          (
+            await p.query({
+              words,
+              phrase: '',
+              filters: [],
+              ranked: words.length > 0,
+              includePrerelease,
+              limit: 50,
+              facets: ['provider', 'label'],
+              revision,
+            })
+          ).items.map((c) => `${c.name}@${c.version}`);
+        expect(await ask(rebuilt, [])).toEqual(await ask(projection, []));
+        expect(await ask(rebuilt, ['aurora'])).toEqual(await ask(projection, ['aurora']));
+      }
+      const list = await rebuilt.query({
+        words: [],
+        phrase: '',
+        filters: [],
+        ranked: false,
+        includePrerelease: false,
+        limit: 50,
+        facets: [],
+      });
+      expect(
+        list.items.filter((c) => c.name === 'aws-rds-postgres' || c.name === 'only-previews').map((c) => c.version),
+      ).toEqual(['1.0.0', '0.1.0-alpha.1']);
+    });
+
     it('follows new versions, prereleases and patches through the log', async () => {
       const store = fixture.store;
       const rds = await store.getLatestComponent('aws-rds-postgres');

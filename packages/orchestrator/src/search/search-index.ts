@@ -1,4 +1,5 @@
 import type { ComponentDefinition } from '@nestor/sdk';
+import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
 import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
@@ -26,6 +27,18 @@ const GROUP_WEIGHT = [1000, 100, 10, 1];
 const EXACT = 1;
 const PREFIX = 0.8;
 const TYPO = 0.6;
+const QUALITIES = [EXACT, PREFIX, TYPO];
+/**
+ * Every weight a word can add (field group weight × match quality) in ascending order: a doc's best
+ * match for a word is kept as a one-byte code into this table, which orders as the weights do.
+ */
+const WEIGHTS = Float64Array.from(
+  [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => g * q))].sort((a, b) => a - b),
+);
+/** quality → group → code into `WEIGHTS`. */
+const WEIGHT_CODE = new Map<number, Uint8Array>(
+  QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(g * q))]),
+);
 /** Added per query word a document matches: every-word matches rank above some-word ones. */
 const WORD_MATCH = 1_000_000;
 /** Added when the free text is exactly the component's name. */
@@ -76,20 +89,35 @@ export interface IndexResult {
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
 
+const ENGINE_FACET = FACET_INDEX.get('engine') as number;
+/** The facets a version has exactly one value of, in the order `facetValues` lists them first. */
+const SINGLE_FACETS: readonly Facet[] = ['provider', 'category', 'resource_type', 'maturity', 'support_level'];
+const SINGLE = SINGLE_FACETS.length;
+const SINGLE_COLUMN = new Map<number, number>(SINGLE_FACETS.map((f, i) => [FACET_INDEX.get(f) as number, i]));
+
 export class SearchIndex {
   private readonly slotOf = new Map<string, number>();
   private readonly slotName: string[] = [];
-  /** Slots sorted by name. */
-  private readonly nameOrder: number[] = [];
-  /** slot → position in `nameOrder`; rebuilt when a name is added. */
-  private rank = new Int32Array(0);
-  private rankDirty = false;
+  /** Slots in name order, with a label per slot that compares as the names do. */
+  private readonly order = new NameOrder((slot) => this.slotName[slot] as string);
+  /** Folded name → slots holding it: the names a query's free text can equal. */
+  private readonly slotsByFold = new Map<string, number[]>();
   /** doc → the definition it indexes, undefined when the doc does not exist. */
   private readonly docs: (ComponentDefinition | undefined)[] = [];
+  /** doc → 1 when it exists (`docs[doc]` is defined), for tight loops. */
+  private present = new Uint8Array(0);
   /** doc → `Date.parse(updated_at)`. */
   private updated = new Float64Array(0);
-  /** doc → interned facet value ids. */
+  /** doc → interned facet value ids (single-valued facets, then engines, then labels). */
   private readonly docValues: (Int32Array | undefined)[] = [];
+  /**
+   * The same ids laid out flat for counting: `doc * SINGLE + column` for the single-valued facets,
+   * `doc * engineStride + i` for engines (-1 after the last). Counting a facet over a result is then
+   * a pass over one typed array rather than a walk through every doc's own list.
+   */
+  private single = new Int32Array(0);
+  private engines = new Int32Array(0);
+  private engineStride = 2;
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
   private readonly postings = new Map<string, number[]>();
   /** Every word ever indexed, sorted (prefix ranges). */
@@ -100,17 +128,26 @@ export class SearchIndex {
   private readonly valueId = new Map<string, number>();
   private readonly valueFacet: number[] = [];
   private readonly valueText: string[] = [];
+  /** facet → ids of its values. */
+  private readonly facetIds: number[][] = FACETS.map(() => []);
   /** value id → sorted doc ids holding it. */
   private readonly valueDocs: number[][] = [];
   /** Sorted doc ids whose version is orphaned. */
   private readonly orphanedDocs: number[] = [];
   /** value id → number of docs holding it, per view. */
   private readonly viewCount: [number[], number[]] = [[], []];
-  // Scratch space of a query (queries run synchronously, one at a time).
-  private wordBest = new Float64Array(0);
+  // Scratch space of a query (queries run synchronously, one at a time): per-doc arrays left all
+  // zero between queries, and doc lists filled from the start.
+  /** doc → code into `WEIGHTS` of its best match for the word being searched (0: none). */
+  private wordBest = new Uint8Array(0);
   private score = new Float64Array(0);
   private matched = new Uint8Array(0);
+  /** Bit 1: in the filtered set; bit 2: named exactly as the free text; bit 4: in the result. */
   private mark = new Uint8Array(0);
+  private touched = new Int32Array(0);
+  private wordTouched = new Int32Array(0);
+  private hitDocs = new Int32Array(0);
+  private filtered = new Int32Array(0);
   private counts = new Int32Array(0);
 
   /** Number of names. */
@@ -151,40 +188,52 @@ export class SearchIndex {
     return { latest, highest: this.docs[2 * slot + 1] ?? latest };
   }
 
+  /**
+   * Per-doc work is done on typed arrays and doc ids; objects are made for the page alone, so a
+   * word matching most of the catalog (`p`, `aws`) costs passes over its postings, not allocations.
+   */
   query(q: IndexQuery): IndexResult {
     const filtered = this.filter(q.filters, q.view, q.orphaned === true);
-    let hits: { doc: number; score: number }[] | null = null;
-    let all: number[] | null = null;
-    if (q.words.length > 0) {
-      hits = this.searchWords(q.words, q.phrase, q.view, filtered);
-    } else {
-      all = filtered;
+    const searching = q.words.length > 0;
+    let docs: Int32Array | null = null;
+    let n = this.size;
+    if (searching) {
+      n = this.searchWords(q.words, q.phrase, q.view, filtered);
+      docs = this.hitDocs;
+    } else if (filtered >= 0) {
+      docs = this.filtered;
+      n = filtered;
     }
-    const total = hits ? hits.length : all ? all.length : this.size;
-    const facets: Partial<Record<Facet, FacetCount[]>> =
-      q.facets.length === 0
-        ? {}
-        : hits || all
-          ? this.countFacets(hits ? hits.map((h) => h.doc) : (all as number[]), q.facets, q.facetLimit)
-          : this.viewFacets(q.view, q.facets, q.facetLimit);
-    const sort = q.sort === 'relevance' && !hits ? 'name' : q.sort;
-    let page: { doc: number; score: number }[];
-    let more: boolean;
-    if (sort === 'name') {
-      ({ page, more } = this.byName(hits ?? all, q.view, q.after, q.limit));
-    } else {
-      const pool = hits ?? (all ?? this.viewDocs(q.view)).map((doc) => ({ doc, score: 0 }));
-      const cmp = sort === 'updated' ? this.byUpdated : this.byScore;
-      const ranked = topK(pool, q.offset + q.limit, cmp);
-      page = ranked.slice(q.offset, q.offset + q.limit);
-      more = q.offset + q.limit < pool.length;
+    try {
+      const facets: Partial<Record<Facet, FacetCount[]>> =
+        q.facets.length === 0
+          ? {}
+          : docs
+            ? this.countFacets(docs, n, q.view, q.facets, q.facetLimit)
+            : this.viewFacets(q.view, q.facets, q.facetLimit);
+      const sort = q.sort === 'relevance' && !searching ? 'name' : q.sort;
+      let page: number[];
+      let more: boolean;
+      if (sort === 'name') {
+        ({ page, more } = this.byName(docs, n, q.view, q.after, q.limit));
+      } else {
+        const pool = docs ?? this.viewDocs(q.view);
+        const key = sort === 'updated' ? this.updated : this.score;
+        page = topDocs(pool, n, q.offset + q.limit, key, this.order.labelArray).slice(q.offset);
+        more = q.offset + q.limit < n;
+      }
+      return {
+        hits: page.map((doc) => ({
+          component: this.docs[doc] as ComponentDefinition,
+          score: searching ? (this.score[doc] as number) : 0,
+        })),
+        more,
+        total: n,
+        facets,
+      };
+    } finally {
+      if (searching) for (let i = 0; i < n; i++) this.score[this.hitDocs[i] as number] = 0;
     }
-    return {
-      hits: page.map((h) => ({ component: this.docs[h.doc] as ComponentDefinition, score: h.score })),
-      more,
-      total,
-      facets,
-    };
   }
 
   // --- documents
@@ -195,15 +244,11 @@ export class SearchIndex {
       slot = this.slotName.length;
       this.slotOf.set(name, slot);
       this.slotName.push(name);
-      let lo = 0;
-      let hi = this.nameOrder.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((this.slotName[this.nameOrder[mid] as number] as string) < name) lo = mid + 1;
-        else hi = mid;
-      }
-      this.nameOrder.splice(lo, 0, slot);
-      this.rankDirty = true;
+      this.order.insert(slot);
+      const fold = foldText(name);
+      const same = this.slotsByFold.get(fold);
+      if (same) same.push(slot);
+      else this.slotsByFold.set(fold, [slot]);
       this.grow(2 * slot + 2);
     } else if (this.docs[2 * slot] === undefined) {
       this.removedSlots--;
@@ -217,15 +262,29 @@ export class SearchIndex {
     const updated = new Float64Array(cap);
     updated.set(this.updated);
     this.updated = updated;
-    this.wordBest = new Float64Array(cap);
+    const present = new Uint8Array(cap);
+    present.set(this.present);
+    this.present = present;
+    const single = new Int32Array(cap * SINGLE);
+    single.set(this.single);
+    this.single = single;
+    const engines = new Int32Array(cap * this.engineStride).fill(-1);
+    engines.set(this.engines);
+    this.engines = engines;
+    this.wordBest = new Uint8Array(cap);
     this.score = new Float64Array(cap);
     this.matched = new Uint8Array(cap);
     this.mark = new Uint8Array(cap);
+    this.touched = new Int32Array(cap);
+    this.wordTouched = new Int32Array(cap);
+    this.hitDocs = new Int32Array(cap);
+    this.filtered = new Int32Array(cap);
   }
 
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
     const old = this.docs[doc];
     if (old === def) return;
+    this.present[doc] = def ? 1 : 0;
     if (old && def && old.version === def.version && old.revision === def.revision && old.digest === def.digest) {
       this.docs[doc] = def;
       return;
@@ -245,15 +304,44 @@ export class SearchIndex {
       }
       list.push(doc * 4 + group);
     }
-    const ids: number[] = [];
-    for (const [facet, value] of facetValues(def)) {
+    const values = facetValues(def);
+    const ids = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const [facet, value] = values[i] as [Facet, string];
       const id = this.internValue(facet, value);
-      ids.push(id);
+      ids[i] = id;
       insertSorted(this.valueDocs[id] as number[], doc);
     }
-    this.docValues[doc] = Int32Array.from(ids);
+    this.docValues[doc] = ids;
+    this.layOut(doc, ids);
     if (def.orphaned) insertSorted(this.orphanedDocs, doc);
     this.updated[doc] = Date.parse(def.updated_at) || 0;
+  }
+
+  private layOut(doc: number, ids: Int32Array): void {
+    let engineCount = 0;
+    for (const id of ids) if (this.valueFacet[id] === ENGINE_FACET) engineCount++;
+    if (engineCount > this.engineStride) this.widenEngines(engineCount);
+    const stride = this.engineStride;
+    this.engines.fill(-1, doc * stride, doc * stride + stride);
+    let e = doc * stride;
+    for (const id of ids) {
+      const f = this.valueFacet[id] as number;
+      const column = SINGLE_COLUMN.get(f);
+      if (column !== undefined) this.single[doc * SINGLE + column] = id;
+      else if (f === ENGINE_FACET) this.engines[e++] = id;
+    }
+  }
+
+  private widenEngines(stride: number): void {
+    const old = this.engineStride;
+    const docs = this.engines.length / old;
+    const engines = new Int32Array(docs * stride).fill(-1);
+    for (let doc = 0; doc < docs; doc++) {
+      for (let i = 0; i < old; i++) engines[doc * stride + i] = this.engines[doc * old + i] as number;
+    }
+    this.engines = engines;
+    this.engineStride = stride;
   }
 
   private unindex(doc: number, def: ComponentDefinition): void {
@@ -287,6 +375,7 @@ export class SearchIndex {
       id = this.valueText.length;
       this.valueId.set(key, id);
       this.valueFacet.push(FACET_INDEX.get(facet) as number);
+      (this.facetIds[FACET_INDEX.get(facet) as number] as number[]).push(id);
       this.valueText.push(value);
       this.valueDocs.push([]);
       this.viewCount[0].push(0);
@@ -311,78 +400,124 @@ export class SearchIndex {
   }
 
   private viewDoc(slot: number, view: View): number {
-    return view === 1 && this.docs[2 * slot + 1] ? 2 * slot + 1 : 2 * slot;
+    return view === 1 && this.present[2 * slot + 1] === 1 ? 2 * slot + 1 : 2 * slot;
   }
 
   private inView(doc: number, view: View): boolean {
-    if (this.docs[doc] === undefined) return false;
-    if (doc % 2 === 1) return view === 1;
-    return view === 0 || this.docs[doc + 1] === undefined;
+    if (this.present[doc] === 0) return false;
+    if ((doc & 1) === 1) return view === 1;
+    return view === 0 || this.present[doc + 1] === 0;
   }
 
-  private viewDocs(view: View): number[] {
-    const out: number[] = [];
-    for (const slot of this.nameOrder) if (this.docs[2 * slot]) out.push(this.viewDoc(slot, view));
+  private viewDocs(view: View): Int32Array {
+    const out = new Int32Array(this.size);
+    let n = 0;
+    for (let slot = 0; slot < this.slotName.length; slot++)
+      if (this.present[2 * slot]) out[n++] = this.viewDoc(slot, view);
     return out;
   }
 
   // --- queries
 
-  /** Docs of the view passing every filter, sorted by doc id; null when nothing filters. */
-  private filter(filters: readonly Filter[], view: View, orphaned: boolean): number[] | null {
-    if (filters.length === 0 && !orphaned) return null;
+  /**
+   * Docs of the view passing every filter (and only orphaned ones when `orphaned`), sorted by doc
+   * id, into `filtered`; returns how many, or -1 when nothing filters. Lists are intersected before
+   * the view is applied to what is left.
+   */
+  private filter(filters: readonly Filter[], view: View, orphaned: boolean): number {
+    if (filters.length === 0 && !orphaned) return -1;
     const lists: number[][] = orphaned ? [this.orphanedDocs] : [];
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
-      if (id === undefined) return [];
+      if (id === undefined) return 0;
       lists.push(this.valueDocs[id] as number[]);
     }
     lists.sort((a, b) => a.length - b.length);
-    let acc = (lists[0] as number[]).filter((doc) => this.inView(doc, view));
-    for (let i = 1; i < lists.length && acc.length > 0; i++) acc = intersect(acc, lists[i] as number[]);
-    return acc;
+    const out = this.filtered;
+    const first = lists[0] as number[];
+    let n = first.length;
+    for (let i = 0; i < n; i++) out[i] = first[i] as number;
+    for (let l = 1; l < lists.length && n > 0; l++) n = intersectInto(out, n, lists[l] as number[]);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const doc = out[i] as number;
+      if (this.inView(doc, view)) out[kept++] = doc;
+    }
+    return kept;
   }
 
-  /** Every doc matching at least one word, with its score; restricted to `filtered` when given. */
-  private searchWords(
-    words: readonly string[],
-    phrase: string,
-    view: View,
-    filtered: number[] | null,
-  ): { doc: number; score: number }[] {
-    const touched: number[] = [];
-    const wordTouched: number[] = [];
+  /**
+   * Every doc matching at least one word, restricted to the first `filtered` of `filtered` unless
+   * that is -1: fills `hitDocs`
+   * and leaves each hit's score in `score` (the caller zeroes them). Returns the number of hits.
+   */
+  private searchWords(words: readonly string[], phrase: string, view: View, filtered: number): number {
+    const { wordBest, matched, score, mark, touched, wordTouched, hitDocs } = this;
+    let touchedCount = 0;
+    const docCount = 2 * this.slotName.length;
     for (const word of words) {
+      let wordCount = 0;
       for (const [term, quality] of this.expand(word)) {
-        for (const entry of this.postings.get(term) as number[]) {
+        const code = WEIGHT_CODE.get(quality) as Uint8Array;
+        const list = this.postings.get(term) as number[];
+        for (let i = 0; i < list.length; i++) {
+          const entry = list[i] as number;
           const doc = entry >> 2;
-          const weight = (GROUP_WEIGHT[entry & 3] as number) * quality;
-          const best = this.wordBest[doc] as number;
-          if (best === 0) wordTouched.push(doc);
-          if (weight > best) this.wordBest[doc] = weight;
+          const c = code[entry & 3] as number;
+          const best = wordBest[doc] as number;
+          if (best === 0) wordTouched[wordCount++] = doc;
+          if (c > best) wordBest[doc] = c;
         }
       }
-      for (const doc of wordTouched) {
-        if (this.matched[doc] === 0) touched.push(doc);
-        this.matched[doc] = (this.matched[doc] as number) + 1;
-        this.score[doc] = (this.score[doc] as number) + (this.wordBest[doc] as number);
-        this.wordBest[doc] = 0;
+      // Many docs are visited in doc order (a pass over the codes) rather than in the order the
+      // postings reached them, so the per-doc arrays are read in order, not all over.
+      const inOrder = wordCount * 8 > docCount;
+      let next = 0;
+      for (let i = 0; i < wordCount; i++) {
+        let doc: number;
+        if (inOrder) {
+          while (wordBest[next] === 0) next++;
+          doc = next++;
+        } else {
+          doc = wordTouched[i] as number;
+        }
+        if (matched[doc] === 0) touched[touchedCount++] = doc;
+        matched[doc] = (matched[doc] as number) + 1;
+        score[doc] = (score[doc] as number) + (WEIGHTS[wordBest[doc] as number] as number);
+        wordBest[doc] = 0;
       }
-      wordTouched.length = 0;
     }
-    if (filtered) for (const doc of filtered) this.mark[doc] = 1;
-    const hits: { doc: number; score: number }[] = [];
-    for (const doc of touched) {
-      if ((filtered ? this.mark[doc] === 1 : true) && this.inView(doc, view)) {
-        let score = (this.matched[doc] as number) * WORD_MATCH + (this.score[doc] as number);
-        if (phrase !== '' && foldText((this.docs[doc] as ComponentDefinition).name) === phrase) score += EXACT_NAME;
-        hits.push({ doc, score: Math.round(score * 100) / 100 });
+    const only = this.filtered;
+    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 1;
+    const exact = phrase === '' ? undefined : this.slotsByFold.get(phrase);
+    if (exact) for (const slot of exact) mark[2 * slot] = (mark[2 * slot] as number) | 2;
+    if (exact) for (const slot of exact) mark[2 * slot + 1] = (mark[2 * slot + 1] as number) | 2;
+    let n = 0;
+    // Many hits are gathered in doc order, by a pass over the per-doc counts: the passes that follow
+    // (facets, ranking, clearing) then read their per-doc arrays in order rather than all over.
+    const inOrder = touchedCount * 8 > docCount;
+    let next = 0;
+    for (let i = 0; i < touchedCount; i++) {
+      let doc: number;
+      if (inOrder) {
+        while (matched[next] === 0) next++;
+        doc = next++;
+      } else {
+        doc = touched[i] as number;
       }
-      this.matched[doc] = 0;
-      this.score[doc] = 0;
+      if ((filtered < 0 || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
+        let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
+        if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
+        score[doc] = Math.round(s * 100) / 100;
+        hitDocs[n++] = doc;
+      } else {
+        score[doc] = 0;
+      }
+      matched[doc] = 0;
     }
-    if (filtered) for (const doc of filtered) this.mark[doc] = 0;
-    return hits;
+    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 0;
+    if (exact) for (const slot of exact) mark[2 * slot] = mark[2 * slot + 1] = 0;
+    return n;
   }
 
   /** The indexed words a query word matches, with the quality of the match. */
@@ -405,98 +540,126 @@ export class SearchIndex {
     return out;
   }
 
+  /** A page in name order after `after`: of `docs` (the first `n`), or of the whole view. */
   private byName(
-    docs: { doc: number; score: number }[] | number[] | null,
+    docs: Int32Array | null,
+    n: number,
     view: View,
     after: string,
     limit: number,
-  ): { page: { doc: number; score: number }[]; more: boolean } {
-    const page: { doc: number; score: number }[] = [];
-    let start = 0;
-    if (after !== '') {
-      let lo = 0;
-      let hi = this.nameOrder.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((this.slotName[this.nameOrder[mid] as number] as string) <= after) lo = mid + 1;
-        else hi = mid;
-      }
-      start = lo;
-    }
+  ): { page: number[]; more: boolean } {
+    const start = after === '' ? 0 : this.order.after(after);
+    const page: number[] = [];
     if (docs === null) {
-      for (let i = start; i < this.nameOrder.length; i++) {
-        const slot = this.nameOrder[i] as number;
-        if (!this.docs[2 * slot]) continue;
+      for (let i = start; i < this.order.length; i++) {
+        const slot = this.order.at(i);
+        if (this.present[2 * slot] === 0) continue;
         if (page.length === limit) return { page, more: true };
-        page.push({ doc: this.viewDoc(slot, view), score: 0 });
+        page.push(this.viewDoc(slot, view));
       }
       return { page, more: false };
     }
-    const entries = docs.map((d) => (typeof d === 'number' ? { doc: d, score: 0 } : d));
-    this.refreshRank();
-    const rank = this.rank;
-    const after_ = start;
-    const rest = entries.filter((e) => (rank[e.doc >> 1] as number) >= after_);
-    const sorted = topK(rest, limit + 1, (a, b) => (rank[a.doc >> 1] as number) - (rank[b.doc >> 1] as number));
-    return { page: sorted.slice(0, limit), more: rest.length > limit };
+    if (start >= this.order.length) return { page, more: false };
+    const label = this.order.labelArray;
+    const from = this.order.label(this.order.at(start));
+    // The query's word lists are done with: `touched` holds the docs at or after the cursor.
+    const rest = this.touched;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const doc = docs[i] as number;
+      if ((label[doc >> 1] as number) >= from) rest[m++] = doc;
+    }
+    const sorted = topDocs(rest, m, limit, null, label);
+    return { page: sorted, more: m > limit };
   }
 
-  private refreshRank(): void {
-    if (!this.rankDirty && this.rank.length >= this.slotName.length) return;
-    const rank = new Int32Array(Math.max(this.slotName.length, 1));
-    this.nameOrder.forEach((slot, i) => {
-      rank[slot] = i;
-    });
-    this.rank = rank;
-    this.rankDirty = false;
+  /**
+   * Exact counts of the wanted facets over the first `n` of `docs`. A result holding most of the
+   * view is counted through its complement: the view's maintained counts minus what the few docs
+   * outside the result hold, so a word found nearly everywhere costs a pass over the names, not
+   * over every value of every hit.
+   */
+  private countFacets(docs: Int32Array, n: number, view: View, facets: readonly Facet[], limit: number) {
+    const wanted = facets.map((f) => FACET_INDEX.get(f) as number);
+    const { counts } = this;
+    if (3 * n <= 2 * this.size) {
+      this.countValues(wanted, docs, n);
+      const out = this.facetLists(wanted, (id) => counts[id] as number, facets, limit);
+      for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      return out;
+    }
+    const { mark, present, touched: outside } = this;
+    for (let i = 0; i < n; i++) mark[docs[i] as number] = 4;
+    let m = 0;
+    for (let slot = 0; slot < this.slotName.length; slot++) {
+      if (present[2 * slot] === 0) continue;
+      const doc = this.viewDoc(slot, view);
+      if (mark[doc] !== 4) outside[m++] = doc;
+    }
+    for (let i = 0; i < n; i++) mark[docs[i] as number] = 0;
+    this.countValues(wanted, outside, m);
+    const total = this.viewCount[view];
+    const out = this.facetLists(wanted, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
+    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+    return out;
   }
 
-  private readonly byScore = (a: { doc: number; score: number }, b: { doc: number; score: number }): number =>
-    b.score - a.score || this.nameCmp(a.doc, b.doc);
-
-  private readonly byUpdated = (a: { doc: number }, b: { doc: number }): number =>
-    (this.updated[b.doc] as number) - (this.updated[a.doc] as number) || this.nameCmp(a.doc, b.doc);
-
-  private nameCmp(a: number, b: number): number {
-    const x = this.slotName[a >> 1] as string;
-    const y = this.slotName[b >> 1] as string;
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-
-  private countFacets(docs: readonly number[], facets: readonly Facet[], limit: number) {
-    const seen: number[] = [];
-    for (const doc of docs) {
-      for (const id of this.docValues[doc] as Int32Array) {
-        if (this.counts[id] === 0) seen.push(id);
-        this.counts[id] = (this.counts[id] as number) + 1;
+  /** Adds the values of the `wanted` facets held by the first `n` of `docs` to `counts`, in one pass. */
+  private countValues(wanted: readonly number[], docs: Int32Array, n: number): void {
+    const { counts, single, engines, engineStride: stride, docValues, valueFacet } = this;
+    const columns = Int32Array.from(
+      wanted.filter((f) => SINGLE_COLUMN.has(f)),
+      (f) => SINGLE_COLUMN.get(f) as number,
+    );
+    const columnCount = columns.length;
+    const withEngines = wanted.includes(ENGINE_FACET);
+    const others = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+    for (let i = 0; i < n; i++) {
+      const doc = docs[i] as number;
+      const row = doc * SINGLE;
+      for (let c = 0; c < columnCount; c++) {
+        const id = single[row + (columns[c] as number)] as number;
+        counts[id] = (counts[id] as number) + 1;
+      }
+      if (withEngines) {
+        const base = doc * stride;
+        for (let j = base; j < base + stride; j++) {
+          const id = engines[j] as number;
+          if (id < 0) break;
+          counts[id] = (counts[id] as number) + 1;
+        }
+      }
+      if (others.length > 0) {
+        for (const id of docValues[doc] as Int32Array) {
+          if (others.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + 1;
+        }
       }
     }
-    const out = this.facetLists(seen, (id) => this.counts[id] as number, facets, limit);
-    for (const id of seen) this.counts[id] = 0;
-    return out;
   }
 
   private viewFacets(view: View, facets: readonly Facet[], limit: number) {
     const counts = this.viewCount[view];
-    const ids: number[] = [];
-    for (let id = 0; id < counts.length; id++) if ((counts[id] as number) > 0) ids.push(id);
-    return this.facetLists(ids, (id) => counts[id] as number, facets, limit);
+    return this.facetLists(
+      facets.map((f) => FACET_INDEX.get(f) as number),
+      (id) => counts[id] as number,
+      facets,
+      limit,
+    );
   }
 
-  private facetLists(ids: number[], countOf: (id: number) => number, facets: readonly Facet[], limit: number) {
+  /** Each wanted facet's values with a count above zero, most frequent first, at most `limit`. */
+  private facetLists(wanted: number[], countOf: (id: number) => number, facets: readonly Facet[], limit: number) {
     const out: Partial<Record<Facet, FacetCount[]>> = {};
-    for (const facet of facets) out[facet] = [];
-    const wanted = new Set(facets.map((f) => FACET_INDEX.get(f) as number));
-    for (const id of ids) {
-      const f = this.valueFacet[id] as number;
-      if (!wanted.has(f)) continue;
-      (out[FACETS[f] as Facet] as FacetCount[]).push({ value: this.valueText[id] as string, count: countOf(id) });
-    }
-    for (const facet of facets) {
-      const list = out[facet] as FacetCount[];
+    facets.forEach((facet, i) => {
+      const list: FacetCount[] = [];
+      for (const id of this.facetIds[wanted[i] as number] as number[]) {
+        const count = countOf(id);
+        if (count > 0) list.push({ value: this.valueText[id] as string, count });
+      }
       list.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
       if (list.length > limit) list.length = limit;
-    }
+      out[facet] = list;
+    });
     return out;
   }
 }
@@ -575,11 +738,12 @@ function removeSorted(list: number[], value: number): void {
   if (list[at] === value) list.splice(at, 1);
 }
 
-/** Sorted intersection; `small` is the shorter list (gallops through the longer one). */
-function intersect(small: readonly number[], large: readonly number[]): number[] {
-  const out: number[] = [];
+/** Keeps the first `n` of `acc` (sorted) that `large` (sorted) holds, in place; returns how many. */
+function intersectInto(acc: Int32Array, n: number, large: readonly number[]): number {
+  let kept = 0;
   let lo = 0;
-  for (const v of small) {
+  for (let i = 0; i < n; i++) {
+    const v = acc[i] as number;
     let hi = large.length;
     let l = lo;
     while (l < hi) {
@@ -589,45 +753,60 @@ function intersect(small: readonly number[], large: readonly number[]): number[]
     }
     lo = l;
     if (lo >= large.length) break;
-    if (large[lo] === v) out.push(v);
+    if (large[lo] === v) acc[kept++] = v;
   }
-  return out;
+  return kept;
 }
 
-/** The first `k` items of `items` in `cmp` order (a bounded heap when k is small). */
-function topK<T>(items: readonly T[], k: number, cmp: (a: T, b: T) => number): T[] {
-  if (k <= 0) return [];
-  if (k * 4 >= items.length) return [...items].sort(cmp).slice(0, k);
-  // Max-heap (by cmp) of the best k so far.
-  const heap: T[] = [];
-  const up = (i: number) => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (cmp(heap[i] as T, heap[p] as T) <= 0) return;
-      [heap[i], heap[p]] = [heap[p] as T, heap[i] as T];
-      i = p;
+const ZERO_KEY = new Float64Array(0);
+
+/**
+ * The first `k` of the first `n` docs of `docs`: highest `key` first (none: name order alone),
+ * ties by name label. A bounded heap of doc ids: most docs are turned away by comparing their key
+ * with the heap's last one.
+ */
+function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | null, label: Float64Array): number[] {
+  if (k <= 0 || n === 0) return [];
+  const keyOf = key ?? ZERO_KEY;
+  const keyed = key !== null;
+  const before = (a: number, b: number): boolean => {
+    if (keyed) {
+      const ka = keyOf[a] as number;
+      const kb = keyOf[b] as number;
+      if (ka !== kb) return ka > kb;
     }
+    return (label[a >> 1] as number) < (label[b >> 1] as number);
   };
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && cmp(heap[l] as T, heap[m] as T) > 0) m = l;
-      if (r < heap.length && cmp(heap[r] as T, heap[m] as T) > 0) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m] as T, heap[i] as T];
-      i = m;
-    }
-  };
-  for (const item of items) {
+  // Max-heap by `before`: the root is the last of the best k so far.
+  const heap: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const doc = docs[i] as number;
     if (heap.length < k) {
-      heap.push(item);
-      up(heap.length - 1);
-    } else if (cmp(item, heap[0] as T) < 0) {
-      heap[0] = item;
-      down(0);
+      let c = heap.length;
+      heap.push(doc);
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!before(heap[p] as number, heap[c] as number)) break;
+        [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
+        c = p;
+      }
+      continue;
+    }
+    const top = heap[0] as number;
+    if (keyed && (keyOf[doc] as number) < (keyOf[top] as number)) continue;
+    if (!before(doc, top)) continue;
+    heap[0] = doc;
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1;
+      const r = l + 1;
+      let m = p;
+      if (l < heap.length && before(heap[m] as number, heap[l] as number)) m = l;
+      if (r < heap.length && before(heap[m] as number, heap[r] as number)) m = r;
+      if (m === p) break;
+      [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
+      p = m;
     }
   }
-  return heap.sort(cmp);
+  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
 }

@@ -19,8 +19,39 @@ export function foldText(text: string): string {
 
 /** The words of a text: letter/digit runs after folding, each at most `MAX_WORD_LENGTH` long. */
 export function tokenize(text: string): string[] {
+  const ascii = tokenizeAscii(text);
+  if (ascii) return ascii;
   const words = foldText(text).match(/[\p{L}\p{N}]+/gu) ?? [];
   return words.map((w) => (w.length > MAX_WORD_LENGTH ? w.slice(0, MAX_WORD_LENGTH) : w));
+}
+
+/**
+ * `tokenize` for text that is all ASCII, without normalising (the identity on ASCII) or regular
+ * expressions: the words of every stored version are cut when the projection is built, and this
+ * is most of what a build costs. Null when the text holds anything beyond ASCII.
+ */
+function tokenizeAscii(text: string): string[] | null {
+  const out: string[] = [];
+  let start = -1;
+  let lower = true;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (c > 127) return null;
+    const upper = c >= 65 && c <= 90;
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || upper) {
+      if (start < 0) {
+        start = i;
+        lower = true;
+      }
+      if (upper) lower = false;
+    } else if (start >= 0) {
+      const end = Math.min(i, start + MAX_WORD_LENGTH);
+      const word = text.slice(start, end);
+      out.push(lower ? word : word.toLowerCase());
+      start = -1;
+    }
+  }
+  return out;
 }
 
 /**

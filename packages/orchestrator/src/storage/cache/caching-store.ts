@@ -27,6 +27,7 @@ import type {
 } from '../interfaces.js';
 import { storedJson } from '../stored-json.js';
 import type { CatalogRevision, InvalidatableCache, SharedCache } from './interfaces.js';
+import { NameList } from './name-list.js';
 
 export interface CachingStoreOptions {
   /** The store being cached; every miss and every write goes to it. */
@@ -218,6 +219,11 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
   }
 
   async listComponentNames(): Promise<string[]> {
+    const kept = this.cache.get(NAMES_KEY)?.value;
+    if (kept instanceof NameList) {
+      this.hits.inc({ op: 'names' });
+      return kept.toArray();
+    }
     return [...(await this.read('names', NAMES_KEY, null, () => this.inner.listComponentNames()))];
   }
 
@@ -549,22 +555,16 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     if (change === 'updated') return;
     const cached = this.cache.get(NAMES_KEY);
     if (cached === undefined) return;
-    const names = cached.value as readonly string[];
     if (change === 'unknown') {
       this.cache.delete(NAMES_KEY);
       return;
     }
-    let lo = 0;
-    let hi = names.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((names[mid] as string) < name) lo = mid + 1;
-      else hi = mid;
-    }
-    if (names[lo] === name) return;
-    const next = Object.freeze([...names.slice(0, lo), name, ...names.slice(lo)]);
+    // The list read from the store becomes a NameList on the first create: adding to it costs a
+    // search and a short insert, where copying the whole list cost O(catalog) per create.
+    const names = cached.value instanceof NameList ? cached.value : new NameList(cached.value as readonly string[]);
+    if (!names.add(name) && names === cached.value) return;
     const size = (this.cache.info(NAMES_KEY)?.size ?? 64) + 2 * (name.length + 3);
-    this.cache.set(NAMES_KEY, { value: next }, { size });
+    this.cache.set(NAMES_KEY, { value: names }, { size });
   }
 
   /**

@@ -1,0 +1,215 @@
+import type { ComponentDefinition } from '@nestor/sdk';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { makeComponent } from '../storage/testing.js';
+import { FACETS, type Facet, type Filter } from './query.js';
+import { type IndexQuery, type IndexResult, SearchIndex, type SortOrder, type View } from './search-index.js';
+import { foldText, tokenize, withinOneEdit } from './text.js';
+
+/**
+ * The index against a brute-force reading of the ranking rules (DESIGN.md 10.1, 10.10, decision
+ * 18): every doc of the view scored word by word from its own fields, filtered, counted and sorted
+ * in full. Small vocabularies make short prefixes match most of the catalog, so the paths for
+ * large results (facets counted through the complement) are taken as often as the small ones.
+ */
+
+const VOCAB = ['postgres', 'postgis', 'redis', 'reddit', 'pubsub', 'kafka', 'kafak', 'queue', 'cluster', 'p', 'po'];
+const GROUP_WEIGHT = [1000, 100, 10, 1];
+
+function definition(
+  name: string,
+  version: string,
+  words: string[],
+  opts: { provider: string; category: string; labels: Record<string, string>; engines: string[]; updated: number },
+): ComponentDefinition {
+  const spec = makeComponent({
+    name,
+    version,
+    description: words.join(' '),
+    provider: opts.provider,
+    category: opts.category,
+    resource_type: `${opts.category}_thing`,
+    labels: opts.labels,
+    deployment_engines: opts.engines as ComponentDefinition['deployment_engines'],
+    maturity: opts.updated % 3 === 0 ? 'beta' : 'stable',
+  });
+  const at = new Date(Date.UTC(2026, 0, 1) + (opts.updated % 7) * 86_400_000).toISOString();
+  return { ...spec, created_at: at, updated_at: at, deprecated: null, revision: opts.updated };
+}
+
+function groups(def: ComponentDefinition): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (text: string, group: number) => {
+    for (const w of tokenize(text)) if ((out.get(w) ?? 9) > group) out.set(w, group);
+  };
+  add(def.name, 0);
+  for (const t of [def.resource_type, def.category, def.provider]) add(t, 1);
+  for (const [k, v] of Object.entries(def.labels)) {
+    add(k, 2);
+    add(v, 2);
+  }
+  for (const i of [...def.required_inputs, ...def.optional_inputs, ...def.outputs]) add(i.name, 2);
+  add(def.description, 3);
+  return out;
+}
+
+function values(def: ComponentDefinition): [Facet, string][] {
+  return [
+    ['provider', def.provider],
+    ['category', def.category],
+    ['resource_type', def.resource_type],
+    ['maturity', def.maturity],
+    ['support_level', def.support_level],
+    ...[...new Set(def.deployment_engines)].map((e): [Facet, string] => ['engine', e]),
+    ...Object.entries(def.labels).map(([k, v]): [Facet, string] => ['label', `${k}=${v}`]),
+  ];
+}
+
+function quality(query: string, word: string): number {
+  if (word === query) return 1;
+  if (word.startsWith(query)) return 0.8;
+  if (query.length >= 5 && withinOneEdit(query, word)) return 0.6;
+  return 0;
+}
+
+function model(catalog: Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>, q: IndexQuery) {
+  const docs = [...catalog.values()].map((p) => (q.view === 1 ? p.highest : p.latest));
+  const filtered = docs.filter((d) =>
+    q.filters.every((f) => values(d).some(([k, v]) => k === f.facet && v === f.value)),
+  );
+  const scored: { def: ComponentDefinition; score: number }[] = [];
+  for (const def of filtered) {
+    if (q.words.length === 0) {
+      scored.push({ def, score: 0 });
+      continue;
+    }
+    const g = groups(def);
+    let matched = 0;
+    let sum = 0;
+    for (const word of q.words) {
+      let best = 0;
+      for (const [w, group] of g) best = Math.max(best, (GROUP_WEIGHT[group] as number) * quality(word, w));
+      if (best > 0) {
+        matched++;
+        sum += best;
+      }
+    }
+    if (matched === 0) continue;
+    let s = matched * 1_000_000 + sum;
+    if (q.phrase !== '' && foldText(def.name) === q.phrase) s += 100_000;
+    scored.push({ def, score: Math.round(s * 100) / 100 });
+  }
+  const facets: Partial<Record<Facet, { value: string; count: number }[]>> = {};
+  for (const facet of q.facets) {
+    const counts = new Map<string, number>();
+    for (const { def } of scored) {
+      for (const [k, v] of values(def)) if (k === facet) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    facets[facet] = [...counts]
+      .map(([value, count]) => ({ value, count }))
+      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1))
+      .slice(0, q.facetLimit);
+  }
+  const byName = (a: { def: ComponentDefinition }, b: { def: ComponentDefinition }) =>
+    a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0;
+  const sort = q.sort === 'relevance' && q.words.length === 0 ? 'name' : q.sort;
+  let page: typeof scored;
+  let more: boolean;
+  if (sort === 'name') {
+    const rest = scored.filter((s) => s.def.name > q.after).sort(byName);
+    page = rest.slice(0, q.limit);
+    more = rest.length > q.limit;
+  } else {
+    const key = (s: (typeof scored)[number]) => (sort === 'updated' ? Date.parse(s.def.updated_at) : s.score);
+    const sorted = [...scored].sort((a, b) => key(b) - key(a) || byName(a, b));
+    page = sorted.slice(q.offset, q.offset + q.limit);
+    more = q.offset + q.limit < sorted.length;
+  }
+  return { page: page.map((s) => [s.def.name, s.def.version, s.score]), more, total: scored.length, facets };
+}
+
+function shape(r: IndexResult) {
+  return {
+    page: r.hits.map((h) => [h.component.name, h.component.version, h.score]),
+    more: r.more,
+    total: r.total,
+    facets: r.facets,
+  };
+}
+
+const spec = fc.record({
+  name: fc.constantFrom('aws-rds', 'aws-redis', 'gcp-pubsub', 'k8s-kafka', 'postgres', 'po', 'queue-x', 'redis'),
+  suffix: fc.integer({ min: 0, max: 30 }),
+  words: fc.array(fc.constantFrom(...VOCAB), { maxLength: 4 }),
+  provider: fc.constantFrom('aws', 'gcp', 'k8s'),
+  category: fc.constantFrom('database', 'cache', 'queue'),
+  labels: fc.dictionary(fc.constantFrom('team', 'tier'), fc.constantFrom('data', 'platform', '1', '2'), { maxKeys: 2 }),
+  engines: fc.subarray(['terraform', 'pulumi', 'crossplane', 'ansible'], { minLength: 1 }),
+  updated: fc.integer({ min: 1, max: 1000 }),
+  prerelease: fc.option(fc.array(fc.constantFrom(...VOCAB), { maxLength: 2 })),
+  remove: fc.boolean(),
+});
+
+const filter = fc.oneof(
+  fc.constantFrom('aws', 'gcp', 'k8s').map((value): Filter => ({ facet: 'provider', value })),
+  fc.constantFrom('database', 'cache').map((value): Filter => ({ facet: 'category', value })),
+  fc.constantFrom('team=data', 'tier=1').map((value): Filter => ({ facet: 'label', value })),
+  fc.constantFrom('pulumi').map((value): Filter => ({ facet: 'engine', value })),
+);
+
+const query = fc.record({
+  view: fc.constantFrom<View>(0, 1),
+  words: fc.uniqueArray(
+    fc.oneof(
+      fc.constantFrom(...VOCAB),
+      fc.constantFrom(...VOCAB).map((w) => w.slice(0, 2)),
+      fc.constantFrom('p', 'r', 'k', 'postgre', 'reddis', 'kafka', 'aws', 'data', 'zzz', '1'),
+    ),
+    { maxLength: 3 },
+  ),
+  phrase: fc.constantFrom('', 'redis', 'postgres', 'aws-rds-3'),
+  filters: fc.array(filter, { maxLength: 2 }),
+  sort: fc.constantFrom<SortOrder>('relevance', 'name', 'updated'),
+  after: fc.constantFrom('', 'aws-redis', 'p'),
+  offset: fc.integer({ min: 0, max: 6 }),
+  limit: fc.integer({ min: 1, max: 6 }),
+  facets: fc.subarray([...FACETS]),
+  facetLimit: fc.integer({ min: 1, max: 4 }),
+});
+
+describe('SearchIndex', () => {
+  it('answers as the ranking rules read brute force over every doc, through upserts and removals', () => {
+    fc.assert(
+      fc.property(
+        fc.array(spec, { maxLength: 60 }),
+        fc.array(query, { minLength: 1, maxLength: 8 }),
+        (ops, queries) => {
+          const index = new SearchIndex();
+          const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+          for (const op of ops) {
+            const name = `${op.name}-${op.suffix}`;
+            if (op.remove && catalog.has(name) && op.suffix % 4 === 0) {
+              index.remove(name);
+              catalog.delete(name);
+              continue;
+            }
+            const latest = definition(name, '1.0.0', op.words, op);
+            const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
+            index.upsert(latest, highest);
+            catalog.set(name, { latest, highest });
+          }
+          expect(index.size).toBe(catalog.size);
+          for (const q of queries) {
+            const asked: IndexQuery = {
+              ...q,
+              after: q.sort === 'name' ? q.after : '',
+              offset: q.sort === 'name' ? 0 : q.offset,
+            };
+            expect(shape(index.query(asked))).toEqual(model(catalog, asked));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
