@@ -18,20 +18,6 @@ export interface ChangesetCreator {
   ): Promise<{ id: string | null; items: { name: string; version: string; status: 'created' | 'unchanged' }[] }>;
 }
 
-/** How a sync's changed files were published, as its report and log show it. */
-export interface SyncChangeset {
-  /** The changeset's id; null when nothing was written. */
-  id: string | null;
-  /** Versions that were new to the catalog when the set was submitted. */
-  members: number;
-  /**
-   * `written`: one changeset; `refused`: a member failed, nothing of the set was written;
-   * `per_file`: more than one changeset can hold, written file by file instead; `failed`: the write
-   * itself failed (store down, shutdown), the sync is not recorded and is redone.
-   */
-  outcome: 'written' | 'refused' | 'per_file' | 'failed';
-}
-
 /** What publishing one commit's files did. */
 export type CommitSetOutcome =
   | { kind: 'written'; id: string | null; members: number; created: number; unchanged: number; held: string[] }

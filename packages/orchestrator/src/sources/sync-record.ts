@@ -2,7 +2,6 @@ import { NestorError, type SourceFileError, type ValidationIssue } from '@nestor
 import type { ChangeFeed } from '../events/interfaces.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { EventLog, StateStore } from '../storage/interfaces.js';
-import type { SyncChangeset } from './commit-set.js';
 import { fileError, isSourceFileErrorCode } from './file-errors.js';
 import type { ParsedComponent } from './parser.js';
 import type { SourceReader } from './readers.js';
@@ -10,6 +9,7 @@ import {
   type BlockedSync,
   MAX_STATUS_ERRORS,
   type PersistedSourceState,
+  type SyncChangeset,
   type SyncCounts,
   stateKey,
 } from './sync-state.js';

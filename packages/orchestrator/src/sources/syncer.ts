@@ -5,7 +5,7 @@ import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { auditId } from '../storage/audit-records.js';
 import type { AuditEntry, ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
-import { type ChangesetCreator, publishCommitSet, type SyncChangeset } from './commit-set.js';
+import { type ChangesetCreator, publishCommitSet } from './commit-set.js';
 import { fileError } from './file-errors.js';
 import { type LifecycleMarker, OrphanTracker, recordBlocked } from './orphans.js';
 import {
@@ -18,7 +18,13 @@ import {
 import { globMatchers, type SourceFile, type SourceReader, type SyncLimits, syncLimitExceeded } from './readers.js';
 import { planSync, screenFiles, selectFiles } from './sync-plan.js';
 import { recordSync, type SyncOutcome, type SyncReport, writeFailure } from './sync-record.js';
-import { type PersistedSourceState, readPersistedState, type SyncCounts, stateKey } from './sync-state.js';
+import {
+  type PersistedSourceState,
+  readPersistedState,
+  type SyncChangeset,
+  type SyncCounts,
+  stateKey,
+} from './sync-state.js';
 import { writeInOrder } from './write-loop.js';
 
 export type { SyncReport } from './sync-record.js';
