@@ -301,6 +301,8 @@ describe('interrupted sync', () => {
         if (writes > 12) throw new Error('process killed');
         return manager.createComponent(spec);
       },
+      // A first sync is full: written file by file, never as one changeset.
+      createChangeset: (specs, opts) => manager.createChangeset(specs, opts),
     };
     const crashed = createSourceManager({
       sources: [source],
@@ -415,6 +417,7 @@ describe('interrupted sync', () => {
         if (writes === 4) stopping = sources.stop();
         return manager.createComponent(spec);
       },
+      createChangeset: (specs, opts) => manager.createChangeset(specs, opts),
     };
     const sources = createSourceManager({
       sources: [

@@ -113,6 +113,12 @@ function summary(r: SyncReport): string {
       '  run it again with --confirm-removals if the files were removed on purpose',
     );
   } else if (!r.complete) lines.push('  incomplete: some components could not be written; run the sync again');
+  if (r.changeset?.outcome === 'written') lines.push(`  published as changeset ${r.changeset.id}`);
+  else if (r.changeset?.outcome === 'refused') {
+    lines.push(`  changeset refused: nothing of the ${r.changeset.members} changed component(s) was written`);
+  } else if (r.changeset?.outcome === 'per_file') {
+    lines.push(`  ${r.changeset.members} changed components are more than one changeset holds: written file by file`);
+  }
   if (r.orphaned > 0 || r.unorphaned > 0) {
     lines.push(`  orphaned ${r.orphaned} version(s) whose files left the source, lifted ${r.unorphaned} mark(s)`);
   }

@@ -12,6 +12,7 @@ export const SOURCE_FILE_ERRORS = {
   no_component: 'the file has no YAML document',
   validation_failed: 'a validation rule failed',
   version_conflict: 'this name and version are already published with other content',
+  changeset_refused: "another file changed by the same commit failed: nothing of the commit's files was written",
   file_too_large: 'the file is larger than the per-file limit (never read)',
   binary_file: 'the file contains NUL bytes',
   invalid_encoding: 'the file is not UTF-8',

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
 import { withSpan } from '../observability/tracing/tracing.js';
+import { shortRevision } from './commit-set.js';
 import type { SourceSyncer, SyncOptions, SyncReport } from './syncer.js';
 import { sourceFailure } from './syncer.js';
 
@@ -294,6 +295,17 @@ export class SourceManager {
         slot.state = 'blocked';
         slot.lastError = null;
         this.syncs.inc({ source: name, outcome: 'blocked' });
+        return report;
+      }
+      if (report.complete && report.changeset?.outcome === 'refused') {
+        // Recorded (its per-file errors are the status's), but nothing of the commit was written.
+        slot.state = 'failed';
+        slot.lastError = {
+          code: 'validation_failed',
+          message: `the changeset of ${shortRevision(report.commit)} was refused: nothing of its ${report.changeset.members} changed component(s) was written; see errors`,
+          at: this.clock.now().toISOString(),
+        };
+        this.syncs.inc({ source: name, outcome: 'refused' });
         return report;
       }
       slot.state = report.complete ? 'idle' : 'failed';

@@ -250,6 +250,7 @@ export async function recordBlocked(to: SyncRecorder, r: BlockedOutcome): Promis
     blocked,
     orphaned: 0,
     unorphaned: 0,
+    changeset: null,
   };
 }
 

@@ -15,6 +15,11 @@ export interface SyncPlan {
   full: boolean;
   /** The paths an incremental sync reads (changed ones and those that failed last time); null when full. */
   wanted: Set<string> | null;
+  /**
+   * The paths an incremental sync publishes as one changeset: those changed since the recorded
+   * revision and those of a set refused last time (`changeset_refused`); null when full.
+   */
+  together: Set<string> | null;
   /** True when an incremental sync has nothing to read. */
   upToDate: boolean;
 }
@@ -41,7 +46,10 @@ export async function planSync(
   const retry = new Set((previous?.errors ?? []).map((e) => e.path));
   const upToDate = !full && changed?.size === 0 && retry.size === 0 && prevTotals !== null;
   const wanted = full ? null : new Set([...(changed ?? []), ...retry]);
-  return { head, previous, prevCommit, prevTotals, full, wanted, upToDate };
+  // A refused set stays one set: retrying its valid files alone would publish half a commit.
+  const refused = (previous?.errors ?? []).filter((e) => e.code === 'changeset_refused').map((e) => e.path);
+  const together = full ? null : new Set([...(changed ?? []), ...refused]);
+  return { head, previous, prevCommit, prevTotals, full, wanted, together, upToDate };
 }
 
 /** What the source holds, for the limits and `counts.files`; `before` is what the wanted paths held before. */

@@ -1,4 +1,4 @@
-import { NestorError, type SourceFileError } from '@nestor/sdk';
+import { NestorError, type SourceFileError, type ValidationIssue } from '@nestor/sdk';
 import type { ChangeFeed } from '../events/interfaces.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { EventLog, StateStore } from '../storage/interfaces.js';
@@ -9,6 +9,7 @@ import {
   type BlockedSync,
   MAX_STATUS_ERRORS,
   type PersistedSourceState,
+  type SyncChangeset,
   type SyncCounts,
   stateKey,
 } from './sync-state.js';
@@ -38,6 +39,11 @@ export interface SyncReport {
   orphaned: number;
   /** Versions whose orphan mark this sync lifted (their files came back with the same content). */
   unorphaned: number;
+  /**
+   * How an incremental sync published its changed files (docs/changesets.md); null for a full
+   * sync (file by file) and when no changed file defined a component.
+   */
+  changeset: SyncChangeset | null;
 }
 
 /** How a failed write shows in a source's status. */
@@ -57,17 +63,7 @@ export function writeFailure(parsed: ParsedComponent, err: unknown): WriteFailur
     return { errors, conflict: true, fileFault: true };
   }
   if (NestorError.hasCode(err, 'validation_failed')) {
-    const issues = err.errors.slice(0, 5);
-    const errors = issues.map((issue) =>
-      fileError(
-        parsed.path,
-        'validation_failed',
-        `${id}: ${issue.message} (${issue.rule}/${issue.code}${issue.field ? ` at ${issue.field}` : ''})`,
-        parsed.locate(issue.field),
-      ),
-    );
-    if (issues.length === 0) errors.push(fileError(parsed.path, 'validation_failed', `${id}: ${err.message}`));
-    return { errors, conflict: false, fileFault: true };
+    return { errors: validationErrors(parsed, err.errors, err.message), conflict: false, fileFault: true };
   }
   if (NestorError.hasCode(err, 'invalid_request')) {
     const field = typeof err.details.field === 'string' ? err.details.field : '';
@@ -78,6 +74,27 @@ export function writeFailure(parsed: ParsedComponent, err: unknown): WriteFailur
   const message = err instanceof Error ? err.message : String(err);
   const errors = [fileError(parsed.path, code, `${id}: could not be written: ${message}`, parsed.position)];
   return { errors, conflict: false, fileFault: false };
+}
+
+/** A failed rule's per-file errors (the first five issues), each located at its field. */
+export function validationErrors(
+  parsed: ParsedComponent,
+  issues: readonly ValidationIssue[],
+  message: string,
+): SourceFileError[] {
+  const id = `${parsed.spec.name}@${parsed.spec.version}`;
+  const errors = issues
+    .slice(0, 5)
+    .map((issue) =>
+      fileError(
+        parsed.path,
+        'validation_failed',
+        `${id}: ${issue.message} (${issue.rule}/${issue.code}${issue.field ? ` at ${issue.field}` : ''})`,
+        parsed.locate(issue.field),
+      ),
+    );
+  if (errors.length === 0) errors.push(fileError(parsed.path, 'validation_failed', `${id}: ${message}`));
+  return errors;
 }
 
 /** Where a sync's outcome is recorded. */
@@ -105,6 +122,7 @@ export interface SyncOutcome {
   complete: boolean;
   orphaned: number;
   unorphaned: number;
+  changeset: SyncChangeset | null;
 }
 
 /**
@@ -175,6 +193,7 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
     blocked: null,
     orphaned: r.orphaned,
     unorphaned: r.unorphaned,
+    changeset: r.changeset,
   };
   // A poll that found nothing new is routine: keep it out of the info log.
   const changed =
@@ -182,6 +201,7 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
     r.counts.failed > 0 ||
     r.counts.conflicts > 0 ||
     r.orphaned + r.unorphaned > 0 ||
+    r.changeset !== null ||
     !r.complete;
   to.logger[changed ? 'info' : 'debug'](
     {
@@ -192,6 +212,7 @@ export async function recordSync(to: SyncRecorder, r: SyncOutcome): Promise<Sync
       counts: r.counts,
       orphaned: r.orphaned,
       unorphaned: r.unorphaned,
+      changeset: r.changeset,
       errors: errors.length,
       ms: duration,
       complete: r.complete,

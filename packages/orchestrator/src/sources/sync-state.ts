@@ -3,6 +3,20 @@ import type { SourceFileError, SourceStatus } from '@nestor/sdk';
 /** Why a sync wrote nothing: it would orphan more than `max_orphan_ratio` of the source's versions. */
 export type BlockedSync = NonNullable<SourceStatus['blocked']>;
 
+/** How a sync's changed files were published, as its report and log show it. */
+export interface SyncChangeset {
+  /** The changeset's id; null when nothing was written. */
+  id: string | null;
+  /** Versions that were new to the catalog when the set was submitted. */
+  members: number;
+  /**
+   * `written`: one changeset; `refused`: a member failed, nothing of the set was written;
+   * `per_file`: more than one changeset can hold, written file by file instead; `failed`: the write
+   * itself failed (store down, shutdown), the sync is not recorded and is redone.
+   */
+  outcome: 'written' | 'refused' | 'per_file' | 'failed';
+}
+
 /** Per-outcome counts of a sync, as the source status shows them. */
 export type SyncCounts = SourceStatus['counts'];
 

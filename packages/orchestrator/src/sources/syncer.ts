@@ -3,7 +3,9 @@ import type { ChangeFeed } from '../events/interfaces.js';
 import type { Clock } from '../observability/clock.js';
 import { systemClock } from '../observability/clock.js';
 import type { Logger } from '../observability/logging/logger.js';
-import type { ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
+import { auditId } from '../storage/audit-records.js';
+import type { AuditEntry, ComponentReader, EventLog, StateStore } from '../storage/interfaces.js';
+import { type ChangesetCreator, publishCommitSet } from './commit-set.js';
 import { fileError } from './file-errors.js';
 import { type LifecycleMarker, OrphanTracker, recordBlocked } from './orphans.js';
 import {
@@ -16,13 +18,22 @@ import {
 import { globMatchers, type SourceFile, type SourceReader, type SyncLimits, syncLimitExceeded } from './readers.js';
 import { planSync, screenFiles, selectFiles } from './sync-plan.js';
 import { recordSync, type SyncOutcome, type SyncReport, writeFailure } from './sync-record.js';
-import { type PersistedSourceState, readPersistedState, type SyncCounts, stateKey } from './sync-state.js';
+import {
+  type PersistedSourceState,
+  readPersistedState,
+  type SyncChangeset,
+  type SyncCounts,
+  stateKey,
+} from './sync-state.js';
 import { writeInOrder } from './write-loop.js';
 
 export type { SyncReport } from './sync-record.js';
 
-/** The one write a sync makes: `CatalogManager.createComponent`. */
-export interface ComponentCreator {
+/**
+ * The writes a sync makes: `CatalogManager.createChangeset` for the files an incremental sync
+ * saw change, `createComponent` file by file for a full sync (and a set too large for one write).
+ */
+export interface ComponentCreator extends ChangesetCreator {
   createComponent(spec: ComponentSpec, opts?: { actor?: string | null }): Promise<{ created: boolean }>;
 }
 
@@ -143,13 +154,26 @@ export class SourceSyncer {
     const t0 = performance.now();
     const progress = (phase: SyncProgress['phase'], done: number, total: number) =>
       opts.onProgress?.({ source: this.name, phase, done, total });
+    let changeset: SyncChangeset | null = null;
     const finish = async (
-      outcome: Omit<SyncOutcome, 'startedAt' | 't0' | 'head' | 'prevCommit' | 'full' | 'orphaned' | 'unorphaned'>,
+      outcome: Omit<
+        SyncOutcome,
+        'startedAt' | 't0' | 'head' | 'prevCommit' | 'full' | 'orphaned' | 'unorphaned' | 'changeset'
+      >,
       marks = { orphaned: 0, unorphaned: 0 },
     ) => {
       const { name, paths, reader, state, events, feed, logger } = this;
       const recorder = { name, paths, reader, state, events, feed, logger };
-      const report = await recordSync(recorder, { startedAt, t0, head, prevCommit, full, ...outcome, ...marks });
+      const report = await recordSync(recorder, {
+        startedAt,
+        t0,
+        head,
+        prevCommit,
+        full,
+        changeset,
+        ...outcome,
+        ...marks,
+      });
       progress('done', outcome.files, outcome.files);
       return report;
     };
@@ -194,7 +218,20 @@ export class SourceSyncer {
     }
 
     const heldAfter = new Set<string>();
-    const complete = await this.writeAll(items, counts, errors, heldAfter, opts, progress);
+    // An incremental sync publishes what its commits changed as one changeset (DESIGN.md 10.4); a
+    // full sync, and files retried only because they failed alone before, are written file by file.
+    const together = plan.together;
+    const setItems = together ? items.filter((i) => together.has(i.path)) : [];
+    let lone = together ? items.filter((i) => !together.has(i.path)) : items;
+    let complete = true;
+    const unparsed = together ? [...new Set(errors.map((e) => e.path))].filter((p) => together.has(p)) : [];
+    if (setItems.length > 0) {
+      const written = await this.writeSet(setItems, unparsed, head, counts, errors, heldAfter);
+      changeset = written.changeset;
+      complete = written.complete;
+      if (written.changeset?.outcome === 'per_file') lone = items;
+    }
+    if (complete) complete = await this.writeAll(lone, counts, errors, heldAfter, opts, progress);
     counts.versions = Math.max(0, (prevTotals && !full ? prevTotals.versions : 0) - heldBefore.size + heldAfter.size);
     // Marks follow the writes: a sync that could not write everything marks nothing and is redone.
     const marks = complete ? await this.orphans.settle(removals, items, heldAfter, head) : undefined;
@@ -294,6 +331,80 @@ export class SourceSyncer {
       }
     }
     return held;
+  }
+
+  /**
+   * Publishes the components of the changed files as one changeset (`commit-set.ts`). A refused
+   * set writes nothing and reports every file of it; a set larger than one write can hold (over
+   * 1 000 members, or DynamoDB's 100 items) is handed back to be written file by file.
+   */
+  private async writeSet(
+    items: ParsedComponent[],
+    unparsed: string[],
+    head: string,
+    counts: SyncCounts,
+    errors: SourceFileError[],
+    held: Set<string>,
+  ): Promise<{ changeset: SyncChangeset | null; complete: boolean }> {
+    const outcome = await publishCommitSet(items, {
+      source: this.name,
+      head,
+      writer: this.writer,
+      catalog: this.catalog,
+      unparsed,
+      audit: (id, members) => this.changesetAudit(id, head, members),
+    });
+    switch (outcome.kind) {
+      case 'written':
+        counts.created += outcome.created;
+        counts.unchanged += outcome.unchanged;
+        for (const id of outcome.held) held.add(id);
+        // Every member published already: no changeset was made.
+        if (outcome.id === null) return { changeset: null, complete: true };
+        return { changeset: { id: outcome.id, members: outcome.members, outcome: 'written' }, complete: true };
+      case 'refused':
+        counts.failed += outcome.failed;
+        counts.conflicts += outcome.conflicts;
+        counts.unchanged += outcome.unchanged;
+        errors.push(...outcome.errors);
+        this.logger.warn(
+          {
+            source: this.name,
+            commit: head,
+            members: outcome.members,
+            failed: outcome.failed,
+            conflicts: outcome.conflicts,
+          },
+          "source sync changeset refused: nothing of the commit's files was written",
+        );
+        return { changeset: { id: null, members: outcome.members, outcome: 'refused' }, complete: true };
+      case 'too_large':
+        this.logger.info(
+          { source: this.name, commit: head, members: outcome.members, reason: outcome.reason },
+          'source sync changes too many components for one changeset; writing them file by file',
+        );
+        return { changeset: { id: null, members: outcome.members, outcome: 'per_file' }, complete: true };
+      case 'incomplete':
+        counts.failed += outcome.failed;
+        errors.push(...outcome.errors);
+        this.logger.error({ source: this.name, commit: head }, 'source sync changeset write failed');
+        return { changeset: { id: null, members: outcome.members, outcome: 'failed' }, complete: false };
+    }
+  }
+
+  private changesetAudit(id: string, revision: string, members: number): AuditEntry {
+    const now = this.clock.now();
+    return {
+      id: auditId(now),
+      time: now.toISOString(),
+      actor: `source:${this.name}`,
+      action: 'changeset.create',
+      subject: id,
+      request_id: null,
+      ip: null,
+      outcome: 'ok',
+      details: { source: this.name, revision, members },
+    };
   }
 
   /**
