@@ -67,6 +67,12 @@ describe('orphans of a git source', () => {
     const app = await appWith({ type: 'git', url: r.url });
     expect((await app.sources.sync('platform')).counts).toMatchObject({ created: 10, versions: 10 });
     const synced = await app.store.headSequence();
+    // A full sync writes file by file; each create carries its audit entry in the same write.
+    const created = await app.store.listAudit({ limit: 50, action: 'component.create' });
+    expect(created.items.map((e) => e.subject).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `orph-${i}@1.0.0`).sort(),
+    );
+    expect(created.items[0]).toMatchObject({ actor: 'source:platform', outcome: 'ok' });
 
     for (let i = 2; i < 10; i++) r.remove(`c${i}/component.yaml`);
     // The same commit also adds a component: a blocked sync writes no create either.

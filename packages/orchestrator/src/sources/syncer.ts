@@ -34,7 +34,10 @@ export type { SyncReport } from './sync-record.js';
  * saw change, `createComponent` file by file for a full sync (and a set too large for one write).
  */
 export interface ComponentCreator extends ChangesetCreator {
-  createComponent(spec: ComponentSpec, opts?: { actor?: string | null }): Promise<{ created: boolean }>;
+  createComponent(
+    spec: ComponentSpec,
+    opts?: { actor?: string | null; audit?: AuditEntry },
+  ): Promise<{ created: boolean }>;
 }
 
 /** Progress of a running sync, for logs and the CLI. */
@@ -393,17 +396,22 @@ export class SourceSyncer {
   }
 
   private changesetAudit(id: string, revision: string, members: number): AuditEntry {
+    return this.audit('changeset.create', id, { revision, members });
+  }
+
+  /** The entry a sync's write carries into the store's atomic write (only written when it is). */
+  private audit(action: AuditEntry['action'], subject: string, details: Record<string, unknown>): AuditEntry {
     const now = this.clock.now();
     return {
       id: auditId(now),
       time: now.toISOString(),
       actor: `source:${this.name}`,
-      action: 'changeset.create',
-      subject: id,
+      action,
+      subject,
       request_id: null,
       ip: null,
       outcome: 'ok',
-      details: { source: this.name, revision, members },
+      details: { source: this.name, ...details },
     };
   }
 
@@ -424,8 +432,12 @@ export class SourceSyncer {
     const result = await writeInOrder(
       items.map((parsed) => ({ parsed })),
       {
-        write: async ({ parsed: { spec } }) => {
-          const outcome = await this.writer.createComponent(spec, { actor: `source:${this.name}` });
+        write: async ({ parsed }) => {
+          const { spec } = parsed;
+          const outcome = await this.writer.createComponent(spec, {
+            actor: `source:${this.name}`,
+            audit: this.audit('component.create', `${spec.name}@${spec.version}`, { path: parsed.path }),
+          });
           held.add(`${spec.name}@${spec.version}`);
           return outcome;
         },
