@@ -1,8 +1,8 @@
 // Creates (issue 13 item 4, issue 14 item 5), each figure against a baseline in the same run:
 // - in-process: CatalogManager.createComponent (full validation, caches on, as the server wires
 //   it), `writers` at a time, vs a bare better-sqlite3 transaction per create writing the same rows
-//   (the version row, its engines, labels, dependencies, the search row while that table exists,
-//   the event) into the same schema: target >= 0.50;
+//   (the version row with its definition JSON, its dependencies, the event; stores keep no search
+//   tables since decision 24) into the same schema: target >= 0.50;
 // - over HTTP: POST /v1/components, `writers` connections, vs the in-process figure: target >= 0.60;
 // - where a create's time goes (one writer: validation, the store's write, the rest);
 // - PostgreSQL (`--postgres`, 127.0.0.1:5432 or NESTOR_BENCH_POSTGRES_URL): statements (round trips)
@@ -71,19 +71,13 @@ function bareSqlite(dir, items, seconds) {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  const hasSearch = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search'").get() !== undefined;
   const insertComponent = db.prepare(
-    'INSERT INTO components (name, version, version_key, is_prerelease, digest, provider, category, resource_type, maturity, latest_default, latest_any, deleted_at, definition) ' +
-      'VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, 1, 1, NULL, ?)',
+    'INSERT INTO components (name, version, version_key, is_prerelease, digest, latest_default, latest_any, deleted_at, definition) ' +
+      'VALUES (?, ?, ?, 0, ?, 1, 1, NULL, ?)',
   );
-  const insertEngine = db.prepare('INSERT OR IGNORE INTO component_engines (component_id, engine) VALUES (?, ?)');
-  const insertLabel = db.prepare('INSERT OR IGNORE INTO component_labels (component_id, key, value) VALUES (?, ?, ?)');
   const insertDependency = db.prepare(
     'INSERT INTO dependencies (component_id, position, dep_name, version_range) VALUES (?, ?, ?, ?)',
   );
-  const insertSearch = hasSearch
-    ? db.prepare('INSERT INTO search (rowid, name, description, labels) VALUES (?, ?, ?, ?)')
-    : null;
   const insertEvent = db.prepare(
     'INSERT INTO events (seq, type, time, subject_name, subject_version, subject_digest, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -98,22 +92,12 @@ function bareSqlite(dir, items, seconds) {
         stored.version,
         versionSortKey(stored.version),
         stored.digest,
-        stored.provider,
-        stored.category,
-        stored.resource_type,
-        stored.maturity,
         JSON.stringify(stored),
       ).lastInsertRowid,
     );
-    for (const e of stored.deployment_engines) insertEngine.run(id, e);
-    for (const [k, v] of Object.entries(stored.labels)) insertLabel.run(id, k, v);
     stored.dependencies.forEach((d, i) => {
       insertDependency.run(id, i, d.name, d.version_range);
     });
-    const labels = Object.entries(stored.labels)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' ');
-    insertSearch?.run(id, stored.name, stored.description, labels);
     insertEvent.run(
       seq,
       'component.created',
