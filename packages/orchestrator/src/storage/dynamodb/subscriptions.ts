@@ -9,6 +9,7 @@ import {
 import type { AuditEntry, DeliveryRecord, StoredSubscription } from '../interfaces.js';
 import { bySubscriptionAge } from '../subscription-rows.js';
 import { auditPut } from './audit.js';
+import { partitionPages } from './partition.js';
 import { isConditionFailure } from './transactions.js';
 
 /**
@@ -64,20 +65,9 @@ export class DynamoSubscriptions {
 
   async list(): Promise<StoredSubscription[]> {
     const found: StoredSubscription[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS_PK },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) found.push(parse(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const items of partitionPages(this.doc, this.table, SUBSCRIPTIONS_PK)) {
+      for (const item of items) found.push(parse(item));
+    }
     return found.sort(bySubscriptionAge);
   }
 
@@ -195,20 +185,11 @@ export class DynamoSubscriptions {
   /** Deletes the subscription's delivery records past the `keep` of the highest event ids. */
   private async deleteDeliveries(id: string, keep: number): Promise<void> {
     let seen = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': deliveriesPk(id) },
-          ProjectionExpression: 'PK, SK',
-          ScanIndexForward: false,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const items = out.Items ?? [];
+    const pages = partitionPages(this.doc, this.table, deliveriesPk(id), {
+      ProjectionExpression: 'PK, SK',
+      ScanIndexForward: false,
+    });
+    for await (const items of pages) {
       const doomed = items.slice(Math.max(0, keep - seen)).map((i) => ({ PK: i['PK'], SK: i['SK'] }));
       seen += items.length;
       for (let i = 0; i < doomed.length; i += 25) {
@@ -218,8 +199,7 @@ export class DynamoSubscriptions {
           pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
         }
       }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    }
   }
 }
 

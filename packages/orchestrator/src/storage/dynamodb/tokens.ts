@@ -1,13 +1,8 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tokenConflict } from '../errors.js';
 import type { AuditEntry, StoredToken } from '../interfaces.js';
 import { auditPut } from './audit.js';
+import { partitionPages } from './partition.js';
 import { COMPONENT, isConditionFailure } from './transactions.js';
 
 /**
@@ -69,20 +64,9 @@ export class DynamoTokens {
 
   async list(): Promise<StoredToken[]> {
     const tokens: StoredToken[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': TOKENS_PK },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) tokens.push(parse(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const items of partitionPages(this.doc, this.table, TOKENS_PK)) {
+      for (const item of items) tokens.push(parse(item));
+    }
     return tokens.sort((a, b) =>
       a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
     );
