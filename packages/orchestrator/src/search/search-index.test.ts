@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeComponent } from '../storage/testing.js';
 import { FACETS, type Facet, type Filter } from './query.js';
-import { type IndexQuery, type IndexResult, SearchIndex, type SortOrder, type View } from './search-index.js';
+import {
+  type IndexQuery,
+  type IndexResult,
+  SearchIndex,
+  type SearchIndexTuning,
+  type SortOrder,
+  type View,
+} from './search-index.js';
 import { foldText, tokenize, withinOneEdit } from './text.js';
 
 /**
@@ -177,36 +184,57 @@ const query = fc.record({
   facetLimit: fc.integer({ min: 1, max: 4 }),
 });
 
+/** The default plans, and tunings that push a small catalog through the others (see `SearchIndexTuning`). */
+const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
+  ['default plans', {}],
+  ['word sets searched, not probed; ranked lists sorted', { broad: 1e9, dense: 1e-9 }],
+  ['every word set probed and ranked through the name order', { broad: 1e9, dense: 1e9 }],
+  ['every search gathered doc by doc', { broad: 0 }],
+];
+
 describe('SearchIndex', () => {
-  it('answers as the ranking rules read brute force over every doc, through upserts and removals', () => {
+  it.each(TUNINGS)('answers as the ranking rules read brute force, through upserts and removals (%s)', (_, tuning) => {
     fc.assert(
       fc.property(
         fc.array(spec, { maxLength: 60 }),
+        fc.array(spec, { maxLength: 20 }),
         fc.array(query, { minLength: 1, maxLength: 8 }),
-        (ops, queries) => {
-          const index = new SearchIndex();
+        (ops, later, queries) => {
+          const index = new SearchIndex(tuning);
           const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
-          for (const op of ops) {
-            const name = `${op.name}-${op.suffix}`;
-            if (op.remove && catalog.has(name) && op.suffix % 4 === 0) {
-              index.remove(name);
-              catalog.delete(name);
-              continue;
+          const apply = (batch: typeof ops) => {
+            for (const op of batch) {
+              const name = `${op.name}-${op.suffix}`;
+              if (op.remove && catalog.has(name) && op.suffix % 4 === 0) {
+                index.remove(name);
+                catalog.delete(name);
+                continue;
+              }
+              const latest = definition(name, '1.0.0', op.words, op);
+              const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
+              index.upsert(latest, highest);
+              catalog.set(name, { latest, highest });
             }
-            const latest = definition(name, '1.0.0', op.words, op);
-            const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
-            index.upsert(latest, highest);
-            catalog.set(name, { latest, highest });
-          }
-          expect(index.size).toBe(catalog.size);
-          for (const q of queries) {
-            const asked: IndexQuery = {
-              ...q,
-              after: q.sort === 'name' ? q.after : '',
-              offset: q.sort === 'name' ? 0 : q.offset,
-            };
-            expect(shape(index.query(asked))).toEqual(model(catalog, asked));
-          }
+          };
+          // Each query is asked twice, before and after more changes: the second asking reads what
+          // the first kept (word sets, counts, ranked lists), and changes must drop all of it.
+          const ask = () => {
+            expect(index.size).toBe(catalog.size);
+            for (const q of queries) {
+              const asked: IndexQuery = {
+                ...q,
+                after: q.sort === 'name' ? q.after : '',
+                offset: q.sort === 'name' ? 0 : q.offset,
+              };
+              const expected = model(catalog, asked);
+              expect(shape(index.query(asked))).toEqual(expected);
+              expect(shape(index.query(asked))).toEqual(expected);
+            }
+          };
+          apply(ops);
+          ask();
+          apply(later);
+          ask();
         },
       ),
       { numRuns: 300 },

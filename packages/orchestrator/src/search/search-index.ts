@@ -48,6 +48,41 @@ const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
 const DELETION_MAX = 32;
 
+/**
+ * Where the query plans switch; tests move them so that small catalogs take every plan.
+ * `broad`: one or two unfiltered words matching more than 1/`broad` of the docs are answered from
+ * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
+ * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
+ */
+export interface SearchIndexTuning {
+  broad: number;
+  dense: number;
+}
+const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16 };
+/** Memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists). */
+const WORD_SET_BYTES = 128 * 1024 * 1024;
+
+/** A word set's code for a doc, 0 when the word does not match it. */
+type Probe = (doc: number) => number;
+
+/** The docs one query word matches, kept until the index changes (`SearchIndex.wordSet`). */
+interface WordSet {
+  /** Ascending, in every view. */
+  docs: Int32Array;
+  /** Code into `WEIGHTS` of each doc's best match, parallel to `docs`. */
+  codes: Uint8Array;
+  /** doc → code, for probing; made on first use. */
+  dense: Uint8Array | null;
+  /** Per view: docs in it (-1 until counted). */
+  total: [number, number];
+  /** Per view: value id → docs holding it, for the facets counted so far; made on first use. */
+  facetCounts: [Int32Array | null, Int32Array | null];
+  /** Per view: bit `1 << facet` set when that facet is counted in `facetCounts`. */
+  counted: [number, number];
+  /** Per view: docs best match first, then by name; made on first use. */
+  ranked: [Int32Array | null, Int32Array | null];
+}
+
 /** 0: stable (latest) view; 1: prereleases included. */
 export type View = 0 | 1;
 export type SortOrder = 'relevance' | 'name' | 'updated';
@@ -96,6 +131,12 @@ const SINGLE = SINGLE_FACETS.length;
 const SINGLE_COLUMN = new Map<number, number>(SINGLE_FACETS.map((f, i) => [FACET_INDEX.get(f) as number, i]));
 
 export class SearchIndex {
+  private readonly tuning: SearchIndexTuning;
+
+  constructor(tuning: Partial<SearchIndexTuning> = {}) {
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
+  }
+
   private readonly slotOf = new Map<string, number>();
   private readonly slotName: string[] = [];
   /** Slots in name order, with a label per slot that compares as the names do. */
@@ -116,6 +157,17 @@ export class SearchIndex {
    * a pass over one typed array rather than a walk through every doc's own list.
    */
   private single = new Int32Array(0);
+  /**
+   * doc → its profile: the combination of its single-valued facet values and engines, interned.
+   * A catalog has far fewer profiles than docs (provider, category, type, maturity, support and
+   * engines go together), so counting those facets over a result is one increment per doc into
+   * `profileCounts`, spread over the profiles' values at the end.
+   */
+  private profile = new Int32Array(0);
+  private readonly profileId = new Map<string, number>();
+  private readonly profileValues: Int32Array[] = [];
+  private profileCounts = new Int32Array(0);
+  private profilesMet = new Int32Array(0);
   private engines = new Int32Array(0);
   private engineStride = 2;
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
@@ -132,6 +184,8 @@ export class SearchIndex {
   private readonly facetIds: number[][] = FACETS.map(() => []);
   /** value id → sorted doc ids holding it. */
   private readonly valueDocs: number[][] = [];
+  /** value id → a bit per doc holding it: membership in one read, for checking filters. */
+  private readonly valueBits: Uint32Array[] = [];
   /** Sorted doc ids whose version is orphaned. */
   private readonly orphanedDocs: number[] = [];
   /** value id → number of docs holding it, per view. */
@@ -148,6 +202,10 @@ export class SearchIndex {
   private wordTouched = new Int32Array(0);
   private hitDocs = new Int32Array(0);
   private filtered = new Int32Array(0);
+  /** Query word → its matches, least recently used first (`wordSet`). */
+  private readonly wordSets = new Map<string, WordSet>();
+  private wordSetBytes = new WeakMap<WordSet, number>();
+  private keptBytes = 0;
   private counts = new Int32Array(0);
 
   /** Number of names. */
@@ -194,16 +252,24 @@ export class SearchIndex {
    */
   query(q: IndexQuery): IndexResult {
     const filtered = this.filter(q.filters, q.view, q.orphaned === true);
-    const searching = q.words.length > 0;
-    let docs: Int32Array | null = null;
-    let n = this.size;
-    if (searching) {
-      n = this.searchWords(q.words, q.phrase, q.view, filtered);
-      docs = this.hitDocs;
-    } else if (filtered >= 0) {
-      docs = this.filtered;
-      n = filtered;
+    if (q.words.length === 0) {
+      if (filtered < 0) return this.finish(q, null, this.size, false);
+      return this.finish(q, this.filtered, filtered, false);
     }
+    const sets = q.words.map((word) => this.wordSet(word));
+    if (filtered >= 0) {
+      return this.finish(q, this.hitDocs, this.probeFiltered(q.words, sets, q.phrase, filtered), true);
+    }
+    let largest = 0;
+    for (const set of sets) largest = Math.max(largest, set.docs.length);
+    // A word matching much of the catalog is answered from what is kept with its set, without a
+    // pass over it; words matching little are cheap to gather doc by doc.
+    if (largest * this.tuning.broad > 2 * this.slotName.length) return this.broadSearch(q, sets);
+    return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view), true);
+  }
+
+  /** Facets, page and total of a result held as doc ids (null: the whole view); scores in `score`. */
+  private finish(q: IndexQuery, docs: Int32Array | null, n: number, searching: boolean): IndexResult {
     try {
       const facets: Partial<Record<Facet, FacetCount[]>> =
         q.facets.length === 0
@@ -232,7 +298,7 @@ export class SearchIndex {
         facets,
       };
     } finally {
-      if (searching) for (let i = 0; i < n; i++) this.score[this.hitDocs[i] as number] = 0;
+      if (searching && docs) for (let i = 0; i < n; i++) this.score[docs[i] as number] = 0;
     }
   }
 
@@ -258,6 +324,7 @@ export class SearchIndex {
 
   private grow(docs: number): void {
     if (docs <= this.updated.length) return;
+    this.forgetWordSets();
     const cap = Math.max(docs, this.updated.length * 2, 64);
     const updated = new Float64Array(cap);
     updated.set(this.updated);
@@ -268,6 +335,14 @@ export class SearchIndex {
     const single = new Int32Array(cap * SINGLE);
     single.set(this.single);
     this.single = single;
+    const profile = new Int32Array(cap);
+    profile.set(this.profile);
+    this.profile = profile;
+    this.valueBits.forEach((old, id) => {
+      const bits = new Uint32Array((cap >> 5) + 1);
+      bits.set(old);
+      this.valueBits[id] = bits;
+    });
     const engines = new Int32Array(cap * this.engineStride).fill(-1);
     engines.set(this.engines);
     this.engines = engines;
@@ -289,6 +364,7 @@ export class SearchIndex {
       this.docs[doc] = def;
       return;
     }
+    this.forgetWordSets();
     if (old) this.unindex(doc, old);
     this.docs[doc] = def;
     if (def) this.index(doc, def);
@@ -311,6 +387,8 @@ export class SearchIndex {
       const id = this.internValue(facet, value);
       ids[i] = id;
       insertSorted(this.valueDocs[id] as number[], doc);
+      const bits = this.valueBits[id] as Uint32Array;
+      bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
     }
     this.docValues[doc] = ids;
     this.layOut(doc, ids);
@@ -325,12 +403,27 @@ export class SearchIndex {
     const stride = this.engineStride;
     this.engines.fill(-1, doc * stride, doc * stride + stride);
     let e = doc * stride;
+    const held: number[] = [];
     for (const id of ids) {
       const f = this.valueFacet[id] as number;
       const column = SINGLE_COLUMN.get(f);
       if (column !== undefined) this.single[doc * SINGLE + column] = id;
       else if (f === ENGINE_FACET) this.engines[e++] = id;
+      else continue;
+      held.push(id);
     }
+    const key = held.join(',');
+    let profile = this.profileId.get(key);
+    if (profile === undefined) {
+      profile = this.profileValues.length;
+      this.profileId.set(key, profile);
+      this.profileValues.push(Int32Array.from(held));
+      if (this.profileCounts.length <= profile) {
+        this.profileCounts = new Int32Array(Math.max(64, this.profileCounts.length * 2));
+        this.profilesMet = new Int32Array(this.profileCounts.length);
+      }
+    }
+    this.profile[doc] = profile;
   }
 
   private widenEngines(stride: number): void {
@@ -353,7 +446,11 @@ export class SearchIndex {
       list[at] = list[list.length - 1] as number;
       list.pop();
     }
-    for (const id of this.docValues[doc] ?? []) removeSorted(this.valueDocs[id] as number[], doc);
+    for (const id of this.docValues[doc] ?? []) {
+      removeSorted(this.valueDocs[id] as number[], doc);
+      const bits = this.valueBits[id] as Uint32Array;
+      bits[doc >> 5] = (bits[doc >> 5] as number) & ~(1 << (doc & 31));
+    }
     if (def.orphaned) removeSorted(this.orphanedDocs, doc);
     this.docValues[doc] = undefined;
   }
@@ -378,6 +475,7 @@ export class SearchIndex {
       (this.facetIds[FACET_INDEX.get(facet) as number] as number[]).push(id);
       this.valueText.push(value);
       this.valueDocs.push([]);
+      this.valueBits.push(new Uint32Array((this.present.length >> 5) + 1));
       this.viewCount[0].push(0);
       this.viewCount[1].push(0);
       if (this.counts.length <= id) {
@@ -421,77 +519,356 @@ export class SearchIndex {
 
   /**
    * Docs of the view passing every filter (and only orphaned ones when `orphaned`), sorted by doc
-   * id, into `filtered`; returns how many, or -1 when nothing filters. Lists are intersected before
-   * the view is applied to what is left.
+   * id, into `filtered`; returns how many, or -1 when nothing filters. The shortest posting list
+   * drives, and each of its docs is checked against the other filters through its own values
+   * (a column read for a single-valued facet), which costs the shortest list, not the longer ones.
    */
   private filter(filters: readonly Filter[], view: View, orphaned: boolean): number {
     if (filters.length === 0 && !orphaned) return -1;
-    const lists: number[][] = orphaned ? [this.orphanedDocs] : [];
+    const ids: number[] = [];
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
       if (id === undefined) return 0;
-      lists.push(this.valueDocs[id] as number[]);
+      ids.push(id);
     }
-    lists.sort((a, b) => a.length - b.length);
+    let driver: readonly number[] = orphaned ? this.orphanedDocs : (this.valueDocs[ids[0] as number] as number[]);
+    let driving = orphaned ? -1 : 0;
+    ids.forEach((id, i) => {
+      const list = this.valueDocs[id] as number[];
+      if (list.length < driver.length) {
+        driver = list;
+        driving = i;
+      }
+    });
+    const columns: number[] = [];
+    const bitsOf: Uint32Array[] = [];
+    ids.forEach((id, i) => {
+      if (i === driving) return;
+      const column = SINGLE_COLUMN.get(this.valueFacet[id] as number);
+      if (column !== undefined) columns.push(column, id);
+      else bitsOf.push(this.valueBits[id] as Uint32Array);
+    });
+    const checkOrphaned = orphaned && driving !== -1;
+    const { single } = this;
     const out = this.filtered;
-    const first = lists[0] as number[];
-    let n = first.length;
-    for (let i = 0; i < n; i++) out[i] = first[i] as number;
-    for (let l = 1; l < lists.length && n > 0; l++) n = intersectInto(out, n, lists[l] as number[]);
     let kept = 0;
-    for (let i = 0; i < n; i++) {
-      const doc = out[i] as number;
+    next: for (let i = 0; i < driver.length; i++) {
+      const doc = driver[i] as number;
+      for (let c = 0; c < columns.length; c += 2) {
+        if (single[doc * SINGLE + (columns[c] as number)] !== columns[c + 1]) continue next;
+      }
+      for (let b = 0; b < bitsOf.length; b++) {
+        if ((((bitsOf[b] as Uint32Array)[doc >> 5] as number) & (1 << (doc & 31))) === 0) continue next;
+      }
+      if (checkOrphaned && !this.docs[doc]?.orphaned) continue;
       if (this.inView(doc, view)) out[kept++] = doc;
     }
     return kept;
   }
 
+  // --- word sets
+
   /**
-   * Every doc matching at least one word, restricted to the first `filtered` of `filtered` unless
-   * that is -1: fills `hitDocs`
-   * and leaves each hit's score in `score` (the caller zeroes them). Returns the number of hits.
+   * The docs a query word matches with each one's best match, made once from the postings of the
+   * word's expansions (prefixes, one-typo neighbours) and kept until the index changes: queries
+   * typed a keystroke at a time share their words (`p`, `po`, `aws`), and the union of a short
+   * prefix's expansions is most of a query's cost otherwise. Kept most recently used first, within
+   * `WORD_SET_BYTES`.
    */
-  private searchWords(words: readonly string[], phrase: string, view: View, filtered: number): number {
-    const { wordBest, matched, score, mark, touched, wordTouched, hitDocs } = this;
-    let touchedCount = 0;
-    const docCount = 2 * this.slotName.length;
-    for (const word of words) {
-      let wordCount = 0;
-      for (const [term, quality] of this.expand(word)) {
-        const code = WEIGHT_CODE.get(quality) as Uint8Array;
-        const list = this.postings.get(term) as number[];
-        for (let i = 0; i < list.length; i++) {
-          const entry = list[i] as number;
-          const doc = entry >> 2;
-          const c = code[entry & 3] as number;
-          const best = wordBest[doc] as number;
-          if (best === 0) wordTouched[wordCount++] = doc;
-          if (c > best) wordBest[doc] = c;
-        }
+  private wordSet(word: string): WordSet {
+    const kept = this.wordSets.get(word);
+    if (kept) {
+      this.wordSets.delete(word);
+      this.wordSets.set(word, kept);
+      return kept;
+    }
+    const { wordBest, wordTouched } = this;
+    let count = 0;
+    for (const [term, quality] of this.expand(word)) {
+      const code = WEIGHT_CODE.get(quality) as Uint8Array;
+      const list = this.postings.get(term) as number[];
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i] as number;
+        const doc = entry >> 2;
+        const c = code[entry & 3] as number;
+        const best = wordBest[doc] as number;
+        if (best === 0) wordTouched[count++] = doc;
+        if (c > best) wordBest[doc] = c;
       }
-      // Many docs are visited in doc order (a pass over the codes) rather than in the order the
-      // postings reached them, so the per-doc arrays are read in order, not all over.
-      const inOrder = wordCount * 8 > docCount;
-      let next = 0;
-      for (let i = 0; i < wordCount; i++) {
-        let doc: number;
-        if (inOrder) {
-          while (wordBest[next] === 0) next++;
-          doc = next++;
-        } else {
-          doc = wordTouched[i] as number;
-        }
-        if (matched[doc] === 0) touched[touchedCount++] = doc;
-        matched[doc] = (matched[doc] as number) + 1;
-        score[doc] = (score[doc] as number) + (WEIGHTS[wordBest[doc] as number] as number);
+    }
+    const docs = new Int32Array(count);
+    const codes = new Uint8Array(count);
+    if (count * 8 > wordBest.length) {
+      // Most of the catalog: a pass over the codes yields the docs in order, cheaper than a sort.
+      let n = 0;
+      for (let doc = 0; n < count; doc++) {
+        const c = wordBest[doc] as number;
+        if (c === 0) continue;
+        docs[n] = doc;
+        codes[n++] = c;
+        wordBest[doc] = 0;
+      }
+    } else {
+      docs.set(wordTouched.subarray(0, count));
+      docs.sort();
+      for (let i = 0; i < count; i++) {
+        const doc = docs[i] as number;
+        codes[i] = wordBest[doc] as number;
         wordBest[doc] = 0;
       }
     }
+    const set: WordSet = {
+      docs,
+      codes,
+      dense: null,
+      total: [-1, -1],
+      facetCounts: [null, null],
+      counted: [0, 0],
+      ranked: [null, null],
+    };
+    this.keep(word, set, count * 5);
+    return set;
+  }
+
+  /** Accounts `bytes` more held by `set` (kept under `word`), dropping the least recently used sets past the budget. */
+  private keep(word: string, set: WordSet, bytes: number): void {
+    if (!this.wordSets.has(word)) this.wordSets.set(word, set);
+    this.wordSetBytes.set(set, (this.wordSetBytes.get(set) ?? 0) + bytes);
+    this.keptBytes += bytes;
+    for (const [w, s] of this.wordSets) {
+      if (this.keptBytes <= WORD_SET_BYTES || s === set) break;
+      this.keptBytes -= this.wordSetBytes.get(s) ?? 0;
+      this.wordSetBytes.delete(s);
+      this.wordSets.delete(w);
+    }
+  }
+
+  /** Drops what was derived from the documents: called whenever one changes. */
+  private forgetWordSets(): void {
+    if (this.wordSets.size === 0) return;
+    this.wordSets.clear();
+    this.wordSetBytes = new WeakMap();
+    this.keptBytes = 0;
+  }
+
+  /** doc → code of `set`, for probing. */
+  private denseOf(word: string, set: WordSet): Uint8Array {
+    if (set.dense) return set.dense;
+    const dense = new Uint8Array(this.present.length);
+    for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
+    set.dense = dense;
+    this.keep(word, set, dense.length);
+    return dense;
+  }
+
+  /** `set`'s code for a doc (0: not matched), through per-doc codes for a large set, searched otherwise. */
+  private probeOf(word: string, set: WordSet): Probe {
+    if (set.dense || set.docs.length * this.tuning.dense > this.present.length) {
+      const dense = this.denseOf(word, set);
+      return (doc) => dense[doc] as number;
+    }
+    const { docs, codes } = set;
+    return (doc) => {
+      let lo = 0;
+      let hi = docs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((docs[mid] as number) < doc) lo = mid + 1;
+        else hi = mid;
+      }
+      return docs[lo] === doc ? (codes[lo] as number) : 0;
+    };
+  }
+
+  /** Docs of `set` in the view. */
+  private totalOf(set: WordSet, view: View): number {
+    let total = set.total[view];
+    if (total < 0) {
+      total = 0;
+      for (let i = 0; i < set.docs.length; i++) if (this.inView(set.docs[i] as number, view)) total++;
+      set.total[view] = total;
+    }
+    return total;
+  }
+
+  /** value id → docs of `set` in the view holding it, for the `wanted` facets (others may be 0). */
+  private facetCountsOf(word: string, set: WordSet, view: View, wanted: readonly number[]): Int32Array {
+    let counts = set.facetCounts[view];
+    if (!counts) {
+      counts = new Int32Array(this.valueText.length);
+      set.facetCounts[view] = counts;
+      this.keep(word, set, counts.length * 4);
+    }
+    const counted = set.counted[view];
+    const missing = wanted.filter((f) => (counted & (1 << f)) === 0);
+    if (missing.length > 0) {
+      this.countValues(missing, set.docs, set.docs.length, counts, view);
+      for (const f of missing) set.counted[view] |= 1 << f;
+    }
+    return counts;
+  }
+
+  /** Docs of `set` in the view, best match first, then by name: a relevance page is its head. */
+  private rankedOf(word: string, set: WordSet, view: View): Int32Array {
+    let ranked = set.ranked[view];
+    if (ranked) return ranked;
+    const total = this.totalOf(set, view);
+    ranked = new Int32Array(total);
+    const byCode = new Int32Array(WEIGHTS.length + 1);
+    if (total * this.tuning.dense > this.size) {
+      // Counting sort by code over the names in order: no comparison sort of a large set.
+      const dense = this.denseOf(word, set);
+      for (let i = 0; i < set.docs.length; i++) {
+        if (this.inView(set.docs[i] as number, view))
+          byCode[set.codes[i] as number] = (byCode[set.codes[i] as number] as number) + 1;
+      }
+      let at = 0;
+      for (let c = WEIGHTS.length - 1; c >= 1; c--) {
+        const n = byCode[c] as number;
+        byCode[c] = at;
+        at += n;
+      }
+      for (let i = 0; i < this.order.length; i++) {
+        const slot = this.order.at(i);
+        if (this.present[2 * slot] === 0) continue;
+        const doc = this.viewDoc(slot, view);
+        const c = dense[doc] as number;
+        if (c === 0) continue;
+        ranked[byCode[c] as number] = doc;
+        byCode[c] = (byCode[c] as number) + 1;
+      }
+    } else {
+      let n = 0;
+      for (let i = 0; i < set.docs.length; i++) if (this.inView(set.docs[i] as number, view)) ranked[n++] = i;
+      const label = this.order.labelArray;
+      const { docs, codes } = set;
+      const order = Array.from(ranked, (i) => i).sort(
+        (a, b) =>
+          (codes[b] as number) - (codes[a] as number) ||
+          (label[(docs[a] as number) >> 1] as number) - (label[(docs[b] as number) >> 1] as number),
+      );
+      for (let i = 0; i < order.length; i++) ranked[i] = docs[order[i] as number] as number;
+    }
+    set.ranked[view] = ranked;
+    this.keep(word, set, ranked.length * 4);
+    return ranked;
+  }
+
+  // --- searching
+
+  /** A doc's score for the query's words (the sets in word order), 0 when it matches none. */
+  private scoreOf(doc: number, probes: readonly Probe[], exact: boolean): number {
+    let matched = 0;
+    let sum = 0;
+    for (const probe of probes) {
+      const c = probe(doc);
+      if (c === 0) continue;
+      matched++;
+      sum += WEIGHTS[c] as number;
+    }
+    if (matched === 0) return 0;
+    let s = matched * WORD_MATCH + sum;
+    if (exact) s += EXACT_NAME;
+    return Math.round(s * 100) / 100;
+  }
+
+  /** Marks (bit 2 of `mark`) the docs named exactly as the free text; returns them. */
+  private markExact(phrase: string): number[] {
+    const exact: number[] = [];
+    const slots = phrase === '' ? undefined : this.slotsByFold.get(phrase);
+    for (const slot of slots ?? []) {
+      for (const doc of [2 * slot, 2 * slot + 1]) {
+        this.mark[doc] = (this.mark[doc] as number) | 2;
+        exact.push(doc);
+      }
+    }
+    return exact;
+  }
+
+  private unmark(docs: readonly number[]): void {
+    for (const doc of docs) this.mark[doc] = 0;
+  }
+
+  /**
+   * The filtered docs (`filtered` of them, in `filtered`) that match a word, scored, into `hitDocs`
+   * and `score`: each filtered doc is looked up in each word's set — in its per-doc codes when the
+   * set is large, by walking the set alongside otherwise (both are in doc order).
+   */
+  private probeFiltered(
+    wordsOf: readonly string[],
+    sets: readonly WordSet[],
+    phrase: string,
+    filtered: number,
+  ): number {
+    const { hitDocs, score, mark } = this;
+    const exact = this.markExact(phrase);
+    const words = sets.length;
+    const big = this.present.length / this.tuning.dense;
+    const dense = sets.map(
+      (set, w) => set.dense ?? (set.docs.length > big ? this.denseOf(wordsOf[w] as string, set) : null),
+    );
+    // A set much longer than the filtered docs is searched (binary), a shorter one walked alongside.
+    const search = sets.map((set) => set.docs.length > 4 * filtered);
+    const at = new Int32Array(words);
     const only = this.filtered;
-    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 1;
-    const exact = phrase === '' ? undefined : this.slotsByFold.get(phrase);
-    if (exact) for (const slot of exact) mark[2 * slot] = (mark[2 * slot] as number) | 2;
-    if (exact) for (const slot of exact) mark[2 * slot + 1] = (mark[2 * slot + 1] as number) | 2;
+    let n = 0;
+    for (let i = 0; i < filtered; i++) {
+      const doc = only[i] as number;
+      let matched = 0;
+      let sum = 0;
+      for (let w = 0; w < words; w++) {
+        const d = dense[w];
+        let c = 0;
+        if (d) {
+          c = d[doc] as number;
+        } else {
+          const set = sets[w] as WordSet;
+          let j = at[w] as number;
+          if (search[w]) {
+            let hi = set.docs.length;
+            while (j < hi) {
+              const mid = (j + hi) >> 1;
+              if ((set.docs[mid] as number) < doc) j = mid + 1;
+              else hi = mid;
+            }
+          } else {
+            while (j < set.docs.length && (set.docs[j] as number) < doc) j++;
+          }
+          at[w] = j;
+          if (set.docs[j] === doc) c = set.codes[j] as number;
+        }
+        if (c === 0) continue;
+        matched++;
+        sum += WEIGHTS[c] as number;
+      }
+      if (matched === 0) continue;
+      let s = matched * WORD_MATCH + sum;
+      if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
+      score[doc] = Math.round(s * 100) / 100;
+      hitDocs[n++] = doc;
+    }
+    this.unmark(exact);
+    return n;
+  }
+
+  /**
+   * Every doc of the view matching at least one word (unfiltered), scored, into `hitDocs` and
+   * `score` (the caller zeroes them). Returns the number of hits.
+   */
+  private searchWords(sets: readonly WordSet[], phrase: string, view: View): number {
+    const { matched, score, mark, touched, hitDocs } = this;
+    let touchedCount = 0;
+    const docCount = 2 * this.slotName.length;
+    for (const set of sets) {
+      const { docs, codes } = set;
+      for (let i = 0; i < docs.length; i++) {
+        const doc = docs[i] as number;
+        if (matched[doc] === 0) touched[touchedCount++] = doc;
+        matched[doc] = (matched[doc] as number) + 1;
+        score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
+      }
+    }
+    const exact = this.markExact(phrase);
     let n = 0;
     // Many hits are gathered in doc order, by a pass over the per-doc counts: the passes that follow
     // (facets, ranking, clearing) then read their per-doc arrays in order rather than all over.
@@ -505,7 +882,7 @@ export class SearchIndex {
       } else {
         doc = touched[i] as number;
       }
-      if ((filtered < 0 || ((mark[doc] as number) & 1) === 1) && this.inView(doc, view)) {
+      if (this.inView(doc, view)) {
         let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
         if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
         score[doc] = Math.round(s * 100) / 100;
@@ -515,9 +892,164 @@ export class SearchIndex {
       }
       matched[doc] = 0;
     }
-    for (let i = 0; i < filtered; i++) mark[only[i] as number] = 0;
-    if (exact) for (const slot of exact) mark[2 * slot] = mark[2 * slot + 1] = 0;
+    this.unmark(exact);
     return n;
+  }
+
+  /**
+   * Unfiltered words, one of which matches much of the catalog: that word's set (the largest) is
+   * never walked. Its total, facet counts and ranked docs are kept with it; the other words' docs
+   * are walked once each, scored, and those outside the large set add to its total and counts. A
+   * page by relevance is then the best of the other words' docs and the head of the large set's
+   * ranked docs (a doc matching more words always ranks above one matching fewer); by name, a walk
+   * of the name order probing the sets; by update time, the most recent of both.
+   */
+  private broadSearch(q: IndexQuery, sets: readonly WordSet[]): IndexResult {
+    const { view, words } = q;
+    let large = 0;
+    sets.forEach((set, w) => {
+      if (set.docs.length > (sets[large] as WordSet).docs.length) large = w;
+    });
+    const largeSet = sets[large] as WordSet;
+    const largeWord = words[large] as string;
+    const probes = sets.map((set, w) => this.probeOf(words[w] as string, set));
+    const inLarge = probes[large] as Probe;
+    const exact = this.markExact(q.phrase);
+    const { score, hitDocs, touched, mark, matched } = this;
+    // The other words' docs, each once (bit 8 of `mark`), scored, in `hitDocs`; those the large
+    // set does not hold also in `touched`. Weights are summed in set order rather than word order:
+    // every weight is a multiple of 0.2, so the rounded score is the same either way.
+    let others = 0;
+    let outside = 0;
+    sets.forEach((set, w) => {
+      if (w === large) return;
+      const { docs, codes } = set;
+      for (let i = 0; i < docs.length; i++) {
+        const doc = docs[i] as number;
+        if (!this.inView(doc, view)) continue;
+        if (matched[doc] === 0) hitDocs[others++] = doc;
+        matched[doc] = (matched[doc] as number) + 1;
+        score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
+      }
+    });
+    for (let i = 0; i < others; i++) {
+      const doc = hitDocs[i] as number;
+      let m = matched[doc] as number;
+      let sum = score[doc] as number;
+      const c = inLarge(doc);
+      if (c === 0) touched[outside++] = doc;
+      else {
+        m++;
+        sum += WEIGHTS[c] as number;
+      }
+      let s = m * WORD_MATCH + sum;
+      if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
+      score[doc] = Math.round(s * 100) / 100;
+      matched[doc] = 0;
+      mark[doc] = (mark[doc] as number) | 8;
+    }
+    try {
+      const total = this.totalOf(largeSet, view) + outside;
+      let facets: Partial<Record<Facet, FacetCount[]>> = {};
+      if (q.facets.length > 0) {
+        const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+        const ofLarge = this.facetCountsOf(largeWord, largeSet, view, wanted);
+        const { counts } = this;
+        this.countValues(wanted, touched, outside);
+        facets = this.facetLists(
+          wanted,
+          (id) => (ofLarge[id] as number) + (counts[id] as number),
+          q.facets,
+          q.facetLimit,
+        );
+        for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      }
+      const need = q.offset + q.limit;
+      let page: number[];
+      let more = need < total;
+      if (q.sort === 'name') {
+        ({ page, more } = this.byNameProbing(inLarge, view, q.after, q.limit));
+      } else {
+        const onlyLarge =
+          q.sort === 'updated'
+            ? this.recentOfLarge(largeSet, view, need)
+            : this.headOfLarge(largeWord, largeSet, exact, view, need);
+        for (const doc of onlyLarge) score[doc] = this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2);
+        const pool = new Int32Array(others + onlyLarge.length);
+        pool.set(hitDocs.subarray(0, others));
+        pool.set(onlyLarge, others);
+        const key = q.sort === 'updated' ? this.updated : score;
+        page = topDocs(pool, pool.length, need, key, this.order.labelArray).slice(q.offset);
+        for (const doc of onlyLarge) score[doc] = 0;
+      }
+      return {
+        hits: page.map((doc) => ({
+          component: this.docs[doc] as ComponentDefinition,
+          score: this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2),
+        })),
+        more,
+        total,
+        facets,
+      };
+    } finally {
+      for (let i = 0; i < others; i++) {
+        const doc = hitDocs[i] as number;
+        score[doc] = 0;
+        mark[doc] = (mark[doc] as number) & ~8;
+      }
+      this.unmark(exact);
+    }
+  }
+
+  /**
+   * A page in name order after `after` of the docs the large set or another word's walk (bit 8
+   * of `mark`) holds, walking the name order.
+   */
+  private byNameProbing(inLarge: Probe, view: View, after: string, limit: number) {
+    const page: number[] = [];
+    const { mark } = this;
+    for (let i = after === '' ? 0 : this.order.after(after); i < this.order.length; i++) {
+      const slot = this.order.at(i);
+      if (this.present[2 * slot] === 0) continue;
+      const doc = this.viewDoc(slot, view);
+      if (((mark[doc] as number) & 8) === 0 && inLarge(doc) === 0) continue;
+      if (page.length === limit) return { page, more: true };
+      page.push(doc);
+    }
+    return { page, more: false };
+  }
+
+  /** The `need` most recently updated docs of the large set in the view that no other word matches. */
+  private recentOfLarge(set: WordSet, view: View, need: number): number[] {
+    const pool = this.wordTouched;
+    let n = 0;
+    for (let i = 0; i < set.docs.length; i++) {
+      const doc = set.docs[i] as number;
+      if (((this.mark[doc] as number) & 8) === 0 && this.inView(doc, view)) pool[n++] = doc;
+    }
+    return topDocs(pool, n, need, this.updated, this.order.labelArray);
+  }
+
+  /**
+   * The `need` most relevant docs of the large set in the view that no other word matches: the
+   * head of its ranked docs, with those named exactly as the free text added (they rank by score).
+   */
+  private headOfLarge(word: string, set: WordSet, exact: readonly number[], view: View, need: number): number[] {
+    const { mark } = this;
+    const out: number[] = [];
+    const probe = this.probeOf(word, set);
+    for (const doc of exact) {
+      if (((mark[doc] as number) & 8) === 0 && this.inView(doc, view) && probe(doc) !== 0) out.push(doc);
+    }
+    const ranked = this.rankedOf(word, set, view);
+    let taken = 0;
+    for (let i = 0; i < ranked.length && taken < need; i++) {
+      const doc = ranked[i] as number;
+      if (((mark[doc] as number) & 10) !== 0) continue;
+      out.push(doc);
+      taken++;
+    }
+    return out;
   }
 
   /** The indexed words a query word matches, with the quality of the match. */
@@ -605,34 +1137,44 @@ export class SearchIndex {
   }
 
   /** Adds the values of the `wanted` facets held by the first `n` of `docs` to `counts`, in one pass. */
-  private countValues(wanted: readonly number[], docs: Int32Array, n: number): void {
-    const { counts, single, engines, engineStride: stride, docValues, valueFacet } = this;
-    const columns = Int32Array.from(
-      wanted.filter((f) => SINGLE_COLUMN.has(f)),
-      (f) => SINGLE_COLUMN.get(f) as number,
-    );
-    const columnCount = columns.length;
-    const withEngines = wanted.includes(ENGINE_FACET);
-    const others = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+  private countValues(
+    wanted: readonly number[],
+    docs: Int32Array,
+    n: number,
+    counts: Int32Array = this.counts,
+    view: View | -1 = -1,
+  ): void {
+    const { profile, profileCounts, docValues, valueFacet } = this;
+    const labels = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+    const byProfile = labels.length < wanted.length;
+    // The profiles met, listed when there are fewer docs than profiles (otherwise all are read).
+    const listed = n < this.profileValues.length;
+    const met = this.profilesMet;
+    let profiles = 0;
     for (let i = 0; i < n; i++) {
       const doc = docs[i] as number;
-      const row = doc * SINGLE;
-      for (let c = 0; c < columnCount; c++) {
-        const id = single[row + (columns[c] as number)] as number;
-        counts[id] = (counts[id] as number) + 1;
+      if (view !== -1 && !this.inView(doc, view)) continue;
+      if (byProfile) {
+        const p = profile[doc] as number;
+        const was = profileCounts[p] as number;
+        if (listed && was === 0) met[profiles++] = p;
+        profileCounts[p] = was + 1;
       }
-      if (withEngines) {
-        const base = doc * stride;
-        for (let j = base; j < base + stride; j++) {
-          const id = engines[j] as number;
-          if (id < 0) break;
-          counts[id] = (counts[id] as number) + 1;
-        }
-      }
-      if (others.length > 0) {
+      if (labels.length > 0) {
         for (const id of docValues[doc] as Int32Array) {
-          if (others.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + 1;
+          if (labels.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + 1;
         }
+      }
+    }
+    if (!byProfile) return;
+    if (!listed) profiles = this.profileValues.length;
+    for (let i = 0; i < profiles; i++) {
+      const p = listed ? (met[i] as number) : i;
+      const times = profileCounts[p] as number;
+      if (times === 0) continue;
+      profileCounts[p] = 0;
+      for (const id of this.profileValues[p] as Int32Array) {
+        if (wanted.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + times;
       }
     }
   }
@@ -736,26 +1278,6 @@ function insertSorted(list: number[], value: number): void {
 function removeSorted(list: number[], value: number): void {
   const at = numberBound(list, value);
   if (list[at] === value) list.splice(at, 1);
-}
-
-/** Keeps the first `n` of `acc` (sorted) that `large` (sorted) holds, in place; returns how many. */
-function intersectInto(acc: Int32Array, n: number, large: readonly number[]): number {
-  let kept = 0;
-  let lo = 0;
-  for (let i = 0; i < n; i++) {
-    const v = acc[i] as number;
-    let hi = large.length;
-    let l = lo;
-    while (l < hi) {
-      const mid = (l + hi) >> 1;
-      if ((large[mid] as number) < v) l = mid + 1;
-      else hi = mid;
-    }
-    lo = l;
-    if (lo >= large.length) break;
-    if (large[lo] === v) acc[kept++] = v;
-  }
-  return kept;
 }
 
 const ZERO_KEY = new Float64Array(0);
