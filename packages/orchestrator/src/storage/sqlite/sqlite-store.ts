@@ -798,7 +798,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       }
       this.insertVersion(stored, definition);
       const event = componentEvent(id, 'component.created', now, stored);
-      this.insertEvent(event);
+      // The event's data is `{ component }`: its JSON is the definition's, already serialised.
+      this.insertEvent(event, `{"component":${definition}}`);
       if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
@@ -983,7 +984,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return { isDefault, isAny };
   }
 
-  private insertEvent(event: CatalogEvent): void {
+  /** `data` is `JSON.stringify(event.data)` when the caller holds it already. */
+  private insertEvent(event: CatalogEvent, data = JSON.stringify(event.data)): void {
     this.stmts.insertEvent.run(
       event.id,
       event.type,
@@ -991,7 +993,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       event.subject.name,
       event.subject.version,
       event.subject.digest,
-      JSON.stringify(event.data),
+      data,
     );
   }
 
