@@ -71,7 +71,7 @@ export function satisfies(version: string, range: string): boolean {
     }
     remember(ranges, range, parsed);
   }
-  return parsed !== null && parsed.test(version);
+  return parsed?.test(version) ?? false;
 }
 
 /**
