@@ -26,7 +26,9 @@ describe('LruValidationCache', () => {
     const key = { fingerprint: 'f', stamp: 's' };
     const put = verdict();
     cache.setVerdict(key, put);
-    (put.errors[0]?.details?.['nested'] as { list: unknown[] }).list.push('changed by the caller');
+    const nested = put.errors[0]?.details?.['nested'] as { list: unknown[] } | undefined;
+    nested?.list.push('changed by the caller');
+    expect(nested?.list).toHaveLength(5);
     const first = cache.getVerdict(key);
     expect(first).toEqual(structuredClone(verdict()));
     expect(Object.getPrototypeOf(first?.errors[0]?.details)).toBe(Object.prototype);
