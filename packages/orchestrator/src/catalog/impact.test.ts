@@ -1,10 +1,11 @@
-import { NestorError } from '@nestor/sdk';
+import { type ComponentSpec, NestorError, type ValidationResult } from '@nestor/sdk';
 import { describe, expect, it } from 'vitest';
 import { LogFollower } from '../events/log-follower.js';
 import { silentLogger } from '../observability/logging/logger.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { makeComponent, randomName } from '../storage/testing.js';
-import { ImpactIndex, ImpactService } from './impact.js';
+import { makeSpec } from '../validation/testing.js';
+import { ImpactAnnotatingValidator, ImpactIndex, ImpactService } from './impact.js';
 
 /** A store whose dependents reads are counted. */
 class CountingStore extends MemoryStore {
@@ -40,6 +41,37 @@ describe('ImpactIndex', () => {
       { name: 'a-second', version: '1.0.0', version_range: '*' },
       { name: 'b-first', version: '1.0.0', version_range: '^1.0.0' },
       { name: 'c-third', version: '1.0.0', version_range: '*' },
+    ]);
+    expect(store.dependentReads).toBe(1);
+  });
+
+  it('keeps a long dependents list in name-then-version order whatever order the events come in', async () => {
+    const { store, index } = setUp();
+    const target = randomName('vpc');
+    await store.createComponent(makeComponent({ name: target }));
+    await index.dependents(target);
+    const names = ['m', 'c', 'x', 'a', 'q', 'c', 'k', 'z', 'b', 'm'];
+    const versions = ['1.0.0', '1.10.0', '1.0.0', '1.0.0', '1.0.0', '1.2.0', '1.0.0', '1.0.0', '1.0.0', '1.0.1'];
+    for (const [i, name] of names.entries()) {
+      await store.createComponent(
+        makeComponent({
+          name: `dep-${name}`,
+          version: versions[i],
+          dependencies: [{ name: target, version_range: '*' }],
+        }),
+      );
+    }
+    expect((await index.dependents(target)).map((d) => `${d.name}@${d.version}`)).toEqual([
+      'dep-a@1.0.0',
+      'dep-b@1.0.0',
+      'dep-c@1.2.0',
+      'dep-c@1.10.0',
+      'dep-k@1.0.0',
+      'dep-m@1.0.0',
+      'dep-m@1.0.1',
+      'dep-q@1.0.0',
+      'dep-x@1.0.0',
+      'dep-z@1.0.0',
     ]);
     expect(store.dependentReads).toBe(1);
   });
@@ -135,3 +167,36 @@ describe('ImpactService.resolve', () => {
     expect(NestorError.hasCode(failed, 'resolution_failed')).toBe(true);
   });
 });
+
+describe('ImpactAnnotatingValidator', () => {
+  it("annotates every verdict but a create's valid one, which nobody reads", async () => {
+    const { store, index } = setUp();
+    const target = randomName('vpc');
+    await store.createComponent(makeComponent({ name: target }));
+    await store.createComponent(dependsOn(target));
+    const verdicts = [true, false];
+    const inner = {
+      validate: async (spec: ComponentSpec) => ({ ...publishedVerdict(spec), valid: verdicts.shift() ?? true }),
+    };
+    const validator = new ImpactAnnotatingValidator({ inner, impact: new ImpactService({ index }) });
+    const spec = makeSpec({ name: target, version: '1.1.0' });
+    expect((await validator.validate(spec, { forWrite: true })).impact).toBeUndefined();
+    expect((await validator.validate(spec, { forWrite: true })).impact?.accepted).toBe(1);
+    expect((await validator.validate(spec)).impact?.accepted).toBe(1);
+  });
+});
+
+function publishedVerdict(spec: ComponentSpec): ValidationResult {
+  return {
+    valid: true,
+    name: spec.name,
+    version: spec.version,
+    digest: 'sha256:x',
+    errors: [],
+    warnings: [],
+    required_bump: 'none',
+    changes: [],
+    predecessor: null,
+    successor: null,
+  };
+}

@@ -196,7 +196,7 @@ export class CatalogManager {
       throw this.versionConflict(spec, existing.digest, digest);
     }
     const expectedVersionSet = versionSetTag(versions);
-    const result = await this.validator.validate(spec, { ownVersions: versions });
+    const result = await this.validator.validate(spec, { ownVersions: versions, digest, forWrite: true });
     if (!result.valid) {
       // Another process published this version between the check above and validation (replicas
       // sharing a store): the same clash the check answers with 409, so answer it the same way.

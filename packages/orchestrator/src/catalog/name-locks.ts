@@ -8,14 +8,15 @@ export class KeyedLocks {
 
   /** Runs `work` once every earlier holder of `key` has finished (whether it succeeded or not). */
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+    const previous = this.tails.get(key);
     let release!: () => void;
     const mine = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const tail = previous.then(() => mine);
+    // A free key (the usual case: creates of different names) starts at once, with no chain.
+    const tail = previous ? previous.then(() => mine) : mine;
     this.tails.set(key, tail);
-    await previous;
+    if (previous) await previous;
     try {
       return await work();
     } finally {

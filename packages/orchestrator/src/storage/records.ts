@@ -254,9 +254,17 @@ export function componentEvent(
  * conflict rules read of the name. Equal tags mean the same versions with the same content.
  */
 export function versionSetTag(versions: readonly { version: string; digest: string }[]): string {
+  // A new name's (the usual create) is asked for by the manager, the validator and the store.
+  if (versions.length === 0) return EMPTY_VERSION_SET;
+  return tagOf(versions);
+}
+
+function tagOf(versions: readonly { version: string; digest: string }[]): string {
   const lines = versions.map((v) => `${v.version} ${v.digest}`).sort();
   return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 32);
 }
+
+const EMPTY_VERSION_SET = tagOf([]);
 
 /** The name's versions changed between the caller's validation and this write. */
 export function versionSetChanged(component: string, name: string, version: string) {

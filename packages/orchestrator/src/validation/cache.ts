@@ -24,20 +24,20 @@ export class LruValidationCache implements ValidationCache {
 
   getVerdict(key: VerdictKey): ValidationResult | undefined {
     const found = this.verdicts.get(verdictKey(key));
-    return found ? structuredClone(found) : undefined;
+    return found ? copyOf(found) : undefined;
   }
 
   setVerdict(key: VerdictKey, result: ValidationResult): void {
-    this.verdicts.set(verdictKey(key), structuredClone(result));
+    this.verdicts.set(verdictKey(key), copyOf(result));
   }
 
   getContent(digest: string): RuleOutcome[] | undefined {
     const found = this.content.get(digest);
-    return found ? structuredClone(found) : undefined;
+    return found ? copyOf(found) : undefined;
   }
 
   setContent(digest: string, outcomes: RuleOutcome[]): void {
-    this.content.set(digest, structuredClone(outcomes));
+    this.content.set(digest, copyOf(outcomes));
   }
 
   size(): number {
@@ -46,3 +46,23 @@ export class LruValidationCache implements ValidationCache {
 }
 
 const verdictKey = (key: VerdictKey): string => `${key.fingerprint}@${key.stamp}`;
+
+/**
+ * A deep copy, so that neither the caller nor the cache can change what the other holds. Verdicts
+ * and outcomes are plain data: arrays and plain objects are copied here, which costs a fraction of
+ * `structuredClone` on every create; anything else is left to `structuredClone`.
+ */
+function copyOf<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // A key from a request (a label's name) could be `__proto__`: keep it a property, as a clone does.
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: copyOf(v), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyOf(v);
+  }
+  return out as T;
+}

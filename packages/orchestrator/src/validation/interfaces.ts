@@ -32,6 +32,15 @@ export interface ValidateOptions {
    * compared with the versions of its name that the set adds.
    */
   alongside?: readonly ComponentDefinition[] | undefined;
+  /** `computeDigest(spec)` when the caller holds it already: the spec is not hashed again. */
+  digest?: string | undefined;
+  /**
+   * The caller writes `spec` when the verdict is valid and reads only a failed one (a create). A
+   * valid verdict is then not remembered, since the write moves the stamp it would be found under,
+   * and not annotated with what nobody reads (the impact on dependents); a failed one is both, as
+   * always.
+   */
+  forWrite?: boolean | undefined;
 }
 
 /** What one rule found. */

@@ -235,6 +235,28 @@ describe('validation cache: never a stale verdict', () => {
     expect(cache.size()).toBe(6);
   });
 
+  it('does not remember a valid verdict for a write (the write moves its stamp), but a failed one', async () => {
+    const { validator, metrics } = setup();
+    const valid = makeSpec();
+    await validator.validate(valid, { forWrite: true });
+    await validator.validate(valid, { forWrite: true });
+    expect(metrics.count(HIT, { cache: 'verdict' })).toBe(0);
+    expect((await validator.validate(valid)).valid).toBe(true);
+    const invalid = makeSpec({ dependencies: [{ name: randomName('vpc'), version_range: '^1.0.0' }] });
+    expect((await validator.validate(invalid, { forWrite: true })).valid).toBe(false);
+    const again = await validator.validate(invalid, { forWrite: true });
+    expect(metrics.count(HIT, { cache: 'verdict' })).toBe(1);
+    expect(again.errors.map((e) => e.code)).toEqual(['dependency_not_found']);
+  });
+
+  it('takes the digest the caller computed instead of hashing the spec again', async () => {
+    const { validator } = setup();
+    const spec = makeSpec();
+    const result = await validator.validate(spec, { digest: 'sha256:given' });
+    expect(result.digest).toBe('sha256:given');
+    expect((await validator.validate(spec)).digest).toBe(computeDigest(spec));
+  });
+
   it('judges every call afresh without a cache', async () => {
     const { validator, metrics } = setup({ cacheSize: 0 });
     const spec = makeSpec();

@@ -92,7 +92,7 @@ export class RuleValidator implements ComponentValidator {
 
   async validate(spec: ComponentSpec, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const started = performance.now();
-    const digest = computeDigest(spec);
+    const digest = opts.digest ?? computeDigest(spec);
     const snapshot = withAlongside(
       withOwnVersions(await this.state.snapshot(), spec.name, opts.ownVersions),
       opts.alongside,
@@ -115,7 +115,7 @@ export class RuleValidator implements ComponentValidator {
       }),
     );
     const result = assemble(spec, digest, outcomes);
-    if (this.cache && key) this.cache.setVerdict(key, result);
+    if (this.cache && key && !(opts.forWrite && result.valid)) this.cache.setVerdict(key, result);
     return this.finish(result, started);
   }
 

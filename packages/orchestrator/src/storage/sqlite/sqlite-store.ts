@@ -761,32 +761,42 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
    * makes a savepoint: a create that throws is rolled back alone, and the next one takes the
    * sequence it would have had.
    */
-  private readonly createBatchTx = this.lazyTransaction((items: readonly PendingCreate[]): Settled<WriteOutcome>[] =>
-    items.map(({ component, conditions }) => {
+  private readonly createBatchTx = this.lazyTransaction((items: readonly PendingCreate[]): Settled<WriteOutcome>[] => {
+    // The head is read once: inside the IMMEDIATE transaction only this batch appends, and an item
+    // rolled back to its savepoint leaves it where it was.
+    let head = this.head();
+    return items.map(({ component, conditions }): Settled<WriteOutcome> => {
       try {
-        return { ok: true, value: this.createTx.immediate(component, conditions) };
+        const outcome = this.createTx.immediate(component, conditions, head);
+        if (outcome.event) head = outcome.event.id;
+        return { ok: true, value: outcome };
       } catch (err) {
         return { ok: false, error: NestorError.is(err) ? err : storageFailure(COMPONENT, 'CreateComponent', err) };
       }
-    }),
-  );
+    });
+  });
 
   private readonly createTx = this.lazyTransaction(
-    (component: NewComponent, conditions: CreateConditions): WriteOutcome => {
+    (component: NewComponent, conditions: CreateConditions, head: number): WriteOutcome => {
       const s = this.stmts;
-      const existing = s.getComponent.get(component.name, component.version) as string | undefined;
+      // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
+      const current =
+        conditions.expectedVersionSet === undefined
+          ? undefined
+          : (s.versionSet.all(component.name) as { version: string; digest: string }[]);
+      // With the name's versions at hand, a new version (the usual create) needs no lookup of its own.
+      const existing =
+        current && !current.some((v) => v.version === component.version)
+          ? undefined
+          : (s.getComponent.get(component.name, component.version) as string | undefined);
       if (existing !== undefined) {
         const stored = JSON.parse(existing) as ComponentDefinition;
         if (isResubmission(COMPONENT, stored, component)) return { component: stored, event: null };
       }
-      if (conditions.expectedVersionSet !== undefined) {
-        // Read inside the IMMEDIATE transaction: no other connection can write until it commits.
-        const current = s.versionSet.all(component.name) as { version: string; digest: string }[];
-        if (versionSetTag(current) !== conditions.expectedVersionSet) {
-          throw versionSetChanged(COMPONENT, component.name, component.version);
-        }
+      if (current && versionSetTag(current) !== conditions.expectedVersionSet) {
+        throw versionSetChanged(COMPONENT, component.name, component.version);
       }
-      const id = this.head() + 1;
+      const id = head + 1;
       const now = this.clock.now().toISOString();
       const stored = newDefinition(component, now, id);
       const definition = JSON.stringify(stored);
@@ -798,7 +808,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       }
       this.insertVersion(stored, definition);
       const event = componentEvent(id, 'component.created', now, stored);
-      this.insertEvent(event);
+      // The event's data is `{ component }`: its JSON is the definition's, already serialised.
+      this.insertEvent(event, `{"component":${definition}}`);
       if (conditions.audit) s.insertAudit.run(auditRow(conditions.audit));
       return { component: JSON.parse(definition) as ComponentDefinition, event };
     },
@@ -983,7 +994,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return { isDefault, isAny };
   }
 
-  private insertEvent(event: CatalogEvent): void {
+  /** `data` is `JSON.stringify(event.data)` when the caller holds it already. */
+  private insertEvent(event: CatalogEvent, data = JSON.stringify(event.data)): void {
     this.stmts.insertEvent.run(
       event.id,
       event.type,
@@ -991,7 +1003,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       event.subject.name,
       event.subject.version,
       event.subject.digest,
-      JSON.stringify(event.data),
+      data,
     );
   }
 

@@ -1,8 +1,7 @@
-import semver from 'semver';
 import { eligibleForLatest } from '../../storage/latest-rule.js';
 import type { ContentContext, ContentRule, RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { Findings, LIMITS, nameProblem } from './common.js';
-import { rangeProblem } from './semver.js';
+import { rangeProblem, satisfies } from './semver.js';
 
 /** Shape of the dependency list: bounded, no self-dependency, no duplicates, well-formed names. */
 export const dependencyListRule: ContentRule = {
@@ -70,7 +69,7 @@ export const dependencyResolutionRule: StateRule = {
         });
         return;
       }
-      const inRange = versions.filter((v) => semver.satisfies(v.version, dep.version_range));
+      const inRange = versions.filter((v) => satisfies(v.version, dep.version_range));
       // Revoked and deleted versions satisfy nothing (the rule latest and resolve follow).
       const matching = inRange.filter(eligibleForLatest);
       const best = matching[0];
@@ -113,7 +112,7 @@ export const dependencyResolutionRule: StateRule = {
         );
       }
       const back = best.dependencies.find((d) => d.name === spec.name);
-      if (back && semver.validRange(back.version_range) && semver.satisfies(spec.version, back.version_range)) {
+      if (back && satisfies(spec.version, back.version_range)) {
         f.error(
           'dependency_cycle',
           `${field}.name`,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../storage/memory/memory-store.js';
 import { makeComponent, randomName } from '../../storage/testing.js';
 import { contentContext, makeSpec, stateContext } from '../testing.js';
-import { rangeProblem, versionChangesRule, versionFormatRule, versionProblem } from './semver.js';
+import { rangeProblem, satisfies, versionChangesRule, versionFormatRule, versionProblem } from './semver.js';
 
 describe('version syntax', () => {
   const cases: [string, string | null][] = [
@@ -86,6 +86,34 @@ describe('dependency ranges', () => {
     const found = rangeProblem(range);
     if (problem === null) expect(found).toBeNull();
     else expect(found).toContain(problem);
+  });
+
+  it('answers as semver does, however often a range is asked about', () => {
+    const ranges = fc.oneof(
+      fc.constantFrom(
+        '^1.0.0',
+        '~1.2.0',
+        '>=1.0.0 <2.0.0-0',
+        '1.x || 2.x',
+        '*',
+        '',
+        'nope',
+        '^1.0.0-rc.1',
+        '>'.repeat(300),
+      ),
+      fc.string({ maxLength: 12 }),
+    );
+    const versions = fc.constantFrom('1.0.0', '1.2.5', '2.0.0', '1.0.0-rc.2', '0.9.9', 'not-a-version', '');
+    fc.assert(
+      fc.property(ranges, versions, (range, version) => {
+        const valid = semver.validRange(range) !== null && range.trim() !== '' && range.length <= 256;
+        for (let i = 0; i < 2; i++) {
+          expect(satisfies(version, range)).toBe(semver.satisfies(version, range));
+          expect(rangeProblem(range) === null).toBe(valid);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('reports each bad range at its path', () => {

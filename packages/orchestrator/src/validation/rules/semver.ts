@@ -46,10 +46,49 @@ export function versionProblem(
 
 /** Why a dependency range is unusable, or null when semver accepts it. */
 export function rangeProblem(range: string): string | null {
+  const known = rangeProblems.get(range);
+  if (known !== undefined) return known;
+  const problem = judgeRange(range);
+  remember(rangeProblems, range, problem);
+  return problem;
+}
+
+function judgeRange(range: string): string | null {
   if (range.trim().length === 0) return 'version_range is empty; use "*" to accept any version';
   if (range.length > LIMITS.rangeLength) return `version_range is longer than ${LIMITS.rangeLength} characters`;
   if (semver.validRange(range) === null) return `${JSON.stringify(preview(range))} is not a valid semver range`;
   return null;
+}
+
+/** `semver.satisfies(version, range)`, with the range parsed once rather than on every call. */
+export function satisfies(version: string, range: string): boolean {
+  let parsed = ranges.get(range);
+  if (parsed === undefined) {
+    try {
+      parsed = new semver.Range(range);
+    } catch {
+      parsed = null;
+    }
+    remember(ranges, range, parsed);
+  }
+  return parsed?.test(version) ?? false;
+}
+
+/**
+ * Most ranges remembered by each memo. Every create validates its dependencies' ranges, and a
+ * catalog uses few distinct ones (`^1.0.0`, ...): judging and parsing them again each time was a
+ * visible share of a create. Both answers depend on the string alone.
+ */
+const MEMO_SIZE = 1_000;
+const rangeProblems = new Map<string, string | null>();
+const ranges = new Map<string, semver.Range | null>();
+
+function remember<T>(memo: Map<string, T>, key: string, value: T): void {
+  // A request may send any string: only a range of a usable length is kept.
+  if (key.length > LIMITS.rangeLength) return;
+  // Beyond the bound start over: simpler than an LRU and as good for a few hot ranges.
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  memo.set(key, value);
 }
 
 /** Syntax half of the semver rule: the version and every dependency range. */
