@@ -1146,6 +1146,8 @@ export class SearchIndex {
   ): void {
     const { profile, profileCounts, docValues, valueFacet } = this;
     const labels = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+    const labelMask = labels.reduce((mask, f) => mask | (1 << f), 0);
+    const wantedMask = wanted.reduce((mask, f) => mask | (1 << f), 0);
     const byProfile = labels.length < wanted.length;
     // The profiles met, listed when there are fewer docs than profiles (otherwise all are read).
     const listed = n < this.profileValues.length;
@@ -1161,8 +1163,10 @@ export class SearchIndex {
         profileCounts[p] = was + 1;
       }
       if (labels.length > 0) {
-        for (const id of docValues[doc] as Int32Array) {
-          if (labels.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + 1;
+        const values = docValues[doc] as Int32Array;
+        for (let v = 0; v < values.length; v++) {
+          const id = values[v] as number;
+          if ((labelMask >> (valueFacet[id] as number)) & 1) counts[id] = (counts[id] as number) + 1;
         }
       }
     }
@@ -1173,8 +1177,10 @@ export class SearchIndex {
       const times = profileCounts[p] as number;
       if (times === 0) continue;
       profileCounts[p] = 0;
-      for (const id of this.profileValues[p] as Int32Array) {
-        if (wanted.includes(valueFacet[id] as number)) counts[id] = (counts[id] as number) + times;
+      const values = this.profileValues[p] as Int32Array;
+      for (let v = 0; v < values.length; v++) {
+        const id = values[v] as number;
+        if ((wantedMask >> (valueFacet[id] as number)) & 1) counts[id] = (counts[id] as number) + times;
       }
     }
   }
