@@ -1,8 +1,15 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onSendHookHandler,
+} from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { notModified } from './conditional-get.js';
-import { REVISION_HEADER, routeConfigOf } from './server.js';
+import { hookList, REVISION_HEADER } from './server.js';
 
 export interface ResponseCacheOptions {
   /** Upper bound in approximate bytes of cached bodies and headers; 0 turns the cache off. */
@@ -47,7 +54,7 @@ declare module 'fastify' {
  * A hit is answered from `onRequest`, after auth and the revision read, so decoding, the handler,
  * serialization and the onSend hooks never run; `If-None-Match` is honoured as the handler would.
  *
- * Register after `createServer` so its hooks run after auth and the revision read.
+ * Register after `createServer` and before the routes: the hooks are added to the routes it serves.
  */
 export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheOptions): void {
   if (opts.maxBytes <= 0) return;
@@ -58,15 +65,8 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
   app.decorateRequest('responseCacheKey', null);
   app.decorateRequest('responseCacheExchangeHeaders', null);
 
-  app.addHook('onRequest', (req, reply, done) => {
-    const config = routeConfigOf(req);
-    if (
-      req.method !== 'GET' ||
-      req.catalogRevision === null ||
-      config.scope !== 'read' ||
-      config.stream ||
-      !req.url.startsWith(PREFIX)
-    ) {
+  const lookUp: onRequestHookHandler = (req, reply, done) => {
+    if (req.method !== 'GET' || req.catalogRevision === null || !req.url.startsWith(PREFIX)) {
       done();
       return;
     }
@@ -79,9 +79,9 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       return;
     }
     answer(req, reply, hit);
-  });
+  };
 
-  app.addHook('onSend', (req, reply, payload, done) => {
+  const keep: onSendHookHandler = (req, reply, payload, done) => {
     const key = req.responseCacheKey;
     // The generation is read again: an invalidation while the handler ran may have let it read
     // data the revision does not describe yet, and such an answer must not outlive this request.
@@ -97,6 +97,17 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       if (size <= opts.maxBytes) cache.set(key, { headers, etag, body }, { size });
     }
     done(null, payload);
+  };
+
+  // Decided once per route rather than on every request: only the component reads get the two
+  // hooks (route hooks run after the server's own, so auth and the revision read come first), and
+  // every other route, writes included, runs neither.
+  app.addHook('onRoute', (route) => {
+    const config = route.config as FastifyContextConfig | undefined;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('GET') || config?.scope !== 'read' || config.stream || !route.url.startsWith(PREFIX)) return;
+    route.onRequest = [...hookList(route.onRequest), lookUp];
+    route.onSend = [...hookList(route.onSend), keep];
   });
 }
 

@@ -13,6 +13,7 @@ import Fastify, {
 import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Scope } from '../config/api-tokens.js';
 import type { Logger } from '../observability/logging/logger.js';
+import { DeferredChildLogger } from '../observability/logging/request-logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { authorizationHeader, type Principal, type TokenAuthenticator } from './middleware/auth.js';
@@ -93,6 +94,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     genReqId: (req) => clientRequestId(req.headers['x-request-id']) ?? randomUUID(),
     // Request logging is ours (one line per failed request, metrics for the rest).
     logController: new Fastify.LogController({ disableRequestLogging: true }),
+    // The request's pino child is made when a line is first written, not for every request.
+    childLoggerFactory: DeferredChildLogger.factory,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
     clientErrorHandler,
@@ -213,10 +216,24 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       done();
       return;
     }
-    withRevision(opts.revision, (err, revision) => {
-      if (err === null) req.catalogRevision = revision;
-      done(err ?? undefined);
-    });
+    // Inline rather than through withRevision: a warm read should not allocate a callback for a
+    // revision held in memory.
+    let revision: number | Promise<number>;
+    try {
+      revision = opts.revision.current();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (typeof revision === 'number') {
+      req.catalogRevision = revision;
+      done();
+      return;
+    }
+    revision.then((r) => {
+      req.catalogRevision = r;
+      done();
+    }, done);
   };
 
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -367,6 +384,12 @@ function publicServerError(error: NestorError, requestId: string): NestorError {
   if (error.component) b.component(error.component);
   if (error.operation) b.operation(error.operation);
   return b.build();
+}
+
+/** A route option's hooks as an array (Fastify takes one function or several). */
+export function hookList<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /** The matched route's config, read from Fastify once per request. */
