@@ -121,8 +121,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'body') return (data: unknown) => ({ value: data });
     const check = TypeCompiler.Compile(schema as TSchema);
+    // Path parameters are strings already: when the schema asks for nothing but strings without
+    // defaults, TypeBox's clone, default and convert passes would give back what they were given.
+    const asIs = httpPart === 'params' && onlyStrings(schema as TSchema);
     return (data: unknown) => {
-      const value = convertParams(schema as TSchema, data);
+      const value = asIs ? data : convertParams(schema as TSchema, data);
       if (check.Check(value)) return { value };
       const first = check.Errors(value).First();
       const field = first ? jsonPointerToPath(first.path) : '';
@@ -391,6 +394,13 @@ function publicServerError(error: NestorError, requestId: string): NestorError {
   if (error.component) b.component(error.component);
   if (error.operation) b.operation(error.operation);
   return b.build();
+}
+
+/** Whether an object schema's properties are all strings with no default. */
+function onlyStrings(schema: TSchema): boolean {
+  const properties = (schema as { type?: unknown; properties?: Record<string, TSchema> }).properties;
+  if (schema['type'] !== 'object' || properties === undefined) return false;
+  return Object.values(properties).every((p) => p['type'] === 'string' && !('default' in p));
 }
 
 /** A route option's hooks as an array (Fastify takes one function or several). */
