@@ -11,20 +11,21 @@ const still: CatalogRevision = { current: () => 7, generation: () => 0 };
  * header of its own (as the request id, trace id and security headers are), the route sets the
  * representation's headers.
  */
-async function app() {
+async function app(revision: CatalogRevision = still, onHandle: () => void = () => {}) {
   const server = Fastify();
   server.decorateRequest('catalogRevision', null);
   server.decorateRequest('routeConfig', null);
   let exchange = 0;
   server.addHook('onRequest', (req, reply, done) => {
     reply.header('x-exchange', String(++exchange));
-    req.catalogRevision = 7;
+    req.catalogRevision = revision.current() as number;
     done();
   });
-  registerResponseCache(server, { maxBytes: 1_000_000, ttlMs: 60_000, revision: still });
+  registerResponseCache(server, { maxBytes: 1_000_000, ttlMs: 60_000, revision });
   let handled = 0;
   server.get('/v1/components/x', { config: { scope: 'read' } }, async (_req, reply) => {
     handled++;
+    onHandle();
     reply.header('etag', '"x-1"');
     return { name: 'x' };
   });
@@ -50,6 +51,40 @@ describe('registerResponseCache', () => {
     });
     expect(notModified.statusCode).toBe(304);
     expect(notModified.headers['x-exchange']).toBe('3');
+    await server.close();
+  });
+
+  it('serves an entry only at the revision and generation it was read at', async () => {
+    const at = { revision: 7, generation: 0 };
+    const moving: CatalogRevision = { current: () => at.revision, generation: () => at.generation };
+    let bumpWhileHandling = false;
+    const { server, handled } = await app(moving, () => {
+      if (bumpWhileHandling) at.generation++;
+    });
+    const get = () => server.inject({ method: 'GET', url: '/v1/components/x' });
+    await get();
+    await get();
+    expect(handled()).toBe(1);
+    at.revision = 8;
+    await get();
+    expect(handled()).toBe(2);
+    expect((await get()).headers['x-catalog-revision']).toBe('8');
+    expect(handled()).toBe(2);
+    at.generation = 1;
+    await get();
+    expect(handled()).toBe(3);
+    // An invalidation while the handler ran: that answer is not kept, the next read runs again.
+    bumpWhileHandling = true;
+    at.revision = 9;
+    await get();
+    bumpWhileHandling = false;
+    await get();
+    await get();
+    expect(handled()).toBe(5);
+    // Back at an older revision (another replica behind): never the newer entry.
+    at.revision = 8;
+    await get();
+    expect(handled()).toBe(6);
     await server.close();
   });
 });

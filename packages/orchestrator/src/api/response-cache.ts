@@ -1,8 +1,15 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onSendHookHandler,
+} from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { notModified } from './conditional-get.js';
-import { REVISION_HEADER, routeConfigOf } from './server.js';
+import { hookList, REVISION_HEADER } from './server.js';
 
 export interface ResponseCacheOptions {
   /** Upper bound in approximate bytes of cached bodies and headers; 0 turns the cache off. */
@@ -10,7 +17,7 @@ export interface ResponseCacheOptions {
   /** How long a representation may be served (the store cache's TTL, so neither outlives the other). */
   ttlMs: number;
   /**
-   * The revision the answers are keyed by; its generation moves whenever the data behind a read
+   * The revision the answers are stamped with; its generation moves whenever the data behind a read
    * may have changed without the revision moving yet (writes by other processes reach the store
    * cache through the log).
    */
@@ -18,6 +25,9 @@ export interface ResponseCacheOptions {
 }
 
 interface Representation {
+  /** The revision and generation the read that made it ran at: a hit must be at both. */
+  revision: number;
+  generation: number;
   headers: Record<string, string>;
   etag: string | null;
   /** Bytes rather than a string: a hit then costs no UTF-8 encoding and no length scan. */
@@ -30,8 +40,10 @@ const PREFIX = '/v1/components';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Key the answer to this request may be cached under; null when it is not cacheable. */
+    /** Key (the URL) the answer to this request may be cached under; null when it is not cacheable. */
     responseCacheKey: string | null;
+    /** The store cache's generation when this request missed, which its answer is cached at. */
+    responseCacheGeneration: number;
     /**
      * Headers the reply held before the handler ran (request id, security headers, trace id):
      * they belong to the exchange, and a hit gets its own from the same hooks.
@@ -41,13 +53,15 @@ declare module 'fastify' {
 }
 
 /**
- * Serialized answers of component reads, keyed by URL (query included), catalog revision and the
- * store cache's generation. Every write moves the revision and every invalidation moves the
- * generation, so an entry can only be found while the read that made it would give the same bytes.
+ * Serialized answers of component reads, by URL (query included), each stamped with the catalog
+ * revision and the store cache's generation it was read at; a hit must be at both. Every write moves
+ * the revision and every invalidation moves the generation, so an entry is only served while the
+ * read that made it would give the same bytes. The URL alone is the key (a lookup builds no key
+ * string), and a newer read replaces an older one's entry.
  * A hit is answered from `onRequest`, after auth and the revision read, so decoding, the handler,
  * serialization and the onSend hooks never run; `If-None-Match` is honoured as the handler would.
  *
- * Register after `createServer` so its hooks run after auth and the revision read.
+ * Register after `createServer` and before the routes: the hooks are added to the routes it serves.
  */
 export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheOptions): void {
   if (opts.maxBytes <= 0) return;
@@ -57,35 +71,38 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
   });
   app.decorateRequest('responseCacheKey', null);
   app.decorateRequest('responseCacheExchangeHeaders', null);
+  app.decorateRequest('responseCacheGeneration', 0);
 
-  app.addHook('onRequest', (req, reply, done) => {
-    const config = routeConfigOf(req);
-    if (
-      req.method !== 'GET' ||
-      req.catalogRevision === null ||
-      config.scope !== 'read' ||
-      config.stream ||
-      !req.url.startsWith(PREFIX)
-    ) {
+  const lookUp: onRequestHookHandler = (req, reply, done) => {
+    if (req.method !== 'GET' || req.catalogRevision === null || !req.url.startsWith(PREFIX)) {
       done();
       return;
     }
-    const key = `${req.catalogRevision}:${opts.revision.generation()}:${req.url}`;
-    const hit = cache.get(key);
-    if (hit === undefined) {
-      req.responseCacheKey = key;
+    const generation = opts.revision.generation();
+    const hit = cache.get(req.url);
+    if (hit === undefined || hit.revision !== req.catalogRevision || hit.generation !== generation) {
+      req.responseCacheKey = req.url;
+      req.responseCacheGeneration = generation;
       req.responseCacheExchangeHeaders = new Set(Object.keys(reply.getHeaders()));
       done();
       return;
     }
     answer(req, reply, hit);
-  });
+  };
 
-  app.addHook('onSend', (req, reply, payload, done) => {
+  const keep: onSendHookHandler = (req, reply, payload, done) => {
     const key = req.responseCacheKey;
     // The generation is read again: an invalidation while the handler ran may have let it read
     // data the revision does not describe yet, and such an answer must not outlive this request.
-    if (key !== null && reply.statusCode === 200 && typeof payload === 'string' && sameGeneration(key, opts)) {
+    const revision = req.catalogRevision;
+    const generation = req.responseCacheGeneration;
+    if (
+      key !== null &&
+      revision !== null &&
+      reply.statusCode === 200 &&
+      typeof payload === 'string' &&
+      opts.revision.generation() === generation
+    ) {
       const exchange = req.responseCacheExchangeHeaders;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -94,15 +111,21 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       const etag = headers['etag'] ?? null;
       const body = Buffer.from(payload, 'utf8');
       const size = body.length + 2 * key.length + 256;
-      if (size <= opts.maxBytes) cache.set(key, { headers, etag, body }, { size });
+      if (size <= opts.maxBytes) cache.set(key, { revision, generation, headers, etag, body }, { size });
     }
     done(null, payload);
-  });
-}
+  };
 
-function sameGeneration(key: string, opts: ResponseCacheOptions): boolean {
-  const start = key.indexOf(':') + 1;
-  return key.slice(start, key.indexOf(':', start)) === String(opts.revision.generation());
+  // Decided once per route rather than on every request: only the component reads get the two
+  // hooks (route hooks run after the server's own, so auth and the revision read come first), and
+  // every other route, writes included, runs neither.
+  app.addHook('onRoute', (route) => {
+    const config = route.config as FastifyContextConfig | undefined;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('GET') || config?.scope !== 'read' || config.stream || !route.url.startsWith(PREFIX)) return;
+    route.onRequest = [...hookList(route.onRequest), lookUp];
+    route.onSend = [...hookList(route.onSend), keep];
+  });
 }
 
 /**

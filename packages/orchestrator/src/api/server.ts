@@ -13,6 +13,7 @@ import Fastify, {
 import { jsonPointerToPath } from '../catalog/decode.js';
 import type { Scope } from '../config/api-tokens.js';
 import type { Logger } from '../observability/logging/logger.js';
+import { DeferredChildLogger } from '../observability/logging/request-logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
 import { authorizationHeader, type Principal, type TokenAuthenticator } from './middleware/auth.js';
@@ -47,6 +48,8 @@ declare module 'fastify' {
      * Fastify builds a new `routeOptions` object on every access. Use `routeConfigOf(req)`.
      */
     routeConfig: (FastifyContextConfig & { url?: string }) | null;
+    /** Answers the request 503 once `requestTimeoutMs` have passed without an answer. */
+    handlerTimer: NodeJS.Timeout | null;
   }
 }
 
@@ -83,9 +86,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     bodyLimit: opts.bodyLimit,
     // A client that promises more body than it sends is cut off instead of holding a socket for minutes.
     requestTimeout: 30_000,
-    // A handler stuck on a backend answers 503 instead of holding the caller; hijacked replies
-    // (the event stream, response-cache hits) leave the timer behind.
-    handlerTimeout: opts.requestTimeoutMs,
     trustProxy: opts.trustProxy,
     // A caller's X-Request-Id is kept only when it looks like an id: it is echoed, logged and put
     // in problem bodies, so a 10 KB or odd value gets a fresh UUID instead.
@@ -93,6 +93,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     genReqId: (req) => clientRequestId(req.headers['x-request-id']) ?? randomUUID(),
     // Request logging is ours (one line per failed request, metrics for the rest).
     logController: new Fastify.LogController({ disableRequestLogging: true }),
+    // The request's pino child is made when a line is first written, not for every request.
+    childLoggerFactory: DeferredChildLogger.factory,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
     clientErrorHandler,
@@ -112,14 +114,18 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.decorateRequest('principal', null);
   app.decorateRequest('catalogRevision', null);
   app.decorateRequest('routeConfig', null);
+  app.decorateRequest('handlerTimer', null);
 
   // Bodies are decoded by handlers (no coercion, named unknown fields); params and query strings
   // are coerced from strings by TypeBox and then checked.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'body') return (data: unknown) => ({ value: data });
     const check = TypeCompiler.Compile(schema as TSchema);
+    // Path parameters are strings already: when the schema asks for nothing but strings without
+    // defaults, TypeBox's clone, default and convert passes would give back what they were given.
+    const asIs = httpPart === 'params' && onlyStrings(schema as TSchema);
     return (data: unknown) => {
-      const value = convertParams(schema as TSchema, data);
+      const value = asIs ? data : convertParams(schema as TSchema, data);
       if (check.Check(value)) return { value };
       const first = check.Errors(value).First();
       const field = first ? jsonPointerToPath(first.path) : '';
@@ -170,6 +176,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   // Callback hooks rather than async ones: these run on every request, and a warm read should not
   // pay for promises it does not need.
   app.addHook('onRequest', (req, reply, done) => {
+    // A handler stuck on a backend answers 503 instead of holding the caller. Our own timer rather
+    // than Fastify's `handlerTimeout`, which makes an AbortController per request and aborts it
+    // (a DOMException with its stack, about 18 µs) when a request body has been read, dropping
+    // the timer with it: requests with a body were never timed out. Unref'd, so a request whose
+    // caller went away never holds up shutdown; when it fires for one, it does nothing.
+    req.handlerTimer = setTimeout(expire, opts.requestTimeoutMs, req, reply).unref();
     reply.headers(opts.securityHeaders);
     reply.header('x-request-id', req.id);
     const principal = opts.auth.authenticate(authorizationHeader(req.raw.rawHeaders));
@@ -213,10 +225,24 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       done();
       return;
     }
-    withRevision(opts.revision, (err, revision) => {
-      if (err === null) req.catalogRevision = revision;
-      done(err ?? undefined);
-    });
+    // Inline rather than through withRevision: a warm read should not allocate a callback for a
+    // revision held in memory.
+    let revision: number | Promise<number>;
+    try {
+      revision = opts.revision.current();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (typeof revision === 'number') {
+      req.catalogRevision = revision;
+      done();
+      return;
+    }
+    revision.then((r) => {
+      req.catalogRevision = r;
+      done();
+    }, done);
   };
 
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -238,6 +264,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
 
   app.addHook('onResponse', (req, reply, done) => {
+    clearTimeout(req.handlerTimer ?? undefined);
     const route = routeConfigOf(req).url ?? 'unmatched';
     duration.observe({ route, method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500)
@@ -369,6 +396,38 @@ function publicServerError(error: NestorError, requestId: string): NestorError {
   return b.build();
 }
 
+/** Whether an object schema's properties are all strings with no default. */
+function onlyStrings(schema: TSchema): boolean {
+  const properties = (schema as { type?: unknown; properties?: Record<string, TSchema> }).properties;
+  if (schema['type'] !== 'object' || properties === undefined) return false;
+  return Object.values(properties).every((p) => p['type'] === 'string' && !('default' in p));
+}
+
+/** A route option's hooks as an array (Fastify takes one function or several). */
+export function hookList<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
+}
+
+/**
+ * A request still unanswered when its timer fires is answered 503 through the error handler.
+ * Replies already sent, hijacked (the event stream, response-cache hits) or whose caller has gone
+ * are left alone; an answer already under way is cut off, as nothing else can end it.
+ */
+function expire(req: FastifyRequest, reply: FastifyReply): void {
+  if (reply.sent || reply.raw.destroyed) return;
+  const err = create('service_unavailable')
+    .component('api')
+    .operation(`${req.method} ${req.routeOptions.url ?? req.url}`)
+    .message('the request did not complete in time (server.request_timeout); retry later')
+    .build();
+  if (reply.raw.headersSent) {
+    reply.raw.destroy(err);
+    return;
+  }
+  reply.send(err);
+}
+
 /** The matched route's config, read from Fastify once per request. */
 export function routeConfigOf(req: FastifyRequest): FastifyContextConfig & { url?: string } {
   if (req.routeConfig === null) req.routeConfig = req.routeOptions.config ?? {};
@@ -426,9 +485,6 @@ function toNestorError(err: unknown, req: FastifyRequest): NestorError {
   }
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
     return b('invalid_request', e.message ?? 'malformed request body');
-  }
-  if (e.code === 'FST_ERR_HANDLER_TIMEOUT') {
-    return b('service_unavailable', 'the request did not complete in time (server.request_timeout); retry later');
   }
   if (status === 405) return b('method_not_allowed', e.message ?? 'method not allowed');
   if (status >= 400 && status < 500) return b('invalid_request', e.message ?? 'bad request');

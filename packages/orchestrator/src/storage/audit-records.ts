@@ -1,9 +1,22 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { AuditEntry, AuditQuery } from './interfaces.js';
+
+/**
+ * Random bytes for audit ids, drawn 4 KiB at a time: `randomBytes(4)` asks the system for entropy
+ * on every call (about 6 µs, on every create), a pool refilled every 1 024 ids does not.
+ */
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
 
 /** A new audit id: sortable by time (15 digits of epoch ms), then 8 random hex characters. */
 export function auditId(time: Date): string {
-  return `${String(time.getTime()).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
+  if (offset + 4 > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const random = pool.toString('hex', offset, offset + 4);
+  offset += 4;
+  return `${String(time.getTime()).padStart(15, '0')}-${random}`;
 }
 
 /** Whether an entry passes the query's filters (cursor excluded). */

@@ -282,6 +282,12 @@ export interface EventLog {
    */
   headSequence(): Promise<number>;
   /**
+   * The head read at once, for stores that read it synchronously (SQLite): the revision of a server
+   * without a store cache is read on every request, and a promise there costs more than the read's
+   * own bookkeeping. Throws what `headSequence` rejects with.
+   */
+  headSequenceNow?(): number;
+  /**
    * Sequence of the oldest retained event; 0 when no event was ever appended; `head + 1` when
    * compaction removed every event. So a reader at position `after` missed events exactly when
    * `after + 1 < oldestSequence()`.

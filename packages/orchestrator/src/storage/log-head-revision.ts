@@ -6,14 +6,15 @@ import type { EventLog } from './interfaces.js';
  * to the log's head, so the head is the revision; nothing is cached, so nothing is invalidated.
  */
 export class LogHeadRevision implements CatalogRevision {
-  private readonly log: Pick<EventLog, 'headSequence'>;
+  private readonly log: Pick<EventLog, 'headSequence' | 'headSequenceNow'>;
 
-  constructor(opts: { log: Pick<EventLog, 'headSequence'> }) {
+  constructor(opts: { log: Pick<EventLog, 'headSequence' | 'headSequenceNow'> }) {
     this.log = opts.log;
   }
 
-  current(): Promise<number> {
-    return this.log.headSequence();
+  /** At once when the store reads its head synchronously (SQLite), through a promise otherwise. */
+  current(): number | Promise<number> {
+    return this.log.headSequenceNow ? this.log.headSequenceNow() : this.log.headSequence();
   }
 
   generation(): number {

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuditRecorder, outcomeOf } from '../../audit/recorder.js';
 import type { AuditEntry } from '../../storage/interfaces.js';
-import { routeConfigOf } from '../server.js';
+import { hookList, routeConfigOf } from '../server.js';
 import { actorOf } from './ownership.js';
 
 declare module 'fastify' {
@@ -17,11 +17,15 @@ declare module 'fastify' {
   }
 }
 
-/** Records every answer of an audited route that no write recorded: refusals and no-ops. */
+/**
+ * Records every answer of an audited route that no write recorded: refusals and no-ops. The hook is
+ * put on the audited routes alone (register before the routes), so that no other request pays for
+ * it; route hooks run after the server's own, as this one did when it was global.
+ */
 export function registerAuditHook(app: FastifyInstance, recorder: AuditRecorder): void {
   app.decorateRequest('auditWritten', false);
   app.decorateRequest('auditSubject', null);
-  app.addHook('onResponse', async (req, reply) => {
+  const record = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const audit = routeConfigOf(req).audit;
     // Rate-limited requests are not recorded: that would let a flood write to the store.
     if (!audit || req.auditWritten || reply.statusCode === 429) return;
@@ -34,6 +38,10 @@ export function registerAuditHook(app: FastifyInstance, recorder: AuditRecorder)
         details: { status: reply.statusCode },
       }),
     );
+  };
+  app.addHook('onRoute', (route) => {
+    if ((route.config as FastifyContextConfig | undefined)?.audit)
+      route.onResponse = [...hookList(route.onResponse), record];
   });
 }
 

@@ -326,6 +326,14 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return this.guard('HeadSequence', () => this.head());
   }
 
+  headSequenceNow(): number {
+    try {
+      return this.head();
+    } catch (err) {
+      throw NestorError.is(err) ? err : storageFailure(COMPONENT, 'HeadSequence', err);
+    }
+  }
+
   oldestSequence(): Promise<number> {
     return this.guard('OldestSequence', () => {
       const oldest = this.stmts.oldest.get() as number | null;
