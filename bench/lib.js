@@ -40,6 +40,7 @@ export async function load({ url, connections = 32, duration = 5, requests }) {
 export async function loadPosts({ url, revisionUrl, bodies, headers, connections = 32, duration = 5 }) {
   const revision = async () => Number((await fetch(revisionUrl)).headers.get('x-catalog-revision'));
   let next = 0;
+  let refused = null;
   const before = await revision();
   const started = performance.now();
   const result = await autocannon({
@@ -51,13 +52,16 @@ export async function loadPosts({ url, revisionUrl, bodies, headers, connections
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         setupRequest: (req) => ({ ...req, body: JSON.stringify(bodies[next++ % bodies.length]) }),
+        onResponse: (status, body) => {
+          if ((status < 200 || status > 299) && refused === null) refused = `${status} ${body.slice(0, 400)}`;
+        },
       },
     ],
   });
   const seconds = (performance.now() - started) / 1000;
   const created = (await revision()) - before;
   if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors; first: ${refused}`);
   if (next > bodies.length) throw new Error(`${url}: ran out of bodies (${bodies.length}); give it more`);
   return { perSecond: created / seconds, p50: result.latency.p50, p99: result.latency.p99 };
 }

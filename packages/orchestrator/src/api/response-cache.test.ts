@@ -54,6 +54,22 @@ describe('registerResponseCache', () => {
     await server.close();
   });
 
+  it('keeps a query page from its second asking, so queries asked once hold no memory', async () => {
+    const { server, handled } = await app();
+    const url = '/v1/components/x?q=one';
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await server.inject({ method: 'GET', url }));
+    expect(handled()).toBe(2);
+    for (const res of answers) {
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe('{"name":"x"}');
+      expect(res.headers['content-length']).toBe('12');
+    }
+    await server.inject({ method: 'GET', url: '/v1/components/x?q=two' });
+    expect(handled()).toBe(3);
+    await server.close();
+  });
+
   it('serves an entry only at the revision and generation it was read at', async () => {
     const at = { revision: 7, generation: 0 };
     const moving: CatalogRevision = { current: () => at.revision, generation: () => at.generation };

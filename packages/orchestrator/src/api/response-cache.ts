@@ -37,6 +37,8 @@ interface Representation {
 /** Headers a hit writes itself from the exchange, whatever the representation held. */
 const WRITTEN_BY_HIT = new Set([REVISION_HEADER, 'content-length']);
 const PREFIX = '/v1/components';
+/** How many query URLs asked once are remembered for admission. */
+const ASKED_URLS = 10_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +60,8 @@ declare module 'fastify' {
  * the revision and every invalidation moves the generation, so an entry is only served while the
  * read that made it would give the same bytes. The URL alone is the key (a lookup builds no key
  * string), and a newer read replaces an older one's entry.
+ * A list or search page (a URL with a query) is kept from its second asking within the last
+ * 10 000 such URLs; an exact or latest read from its first.
  * A hit is answered from `onRequest`, after auth and the revision read, so decoding, the handler,
  * serialization and the onSend hooks never run; `If-None-Match` is honoured as the handler would.
  *
@@ -69,6 +73,8 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
     maxSize: opts.maxBytes,
     ttl: opts.ttlMs > 0 ? opts.ttlMs : 300_000,
   });
+  /** Query URLs asked once and not kept yet (the admission of `lookUp`). */
+  const asked = new LRUCache<string, true>({ max: ASKED_URLS });
   app.decorateRequest('responseCacheKey', null);
   app.decorateRequest('responseCacheExchangeHeaders', null);
   app.decorateRequest('responseCacheGeneration', 0);
@@ -81,6 +87,13 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
     const generation = opts.revision.generation();
     const hit = cache.get(req.url);
     if (hit === undefined || hit.revision !== req.catalogRevision || hit.generation !== generation) {
+      // A list or search page is kept from its second asking: most distinct queries are asked
+      // once, and keeping each would hold tens of KB of garbage-to-be per request.
+      if (hit === undefined && req.url.includes('?') && !asked.has(req.url)) {
+        asked.set(req.url, true);
+        done();
+        return;
+      }
       req.responseCacheKey = req.url;
       req.responseCacheGeneration = generation;
       req.responseCacheExchangeHeaders = new Set(Object.keys(reply.getHeaders()));
@@ -112,6 +125,9 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       const body = Buffer.from(payload, 'utf8');
       const size = body.length + 2 * key.length + 256;
       if (size <= opts.maxBytes) cache.set(key, { revision, generation, headers, etag, body }, { size });
+      // The bytes just made are what is sent: the answer is encoded once.
+      done(null, body);
+      return;
     }
     done(null, payload);
   };

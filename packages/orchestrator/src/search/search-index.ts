@@ -974,12 +974,14 @@ export class SearchIndex {
           q.sort === 'updated'
             ? this.recentOfLarge(largeSet, view, need)
             : this.headOfLarge(largeWord, largeSet, exact, view, need);
-        for (const doc of onlyLarge) score[doc] = this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2);
-        const pool = new Int32Array(others + onlyLarge.length);
-        pool.set(hitDocs.subarray(0, others));
-        pool.set(onlyLarge, others);
+        // The candidates are the other words' docs and, after them in `hitDocs`, the large set's.
+        let pool = others;
+        for (const doc of onlyLarge) {
+          score[doc] = this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2);
+          hitDocs[pool++] = doc;
+        }
         const key = q.sort === 'updated' ? this.updated : score;
-        page = topDocs(pool, pool.length, need, key, this.order.labelArray).slice(q.offset);
+        page = topDocs(hitDocs, pool, need, key, this.order.labelArray).slice(q.offset);
         for (const doc of onlyLarge) score[doc] = 0;
       }
       return {
