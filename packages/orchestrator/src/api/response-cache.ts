@@ -113,7 +113,7 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
       key !== null &&
       revision !== null &&
       reply.statusCode === 200 &&
-      typeof payload === 'string' &&
+      (typeof payload === 'string' || Buffer.isBuffer(payload)) &&
       opts.revision.generation() === generation
     ) {
       const exchange = req.responseCacheExchangeHeaders;
@@ -122,7 +122,7 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
         if (typeof value === 'string' && !WRITTEN_BY_HIT.has(name) && !exchange?.has(name)) headers[name] = value;
       }
       const etag = headers['etag'] ?? null;
-      const body = Buffer.from(payload, 'utf8');
+      const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
       const size = body.length + 2 * key.length + 256;
       if (size <= opts.maxBytes) cache.set(key, { revision, generation, headers, etag, body }, { size });
       // The bytes just made are what is sent: the answer is encoded once.

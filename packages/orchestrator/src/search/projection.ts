@@ -54,6 +54,8 @@ export interface CatalogQueryResult<T> {
 }
 
 const PAGE = 500;
+const ITEMS_OPEN = Buffer.from('{"items":[');
+const COMMA = Buffer.from(',');
 const DEFAULT_FACET_LIMIT = 100;
 const DEFAULT_WAIT_MS = 2_000;
 
@@ -72,7 +74,7 @@ export class SearchProjection implements LogConsumer {
    * The JSON of each indexed definition, made on first use. Keyed by the object: a change replaces
    * a definition in the index, so an entry can never outlive the version it was made from.
    */
-  private readonly json = new WeakMap<ComponentDefinition, string>();
+  private readonly json = new WeakMap<ComponentDefinition, Buffer>();
   private waiter: ProjectionWaiter | null = null;
 
   constructor(opts: { source: SearchSource; logger: Logger; waitMs?: number }) {
@@ -139,26 +141,32 @@ export class SearchProjection implements LogConsumer {
   }
 
   /**
-   * `query` as the JSON text of its HTTP answer (`{ items, next_cursor, total, facets? }`, the
-   * members in that order, as the handlers answered before): each definition is serialised once
-   * and kept while it is indexed, so a page is a join of strings rather than a `JSON.stringify` of
-   * its definitions on every request.
+   * `query` as the UTF-8 JSON of its HTTP answer (`{ items, next_cursor, total, facets? }`, the
+   * members in that order, as the handlers answered before): each definition is serialised and
+   * encoded once and kept while it is indexed, so a page is one copy of its items' bytes rather
+   * than a `JSON.stringify` of its definitions and an encoding of the whole on every request.
    */
-  async page(q: CatalogQuery): Promise<string> {
+  async page(q: CatalogQuery): Promise<Buffer> {
     const r = await this.run(q);
-    const items = r.hits.map((h) =>
-      q.ranked
-        ? `${this.jsonOf(h.component).slice(0, -1)},"score":${JSON.stringify(h.score)}}`
-        : this.jsonOf(h.component),
-    );
+    const parts: Buffer[] = [ITEMS_OPEN];
+    r.hits.forEach((h, i) => {
+      if (i > 0) parts.push(COMMA);
+      const json = this.jsonOf(h.component);
+      if (!q.ranked) {
+        parts.push(json);
+        return;
+      }
+      parts.push(json.subarray(0, json.length - 1), Buffer.from(`,"score":${JSON.stringify(h.score)}}`));
+    });
     const facets = r.facets ? `,"facets":${JSON.stringify(r.facets)}` : '';
-    return `{"items":[${items.join(',')}],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
+    parts.push(Buffer.from(`],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`));
+    return Buffer.concat(parts);
   }
 
-  private jsonOf(c: ComponentDefinition): string {
+  private jsonOf(c: ComponentDefinition): Buffer {
     let json = this.json.get(c);
     if (json === undefined) {
-      json = JSON.stringify(c);
+      json = Buffer.from(JSON.stringify(c));
       this.json.set(c, json);
     }
     return json;

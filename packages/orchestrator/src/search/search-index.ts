@@ -540,6 +540,9 @@ export class SearchIndex {
         driving = i;
       }
     });
+    if (!orphaned && ids.length > 1 && driver.length * this.tuning.dense > this.present.length) {
+      return this.filterByBits(ids, view);
+    }
     const columns: number[] = [];
     const bitsOf: Uint32Array[] = [];
     ids.forEach((id, i) => {
@@ -562,6 +565,28 @@ export class SearchIndex {
       }
       if (checkOrphaned && !this.docs[doc]?.orphaned) continue;
       if (this.inView(doc, view)) out[kept++] = doc;
+    }
+    return kept;
+  }
+
+  /**
+   * `filter` when even the shortest list holds much of the catalog: the values' bits are ANDed 32
+   * docs at a time, and only the docs left are visited.
+   */
+  private filterByBits(ids: readonly number[], view: View): number {
+    const bits = ids.map((id) => this.valueBits[id] as Uint32Array);
+    const first = bits[0] as Uint32Array;
+    const out = this.filtered;
+    let kept = 0;
+    for (let w = 0; w < first.length; w++) {
+      let x = first[w] as number;
+      for (let b = 1; b < bits.length && x !== 0; b++) x &= (bits[b] as Uint32Array)[w] as number;
+      while (x !== 0) {
+        const low = x & -x;
+        x ^= low;
+        const doc = (w << 5) + 31 - Math.clz32(low);
+        if (this.inView(doc, view)) out[kept++] = doc;
+      }
     }
     return kept;
   }

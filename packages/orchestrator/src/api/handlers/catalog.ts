@@ -516,6 +516,6 @@ function invalid(message: string, field?: string) {
  * Sends a stored definition's JSON text as it is: it is already the answer's body, so parsing it
  * only to serialise it again would be wasted (docs/decisions.md, decision 24).
  */
-function sendJson(reply: FastifyReply, json: string): FastifyReply {
+function sendJson(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
 }
