@@ -190,6 +190,7 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['word sets searched, not probed; ranked lists sorted', { broad: 1e9, dense: 1e-9 }],
   ['every word set probed and ranked through the name order', { broad: 1e9, dense: 1e9 }],
   ['every search gathered doc by doc', { broad: 0 }],
+  ['no memory for word sets: each dropped as soon as another is kept', { keptBytes: 1 }],
 ];
 
 describe('SearchIndex', () => {

@@ -53,14 +53,14 @@ const DELETION_MAX = 32;
  * `broad`: one or two unfiltered words matching more than 1/`broad` of the docs are answered from
  * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
  * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
+ * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists).
  */
 export interface SearchIndexTuning {
   broad: number;
   dense: number;
+  keptBytes: number;
 }
-const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16 };
-/** Memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists). */
-const WORD_SET_BYTES = 128 * 1024 * 1024;
+const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16, keptBytes: 128 * 1024 * 1024 };
 
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
@@ -598,7 +598,7 @@ export class SearchIndex {
    * word's expansions (prefixes, one-typo neighbours) and kept until the index changes: queries
    * typed a keystroke at a time share their words (`p`, `po`, `aws`), and the union of a short
    * prefix's expansions is most of a query's cost otherwise. Kept most recently used first, within
-   * `WORD_SET_BYTES`.
+   * `tuning.keptBytes`.
    */
   private wordSet(word: string): WordSet {
     const kept = this.wordSets.get(word);
@@ -651,17 +651,24 @@ export class SearchIndex {
       counted: [0, 0],
       ranked: [null, null],
     };
-    this.keep(word, set, count * 5);
+    this.keep(word, set);
     return set;
   }
 
-  /** Accounts `bytes` more held by `set` (kept under `word`), dropping the least recently used sets past the budget. */
-  private keep(word: string, set: WordSet, bytes: number): void {
+  /**
+   * Keeps `set` under `word` (again, if it was dropped while a query held it) and accounts what it
+   * holds now, dropping the least recently used sets past the budget.
+   */
+  private keep(word: string, set: WordSet): void {
     if (!this.wordSets.has(word)) this.wordSets.set(word, set);
-    this.wordSetBytes.set(set, (this.wordSetBytes.get(set) ?? 0) + bytes);
-    this.keptBytes += bytes;
+    let bytes = set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0);
+    for (const view of [0, 1] as const) {
+      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.byteLength ?? 0);
+    }
+    this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
+    this.wordSetBytes.set(set, bytes);
     for (const [w, s] of this.wordSets) {
-      if (this.keptBytes <= WORD_SET_BYTES || s === set) break;
+      if (this.keptBytes <= this.tuning.keptBytes || s === set) break;
       this.keptBytes -= this.wordSetBytes.get(s) ?? 0;
       this.wordSetBytes.delete(s);
       this.wordSets.delete(w);
@@ -682,7 +689,7 @@ export class SearchIndex {
     const dense = new Uint8Array(this.present.length);
     for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
     set.dense = dense;
-    this.keep(word, set, dense.length);
+    this.keep(word, set);
     return dense;
   }
 
@@ -722,7 +729,7 @@ export class SearchIndex {
     if (!counts) {
       counts = new Int32Array(this.valueText.length);
       set.facetCounts[view] = counts;
-      this.keep(word, set, counts.length * 4);
+      this.keep(word, set);
     }
     const counted = set.counted[view];
     const missing = wanted.filter((f) => (counted & (1 << f)) === 0);
@@ -775,7 +782,7 @@ export class SearchIndex {
       for (let i = 0; i < order.length; i++) ranked[i] = docs[order[i] as number] as number;
     }
     set.ranked[view] = ranked;
-    this.keep(word, set, ranked.length * 4);
+    this.keep(word, set);
     return ranked;
   }
 
