@@ -8,10 +8,13 @@ import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
  * The in-memory index behind list and search: one entry per component name holding its two picks
  * (the latest as `getLatestComponent` chooses it, and the highest version including prereleases),
  * an inverted index of words with the field group each word was found in, per-value posting lists
- * for the facet fields, and a deletion index for one-typo matches. Everything a request needs is
- * answered from these structures: a filter intersects posting lists, a word unions the postings of
- * its expansions, and facet counts walk the result once (or read maintained counts when nothing
- * filters), so the cost follows the result, never the catalog.
+ * for the facet fields (with a bit per doc), and a deletion index for one-typo matches. Everything
+ * a request needs is answered from these structures: a filter walks its shortest posting list
+ * checking the others, a word's matches (the union of its expansions' postings) are made once and
+ * kept until the index changes, and facet counts walk the result once by profile (or read kept or
+ * maintained counts), so the cost follows the result, never the catalog. Which plan answers a
+ * query — filtered, broad (a word matching much of the catalog is never walked) or gathered doc
+ * by doc — is docs/decisions.md 30.
  *
  * Documents: name slot `s` has doc `2s` (its latest) and, when its highest version differs from
  * the latest, doc `2s + 1`. View 0 (stable) is every `2s`; view 1 (with prereleases) is `2s + 1`
