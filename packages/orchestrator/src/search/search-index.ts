@@ -63,7 +63,7 @@ export interface SearchIndexTuning {
   dense: number;
   keptBytes: number;
 }
-const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16, keptBytes: 128 * 1024 * 1024 };
+const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16, keptBytes: 192 * 1024 * 1024 };
 
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
@@ -689,7 +689,8 @@ export class SearchIndex {
   /** doc → code of `set`, for probing. */
   private denseOf(word: string, set: WordSet): Uint8Array {
     if (set.dense) return set.dense;
-    const dense = new Uint8Array(this.present.length);
+    // Sized to the docs there are: a new doc changes the index, which drops every kept set.
+    const dense = new Uint8Array(2 * this.slotName.length);
     for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
     set.dense = dense;
     this.keep(word, set);
