@@ -705,14 +705,8 @@ export class SearchIndex {
     }
     const { docs, codes } = set;
     return (doc) => {
-      let lo = 0;
-      let hi = docs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((docs[mid] as number) < doc) lo = mid + 1;
-        else hi = mid;
-      }
-      return docs[lo] === doc ? (codes[lo] as number) : 0;
+      const at = numberBound(docs, doc);
+      return docs[at] === doc ? (codes[at] as number) : 0;
     };
   }
 
@@ -861,12 +855,7 @@ export class SearchIndex {
           const set = sets[w] as WordSet;
           let j = at[w] as number;
           if (search[w]) {
-            let hi = set.docs.length;
-            while (j < hi) {
-              const mid = (j + hi) >> 1;
-              if ((set.docs[mid] as number) < doc) j = mid + 1;
-              else hi = mid;
-            }
+            j = numberBound(set.docs, doc, j);
           } else {
             while (j < set.docs.length && (set.docs[j] as number) < doc) j++;
           }
@@ -1299,8 +1288,9 @@ function lowerBound(sorted: readonly string[], value: string): number {
   return lo;
 }
 
-function numberBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
+/** The first index at or after `from` whose value is not below `value` (`sorted` ascending). */
+function numberBound(sorted: ArrayLike<number>, value: number, from = 0): number {
+  let lo = from;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
