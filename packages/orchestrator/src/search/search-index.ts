@@ -127,11 +127,12 @@ export interface IndexResult {
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
 
-const ENGINE_FACET = FACET_INDEX.get('engine') as number;
-/** The facets a version has exactly one value of, in the order `facetValues` lists them first. */
-const SINGLE_FACETS: readonly Facet[] = ['provider', 'category', 'resource_type', 'maturity', 'support_level'];
-const SINGLE = SINGLE_FACETS.length;
-const SINGLE_COLUMN = new Map<number, number>(SINGLE_FACETS.map((f, i) => [FACET_INDEX.get(f) as number, i]));
+/** The facets a doc's profile holds: those with one value per version, and engines (few per version). */
+const PROFILE_FACETS = new Set<number>(
+  (['provider', 'category', 'resource_type', 'maturity', 'support_level', 'engine'] as const).map(
+    (f) => FACET_INDEX.get(f) as number,
+  ),
+);
 
 export class SearchIndex {
   private readonly tuning: SearchIndexTuning;
@@ -155,12 +156,6 @@ export class SearchIndex {
   /** doc → interned facet value ids (single-valued facets, then engines, then labels). */
   private readonly docValues: (Int32Array | undefined)[] = [];
   /**
-   * The same ids laid out flat for counting: `doc * SINGLE + column` for the single-valued facets,
-   * `doc * engineStride + i` for engines (-1 after the last). Counting a facet over a result is then
-   * a pass over one typed array rather than a walk through every doc's own list.
-   */
-  private single = new Int32Array(0);
-  /**
    * doc → its profile: the combination of its single-valued facet values and engines, interned.
    * A catalog has far fewer profiles than docs (provider, category, type, maturity, support and
    * engines go together), so counting those facets over a result is one increment per doc into
@@ -171,8 +166,6 @@ export class SearchIndex {
   private readonly profileValues: Int32Array[] = [];
   private profileCounts = new Int32Array(0);
   private profilesMet = new Int32Array(0);
-  private engines = new Int32Array(0);
-  private engineStride = 2;
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
   private readonly postings = new Map<string, number[]>();
   /** Every word ever indexed, sorted (prefix ranges). */
@@ -335,9 +328,6 @@ export class SearchIndex {
     const present = new Uint8Array(cap);
     present.set(this.present);
     this.present = present;
-    const single = new Int32Array(cap * SINGLE);
-    single.set(this.single);
-    this.single = single;
     const profile = new Int32Array(cap);
     profile.set(this.profile);
     this.profile = profile;
@@ -346,9 +336,6 @@ export class SearchIndex {
       bits.set(old);
       this.valueBits[id] = bits;
     });
-    const engines = new Int32Array(cap * this.engineStride).fill(-1);
-    engines.set(this.engines);
-    this.engines = engines;
     this.wordBest = new Uint8Array(cap);
     this.score = new Float64Array(cap);
     this.matched = new Uint8Array(cap);
@@ -399,22 +386,10 @@ export class SearchIndex {
     this.updated[doc] = Date.parse(def.updated_at) || 0;
   }
 
+  /** Interns the doc's profile (its values of `PROFILE_FACETS`). */
   private layOut(doc: number, ids: Int32Array): void {
-    let engineCount = 0;
-    for (const id of ids) if (this.valueFacet[id] === ENGINE_FACET) engineCount++;
-    if (engineCount > this.engineStride) this.widenEngines(engineCount);
-    const stride = this.engineStride;
-    this.engines.fill(-1, doc * stride, doc * stride + stride);
-    let e = doc * stride;
     const held: number[] = [];
-    for (const id of ids) {
-      const f = this.valueFacet[id] as number;
-      const column = SINGLE_COLUMN.get(f);
-      if (column !== undefined) this.single[doc * SINGLE + column] = id;
-      else if (f === ENGINE_FACET) this.engines[e++] = id;
-      else continue;
-      held.push(id);
-    }
+    for (const id of ids) if (PROFILE_FACETS.has(this.valueFacet[id] as number)) held.push(id);
     const key = held.join(',');
     let profile = this.profileId.get(key);
     if (profile === undefined) {
@@ -427,17 +402,6 @@ export class SearchIndex {
       }
     }
     this.profile[doc] = profile;
-  }
-
-  private widenEngines(stride: number): void {
-    const old = this.engineStride;
-    const docs = this.engines.length / old;
-    const engines = new Int32Array(docs * stride).fill(-1);
-    for (let doc = 0; doc < docs; doc++) {
-      for (let i = 0; i < old; i++) engines[doc * stride + i] = this.engines[doc * old + i] as number;
-    }
-    this.engines = engines;
-    this.engineStride = stride;
   }
 
   private unindex(doc: number, def: ComponentDefinition): void {
@@ -523,8 +487,8 @@ export class SearchIndex {
   /**
    * Docs of the view passing every filter (and only orphaned ones when `orphaned`), sorted by doc
    * id, into `filtered`; returns how many, or -1 when nothing filters. The shortest posting list
-   * drives, and each of its docs is checked against the other filters through its own values
-   * (a column read for a single-valued facet), which costs the shortest list, not the longer ones.
+   * drives, and each of its docs is checked against the other filters through their bits, which
+   * costs the shortest list, not the longer ones.
    */
   private filter(filters: readonly Filter[], view: View, orphaned: boolean): number {
     if (filters.length === 0 && !orphaned) return -1;
@@ -546,23 +510,17 @@ export class SearchIndex {
     if (!orphaned && ids.length > 1 && driver.length * this.tuning.dense > this.present.length) {
       return this.filterByBits(ids, view);
     }
-    const columns: number[] = [];
+    // A bit per doc is a denser read than the doc's own values: each check touches a word shared
+    // with 31 other docs.
     const bitsOf: Uint32Array[] = [];
     ids.forEach((id, i) => {
-      if (i === driving) return;
-      const column = SINGLE_COLUMN.get(this.valueFacet[id] as number);
-      if (column !== undefined) columns.push(column, id);
-      else bitsOf.push(this.valueBits[id] as Uint32Array);
+      if (i !== driving) bitsOf.push(this.valueBits[id] as Uint32Array);
     });
     const checkOrphaned = orphaned && driving !== -1;
-    const { single } = this;
     const out = this.filtered;
     let kept = 0;
     next: for (let i = 0; i < driver.length; i++) {
       const doc = driver[i] as number;
-      for (let c = 0; c < columns.length; c += 2) {
-        if (single[doc * SINGLE + (columns[c] as number)] !== columns[c + 1]) continue next;
-      }
       for (let b = 0; b < bitsOf.length; b++) {
         if ((((bitsOf[b] as Uint32Array)[doc >> 5] as number) & (1 << (doc & 31))) === 0) continue next;
       }
@@ -1172,7 +1130,7 @@ export class SearchIndex {
     view: View | -1 = -1,
   ): void {
     const { profile, profileCounts, docValues, valueFacet } = this;
-    const labels = wanted.filter((f) => f !== ENGINE_FACET && !SINGLE_COLUMN.has(f));
+    const labels = wanted.filter((f) => !PROFILE_FACETS.has(f));
     const labelMask = labels.reduce((mask, f) => mask | (1 << f), 0);
     const wantedMask = wanted.reduce((mask, f) => mask | (1 << f), 0);
     const byProfile = labels.length < wanted.length;
