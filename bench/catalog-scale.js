@@ -21,7 +21,7 @@ const CONNECTIONS = 8;
 const SEED = 42;
 
 /** Forks a scale-server.js child; resolves with its first message and the ms it took. */
-async function server(mode, opts) {
+async function startServer(mode, opts) {
   const started = performance.now();
   const { child, info } = await startChild('./servers/scale-server.js', [mode, JSON.stringify(opts)]);
   return { child, info, ms: performance.now() - started };
@@ -169,6 +169,13 @@ async function benchStore(store, { components, duration, bare, names, logs, post
   const rows = [];
   const extra = [];
   const checks = [];
+  // Every server started here, so that a failing run leaves none behind.
+  const started = [];
+  const server = async (mode, serverOpts) => {
+    const s = await startServer(mode, serverOpts);
+    started.push(s.child);
+    return s;
+  };
   try {
     process.stderr.write(`[${store}] loading ${components} components...\n`);
     const { info: loaded } = await server('load', opts);
@@ -291,6 +298,7 @@ async function benchStore(store, { components, duration, bare, names, logs, post
     checks.push(startup <= 10_000, Math.max(readyMem.rss, loadedMem.rss) <= 1024 * 1024 * 1024);
     return { rows, extra, pass: checks.every(Boolean) };
   } finally {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill();
     rmSync(dir, { recursive: true, force: true });
     if (store === 'postgres') {
       const pg = (await import('pg')).default;
@@ -311,7 +319,7 @@ export async function benchCatalogScale({
 } = {}) {
   process.stderr.write(`generating ${components} components and ${queries} queries per log...\n`);
   // Creates over HTTP post components generated after the loaded ones (their dependencies exist).
-  const extraComponents = Math.max(2_000, Math.min(20_000, components / 5));
+  const extraComponents = Math.max(8_000, Math.min(20_000, components / 5));
   const all = generateCatalog(components + extraComponents, { seed: SEED });
   const { specs, names } = generateCatalog(components, { seed: SEED });
   // Further components as a platform team publishes them: new names whose dependencies are already
