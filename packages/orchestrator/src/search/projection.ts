@@ -71,10 +71,10 @@ export class SearchProjection implements LogConsumer {
   private readonly waitMs: number;
   private index = new SearchIndex();
   /**
-   * The JSON of each indexed definition, made on first use. Keyed by the object: a change replaces
+   * The UTF-8 JSON of each indexed definition, made on first use. Keyed by the object: a change replaces
    * a definition in the index, so an entry can never outlive the version it was made from.
    */
-  private readonly json = new WeakMap<ComponentDefinition, Buffer>();
+  private readonly bytes = new WeakMap<ComponentDefinition, Buffer>();
   private waiter: ProjectionWaiter | null = null;
 
   constructor(opts: { source: SearchSource; logger: Logger; waitMs?: number }) {
@@ -151,7 +151,7 @@ export class SearchProjection implements LogConsumer {
     const parts: Buffer[] = [ITEMS_OPEN];
     r.hits.forEach((h, i) => {
       if (i > 0) parts.push(COMMA);
-      const json = this.jsonOf(h.component);
+      const json = this.bytesOf(h.component);
       if (!q.ranked) {
         parts.push(json);
         return;
@@ -163,11 +163,11 @@ export class SearchProjection implements LogConsumer {
     return Buffer.concat(parts);
   }
 
-  private jsonOf(c: ComponentDefinition): Buffer {
-    let json = this.json.get(c);
+  private bytesOf(c: ComponentDefinition): Buffer {
+    let json = this.bytes.get(c);
     if (json === undefined) {
       json = Buffer.from(JSON.stringify(c));
-      this.json.set(c, json);
+      this.bytes.set(c, json);
     }
     return json;
   }

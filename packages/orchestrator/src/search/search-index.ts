@@ -46,6 +46,16 @@ const WEIGHT_CODE = new Map<number, Uint8Array>(
 const WORD_MATCH = 1_000_000;
 /** Added when the free text is exactly the component's name. */
 const EXACT_NAME = 100_000;
+/**
+ * A hit's score: every-word matches above some-word ones, then the summed weights of its matches,
+ * plus the exact-name bonus; rounded to cents (weights are multiples of 0.2, so the order the
+ * weights were summed in does not show).
+ */
+function scoreFrom(matched: number, weights: number, exactName: boolean): number {
+  const s = matched * WORD_MATCH + weights + (exactName ? EXACT_NAME : 0);
+  return Math.round(s * 100) / 100;
+}
+
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
@@ -655,9 +665,14 @@ export class SearchIndex {
     return dense;
   }
 
+  /** Whether `set` is probed through per-doc codes (it has them, or holds over 1/`dense` of the docs). */
+  private isLarge(set: WordSet): boolean {
+    return set.dense !== null || set.docs.length * this.tuning.dense > this.present.length;
+  }
+
   /** `set`'s code for a doc (0: not matched), through per-doc codes for a large set, searched otherwise. */
   private probeOf(word: string, set: WordSet): Probe {
-    if (set.dense || set.docs.length * this.tuning.dense > this.present.length) {
+    if (this.isLarge(set)) {
       const dense = this.denseOf(word, set);
       return (doc) => dense[doc] as number;
     }
@@ -754,10 +769,7 @@ export class SearchIndex {
       matched++;
       sum += WEIGHTS[c] as number;
     }
-    if (matched === 0) return 0;
-    let s = matched * WORD_MATCH + sum;
-    if (exact) s += EXACT_NAME;
-    return Math.round(s * 100) / 100;
+    return matched === 0 ? 0 : scoreFrom(matched, sum, exact);
   }
 
   /** Marks (bit 2 of `mark`) the docs named exactly as the free text; returns them. */
@@ -782,29 +794,21 @@ export class SearchIndex {
    * and `score`: each filtered doc is looked up in each word's set — in its per-doc codes when the
    * set is large, by walking the set alongside otherwise (both are in doc order).
    */
-  private probeFiltered(
-    wordsOf: readonly string[],
-    sets: readonly WordSet[],
-    phrase: string,
-    filtered: number,
-  ): number {
+  private probeFiltered(words: readonly string[], sets: readonly WordSet[], phrase: string, filtered: number): number {
     const { hitDocs, score, mark } = this;
     const exact = this.markExact(phrase);
-    const words = sets.length;
-    const big = this.present.length / this.tuning.dense;
-    const dense = sets.map(
-      (set, w) => set.dense ?? (set.docs.length > big ? this.denseOf(wordsOf[w] as string, set) : null),
-    );
+    const wordCount = sets.length;
+    const dense = sets.map((set, w) => (this.isLarge(set) ? this.denseOf(words[w] as string, set) : null));
     // A set much longer than the filtered docs is searched (binary), a shorter one walked alongside.
     const search = sets.map((set) => set.docs.length > 4 * filtered);
-    const at = new Int32Array(words);
+    const at = new Int32Array(wordCount);
     const only = this.filtered;
     let n = 0;
     for (let i = 0; i < filtered; i++) {
       const doc = only[i] as number;
       let matched = 0;
       let sum = 0;
-      for (let w = 0; w < words; w++) {
+      for (let w = 0; w < wordCount; w++) {
         const d = dense[w];
         let c = 0;
         if (d) {
@@ -825,9 +829,7 @@ export class SearchIndex {
         sum += WEIGHTS[c] as number;
       }
       if (matched === 0) continue;
-      let s = matched * WORD_MATCH + sum;
-      if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
-      score[doc] = Math.round(s * 100) / 100;
+      score[doc] = scoreFrom(matched, sum, ((mark[doc] as number) & 2) === 2);
       hitDocs[n++] = doc;
     }
     this.unmark(exact);
@@ -866,9 +868,7 @@ export class SearchIndex {
         doc = touched[i] as number;
       }
       if (this.inView(doc, view)) {
-        let s = (matched[doc] as number) * WORD_MATCH + (score[doc] as number);
-        if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
-        score[doc] = Math.round(s * 100) / 100;
+        score[doc] = scoreFrom(matched[doc] as number, score[doc] as number, ((mark[doc] as number) & 2) === 2);
         hitDocs[n++] = doc;
       } else {
         score[doc] = 0;
@@ -925,9 +925,7 @@ export class SearchIndex {
         m++;
         sum += WEIGHTS[c] as number;
       }
-      let s = m * WORD_MATCH + sum;
-      if (((mark[doc] as number) & 2) === 2) s += EXACT_NAME;
-      score[doc] = Math.round(s * 100) / 100;
+      score[doc] = scoreFrom(m, sum, ((mark[doc] as number) & 2) === 2);
       matched[doc] = 0;
       mark[doc] = (mark[doc] as number) | 8;
     }
