@@ -264,3 +264,46 @@ describe('PostgresStore group commit', () => {
     expect(statements).toBe(4);
   });
 });
+
+describe('PostgresStore point reads', () => {
+  it('answers each of many concurrent exact and latest reads with its own row, sharing statements', async () => {
+    const store = await open(randomSchema(), { poolSize: 2 });
+    const names: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const c = makeComponent();
+      names.push(c.name);
+      await store.createComponent(c);
+      if (i % 3 === 0) await store.createComponent({ ...makeComponent({ name: c.name, version: '1.1.0-rc.1' }) });
+    }
+    const reads = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const name = names[i % names.length] as string;
+        switch (i % 5) {
+          case 0:
+            return ['exact', name, (await store.getComponentJson(name, '1.0.0'))?.json] as const;
+          case 1:
+            return ['latest', name, (await store.getLatestComponent(name))?.version] as const;
+          case 2:
+            return [
+              'any',
+              name,
+              (await store.getLatestComponentJson(name, { includePrerelease: true }))?.json,
+            ] as const;
+          case 3:
+            return ['missing', name, await store.getComponent(name, '9.9.9')] as const;
+          default:
+            return ['unknown', name, await store.getLatestComponent(`${name}-none`)] as const;
+        }
+      }),
+    );
+    for (const [kind, name, got] of reads) {
+      const index = names.indexOf(name);
+      if (kind === 'exact') expect(JSON.parse(got as string)).toMatchObject({ name, version: '1.0.0' });
+      if (kind === 'latest') expect(got).toBe('1.0.0');
+      if (kind === 'any') {
+        expect(JSON.parse(got as string)).toMatchObject({ name, version: index % 3 === 0 ? '1.1.0-rc.1' : '1.0.0' });
+      }
+      if (kind === 'missing' || kind === 'unknown') expect(got).toBeNull();
+    }
+  });
+});

@@ -72,6 +72,7 @@ import {
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
+import { ReadBatcher } from './read-batch.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -171,6 +172,19 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   private pending: { attempt: number; error: unknown } | null = null;
   private wakeRetry: (() => void) | null = null;
   private settleReady: ((ready: boolean) => void) | null = null;
+  /**
+   * Point reads (exact, latest) of concurrent requests share a statement (read-batch.ts): under
+   * load one round trip answers many of them.
+   */
+  private readonly exactReads = new ReadBatcher<{ name: string; version: string }, string | null>({
+    run: (keys) => this.readExact(keys),
+  });
+  private readonly latestDefaultReads = new ReadBatcher<string, string | null>({
+    run: (names) => this.readLatest('latest_default', names),
+  });
+  private readonly latestAnyReads = new ReadBatcher<string, string | null>({
+    run: (names) => this.readLatest('latest_any', names),
+  });
   private readonly readyPromise = new Promise<boolean>((resolve) => {
     this.settleReady = resolve;
   });
@@ -353,43 +367,58 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     }
   }
 
-  getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+  async getComponent(name: string, version: string): Promise<ComponentDefinition | null> {
+    const text = await this.exactReads.load({ name, version });
+    return text === null ? null : (JSON.parse(text) as ComponentDefinition);
+  }
+
+  async getLatestComponent(
+    name: string,
+    opts: { includePrerelease?: boolean } = {},
+  ): Promise<ComponentDefinition | null> {
+    const text = await this.latestReads(opts).load(name);
+    return text === null ? null : (JSON.parse(text) as ComponentDefinition);
+  }
+
+  async getComponentJson(name: string, version: string): Promise<StoredJson | null> {
+    const text = await this.exactReads.load({ name, version });
+    return text === null ? null : storedJson(text);
+  }
+
+  async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
+    const text = await this.latestReads(opts).load(name);
+    return text === null ? null : storedJson(text);
+  }
+
+  private latestReads(opts: { includePrerelease?: boolean }): ReadBatcher<string, string | null> {
+    return opts.includePrerelease ? this.latestAnyReads : this.latestDefaultReads;
+  }
+
+  /** Definitions of (name, version) pairs in one prepared statement, in the pairs' order. */
+  private readExact(keys: readonly { name: string; version: string }[]): Promise<(string | null)[]> {
     return this.read('GetComponent', async (q) => {
-      const { rows } = await q.query<{ definition: string }>(
-        'SELECT definition FROM components WHERE name = $1 AND version = $2',
-        [name, version],
-      );
-      return rows[0] ? (JSON.parse(rows[0].definition) as ComponentDefinition) : null;
+      const { rows } = await q.query<{ i: number; definition: string }>({
+        name: 'nestor_get_exact',
+        text:
+          'SELECT k.i, c.definition FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(name, version, i) ' +
+          'JOIN components c ON c.name = k.name AND c.version = k.version',
+        values: [keys.map((k) => k.name), keys.map((k) => k.version)],
+      });
+      return byOrdinal(keys.length, rows);
     });
   }
 
-  getLatestComponent(name: string, opts: { includePrerelease?: boolean } = {}): Promise<ComponentDefinition | null> {
+  /** Latest definitions of names in one prepared statement, in the names' order. */
+  private readLatest(flag: 'latest_default' | 'latest_any', names: readonly string[]): Promise<(string | null)[]> {
     return this.read('GetLatestComponent', async (q) => {
-      const { rows } = await q.query<{ definition: string }>(
-        `SELECT definition FROM components WHERE name = $1 AND ${latestFlag(opts)}`,
-        [name],
-      );
-      return rows[0] ? (JSON.parse(rows[0].definition) as ComponentDefinition) : null;
-    });
-  }
-
-  getComponentJson(name: string, version: string): Promise<StoredJson | null> {
-    return this.read('GetComponentJson', async (q) => {
-      const { rows } = await q.query<{ definition: string }>(
-        'SELECT definition FROM components WHERE name = $1 AND version = $2',
-        [name, version],
-      );
-      return rows[0] ? storedJson(rows[0].definition) : null;
-    });
-  }
-
-  getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
-    return this.read('GetLatestComponentJson', async (q) => {
-      const { rows } = await q.query<{ definition: string }>(
-        `SELECT definition FROM components WHERE name = $1 AND ${latestFlag(opts)}`,
-        [name],
-      );
-      return rows[0] ? storedJson(rows[0].definition) : null;
+      const { rows } = await q.query<{ i: number; definition: string }>({
+        name: `nestor_get_${flag}`,
+        text:
+          'SELECT k.i, c.definition FROM unnest($1::text[]) WITH ORDINALITY AS k(name, i) ' +
+          `JOIN components c ON c.name = k.name AND c.${flag}`,
+        values: [names],
+      });
+      return byOrdinal(names.length, rows);
     });
   }
 
@@ -1315,7 +1344,11 @@ async function writeVersion(
 
 /** The log's head; `lock` takes the head row for the rest of the transaction (writes only). */
 async function head(q: Querier, lock = false): Promise<number> {
-  const { rows } = await q.query<{ seq: number }>(`SELECT seq FROM event_head${lock ? ' FOR UPDATE' : ''}`);
+  const { rows } = await q.query<{ seq: number }>(
+    lock
+      ? { name: 'nestor_head_locked', text: 'SELECT seq FROM event_head FOR UPDATE' }
+      : { name: 'nestor_head', text: 'SELECT seq FROM event_head' },
+  );
   return rows[0]?.seq ?? 0;
 }
 
@@ -1349,6 +1382,13 @@ async function refreshLatest(q: Querier, name: string): Promise<void> {
 /** The `deleted_at` column: set while the version is deleted and not yet purged. */
 function deletedAt(c: ComponentDefinition): string | null {
   return c.deleted && !c.deleted.purged_at ? c.deleted.at : null;
+}
+
+/** One value per key from rows carrying the key's 1-based ordinal; null where no row came back. */
+function byOrdinal(count: number, rows: readonly { i: number; definition: string }[]): (string | null)[] {
+  const out = new Array<string | null>(count).fill(null);
+  for (const row of rows) out[row.i - 1] = row.definition;
+  return out;
 }
 
 function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
