@@ -177,7 +177,14 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     : null;
   invalidator?.follow(feed);
   if (invalidator) stoppers.push(() => invalidator.stop());
-  const revision: CatalogRevision = cache ?? new LogHeadRevision({ log: baseStore });
+  let revision: CatalogRevision;
+  if (cache) {
+    revision = cache;
+  } else {
+    const logHead = new LogHeadRevision({ log: baseStore, feed });
+    stoppers.push(() => logHead.close());
+    revision = logHead;
+  }
 
   // Engine registrations live in the store (shared by replicas, refreshed from it); probing and
   // discovery are the server's background work (buildApp).
