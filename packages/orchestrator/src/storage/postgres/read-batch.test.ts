@@ -23,20 +23,27 @@ function held(inFlight: number, maxBatch = 256) {
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('ReadBatcher', () => {
-  it('sends a read at once and alone while fewer statements than allowed are running', async () => {
+  it('sends the reads of one event-loop turn together at its end', async () => {
     const { batcher, statements } = held(2);
     const a = batcher.load('a');
     const b = batcher.load('b');
-    expect(statements.map((s) => s.keys)).toEqual([['a'], ['b']]);
+    expect(statements).toHaveLength(0);
+    await turn();
+    expect(statements.map((s) => s.keys)).toEqual([['a', 'b']]);
+    const c = batcher.load('c');
+    await turn();
+    // One statement runs, so a second may go out at once.
+    expect(statements.map((s) => s.keys)).toEqual([['a', 'b'], ['c']]);
     for (const s of statements) s.answer();
-    expect(await a).toBe('value of a');
-    expect(await b).toBe('value of b');
+    expect(await Promise.all([a, b, c])).toEqual(['value of a', 'value of b', 'value of c']);
   });
 
   it('gathers the reads that arrive while the statements run into the next one', async () => {
     const { batcher, statements } = held(1);
     const first = batcher.load('a');
+    await turn();
     const waiting = ['b', 'missing-c', 'd'].map((k) => batcher.load(k));
+    await turn();
     expect(statements).toHaveLength(1);
     statements[0]?.answer();
     await first;
@@ -54,12 +61,13 @@ describe('ReadBatcher', () => {
       statements[i]?.answer();
     }
     expect(await Promise.all(all)).toEqual(['a', 'b', 'c', 'd', 'e'].map((k) => `value of ${k}`));
-    expect(statements.map((s) => s.keys)).toEqual([['a'], ['b', 'c'], ['d', 'e']]);
+    expect(statements.map((s) => s.keys)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
   it('fails every read of a failed statement with its error, and goes on with the next', async () => {
     const { batcher, statements } = held(1);
     const first = batcher.load('a');
+    await turn();
     const second = [batcher.load('b'), batcher.load('c')];
     statements[0]?.fail(new Error('connection lost'));
     await expect(first).rejects.toThrow('connection lost');

@@ -1,10 +1,11 @@
 /**
- * Concurrent point reads gathered into one statement. A read that arrives while fewer than
- * `inFlight` statements run goes out at once, alone (no added latency when the server is idle);
- * reads that arrive while that many run wait, and the next statement to go out carries all of them
- * (up to `maxBatch`). Under load each round trip then answers many requests: a PostgreSQL point read
- * costs the client about 80 µs of CPU whatever it returns (protocol, the pool, the result's
- * objects), one statement for eight keys about 40 µs a key (docs/benchmarks.md).
+ * Concurrent point reads gathered into one statement. Reads asked in one turn of the event loop
+ * (the requests of one poll of the sockets) go out together at its end, while fewer than
+ * `inFlight` statements run; reads that arrive while that many run wait, and the next statement to
+ * go out carries all of them (up to `maxBatch`). An idle server sends a lone read after one turn;
+ * under load each round trip answers many requests. A PostgreSQL point read costs the client about
+ * 80 µs of CPU whatever it returns (protocol, the pool, the result's objects, the socket write);
+ * one statement for eight keys about 40 µs a key (docs/benchmarks.md).
  *
  * A failed statement fails every read it carried, with its error; the reads are idempotent, so the
  * caller's retry covers them as it covers one.
@@ -15,6 +16,7 @@ export class ReadBatcher<K, V> {
   private readonly maxBatch: number;
   private waiting: Waiter<K, V>[] = [];
   private running = 0;
+  private scheduled = false;
 
   constructor(opts: {
     /** Reads the keys in one statement; answers in the keys' order, one value each. */
@@ -30,9 +32,17 @@ export class ReadBatcher<K, V> {
   load(key: K): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       this.waiting.push({ key, resolve, reject });
-      this.dispatch();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
     });
   }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    this.dispatch();
+  };
 
   private dispatch(): void {
     while (this.running < this.inFlight && this.waiting.length > 0) {
