@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../observability/logging/logger.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
+import { makeComponent } from '../storage/testing.js';
+import { SearchProjection } from './projection.js';
+
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+const LIST = {
+  words: [],
+  phrase: '',
+  filters: [],
+  ranked: false,
+  includePrerelease: false,
+  limit: 50,
+  facets: [],
+} as const;
+
+/** JSON.stringify calls given a whole definition (a component's name, version and spec). */
+function definitionStringifies(): { count: () => number } {
+  const real = JSON.stringify;
+  let count = 0;
+  vi.spyOn(JSON, 'stringify').mockImplementation(((value: unknown, ...rest: []) => {
+    if (value && typeof value === 'object' && 'name' in value && 'version' in value && 'digest' in value) count++;
+    return real(value, ...rest);
+  }) as typeof JSON.stringify);
+  return { count: () => count };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('SearchProjection answer bytes', () => {
+  it('are made in the background after a rebuild, so a page serialises no definition', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 120; i++)
+      await store.createComponent(makeComponent({ name: `svc-${String(i).padStart(3, '0')}` }));
+    const projection = new SearchProjection({ source: store, logger: silentLogger });
+    await projection.onReset();
+    await turns(20);
+    const stringified = definitionStringifies();
+    const page = JSON.parse((await projection.page({ ...LIST })).toString('utf8')) as { items: { name: string }[] };
+    expect(stringified.count()).toBe(0);
+    expect(page.items.map((c) => c.name)).toEqual((await projection.query({ ...LIST })).items.map((c) => c.name));
+    expect(page.items).toHaveLength(50);
+  });
+
+  it('a rebuild while they are being made answers the same pages as a quiet one', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 60; i++)
+      await store.createComponent(makeComponent({ name: `app-${String(i).padStart(2, '0')}` }));
+    const projection = new SearchProjection({ source: store, logger: silentLogger });
+    await projection.onReset();
+    await store.createComponent(makeComponent({ name: 'app-zz', description: 'Added between rebuilds' }));
+    await projection.onReset();
+    await turns(20);
+    const quiet = new SearchProjection({ source: store, logger: silentLogger });
+    await quiet.onReset();
+    const ask = { ...LIST, limit: 100 };
+    expect((await projection.page(ask)).toString('utf8')).toBe((await quiet.page(ask)).toString('utf8'));
+  });
+});
