@@ -4,9 +4,8 @@ import { MemoryStore } from '../storage/memory/memory-store.js';
 import { makeComponent } from '../storage/testing.js';
 import { SearchProjection } from './projection.js';
 
-const turns = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
+/** Long enough for the background work of a small catalog on an idle event loop. */
+const idle = () => new Promise((r) => setTimeout(r, 150));
 
 const LIST = {
   words: [],
@@ -34,13 +33,13 @@ afterEach(() => {
 });
 
 describe('SearchProjection answer bytes', () => {
-  it('are made in the background after a rebuild, so a page serialises no definition', async () => {
+  it('are made in the background after a rebuild, when the server is idle, so a page serialises no definition', async () => {
     const store = new MemoryStore();
     for (let i = 0; i < 120; i++)
       await store.createComponent(makeComponent({ name: `svc-${String(i).padStart(3, '0')}` }));
     const projection = new SearchProjection({ source: store, logger: silentLogger });
     await projection.onReset();
-    await turns(20);
+    await idle();
     const stringified = definitionStringifies();
     const page = JSON.parse((await projection.page({ ...LIST })).toString('utf8')) as { items: { name: string }[] };
     expect(stringified.count()).toBe(0);
@@ -56,7 +55,7 @@ describe('SearchProjection answer bytes', () => {
     await projection.onReset();
     await store.createComponent(makeComponent({ name: 'app-zz', description: 'Added between rebuilds' }));
     await projection.onReset();
-    await turns(20);
+    await idle();
     const quiet = new SearchProjection({ source: store, logger: silentLogger });
     await quiet.onReset();
     const ask = { ...LIST, limit: 100 };

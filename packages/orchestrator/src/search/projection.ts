@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   type CatalogEvent,
   type ComponentDefinition,
@@ -58,8 +59,11 @@ const ITEMS_OPEN = Buffer.from('{"items":[');
 const COMMA = Buffer.from(',');
 const DEFAULT_FACET_LIMIT = 100;
 const DEFAULT_WAIT_MS = 2_000;
-/** Time the background preparation of answer bytes takes per event-loop turn. */
-const BYTES_SLICE_MS = 4;
+/** The background preparation of answer bytes: a slice of this long every interval, when idle. */
+const BYTES_SLICE_MS = 5;
+const BYTES_INTERVAL_MS = 10;
+/** Event-loop utilisation since the last slice under which the next one runs. */
+const BYTES_IDLE_BELOW = 0.5;
 
 /**
  * The one search projection every store shares (docs/decisions.md): a `SearchIndex` fed by the
@@ -137,28 +141,39 @@ export class SearchProjection implements LogConsumer {
   }
 
   /**
-   * Makes the answer bytes of every indexed definition in the background, a few milliseconds per
-   * turn of the event loop, so that no list or search request pays a definition's first
-   * serialisation (at 100 000 components, half of a fresh server's first pages did; a server that
-   * has answered for a while holds these bytes anyway). Stops when the index is rebuilt.
+   * Makes the answer bytes of every indexed definition in the background, so that list and search
+   * requests do not pay a definition's first serialisation (at 100 000 components, half of a fresh
+   * server's first pages did; a server that has answered for a while holds these bytes anyway).
+   * The work yields to requests: a slice runs only when the event loop was mostly idle since the
+   * last one (made on a busy server, the bytes cost its requests a tenth of their throughput for
+   * seconds). Stops when the index is rebuilt; until done, a definition's bytes are made on its
+   * first answer as before.
    */
   private prepareBytes(index: SearchIndex, defs: readonly ComponentDefinition[]): void {
     let next = 0;
     const started = Date.now();
-    const step = (): void => {
-      if (this.index !== index) return;
-      const until = performance.now() + BYTES_SLICE_MS;
-      while (next < defs.length && performance.now() < until) {
-        const end = Math.min(defs.length, next + 64);
-        for (; next < end; next++) this.bytesOf(defs[next] as ComponentDefinition);
-      }
-      if (next < defs.length) {
-        setImmediate(step);
+    let since = performance.eventLoopUtilization();
+    const timer = setInterval(() => {
+      if (this.index !== index || next >= defs.length) {
+        clearInterval(timer);
+        if (next >= defs.length) {
+          this.logger.debug(
+            { definitions: defs.length, ms: Date.now() - started },
+            'search projection answer bytes made',
+          );
+        }
         return;
       }
-      this.logger.debug({ definitions: defs.length, ms: Date.now() - started }, 'search projection answer bytes made');
-    };
-    setImmediate(step);
+      if (performance.eventLoopUtilization(since).utilization < BYTES_IDLE_BELOW) {
+        const until = performance.now() + BYTES_SLICE_MS;
+        while (next < defs.length && performance.now() < until) {
+          const end = Math.min(defs.length, next + 64);
+          for (; next < end; next++) this.bytesOf(defs[next] as ComponentDefinition);
+        }
+      }
+      since = performance.eventLoopUtilization();
+    }, BYTES_INTERVAL_MS);
+    timer.unref();
   }
 
   /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */
