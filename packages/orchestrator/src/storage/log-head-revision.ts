@@ -1,4 +1,3 @@
-import type { ChangeFeed } from '../events/interfaces.js';
 import type { CatalogRevision } from './cache/interfaces.js';
 import type { EventLog } from './interfaces.js';
 
@@ -13,6 +12,12 @@ import type { EventLog } from './interfaces.js';
  * is committed, so every read made after it shows it: the revision can lag the data, never lead it
  * (decision 4), and a request costs no round trip for it.
  */
+/** What this needs of a change feed (events/interfaces.ts ChangeFeed; storage sits below events). */
+export interface HeadAnnouncements {
+  /** Calls `listener` with every head announced; returns the unsubscribe function. */
+  subscribe(listener: (head: number) => void): () => void;
+}
+
 export class LogHeadRevision implements CatalogRevision {
   private readonly log: Pick<EventLog, 'headSequence' | 'headSequenceNow'>;
   /** The newest head known to be committed, once one is known. */
@@ -20,7 +25,7 @@ export class LogHeadRevision implements CatalogRevision {
   private firstRead: Promise<number> | null = null;
   private readonly unsubscribe: () => void;
 
-  constructor(opts: { log: Pick<EventLog, 'headSequence' | 'headSequenceNow'>; feed?: ChangeFeed }) {
+  constructor(opts: { log: Pick<EventLog, 'headSequence' | 'headSequenceNow'>; feed?: HeadAnnouncements }) {
     this.log = opts.log;
     this.unsubscribe =
       opts.feed && !opts.log.headSequenceNow ? opts.feed.subscribe((head) => this.heard(head)) : () => {};
