@@ -28,17 +28,23 @@ function definitionStringifies(): { count: () => number } {
   return { count: () => count };
 }
 
+/** A memory store of `count` components and a projection built from it. */
+async function built(count: number): Promise<{ store: MemoryStore; projection: SearchProjection }> {
+  const store = new MemoryStore();
+  for (let i = 0; i < count; i++)
+    await store.createComponent(makeComponent({ name: `svc-${String(i).padStart(3, '0')}` }));
+  const projection = new SearchProjection({ source: store, logger: silentLogger });
+  await projection.onReset();
+  return { store, projection };
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe('SearchProjection answer bytes', () => {
   it('are made in the background after a rebuild, when the server is idle, so a page serialises no definition', async () => {
-    const store = new MemoryStore();
-    for (let i = 0; i < 120; i++)
-      await store.createComponent(makeComponent({ name: `svc-${String(i).padStart(3, '0')}` }));
-    const projection = new SearchProjection({ source: store, logger: silentLogger });
-    await projection.onReset();
+    const { projection } = await built(120);
     await idle();
     const stringified = definitionStringifies();
     const page = JSON.parse((await projection.page({ ...LIST })).toString('utf8')) as { items: { name: string }[] };
@@ -48,12 +54,8 @@ describe('SearchProjection answer bytes', () => {
   });
 
   it('a rebuild while they are being made answers the same pages as a quiet one', async () => {
-    const store = new MemoryStore();
-    for (let i = 0; i < 60; i++)
-      await store.createComponent(makeComponent({ name: `app-${String(i).padStart(2, '0')}` }));
-    const projection = new SearchProjection({ source: store, logger: silentLogger });
-    await projection.onReset();
-    await store.createComponent(makeComponent({ name: 'app-zz', description: 'Added between rebuilds' }));
+    const { store, projection } = await built(60);
+    await store.createComponent(makeComponent({ name: 'svc-zz', description: 'Added between rebuilds' }));
     await projection.onReset();
     await idle();
     const quiet = new SearchProjection({ source: store, logger: silentLogger });
