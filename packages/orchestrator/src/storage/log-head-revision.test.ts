@@ -73,6 +73,15 @@ describe('LogHeadRevision', () => {
     expect(log.reads).toBe(2);
   });
 
+  it('without a feed reads the head on every request, since nothing would move a held one', async () => {
+    const log = asyncLog(3);
+    const revision = new LogHeadRevision({ log });
+    expect(await revision.current()).toBe(3);
+    log.head = 4;
+    expect(await revision.current()).toBe(4);
+    expect(log.reads).toBe(2);
+  });
+
   it('stops following the feed when closed', async () => {
     const log = asyncLog(1);
     const feed = new LocalChangeFeed();

@@ -23,16 +23,19 @@ export class LogHeadRevision implements CatalogRevision {
   /** The newest head known to be committed, once one is known. */
   private known: number | null = null;
   private firstRead: Promise<number> | null = null;
+  private readonly following: boolean;
   private readonly unsubscribe: () => void;
 
   constructor(opts: { log: Pick<EventLog, 'headSequence' | 'headSequenceNow'>; feed?: HeadAnnouncements }) {
     this.log = opts.log;
-    this.unsubscribe =
-      opts.feed && !opts.log.headSequenceNow ? opts.feed.subscribe((head) => this.heard(head)) : () => {};
+    this.following = opts.feed !== undefined && !opts.log.headSequenceNow;
+    this.unsubscribe = this.following && opts.feed ? opts.feed.subscribe((head) => this.heard(head)) : () => {};
   }
 
   current(): number | Promise<number> {
     if (this.log.headSequenceNow) return this.log.headSequenceNow();
+    // Without a feed nothing would move a held head: every request reads it.
+    if (!this.following) return this.log.headSequence();
     if (this.known !== null) return this.known;
     // Until the first read answers, requests share it; a failed read is retried by the next request.
     if (this.firstRead) return this.firstRead;
