@@ -132,12 +132,20 @@ export class SearchProjection implements LogConsumer {
       }
     }
     const index = new SearchIndex();
+    // The definitions the index holds (a name's highest pick only where it differs from its latest):
+    // the ones whose answer bytes are worth making.
+    const indexed: ComponentDefinition[] = [];
+    const add = (pick: ComponentDefinition, high: ComponentDefinition) => {
+      index.upsert(pick, high);
+      indexed.push(pick);
+      if (high.version !== pick.version) indexed.push(high);
+    };
     // In name order, so each new name lands at the end of the index's name order.
-    for (const [name, def] of highest) index.upsert(latest.get(name) ?? def, def);
-    for (const [name, def] of latest) if (!highest.has(name)) index.upsert(def, def);
+    for (const [name, def] of highest) add(latest.get(name) ?? def, def);
+    for (const [name, def] of latest) if (!highest.has(name)) add(def, def);
     this.index = index;
     this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
-    this.prepareBytes(index, [...highest.values(), ...latest.values()]);
+    this.prepareBytes(index, indexed);
   }
 
   /**

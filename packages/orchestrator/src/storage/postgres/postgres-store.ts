@@ -179,12 +179,10 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   private readonly exactReads = new ReadBatcher<{ name: string; version: string }, string | null>({
     run: (keys) => this.readExact(keys),
   });
-  private readonly latestDefaultReads = new ReadBatcher<string, string | null>({
-    run: (names) => this.readLatest('latest_default', names),
-  });
-  private readonly latestAnyReads = new ReadBatcher<string, string | null>({
-    run: (names) => this.readLatest('latest_any', names),
-  });
+  private readonly latestReads: Record<LatestFlag, ReadBatcher<string, string | null>> = {
+    latest_default: new ReadBatcher({ run: (names) => this.readLatest('latest_default', names) }),
+    latest_any: new ReadBatcher({ run: (names) => this.readLatest('latest_any', names) }),
+  };
   private readonly readyPromise = new Promise<boolean>((resolve) => {
     this.settleReady = resolve;
   });
@@ -376,7 +374,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     name: string,
     opts: { includePrerelease?: boolean } = {},
   ): Promise<ComponentDefinition | null> {
-    const text = await this.latestReads(opts).load(name);
+    const text = await this.latestReads[latestFlag(opts)].load(name);
     return text === null ? null : (JSON.parse(text) as ComponentDefinition);
   }
 
@@ -386,12 +384,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 
   async getLatestComponentJson(name: string, opts: { includePrerelease?: boolean } = {}): Promise<StoredJson | null> {
-    const text = await this.latestReads(opts).load(name);
+    const text = await this.latestReads[latestFlag(opts)].load(name);
     return text === null ? null : storedJson(text);
-  }
-
-  private latestReads(opts: { includePrerelease?: boolean }): ReadBatcher<string, string | null> {
-    return opts.includePrerelease ? this.latestAnyReads : this.latestDefaultReads;
   }
 
   /** Definitions of (name, version) pairs in one prepared statement, in the pairs' order. */
@@ -409,7 +403,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 
   /** Latest definitions of names in one prepared statement, in the names' order. */
-  private readLatest(flag: 'latest_default' | 'latest_any', names: readonly string[]): Promise<(string | null)[]> {
+  private readLatest(flag: LatestFlag, names: readonly string[]): Promise<(string | null)[]> {
     return this.read('GetLatestComponent', async (q) => {
       const { rows } = await q.query<{ i: number; definition: string }>({
         name: `nestor_get_${flag}`,
@@ -1391,7 +1385,9 @@ function byOrdinal(count: number, rows: readonly { i: number; definition: string
   return out;
 }
 
-function latestFlag(query: { includePrerelease?: boolean | undefined }): string {
+type LatestFlag = 'latest_default' | 'latest_any';
+
+function latestFlag(query: { includePrerelease?: boolean | undefined }): LatestFlag {
   return query.includePrerelease ? 'latest_any' : 'latest_default';
 }
 
