@@ -14,6 +14,10 @@ export class NameOrder {
   private readonly slots: number[] = [];
   /** slot → label; grows with the name. */
   private labels = new Float64Array(64);
+  /** True while each slot was numbered after the last and its name sorted after all before it. */
+  private slotOrder = true;
+  /** slot → position in name order, made on first use after an insert. */
+  private positionOf: Int32Array | null = null;
 
   /** `nameOf`: the name a slot holds (slots are never renamed). */
   constructor(nameOf: (slot: number) => string) {
@@ -37,6 +41,23 @@ export class NameOrder {
   /** The label array itself, for tight loops (read only; replaced when it grows). */
   get labelArray(): Float64Array {
     return this.labels;
+  }
+
+  /**
+   * Whether slot order is name order (every slot was added with the next number and a name above
+   * every name before it, as a build from a listing adds them): a walk in slot order is in name order.
+   */
+  get inSlotOrder(): boolean {
+    return this.slotOrder;
+  }
+
+  /** slot → its position in name order (read only; made again after an insert). */
+  positions(): Int32Array {
+    if (this.positionOf) return this.positionOf;
+    const positions = new Int32Array(this.labels.length);
+    for (let i = 0; i < this.slots.length; i++) positions[this.slots[i] as number] = i;
+    this.positionOf = positions;
+    return positions;
   }
 
   /** Position of the first name strictly after `name`. */
@@ -73,6 +94,8 @@ export class NameOrder {
       }
       at = lo;
     }
+    if (at !== n || slot !== n) this.slotOrder = false;
+    this.positionOf = null;
     const below = at > 0 ? (this.labels[this.slots[at - 1] as number] as number) : 0;
     if (at === n) {
       this.slots.push(slot);

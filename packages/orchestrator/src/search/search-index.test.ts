@@ -174,7 +174,7 @@ const query = fc.record({
     ),
     { maxLength: 3 },
   ),
-  phrase: fc.constantFrom('', 'redis', 'postgres', 'aws-rds-3'),
+  phrase: fc.constantFrom('', 'redis', 'postgres', 'aws-rds-3', 'redis-1', 'po-2', 'k8s-kafka-0'),
   filters: fc.array(filter, { maxLength: 2 }),
   sort: fc.constantFrom<SortOrder>('relevance', 'name', 'updated'),
   after: fc.constantFrom('', 'aws-redis', 'p'),
@@ -191,6 +191,8 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['every word set probed and ranked through the name order', { broad: 1e9, dense: 1e9 }],
   ['every search gathered doc by doc', { broad: 0 }],
   ['no memory for word sets: each dropped as soon as another is kept', { keptBytes: 1 }],
+  ['broad searches walk the ranked docs to the end, no overlap scored up front', { broad: 1e9, overlap: 0, walk: 1e9 }],
+  ['broad searches give up walking at once and score the overlap', { broad: 1e9, overlap: 0, walk: 0 }],
 ];
 
 describe('SearchIndex', () => {
@@ -240,5 +242,46 @@ describe('SearchIndex', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('finds the docs a broad word ranks low or not at all: lifted by the other word, or named as the free text', () => {
+    // `p` is broad; the docs it matches best (in their names) hold `redis` only in their
+    // descriptions, while `redis-*` holds `p` only in its description: it must still lead the page.
+    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+    for (let i = 0; i < 12; i++) {
+      const def = definition(`postgres-${String(i).padStart(2, '0')}`, '1.0.0', ['redis'], opts);
+      catalog.set(def.name, { latest: def, highest: def });
+    }
+    for (let i = 0; i < 40; i++) {
+      const def = definition(`queue-${String(i).padStart(2, '0')}`, '1.0.0', ['pubsub'], opts);
+      catalog.set(def.name, { latest: def, highest: def });
+    }
+    const lifted = definition('redis-zz', '1.0.0', ['pubsub'], opts);
+    catalog.set(lifted.name, { latest: lifted, highest: lifted });
+    for (const [, tuning] of TUNINGS) {
+      const index = new SearchIndex(tuning);
+      for (const { latest, highest } of catalog.values()) index.upsert(latest, highest);
+      const asked: IndexQuery = {
+        view: 0,
+        words: ['p', 'redis'],
+        phrase: 'p redis',
+        filters: [],
+        sort: 'relevance',
+        after: '',
+        offset: 0,
+        limit: 3,
+        facets: [],
+        facetLimit: 10,
+      };
+      const result = shape(index.query(asked));
+      expect(result).toEqual(model(catalog, asked));
+      expect(result.page[0]?.[0]).toBe('redis-zz');
+      // Named exactly as the free text, outside the broad word, behind many docs of the other word.
+      const named: IndexQuery = { ...asked, words: ['queue', 'redis'], phrase: 'postgres-05', limit: 2 };
+      const answer = shape(index.query(named));
+      expect(answer).toEqual(model(catalog, named));
+      expect(answer.page[0]?.[0]).toBe('postgres-05');
+    }
   });
 });

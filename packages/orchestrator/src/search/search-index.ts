@@ -56,6 +56,9 @@ function scoreFrom(matched: number, weights: number, exactName: boolean): number
   return Math.round(s * 100) / 100;
 }
 
+/** The most recently updated docs a word set keeps per view (a page by update time is their head). */
+const RECENT_KEPT = 100;
+
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
@@ -67,13 +70,24 @@ const DELETION_MAX = 32;
  * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
  * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
  * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists).
+ * `overlap`, `walk`: in a broad search for a page of `need`, an overlap of at most `overlap` ×
+ * (`need` + 16) docs is scored doc by doc, and a walk down the broad word's ranked docs that has
+ * not ended after `walk` × (`need` + 16) of them scores the overlap doc by doc.
  */
 export interface SearchIndexTuning {
   broad: number;
   dense: number;
   keptBytes: number;
+  overlap: number;
+  walk: number;
 }
-const DEFAULT_TUNING: SearchIndexTuning = { broad: 16, dense: 16, keptBytes: 192 * 1024 * 1024 };
+const DEFAULT_TUNING: SearchIndexTuning = {
+  broad: 16,
+  dense: 16,
+  keptBytes: 192 * 1024 * 1024,
+  overlap: 4,
+  walk: 16,
+};
 
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
@@ -94,6 +108,10 @@ interface WordSet {
   counted: [number, number];
   /** Per view: docs best match first, then by name; made on first use. */
   ranked: [Int32Array | null, Int32Array | null];
+  /** Per view: the most recently updated docs, at least `RECENT_KEPT` of them; made on first use. */
+  recent: [Int32Array | null, Int32Array | null];
+  /** A bit per doc (every view); made on first use. */
+  bits: Uint32Array | null;
 }
 
 /** 0: stable (latest) view; 1: prereleases included. */
@@ -213,6 +231,10 @@ export class SearchIndex {
   private wordSetBytes = new WeakMap<WordSet, number>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
+  /** A bit per doc: the other words' docs of a broad search. */
+  private others = new Uint32Array(1);
+  /** Per view: a bit per doc in it; made on first use after a change. */
+  private viewBits: [Uint32Array | null, Uint32Array | null] = [null, null];
 
   /** Number of names. */
   get size(): number {
@@ -354,6 +376,7 @@ export class SearchIndex {
     this.wordTouched = new Int32Array(cap);
     this.hitDocs = new Int32Array(cap);
     this.filtered = new Int32Array(cap);
+    this.others = new Uint32Array((cap >> 5) + 1);
   }
 
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
@@ -621,6 +644,8 @@ export class SearchIndex {
       facetCounts: [null, null],
       counted: [0, 0],
       ranked: [null, null],
+      recent: [null, null],
+      bits: null,
     };
     this.keep(word, set);
     return set;
@@ -632,9 +657,10 @@ export class SearchIndex {
    */
   private keep(word: string, set: WordSet): void {
     if (!this.wordSets.has(word)) this.wordSets.set(word, set);
-    let bytes = set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0);
+    let bytes = set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.byteLength ?? 0);
+      bytes += set.recent[view]?.byteLength ?? 0;
     }
     this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
     this.wordSetBytes.set(set, bytes);
@@ -648,6 +674,7 @@ export class SearchIndex {
 
   /** Drops what was derived from the documents: called whenever one changes. */
   private forgetWordSets(): void {
+    this.viewBits = [null, null];
     if (this.wordSets.size === 0) return;
     this.wordSets.clear();
     this.wordSetBytes = new WeakMap();
@@ -711,46 +738,42 @@ export class SearchIndex {
     return counts;
   }
 
-  /** Docs of `set` in the view, best match first, then by name: a relevance page is its head. */
+  /**
+   * Docs of `set` in the view, best match first, then by name: a relevance page is its head. A
+   * counting sort by code over the docs in name order, which is their own order while every name
+   * arrived in order (a build from a listing), and a radix sort by name position otherwise: linear
+   * in the set, never a walk of the whole catalog or a comparison sort.
+   */
   private rankedOf(word: string, set: WordSet, view: View): Int32Array {
-    let ranked = set.ranked[view];
-    if (ranked) return ranked;
-    const total = this.totalOf(set, view);
-    ranked = new Int32Array(total);
+    const kept = set.ranked[view];
+    if (kept) return kept;
+    const { docs, codes } = set;
+    let held = new Int32Array(this.totalOf(set, view));
+    let n = 0;
+    for (let i = 0; i < docs.length; i++) if (this.inView(docs[i] as number, view)) held[n++] = i;
+    if (!this.order.inSlotOrder) {
+      const positions = this.order.positions();
+      const keys = new Int32Array(n);
+      for (let i = 0; i < n; i++) keys[i] = positions[(docs[held[i] as number] as number) >> 1] as number;
+      held = radixSort(held, keys, this.order.length);
+    }
     const byCode = new Int32Array(WEIGHTS.length + 1);
-    if (total * this.tuning.dense > this.size) {
-      // Counting sort by code over the names in order: no comparison sort of a large set.
-      const dense = this.denseOf(word, set);
-      for (let i = 0; i < set.docs.length; i++) {
-        if (this.inView(set.docs[i] as number, view))
-          byCode[set.codes[i] as number] = (byCode[set.codes[i] as number] as number) + 1;
-      }
-      let at = 0;
-      for (let c = WEIGHTS.length - 1; c >= 1; c--) {
-        const n = byCode[c] as number;
-        byCode[c] = at;
-        at += n;
-      }
-      for (let i = 0; i < this.order.length; i++) {
-        const slot = this.order.at(i);
-        if (this.present[2 * slot] === 0) continue;
-        const doc = this.viewDoc(slot, view);
-        const c = dense[doc] as number;
-        if (c === 0) continue;
-        ranked[byCode[c] as number] = doc;
-        byCode[c] = (byCode[c] as number) + 1;
-      }
-    } else {
-      let n = 0;
-      for (let i = 0; i < set.docs.length; i++) if (this.inView(set.docs[i] as number, view)) ranked[n++] = i;
-      const label = this.order.labelArray;
-      const { docs, codes } = set;
-      const order = Array.from(ranked, (i) => i).sort(
-        (a, b) =>
-          (codes[b] as number) - (codes[a] as number) ||
-          (label[(docs[a] as number) >> 1] as number) - (label[(docs[b] as number) >> 1] as number),
-      );
-      for (let i = 0; i < order.length; i++) ranked[i] = docs[order[i] as number] as number;
+    for (let i = 0; i < n; i++) {
+      const c = codes[held[i] as number] as number;
+      byCode[c] = (byCode[c] as number) + 1;
+    }
+    let at = 0;
+    for (let c = WEIGHTS.length - 1; c >= 1; c--) {
+      const count = byCode[c] as number;
+      byCode[c] = at;
+      at += count;
+    }
+    const ranked = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const j = held[i] as number;
+      const c = codes[j] as number;
+      ranked[byCode[c] as number] = docs[j] as number;
+      byCode[c] = (byCode[c] as number) + 1;
     }
     set.ranked[view] = ranked;
     this.keep(word, set);
@@ -880,12 +903,15 @@ export class SearchIndex {
   }
 
   /**
-   * Unfiltered words, one of which matches much of the catalog: that word's set (the largest) is
-   * never walked. Its total, facet counts and ranked docs are kept with it; the other words' docs
-   * are walked once each, scored, and those outside the large set add to its total and counts. A
-   * page by relevance is then the best of the other words' docs and the head of the large set's
-   * ranked docs (a doc matching more words always ranks above one matching fewer); by name, a walk
-   * of the name order probing the sets; by update time, the most recent of both.
+   * Unfiltered words, the largest of which (L) matches more than 1/`broad` of the docs. L is never
+   * walked: its total, facet counts, ranked docs and most recent docs are kept with it. The other
+   * words' docs are ORed as bits, a doc per bit; those outside L (read a word of bits at a time)
+   * are gathered, scored and counted; those inside it (the overlap) only ever through L's ranked
+   * docs. A relevance page is the best of the outside docs and a walk down L's ranked docs that
+   * stops once no doc further down can beat the page's last (a doc's score is bounded by its L
+   * match and the best the other words can add); an overlap too small for the walk to find soon is
+   * scored doc by doc instead. By name, the name order is walked testing the bits; by update
+   * time, the outside docs compete with L's kept most recent ones.
    */
   private broadSearch(q: IndexQuery, sets: readonly WordSet[]): IndexResult {
     const { view, words } = q;
@@ -895,40 +921,45 @@ export class SearchIndex {
     });
     const largeSet = sets[large] as WordSet;
     const largeWord = words[large] as string;
+    const lBits = this.bitsOf(largeWord, largeSet);
+    const viewBits = this.viewBitsOf(view);
     const probes = sets.map((set, w) => this.probeOf(words[w] as string, set));
-    const inLarge = probes[large] as Probe;
-    const exact = this.markExact(q.phrase);
-    const { score, hitDocs, touched, mark, matched } = this;
-    // The other words' docs, each once (bit 8 of `mark`), scored, in `hitDocs`; those the large
-    // set does not hold also in `touched`. Weights are summed in set order rather than word order:
-    // every weight is a multiple of 0.2, so the rounded score is the same either way.
-    let others = 0;
-    let outside = 0;
+    const { others, score, mark, touched: outsideDocs, hitDocs: scored } = this;
+    others.fill(0);
     sets.forEach((set, w) => {
       if (w === large) return;
-      const { docs, codes } = set;
-      for (let i = 0; i < docs.length; i++) {
-        const doc = docs[i] as number;
-        if (!this.inView(doc, view)) continue;
-        if (matched[doc] === 0) hitDocs[others++] = doc;
-        matched[doc] = (matched[doc] as number) + 1;
-        score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
+      if (set.bits !== null || this.isLarge(set)) {
+        const bits = this.bitsOf(words[w] as string, set);
+        for (let i = 0; i < bits.length; i++) others[i] = (others[i] as number) | (bits[i] as number);
+      } else {
+        const { docs } = set;
+        for (let i = 0; i < docs.length; i++) {
+          const doc = docs[i] as number;
+          others[doc >> 5] = (others[doc >> 5] as number) | (1 << (doc & 31));
+        }
       }
     });
-    for (let i = 0; i < others; i++) {
-      const doc = hitDocs[i] as number;
-      let m = matched[doc] as number;
-      let sum = score[doc] as number;
-      const c = inLarge(doc);
-      if (c === 0) touched[outside++] = doc;
-      else {
-        m++;
-        sum += WEIGHTS[c] as number;
+    let outside = 0;
+    let overlap = 0;
+    for (let i = 0; i < others.length; i++) {
+      const o = (others[i] as number) & (viewBits[i] as number);
+      if (o === 0) continue;
+      const l = lBits[i] as number;
+      if ((o & l) !== 0) overlap += popcount(o & l);
+      let x = o & ~l;
+      while (x !== 0) {
+        const low = x & -x;
+        x ^= low;
+        outsideDocs[outside++] = (i << 5) + 31 - Math.clz32(low);
       }
-      score[doc] = scoreFrom(m, sum, ((mark[doc] as number) & 2) === 2);
-      matched[doc] = 0;
-      mark[doc] = (mark[doc] as number) | 8;
     }
+    const exact = this.markExact(q.phrase);
+    let nScored = 0;
+    const scoreFor = (doc: number): void => {
+      score[doc] = this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2);
+      mark[doc] = (mark[doc] as number) | 16;
+      scored[nScored++] = doc;
+    };
     try {
       const total = this.totalOf(largeSet, view) + outside;
       let facets: Partial<Record<Facet, FacetCount[]>> = {};
@@ -936,34 +967,201 @@ export class SearchIndex {
         const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
         const ofLarge = this.facetCountsOf(largeWord, largeSet, view, wanted);
         const { counts } = this;
-        this.countValues(wanted, touched, outside);
-        facets = this.facetLists(
-          wanted,
-          (id) => (ofLarge[id] as number) + (counts[id] as number),
-          q.facets,
-          q.facetLimit,
-        );
+        if (sets.length === 2 && overlap < outside) {
+          // Two words overlapping less than the other one holds outside L: both words' kept counts
+          // less the overlap's.
+          const other = 1 - large;
+          const ofOther = this.facetCountsOf(words[other] as string, sets[other] as WordSet, view, wanted);
+          const both = this.filtered;
+          let n = 0;
+          for (let i = 0; i < others.length; i++) {
+            let x = (others[i] as number) & (viewBits[i] as number) & (lBits[i] as number);
+            while (x !== 0) {
+              const low = x & -x;
+              x ^= low;
+              both[n++] = (i << 5) + 31 - Math.clz32(low);
+            }
+          }
+          this.countValues(wanted, both, n);
+          facets = this.facetLists(
+            wanted,
+            (id) => (ofLarge[id] as number) + (ofOther[id] as number) - (counts[id] as number),
+            q.facets,
+            q.facetLimit,
+          );
+        } else {
+          this.countValues(wanted, outsideDocs, outside);
+          facets = this.facetLists(
+            wanted,
+            (id) => (ofLarge[id] as number) + (counts[id] as number),
+            q.facets,
+            q.facetLimit,
+          );
+        }
         for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
       }
       const need = q.offset + q.limit;
+      const label = this.order.labelArray;
       let page: number[];
       let more = need < total;
       if (q.sort === 'name') {
-        ({ page, more } = this.byNameProbing(inLarge, view, q.after, q.limit));
+        ({ page, more } = this.byNameInBits(lBits, others, view, q.after, q.limit));
+      } else if (q.sort === 'updated') {
+        const top = new TopDocs(need, this.updated, label);
+        for (let i = 0; i < outside; i++) top.push(outsideDocs[i] as number);
+        for (const doc of this.recentOf(largeWord, largeSet, view, need)) top.push(doc);
+        page = top.sorted().slice(q.offset);
       } else {
-        const onlyLarge =
-          q.sort === 'updated'
-            ? this.recentOfLarge(largeSet, view, need)
-            : this.headOfLarge(largeWord, largeSet, exact, view, need);
-        // The candidates are the other words' docs and, after them in `hitDocs`, the large set's.
-        let pool = others;
-        for (const doc of onlyLarge) {
-          score[doc] = this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2);
-          hitDocs[pool++] = doc;
+        const top = new TopDocs(need, score, label);
+        let outsideWalk = false;
+        if (sets.length > 2) {
+          // Many words: their docs are walked once each, summing matches — cheaper than probing every
+          // doc of the union in each word. This scores the overlap and the outside docs alike.
+          const { matched } = this;
+          const start = nScored;
+          sets.forEach((set, w) => {
+            if (w === large) return;
+            const { docs, codes } = set;
+            for (let i = 0; i < docs.length; i++) {
+              const doc = docs[i] as number;
+              if (!this.inView(doc, view)) continue;
+              if (matched[doc] === 0) scored[nScored++] = doc;
+              matched[doc] = (matched[doc] as number) + 1;
+              score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
+            }
+          });
+          const inLarge = probes[large] as Probe;
+          for (let i = start; i < nScored; i++) {
+            const doc = scored[i] as number;
+            let m = matched[doc] as number;
+            let sum = score[doc] as number;
+            const c = inLarge(doc);
+            if (c !== 0) {
+              m++;
+              sum += WEIGHTS[c] as number;
+            }
+            score[doc] = scoreFrom(m, sum, ((mark[doc] as number) & 2) === 2);
+            matched[doc] = 0;
+            mark[doc] = (mark[doc] as number) | 16;
+            top.push(doc);
+          }
+        } else if (sets.length === 1 || outside <= this.tuning.overlap * (need + 16)) {
+          for (let i = 0; i < outside; i++) {
+            const doc = outsideDocs[i] as number;
+            scoreFor(doc);
+            top.push(doc);
+          }
+        } else {
+          // Many docs of the other word outside L: they match it alone, so they rank in its order,
+          // and are walked after L (below) only as far as they can reach the page.
+          outsideWalk = true;
         }
-        const key = q.sort === 'updated' ? this.updated : score;
-        page = topDocs(hitDocs, pool, need, key, this.order.labelArray).slice(q.offset);
-        for (const doc of onlyLarge) score[doc] = 0;
+        // Docs named as the free text rank by a bonus no bound below counts: scored up front.
+        for (const doc of exact) {
+          const inUnion = (((lBits[doc >> 5] as number) | (others[doc >> 5] as number)) >>> (doc & 31)) & 1;
+          if (((mark[doc] as number) & 16) === 0 && inUnion === 1 && this.inView(doc, view)) {
+            scoreFor(doc);
+            top.push(doc);
+          }
+        }
+        const inLarge = probes[large] as Probe;
+        const ranked = this.rankedOf(largeWord, largeSet, view);
+        // The overlap of two words is met by walking both words' ranked docs side by side (a doc
+        // neither walk has reached scores at most what both walks' current matches add); more words,
+        // or an overlap small enough, are scored doc by doc. Once the overlap is scored (or the other
+        // word's walk has ended) every doc of L left matches L alone, and ranks in L's order.
+        let alone = sets.length > 2 || overlap <= this.tuning.overlap * (need + 16);
+        const scoreOverlap = () => {
+          for (let i = 0; i < others.length; i++) {
+            let x = (others[i] as number) & (viewBits[i] as number) & (lBits[i] as number);
+            while (x !== 0) {
+              const low = x & -x;
+              x ^= low;
+              const doc = (i << 5) + 31 - Math.clz32(low);
+              if (((mark[doc] as number) & 16) !== 0) continue;
+              scoreFor(doc);
+              top.push(doc);
+            }
+          }
+        };
+        if (alone && sets.length <= 2) scoreOverlap();
+        const otherWord = 1 - large;
+        const otherRanked = alone ? null : this.rankedOf(words[otherWord] as string, sets[otherWord] as WordSet, view);
+        const inOther = probes[otherWord] as Probe;
+        let atOther = 0;
+        const budget = this.tuning.walk * (need + 16);
+        for (let i = 0; i < ranked.length; i++) {
+          const doc = ranked[i] as number;
+          const c = inLarge(doc);
+          const pairing = !alone && otherRanked !== null;
+          const otherAt = pairing ? (otherRanked[atOther] as number) : doc;
+          const bound = pairing
+            ? scoreFrom(2, (WEIGHTS[c] as number) + (WEIGHTS[inOther(otherAt)] as number), false)
+            : scoreFrom(1, WEIGHTS[c] as number, false);
+          if (top.full) {
+            const worst = top.worst;
+            const last = score[worst] as number;
+            // A doc neither walk has reached that could tie the page's last comes after both walks'
+            // current docs in name order (each walk is in name order within a match code).
+            const tieLoses =
+              (label[doc >> 1] as number) > (label[worst >> 1] as number) ||
+              (label[otherAt >> 1] as number) > (label[worst >> 1] as number);
+            if (bound < last || (bound === last && tieLoses)) break;
+          }
+          if (((mark[doc] as number) & 18) === 0) {
+            const inOthers = ((others[doc >> 5] as number) >>> (doc & 31)) & 1;
+            if (inOthers === 0) {
+              score[doc] = scoreFrom(1, WEIGHTS[c] as number, false);
+              mark[doc] = (mark[doc] as number) | 16;
+              scored[nScored++] = doc;
+              top.push(doc);
+            } else if (!alone) {
+              scoreFor(doc);
+              top.push(doc);
+            }
+          }
+          if (alone || otherRanked === null) continue;
+          const next = otherRanked[atOther++] as number;
+          if (((mark[next] as number) & 18) === 0 && inLarge(next) !== 0) {
+            scoreFor(next);
+            top.push(next);
+          }
+          if (atOther >= otherRanked.length) {
+            alone = true;
+          } else if (i >= budget) {
+            // The overlap holds few docs as good as the page: score it whole, then walk on for L alone.
+            alone = true;
+            scoreOverlap();
+          }
+        }
+        if (outsideWalk) {
+          const other = 1 - large;
+          const inOther = probes[other] as Probe;
+          const otherRanked = this.rankedOf(words[other] as string, sets[other] as WordSet, view);
+          for (let i = 0; i < otherRanked.length; i++) {
+            const doc = otherRanked[i] as number;
+            const c = inOther(doc);
+            const bound = scoreFrom(1, WEIGHTS[c] as number, false);
+            if (top.full) {
+              const worst = top.worst;
+              const last = score[worst] as number;
+              if (bound < last || (bound === last && (label[doc >> 1] as number) > (label[worst >> 1] as number)))
+                break;
+            }
+            if (((mark[doc] as number) & 18) !== 0 || ((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) continue;
+            score[doc] = bound;
+            mark[doc] = (mark[doc] as number) | 16;
+            scored[nScored++] = doc;
+            top.push(doc);
+          }
+        }
+        page = top.sorted().slice(q.offset);
+        return {
+          hits: page.map((doc) => ({ component: this.docs[doc] as ComponentDefinition, score: score[doc] as number })),
+          more,
+          total,
+          facets,
+        };
       }
       return {
         hits: page.map((doc) => ({
@@ -975,64 +1173,71 @@ export class SearchIndex {
         facets,
       };
     } finally {
-      for (let i = 0; i < others; i++) {
-        const doc = hitDocs[i] as number;
+      for (let i = 0; i < nScored; i++) {
+        const doc = scored[i] as number;
         score[doc] = 0;
-        mark[doc] = (mark[doc] as number) & ~8;
+        mark[doc] = (mark[doc] as number) & ~16;
       }
       this.unmark(exact);
     }
   }
 
-  /**
-   * A page in name order after `after` of the docs the large set or another word's walk (bit 8
-   * of `mark`) holds, walking the name order.
-   */
-  private byNameProbing(inLarge: Probe, view: View, after: string, limit: number) {
+  /** A page in name order after `after` of the view's docs in L's bits or the other words' bits. */
+  private byNameInBits(lBits: Uint32Array, others: Uint32Array, view: View, after: string, limit: number) {
     const page: number[] = [];
-    const { mark } = this;
     for (let i = after === '' ? 0 : this.order.after(after); i < this.order.length; i++) {
       const slot = this.order.at(i);
       if (this.present[2 * slot] === 0) continue;
       const doc = this.viewDoc(slot, view);
-      if (((mark[doc] as number) & 8) === 0 && inLarge(doc) === 0) continue;
+      if (((((lBits[doc >> 5] as number) | (others[doc >> 5] as number)) >>> (doc & 31)) & 1) === 0) continue;
       if (page.length === limit) return { page, more: true };
       page.push(doc);
     }
     return { page, more: false };
   }
 
-  /** The `need` most recently updated docs of the large set in the view that no other word matches. */
-  private recentOfLarge(set: WordSet, view: View, need: number): number[] {
+  /** The `need` most recently updated docs of `set` in the view (kept: at least `RECENT_KEPT`). */
+  private recentOf(word: string, set: WordSet, view: View, need: number): Int32Array {
+    const kept = set.recent[view];
+    if (kept && (kept.length >= need || kept.length === this.totalOf(set, view))) return kept;
     const pool = this.wordTouched;
     let n = 0;
     for (let i = 0; i < set.docs.length; i++) {
       const doc = set.docs[i] as number;
-      if (((this.mark[doc] as number) & 8) === 0 && this.inView(doc, view)) pool[n++] = doc;
+      if (this.inView(doc, view)) pool[n++] = doc;
     }
-    return topDocs(pool, n, need, this.updated, this.order.labelArray);
+    const recent = Int32Array.from(topDocs(pool, n, Math.max(need, RECENT_KEPT), this.updated, this.order.labelArray));
+    set.recent[view] = recent;
+    this.keep(word, set);
+    return recent;
   }
 
-  /**
-   * The `need` most relevant docs of the large set in the view that no other word matches: the
-   * head of its ranked docs, with those named exactly as the free text added (they rank by score).
-   */
-  private headOfLarge(word: string, set: WordSet, exact: readonly number[], view: View, need: number): number[] {
-    const { mark } = this;
-    const out: number[] = [];
-    const probe = this.probeOf(word, set);
-    for (const doc of exact) {
-      if (((mark[doc] as number) & 8) === 0 && this.inView(doc, view) && probe(doc) !== 0) out.push(doc);
+  /** A bit per doc of `set`, made on first use. */
+  private bitsOf(word: string, set: WordSet): Uint32Array {
+    if (set.bits) return set.bits;
+    const bits = new Uint32Array(this.others.length);
+    const { docs } = set;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i] as number;
+      bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
     }
-    const ranked = this.rankedOf(word, set, view);
-    let taken = 0;
-    for (let i = 0; i < ranked.length && taken < need; i++) {
-      const doc = ranked[i] as number;
-      if (((mark[doc] as number) & 10) !== 0) continue;
-      out.push(doc);
-      taken++;
+    set.bits = bits;
+    this.keep(word, set);
+    return bits;
+  }
+
+  /** A bit per doc in the view, made on first use after a change. */
+  private viewBitsOf(view: View): Uint32Array {
+    let bits = this.viewBits[view];
+    if (bits) return bits;
+    bits = new Uint32Array(this.others.length);
+    for (let slot = 0; slot < this.slotName.length; slot++) {
+      if (this.present[2 * slot] === 0) continue;
+      const doc = this.viewDoc(slot, view);
+      bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
     }
-    return out;
+    this.viewBits[view] = bits;
+    return bits;
   }
 
   /** The indexed words a query word matches, with the quality of the match. */
@@ -1270,7 +1475,76 @@ function removeSorted(list: number[], value: number): void {
   if (list[at] === value) list.splice(at, 1);
 }
 
-const ZERO_KEY = new Float64Array(0);
+/** The first `k` docs pushed: highest `key` first (none: name order alone), ties by name label. */
+class TopDocs {
+  /** Max-heap by `before`: the root is the last of the best k so far. */
+  private readonly heap: number[] = [];
+  private readonly k: number;
+  private readonly key: Float64Array | null;
+  private readonly label: Float64Array;
+
+  constructor(k: number, key: Float64Array | null, label: Float64Array) {
+    this.k = k;
+    this.key = key;
+    this.label = label;
+  }
+
+  /** Whether `k` docs are held: a doc must then come before `worst` to enter. */
+  get full(): boolean {
+    return this.heap.length >= this.k;
+  }
+
+  /** The last of the best docs held. */
+  get worst(): number {
+    return this.heap[0] as number;
+  }
+
+  private before(a: number, b: number): boolean {
+    const { key, label } = this;
+    if (key !== null) {
+      const ka = key[a] as number;
+      const kb = key[b] as number;
+      if (ka !== kb) return ka > kb;
+    }
+    return (label[a >> 1] as number) < (label[b >> 1] as number);
+  }
+
+  push(doc: number): void {
+    const { heap } = this;
+    if (this.k <= 0) return;
+    if (heap.length < this.k) {
+      let c = heap.length;
+      heap.push(doc);
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!this.before(heap[p] as number, heap[c] as number)) break;
+        [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
+        c = p;
+      }
+      return;
+    }
+    const top = heap[0] as number;
+    if (this.key !== null && (this.key[doc] as number) < (this.key[top] as number)) return;
+    if (!this.before(doc, top)) return;
+    heap[0] = doc;
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1;
+      const r = l + 1;
+      let m = p;
+      if (l < heap.length && this.before(heap[m] as number, heap[l] as number)) m = l;
+      if (r < heap.length && this.before(heap[m] as number, heap[r] as number)) m = r;
+      if (m === p) break;
+      [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
+      p = m;
+    }
+  }
+
+  /** The docs held, best first. */
+  sorted(): number[] {
+    return this.heap.sort((a, b) => (this.before(a, b) ? -1 : this.before(b, a) ? 1 : 0));
+  }
+}
 
 /**
  * The first `k` of the first `n` docs of `docs`: highest `key` first (none: name order alone),
@@ -1279,46 +1553,50 @@ const ZERO_KEY = new Float64Array(0);
  */
 function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | null, label: Float64Array): number[] {
   if (k <= 0 || n === 0) return [];
-  const keyOf = key ?? ZERO_KEY;
-  const keyed = key !== null;
-  const before = (a: number, b: number): boolean => {
-    if (keyed) {
-      const ka = keyOf[a] as number;
-      const kb = keyOf[b] as number;
-      if (ka !== kb) return ka > kb;
+  const top = new TopDocs(k, key, label);
+  for (let i = 0; i < n; i++) top.push(docs[i] as number);
+  return top.sorted();
+}
+
+/** `items` ordered by their `keys` (each below `bound`), stable: least significant byte first. */
+function radixSort(
+  items: Int32Array<ArrayBuffer>,
+  keys: Int32Array<ArrayBuffer>,
+  bound: number,
+): Int32Array<ArrayBuffer> {
+  let from = items;
+  let fromKeys = keys;
+  let to = new Int32Array(items.length);
+  let toKeys = new Int32Array(items.length);
+  const counts = new Int32Array(256);
+  for (let shift = 0; shift === 0 || bound >>> shift > 0; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < from.length; i++) {
+      const digit = ((fromKeys[i] as number) >>> shift) & 255;
+      counts[digit] = (counts[digit] as number) + 1;
     }
-    return (label[a >> 1] as number) < (label[b >> 1] as number);
-  };
-  // Max-heap by `before`: the root is the last of the best k so far.
-  const heap: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const doc = docs[i] as number;
-    if (heap.length < k) {
-      let c = heap.length;
-      heap.push(doc);
-      while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!before(heap[p] as number, heap[c] as number)) break;
-        [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
-        c = p;
-      }
-      continue;
+    let at = 0;
+    for (let d = 0; d < 256; d++) {
+      const count = counts[d] as number;
+      counts[d] = at;
+      at += count;
     }
-    const top = heap[0] as number;
-    if (keyed && (keyOf[doc] as number) < (keyOf[top] as number)) continue;
-    if (!before(doc, top)) continue;
-    heap[0] = doc;
-    let p = 0;
-    for (;;) {
-      const l = 2 * p + 1;
-      const r = l + 1;
-      let m = p;
-      if (l < heap.length && before(heap[m] as number, heap[l] as number)) m = l;
-      if (r < heap.length && before(heap[m] as number, heap[r] as number)) m = r;
-      if (m === p) break;
-      [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
-      p = m;
+    for (let i = 0; i < from.length; i++) {
+      const digit = ((fromKeys[i] as number) >>> shift) & 255;
+      const place = counts[digit] as number;
+      counts[digit] = place + 1;
+      to[place] = from[i] as number;
+      toKeys[place] = fromKeys[i] as number;
     }
+    [from, to] = [to, from];
+    [fromKeys, toKeys] = [toKeys, fromKeys];
   }
-  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  return from;
+}
+
+/** Set bits in a 32-bit word. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
