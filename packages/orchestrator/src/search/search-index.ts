@@ -32,28 +32,38 @@ const PREFIX = 0.8;
 const TYPO = 0.6;
 const QUALITIES = [EXACT, PREFIX, TYPO];
 /**
- * Every weight a word can add (field group weight × match quality) in ascending order: a doc's best
- * match for a word is kept as a one-byte code into this table, which orders as the weights do.
+ * Scores are kept in fifths: every weight is a multiple of 0.2, so in fifths each is a whole
+ * number, sums are exact whatever order they are added in, and ranking compares them without
+ * rounding. A score leaves the index in points, rounded to cents (`publicScore`).
+ */
+const FIFTHS = 5;
+const weightOf = (group: number, quality: number) => Math.round(group * quality * FIFTHS);
+/**
+ * Every weight a word can add (field group weight × match quality, in fifths) in ascending order: a
+ * doc's best match for a word is kept as a one-byte code into this table, which orders as the weights do.
  */
 const WEIGHTS = Float64Array.from(
-  [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => g * q))].sort((a, b) => a - b),
+  [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => weightOf(g, q)))].sort((a, b) => a - b),
 );
 /** quality → group → code into `WEIGHTS`. */
 const WEIGHT_CODE = new Map<number, Uint8Array>(
-  QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(g * q))]),
+  QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(weightOf(g, q)))]),
 );
 /** Added per query word a document matches: every-word matches rank above some-word ones. */
-const WORD_MATCH = 1_000_000;
+const WORD_MATCH = 1_000_000 * FIFTHS;
 /** Added when the free text is exactly the component's name. */
-const EXACT_NAME = 100_000;
+const EXACT_NAME = 100_000 * FIFTHS;
 /**
- * A hit's score: every-word matches above some-word ones, then the summed weights of its matches,
- * plus the exact-name bonus; rounded to cents (weights are multiples of 0.2, so the order the
- * weights were summed in does not show).
+ * A hit's score in fifths: every-word matches above some-word ones, then the summed weights of its
+ * matches, plus the exact-name bonus.
  */
 function scoreFrom(matched: number, weights: number, exactName: boolean): number {
-  const s = matched * WORD_MATCH + weights + (exactName ? EXACT_NAME : 0);
-  return Math.round(s * 100) / 100;
+  return matched * WORD_MATCH + weights + (exactName ? EXACT_NAME : 0);
+}
+
+/** A score as answers carry it: in points, rounded to cents. */
+function publicScore(fifths: number): number {
+  return Math.round(fifths * (100 / FIFTHS)) / 100;
 }
 
 /** The most recently updated docs a word set keeps per view (a page by update time is their head). */
@@ -319,7 +329,7 @@ export class SearchIndex {
       return {
         hits: page.map((doc) => ({
           component: this.docs[doc] as ComponentDefinition,
-          score: searching ? (this.score[doc] as number) : 0,
+          score: searching ? publicScore(this.score[doc] as number) : 0,
         })),
         more,
         total: n,
@@ -1024,7 +1034,7 @@ export class SearchIndex {
             const { docs, codes } = set;
             for (let i = 0; i < docs.length; i++) {
               const doc = docs[i] as number;
-              if (!this.inView(doc, view)) continue;
+              if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
               if (matched[doc] === 0) scored[nScored++] = doc;
               matched[doc] = (matched[doc] as number) + 1;
               score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
@@ -1035,7 +1045,7 @@ export class SearchIndex {
             const doc = scored[i] as number;
             let m = matched[doc] as number;
             let sum = score[doc] as number;
-            const c = inLarge(doc);
+            const c = (((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0 ? 0 : inLarge(doc);
             if (c !== 0) {
               m++;
               sum += WEIGHTS[c] as number;
@@ -1157,7 +1167,10 @@ export class SearchIndex {
         }
         page = top.sorted().slice(q.offset);
         return {
-          hits: page.map((doc) => ({ component: this.docs[doc] as ComponentDefinition, score: score[doc] as number })),
+          hits: page.map((doc) => ({
+            component: this.docs[doc] as ComponentDefinition,
+            score: publicScore(score[doc] as number),
+          })),
           more,
           total,
           facets,
@@ -1166,7 +1179,7 @@ export class SearchIndex {
       return {
         hits: page.map((doc) => ({
           component: this.docs[doc] as ComponentDefinition,
-          score: this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2),
+          score: publicScore(this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2)),
         })),
         more,
         total,
