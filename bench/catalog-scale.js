@@ -3,7 +3,7 @@
 // every request is a different query from a realistic log, each figure a ratio against a bare
 // node:http server returning a body of the same size for each request, in the same run.
 //
-//   node bench/catalog-scale.js [--components 100000] [--queries 60000] [--duration 10]
+//   node bench/catalog-scale.js [--components 100000] [--queries 100000] [--duration 10]
 //                               [--stores sqlite,postgres] [--quick]
 // `npm run bench` runs it as the `scale` suite. `--quick` is a smoke run (2 000 components, 2 s).
 // PostgreSQL: NESTOR_BENCH_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test, in a fresh
@@ -348,7 +348,7 @@ async function benchStore(store, { components, duration, bare, names, logs, post
 /** The entry point `npm run bench` calls (bench/run.js, suite `scale`). */
 export async function benchCatalogScale({
   components = 100_000,
-  queries = 60_000,
+  queries = 100_000,
   duration = 10,
   stores = ['sqlite', 'postgres'],
 } = {}) {
@@ -414,7 +414,7 @@ export function parseScaleArgs(args, { standalone = true } = {}) {
   const quick = args.includes('--quick');
   return {
     components: Number(arg('scale-components', shared('components', quick ? 2_000 : 100_000))),
-    queries: Number(arg('queries', quick ? 1_000 : 60_000)),
+    queries: Number(arg('queries', quick ? 1_000 : 100_000)),
     duration: Number(arg('scale-duration', shared('duration', quick ? 2 : 10))),
     stores: arg('stores', 'sqlite,postgres').split(','),
   };

@@ -187,8 +187,8 @@ const query = fc.record({
 /** The default plans, and tunings that push a small catalog through the others (see `SearchIndexTuning`). */
 const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['default plans', {}],
-  ['word sets searched, not probed; ranked lists sorted', { broad: 1e9, dense: 1e-9 }],
-  ['every word set probed and ranked through the name order', { broad: 1e9, dense: 1e9 }],
+  ['every search broad; word sets searched, not probed', { broad: 1e9, dense: 1e-9 }],
+  ['every search broad; every word set probed through per-doc codes', { broad: 1e9, dense: 1e9 }],
   ['every search gathered doc by doc', { broad: 0 }],
   ['no memory for word sets: each dropped as soon as another is kept', { keptBytes: 1 }],
   ['broad searches walk the ranked docs to the end, no overlap scored up front', { broad: 1e9, overlap: 0, walk: 1e9 }],

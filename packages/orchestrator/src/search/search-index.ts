@@ -80,9 +80,10 @@ const DELETION_MAX = 32;
  * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
  * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
  * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists).
- * `overlap`, `walk`: in a broad search for a page of `need`, an overlap of at most `overlap` ×
- * (`need` + 16) docs is scored doc by doc, and a walk down the broad word's ranked docs that has
- * not ended after `walk` × (`need` + 16) of them scores the overlap doc by doc.
+ * `overlap`, `walk`: in a broad search for a page of `need`, an overlap with the broad word (and,
+ * for two words, the other word's docs outside it) of at most `overlap` × (`need` + 16) docs is
+ * scored doc by doc rather than met through ranked orders, and a walk down the ranked orders that
+ * has not ended after `walk` × (`need` + 16) steps scores the overlap doc by doc.
  */
 export interface SearchIndexTuning {
   broad: number;
