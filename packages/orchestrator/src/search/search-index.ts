@@ -244,6 +244,8 @@ export class SearchIndex {
   private counts = new Int32Array(0);
   /** A bit per doc: the other words' docs of a broad search. */
   private others = new Uint32Array(1);
+  /** A bit per doc, all zero between uses: a word set's docs put in order. */
+  private sortBits = new Uint32Array(1);
   /** Per view: a bit per doc in it; made on first use after a change. */
   private viewBits: [Uint32Array | null, Uint32Array | null] = [null, null];
 
@@ -388,6 +390,7 @@ export class SearchIndex {
     this.hitDocs = new Int32Array(cap);
     this.filtered = new Int32Array(cap);
     this.others = new Uint32Array((cap >> 5) + 1);
+    this.sortBits = new Uint32Array((cap >> 5) + 1);
   }
 
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
@@ -614,6 +617,10 @@ export class SearchIndex {
     }
     const { wordBest, wordTouched } = this;
     let count = 0;
+    // Each posting list is in doc order as long as docs were indexed in order; a word with one
+    // expansion then needs no sort.
+    let ascending = true;
+    let last = -1;
     for (const [term, quality] of this.expand(word)) {
       const code = WEIGHT_CODE.get(quality) as Uint8Array;
       const list = this.postings.get(term) as number[];
@@ -622,12 +629,18 @@ export class SearchIndex {
         const doc = entry >> 2;
         const c = code[entry & 3] as number;
         const best = wordBest[doc] as number;
-        if (best === 0) wordTouched[count++] = doc;
+        if (best === 0) {
+          wordTouched[count++] = doc;
+          if (doc < last) ascending = false;
+          last = doc;
+        }
         if (c > best) wordBest[doc] = c;
       }
     }
-    const docs = new Int32Array(count);
-    const codes = new Uint8Array(count);
+    // One allocation without zero-filling for both arrays: every element is written below.
+    const bytes = Buffer.allocUnsafeSlow(count * 5).buffer;
+    const docs = new Int32Array(bytes, 0, count);
+    const codes = new Uint8Array(bytes, count * 4, count);
     if (count * 8 > wordBest.length) {
       // Most of the catalog: a pass over the codes yields the docs in order, cheaper than a sort.
       let n = 0;
@@ -639,8 +652,30 @@ export class SearchIndex {
         wordBest[doc] = 0;
       }
     } else {
-      docs.set(wordTouched.subarray(0, count));
-      docs.sort();
+      if (ascending) {
+        docs.set(wordTouched.subarray(0, count));
+      } else if (count > 256) {
+        // A bit per doc read back in order: cheaper than a comparison sort past a few hundred docs.
+        const bits = this.sortBits;
+        for (let i = 0; i < count; i++) {
+          const doc = wordTouched[i] as number;
+          bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
+        }
+        let n = 0;
+        for (let w = 0; n < count; w++) {
+          let x = bits[w] as number;
+          if (x === 0) continue;
+          bits[w] = 0;
+          while (x !== 0) {
+            const low = x & -x;
+            x ^= low;
+            docs[n++] = (w << 5) + 31 - Math.clz32(low);
+          }
+        }
+      } else {
+        docs.set(wordTouched.subarray(0, count));
+        docs.sort();
+      }
       for (let i = 0; i < count; i++) {
         const doc = docs[i] as number;
         codes[i] = wordBest[doc] as number;
