@@ -967,8 +967,11 @@ export class SearchIndex {
     });
     const largeSet = sets[large] as WordSet;
     const largeWord = words[large] as string;
-    const lBits = this.bitsOf(largeWord, largeSet);
-    const viewBits = this.viewBitsOf(view);
+    // One word alone needs no bits unless a page by name tests them: its total, counts and orders
+    // are all kept with it.
+    const single = sets.length === 1;
+    const lBits = single && q.sort !== 'name' ? null : this.bitsOf(largeWord, largeSet);
+    const viewBits = single ? null : this.viewBitsOf(view);
     const probes = sets.map((set, w) => this.probeOf(words[w] as string, set));
     const { others, score, mark, touched: outsideDocs, hitDocs: scored } = this;
     others.fill(0);
@@ -987,7 +990,7 @@ export class SearchIndex {
     });
     let outside = 0;
     let overlap = 0;
-    for (let i = 0; i < others.length; i++) {
+    for (let i = 0; lBits !== null && viewBits !== null && i < others.length; i++) {
       const o = (others[i] as number) & (viewBits[i] as number);
       if (o === 0) continue;
       const l = lBits[i] as number;
@@ -1021,7 +1024,8 @@ export class SearchIndex {
           const both = this.filtered;
           let n = 0;
           for (let i = 0; i < others.length; i++) {
-            let x = (others[i] as number) & (viewBits[i] as number) & (lBits[i] as number);
+            let x =
+              (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
             while (x !== 0) {
               const low = x & -x;
               x ^= low;
@@ -1051,7 +1055,7 @@ export class SearchIndex {
       let page: number[];
       let more = need < total;
       if (q.sort === 'name') {
-        ({ page, more } = this.byNameInBits(lBits, others, view, q.after, q.limit));
+        ({ page, more } = this.byNameInBits(lBits as Uint32Array, others, view, q.after, q.limit));
       } else if (q.sort === 'updated') {
         const top = new TopDocs(need, this.updated, label);
         for (let i = 0; i < outside; i++) top.push(outsideDocs[i] as number);
@@ -1070,7 +1074,7 @@ export class SearchIndex {
             const { docs, codes } = set;
             for (let i = 0; i < docs.length; i++) {
               const doc = docs[i] as number;
-              if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
+              if (((((viewBits as Uint32Array)[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
               if (matched[doc] === 0) scored[nScored++] = doc;
               matched[doc] = (matched[doc] as number) + 1;
               score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
@@ -1081,7 +1085,7 @@ export class SearchIndex {
             const doc = scored[i] as number;
             let m = matched[doc] as number;
             let sum = score[doc] as number;
-            const c = (((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0 ? 0 : inLarge(doc);
+            const c = ((((lBits as Uint32Array)[doc >> 5] as number) >>> (doc & 31)) & 1) === 0 ? 0 : inLarge(doc);
             if (c !== 0) {
               m++;
               sum += WEIGHTS[c] as number;
@@ -1104,8 +1108,9 @@ export class SearchIndex {
         }
         // Docs named as the free text rank by a bonus no bound below counts: scored up front.
         for (const doc of exact) {
-          const inUnion = (((lBits[doc >> 5] as number) | (others[doc >> 5] as number)) >>> (doc & 31)) & 1;
-          if (((mark[doc] as number) & 16) === 0 && inUnion === 1 && this.inView(doc, view)) {
+          const inOthers = ((others[doc >> 5] as number) >>> (doc & 31)) & 1;
+          const inUnion = inOthers === 1 || (probes[large] as Probe)(doc) !== 0;
+          if (((mark[doc] as number) & 16) === 0 && inUnion && this.inView(doc, view)) {
             scoreFor(doc);
             top.push(doc);
           }
@@ -1119,7 +1124,8 @@ export class SearchIndex {
         let alone = sets.length > 2 || overlap <= this.tuning.overlap * (need + 16);
         const scoreOverlap = () => {
           for (let i = 0; i < others.length; i++) {
-            let x = (others[i] as number) & (viewBits[i] as number) & (lBits[i] as number);
+            let x =
+              (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
             while (x !== 0) {
               const low = x & -x;
               x ^= low;
@@ -1130,7 +1136,7 @@ export class SearchIndex {
             }
           }
         };
-        if (alone && sets.length <= 2) scoreOverlap();
+        if (alone && sets.length === 2) scoreOverlap();
         const otherWord = 1 - large;
         const otherRanked = alone ? null : this.rankedOf(words[otherWord] as string, sets[otherWord] as WordSet, view);
         const inOther = probes[otherWord] as Probe;
@@ -1194,7 +1200,8 @@ export class SearchIndex {
               if (bound < last || (bound === last && (label[doc >> 1] as number) > (label[worst >> 1] as number)))
                 break;
             }
-            if (((mark[doc] as number) & 18) !== 0 || ((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) continue;
+            if (((mark[doc] as number) & 18) !== 0 || (((lBits as Uint32Array)[doc >> 5] as number) >>> (doc & 31)) & 1)
+              continue;
             score[doc] = bound;
             mark[doc] = (mark[doc] as number) | 16;
             scored[nScored++] = doc;
