@@ -27,7 +27,14 @@ function definition(
   name: string,
   version: string,
   words: string[],
-  opts: { provider: string; category: string; labels: Record<string, string>; engines: string[]; updated: number },
+  opts: {
+    provider: string;
+    category: string;
+    labels: Record<string, string>;
+    engines: string[];
+    updated: number;
+    orphaned?: boolean;
+  },
 ): ComponentDefinition {
   const spec = makeComponent({
     name,
@@ -41,7 +48,8 @@ function definition(
     maturity: opts.updated % 3 === 0 ? 'beta' : 'stable',
   });
   const at = new Date(Date.UTC(2026, 0, 1) + (opts.updated % 7) * 86_400_000).toISOString();
-  return { ...spec, created_at: at, updated_at: at, deprecated: null, revision: opts.updated };
+  const orphaned = opts.orphaned ? { source: 'platform', at } : null;
+  return { ...spec, created_at: at, updated_at: at, deprecated: null, revision: opts.updated, orphaned };
 }
 
 function groups(def: ComponentDefinition): Map<string, number> {
@@ -81,8 +89,10 @@ function quality(query: string, word: string): number {
 
 function model(catalog: Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>, q: IndexQuery) {
   const docs = [...catalog.values()].map((p) => (q.view === 1 ? p.highest : p.latest));
-  const filtered = docs.filter((d) =>
-    q.filters.every((f) => values(d).some(([k, v]) => k === f.facet && v === f.value)),
+  const filtered = docs.filter(
+    (d) =>
+      q.filters.every((f) => values(d).some(([k, v]) => k === f.facet && v === f.value)) &&
+      (!q.orphaned || Boolean(d.orphaned)),
   );
   const scored: { def: ComponentDefinition; score: number }[] = [];
   for (const def of filtered) {
@@ -153,6 +163,7 @@ const spec = fc.record({
   labels: fc.dictionary(fc.constantFrom('team', 'tier'), fc.constantFrom('data', 'platform', '1', '2'), { maxKeys: 2 }),
   engines: fc.subarray(['terraform', 'pulumi', 'crossplane', 'ansible'], { minLength: 1 }),
   updated: fc.integer({ min: 1, max: 1000 }),
+  orphaned: fc.boolean(),
   prerelease: fc.option(fc.array(fc.constantFrom(...VOCAB), { maxLength: 2 })),
   remove: fc.boolean(),
 });
@@ -176,6 +187,7 @@ const query = fc.record({
   ),
   phrase: fc.constantFrom('', 'redis', 'postgres', 'aws-rds-3', 'redis-1', 'po-2', 'k8s-kafka-0'),
   filters: fc.array(filter, { maxLength: 2 }),
+  orphaned: fc.boolean(),
   sort: fc.constantFrom<SortOrder>('relevance', 'name', 'updated'),
   after: fc.constantFrom('', 'aws-redis', 'p'),
   offset: fc.integer({ min: 0, max: 6 }),
@@ -193,6 +205,8 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['no memory for word sets: each dropped as soon as another is kept', { keptBytes: 1 }],
   ['broad searches walk the ranked docs to the end, no overlap scored up front', { broad: 1e9, overlap: 0, walk: 1e9 }],
   ['broad searches give up walking at once and score the overlap', { broad: 1e9, overlap: 0, walk: 0 }],
+  ['filtered searches always gather the words first', { wordsFirst: 0 }],
+  ['filtered searches always walk the filtered docs', { wordsFirst: 1e9 }],
 ];
 
 describe('SearchIndex', () => {

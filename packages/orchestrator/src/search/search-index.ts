@@ -84,6 +84,8 @@ const DELETION_MAX = 32;
  * for two words, the other word's docs outside it) of at most `overlap` × (`need` + 16) docs is
  * scored doc by doc rather than met through ranked orders, and a walk down the ranked orders that
  * has not ended after `walk` × (`need` + 16) steps scores the overlap doc by doc.
+ * `wordsFirst`: a filtered search whose words match fewer than 1/`wordsFirst` of the docs the
+ * shortest filter list holds gathers the words' docs and checks the filters on each.
  */
 export interface SearchIndexTuning {
   broad: number;
@@ -91,6 +93,7 @@ export interface SearchIndexTuning {
   keptBytes: number;
   overlap: number;
   walk: number;
+  wordsFirst: number;
 }
 const DEFAULT_TUNING: SearchIndexTuning = {
   broad: 16,
@@ -98,7 +101,16 @@ const DEFAULT_TUNING: SearchIndexTuning = {
   keptBytes: 192 * 1024 * 1024,
   overlap: 4,
   walk: 16,
+  wordsFirst: 1,
 };
+
+/** Filters checked doc by doc (`SearchIndex.filterCheck`). */
+interface FilterCheck {
+  bits: Uint32Array[];
+  orphaned: boolean;
+  /** The shortest posting list's length: what walking the filtered docs would cost. */
+  driver: number;
+}
 
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
@@ -292,13 +304,24 @@ export class SearchIndex {
    * word matching most of the catalog (`p`, `aws`) costs passes over its postings, not allocations.
    */
   query(q: IndexQuery): IndexResult {
-    const filtered = this.filter(q.filters, q.view, q.orphaned === true);
+    const orphaned = q.orphaned === true;
     if (q.words.length === 0) {
+      const filtered = this.filter(q.filters, q.view, orphaned);
       if (filtered < 0) return this.finish(q, null, this.size, false);
       return this.finish(q, this.filtered, filtered, false);
     }
     const sets = q.words.map((word) => this.wordSet(word));
-    if (filtered >= 0) {
+    if (q.filters.length > 0 || orphaned) {
+      const check = this.filterCheck(q.filters, orphaned);
+      if (check === null) return this.finish(q, this.hitDocs, 0, true);
+      let wordDocs = 0;
+      for (const set of sets) wordDocs += set.docs.length;
+      // Words matching fewer docs than the shortest filter list holds: their docs are gathered and
+      // each checked against the filters, rather than every filtered doc probed in each word.
+      if (wordDocs * this.tuning.wordsFirst < check.driver) {
+        return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view, check), true);
+      }
+      const filtered = this.filter(q.filters, q.view, orphaned);
       return this.finish(q, this.hitDocs, this.probeFiltered(q.words, sets, q.phrase, filtered), true);
     }
     let largest = 0;
@@ -575,6 +598,29 @@ export class SearchIndex {
       if (this.inView(doc, view)) out[kept++] = doc;
     }
     return kept;
+  }
+
+  /**
+   * The filters as a bit per doc per value, with the length of the shortest posting list among
+   * them (the orphaned docs' when only those are asked for); null when a value is unknown (nothing
+   * passes).
+   */
+  private filterCheck(filters: readonly Filter[], orphaned: boolean): FilterCheck | null {
+    const bits: Uint32Array[] = [];
+    let driver = orphaned ? this.orphanedDocs.length : Number.POSITIVE_INFINITY;
+    for (const f of filters) {
+      const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
+      if (id === undefined) return null;
+      bits.push(this.valueBits[id] as Uint32Array);
+      driver = Math.min(driver, (this.valueDocs[id] as number[]).length);
+    }
+    return { bits, orphaned, driver };
+  }
+
+  /** Whether a doc passes a `filterCheck`. */
+  private passes(doc: number, check: FilterCheck): boolean {
+    for (const bits of check.bits) if ((((bits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) return false;
+    return !check.orphaned || Boolean(this.docs[doc]?.orphaned);
   }
 
   /**
@@ -909,7 +955,7 @@ export class SearchIndex {
    * Every doc of the view matching at least one word (unfiltered), scored, into `hitDocs` and
    * `score` (the caller zeroes them). Returns the number of hits.
    */
-  private searchWords(sets: readonly WordSet[], phrase: string, view: View): number {
+  private searchWords(sets: readonly WordSet[], phrase: string, view: View, check: FilterCheck | null = null): number {
     const { matched, score, mark, touched, hitDocs } = this;
     let touchedCount = 0;
     const docCount = 2 * this.slotName.length;
@@ -936,7 +982,7 @@ export class SearchIndex {
       } else {
         doc = touched[i] as number;
       }
-      if (this.inView(doc, view)) {
+      if (this.inView(doc, view) && (check === null || this.passes(doc, check))) {
         score[doc] = scoreFrom(matched[doc] as number, score[doc] as number, ((mark[doc] as number) & 2) === 2);
         hitDocs[n++] = doc;
       } else {
