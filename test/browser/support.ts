@@ -78,15 +78,21 @@ export async function startServer(
 /** What a page did that it must not: CSP violations, errors, requests to another host. */
 export interface PageWatch {
   problems: string[];
+  /**
+   * Console errors a test expects (a page that reads what does not exist logs each 404 it gets,
+   * some after the page has shown its answer): matched when they arrive, not filtered afterwards.
+   */
+  expected: RegExp | null;
 }
 
 /** Records console errors, uncaught exceptions and requests leaving `origin`. */
 export function watchPage(page: Page, origin: string): PageWatch {
-  const watch: PageWatch = { problems: [] };
+  const watch: PageWatch = { problems: [], expected: null };
   page.on('console', (m) => {
     if (
       m.type() === 'error' &&
-      !/Failed to load resource: the server responded with a status of (401|503)/.test(m.text())
+      !/Failed to load resource: the server responded with a status of (401|503)/.test(m.text()) &&
+      !watch.expected?.test(m.text())
     ) {
       watch.problems.push(`console: ${m.text()}`);
     }
