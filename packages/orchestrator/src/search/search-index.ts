@@ -112,6 +112,12 @@ interface FilterCheck {
   driver: number;
 }
 
+/** A word set's docs in a view, best match first, then by name, with each one's code. */
+interface Ranked {
+  docs: Int32Array;
+  codes: Uint8Array;
+}
+
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
 
@@ -130,7 +136,7 @@ interface WordSet {
   /** Per view: bit `1 << facet` set when that facet is counted in `facetCounts`. */
   counted: [number, number];
   /** Per view: docs best match first, then by name; made on first use. */
-  ranked: [Int32Array | null, Int32Array | null];
+  ranked: [Ranked | null, Ranked | null];
   /** Per view: the most recently updated docs, at least `RECENT_KEPT` of them; made on first use. */
   recent: [Int32Array | null, Int32Array | null];
   /** A bit per doc (every view); made on first use. */
@@ -751,7 +757,7 @@ export class SearchIndex {
     if (!this.wordSets.has(word)) this.wordSets.set(word, set);
     let bytes = set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
-      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.byteLength ?? 0);
+      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.docs.buffer.byteLength ?? 0);
       bytes += set.recent[view]?.byteLength ?? 0;
     }
     this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
@@ -792,8 +798,13 @@ export class SearchIndex {
   /** `set`'s code for a doc (0: not matched), through per-doc codes for a large set, searched otherwise. */
   private probeOf(word: string, set: WordSet): Probe {
     if (this.isLarge(set)) {
-      const dense = this.denseOf(word, set);
-      return (doc) => dense[doc] as number;
+      // Made on the first probe: a search may walk a large word's ranked docs (which carry their
+      // codes) and never probe it.
+      let dense = set.dense;
+      return (doc) => {
+        dense ??= this.denseOf(word, set);
+        return dense[doc] as number;
+      };
     }
     const { docs, codes } = set;
     return (doc) => {
@@ -836,7 +847,7 @@ export class SearchIndex {
    * arrived in order (a build from a listing), and a radix sort by name position otherwise: linear
    * in the set, never a walk of the whole catalog or a comparison sort.
    */
-  private rankedOf(word: string, set: WordSet, view: View): Int32Array {
+  private rankedOf(word: string, set: WordSet, view: View): Ranked {
     const kept = set.ranked[view];
     if (kept) return kept;
     const { docs, codes } = set;
@@ -860,12 +871,16 @@ export class SearchIndex {
       byCode[c] = at;
       at += count;
     }
-    const ranked = new Int32Array(n);
+    // Docs and their codes in one buffer without zero-filling: every element is written below.
+    const bytes = Buffer.allocUnsafeSlow(n * 5).buffer;
+    const ranked: Ranked = { docs: new Int32Array(bytes, 0, n), codes: new Uint8Array(bytes, n * 4, n) };
     for (let i = 0; i < n; i++) {
       const j = held[i] as number;
       const c = codes[j] as number;
-      ranked[byCode[c] as number] = docs[j] as number;
-      byCode[c] = (byCode[c] as number) + 1;
+      const place = byCode[c] as number;
+      ranked.docs[place] = docs[j] as number;
+      ranked.codes[place] = c;
+      byCode[c] = place + 1;
     }
     set.ranked[view] = ranked;
     this.keep(word, set);
@@ -1161,7 +1176,6 @@ export class SearchIndex {
             top.push(doc);
           }
         }
-        const inLarge = probes[large] as Probe;
         const ranked = this.rankedOf(largeWord, largeSet, view);
         // The overlap of two words is met by walking both words' ranked docs side by side (a doc
         // neither walk has reached scores at most what both walks' current matches add); more words,
@@ -1185,16 +1199,16 @@ export class SearchIndex {
         if (alone && sets.length === 2) scoreOverlap();
         const otherWord = 1 - large;
         const otherRanked = alone ? null : this.rankedOf(words[otherWord] as string, sets[otherWord] as WordSet, view);
-        const inOther = probes[otherWord] as Probe;
         let atOther = 0;
         const budget = this.tuning.walk * (need + 16);
-        for (let i = 0; i < ranked.length; i++) {
-          const doc = ranked[i] as number;
-          const c = inLarge(doc);
+        for (let i = 0; i < ranked.docs.length; i++) {
+          const doc = ranked.docs[i] as number;
+          const c = ranked.codes[i] as number;
           const pairing = !alone && otherRanked !== null;
-          const otherAt = pairing ? (otherRanked[atOther] as number) : doc;
+          const otherAt = pairing ? (otherRanked.docs[atOther] as number) : doc;
+          const otherCode = pairing ? (otherRanked.codes[atOther] as number) : 0;
           const bound = pairing
-            ? scoreFrom(2, (WEIGHTS[c] as number) + (WEIGHTS[inOther(otherAt)] as number), false)
+            ? scoreFrom(2, (WEIGHTS[c] as number) + (WEIGHTS[otherCode] as number), false)
             : scoreFrom(1, WEIGHTS[c] as number, false);
           if (top.full) {
             const worst = top.worst;
@@ -1219,12 +1233,13 @@ export class SearchIndex {
             }
           }
           if (alone || otherRanked === null) continue;
-          const next = otherRanked[atOther++] as number;
-          if (((mark[next] as number) & 18) === 0 && inLarge(next) !== 0) {
+          const next = otherRanked.docs[atOther++] as number;
+          const nextInLarge = (((lBits as Uint32Array)[next >> 5] as number) >>> (next & 31)) & 1;
+          if (((mark[next] as number) & 18) === 0 && nextInLarge === 1) {
             scoreFor(next);
             top.push(next);
           }
-          if (atOther >= otherRanked.length) {
+          if (atOther >= otherRanked.docs.length) {
             alone = true;
           } else if (i >= budget) {
             // The overlap holds few docs as good as the page: score it whole, then walk on for L alone.
@@ -1234,11 +1249,10 @@ export class SearchIndex {
         }
         if (outsideWalk) {
           const other = 1 - large;
-          const inOther = probes[other] as Probe;
           const otherRanked = this.rankedOf(words[other] as string, sets[other] as WordSet, view);
-          for (let i = 0; i < otherRanked.length; i++) {
-            const doc = otherRanked[i] as number;
-            const c = inOther(doc);
+          for (let i = 0; i < otherRanked.docs.length; i++) {
+            const doc = otherRanked.docs[i] as number;
+            const c = otherRanked.codes[i] as number;
             const bound = scoreFrom(1, WEIGHTS[c] as number, false);
             if (top.full) {
               const worst = top.worst;
