@@ -1063,6 +1063,21 @@ export class SearchIndex {
         outsideDocs[outside++] = (i << 5) + 31 - Math.clz32(low);
       }
     }
+    /** The overlap (docs of the view in L and in another word) into `filtered`, in doc order; how many. */
+    const overlapDocs = (): number => {
+      const out = this.filtered;
+      let n = 0;
+      for (let i = 0; i < others.length; i++) {
+        let x =
+          (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
+        while (x !== 0) {
+          const low = x & -x;
+          x ^= low;
+          out[n++] = (i << 5) + 31 - Math.clz32(low);
+        }
+      }
+      return n;
+    };
     const exact = this.markExact(q.phrase);
     let nScored = 0;
     const scoreFor = (doc: number): void => {
@@ -1082,18 +1097,7 @@ export class SearchIndex {
           // less the overlap's.
           const other = 1 - large;
           const ofOther = this.facetCountsOf(words[other] as string, sets[other] as WordSet, view, wanted);
-          const both = this.filtered;
-          let n = 0;
-          for (let i = 0; i < others.length; i++) {
-            let x =
-              (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
-            while (x !== 0) {
-              const low = x & -x;
-              x ^= low;
-              both[n++] = (i << 5) + 31 - Math.clz32(low);
-            }
-          }
-          this.countValues(wanted, both, n);
+          this.countValues(wanted, this.filtered, overlapDocs());
           facets = this.facetLists(
             wanted,
             (id) => (ofLarge[id] as number) + (ofOther[id] as number) - (counts[id] as number),
@@ -1183,17 +1187,12 @@ export class SearchIndex {
         // word's walk has ended) every doc of L left matches L alone, and ranks in L's order.
         let alone = sets.length > 2 || overlap <= this.tuning.overlap * (need + 16);
         const scoreOverlap = () => {
-          for (let i = 0; i < others.length; i++) {
-            let x =
-              (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
-            while (x !== 0) {
-              const low = x & -x;
-              x ^= low;
-              const doc = (i << 5) + 31 - Math.clz32(low);
-              if (((mark[doc] as number) & 16) !== 0) continue;
-              scoreFor(doc);
-              top.push(doc);
-            }
+          const n = overlapDocs();
+          for (let i = 0; i < n; i++) {
+            const doc = this.filtered[i] as number;
+            if (((mark[doc] as number) & 16) !== 0) continue;
+            scoreFor(doc);
+            top.push(doc);
           }
         };
         if (alone && sets.length === 2) scoreOverlap();
