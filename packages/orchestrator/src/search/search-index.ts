@@ -1063,8 +1063,13 @@ export class SearchIndex {
         outsideDocs[outside++] = (i << 5) + 31 - Math.clz32(low);
       }
     }
-    /** The overlap (docs of the view in L and in another word) into `filtered`, in doc order; how many. */
+    /**
+     * The overlap (docs of the view in L and in another word) into `filtered`, in doc order; how
+     * many. Gathered once: facets and scoring may both ask, and nothing else writes `filtered` here.
+     */
+    let overlapCount = -1;
     const overlapDocs = (): number => {
+      if (overlapCount >= 0) return overlapCount;
       const out = this.filtered;
       let n = 0;
       for (let i = 0; i < others.length; i++) {
@@ -1076,6 +1081,7 @@ export class SearchIndex {
           out[n++] = (i << 5) + 31 - Math.clz32(low);
         }
       }
+      overlapCount = n;
       return n;
     };
     const exact = this.markExact(q.phrase);
