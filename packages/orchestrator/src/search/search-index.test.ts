@@ -298,4 +298,36 @@ describe('SearchIndex', () => {
       expect(answer.page[0]?.[0]).toBe('postgres-05');
     }
   });
+
+  it('keeps word sets within its memory budget, sets matching nothing included', () => {
+    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const budget = 64 * 1024;
+    const index = new SearchIndex({ keptBytes: budget });
+    for (let i = 0; i < 50; i++) {
+      const def = definition(`redis-${i}`, '1.0.0', ['cluster'], opts);
+      index.upsert(def, def);
+    }
+    const ask = (word: string) =>
+      index.query({
+        view: 0,
+        words: [word],
+        phrase: word,
+        filters: [],
+        sort: 'relevance',
+        after: '',
+        offset: 0,
+        limit: 5,
+        facets: [],
+        facetLimit: 10,
+      });
+    // A caller sending distinct words that match nothing, as a scanner or a fuzzer would.
+    for (let i = 0; i < 5_000; i++) expect(ask(`zq${i.toString(36)}xyz`).total).toBe(0);
+    const kept = index.keptWordSets;
+    expect(kept.bytes).toBeLessThanOrEqual(budget);
+    expect(kept.sets).toBeGreaterThan(10);
+    expect(kept.sets).toBeLessThan(200);
+    // The budget evicts the least recently used: a word asked again is answered as before.
+    expect(ask('redis').total).toBe(50);
+    expect(ask('redis').total).toBe(50);
+  });
 });

@@ -69,6 +69,14 @@ function publicScore(fifths: number): number {
 /** The most recently updated docs a word set keeps per view (a page by update time is their head). */
 const RECENT_KEPT = 100;
 
+/**
+ * Heap a kept word set costs beyond its arrays' contents (the set, its array views and buffer, the
+ * map entries; measured at about 640 bytes), counted against `keptBytes` so that sets holding
+ * nothing still count: a stream of distinct words matching no doc would otherwise be kept without
+ * bound until the next change.
+ */
+const WORD_SET_OVERHEAD = 640;
+
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
@@ -79,7 +87,8 @@ const DELETION_MAX = 32;
  * `broad`: one or two unfiltered words matching more than 1/`broad` of the docs are answered from
  * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
  * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
- * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists).
+ * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists,
+ * and each set's own overhead).
  * `overlap`, `walk`: in a broad search for a page of `need`, an overlap with the broad word (and,
  * for two words, the other word's docs outside it) of at most `overlap` × (`need` + 16) docs is
  * scored doc by doc rather than met through ranked orders, and a walk down the ranked orders that
@@ -266,6 +275,11 @@ export class SearchIndex {
   private sortBits = new Uint32Array(1);
   /** Per view: a bit per doc in it; made on first use after a change. */
   private viewBits: [Uint32Array | null, Uint32Array | null] = [null, null];
+
+  /** The word sets kept for later queries and the bytes they are counted at (`tuning.keptBytes` bounds it). */
+  get keptWordSets(): { sets: number; bytes: number } {
+    return { sets: this.wordSets.size, bytes: this.keptBytes };
+  }
 
   /** Number of names. */
   get size(): number {
@@ -755,7 +769,8 @@ export class SearchIndex {
    */
   private keep(word: string, set: WordSet): void {
     if (!this.wordSets.has(word)) this.wordSets.set(word, set);
-    let bytes = set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
+    let bytes = WORD_SET_OVERHEAD + 2 * word.length;
+    bytes += set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.docs.buffer.byteLength ?? 0);
       bytes += set.recent[view]?.byteLength ?? 0;
