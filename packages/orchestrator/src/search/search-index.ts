@@ -264,6 +264,8 @@ export class SearchIndex {
   private wordTouched = new Int32Array(0);
   private hitDocs = new Int32Array(0);
   private filtered = new Int32Array(0);
+  /** How many docs the last `searchWords` asked for them matched with every word. */
+  private bothCount = 0;
   /** Query word → its matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
@@ -349,18 +351,45 @@ export class SearchIndex {
     // A word matching much of the catalog is answered from what is kept with its set, without a
     // pass over it; words matching little are cheap to gather doc by doc.
     if (largest * this.tuning.broad > 2 * this.slotName.length) return this.broadSearch(q, sets);
+    if (sets.length === 2 && q.facets.length > 0) {
+      // Two words: the facets of their union are each word's kept counts less those of the docs
+      // both match, which searchWords gathers, rather than a count over every hit.
+      const hits = this.searchWords(sets, q.phrase, q.view, null, this.filtered);
+      const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+      const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
+        Int32Array,
+        Int32Array,
+      ];
+      const { counts } = this;
+      this.countValues(wanted, this.filtered, this.bothCount);
+      const facets = this.facetLists(
+        wanted,
+        (id) => (a[id] as number) + (b[id] as number) - (counts[id] as number),
+        q.facets,
+        q.facetLimit,
+      );
+      for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      return this.finish(q, this.hitDocs, hits, true, facets);
+    }
     return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view), true);
   }
 
   /** Facets, page and total of a result held as doc ids (null: the whole view); scores in `score`. */
-  private finish(q: IndexQuery, docs: Int32Array | null, n: number, searching: boolean): IndexResult {
+  private finish(
+    q: IndexQuery,
+    docs: Int32Array | null,
+    n: number,
+    searching: boolean,
+    counted: Partial<Record<Facet, FacetCount[]>> | null = null,
+  ): IndexResult {
     try {
       const facets: Partial<Record<Facet, FacetCount[]>> =
-        q.facets.length === 0
+        counted ??
+        (q.facets.length === 0
           ? {}
           : docs
             ? this.countFacets(docs, n, q.view, q.facets, q.facetLimit)
-            : this.viewFacets(q.view, q.facets, q.facetLimit);
+            : this.viewFacets(q.view, q.facets, q.facetLimit));
       const sort = q.sort === 'relevance' && !searching ? 'name' : q.sort;
       let page: number[];
       let more: boolean;
@@ -982,11 +1011,19 @@ export class SearchIndex {
   }
 
   /**
-   * Every doc of the view matching at least one word (unfiltered), scored, into `hitDocs` and
-   * `score` (the caller zeroes them). Returns the number of hits.
+   * Every doc of the view matching at least one word (and passing `check`), scored, into `hitDocs`
+   * and `score` (the caller zeroes them). Returns the number of hits; with `both`, the hits every
+   * word matches are also put there, `bothCount` of them.
    */
-  private searchWords(sets: readonly WordSet[], phrase: string, view: View, check: FilterCheck | null = null): number {
+  private searchWords(
+    sets: readonly WordSet[],
+    phrase: string,
+    view: View,
+    check: FilterCheck | null = null,
+    both: Int32Array | null = null,
+  ): number {
     const { matched, score, mark, touched, hitDocs } = this;
+    let bothCount = 0;
     let touchedCount = 0;
     const docCount = 2 * this.slotName.length;
     for (const set of sets) {
@@ -1013,13 +1050,16 @@ export class SearchIndex {
         doc = touched[i] as number;
       }
       if (this.inView(doc, view) && (check === null || this.passes(doc, check))) {
-        score[doc] = scoreFrom(matched[doc] as number, score[doc] as number, ((mark[doc] as number) & 2) === 2);
+        const m = matched[doc] as number;
+        score[doc] = scoreFrom(m, score[doc] as number, ((mark[doc] as number) & 2) === 2);
         hitDocs[n++] = doc;
+        if (both !== null && m === sets.length) both[bothCount++] = doc;
       } else {
         score[doc] = 0;
       }
       matched[doc] = 0;
     }
+    this.bothCount = bothCount;
     this.unmark(exact);
     return n;
   }
