@@ -351,36 +351,46 @@ export class SearchIndex {
     // A word matching much of the catalog is answered from what is kept with its set, without a
     // pass over it; words matching little are cheap to gather doc by doc.
     if (largest * this.tuning.broad > 2 * this.slotName.length) return this.broadSearch(q, sets);
-    if (sets.length === 2 && q.facets.length > 0) {
-      // Two words: the facets of their union are each word's kept counts less those of the docs
-      // both match, which searchWords gathers, rather than a count over every hit.
+    if (sets.length === 2) {
+      // Two words: searchWords also gathers the docs both match. The facets of the union are each
+      // word's kept counts less theirs, rather than a count over every hit; and when they fill the
+      // relevance page they are all it is ranked from (a doc matching both words outranks any
+      // matching one).
       const hits = this.searchWords(sets, q.phrase, q.view, null, this.filtered);
-      const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
-      const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
-        Int32Array,
-        Int32Array,
-      ];
-      const { counts } = this;
-      this.countValues(wanted, this.filtered, this.bothCount);
-      const facets = this.facetLists(
-        wanted,
-        (id) => (a[id] as number) + (b[id] as number) - (counts[id] as number),
-        q.facets,
-        q.facetLimit,
-      );
-      for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
-      return this.finish(q, this.hitDocs, hits, true, facets);
+      const both = { docs: this.filtered, n: this.bothCount };
+      let facets: Partial<Record<Facet, FacetCount[]>> | null = null;
+      if (q.facets.length > 0) {
+        const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+        const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
+          Int32Array,
+          Int32Array,
+        ];
+        const { counts } = this;
+        this.countValues(wanted, both.docs, both.n);
+        facets = this.facetLists(
+          wanted,
+          (id) => (a[id] as number) + (b[id] as number) - (counts[id] as number),
+          q.facets,
+          q.facetLimit,
+        );
+        for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      }
+      return this.finish(q, this.hitDocs, hits, true, facets, both.n >= q.offset + q.limit ? both : null);
     }
     return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view), true);
   }
 
-  /** Facets, page and total of a result held as doc ids (null: the whole view); scores in `score`. */
+  /**
+   * Facets, page and total of a result held as doc ids (null: the whole view); scores in `score`.
+   * `counted`: the facets, counted already; `best`: docs holding every doc a relevance page can hold.
+   */
   private finish(
     q: IndexQuery,
     docs: Int32Array | null,
     n: number,
     searching: boolean,
     counted: Partial<Record<Facet, FacetCount[]>> | null = null,
+    best: { docs: Int32Array; n: number } | null = null,
   ): IndexResult {
     try {
       const facets: Partial<Record<Facet, FacetCount[]>> =
@@ -396,9 +406,12 @@ export class SearchIndex {
       if (sort === 'name') {
         ({ page, more } = this.byName(docs, n, q.view, q.after, q.limit));
       } else {
-        const pool = docs ?? this.viewDocs(q.view);
         const key = sort === 'updated' ? this.updated : this.score;
-        page = topDocs(pool, n, q.offset + q.limit, key, this.order.labelArray).slice(q.offset);
+        page = (
+          sort === 'relevance' && best !== null
+            ? topDocs(best.docs, best.n, q.offset + q.limit, key, this.order.labelArray)
+            : topDocs(docs ?? this.viewDocs(q.view), n, q.offset + q.limit, key, this.order.labelArray)
+        ).slice(q.offset);
         more = q.offset + q.limit < n;
       }
       return {
