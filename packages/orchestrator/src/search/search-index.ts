@@ -66,6 +66,9 @@ function publicScore(fifths: number): number {
   return Math.round(fifths * (100 / FIFTHS)) / 100;
 }
 
+/** Above every doc id: the end of a doc list in a merge. */
+const DOC_END = 0x7fffffff;
+
 /** The most recently updated docs a word set keeps per view (a page by update time is their head). */
 const RECENT_KEPT = 100;
 
@@ -1035,6 +1038,7 @@ export class SearchIndex {
     check: FilterCheck | null = null,
     both: Int32Array | null = null,
   ): number {
+    if (sets.length === 2) return this.searchTwo(sets[0] as WordSet, sets[1] as WordSet, phrase, view, check, both);
     const { matched, score, mark, touched, hitDocs } = this;
     let bothCount = 0;
     let touchedCount = 0;
@@ -1071,6 +1075,55 @@ export class SearchIndex {
         score[doc] = 0;
       }
       matched[doc] = 0;
+    }
+    this.bothCount = bothCount;
+    this.unmark(exact);
+    return n;
+  }
+
+  /**
+   * `searchWords` for two words: both sets are in doc order, so one merge of the two yields the
+   * union in doc order with each doc's matches, with no per-doc counts to keep and clear.
+   */
+  private searchTwo(
+    a: WordSet,
+    b: WordSet,
+    phrase: string,
+    view: View,
+    check: FilterCheck | null,
+    both: Int32Array | null,
+  ): number {
+    const { score, mark, hitDocs } = this;
+    const exact = this.markExact(phrase);
+    const { docs: aDocs, codes: aCodes } = a;
+    const { docs: bDocs, codes: bCodes } = b;
+    const aEnd = aDocs.length;
+    const bEnd = bDocs.length;
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    let bothCount = 0;
+    while (i < aEnd || j < bEnd) {
+      const x = i < aEnd ? (aDocs[i] as number) : DOC_END;
+      const y = j < bEnd ? (bDocs[j] as number) : DOC_END;
+      let doc: number;
+      let matches = 1;
+      let sum: number;
+      if (x < y) {
+        doc = x;
+        sum = WEIGHTS[aCodes[i++] as number] as number;
+      } else if (y < x) {
+        doc = y;
+        sum = WEIGHTS[bCodes[j++] as number] as number;
+      } else {
+        doc = x;
+        matches = 2;
+        sum = (WEIGHTS[aCodes[i++] as number] as number) + (WEIGHTS[bCodes[j++] as number] as number);
+      }
+      if (!this.inView(doc, view) || (check !== null && !this.passes(doc, check))) continue;
+      score[doc] = scoreFrom(matches, sum, ((mark[doc] as number) & 2) === 2);
+      hitDocs[n++] = doc;
+      if (both !== null && matches === 2) both[bothCount++] = doc;
     }
     this.bothCount = bothCount;
     this.unmark(exact);
