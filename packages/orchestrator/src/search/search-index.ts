@@ -87,8 +87,9 @@ const DELETION_MAX = 32;
 
 /**
  * Where the query plans switch; tests move them so that small catalogs take every plan.
- * `broad`: one or two unfiltered words matching more than 1/`broad` of the docs are answered from
- * each word's kept aggregates, fewer are gathered doc by doc. `dense`: a word set holding more
+ * `broad`: unfiltered words the largest of which matches more than 1/`broad` of the docs (and one
+ * unfiltered word, whatever it matches) are answered from each word's kept aggregates; fewer are
+ * gathered doc by doc. `dense`: a word set holding more
  * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
  * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists,
  * and each set's own overhead).
@@ -351,9 +352,10 @@ export class SearchIndex {
     }
     let largest = 0;
     for (const set of sets) largest = Math.max(largest, set.docs.length);
-    // A word matching much of the catalog is answered from what is kept with its set, without a
-    // pass over it; words matching little are cheap to gather doc by doc.
-    if (largest * this.tuning.broad > 2 * this.slotName.length) return this.broadSearch(q, sets);
+    // A word matching much of the catalog, or one word alone, is answered from what is kept with
+    // its set (total, facet counts, ranked and recent docs), without a pass over it; a few words
+    // matching little are cheap to gather doc by doc.
+    if (sets.length === 1 || largest * this.tuning.broad > 2 * this.slotName.length) return this.broadSearch(q, sets);
     if (sets.length === 2) {
       // Two words: searchWords also gathers the docs both match. The facets of the union are each
       // word's kept counts less theirs, rather than a count over every hit; and when they fill the
@@ -1131,7 +1133,8 @@ export class SearchIndex {
   }
 
   /**
-   * Unfiltered words, the largest of which (L) matches more than 1/`broad` of the docs. L is never
+   * Unfiltered words, the largest of which (L) matches more than 1/`broad` of the docs, or one
+   * unfiltered word (L alone). L is never
    * walked: its total, facet counts, ranked docs and most recent docs are kept with it. The other
    * words' docs are ORed as bits, a doc per bit; those outside L (read a word of bits at a time)
    * are gathered, scored and counted; those inside it (the overlap) only ever through L's ranked
