@@ -1134,8 +1134,8 @@ export class SearchIndex {
 
   /**
    * Unfiltered words, the largest of which (L) matches more than 1/`broad` of the docs, or one
-   * unfiltered word (L alone). L is never
-   * walked: its total, facet counts, ranked docs and most recent docs are kept with it. The other
+   * unfiltered word (L alone). L is never walked: its total, facet counts, ranked docs and most
+   * recent docs are kept with it. The other
    * words' docs are ORed as bits, a doc per bit; those outside L (read a word of bits at a time)
    * are gathered, scored and counted; those inside it (the overlap) only ever through L's ranked
    * docs. A relevance page is the best of the outside docs and a walk down L's ranked docs that
