@@ -330,4 +330,42 @@ describe('SearchIndex', () => {
     expect(ask('redis').total).toBe(50);
     expect(ask('redis').total).toBe(50);
   });
+
+  it('ranks three or more words from the docs matching every word when they fill the page, and from all otherwise', () => {
+    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+    const add = (def: ComponentDefinition) => catalog.set(def.name, { latest: def, highest: def });
+    // Every word: `p` (broad, in the names), `redis` and `cluster` in the descriptions.
+    for (let i = 0; i < 12; i++)
+      add(definition(`postgres-${String(i).padStart(2, '0')}`, '1.0.0', ['redis', 'cluster'], opts));
+    // Two of the three words, one of them named exactly as the free text and named first.
+    for (let i = 0; i < 30; i++) add(definition(`pubsub-${String(i).padStart(2, '0')}`, '1.0.0', ['redis'], opts));
+    add(definition('redis-pool', '1.0.0', ['queue'], opts));
+    for (let i = 0; i < 20; i++) add(definition(`queue-${String(i).padStart(2, '0')}`, '1.0.0', ['cluster'], opts));
+    for (const [, tuning] of TUNINGS) {
+      const index = new SearchIndex(tuning);
+      for (const { latest, highest } of catalog.values()) index.upsert(latest, highest);
+      for (const [limit, phrase] of [5, 12, 13, 14, 40].flatMap((n) => [
+        [n, 'redis-pool'] as const,
+        [n, ''] as const,
+      ])) {
+        const asked: IndexQuery = {
+          view: 0,
+          words: ['p', 'redis', 'cluster'],
+          phrase,
+          filters: [],
+          sort: 'relevance',
+          after: '',
+          offset: 0,
+          limit,
+          facets: ['provider'],
+          facetLimit: 10,
+        };
+        const result = shape(index.query(asked));
+        expect(result).toEqual(model(catalog, asked));
+        expect(result.page[0]?.[0]).toBe('postgres-00');
+        if (limit > 12 && phrase !== '') expect(result.page[12]?.[0]).toBe('redis-pool');
+      }
+    }
+  });
 });

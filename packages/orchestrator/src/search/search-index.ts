@@ -270,6 +270,8 @@ export class SearchIndex {
   private filtered = new Int32Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
+  /** How many docs the last `everyWordFills` gathered. */
+  private everyWordCount = 0;
   /** Query word → its matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
@@ -1259,7 +1261,17 @@ export class SearchIndex {
       } else {
         const top = new TopDocs(need, score, label);
         let outsideWalk = false;
-        if (sets.length > 2) {
+        if (sets.length > 2 && this.everyWordFills(sets, probes, viewBits as Uint32Array, need)) {
+          // The docs matching every word (gathered by everyWordFills into `filtered`) fill the page,
+          // and a doc matching fewer words never outranks one of them: only they are scored. The
+          // walk of L below ends at its first doc, which matches fewer words.
+          const every = this.filtered;
+          for (let i = 0; i < this.everyWordCount; i++) {
+            const doc = every[i] as number;
+            scoreFor(doc);
+            top.push(doc);
+          }
+        } else if (sets.length > 2) {
           // Many words: their docs are walked once each, summing matches — cheaper than probing every
           // doc of the union in each word. This scores the overlap and the outside docs alike.
           const { matched } = this;
@@ -1425,6 +1437,37 @@ export class SearchIndex {
       }
       this.unmark(exact);
     }
+  }
+
+  /**
+   * Gathers into `filtered` the docs of the view every word matches (`everyWordCount` of them), from
+   * the smallest word's docs probed in the others, and tells whether they fill a page of `need`.
+   * A pasted name's words share few docs, so this is a probe per doc of its rarest word rather than
+   * a pass over every word's docs.
+   */
+  private everyWordFills(
+    sets: readonly WordSet[],
+    probes: readonly Probe[],
+    viewBits: Uint32Array,
+    need: number,
+  ): boolean {
+    let smallest = 0;
+    sets.forEach((set, w) => {
+      if (set.docs.length < (sets[smallest] as WordSet).docs.length) smallest = w;
+    });
+    const { docs } = sets[smallest] as WordSet;
+    const out = this.filtered;
+    let n = 0;
+    next: for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i] as number;
+      if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
+      for (let w = 0; w < probes.length; w++) {
+        if (w !== smallest && (probes[w] as Probe)(doc) === 0) continue next;
+      }
+      out[n++] = doc;
+    }
+    this.everyWordCount = n;
+    return n >= need;
   }
 
   /** A page in name order after `after` of the view's docs in L's bits or the other words' bits. */
