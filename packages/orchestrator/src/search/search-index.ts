@@ -89,8 +89,8 @@ const DELETION_MAX = 32;
  * Where the query plans switch; tests move them so that small catalogs take every plan.
  * `broad`: unfiltered words the largest of which matches more than 1/`broad` of the docs (and one
  * unfiltered word, whatever it matches) are answered from each word's kept aggregates; fewer are
- * gathered doc by doc. `dense`: a word set holding more
- * than 1/`dense` of the docs is probed through per-doc codes, a smaller one searched.
+ * gathered doc by doc. `dense`: a word set holding more than 1/`dense` of the docs is probed
+ * through per-doc codes, a smaller one searched.
  * `keptBytes`: memory the kept word sets may hold (docs, codes, per-doc codes, counts, ranked lists,
  * and each set's own overhead).
  * `overlap`, `walk`: in a broad search for a page of `need`, an overlap with the broad word (and,
@@ -1032,8 +1032,8 @@ export class SearchIndex {
 
   /**
    * Every doc of the view matching at least one word (and passing `check`), scored, into `hitDocs`
-   * and `score` (the caller zeroes them). Returns the number of hits; with `both`, the hits every
-   * word matches are also put there, `bothCount` of them.
+   * and `score` (the caller zeroes them). Returns the number of hits; with `both` (two words), the
+   * hits both words match are also put there, `bothCount` of them.
    */
   private searchWords(
     sets: readonly WordSet[],
@@ -1044,7 +1044,6 @@ export class SearchIndex {
   ): number {
     if (sets.length === 2) return this.searchTwo(sets[0] as WordSet, sets[1] as WordSet, phrase, view, check, both);
     const { matched, score, mark, touched, hitDocs } = this;
-    let bothCount = 0;
     let touchedCount = 0;
     const docCount = 2 * this.slotName.length;
     for (const set of sets) {
@@ -1071,16 +1070,13 @@ export class SearchIndex {
         doc = touched[i] as number;
       }
       if (this.inView(doc, view) && (check === null || this.passes(doc, check))) {
-        const m = matched[doc] as number;
-        score[doc] = scoreFrom(m, score[doc] as number, ((mark[doc] as number) & 2) === 2);
+        score[doc] = scoreFrom(matched[doc] as number, score[doc] as number, ((mark[doc] as number) & 2) === 2);
         hitDocs[n++] = doc;
-        if (both !== null && m === sets.length) both[bothCount++] = doc;
       } else {
         score[doc] = 0;
       }
       matched[doc] = 0;
     }
-    this.bothCount = bothCount;
     this.unmark(exact);
     return n;
   }
@@ -1137,10 +1133,9 @@ export class SearchIndex {
   /**
    * Unfiltered words, the largest of which (L) matches more than 1/`broad` of the docs, or one
    * unfiltered word (L alone). L is never walked: its total, facet counts, ranked docs and most
-   * recent docs are kept with it. The other
-   * words' docs are ORed as bits, a doc per bit; those outside L (read a word of bits at a time)
-   * are gathered, scored and counted; those inside it (the overlap) only ever through L's ranked
-   * docs. A relevance page is the best of the outside docs and a walk down L's ranked docs that
+   * recent docs are kept with it. The other words' docs are ORed as bits, a doc per bit; those
+   * outside L (read a word of bits at a time) are gathered, scored and counted; those inside it
+   * (the overlap) only ever through L's ranked docs. A relevance page is the best of the outside docs and a walk down L's ranked docs that
    * stops once no doc further down can beat the page's last (a doc's score is bounded by its L
    * match and the best the other words can add); an overlap too small for the walk to find soon is
    * scored doc by doc instead. By name, the name order is walked testing the bits; by update
