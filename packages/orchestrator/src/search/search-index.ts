@@ -270,8 +270,6 @@ export class SearchIndex {
   private filtered = new Int32Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
-  /** How many docs the last `everyWordFills` gathered. */
-  private everyWordCount = 0;
   /** Query word → its matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
@@ -365,23 +363,7 @@ export class SearchIndex {
       // matching one).
       const hits = this.searchWords(sets, q.phrase, q.view, null, this.filtered);
       const both = { docs: this.filtered, n: this.bothCount };
-      let facets: Partial<Record<Facet, FacetCount[]>> | null = null;
-      if (q.facets.length > 0) {
-        const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
-        const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
-          Int32Array,
-          Int32Array,
-        ];
-        const { counts } = this;
-        this.countValues(wanted, both.docs, both.n);
-        facets = this.facetLists(
-          wanted,
-          (id) => (a[id] as number) + (b[id] as number) - (counts[id] as number),
-          q.facets,
-          q.facetLimit,
-        );
-        for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
-      }
+      const facets = q.facets.length > 0 ? this.twoWordFacets(q, sets, both.docs, both.n) : null;
       return this.finish(q, this.hitDocs, hits, true, facets, both.n >= q.offset + q.limit ? both : null);
     }
     return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view), true);
@@ -1135,7 +1117,8 @@ export class SearchIndex {
    * unfiltered word (L alone). L is never walked: its total, facet counts, ranked docs and most
    * recent docs are kept with it. The other words' docs are ORed as bits, a doc per bit; those
    * outside L (read a word of bits at a time) are gathered, scored and counted; those inside it
-   * (the overlap) only ever through L's ranked docs. A relevance page is the best of the outside docs and a walk down L's ranked docs that
+   * (the overlap) only ever through L's ranked docs. A relevance page is the best of the outside
+   * docs and a walk down L's ranked docs that
    * stops once no doc further down can beat the page's last (a doc's score is bounded by its L
    * match and the best the other words can add); an overlap too small for the walk to find soon is
    * scored doc by doc instead. By name, the name order is walked testing the bits; by update
@@ -1216,22 +1199,14 @@ export class SearchIndex {
       const total = this.totalOf(largeSet, view) + outside;
       let facets: Partial<Record<Facet, FacetCount[]>> = {};
       if (q.facets.length > 0) {
-        const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
-        const ofLarge = this.facetCountsOf(largeWord, largeSet, view, wanted);
-        const { counts } = this;
         if (sets.length === 2 && overlap < outside) {
           // Two words overlapping less than the other one holds outside L: both words' kept counts
           // less the overlap's.
-          const other = 1 - large;
-          const ofOther = this.facetCountsOf(words[other] as string, sets[other] as WordSet, view, wanted);
-          this.countValues(wanted, this.filtered, overlapDocs());
-          facets = this.facetLists(
-            wanted,
-            (id) => (ofLarge[id] as number) + (ofOther[id] as number) - (counts[id] as number),
-            q.facets,
-            q.facetLimit,
-          );
+          facets = this.twoWordFacets(q, sets, this.filtered, overlapDocs());
         } else {
+          const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+          const ofLarge = this.facetCountsOf(largeWord, largeSet, view, wanted);
+          const { counts } = this;
           this.countValues(wanted, outsideDocs, outside);
           facets = this.facetLists(
             wanted,
@@ -1239,8 +1214,8 @@ export class SearchIndex {
             q.facets,
             q.facetLimit,
           );
+          for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
         }
-        for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
       }
       const need = q.offset + q.limit;
       const label = this.order.labelArray;
@@ -1256,12 +1231,13 @@ export class SearchIndex {
       } else {
         const top = new TopDocs(need, score, label);
         let outsideWalk = false;
-        if (sets.length > 2 && this.everyWordFills(sets, probes, viewBits as Uint32Array, need)) {
-          // The docs matching every word (gathered by everyWordFills into `filtered`) fill the page,
+        const everyWord = sets.length > 2 ? this.everyWordDocs(sets, probes, viewBits as Uint32Array) : 0;
+        if (everyWord >= need) {
+          // The docs matching every word (gathered by everyWordDocs into `filtered`) fill the page,
           // and a doc matching fewer words never outranks one of them: only they are scored. The
           // walk of L below ends at its first doc, which matches fewer words.
           const every = this.filtered;
-          for (let i = 0; i < this.everyWordCount; i++) {
+          for (let i = 0; i < everyWord; i++) {
             const doc = every[i] as number;
             scoreFor(doc);
             top.push(doc);
@@ -1435,17 +1411,11 @@ export class SearchIndex {
   }
 
   /**
-   * Gathers into `filtered` the docs of the view every word matches (`everyWordCount` of them), from
-   * the smallest word's docs probed in the others, and tells whether they fill a page of `need`.
-   * A pasted name's words share few docs, so this is a probe per doc of its rarest word rather than
-   * a pass over every word's docs.
+   * Gathers into `filtered` the docs of the view every word matches, from the smallest word's docs
+   * probed in the others; returns how many. A pasted name's words share few docs, so this is a
+   * probe per doc of its rarest word rather than a pass over every word's docs.
    */
-  private everyWordFills(
-    sets: readonly WordSet[],
-    probes: readonly Probe[],
-    viewBits: Uint32Array,
-    need: number,
-  ): boolean {
+  private everyWordDocs(sets: readonly WordSet[], probes: readonly Probe[], viewBits: Uint32Array): number {
     let smallest = 0;
     sets.forEach((set, w) => {
       if (set.docs.length < (sets[smallest] as WordSet).docs.length) smallest = w;
@@ -1461,8 +1431,26 @@ export class SearchIndex {
       }
       out[n++] = doc;
     }
-    this.everyWordCount = n;
-    return n >= need;
+    return n;
+  }
+
+  /** Facets of two words' union: each word's kept counts less those of the `n` docs of `both` they share. */
+  private twoWordFacets(q: IndexQuery, sets: readonly WordSet[], both: Int32Array, n: number) {
+    const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+    const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
+      Int32Array,
+      Int32Array,
+    ];
+    const { counts } = this;
+    this.countValues(wanted, both, n);
+    const facets = this.facetLists(
+      wanted,
+      (id) => (a[id] as number) + (b[id] as number) - (counts[id] as number),
+      q.facets,
+      q.facetLimit,
+    );
+    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+    return facets;
   }
 
   /** A page in name order after `after` of the view's docs in L's bits or the other words' bits. */
