@@ -121,6 +121,25 @@ describe('query strings', () => {
     await expectProblem({ method: 'GET', url: `/v1/components?${qs}` }, 400, 'invalid_request');
   });
 
+  it('ignores keys named after Object.prototype members, repeated or not, on every query route', async () => {
+    const keys = [
+      '__proto__=a&__proto__=b',
+      '__proto__=a',
+      '__proto__[x]=1',
+      'constructor=a&constructor=b',
+      'toString=x',
+    ];
+    for (const route of ['/v1/components?', '/v1/components/search?q=pg&', '/v1/components/pg/latest?']) {
+      for (const qs of keys) {
+        const res = await app.server.inject({ method: 'GET', url: `${route}${qs}&limit=1` });
+        expect([200, 404], `${route}${qs}: ${res.body}`).toContain(res.statusCode);
+      }
+    }
+    const res = await app.server.inject({ method: 'GET', url: '/v1/components?__proto__=a&__proto__=b&limit=1' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().items).toHaveLength(1);
+  });
+
   it('takes a plain decimal limit', async () => {
     const res = await app.server.inject({ method: 'GET', url: '/v1/components?limit=1' });
     expect(res.statusCode).toBe(200);

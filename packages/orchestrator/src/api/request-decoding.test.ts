@@ -1,6 +1,10 @@
+import { MaturitySchema } from '@nestor/sdk';
+import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  compileParamsConversion,
+  convertParams,
   decodeJsonBody,
   jsonShapeProblem,
   MAX_JSON_OBJECT_KEYS,
@@ -127,5 +131,74 @@ describe('jsonShapeProblem', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** A query string as Fastify's parser hands it over: an object without Object.prototype. */
+function parsedQuery(entries: Record<string, unknown>): Record<string, unknown> {
+  const out = Object.create(Object.create(null) as object) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(entries)) out[key] = Array.isArray(value) ? [...value] : value;
+  return out;
+}
+
+describe('compileParamsConversion', () => {
+  // Every shape the routes' query strings and path parameters use (handlers/*.ts).
+  const shapes = {
+    filters: Type.Object({
+      q: Type.String({ minLength: 1, maxLength: 500 }),
+      provider: Type.Optional(Type.String({ maxLength: 100 })),
+      maturity: Type.Optional(MaturitySchema),
+      label: Type.Optional(
+        Type.Union([Type.String({ maxLength: 5 }), Type.Array(Type.String({ maxLength: 5 }), { maxItems: 2 })]),
+      ),
+      support_level: Type.Optional(Type.Union([Type.Literal('community'), Type.Literal('supported')])),
+      include_prerelease: Type.Optional(Type.Boolean({ default: false })),
+      orphaned: Type.Optional(Type.Boolean()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+      after: Type.Optional(Type.Integer({ minimum: 0 })),
+      sort: Type.Optional(Type.Union([Type.Literal('relevance'), Type.Literal('name')])),
+    }),
+    required: Type.Object({ from: Type.String(), to: Type.String(), n: Type.Integer() }),
+    empty: Type.Object({}),
+  };
+  const keys = [...new Set(Object.values(shapes).flatMap((s) => Object.keys(s.properties)))];
+  const text = fc.oneof(
+    fc.constantFrom('', 'true', 'TRUE', 'True', 'false', 'FALSE', '1', '0', '-0', '+5', '-3', '12', '007'),
+    fc.constantFrom('1e3', '1.5', '0x10', ' 12', '12 ', 'NaN', 'Infinity', '9999999999999999', 'null', 'beta'),
+    fc.constantFrom('stable', 'community', 'name', 'relevance', 'toolong', 'ab'),
+    fc.string({ maxLength: 8 }),
+  );
+  const value = fc.oneof(text, fc.array(text, { maxLength: 4 }));
+  const query = fc.dictionary(fc.oneof(fc.constantFrom(...keys, '__proto__', 'constructor'), fc.string()), value, {
+    maxKeys: 8,
+  });
+
+  it('gives what TypeBox conversion gives, for any query string, on every shape the routes use', () => {
+    for (const [name, schema] of Object.entries(shapes)) {
+      const compiled = compileParamsConversion(schema);
+      expect(compiled, name).not.toBeNull();
+      fc.assert(
+        fc.property(query, (entries) => {
+          const raw = parsedQuery(entries);
+          const expected = convertParams(schema, parsedQuery(entries));
+          const got = compiled?.(raw) as object;
+          // Compared as entries: a `constructor` key would otherwise be taken for the object's class.
+          expect(Object.entries(got)).toStrictEqual(Object.entries(expected as object));
+          expect(Object.getPrototypeOf(got)).toBe(Object.getPrototypeOf(expected));
+          // The conversion must not change what it was given, as TypeBox's works on a clone.
+          expect(Object.entries(raw)).toStrictEqual(Object.entries(parsedQuery(entries)));
+        }),
+        { numRuns: 2_000 },
+      );
+    }
+  });
+
+  it('leaves the shapes it does not know to TypeBox', () => {
+    expect(compileParamsConversion(Type.Object({ n: Type.Number() }))).toBeNull();
+    expect(compileParamsConversion(Type.Object({ o: Type.Object({ a: Type.String() }) }))).toBeNull();
+    expect(compileParamsConversion(Type.Object({ s: Type.String({ default: 'x' }) }))).toBeNull();
+    expect(compileParamsConversion(Type.Object({ u: Type.Union([Type.Literal('a'), Type.Literal(1)]) }))).toBeNull();
+    expect(compileParamsConversion(Type.Object({ a: Type.String() }, { additionalProperties: false }))).toBeNull();
+    expect(compileParamsConversion(Type.String())).toBeNull();
   });
 });

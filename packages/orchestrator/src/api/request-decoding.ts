@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { create, type NestorError, PROBLEM_CONTENT_TYPE, toProblem } from '@nestor/sdk';
-import type { TSchema } from '@sinclair/typebox';
+import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { unstorableScalar } from '../catalog/decode.js';
 
@@ -139,7 +139,7 @@ const DECIMAL_INTEGER = /^[+-]?\d{1,15}$/;
  * the check instead of becoming 1, 1 and 16).
  */
 export function convertParams(schema: TSchema, data: unknown): unknown {
-  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(data)));
+  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(withoutProto(data))));
   const properties = (schema as { properties?: Record<string, TSchema> }).properties;
   if (!properties || !data || typeof data !== 'object' || !value || typeof value !== 'object') return value;
   const raw = data as Record<string, unknown>;
@@ -150,6 +150,90 @@ export function convertParams(schema: TSchema, data: unknown): unknown {
     }
   }
   return value;
+}
+
+/**
+ * A query string's own `__proto__` key, which no route reads, dropped: copied by assignment it
+ * would become the copy's prototype (`?__proto__=a&__proto__=b` made TypeBox's clone throw, a 500).
+ */
+function withoutProto(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || !Object.hasOwn(data, '__proto__')) return data;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(data)) {
+    if (key !== '__proto__') copy[key] = (data as Record<string, unknown>)[key];
+  }
+  return copy;
+}
+
+/** What a compiled conversion does to one property of a query string or path parameters. */
+interface PropertyPlan {
+  key: string;
+  convert: 'keep' | 'integer' | 'boolean';
+  /** The schema's default, a string, number or boolean; undefined when it has none. */
+  fallback: string | number | boolean | undefined;
+}
+
+/**
+ * `convertParams` for one schema, made once per route: the same values for every input (a
+ * property test holds the two together), without TypeBox's clone, default and convert walks over
+ * the schema on every request (9.5 % of a distinct list request's instructions at 100 000
+ * components). Handles the shapes the routes use: an object of strings, integers, booleans, unions
+ * of string literals and string-or-array unions, with primitive defaults; null for any other
+ * schema, which then goes through `convertParams`.
+ */
+export function compileParamsConversion(schema: TSchema): ((data: unknown) => unknown) | null {
+  if (schema[Kind] !== 'Object' || schema['additionalProperties'] !== undefined) return null;
+  const plan: PropertyPlan[] = [];
+  for (const [key, prop] of Object.entries((schema['properties'] ?? {}) as Record<string, TSchema>)) {
+    const fallback: unknown = prop['default'];
+    if (fallback !== undefined && !['string', 'number', 'boolean'].includes(typeof fallback)) return null;
+    const kind = prop[Kind] as string;
+    let convert: PropertyPlan['convert'];
+    if (kind === 'Integer') convert = 'integer';
+    else if (kind === 'Boolean') convert = 'boolean';
+    else if (kind === 'String' || (kind === 'Union' && fallback === undefined && keepsStrings(prop))) convert = 'keep';
+    else return null;
+    if (convert === 'keep' && fallback !== undefined) return null;
+    plan.push({ key, convert, fallback: fallback as PropertyPlan['fallback'] });
+  }
+  return (data: unknown): unknown => {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return convertParams(schema, data);
+    const raw = data as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.getOwnPropertyNames(raw)) {
+      if (key === '__proto__') continue;
+      const value = raw[key];
+      out[key] = Array.isArray(value) ? value.slice() : value;
+    }
+    for (const p of plan) {
+      const value = out[p.key];
+      if (value === undefined) {
+        if (p.fallback !== undefined) out[p.key] = p.fallback;
+      } else if (p.convert === 'integer') {
+        if (typeof value === 'string' && DECIMAL_INTEGER.test(value)) out[p.key] = Number.parseInt(value, 10);
+      } else if (p.convert === 'boolean' && typeof value === 'string') {
+        const lower = value.toLowerCase();
+        if (lower === 'true' || value === '1') out[p.key] = true;
+        else if (lower === 'false' || value === '0' || value === '-0') out[p.key] = false;
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * A union TypeBox's conversion gives back unchanged when handed a string or an array of strings:
+ * string literals (a string matching none converts to itself), or a string and an array of strings.
+ */
+function keepsStrings(union: TSchema): boolean {
+  const variants = (union['anyOf'] ?? []) as TSchema[];
+  if (variants.length === 0 || variants.some((v) => v['default'] !== undefined)) return false;
+  if (variants.every((v) => v[Kind] === 'Literal' && typeof v['const'] === 'string')) return true;
+  return (
+    variants.length === 2 &&
+    variants.some((v) => v[Kind] === 'String') &&
+    variants.some((v) => v[Kind] === 'Array' && (v['items'] as TSchema | undefined)?.[Kind] === 'String')
+  );
 }
 
 /**

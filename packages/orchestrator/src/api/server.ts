@@ -22,6 +22,7 @@ import { documentRoute, ProblemSchema, TAGS } from './openapi.js';
 import {
   clientErrorHandler,
   clientRequestId,
+  compileParamsConversion,
   convertParams,
   decodeJsonBody,
   RouteMethods,
@@ -124,8 +125,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Path parameters are strings already: when the schema asks for nothing but strings without
     // defaults, TypeBox's clone, default and convert passes would give back what they were given.
     const asIs = httpPart === 'params' && onlyStrings(schema as TSchema);
+    const convert = asIs
+      ? null
+      : (compileParamsConversion(schema as TSchema) ?? ((data: unknown) => convertParams(schema as TSchema, data)));
     return (data: unknown) => {
-      const value = asIs ? data : convertParams(schema as TSchema, data);
+      const value = convert === null ? data : convert(data);
       if (check.Check(value)) return { value };
       const first = check.Errors(value).First();
       const field = first ? jsonPointerToPath(first.path) : '';
