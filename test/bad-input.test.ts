@@ -140,6 +140,16 @@ describe('query strings', () => {
     expect(res.json().items).toHaveLength(1);
   });
 
+  it('holds every label filter, whatever its key, and all of them at once', async () => {
+    const total = async (qs: string) =>
+      (await app.server.inject({ method: 'GET', url: `/v1/components?${qs}` })).json().total as number;
+    expect(await total('label=team%3Dplatform')).toBe(2);
+    expect(await total('label=__proto__%3Dplatform')).toBe(0);
+    expect(await total('label=constructor%3Dx')).toBe(0);
+    expect(await total('label=team%3Dplatform&label=team%3Dother')).toBe(0);
+    expect(await total('label=team%3Dplatform&label=team%3Dplatform')).toBe(2);
+  });
+
   it('takes a plain decimal limit', async () => {
     const res = await app.server.inject({ method: 'GET', url: '/v1/components?limit=1' });
     expect(res.statusCode).toBe(200);

@@ -472,21 +472,15 @@ function filtersOf(q: FilterParams): Filter[] {
     const value = q[facet];
     if (value !== undefined) out.push(checkFilter(facet, value, facet));
   }
-  for (const [k, v] of Object.entries(parseLabels(q.label) ?? {})) out.push({ facet: 'label', value: `${k}=${v}` });
+  // Each `label=key=value` is a filter of its own: all must match, so one key asked with two values
+  // matches nothing, and a key such as `__proto__` filters like any other (gathered into an object
+  // first, it was dropped and the list answered unfiltered).
+  const labels = q.label === undefined ? [] : Array.isArray(q.label) ? q.label : [q.label];
+  for (const pair of labels) out.push(checkFilter('label', pair, 'label'));
   return out;
 }
 
 /** `label=team=data&label=tier=1` → `{ team: 'data', tier: '1' }`. */
-function parseLabels(label: string | string[] | undefined): Record<string, string> | undefined {
-  if (label === undefined) return undefined;
-  const out: Record<string, string> = {};
-  for (const pair of Array.isArray(label) ? label : [label]) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw invalid(`label filter "${pair}" must look like key=value`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
-}
 
 function checkName<T extends { name: string }>(params: T): T {
   if (!NAME_SHAPE.test(params.name) || params.name.length > 63) {
