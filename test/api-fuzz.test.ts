@@ -82,4 +82,57 @@ describe('POST /v1/components under random bodies', () => {
       { numRuns: 200 },
     );
   });
+
+  it('never answers 5xx to random query strings, repeated and prototype-named keys included, on any GET route', async () => {
+    const created = await app.server.inject({
+      method: 'POST',
+      url: '/v1/components',
+      headers: AUTH.write,
+      payload: component({ name: 'fz' }),
+    });
+    expect(created.statusCode).toBe(201);
+    const routes = [
+      '/v1/components',
+      '/v1/components/search',
+      '/v1/components/fz',
+      '/v1/components/fz/latest',
+      '/v1/components/fz/versions',
+      '/v1/components/fz/versions/1.0.0',
+      '/v1/components/fz/versions/1.0.0/dependencies',
+      '/v1/components/fz/versions/1.0.0/impact',
+      '/v1/components/fz/dependents',
+      '/v1/components/fz/diff',
+      '/v1/components/fz/impact',
+      '/v1/components/fz/resolve',
+      '/v1/audit',
+      '/v1/changesets/x',
+      '/v1/engines',
+      '/v1/sources',
+      '/v1/subscriptions',
+      '/v1/tokens',
+    ];
+    const key = fc.oneof(
+      fc.constantFrom(
+        ...['limit', 'cursor', 'label', 'provider', 'maturity', 'include_prerelease', 'q', 'facets', 'sort'],
+        ...['facet_limit', 'orphaned', 'range', 'from', 'to', 'proposed', 'actor', 'action', 'since'],
+      ),
+      fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'),
+    );
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('', '1', 'true', '__proto__=x', 'constructor=1', '1.0.0', '>=1', '-1', '1e3', 'a'.repeat(600)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.array(fc.tuple(key, value), { maxLength: 6 }),
+        async (route, pairs) => {
+          const qs = new URLSearchParams(pairs).toString();
+          const res = await app.server.inject({ method: 'GET', url: `${route}?${qs}`, headers: AUTH.admin });
+          expect(res.statusCode, `${route}?${qs}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
 });
