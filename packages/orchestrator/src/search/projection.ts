@@ -186,7 +186,8 @@ export class SearchProjection implements LogConsumer {
 
   /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */
   async query(q: CatalogQuery): Promise<CatalogQueryResult<ComponentDefinition | ScoredComponent>> {
-    const r = await this.run(q);
+    await this.settle(q.revision ?? null);
+    const r = this.run(q);
     const items = q.ranked ? r.hits.map((h) => ({ ...h.component, score: h.score })) : r.hits.map((h) => h.component);
     return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets };
   }
@@ -197,8 +198,15 @@ export class SearchProjection implements LogConsumer {
    * encoded once and kept while it is indexed, so a page is one copy of its items' bytes rather
    * than a `JSON.stringify` of its definitions and an encoding of the whole on every request.
    */
-  async page(q: CatalogQuery): Promise<Buffer> {
-    const r = await this.run(q);
+  page(q: CatalogQuery): Buffer | Promise<Buffer> {
+    // Synchronous when there is nothing to wait for, as on nearly every request: a list or search
+    // answer then costs no promises between the handler and the index.
+    const waiting = this.settle(q.revision ?? null);
+    return waiting === null ? this.bytesOfPage(q) : waiting.then(() => this.bytesOfPage(q));
+  }
+
+  private bytesOfPage(q: CatalogQuery): Buffer {
+    const r = this.run(q);
     const parts: Buffer[] = [ITEMS_OPEN];
     r.hits.forEach((h, i) => {
       if (i > 0) parts.push(COMMA);
@@ -223,13 +231,13 @@ export class SearchProjection implements LogConsumer {
     return json;
   }
 
-  private async run(q: CatalogQuery): Promise<{
+  /** `q` answered from the index as it is (callers settle first). */
+  private run(q: CatalogQuery): {
     hits: { component: ComponentDefinition; score: number }[];
     nextCursor: string | null;
     total: number;
     facets: Partial<Record<Facet, FacetCount[]>> | null;
-  }> {
-    await this.settle(q.revision ?? null);
+  } {
     // A query without words has no relevance: it is a filtered list in name order.
     const asked: SortOrder = q.sort ?? (q.words.length > 0 ? 'relevance' : 'name');
     const sort: SortOrder = asked === 'relevance' && q.words.length === 0 ? 'name' : asked;
@@ -258,12 +266,19 @@ export class SearchProjection implements LogConsumer {
     return { hits: result.hits, nextCursor, total: result.total, facets: q.facets.length > 0 ? result.facets : null };
   }
 
-  /** Waits, bounded, until the projection reflects `revision` (the writes this replica has shown). */
-  private async settle(revision: number | null): Promise<void> {
+  /**
+   * Waits, bounded, until the projection reflects `revision` (the writes this replica has shown);
+   * null when it does already.
+   */
+  private settle(revision: number | null): Promise<void> | null {
     const waiter = this.waiter;
-    if (!waiter) return;
+    if (!waiter) return null;
     const target = revision ?? 0;
-    if (waiter.position() >= target && waiter.position() >= 0) return;
+    if (waiter.position() >= target && waiter.position() >= 0) return null;
+    return this.catchUp(waiter, target);
+  }
+
+  private async catchUp(waiter: ProjectionWaiter, target: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.waitMs);

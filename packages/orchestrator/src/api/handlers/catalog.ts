@@ -147,11 +147,11 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req, reply) => {
+    (req, reply) => {
       const q = req.query as Static<typeof ListQuerySchema>;
-      return sendJson(
+      return sendPage(
         reply,
-        await search.page({
+        search.page({
           ...common(q, req.catalogRevision),
           words: [],
           phrase: '',
@@ -178,12 +178,12 @@ export function registerCatalogRoutes(
         response: { 200: resultPage(ComponentDefinitionSchema) },
       },
     },
-    async (req, reply) => {
+    (req, reply) => {
       const q = req.query as Static<typeof SearchQuerySchema>;
       const parsed = parseSearchText(q.q);
-      return sendJson(
+      return sendPage(
         reply,
-        await search.page({
+        search.page({
           ...common(q, req.catalogRevision),
           words: parsed.words,
           phrase: parsed.phrase,
@@ -512,4 +512,19 @@ function invalid(message: string, field?: string) {
  */
 function sendJson(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
+}
+
+/**
+ * Sends a list or search page, made at once when the projection had nothing to wait for: the
+ * handler then returns nothing and the answer goes out without a promise (a handler returning
+ * its reply synchronously would have Fastify send it a second time).
+ */
+function sendPage(reply: FastifyReply, page: Buffer | Promise<Buffer>): Promise<void> | undefined {
+  if (Buffer.isBuffer(page)) {
+    sendJson(reply, page);
+    return undefined;
+  }
+  return page.then((json) => {
+    sendJson(reply, json);
+  });
 }
