@@ -480,8 +480,6 @@ function filtersOf(q: FilterParams): Filter[] {
   return out;
 }
 
-/** `label=team=data&label=tier=1` → `{ team: 'data', tier: '1' }`. */
-
 function checkName<T extends { name: string }>(params: T): T {
   if (!NAME_SHAPE.test(params.name) || params.name.length > 63) {
     throw invalid(
