@@ -191,7 +191,7 @@ export function compileParamsConversion(schema: TSchema): ((data: unknown) => un
     let convert: PropertyPlan['convert'];
     if (kind === 'Integer') convert = 'integer';
     else if (kind === 'Boolean') convert = 'boolean';
-    else if (kind === 'String' || (kind === 'Union' && fallback === undefined && keepsStrings(prop))) convert = 'keep';
+    else if (kind === 'String' || (kind === 'Union' && keepsStrings(prop))) convert = 'keep';
     else return null;
     if (convert === 'keep' && fallback !== undefined) return null;
     plan.push({ key, convert, fallback: fallback as PropertyPlan['fallback'] });

@@ -1118,11 +1118,11 @@ export class SearchIndex {
    * recent docs are kept with it. The other words' docs are ORed as bits, a doc per bit; those
    * outside L (read a word of bits at a time) are gathered, scored and counted; those inside it
    * (the overlap) only ever through L's ranked docs. A relevance page is the best of the outside
-   * docs and a walk down L's ranked docs that
-   * stops once no doc further down can beat the page's last (a doc's score is bounded by its L
-   * match and the best the other words can add); an overlap too small for the walk to find soon is
-   * scored doc by doc instead. By name, the name order is walked testing the bits; by update
-   * time, the outside docs compete with L's kept most recent ones.
+   * docs and a walk down L's ranked docs that stops once no doc further down can beat the page's
+   * last (a doc's score is bounded by its L match and the best the other words can add); an
+   * overlap too small for the walk to find soon is scored doc by doc instead. By name, the name
+   * order is walked testing the bits; by update time, the outside docs compete with L's kept most
+   * recent ones.
    */
   private broadSearch(q: IndexQuery, sets: readonly WordSet[]): IndexResult {
     const { view, words } = q;
@@ -1214,7 +1214,7 @@ export class SearchIndex {
             q.facets,
             q.facetLimit,
           );
-          for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+          this.clearCounts(wanted);
         }
       }
       const need = q.offset + q.limit;
@@ -1434,6 +1434,12 @@ export class SearchIndex {
     return n;
   }
 
+  /** Zeroes the shared `counts` of the wanted facets' values after a count over them was read. */
+  private clearCounts(wanted: readonly number[]): void {
+    const { counts } = this;
+    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+  }
+
   /** Facets of two words' union: each word's kept counts less those of the `n` docs of `both` they share. */
   private twoWordFacets(q: IndexQuery, sets: readonly WordSet[], both: Int32Array, n: number) {
     const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
@@ -1449,7 +1455,7 @@ export class SearchIndex {
       q.facets,
       q.facetLimit,
     );
-    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+    this.clearCounts(wanted);
     return facets;
   }
 
@@ -1576,7 +1582,7 @@ export class SearchIndex {
     if (3 * n <= 2 * this.size) {
       this.countValues(wanted, docs, n);
       const out = this.facetLists(wanted, (id) => counts[id] as number, facets, limit);
-      for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+      this.clearCounts(wanted);
       return out;
     }
     const { mark, present, touched: outside } = this;
@@ -1591,7 +1597,7 @@ export class SearchIndex {
     this.countValues(wanted, outside, m);
     const total = this.viewCount[view];
     const out = this.facetLists(wanted, (id) => (total[id] as number) - (counts[id] as number), facets, limit);
-    for (const f of wanted) for (const id of this.facetIds[f] as number[]) counts[id] = 0;
+    this.clearCounts(wanted);
     return out;
   }
 
