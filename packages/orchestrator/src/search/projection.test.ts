@@ -63,4 +63,41 @@ describe('SearchProjection answer bytes', () => {
     const ask = { ...LIST, limit: 100 };
     expect((await projection.page(ask)).toString('utf8')).toBe((await quiet.page(ask)).toString('utf8'));
   });
+
+  it('are exactly the JSON of the query answer, ranked or not, with text of several bytes a character', async () => {
+    const store = new MemoryStore();
+    const texts = [
+      'Base de données gérée — ça marche',
+      'Datenbank für Zähler ✓',
+      '数据库 服务',
+      'plain ascii database',
+    ];
+    for (let i = 0; i < 12; i++) {
+      await store.createComponent(
+        makeComponent({
+          name: `db-${i}`,
+          description: texts[i % texts.length] as string,
+          labels: { team: i % 2 === 0 ? 'équipe-données' : 'data' },
+        }),
+      );
+    }
+    const projection = new SearchProjection({ source: store, logger: silentLogger });
+    await projection.onReset();
+    const asks = [
+      { ...LIST, limit: 5, facets: ['label', 'provider'] as const },
+      { ...LIST, words: ['database'], phrase: 'database', ranked: true, limit: 5, facets: ['label'] as const },
+      { ...LIST, words: ['db'], phrase: 'db', ranked: true, limit: 50, sort: 'name' as const },
+      { ...LIST, words: ['nothing'], phrase: 'nothing', ranked: true, limit: 5, facets: ['provider'] as const },
+    ];
+    for (const ask of asks) {
+      const r = await projection.query(ask);
+      const expected = JSON.stringify({
+        items: r.items,
+        next_cursor: r.nextCursor,
+        total: r.total,
+        ...(r.facets ? { facets: r.facets } : {}),
+      });
+      expect((await projection.page(ask)).toString('utf8')).toBe(expected);
+    }
+  });
 });

@@ -56,7 +56,7 @@ export interface CatalogQueryResult<T> {
 
 const PAGE = 500;
 const ITEMS_OPEN = Buffer.from('{"items":[');
-const COMMA = Buffer.from(',');
+const COMMA = 0x2c; // ','
 const DEFAULT_FACET_LIMIT = 100;
 const DEFAULT_WAIT_MS = 2_000;
 /** The background preparation of answer bytes: a slice of this long every interval, when idle. */
@@ -207,19 +207,39 @@ export class SearchProjection implements LogConsumer {
 
   private bytesOfPage(q: CatalogQuery): Buffer {
     const r = this.run(q);
-    const parts: Buffer[] = [ITEMS_OPEN];
-    r.hits.forEach((h, i) => {
-      if (i > 0) parts.push(COMMA);
-      const json = this.bytesOf(h.component);
-      if (!q.ranked) {
-        parts.push(json);
-        return;
-      }
-      parts.push(json.subarray(0, json.length - 1), Buffer.from(`,"score":${JSON.stringify(h.score)}}`));
-    });
+    const { hits } = r;
     const facets = r.facets ? `,"facets":${JSON.stringify(r.facets)}` : '';
-    parts.push(Buffer.from(`],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`));
-    return Buffer.concat(parts);
+    const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
+    // Sized first and written once: one allocation and a copy per item, rather than a buffer per
+    // score and a concatenation of the parts.
+    const items: Buffer[] = new Array(hits.length);
+    const scores: string[] = q.ranked ? new Array(hits.length) : [];
+    let length = ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail);
+    for (let i = 0; i < hits.length; i++) {
+      const hit = hits[i] as { component: ComponentDefinition; score: number };
+      const json = this.bytesOf(hit.component);
+      items[i] = json;
+      length += json.length;
+      if (q.ranked) {
+        // The item's closing brace is overwritten by the score member, which brings its own.
+        const score = `,"score":${JSON.stringify(hit.score)}}`;
+        scores[i] = score;
+        length += score.length - 1;
+      }
+    }
+    const out = Buffer.allocUnsafe(length);
+    out.set(ITEMS_OPEN, 0);
+    let at = ITEMS_OPEN.length;
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) out[at++] = COMMA;
+      const json = items[i] as Buffer;
+      out.set(json, at);
+      at += json.length;
+      // A score is a JSON number: ASCII, a byte a character.
+      if (q.ranked) at += out.write(scores[i] as string, at - 1, 'latin1') - 1;
+    }
+    out.write(tail, at, 'utf8');
+    return out;
   }
 
   private bytesOf(c: ComponentDefinition): Buffer {

@@ -117,6 +117,14 @@ const DEFAULT_TUNING: SearchIndexTuning = {
   wordsFirst: 1,
 };
 
+/** Profiles' values of some facets, flattened (`SearchIndex.profileValuesOf`). */
+interface ProfileValues {
+  /** Profiles there were when made. */
+  profiles: number;
+  start: Int32Array;
+  values: Int32Array;
+}
+
 /** Filters checked doc by doc (`SearchIndex.filterCheck`). */
 interface FilterCheck {
   bits: Uint32Array[];
@@ -235,6 +243,8 @@ export class SearchIndex {
   private readonly profileId = new Map<string, number>();
   private readonly profileValues: Int32Array[] = [];
   private profileCounts = new Int32Array(0);
+  /** `profileValuesOf` by facet mask (at most one per subset of the profile facets). */
+  private readonly profileValuesByMask = new Map<number, ProfileValues>();
   private profilesMet = new Int32Array(0);
   /** word → postings (`doc * 4 + group`, the doc's best group for the word), unordered. */
   private readonly postings = new Map<string, number[]>();
@@ -897,14 +907,15 @@ export class SearchIndex {
     const kept = set.ranked[view];
     if (kept) return kept;
     const { docs, codes } = set;
-    let held = new Int32Array(this.totalOf(set, view));
+    // The set's positions in the view, in the shared scratch (nothing else holds it during a rank).
+    let held: Int32Array = this.wordTouched;
     let n = 0;
     for (let i = 0; i < docs.length; i++) if (this.inView(docs[i] as number, view)) held[n++] = i;
     if (!this.order.inSlotOrder) {
       const positions = this.order.positions();
       const keys = new Int32Array(n);
       for (let i = 0; i < n; i++) keys[i] = positions[(docs[held[i] as number] as number) >> 1] as number;
-      held = radixSort(held, keys, this.order.length);
+      held = radixSort(held.slice(0, n), keys, this.order.length);
     }
     const byCode = new Int32Array(WEIGHTS.length + 1);
     for (let i = 0; i < n; i++) {
@@ -920,12 +931,13 @@ export class SearchIndex {
     // Docs and their codes in one buffer without zero-filling: every element is written below.
     const bytes = Buffer.allocUnsafeSlow(n * 5).buffer;
     const ranked: Ranked = { docs: new Int32Array(bytes, 0, n), codes: new Uint8Array(bytes, n * 4, n) };
+    const { docs: rankedDocs, codes: rankedCodes } = ranked;
     for (let i = 0; i < n; i++) {
       const j = held[i] as number;
       const c = codes[j] as number;
       const place = byCode[c] as number;
-      ranked.docs[place] = docs[j] as number;
-      ranked.codes[place] = c;
+      rankedDocs[place] = docs[j] as number;
+      rankedCodes[place] = c;
       byCode[c] = place + 1;
     }
     set.ranked[view] = ranked;
@@ -1138,24 +1150,46 @@ export class SearchIndex {
     const lBits = single && q.sort !== 'name' ? null : this.bitsOf(largeWord, largeSet);
     const viewBits = single ? null : this.viewBitsOf(view);
     const probes = sets.map((set, w) => this.probeOf(words[w] as string, set));
-    const { others, score, mark, touched: outsideDocs, hitDocs: scored } = this;
-    others.fill(0);
-    sets.forEach((set, w) => {
-      if (w === large) return;
-      if (set.bits !== null || this.isLarge(set)) {
-        const bits = this.bitsOf(words[w] as string, set);
-        for (let i = 0; i < bits.length; i++) others[i] = (others[i] as number) | (bits[i] as number);
-      } else {
-        const { docs } = set;
-        for (let i = 0; i < docs.length; i++) {
-          const doc = docs[i] as number;
-          others[doc >> 5] = (others[doc >> 5] as number) | (1 << (doc & 31));
+    const { score, mark, touched: outsideDocs, hitDocs: scored } = this;
+    // The other words' docs, a bit per doc: a lone other word's own kept bits when it has them,
+    // ORed into the shared `others` otherwise.
+    const lone = sets.length === 2 ? (sets[1 - large] as WordSet) : null;
+    const loneWord = words[1 - large] as string;
+    let others: Uint32Array = this.others;
+    if (lone !== null && (lone.bits !== null || this.isLarge(lone))) {
+      others = this.bitsOf(loneWord, lone);
+    } else {
+      others.fill(0);
+      sets.forEach((set, w) => {
+        if (w === large) return;
+        if (set.bits !== null || this.isLarge(set)) {
+          const bits = this.bitsOf(words[w] as string, set);
+          for (let i = 0; i < bits.length; i++) others[i] = (others[i] as number) | (bits[i] as number);
+        } else {
+          const { docs } = set;
+          for (let i = 0; i < docs.length; i++) {
+            const doc = docs[i] as number;
+            others[doc >> 5] = (others[doc >> 5] as number) | (1 << (doc & 31));
+          }
         }
-      }
-    });
+      });
+    }
+    // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
+    // in doc order, as a pass over the bits would yield them) rather than every word of the bits read.
+    const walkLone = lone !== null && lone.docs.length < others.length;
+    const inBits = (bits: Uint32Array, doc: number): boolean => (((bits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1;
     let outside = 0;
     let overlap = 0;
-    for (let i = 0; lBits !== null && viewBits !== null && i < others.length; i++) {
+    if (walkLone && lBits !== null && viewBits !== null) {
+      const { docs } = lone;
+      for (let i = 0; i < docs.length; i++) {
+        const doc = docs[i] as number;
+        if (!inBits(viewBits, doc)) continue;
+        if (inBits(lBits, doc)) overlap++;
+        else outsideDocs[outside++] = doc;
+      }
+    }
+    for (let i = 0; !walkLone && lBits !== null && viewBits !== null && i < others.length; i++) {
       const o = (others[i] as number) & (viewBits[i] as number);
       if (o === 0) continue;
       const l = lBits[i] as number;
@@ -1176,6 +1210,15 @@ export class SearchIndex {
       if (overlapCount >= 0) return overlapCount;
       const out = this.filtered;
       let n = 0;
+      if (walkLone) {
+        const { docs } = lone;
+        for (let i = 0; i < docs.length; i++) {
+          const doc = docs[i] as number;
+          if (inBits(viewBits as Uint32Array, doc) && inBits(lBits as Uint32Array, doc)) out[n++] = doc;
+        }
+        overlapCount = n;
+        return n;
+      }
       for (let i = 0; i < others.length; i++) {
         let x =
           (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
@@ -1614,8 +1657,8 @@ export class SearchIndex {
     const labelMask = labels.reduce((mask, f) => mask | (1 << f), 0);
     const wantedMask = wanted.reduce((mask, f) => mask | (1 << f), 0);
     const byProfile = labels.length < wanted.length;
-    // The profiles met, listed when there are fewer docs than profiles (otherwise all are read).
-    const listed = n < this.profileValues.length;
+    // The profiles met are listed, so only they are read back (a word's docs meet a fraction of the
+    // catalog's thousands of profiles).
     const met = this.profilesMet;
     let profiles = 0;
     for (let i = 0; i < n; i++) {
@@ -1624,7 +1667,7 @@ export class SearchIndex {
       if (byProfile) {
         const p = profile[doc] as number;
         const was = profileCounts[p] as number;
-        if (listed && was === 0) met[profiles++] = p;
+        if (was === 0) met[profiles++] = p;
         profileCounts[p] = was + 1;
       }
       if (labels.length > 0) {
@@ -1636,18 +1679,40 @@ export class SearchIndex {
       }
     }
     if (!byProfile) return;
-    if (!listed) profiles = this.profileValues.length;
+    const { start, values } = this.profileValuesOf(wantedMask);
     for (let i = 0; i < profiles; i++) {
-      const p = listed ? (met[i] as number) : i;
+      const p = met[i] as number;
       const times = profileCounts[p] as number;
-      if (times === 0) continue;
       profileCounts[p] = 0;
-      const values = this.profileValues[p] as Int32Array;
-      for (let v = 0; v < values.length; v++) {
+      const end = start[p + 1] as number;
+      for (let v = start[p] as number; v < end; v++) {
         const id = values[v] as number;
-        if ((wantedMask >> (valueFacet[id] as number)) & 1) counts[id] = (counts[id] as number) + times;
+        counts[id] = (counts[id] as number) + times;
       }
     }
+  }
+
+  /**
+   * Each profile's values of the facets in `mask`, flattened (profile p's are `values[start[p]]` up to
+   * `values[start[p + 1]]`): a count read back per profile adds them without testing each value's
+   * facet. Made once per mask, again when profiles were added.
+   */
+  private profileValuesOf(mask: number): ProfileValues {
+    const profiles = this.profileValues.length;
+    const kept = this.profileValuesByMask.get(mask);
+    if (kept && kept.profiles === profiles) return kept;
+    const start = new Int32Array(profiles + 1);
+    const values: number[] = [];
+    for (let p = 0; p < profiles; p++) {
+      start[p] = values.length;
+      for (const id of this.profileValues[p] as Int32Array) {
+        if ((mask >> (this.valueFacet[id] as number)) & 1) values.push(id);
+      }
+    }
+    start[profiles] = values.length;
+    const made = { profiles, start, values: Int32Array.from(values) };
+    this.profileValuesByMask.set(mask, made);
+    return made;
   }
 
   private viewFacets(view: View, facets: readonly Facet[], limit: number) {
@@ -1794,8 +1859,10 @@ class TopDocs {
       heap.push(doc);
       while (c > 0) {
         const p = (c - 1) >> 1;
-        if (!this.before(heap[p] as number, heap[c] as number)) break;
-        [heap[c], heap[p]] = [heap[p] as number, heap[c] as number];
+        const parent = heap[p] as number;
+        if (!this.before(parent, doc)) break;
+        heap[c] = parent;
+        heap[p] = doc;
         c = p;
       }
       return;
@@ -1812,7 +1879,9 @@ class TopDocs {
       if (l < heap.length && this.before(heap[m] as number, heap[l] as number)) m = l;
       if (r < heap.length && this.before(heap[m] as number, heap[r] as number)) m = r;
       if (m === p) break;
-      [heap[p], heap[m]] = [heap[m] as number, heap[p] as number];
+      // Swapped through locals: a destructuring swap allocated an array each time.
+      heap[p] = heap[m] as number;
+      heap[m] = doc;
       p = m;
     }
   }
@@ -1831,7 +1900,19 @@ class TopDocs {
 function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | null, label: Float64Array): number[] {
   if (k <= 0 || n === 0) return [];
   const top = new TopDocs(k, key, label);
-  for (let i = 0; i < n; i++) top.push(docs[i] as number);
+  if (key === null) {
+    for (let i = 0; i < n; i++) top.push(docs[i] as number);
+    return top.sorted();
+  }
+  // Once k docs are held, a doc keyed below the last of them cannot enter: turned away here, without
+  // a call (most docs of a large result are). The bar only rises.
+  let bar = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const doc = docs[i] as number;
+    if ((key[doc] as number) < bar) continue;
+    top.push(doc);
+    if (top.full) bar = key[top.worst] as number;
+  }
   return top.sorted();
 }
 
