@@ -100,4 +100,19 @@ describe('SearchProjection answer bytes', () => {
       expect((await projection.page(ask)).toString('utf8')).toBe(expected);
     }
   });
+
+  it('are made again for a definition that changed after they were made', async () => {
+    const { store, projection } = await built(3);
+    await idle();
+    const before = (await store.readEvents(0, 1_000)).length;
+    const ask = { ...LIST, words: ['svc'], phrase: 'svc', ranked: true, limit: 10 };
+    expect((await projection.page(ask)).toString('utf8')).not.toContain('Rewritten');
+    await store.createComponent(makeComponent({ name: 'svc-001', version: '2.0.0', description: 'Rewritten' }));
+    await projection.onEvents((await store.readEvents(0, 1_000)).slice(before));
+    const page = JSON.parse((await projection.page(ask)).toString('utf8')) as {
+      items: { name: string; version: string; description: string }[];
+    };
+    const changed = page.items.find((c) => c.name === 'svc-001');
+    expect(changed).toMatchObject({ version: '2.0.0', description: 'Rewritten' });
+  });
 });

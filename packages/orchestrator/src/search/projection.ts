@@ -76,11 +76,6 @@ export class SearchProjection implements LogConsumer {
   private readonly logger: Logger;
   private readonly waitMs: number;
   private index = new SearchIndex();
-  /**
-   * The UTF-8 JSON of each indexed definition, made on first use. Keyed by the object: a change replaces
-   * a definition in the index, so an entry can never outlive the version it was made from.
-   */
-  private readonly bytes = new WeakMap<ComponentDefinition, Buffer>();
   private waiter: ProjectionWaiter | null = null;
 
   constructor(opts: { source: SearchSource; logger: Logger; waitMs?: number }) {
@@ -132,20 +127,12 @@ export class SearchProjection implements LogConsumer {
       }
     }
     const index = new SearchIndex();
-    // The definitions the index holds (a name's highest pick only where it differs from its latest):
-    // the ones whose answer bytes are worth making.
-    const indexed: ComponentDefinition[] = [];
-    const add = (pick: ComponentDefinition, high: ComponentDefinition) => {
-      index.upsert(pick, high);
-      indexed.push(pick);
-      if (high.version !== pick.version) indexed.push(high);
-    };
     // In name order, so each new name lands at the end of the index's name order.
-    for (const [name, def] of highest) add(latest.get(name) ?? def, def);
-    for (const [name, def] of latest) if (!highest.has(name)) add(def, def);
+    for (const [name, def] of highest) index.upsert(latest.get(name) ?? def, def);
+    for (const [name, def] of latest) if (!highest.has(name)) index.upsert(def, def);
     this.index = index;
     this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
-    this.prepareBytes(index, indexed);
+    this.prepareBytes(index);
   }
 
   /**
@@ -157,16 +144,17 @@ export class SearchProjection implements LogConsumer {
    * seconds). Stops when the index is rebuilt; until done, a definition's bytes are made on its
    * first answer as before.
    */
-  private prepareBytes(index: SearchIndex, defs: readonly ComponentDefinition[]): void {
+  private prepareBytes(index: SearchIndex): void {
     let next = 0;
+    const slots = index.docSlots;
     const started = Date.now();
     let since = performance.eventLoopUtilization();
     const timer = setInterval(() => {
-      if (this.index !== index || next >= defs.length) {
+      if (this.index !== index || next >= slots) {
         clearInterval(timer);
-        if (next >= defs.length) {
+        if (next >= slots) {
           this.logger.debug(
-            { definitions: defs.length, ms: Date.now() - started },
+            { definitions: index.size, ms: Date.now() - started },
             'search projection answer bytes made',
           );
         }
@@ -174,9 +162,12 @@ export class SearchProjection implements LogConsumer {
       }
       if (performance.eventLoopUtilization(since).utilization < BYTES_IDLE_BELOW) {
         const until = performance.now() + BYTES_SLICE_MS;
-        while (next < defs.length && performance.now() < until) {
-          const end = Math.min(defs.length, next + 64);
-          for (; next < end; next++) this.bytesOf(defs[next] as ComponentDefinition);
+        while (next < slots && performance.now() < until) {
+          const end = Math.min(slots, next + 64);
+          for (; next < end; next++) {
+            const def = index.definitionOf(next);
+            if (def) bytesOf(index, next, def);
+          }
         }
       }
       since = performance.eventLoopUtilization();
@@ -206,6 +197,7 @@ export class SearchProjection implements LogConsumer {
   }
 
   private bytesOfPage(q: CatalogQuery): Buffer {
+    const { index } = this;
     const r = this.run(q);
     const { hits } = r;
     const facets = r.facets ? `,"facets":${JSON.stringify(r.facets)}` : '';
@@ -216,8 +208,8 @@ export class SearchProjection implements LogConsumer {
     const scores: string[] = q.ranked ? new Array(hits.length) : [];
     let length = ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail);
     for (let i = 0; i < hits.length; i++) {
-      const hit = hits[i] as { component: ComponentDefinition; score: number };
-      const json = this.bytesOf(hit.component);
+      const hit = hits[i] as { component: ComponentDefinition; score: number; doc: number };
+      const json = bytesOf(index, hit.doc, hit.component);
       items[i] = json;
       length += json.length;
       if (q.ranked) {
@@ -242,18 +234,9 @@ export class SearchProjection implements LogConsumer {
     return out;
   }
 
-  private bytesOf(c: ComponentDefinition): Buffer {
-    let json = this.bytes.get(c);
-    if (json === undefined) {
-      json = Buffer.from(JSON.stringify(c));
-      this.bytes.set(c, json);
-    }
-    return json;
-  }
-
   /** `q` answered from the index as it is (callers settle first). */
   private run(q: CatalogQuery): {
-    hits: { component: ComponentDefinition; score: number }[];
+    hits: { component: ComponentDefinition; score: number; doc: number }[];
     nextCursor: string | null;
     total: number;
     facets: Partial<Record<Facet, FacetCount[]>> | null;
@@ -363,4 +346,14 @@ export class SearchProjection implements LogConsumer {
 
 function emptyFacets(facets: readonly Facet[]): Partial<Record<Facet, FacetCount[]>> {
   return Object.fromEntries(facets.map((f) => [f, []]));
+}
+
+/** A doc's answer bytes (its definition's JSON), made on first use and kept with the doc. */
+function bytesOf(index: SearchIndex, doc: number, def: ComponentDefinition): Buffer {
+  let json = index.answerBytes(doc);
+  if (json === undefined) {
+    json = Buffer.from(JSON.stringify(def));
+    index.keepAnswerBytes(doc, json);
+  }
+  return json;
 }

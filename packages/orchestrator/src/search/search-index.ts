@@ -188,6 +188,8 @@ export interface IndexQuery {
 interface IndexHit {
   component: ComponentDefinition;
   score: number;
+  /** The doc it is in this index (`answerBytes`). */
+  doc: number;
 }
 
 export interface FacetCount {
@@ -227,6 +229,11 @@ export class SearchIndex {
   private readonly slotsByFold = new Map<string, number[]>();
   /** doc → the definition it indexes, undefined when the doc does not exist. */
   private readonly docs: (ComponentDefinition | undefined)[] = [];
+  /**
+   * doc → the JSON of its definition as an answer holds it, made and kept by the projection: by doc
+   * id rather than in a map by definition, a page's items cost an array read each.
+   */
+  private readonly answers: (Buffer | undefined)[] = [];
   /** doc → 1 when it exists (`docs[doc]` is defined), for tight loops. */
   private present = new Uint8Array(0);
   /** doc → `Date.parse(updated_at)`. */
@@ -326,6 +333,24 @@ export class SearchIndex {
     this.removedSlots++;
   }
 
+  /** A doc's answer bytes, kept by `keepAnswerBytes` until the doc's definition changes. */
+  answerBytes(doc: number): Buffer | undefined {
+    return this.answers[doc];
+  }
+
+  keepAnswerBytes(doc: number, bytes: Buffer): void {
+    this.answers[doc] = bytes;
+  }
+
+  /** Every doc id this index may hold (`definitionOf` tells which hold one). */
+  get docSlots(): number {
+    return this.docs.length;
+  }
+
+  definitionOf(doc: number): ComponentDefinition | undefined {
+    return this.docs[doc];
+  }
+
   /** The picks held for a name. */
   picks(name: string): { latest: ComponentDefinition; highest: ComponentDefinition } | null {
     const slot = this.slotOf.get(name);
@@ -416,6 +441,7 @@ export class SearchIndex {
       return {
         hits: page.map((doc) => ({
           component: this.docs[doc] as ComponentDefinition,
+          doc,
           score: searching ? publicScore(this.score[doc] as number) : 0,
         })),
         more,
@@ -480,6 +506,7 @@ export class SearchIndex {
   private setDoc(doc: number, def: ComponentDefinition | undefined): void {
     const old = this.docs[doc];
     if (old === def) return;
+    this.answers[doc] = undefined;
     this.present[doc] = def ? 1 : 0;
     if (old && def && old.version === def.version && old.revision === def.revision && old.digest === def.digest) {
       this.docs[doc] = def;
@@ -1427,6 +1454,7 @@ export class SearchIndex {
         return {
           hits: page.map((doc) => ({
             component: this.docs[doc] as ComponentDefinition,
+            doc,
             score: publicScore(score[doc] as number),
           })),
           more,
@@ -1437,6 +1465,7 @@ export class SearchIndex {
       return {
         hits: page.map((doc) => ({
           component: this.docs[doc] as ComponentDefinition,
+          doc,
           score: publicScore(this.scoreOf(doc, probes, ((mark[doc] as number) & 2) === 2)),
         })),
         more,
