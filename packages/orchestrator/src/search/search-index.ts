@@ -1181,10 +1181,9 @@ export class SearchIndex {
     // The other words' docs, a bit per doc: a lone other word's own kept bits when it has them,
     // ORed into the shared `others` otherwise.
     const lone = sets.length === 2 ? (sets[1 - large] as WordSet) : null;
-    const loneWord = words[1 - large] as string;
     let others: Uint32Array = this.others;
     if (lone !== null && (lone.bits !== null || this.isLarge(lone))) {
-      others = this.bitsOf(loneWord, lone);
+      others = this.bitsOf(words[1 - large] as string, lone);
     } else {
       others.fill(0);
       sets.forEach((set, w) => {
