@@ -1201,17 +1201,18 @@ export class SearchIndex {
       });
     }
     // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
-    // in doc order, as a pass over the bits would yield them) rather than every word of the bits read.
+    // in doc order, as a pass over the bits would yield them) rather than every word of the bits read;
+    // the walk gathers the overlap as it goes.
     const walkLone = lone !== null && lone.docs.length < others.length;
-    const inBits = (bits: Uint32Array, doc: number): boolean => (((bits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1;
     let outside = 0;
     let overlap = 0;
     if (walkLone && lBits !== null && viewBits !== null) {
       const { docs } = lone;
+      const overlapping = this.filtered;
       for (let i = 0; i < docs.length; i++) {
         const doc = docs[i] as number;
-        if (!inBits(viewBits, doc)) continue;
-        if (inBits(lBits, doc)) overlap++;
+        if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
+        if ((((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1) overlapping[overlap++] = doc;
         else outsideDocs[outside++] = doc;
       }
     }
@@ -1229,22 +1230,14 @@ export class SearchIndex {
     }
     /**
      * The overlap (docs of the view in L and in another word) into `filtered`, in doc order; how
-     * many. Gathered once: facets and scoring may both ask, and nothing else writes `filtered` here.
+     * many. Gathered once (by the walk of a lone word above, or on first ask): facets and scoring
+     * may both ask, and nothing else writes `filtered` here.
      */
-    let overlapCount = -1;
+    let overlapCount = walkLone ? overlap : -1;
     const overlapDocs = (): number => {
       if (overlapCount >= 0) return overlapCount;
       const out = this.filtered;
       let n = 0;
-      if (walkLone) {
-        const { docs } = lone;
-        for (let i = 0; i < docs.length; i++) {
-          const doc = docs[i] as number;
-          if (inBits(viewBits as Uint32Array, doc) && inBits(lBits as Uint32Array, doc)) out[n++] = doc;
-        }
-        overlapCount = n;
-        return n;
-      }
       for (let i = 0; i < others.length; i++) {
         let x =
           (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
