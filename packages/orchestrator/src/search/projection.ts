@@ -146,6 +146,7 @@ export class SearchProjection implements LogConsumer {
    */
   private prepareBytes(index: SearchIndex): void {
     let next = 0;
+    let made = 0;
     const slots = index.docSlots;
     const started = Date.now();
     let since = performance.eventLoopUtilization();
@@ -153,10 +154,7 @@ export class SearchProjection implements LogConsumer {
       if (this.index !== index || next >= slots) {
         clearInterval(timer);
         if (next >= slots) {
-          this.logger.debug(
-            { definitions: index.size, ms: Date.now() - started },
-            'search projection answer bytes made',
-          );
+          this.logger.debug({ definitions: made, ms: Date.now() - started }, 'search projection answer bytes made');
         }
         return;
       }
@@ -166,7 +164,9 @@ export class SearchProjection implements LogConsumer {
           const end = Math.min(slots, next + 64);
           for (; next < end; next++) {
             const def = index.definitionOf(next);
-            if (def) bytesOf(index, next, def);
+            if (!def) continue;
+            bytesOf(index, next, def);
+            made++;
           }
         }
       }
