@@ -183,7 +183,7 @@ const query = fc.record({
       fc.constantFrom(...VOCAB).map((w) => w.slice(0, 2)),
       fc.constantFrom('p', 'r', 'k', 'postgre', 'reddis', 'kafka', 'aws', 'data', 'zzz', '1'),
     ),
-    { maxLength: 3 },
+    { maxLength: 5 },
   ),
   phrase: fc.constantFrom('', 'redis', 'postgres', 'aws-rds-3', 'redis-1', 'po-2', 'k8s-kafka-0'),
   filters: fc.array(filter, { maxLength: 2 }),

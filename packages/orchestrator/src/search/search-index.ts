@@ -1293,49 +1293,8 @@ export class SearchIndex {
       } else {
         const top = new TopDocs(need, score, label);
         let outsideWalk = false;
-        const everyWord = sets.length > 2 ? this.everyWordDocs(sets, probes, viewBits as Uint32Array) : 0;
-        if (everyWord >= need) {
-          // The docs matching every word (gathered by everyWordDocs into `filtered`) fill the page,
-          // and a doc matching fewer words never outranks one of them: only they are scored. The
-          // walk of L below ends at its first doc, which matches fewer words.
-          const every = this.filtered;
-          for (let i = 0; i < everyWord; i++) {
-            const doc = every[i] as number;
-            scoreFor(doc);
-            top.push(doc);
-          }
-        } else if (sets.length > 2) {
-          // Many words: their docs are walked once each, summing matches — cheaper than probing every
-          // doc of the union in each word. This scores the overlap and the outside docs alike.
-          const { matched } = this;
-          const start = nScored;
-          sets.forEach((set, w) => {
-            if (w === large) return;
-            const { docs, codes } = set;
-            for (let i = 0; i < docs.length; i++) {
-              const doc = docs[i] as number;
-              if (((((viewBits as Uint32Array)[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-              if (matched[doc] === 0) scored[nScored++] = doc;
-              matched[doc] = (matched[doc] as number) + 1;
-              score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
-            }
-          });
-          const inLarge = probes[large] as Probe;
-          for (let i = start; i < nScored; i++) {
-            const doc = scored[i] as number;
-            let m = matched[doc] as number;
-            let sum = score[doc] as number;
-            const c = ((((lBits as Uint32Array)[doc >> 5] as number) >>> (doc & 31)) & 1) === 0 ? 0 : inLarge(doc);
-            if (c !== 0) {
-              m++;
-              sum += WEIGHTS[c] as number;
-            }
-            score[doc] = scoreFrom(m, sum, ((mark[doc] as number) & 2) === 2);
-            matched[doc] = 0;
-            mark[doc] = (mark[doc] as number) | 16;
-            top.push(doc);
-          }
-        } else if (sets.length === 1 || outside <= this.tuning.overlap * (need + 16)) {
+        if (sets.length > 2) nScored = this.manyWords(sets, probes, viewBits as Uint32Array, need, top, nScored);
+        else if (sets.length === 1 || outside <= this.tuning.overlap * (need + 16)) {
           for (let i = 0; i < outside; i++) {
             const doc = outsideDocs[i] as number;
             scoreFor(doc);
@@ -1475,27 +1434,84 @@ export class SearchIndex {
   }
 
   /**
-   * Gathers into `filtered` the docs of the view every word matches, from the smallest word's docs
-   * probed in the others; returns how many. A pasted name's words share few docs, so this is a
-   * probe per doc of its rarest word rather than a pass over every word's docs.
+   * The page candidates of three or more words (MaxScore): the words are walked fewest docs first,
+   * counting each doc's matches and summing its weights. A doc none of the walked words holds matches
+   * at most the words left, and every word matched outranks any sum of weights, so once `need` docs
+   * have matched more words than are left no unmet doc can reach the page: the walk stops, and the
+   * docs met are completed by probing the words left, the strongest first, each only while it can
+   * still reach the page. A pasted name (most of a query log's long queries) is found from its
+   * rarest words instead of a walk of every doc of `aws`, `eu` and `1`. Met docs join `scored`
+   * (the caller's cleanup); those completed are marked scored (16) and pushed to `top`. Returns the
+   * new length of `scored`.
    */
-  private everyWordDocs(sets: readonly WordSet[], probes: readonly Probe[], viewBits: Uint32Array): number {
-    let smallest = 0;
-    sets.forEach((set, w) => {
-      if (set.docs.length < (sets[smallest] as WordSet).docs.length) smallest = w;
-    });
-    const { docs } = sets[smallest] as WordSet;
-    const out = this.filtered;
-    let n = 0;
-    next: for (let i = 0; i < docs.length; i++) {
-      const doc = docs[i] as number;
-      if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-      for (let w = 0; w < probes.length; w++) {
-        if (w !== smallest && (probes[w] as Probe)(doc) === 0) continue next;
+  private manyWords(
+    sets: readonly WordSet[],
+    probes: readonly Probe[],
+    viewBits: Uint32Array,
+    need: number,
+    top: TopDocs,
+    nScored: number,
+  ): number {
+    const { matched, score, mark, hitDocs: scored } = this;
+    const n = sets.length;
+    const order = sets
+      .map((_, w) => w)
+      .sort((a, b) => (sets[a] as WordSet).docs.length - (sets[b] as WordSet).docs.length);
+    // Docs met by how many of the walked words match them (index 0 unused).
+    const byMatches = new Int32Array(n + 1);
+    const start = nScored;
+    let walked = 0;
+    while (walked < n) {
+      const { docs, codes } = sets[order[walked] as number] as WordSet;
+      walked++;
+      for (let i = 0; i < docs.length; i++) {
+        const doc = docs[i] as number;
+        if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
+        const m = matched[doc] as number;
+        if (m === 0) scored[nScored++] = doc;
+        else byMatches[m] = (byMatches[m] as number) - 1;
+        byMatches[m + 1] = (byMatches[m + 1] as number) + 1;
+        matched[doc] = m + 1;
+        score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
       }
-      out[n++] = doc;
+      let sure = 0;
+      for (let m = n; m > n - walked; m--) sure += byMatches[m] as number;
+      if (sure >= need) break;
     }
-    return n;
+    const left = order.slice(walked);
+    const best = WEIGHTS[WEIGHTS.length - 1] as number;
+    const complete = (doc: number): void => {
+      let m = matched[doc] as number;
+      let sum = score[doc] as number;
+      const exact = ((mark[doc] as number) & 2) === 2;
+      if (top.full) {
+        const reach = scoreFrom(m + left.length, sum + left.length * best, exact);
+        if (reach < (score[top.worst] as number)) return;
+      }
+      for (const w of left) {
+        const c = (probes[w] as Probe)(doc);
+        if (c !== 0) {
+          m++;
+          sum += WEIGHTS[c] as number;
+        }
+      }
+      score[doc] = scoreFrom(m, sum, exact);
+      mark[doc] = (mark[doc] as number) | 16;
+      top.push(doc);
+    };
+    // The docs that matched more words than are left first: the page's last is then high, and most
+    // of the others are turned away by their reach alone.
+    const strong = n - walked;
+    for (let i = start; i < nScored; i++) {
+      const doc = scored[i] as number;
+      if ((matched[doc] as number) > strong) complete(doc);
+    }
+    for (let i = start; i < nScored; i++) {
+      const doc = scored[i] as number;
+      if ((matched[doc] as number) <= strong) complete(doc);
+      matched[doc] = 0;
+    }
+    return nScored;
   }
 
   /** Zeroes the shared `counts` of the wanted facets' values after a count over them was read. */
