@@ -123,4 +123,39 @@ describe('response cache of component reads', () => {
     });
     expect(denied.statusCode).toBe(401);
   });
+
+  it('keeps a page it caches whole while later pages reuse the memory pages are written into', async () => {
+    const app = await start();
+    for (const name of ['cache-a', 'cache-b', 'queue-c', 'queue-d']) {
+      expect(
+        (await postComponent(app, component({ name, description: `The ${name} store for orders` }))).statusCode,
+      ).toBe(201);
+    }
+    const pages = [
+      '/v1/components/search?q=orders&limit=2',
+      '/v1/components/search?q=cache&limit=5',
+      '/v1/components?limit=3&facets=provider',
+      '/v1/components/search?q=queue',
+      '/v1/components?limit=1',
+    ];
+    // Real sockets: the memory is reused only once a socket took a page (an injected request has none).
+    const address = await app.server.listen({ host: '127.0.0.1', port: 0 });
+    const fetchBody = async (url: string) => (await fetch(`${address}${url}`)).text();
+    const first = new Map<string, string>();
+    for (const url of pages) first.set(url, await fetchBody(url));
+    // The first page's second asking is the one the cache keeps; the pages after it would be written
+    // over it were it not its own memory.
+    expect(await fetchBody(pages[0] as string)).toBe(first.get(pages[0] as string));
+    for (const url of pages.slice(1)) expect(await fetchBody(url)).toBe(first.get(url));
+    for (const url of pages) expect(await fetchBody(url)).toBe(first.get(url));
+
+    // Concurrently: every body is the page asked for.
+    const urls = Array.from(
+      { length: 40 },
+      (_, i) => `/v1/components/search?q=${['orders', 'cache', 'queue'][i % 3]}&limit=${1 + (i % 7)}`,
+    );
+    const expected = await Promise.all(urls.map(async (url) => (await get(app, url)).body));
+    const bodies = await Promise.all(urls.map(fetchBody));
+    expect(bodies).toEqual(expected);
+  });
 });

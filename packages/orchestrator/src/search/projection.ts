@@ -188,15 +188,16 @@ export class SearchProjection implements LogConsumer {
    * members in that order, as the handlers answered before): each definition is serialised and
    * encoded once and kept while it is indexed, so a page is one copy of its items' bytes rather
    * than a `JSON.stringify` of its definitions and an encoding of the whole on every request.
+   * `alloc` gives the memory the page is written into (every byte of it is written).
    */
-  page(q: CatalogQuery): Buffer | Promise<Buffer> {
+  page(q: CatalogQuery, alloc: (length: number) => Buffer = Buffer.allocUnsafe): Buffer | Promise<Buffer> {
     // Synchronous when there is nothing to wait for, as on nearly every request: a list or search
     // answer then costs no promises between the handler and the index.
     const waiting = this.settle(q.revision ?? null);
-    return waiting === null ? this.bytesOfPage(q) : waiting.then(() => this.bytesOfPage(q));
+    return waiting === null ? this.bytesOfPage(q, alloc) : waiting.then(() => this.bytesOfPage(q, alloc));
   }
 
-  private bytesOfPage(q: CatalogQuery): Buffer {
+  private bytesOfPage(q: CatalogQuery, alloc: (length: number) => Buffer): Buffer {
     const { index } = this;
     const r = this.run(q);
     const { hits } = r;
@@ -219,7 +220,7 @@ export class SearchProjection implements LogConsumer {
         length += score.length - 1;
       }
     }
-    const out = Buffer.allocUnsafe(length);
+    const out = alloc(length);
     out.set(ITEMS_OPEN, 0);
     let at = ITEMS_OPEN.length;
     for (let i = 0; i < items.length; i++) {

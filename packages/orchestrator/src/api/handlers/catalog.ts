@@ -19,6 +19,7 @@ import { notModified } from '../conditional-get.js';
 import { auditForWrite, nameAtVersion } from '../middleware/audit.js';
 import { actorOf, checkOwnership, checkProvenance } from '../middleware/ownership.js';
 import { ComponentDefinitionSchema, ComponentSpecDoc, NotModified, openObject, problemResponse } from '../openapi.js';
+import { PageBuffers } from '../page-buffers.js';
 
 const NAME_PARAM = Type.String({ minLength: 1, maxLength: 253, description: 'Component name' });
 const VERSION_PARAM = Type.String({ minLength: 1, maxLength: 256, description: 'Exact semver version' });
@@ -116,6 +117,8 @@ export function registerCatalogRoutes(
 ): void {
   const read = { scope: 'read' as const };
   const write = { scope: 'write' as const };
+  /** The memory list and search pages are written into, reused while sockets take pages at once. */
+  const pages = new PageBuffers();
   /** Decodes a submitted component and holds it to the dependency cap (validation reads each one). */
   const submitted = (body: unknown, where: { operation: string; what?: string }): ComponentSpec => {
     const spec = decodeComponent(body, { component: COMPONENT, ...where });
@@ -151,14 +154,18 @@ export function registerCatalogRoutes(
       const q = req.query as Static<typeof ListQuerySchema>;
       return sendPage(
         reply,
-        search.page({
-          ...common(q, req.catalogRevision),
-          words: [],
-          phrase: '',
-          ranked: false,
-          filters: filtersOf(q),
-          sort: q.sort,
-        }),
+        search.page(
+          {
+            ...common(q, req.catalogRevision),
+            words: [],
+            phrase: '',
+            ranked: false,
+            filters: filtersOf(q),
+            sort: q.sort,
+          },
+          pages.take,
+        ),
+        pages,
       );
     },
   );
@@ -183,14 +190,18 @@ export function registerCatalogRoutes(
       const parsed = parseSearchText(q.q);
       return sendPage(
         reply,
-        search.page({
-          ...common(q, req.catalogRevision),
-          words: parsed.words,
-          phrase: parsed.phrase,
-          ranked: true,
-          filters: [...filtersOf(q), ...parsed.filters],
-          sort: q.sort,
-        }),
+        search.page(
+          {
+            ...common(q, req.catalogRevision),
+            words: parsed.words,
+            phrase: parsed.phrase,
+            ranked: true,
+            filters: [...filtersOf(q), ...parsed.filters],
+            sort: q.sort,
+          },
+          pages.take,
+        ),
+        pages,
       );
     },
   );
@@ -517,12 +528,21 @@ function sendJson(reply: FastifyReply, json: string | Buffer): FastifyReply {
  * handler then returns nothing and the answer goes out without a promise (a handler returning
  * its reply synchronously would have Fastify send it a second time).
  */
-function sendPage(reply: FastifyReply, page: Buffer | Promise<Buffer>): Promise<void> | undefined {
+function sendPage(
+  reply: FastifyReply,
+  page: Buffer | Promise<Buffer>,
+  buffers: PageBuffers,
+): Promise<void> | undefined {
+  // An answer the response cache takes (from a URL's second asking) is kept there, not reused. The
+  // key is unset when the cache is off.
+  const kept = typeof reply.request.responseCacheKey === 'string';
   if (Buffer.isBuffer(page)) {
     sendJson(reply, page);
+    buffers.release(page, reply.raw, kept);
     return undefined;
   }
   return page.then((json) => {
     sendJson(reply, json);
+    buffers.release(json, reply.raw, kept);
   });
 }
