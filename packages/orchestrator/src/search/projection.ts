@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import {
   type CatalogEvent,
   type ComponentDefinition,
@@ -12,7 +11,7 @@ import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '
 import type { ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import type { Facet, Filter } from './query.js';
-import { type FacetCount, SearchIndex, type SortOrder } from './search-index.js';
+import { type FacetCount, type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
 /** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
 export type SearchSource = Pick<ComponentReader, 'listComponents' | 'getLatestComponent'>;
@@ -59,11 +58,6 @@ const ITEMS_OPEN = Buffer.from('{"items":[');
 const COMMA = 0x2c; // ','
 const DEFAULT_FACET_LIMIT = 100;
 const DEFAULT_WAIT_MS = 2_000;
-/** The background preparation of answer bytes: a slice of this long every interval, when idle. */
-const BYTES_SLICE_MS = 5;
-const BYTES_INTERVAL_MS = 10;
-/** Event-loop utilisation since the last slice under which the next one runs. */
-const BYTES_IDLE_BELOW = 0.5;
 
 /**
  * The one search projection every store shares (docs/decisions.md): a `SearchIndex` fed by the
@@ -132,62 +126,25 @@ export class SearchProjection implements LogConsumer {
     for (const [name, def] of latest) if (!highest.has(name)) index.upsert(def, def);
     this.index = index;
     this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
-    this.prepareBytes(index);
-  }
-
-  /**
-   * Makes the answer bytes of every indexed definition in the background, so that list and search
-   * requests do not pay a definition's first serialisation (at 100 000 components, half of a fresh
-   * server's first pages did; a server that has answered for a while holds these bytes anyway).
-   * The work yields to requests: a slice runs only when the event loop was mostly idle since the
-   * last one (made on a busy server, the bytes cost its requests a tenth of their throughput for
-   * seconds). Stops when the index is rebuilt; until done, a definition's bytes are made on its
-   * first answer as before.
-   */
-  private prepareBytes(index: SearchIndex): void {
-    let next = 0;
-    let made = 0;
-    const slots = index.docSlots;
-    const started = Date.now();
-    let since = performance.eventLoopUtilization();
-    const timer = setInterval(() => {
-      if (this.index !== index || next >= slots) {
-        clearInterval(timer);
-        if (next >= slots) {
-          this.logger.debug({ definitions: made, ms: Date.now() - started }, 'search projection answer bytes made');
-        }
-        return;
-      }
-      if (performance.eventLoopUtilization(since).utilization < BYTES_IDLE_BELOW) {
-        const until = performance.now() + BYTES_SLICE_MS;
-        while (next < slots && performance.now() < until) {
-          const end = Math.min(slots, next + 64);
-          for (; next < end; next++) {
-            const def = index.definitionOf(next);
-            if (!def) continue;
-            bytesOf(index, next, def);
-            made++;
-          }
-        }
-      }
-      since = performance.eventLoopUtilization();
-    }, BYTES_INTERVAL_MS);
-    timer.unref();
   }
 
   /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */
   async query(q: CatalogQuery): Promise<CatalogQueryResult<ComponentDefinition | ScoredComponent>> {
     await this.settle(q.revision ?? null);
     const r = this.run(q);
-    const items = q.ranked ? r.hits.map((h) => ({ ...h.component, score: h.score })) : r.hits.map((h) => h.component);
+    const { index } = this;
+    const items = r.hits.map((h) => {
+      const component = index.definitionOf(h.doc) as ComponentDefinition;
+      return q.ranked ? { ...component, score: h.score } : component;
+    });
     return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets };
   }
 
   /**
    * `query` as the UTF-8 JSON of its HTTP answer (`{ items, next_cursor, total, facets? }`, the
-   * members in that order, as the handlers answered before): each definition is serialised and
-   * encoded once and kept while it is indexed, so a page is one copy of its items' bytes rather
-   * than a `JSON.stringify` of its definitions and an encoding of the whole on every request.
+   * members in that order, as the handlers answered before): the index holds each definition as
+   * these bytes, so a page is one copy of its items' bytes rather than a `JSON.stringify` of its
+   * definitions and an encoding of the whole on every request.
    * `alloc` gives the memory the page is written into (every byte of it is written).
    */
   page(q: CatalogQuery, alloc: (length: number) => Buffer = Buffer.allocUnsafe): Buffer | Promise<Buffer> {
@@ -209,8 +166,8 @@ export class SearchProjection implements LogConsumer {
     const scores: string[] = q.ranked ? new Array(hits.length) : [];
     let length = ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail);
     for (let i = 0; i < hits.length; i++) {
-      const hit = hits[i] as { component: ComponentDefinition; score: number; doc: number };
-      const json = bytesOf(index, hit.doc, hit.component);
+      const hit = hits[i] as IndexHit;
+      const json = index.answerBytes(hit.doc) as Buffer;
       items[i] = json;
       length += json.length;
       if (q.ranked) {
@@ -237,7 +194,7 @@ export class SearchProjection implements LogConsumer {
 
   /** `q` answered from the index as it is (callers settle first). */
   private run(q: CatalogQuery): {
-    hits: { component: ComponentDefinition; score: number; doc: number }[];
+    hits: IndexHit[];
     nextCursor: string | null;
     total: number;
     facets: Partial<Record<Facet, FacetCount[]>> | null;
@@ -266,7 +223,7 @@ export class SearchProjection implements LogConsumer {
     });
     const last = result.hits.at(-1);
     let nextCursor: string | null = null;
-    if (result.more && last) nextCursor = byName ? listCursor(last.component.name) : searchCursor(offset + q.limit);
+    if (result.more && last) nextCursor = byName ? listCursor(last.name) : searchCursor(offset + q.limit);
     return { hits: result.hits, nextCursor, total: result.total, facets: q.facets.length > 0 ? result.facets : null };
   }
 
@@ -347,14 +304,4 @@ export class SearchProjection implements LogConsumer {
 
 function emptyFacets(facets: readonly Facet[]): Partial<Record<Facet, FacetCount[]>> {
   return Object.fromEntries(facets.map((f) => [f, []]));
-}
-
-/** A doc's answer bytes (its definition's JSON), made on first use and kept with the doc. */
-function bytesOf(index: SearchIndex, doc: number, def: ComponentDefinition): Buffer {
-  let json = index.answerBytes(doc);
-  if (json === undefined) {
-    json = Buffer.from(JSON.stringify(def));
-    index.keepAnswerBytes(doc, json);
-  }
-  return json;
 }

@@ -145,9 +145,9 @@ function model(catalog: Map<string, { latest: ComponentDefinition; highest: Comp
   return { page: page.map((s) => [s.def.name, s.def.version, s.score]), more, total: scored.length, facets };
 }
 
-function shape(r: IndexResult) {
+function shape(r: IndexResult, index: SearchIndex) {
   return {
-    page: r.hits.map((h) => [h.component.name, h.component.version, h.score]),
+    page: r.hits.map((h) => [h.name, index.definitionOf(h.doc)?.version, h.score]),
     more: r.more,
     total: r.total,
     facets: r.facets,
@@ -244,8 +244,8 @@ describe('SearchIndex', () => {
                 offset: q.sort === 'name' ? 0 : q.offset,
               };
               const expected = model(catalog, asked);
-              expect(shape(index.query(asked))).toEqual(expected);
-              expect(shape(index.query(asked))).toEqual(expected);
+              expect(shape(index.query(asked), index)).toEqual(expected);
+              expect(shape(index.query(asked), index)).toEqual(expected);
             }
           };
           apply(ops);
@@ -288,12 +288,12 @@ describe('SearchIndex', () => {
         facets: [],
         facetLimit: 10,
       };
-      const result = shape(index.query(asked));
+      const result = shape(index.query(asked), index);
       expect(result).toEqual(model(catalog, asked));
       expect(result.page[0]?.[0]).toBe('redis-zz');
       // Named exactly as the free text, outside the broad word, behind many docs of the other word.
       const named: IndexQuery = { ...asked, words: ['queue', 'redis'], phrase: 'postgres-05', limit: 2 };
-      const answer = shape(index.query(named));
+      const answer = shape(index.query(named), index);
       expect(answer).toEqual(model(catalog, named));
       expect(answer.page[0]?.[0]).toBe('postgres-05');
     }
@@ -361,7 +361,7 @@ describe('SearchIndex', () => {
           facets: ['provider'],
           facetLimit: 10,
         };
-        const result = shape(index.query(asked));
+        const result = shape(index.query(asked), index);
         expect(result).toEqual(model(catalog, asked));
         expect(result.page[0]?.[0]).toBe('postgres-00');
         if (limit > 12 && phrase !== '') expect(result.page[12]?.[0]).toBe('redis-pool');
