@@ -64,7 +64,7 @@ function cpuMs(pid) {
 
 /**
  * Waits until a server that answers `/readyz` has finished its start-up's background work (the
- * search projection's answer bytes, made while it is idle): until it uses under a tenth of a core
+ * collection of what building the search projection left, the JIT): until it uses under a tenth of a core
  * over half a second, at most `maxMs`. Measuring while it still works would slow whichever of the
  * app and bare runs it overlaps. Resolves with the ms waited.
  */
@@ -335,7 +335,7 @@ async function benchStore(store, { components, duration, bare, names, logs, post
         target: '<= 10 s',
       },
       {
-        name: `[${store}] start-up's background work after ready (answer bytes)`,
+        name: `[${store}] start-up's background work after ready`,
         value: `${fmt(settle / 1000, 2)} s`,
       },
       {
