@@ -194,6 +194,33 @@ describe('PostgresStore faults', () => {
     await store.ping();
   });
 
+  it('plans a point read once, whatever the batch, on connections of its own', async () => {
+    const store = await open();
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = makeComponent();
+      names.push(c.name);
+      await store.createComponent(c);
+    }
+    // One read at a time: each batch holds one key, and one connection serves them all.
+    for (let i = 0; i < 12; i++) {
+      const name = names[i % names.length] as string;
+      expect((await store.getComponentJson(name, '1.0.0'))?.json).toContain(`"name":"${name}"`);
+      expect((await store.getLatestComponent(name))?.name).toBe(name);
+    }
+    expect(await Promise.all(names.map((n) => store.getComponent(n, '1.0.0').then((c) => c?.name)))).toEqual(names);
+    // Reaches into the store's own pool: the statements' plan counts live in that session.
+    const pointPool = (store as unknown as { pointPool: pg.Pool }).pointPool;
+    const { rows } = await pointPool.query<{ name: string; generic_plans: number; custom_plans: number }>(
+      'SELECT name, generic_plans::int, custom_plans::int FROM pg_prepared_statements ORDER BY name',
+    );
+    expect(rows.map((r) => r.name)).toEqual(['nestor_get_exact', 'nestor_get_latest_default']);
+    for (const row of rows) {
+      expect(row.custom_plans).toBe(0);
+      expect(row.generic_plans).toBeGreaterThanOrEqual(12);
+    }
+  });
+
   it('refuses a schema name that is not a plain identifier', () => {
     expect(() => new PostgresStore({ url: TEST_POSTGRES_URL, schema: 'x; DROP TABLE y' })).toThrow(/schema/);
   });
