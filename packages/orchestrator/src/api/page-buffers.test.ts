@@ -24,7 +24,7 @@ afterEach(async () => {
 
 /** A real server answering `/<id>/<length>[/<lead>]` with a page taken from `pages`. */
 async function serve(pages: PageBuffers, taken: ArrayBuffer[]): Promise<number> {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const made = createServer((req: IncomingMessage, res: ServerResponse) => {
     const [id, length, lead] = (req.url ?? '').split('/').slice(1).map(Number) as [number, number, number?];
     const page = fill(pages.take(length), id);
     taken.push(page.buffer as ArrayBuffer);
@@ -34,8 +34,9 @@ async function serve(pages: PageBuffers, taken: ArrayBuffer[]): Promise<number> 
     res.end(page);
     pages.release(page, res, false);
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return (server?.address() as AddressInfo).port;
+  server = made;
+  await new Promise<void>((resolve) => made.listen(0, '127.0.0.1', resolve));
+  return (made.address() as AddressInfo).port;
 }
 
 /** The raw body of a GET read only after `delayMs`; the client reads nothing until then. */
@@ -81,7 +82,9 @@ describe('PageBuffers', () => {
         Buffer.from(await (await fetch(`http://127.0.0.1:${port}/${id}/30000`)).arrayBuffer()),
       ),
     );
-    fast.forEach((body, i) => expectPage(body, i + 2, 30_000));
+    fast.forEach((body, i) => {
+      expectPage(body, i + 2, 30_000);
+    });
     expect(taken[1]).not.toBe(taken[0]);
     const body = await slow;
     expect(body.length).toBe(lead + 30_000);
