@@ -7,7 +7,7 @@ const MAX_KEPT_BYTES = 1024 * 1024;
 
 /**
  * Memory that list and search pages are written into, reused from one answer to the next: a fresh
- * 25 KiB buffer per page cost a distinct search about a tenth of its time (the allocation, the
+ * 25 KiB buffer per page cost a distinct search up to a tenth of its time (the allocation, the
  * page faults of memory the allocator had just handed back to the system, and the collector).
  *
  * `take` lends a page its own memory: the kept buffer when it is free and large enough, a new one
