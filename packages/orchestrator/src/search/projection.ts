@@ -46,7 +46,7 @@ export interface CatalogQuery {
 }
 
 export interface CatalogQueryResult<T> {
-  /** Shared with the projection: never change them. */
+  /** Read back from the indexed bytes for this answer: the caller owns them. */
   items: T[];
   nextCursor: string | null;
   total: number;
