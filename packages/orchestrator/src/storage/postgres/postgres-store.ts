@@ -408,32 +408,40 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     return text === null ? null : storedJson(text);
   }
 
-  /** Definitions of (name, version) pairs in one prepared statement, in the pairs' order. */
+  /** Definitions of (name, version) pairs in one prepared statement (on `pointPool`), in the pairs' order. */
   private readExact(keys: readonly { name: string; version: string }[]): Promise<(string | null)[]> {
-    return this.pointRead('GetComponent', async (q) => {
-      const { rows } = await q.query<{ i: number; definition: string }>({
-        name: 'nestor_get_exact',
-        text:
-          'SELECT k.i, c.definition FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(name, version, i) ' +
-          'JOIN components c ON c.name = k.name AND c.version = k.version',
-        values: [keys.map((k) => k.name), keys.map((k) => k.version)],
-      });
-      return byOrdinal(keys.length, rows);
-    });
+    return this.read(
+      'GetComponent',
+      async (q) => {
+        const { rows } = await q.query<{ i: number; definition: string }>({
+          name: 'nestor_get_exact',
+          text:
+            'SELECT k.i, c.definition FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(name, version, i) ' +
+            'JOIN components c ON c.name = k.name AND c.version = k.version',
+          values: [keys.map((k) => k.name), keys.map((k) => k.version)],
+        });
+        return byOrdinal(keys.length, rows);
+      },
+      this.pointPool,
+    );
   }
 
-  /** Latest definitions of names in one prepared statement, in the names' order. */
+  /** Latest definitions of names in one prepared statement (on `pointPool`), in the names' order. */
   private readLatest(flag: LatestFlag, names: readonly string[]): Promise<(string | null)[]> {
-    return this.pointRead('GetLatestComponent', async (q) => {
-      const { rows } = await q.query<{ i: number; definition: string }>({
-        name: `nestor_get_${flag}`,
-        text:
-          'SELECT k.i, c.definition FROM unnest($1::text[]) WITH ORDINALITY AS k(name, i) ' +
-          `JOIN components c ON c.name = k.name AND c.${flag}`,
-        values: [names],
-      });
-      return byOrdinal(names.length, rows);
-    });
+    return this.read(
+      'GetLatestComponent',
+      async (q) => {
+        const { rows } = await q.query<{ i: number; definition: string }>({
+          name: `nestor_get_${flag}`,
+          text:
+            'SELECT k.i, c.definition FROM unnest($1::text[]) WITH ORDINALITY AS k(name, i) ' +
+            `JOIN components c ON c.name = k.name AND c.${flag}`,
+          values: [names],
+        });
+        return byOrdinal(names.length, rows);
+      },
+      this.pointPool,
+    );
   }
 
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
@@ -1179,11 +1187,6 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
         await sleep(50 * 4 ** (attempt - 1));
       }
     }
-  }
-
-  /** A batched point read, on the connections that keep its plan (`pointPool`). */
-  private pointRead<T>(operation: string, work: (q: Querier) => Promise<T>): Promise<T> {
-    return this.read(operation, work, this.pointPool);
   }
 
   /** One statement on a pooled connection (autocommit). */
