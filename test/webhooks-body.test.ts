@@ -292,9 +292,12 @@ describe('twenty parallel 25 MiB unsigned posts', () => {
       const after = process.memoryUsage();
       const codes = results.map((r) => (r.body ? (JSON.parse(r.body) as { code: string }).code : r.error));
       expect(new Set(codes)).toEqual(new Set([chunked ? 'payload_too_large' : 'invalid_signature']));
-      // 20 × 25 MiB is 500 MiB; holding even a fifth of it at once would break these bounds.
+      // 20 × 25 MiB is 500 MiB; holding a fifth of it at once would break the RSS bound, a third
+      // the buffers bound. Chunks read and dropped still count in arrayBuffers until V8 collects
+      // them, which it does after external memory has grown by some tens of MiB: on a fast
+      // machine on Node 24 that garbage alone peaked at 105 MiB, so the buffers bound leaves room for it.
       expect((peakRss - before.rss) / MiB).toBeLessThan(100);
-      expect((peakBuffers - before.arrayBuffers) / MiB).toBeLessThan(100);
+      expect((peakBuffers - before.arrayBuffers) / MiB).toBeLessThan(160);
       expect((after.heapUsed - before.heapUsed) / MiB).toBeLessThan(50);
       // Health checks kept being answered while the posts were in flight (generous: 2 shared cores).
       expect(health.length).toBeGreaterThan(0);
