@@ -258,10 +258,119 @@ describe('SearchIndex', () => {
     );
   });
 
+  it.each(TUNINGS.slice(0, 4))(
+    'keeps its word sets through each write, answering as an index built afresh from the catalog (%s)',
+    (_, tuning) => {
+      // Words past DELETION_MAX letters, and query words one inner letter short of a doc's word:
+      // the write patching finds a kept set by its words' prefixes and one-letter deletions.
+      const long = 'observabilitydashboardsforplatformteams';
+      const words = [...VOCAB, long, long.slice(0, -1), 'kubernetes'];
+      const change = fc.record({
+        name: fc.constantFrom('aws-rds', 'aws-redis', 'k8s-kafka', 'postgres', 'po'),
+        suffix: fc.integer({ min: 0, max: 6 }),
+        words: fc.array(fc.constantFrom(...words), { maxLength: 4 }),
+        provider: fc.constantFrom('aws', 'gcp', 'k8s'),
+        category: fc.constantFrom('database', 'cache', 'queue'),
+        labels: fc.dictionary(fc.constantFrom('team', 'tier'), fc.constantFrom('data', 'platform', '1'), {
+          maxKeys: 2,
+        }),
+        engines: fc.subarray(['terraform', 'pulumi', 'crossplane'], { minLength: 1 }),
+        updated: fc.integer({ min: 1, max: 1000 }),
+        orphaned: fc.boolean(),
+        prerelease: fc.option(fc.array(fc.constantFrom(...words), { maxLength: 2 })),
+        remove: fc.boolean(),
+      });
+      const asked = fc.record({
+        view: fc.constantFrom<View>(0, 1),
+        words: fc.uniqueArray(
+          fc.constantFrom(
+            'p',
+            'po',
+            'postges',
+            'postgres',
+            'reddis',
+            'kafka',
+            'kubernets',
+            'aws',
+            'k',
+            'observ',
+            long,
+            long.slice(0, -1),
+            `${long}s`,
+            long.slice(0, 10) + long.slice(11),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        sort: fc.constantFrom<SortOrder>('relevance', 'name', 'updated'),
+        facets: fc.subarray([...FACETS]),
+        filters: fc.array(filter, { maxLength: 1 }),
+      });
+      fc.assert(
+        fc.property(
+          fc.array(change, { minLength: 1, maxLength: 30 }),
+          fc.array(asked, { minLength: 1, maxLength: 5 }),
+          (changes, queries) => {
+            const index = new SearchIndex(tuning);
+            const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+            const ask = (i: SearchIndex, q: (typeof queries)[number]) =>
+              shape(i.query({ ...q, phrase: '', orphaned: false, after: '', offset: 0, limit: 5, facetLimit: 5 }), i);
+            for (const op of changes) {
+              const name = `${op.name}-${op.suffix}`;
+              if (op.remove && catalog.has(name)) {
+                index.remove(name);
+                catalog.delete(name);
+              } else {
+                const latest = definition(name, '1.0.0', op.words, op);
+                const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
+                index.upsert(latest, highest);
+                catalog.set(name, { latest, highest });
+              }
+              const fresh = new SearchIndex(tuning);
+              for (const { latest, highest } of catalog.values()) fresh.upsert(latest, highest);
+              for (const q of queries) expect(ask(index, q)).toEqual(ask(fresh, q));
+            }
+          },
+        ),
+        { numRuns: 120 },
+      );
+    },
+  );
+
+  it('moves a name between views in kept sets when its prerelease is published and withdrawn', () => {
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+    const a = definition('comp-a', '1.0.0', ['redis', 'cache'], opts);
+    const b = definition('comp-b', '1.0.0', ['redis'], opts);
+    const rc = definition('comp-a', '2.0.0-rc.1', ['kafka'], { ...opts, updated: 2 });
+    const q: IndexQuery = {
+      view: 1,
+      words: ['redis', 'cache'],
+      phrase: '',
+      filters: [],
+      sort: 'relevance',
+      after: '',
+      offset: 0,
+      limit: 5,
+      facets: ['maturity'],
+      facetLimit: 5,
+    };
+    // Every search broad: two words go through the view's bits.
+    const index = new SearchIndex({ broad: 1e9 });
+    index.upsert(a, a);
+    index.upsert(b, b);
+    const names = () => index.query(q).hits.map((h) => h.name);
+    expect(names()).toEqual(['comp-a', 'comp-b']);
+    index.upsert(a, rc);
+    expect(names()).toEqual(['comp-b']);
+    expect(index.query({ ...q, view: 0 }).hits.map((h) => h.name)).toEqual(['comp-a', 'comp-b']);
+    index.upsert(a, a);
+    expect(names()).toEqual(['comp-a', 'comp-b']);
+    expect(index.query(q).total).toBe(2);
+  });
+
   it('finds the docs a broad word ranks low or not at all: lifted by the other word, or named as the free text', () => {
     // `p` is broad; the docs it matches best (in their names) hold `redis` only in their
     // descriptions, while `redis-*` holds `p` only in its description: it must still lead the page.
-    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
     for (let i = 0; i < 12; i++) {
       const def = definition(`postgres-${String(i).padStart(2, '0')}`, '1.0.0', ['redis'], opts);
@@ -300,7 +409,7 @@ describe('SearchIndex', () => {
   });
 
   it('keeps word sets within its memory budget, sets matching nothing included', () => {
-    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const budget = 64 * 1024;
     const index = new SearchIndex({ keptBytes: budget });
     for (let i = 0; i < 50; i++) {
@@ -332,7 +441,7 @@ describe('SearchIndex', () => {
   });
 
   it('ranks three or more words from the docs matching every word when they fill the page, and from all otherwise', () => {
-    const opts = { provider: 'aws', category: 'cache', labels: {}, engines: ['terraform'], updated: 1 };
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
     const add = (def: ComponentDefinition) => catalog.set(def.name, { latest: def, highest: def });
     // Every word: `p` (broad, in the names), `redis` and `cluster` in the descriptions.

@@ -80,6 +80,9 @@ const RECENT_KEPT = 100;
  */
 const WORD_SET_OVERHEAD = 640;
 
+/** Heap of one deletion of a kept word in `typoKept` (a short string and a set entry), roughly. */
+const TYPO_KEPT_BYTES = 96;
+
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
@@ -165,6 +168,21 @@ interface WordSet {
   /** A bit per doc (every view); made on first use. */
   bits: Uint32Array | null;
 }
+
+/** A doc's words (with their best field group) and facet value ids, as indexed. */
+interface DocState {
+  words: Map<string, number>;
+  values: Int32Array;
+}
+/** A slot's latest doc and its highest doc (null: absent). */
+type SlotDocs = [DocState | null, DocState | null];
+/** What a changed doc indexed and indexes (null: absent). */
+interface DocChange {
+  before: DocState | null;
+  after: DocState | null;
+}
+/** Whether a slot's latest and highest docs existed before a change. */
+type SlotPresence = [boolean, boolean];
 
 /** 0: stable (latest) view; 1: prereleases included. */
 export type View = 0 | 1;
@@ -294,6 +312,8 @@ export class SearchIndex {
   /** Query word → its matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
+  /** One-letter deletion → kept words of `TYPO_MIN_LENGTH` letters or more yielding it (`setsMatching`). */
+  private readonly typoKept = new Map<string, Set<string>>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
   /** A bit per doc: the other words' docs of a broad search. */
@@ -321,20 +341,24 @@ export class SearchIndex {
   /** Indexes a name at its picks, replacing what it held. */
   upsert(latest: ComponentDefinition, highest: ComponentDefinition): void {
     const slot = this.slotFor(latest.name);
+    const was: SlotPresence = [this.present[2 * slot] === 1, this.present[2 * slot + 1] === 1];
     this.count(slot, -1);
-    this.setDoc(2 * slot, latest);
-    this.setDoc(2 * slot + 1, highest.version === latest.version ? undefined : highest);
+    const first = this.setDoc(2 * slot, latest);
+    const second = this.setDoc(2 * slot + 1, highest.version === latest.version ? undefined : highest);
     this.count(slot, 1);
+    if (first !== null || second !== null) this.patchWordSets(slot, was, [first, second]);
   }
 
   /** Drops a name (it has no listable version left). */
   remove(name: string): void {
     const slot = this.slotOf.get(name);
     if (slot === undefined || this.present[2 * slot] === 0) return;
+    const was: SlotPresence = [true, this.present[2 * slot + 1] === 1];
     this.count(slot, -1);
-    this.setDoc(2 * slot, undefined);
-    this.setDoc(2 * slot + 1, undefined);
+    const first = this.setDoc(2 * slot, undefined);
+    const second = this.setDoc(2 * slot + 1, undefined);
     this.removedSlots++;
+    this.patchWordSets(slot, was, [first, second]);
   }
 
   /** A doc's definition as the UTF-8 JSON of an answer (never to be written to). */
@@ -503,9 +527,13 @@ export class SearchIndex {
     this.sortBits = new Uint32Array((cap >> 5) + 1);
   }
 
-  private setDoc(doc: number, def: ComponentDefinition | undefined): void {
+  /**
+   * Sets what a doc indexes: what it held and holds, or null when it indexes what it did (its answer
+   * bytes may be new).
+   */
+  private setDoc(doc: number, def: ComponentDefinition | undefined): DocChange | null {
     const old = this.definitionOf(doc);
-    if (old === undefined && def === undefined) return;
+    if (old === undefined && def === undefined) return null;
     this.answers[doc] = def ? Buffer.from(JSON.stringify(def)) : undefined;
     this.present[doc] = def ? 1 : 0;
     // The same version at the same revision, orphaned and updated alike, is indexed alike.
@@ -518,15 +546,170 @@ export class SearchIndex {
       Boolean(old.orphaned) === Boolean(def.orphaned) &&
       old.updated_at === def.updated_at
     ) {
-      return;
+      return null;
     }
-    this.forgetWordSets();
-    if (old) this.unindex(doc, old);
-    if (def) this.index(doc, def);
+    const before = old ? { words: documentWords(old), values: this.docValues[doc] as Int32Array } : null;
+    const words = def ? documentWords(def) : null;
+    if (old && before) this.unindex(doc, old, before.words, words);
+    const after = def && words ? { words, values: this.index(doc, def, words, before?.words ?? null) } : null;
+    return { before, after };
   }
 
-  private index(doc: number, def: ComponentDefinition): void {
-    for (const [word, group] of documentWords(def)) {
+  /** What an unchanged doc indexes (null when absent). */
+  private docState(doc: number): DocState | null {
+    const def = this.present[doc] === 1 ? this.definitionOf(doc) : undefined;
+    return def ? { words: documentWords(def), values: this.docValues[doc] as Int32Array } : null;
+  }
+
+  /**
+   * Brings the kept word sets up to a change of `slot`'s docs, rather than dropping them: a set is
+   * touched only when its word matches a word either doc held before or holds now, and then only
+   * where the slot was or is in it. Dropping every set on every write made a catalog taking a write
+   * every hundred searches answer them five times slower, rebuilding sets such as a first letter's
+   * (most of the catalog) after each write. Docs, codes, per-doc codes, bits, totals and facet
+   * counts are patched; a touched view's ranked and recent lists are made again on their next use.
+   */
+  private patchWordSets(slot: number, was: SlotPresence, changes: [DocChange | null, DocChange | null]): void {
+    const a = 2 * slot;
+    for (const view of [0, 1] as const) {
+      const bits = this.viewBits[view];
+      if (!bits) continue;
+      bits[a >> 5] = (bits[a >> 5] as number) & ~(3 << (a & 31));
+      if (this.present[a] === 1) {
+        const doc = this.viewDoc(slot, view);
+        bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
+      }
+    }
+    if (this.wordSets.size === 0) return;
+    // A doc the change left as it was holds the same words before and after.
+    const unchanged = changes.map((change, i) => (change === null ? this.docState(a + i) : null));
+    const before: SlotDocs = [changes[0]?.before ?? unchanged[0] ?? null, changes[1]?.before ?? unchanged[1] ?? null];
+    const after: SlotDocs = [changes[0]?.after ?? unchanged[0] ?? null, changes[1]?.after ?? unchanged[1] ?? null];
+    const viewBefore = (view: View) => (!was[0] ? -1 : view === 1 && was[1] ? a + 1 : a);
+    const viewAfter = (view: View) => (this.present[a] === 0 ? -1 : this.viewDoc(slot, view));
+    const touched = this.setsMatching([...before, ...after]);
+    for (const word of touched) {
+      const set = this.wordSets.get(word);
+      // Dropped while this loop kept another (its memory budget).
+      if (set === undefined) continue;
+      const old: [number, number] = [codeIn(word, before[0]), codeIn(word, before[1])];
+      const now: [number, number] = [codeIn(word, after[0]), codeIn(word, after[1])];
+      if (old[0] === 0 && old[1] === 0 && now[0] === 0 && now[1] === 0) continue;
+      if (old[0] !== now[0] || old[1] !== now[1]) this.patchDocs(set, a, now);
+      for (const view of [0, 1] as const) {
+        const prior = viewBefore(view);
+        const current = viewAfter(view);
+        const inBefore = prior >= 0 && (old[prior - a] as number) > 0;
+        const inAfter = current >= 0 && (now[current - a] as number) > 0;
+        if (!inBefore && !inAfter) continue;
+        if (set.total[view] >= 0) set.total[view] += (inAfter ? 1 : 0) - (inBefore ? 1 : 0);
+        const counted = set.counted[view];
+        const counts = set.facetCounts[view];
+        if (counts && counted !== 0) {
+          const grown = this.countsFor(set, view, counts);
+          if (inBefore) this.addValues(grown, counted, (before[prior - a] as DocState).values, -1);
+          if (inAfter) this.addValues(grown, counted, (after[current - a] as DocState).values, 1);
+        }
+        set.ranked[view] = null;
+        set.recent[view] = null;
+      }
+      this.keep(word, set);
+    }
+  }
+
+  /** Puts docs `a` and `a + 1` into `set` at codes `now` (0: not in it). */
+  private patchDocs(set: WordSet, a: number, now: [number, number]): void {
+    const { docs, codes } = set;
+    const at = numberBound(docs, a);
+    let held = 0;
+    while (at + held < docs.length && (docs[at + held] as number) <= a + 1) held++;
+    const added = (now[0] > 0 ? 1 : 0) + (now[1] > 0 ? 1 : 0);
+    const count = docs.length - held + added;
+    const bytes = Buffer.allocUnsafeSlow(count * 5).buffer;
+    const nextDocs = new Int32Array(bytes, 0, count);
+    const nextCodes = new Uint8Array(bytes, count * 4, count);
+    nextDocs.set(docs.subarray(0, at));
+    nextCodes.set(codes.subarray(0, at));
+    let n = at;
+    for (const doc of [a, a + 1]) {
+      const c = now[doc - a] as number;
+      if (c === 0) continue;
+      nextDocs[n] = doc;
+      nextCodes[n++] = c;
+    }
+    nextDocs.set(docs.subarray(at + held), n);
+    nextCodes.set(codes.subarray(at + held), n);
+    set.docs = nextDocs;
+    set.codes = nextCodes;
+    for (const doc of [a, a + 1]) {
+      const c = now[doc - a] as number;
+      if (set.dense) set.dense[doc] = c;
+      if (set.bits) {
+        if (c > 0) set.bits[doc >> 5] = (set.bits[doc >> 5] as number) | (1 << (doc & 31));
+        else set.bits[doc >> 5] = (set.bits[doc >> 5] as number) & ~(1 << (doc & 31));
+      }
+    }
+  }
+
+  /** `set`'s counts for `view`, grown to every value id there is (a write may have added some). */
+  private countsFor(set: WordSet, view: View, counts: Int32Array): Int32Array {
+    if (counts.length >= this.valueText.length) return counts;
+    const grown = new Int32Array(this.valueText.length);
+    grown.set(counts);
+    set.facetCounts[view] = grown;
+    return grown;
+  }
+
+  /** Adds `delta` to the counts of the values whose facet is in the `counted` mask. */
+  private addValues(counts: Int32Array, counted: number, values: Int32Array, delta: 1 | -1): void {
+    for (let i = 0; i < values.length; i++) {
+      const id = values[i] as number;
+      if ((counted >> (this.valueFacet[id] as number)) & 1) counts[id] = (counts[id] as number) + delta;
+    }
+  }
+
+  /**
+   * The kept query words matching any of the docs' words: those of which a word is a prefix (or the
+   * word itself), and, from five letters, those one edit from a word (through `typoKept`, the kept
+   * words by their one-letter deletions, as `expand` finds the words one edit from a query word).
+   */
+  private setsMatching(docs: readonly (DocState | null)[]): Set<string> {
+    const out = new Set<string>();
+    const seen = new Set<string>();
+    for (const state of docs) {
+      if (state === null) continue;
+      for (const word of state.words.keys()) {
+        if (seen.has(word)) continue;
+        seen.add(word);
+        for (let k = 1; k <= word.length; k++) {
+          const prefix = word.slice(0, k);
+          if (this.wordSets.has(prefix)) out.add(prefix);
+        }
+        if (this.typoKept.size === 0 || word.length < TYPO_MIN_LENGTH - 1) continue;
+        // A kept word one letter longer (the word is one of its deletions)...
+        for (const kept of this.typoKept.get(word) ?? []) out.add(kept);
+        for (const d of deletions(word)) {
+          // ...one letter shorter, or the same length one letter or two adjacent ones apart.
+          if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) out.add(d);
+          for (const kept of this.typoKept.get(d) ?? []) out.add(kept);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Indexes a doc's words (those `held` did not already index at the same group: an update posts
+   * only what changed) and facet values; returns the value ids.
+   */
+  private index(
+    doc: number,
+    def: ComponentDefinition,
+    words: Map<string, number>,
+    held: Map<string, number> | null,
+  ): Int32Array {
+    for (const [word, group] of words) {
+      if (held !== null && held.get(word) === group) continue;
       let list = this.postings.get(word);
       if (!list) {
         list = [];
@@ -550,6 +733,7 @@ export class SearchIndex {
     if (def.orphaned) insertSorted(this.orphanedDocs, doc);
     this.orphanedFlag[doc] = def.orphaned ? 1 : 0;
     this.updated[doc] = Date.parse(def.updated_at) || 0;
+    return ids;
   }
 
   /** Interns the doc's profile (its values of `PROFILE_FACETS`). */
@@ -570,8 +754,18 @@ export class SearchIndex {
     this.profile[doc] = profile;
   }
 
-  private unindex(doc: number, def: ComponentDefinition): void {
-    for (const [word, group] of documentWords(def)) {
+  /**
+   * Takes a doc's words out of the postings (but those `next` indexes at the same group: a word of a
+   * large list is found by a scan of it, which an update mostly need not make) and its values.
+   */
+  private unindex(
+    doc: number,
+    def: ComponentDefinition,
+    words: Map<string, number>,
+    next: Map<string, number> | null,
+  ): void {
+    for (const [word, group] of words) {
+      if (next !== null && next.get(word) === group) continue;
       const list = this.postings.get(word);
       if (!list) continue;
       const at = list.indexOf(doc * 4 + group);
@@ -845,8 +1039,19 @@ export class SearchIndex {
    * holds now, dropping the least recently used sets past the budget.
    */
   private keep(word: string, set: WordSet): void {
-    if (!this.wordSets.has(word)) this.wordSets.set(word, set);
+    if (!this.wordSets.has(word)) {
+      this.wordSets.set(word, set);
+      if (word.length >= TYPO_MIN_LENGTH) {
+        for (const d of deletions(word)) {
+          const kept = this.typoKept.get(d);
+          if (kept) kept.add(word);
+          else this.typoKept.set(d, new Set([word]));
+        }
+      }
+    }
     let bytes = WORD_SET_OVERHEAD + 2 * word.length;
+    // Its deletions in `typoKept`: about a short string and a set entry each.
+    if (word.length >= TYPO_MIN_LENGTH) bytes += word.length * TYPO_KEPT_BYTES;
     bytes += set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.docs.buffer.byteLength ?? 0);
@@ -859,14 +1064,22 @@ export class SearchIndex {
       this.keptBytes -= this.wordSetBytes.get(s) ?? 0;
       this.wordSetBytes.delete(s);
       this.wordSets.delete(w);
+      if (w.length >= TYPO_MIN_LENGTH) {
+        for (const d of deletions(w)) {
+          const kept = this.typoKept.get(d);
+          kept?.delete(w);
+          if (kept?.size === 0) this.typoKept.delete(d);
+        }
+      }
     }
   }
 
-  /** Drops what was derived from the documents: called whenever one changes. */
+  /** Drops what was derived from the documents: called when the per-doc arrays grow. */
   private forgetWordSets(): void {
     this.viewBits = [null, null];
     if (this.wordSets.size === 0) return;
     this.wordSets.clear();
+    this.typoKept.clear();
     this.wordSetBytes = new WeakMap();
     this.keptBytes = 0;
   }
@@ -874,8 +1087,9 @@ export class SearchIndex {
   /** doc → code of `set`, for probing. */
   private denseOf(word: string, set: WordSet): Uint8Array {
     if (set.dense) return set.dense;
-    // Sized to the docs there are: a new doc changes the index, which drops every kept set.
-    const dense = new Uint8Array(2 * this.slotName.length);
+    // Sized to the capacity, as the other per-doc arrays: a new name within it is patched in (and
+    // probed as any other doc), and growing past it drops every kept set.
+    const dense = new Uint8Array(this.present.length);
     for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
     set.dense = dense;
     this.keep(word, set);
@@ -923,6 +1137,9 @@ export class SearchIndex {
       counts = new Int32Array(this.valueText.length);
       set.facetCounts[view] = counts;
       this.keep(word, set);
+    } else {
+      // A value a write added after these were counted: none of the set's docs held it then.
+      counts = this.countsFor(set, view, counts);
     }
     const counted = set.counted[view];
     const missing = wanted.filter((f) => (counted & (1 << f)) === 0);
@@ -1810,6 +2027,30 @@ function documentWords(def: ComponentDefinition): Map<string, number> {
   for (const o of def.outputs) add(o.name, ATTRS);
   add(def.description, DESCRIPTION);
   return out;
+}
+
+/**
+ * The code into `WEIGHTS` a doc with `state`'s words has in the set of query word `word`: its best
+ * match, as `SearchIndex.expand` grades one (exact, prefix, or one edit from five letters, the
+ * edited word at most `DELETION_MAX` letters unless shorter than the query word); 0 when none.
+ */
+function codeIn(word: string, state: DocState | null): number {
+  if (state === null) return 0;
+  let best = 0;
+  for (const [w, group] of state.words) {
+    let quality: number;
+    if (w.startsWith(word)) quality = w.length === word.length ? EXACT : PREFIX;
+    else if (
+      word.length >= TYPO_MIN_LENGTH &&
+      (w.length <= DELETION_MAX || w.length < word.length) &&
+      withinOneEdit(word, w)
+    )
+      quality = TYPO;
+    else continue;
+    const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
+    if (c > best) best = c;
+  }
+  return best;
 }
 
 /** The facet values of a version (engines and labels may be several). */
