@@ -170,9 +170,44 @@ async function bareLike(bare, sizes, seconds) {
   return drive({ base: bare, paths, duration: Math.max(1, Math.round(seconds)), cycle: true });
 }
 
-async function compare(name, app, bare, paths, duration, target, cycle = false) {
+/**
+ * Creates components over HTTP at `perSecond` until stopped, as a platform team publishing while
+ * others search: each a write the catalog validates, stores and its search index takes in. Resolves
+ * `stop()` with how many were created; throws there on any refused create.
+ */
+function publishing(base, bodies, perSecond) {
+  let next = 0;
+  let created = 0;
+  let refused = null;
+  const pending = new Set();
+  const timer = setInterval(() => {
+    if (next >= bodies.length) return;
+    const body = bodies[next++];
+    const post = fetch(`${base}/v1/components`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
+      body: JSON.stringify(body),
+    }).then(async (res) => {
+      const text = await res.text();
+      if (res.status === 201) created++;
+      else refused ??= `${res.status} ${text.slice(0, 300)}`;
+    });
+    pending.add(post);
+    post.finally(() => pending.delete(post));
+  }, 1000 / perSecond);
+  return async () => {
+    clearInterval(timer);
+    await Promise.allSettled([...pending]);
+    if (refused !== null) throw new Error(`${base}: a create while searching was refused: ${refused}`);
+    return created;
+  };
+}
+
+async function compare(name, app, bare, paths, duration, target, cycle = false, alongside = null) {
   const sizes = [];
+  const stopAlongside = alongside?.();
   const a = await drive({ base: app, paths, duration, sizes, cycle });
+  if (stopAlongside) a.alongside = await stopAlongside();
   if (a.requests === 0) {
     return {
       app: a,
@@ -205,7 +240,7 @@ async function compare(name, app, bare, paths, duration, target, cycle = false) 
 }
 
 /** Every figure on one store type: load, start-up, distinct queries, cold reads, RSS, creates. */
-async function benchStore(store, { components, duration, bare, names, logs, postBodies }) {
+async function benchStore(store, { components, duration, bare, names, logs, postBodies, publishBodies }) {
   const dir = mkdtempSync(join(tmpdir(), `nestor-scale-${store}-`));
   const url = process.env.NESTOR_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `nestor_scale_${randomUUID().slice(0, 8)}`;
@@ -272,9 +307,26 @@ async function benchStore(store, { components, duration, bare, names, logs, post
       duration,
       '>= 0.25, p99 <= 10x',
     );
+    // Searches while a team publishes 50 components a second: every create is a write the index
+    // takes in between searches (queries from the second half of the log, none asked before).
+    const publishRate = 50;
+    const whilePublishing = await compare(
+      `[${store}] search while publishing ${publishRate}/s`,
+      app,
+      bare,
+      logs.search.slice(Math.floor(logs.search.length / 2)),
+      duration,
+      'reported',
+      false,
+      () => publishing(app, publishBodies, publishRate),
+    );
     const loadedMem = await ask(warm.child, 'memory');
     await stopChild(warm.child);
-    rows.push(...search.rows, ...list.rows, ...warmExact.rows);
+    rows.push(...search.rows, ...list.rows, ...whilePublishing.rows, ...warmExact.rows);
+    extra.push({
+      name: `[${store}] search while publishing: of the searches without writes`,
+      value: `${fmt(whilePublishing.app.rps / search.app.rps, 3)} (${whilePublishing.app.alongside} components created during the run)`,
+    });
     for (const [what, c] of [
       ['search', search],
       ['list', list],
@@ -379,9 +431,12 @@ export async function benchCatalogScale({
   // in the catalog. A generated body may depend on another further body; 32 connections send them
   // in no order, so such a dependency may not exist yet (422, rightly): those are left out.
   const loaded = new Set(specs.map((s) => s.name));
-  const postBodies = all.specs
+  const further = all.specs
     .slice(specs.length)
     .filter((s) => s.version === '1.0.0' && s.dependencies.every((d) => loaded.has(d.name)));
+  // The last 2 000 are published while searching; the creates run posts the others.
+  const publishBodies = further.slice(-2_000);
+  const postBodies = further.slice(0, -2_000);
   const search = searchLog(names, queries);
   const logs = {
     warmup: searchLog(names, 600, { seed: 99 }).filter((q) => !search.includes(q)),
@@ -403,6 +458,7 @@ export async function benchCatalogScale({
         names,
         logs,
         postBodies,
+        publishBodies,
       });
       rows.push(...r.rows);
       extra.push(...r.extra);

@@ -367,6 +367,47 @@ describe('SearchIndex', () => {
     expect(index.query(q).total).toBe(2);
   });
 
+  it('keeps the docs a word set holds by update time a head of the set through writes (more than it holds)', () => {
+    const opts = (updated: number) => ({
+      provider: 'gcp',
+      category: 'database',
+      labels: {},
+      engines: ['terraform'],
+      updated,
+    });
+    const names = Array.from({ length: 150 }, (_, i) => `comp-${String(i).padStart(3, '0')}`);
+    const index = new SearchIndex();
+    for (const [i, name] of names.entries()) {
+      const def = definition(name, '1.0.0', ['redis'], opts(i));
+      index.upsert(def, def);
+    }
+    const q = (offset: number): IndexQuery => ({
+      view: 0,
+      words: ['redis'],
+      phrase: '',
+      filters: [],
+      sort: 'updated',
+      after: '',
+      offset,
+      limit: 3,
+      facets: [],
+      facetLimit: 5,
+    });
+    for (let u = 0; u < 40; u++) {
+      // Held first (100 docs by update time), then changes past and within the head.
+      index.query(q(0));
+      const def = definition(names[(u * 37) % names.length] as string, '1.0.0', ['redis'], opts(u * 13 + 1000));
+      index.upsert(def, def);
+      const fresh = new SearchIndex();
+      for (const name of names) {
+        const picks = index.picks(name);
+        if (picks) fresh.upsert(picks.latest, picks.highest);
+      }
+      for (const offset of [0, 50, 97, 98, 99])
+        expect(shape(index.query(q(offset)), index)).toEqual(shape(fresh.query(q(offset)), fresh));
+    }
+  });
+
   it('finds the docs a broad word ranks low or not at all: lifted by the other word, or named as the free text', () => {
     // `p` is broad; the docs it matches best (in their names) hold `redis` only in their
     // descriptions, while `redis-*` holds `p` only in its description: it must still lead the page.

@@ -11,7 +11,7 @@ import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
  * for the facet fields (with a bit per doc), and a deletion index for one-typo matches. Everything
  * a request needs is answered from these structures: a filter walks its shortest posting list
  * checking the others, a word's matches (the union of its expansions' postings) are made once and
- * kept until the index changes, and facet counts walk the result once by profile (or read kept or
+ * kept, patched by each write that touches them, and facet counts walk the result once by profile (or read kept or
  * maintained counts), so the cost follows the result, never the catalog. Which plan answers a
  * query — filtered, broad (a word matching much of the catalog is never walked) or gathered doc
  * by doc — is docs/decisions.md 30.
@@ -139,16 +139,23 @@ interface FilterCheck {
 }
 
 /** A word set's docs in a view, best match first, then by name, with each one's code. */
-interface Ranked {
+type Ranked = Entries;
+
+/**
+ * Doc ids with a code each, in parallel arrays (a word set's docs, a view's ranked docs), and the
+ * arrays they are the head of once a write has moved them (`insertEntry`, `removeEntry`).
+ */
+interface Entries {
   docs: Int32Array;
   codes: Uint8Array;
+  room: { docs: Int32Array; codes: Uint8Array } | null;
 }
 
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
 
-/** The docs one query word matches, kept until the index changes (`SearchIndex.wordSet`). */
-interface WordSet {
+/** The docs one query word matches, kept and patched by writes (`SearchIndex.wordSet`). */
+interface WordSet extends Entries {
   /** Ascending, in every view. */
   docs: Int32Array;
   /** Code into `WEIGHTS` of each doc's best match, parallel to `docs`. */
@@ -567,7 +574,7 @@ export class SearchIndex {
    * where the slot was or is in it. Dropping every set on every write made a catalog taking a write
    * every hundred searches answer them five times slower, rebuilding sets such as a first letter's
    * (most of the catalog) after each write. Docs, codes, per-doc codes, bits, totals and facet
-   * counts are patched; a touched view's ranked and recent lists are made again on their next use.
+   * counts, and each view's ranked and recent docs are patched in place.
    */
   private patchWordSets(slot: number, was: SlotPresence, changes: [DocChange | null, DocChange | null]): void {
     const a = 2 * slot;
@@ -610,8 +617,19 @@ export class SearchIndex {
           if (inBefore) this.addValues(grown, counted, (before[prior - a] as DocState).values, -1);
           if (inAfter) this.addValues(grown, counted, (after[current - a] as DocState).values, 1);
         }
-        set.ranked[view] = null;
-        set.recent[view] = null;
+        const ranked = set.ranked[view];
+        const placed =
+          ranked !== null &&
+          this.patchRanked(
+            ranked,
+            inBefore ? prior : -1,
+            inBefore ? (old[prior - a] as number) : 0,
+            inAfter ? current : -1,
+            inAfter ? (now[current - a] as number) : 0,
+          );
+        if (!placed) set.ranked[view] = null;
+        const recent = set.recent[view];
+        if (recent) set.recent[view] = this.patchRecent(recent, inBefore ? prior : -1, inAfter ? current : -1);
       }
       this.keep(word, set);
     }
@@ -619,36 +637,88 @@ export class SearchIndex {
 
   /** Puts docs `a` and `a + 1` into `set` at codes `now` (0: not in it). */
   private patchDocs(set: WordSet, a: number, now: [number, number]): void {
-    const { docs, codes } = set;
-    const at = numberBound(docs, a);
-    let held = 0;
-    while (at + held < docs.length && (docs[at + held] as number) <= a + 1) held++;
-    const added = (now[0] > 0 ? 1 : 0) + (now[1] > 0 ? 1 : 0);
-    const count = docs.length - held + added;
-    const bytes = Buffer.allocUnsafeSlow(count * 5).buffer;
-    const nextDocs = new Int32Array(bytes, 0, count);
-    const nextCodes = new Uint8Array(bytes, count * 4, count);
-    nextDocs.set(docs.subarray(0, at));
-    nextCodes.set(codes.subarray(0, at));
-    let n = at;
     for (const doc of [a, a + 1]) {
       const c = now[doc - a] as number;
-      if (c === 0) continue;
-      nextDocs[n] = doc;
-      nextCodes[n++] = c;
-    }
-    nextDocs.set(docs.subarray(at + held), n);
-    nextCodes.set(codes.subarray(at + held), n);
-    set.docs = nextDocs;
-    set.codes = nextCodes;
-    for (const doc of [a, a + 1]) {
-      const c = now[doc - a] as number;
+      const at = numberBound(set.docs, doc);
+      const held = at < set.docs.length && set.docs[at] === doc;
+      if (c === 0) {
+        if (held) removeEntry(set, at);
+      } else if (held) {
+        set.codes[at] = c;
+      } else {
+        insertEntry(set, at, doc, c);
+      }
       if (set.dense) set.dense[doc] = c;
       if (set.bits) {
         if (c > 0) set.bits[doc >> 5] = (set.bits[doc >> 5] as number) | (1 << (doc & 31));
         else set.bits[doc >> 5] = (set.bits[doc >> 5] as number) & ~(1 << (doc & 31));
       }
     }
+  }
+
+  /**
+   * Moves a view's doc in a set's ranked docs: out from where code `was` put `prior`, in where code
+   * `is` puts `current` (either -1 when not in the set). False when `prior` is not where it should
+   * be (the list is then made again).
+   */
+  private patchRanked(ranked: Ranked, prior: number, was: number, current: number, is: number): boolean {
+    if (prior === current && was === is) return true;
+    if (prior >= 0) {
+      const at = this.rankedAt(ranked, prior, was);
+      if (ranked.docs[at] !== prior) return false;
+      removeEntry(ranked, at);
+    }
+    if (current >= 0) insertEntry(ranked, this.rankedAt(ranked, current, is), current, is);
+    return true;
+  }
+
+  /** Where `doc` at `code` is, or goes, in ranked docs: best code first, then by name. */
+  private rankedAt(ranked: Ranked, doc: number, code: number): number {
+    const label = this.order.labelArray;
+    const at = label[doc >> 1] as number;
+    const { docs, codes } = ranked;
+    let lo = 0;
+    let hi = docs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = codes[mid] as number;
+      if (c > code || (c === code && (label[(docs[mid] as number) >> 1] as number) < at)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Keeps a view's recent docs the head of the set's docs by update time: `prior` taken out, and
+   * `current` put in where it comes before the last held (after it, the head stays a head without
+   * it; `recentOf` makes a longer one when asked for more). Either is -1 when not in the set.
+   */
+  private patchRecent(recent: Int32Array, prior: number, current: number): Int32Array {
+    let out = recent;
+    const at = prior >= 0 ? out.indexOf(prior) : -1;
+    if (at >= 0) {
+      const next = new Int32Array(out.length - 1);
+      next.set(out.subarray(0, at));
+      next.set(out.subarray(at + 1), at);
+      out = next;
+    }
+    if (current < 0 || out.length === 0 || !this.recentBefore(current, out[out.length - 1] as number)) return out;
+    let place = 0;
+    while (this.recentBefore(out[place] as number, current)) place++;
+    const next = new Int32Array(out.length + 1);
+    next.set(out.subarray(0, place));
+    next[place] = current;
+    next.set(out.subarray(place), place + 1);
+    return next;
+  }
+
+  /** The order of a page by update time: most recent first, then by name. */
+  private recentBefore(a: number, b: number): boolean {
+    const ua = this.updated[a] as number;
+    const ub = this.updated[b] as number;
+    if (ua !== ub) return ua > ub;
+    const label = this.order.labelArray;
+    return (label[a >> 1] as number) < (label[b >> 1] as number);
   }
 
   /** `set`'s counts for `view`, grown to every value id there is (a write may have added some). */
@@ -940,7 +1010,7 @@ export class SearchIndex {
 
   /**
    * The docs a query word matches with each one's best match, made once from the postings of the
-   * word's expansions (prefixes, one-typo neighbours) and kept until the index changes: queries
+   * word's expansions (prefixes, one-typo neighbours) and kept, writes patching it: queries
    * typed a keystroke at a time share their words (`p`, `po`, `aws`), and the union of a short
    * prefix's expansions is most of a query's cost otherwise. Kept most recently used first, within
    * `tuning.keptBytes`.
@@ -1027,6 +1097,7 @@ export class SearchIndex {
       facetCounts: [null, null],
       counted: [0, 0],
       ranked: [null, null],
+      room: null,
       recent: [null, null],
       bits: null,
     };
@@ -1052,9 +1123,10 @@ export class SearchIndex {
     let bytes = WORD_SET_OVERHEAD + 2 * word.length;
     // Its deletions in `typoKept`: about a short string and a set entry each.
     if (word.length >= TYPO_MIN_LENGTH) bytes += word.length * TYPO_KEPT_BYTES;
-    bytes += set.docs.byteLength + set.codes.byteLength + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
+    bytes += entriesBytes(set) + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
-      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (set.ranked[view]?.docs.buffer.byteLength ?? 0);
+      const ranked = set.ranked[view];
+      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? entriesBytes(ranked) : 0);
       bytes += set.recent[view]?.byteLength ?? 0;
     }
     this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
@@ -1183,7 +1255,11 @@ export class SearchIndex {
     }
     // Docs and their codes in one buffer without zero-filling: every element is written below.
     const bytes = Buffer.allocUnsafeSlow(n * 5).buffer;
-    const ranked: Ranked = { docs: new Int32Array(bytes, 0, n), codes: new Uint8Array(bytes, n * 4, n) };
+    const ranked: Ranked = {
+      docs: new Int32Array(bytes, 0, n),
+      codes: new Uint8Array(bytes, n * 4, n),
+      room: null,
+    };
     const { docs: rankedDocs, codes: rankedCodes } = ranked;
     for (let i = 0; i < n; i++) {
       const j = held[i] as number;
@@ -2027,6 +2103,48 @@ function documentWords(def: ComponentDefinition): Map<string, number> {
   for (const o of def.outputs) add(o.name, ATTRS);
   add(def.description, DESCRIPTION);
   return out;
+}
+
+/** Inserts `doc` at `at`: in the spare room of the arrays `e` heads when they have some, a larger copy otherwise. */
+function insertEntry(e: Entries, at: number, doc: number, code: number): void {
+  const n = e.docs.length;
+  let room = e.room ?? { docs: e.docs, codes: e.codes };
+  if (room.docs.length === n) {
+    // An eighth spare: names published one after another land at the end, each in the room left.
+    const cap = n + (n >> 3) + 16;
+    const docs = new Int32Array(cap);
+    const codes = new Uint8Array(cap);
+    docs.set(e.docs.subarray(0, at));
+    docs.set(e.docs.subarray(at), at + 1);
+    codes.set(e.codes.subarray(0, at));
+    codes.set(e.codes.subarray(at), at + 1);
+    room = { docs, codes };
+  } else {
+    room.docs.copyWithin(at + 1, at, n);
+    room.codes.copyWithin(at + 1, at, n);
+  }
+  room.docs[at] = doc;
+  room.codes[at] = code;
+  e.room = room;
+  e.docs = room.docs.subarray(0, n + 1);
+  e.codes = room.codes.subarray(0, n + 1);
+}
+
+/** Takes out the entry at `at`, in place. */
+function removeEntry(e: Entries, at: number): void {
+  const n = e.docs.length;
+  const room = e.room ?? { docs: e.docs, codes: e.codes };
+  room.docs.copyWithin(at, at + 1, n);
+  room.codes.copyWithin(at, at + 1, n);
+  e.room = room;
+  e.docs = room.docs.subarray(0, n - 1);
+  e.codes = room.codes.subarray(0, n - 1);
+}
+
+/** Bytes entries hold, spare room included. */
+function entriesBytes(e: Entries): number {
+  if (e.room) return e.room.docs.byteLength + e.room.codes.byteLength;
+  return e.docs.byteLength + e.codes.byteLength;
 }
 
 /**
