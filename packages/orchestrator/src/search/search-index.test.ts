@@ -408,6 +408,54 @@ describe('SearchIndex', () => {
     }
   });
 
+  it('drops a kept set that writes keep patching while no query asks for it, and keeps one that is asked for', () => {
+    const opts = (updated: number) => ({
+      provider: 'gcp',
+      category: 'database',
+      labels: {},
+      engines: ['terraform'],
+      updated,
+    });
+    const q: IndexQuery = {
+      view: 0,
+      words: ['redis'],
+      phrase: '',
+      filters: [],
+      sort: 'relevance',
+      after: '',
+      offset: 0,
+      limit: 3,
+      facets: ['provider'],
+      facetLimit: 5,
+    };
+    const index = new SearchIndex();
+    const publish = (i: number) => {
+      const def = definition(`comp-${i % 40}`, '1.0.0', ['redis'], opts(i));
+      index.upsert(def, def);
+    };
+    publish(0);
+    index.query(q);
+    expect(index.keptWordSets.sets).toBe(1);
+    // Asked between writes: patched, kept.
+    for (let i = 1; i <= 250; i++) {
+      publish(i);
+      index.query(q);
+    }
+    expect(index.keptWordSets.sets).toBe(1);
+    // A sync's writes with no query between them: patched up to the bound (counted from the last
+    // query), then dropped.
+    for (let i = 251; i <= 450; i++) publish(i);
+    expect(index.keptWordSets.sets).toBe(1);
+    for (let i = 451; i <= 550; i++) publish(i);
+    expect(index.keptWordSets.sets).toBe(0);
+    const fresh = new SearchIndex();
+    for (let i = 0; i < 40; i++) {
+      const picks = index.picks(`comp-${i}`);
+      if (picks) fresh.upsert(picks.latest, picks.highest);
+    }
+    expect(shape(index.query(q), index)).toEqual(shape(fresh.query(q), fresh));
+  });
+
   it('finds the docs a broad word ranks low or not at all: lifted by the other word, or named as the free text', () => {
     // `p` is broad; the docs it matches best (in their names) hold `redis` only in their
     // descriptions, while `redis-*` holds `p` only in its description: it must still lead the page.

@@ -80,6 +80,13 @@ const RECENT_KEPT = 100;
  */
 const WORD_SET_OVERHEAD = 640;
 
+/**
+ * Writes a kept word set is patched for without a query asking for it before it is dropped: a
+ * broad set costs tens of µs a patch and tens of ms to make again, a small one about as little
+ * either way, so a sync's thousands of writes cost at most this many patches of each unused set.
+ */
+const UNUSED_PATCHES = 256;
+
 /** Heap of one deletion of a kept word in `typoKept` (a short string and a set entry), roughly. */
 const TYPO_KEPT_BYTES = 96;
 
@@ -174,6 +181,8 @@ interface WordSet extends Entries {
   recent: [Int32Array | null, Int32Array | null];
   /** A bit per doc (every view); made on first use. */
   bits: Uint32Array | null;
+  /** Writes patched into it since a query last used it (`UNUSED_PATCHES` drops it). */
+  unusedPatches: number;
 }
 
 /** A doc's words (with their best field group) and facet value ids, as indexed. */
@@ -602,6 +611,12 @@ export class SearchIndex {
       const old: [number, number] = [codeIn(word, before[0]), codeIn(word, before[1])];
       const now: [number, number] = [codeIn(word, after[0]), codeIn(word, after[1])];
       if (old[0] === 0 && old[1] === 0 && now[0] === 0 && now[1] === 0) continue;
+      // A set no query has asked for over many writes (a sync publishing thousands of versions) is
+      // dropped rather than patched on: the next query to need it makes it again, once.
+      if (++set.unusedPatches > UNUSED_PATCHES) {
+        this.drop(word, set);
+        continue;
+      }
       if (old[0] !== now[0] || old[1] !== now[1]) this.patchDocs(set, a, now);
       for (const view of [0, 1] as const) {
         const prior = viewBefore(view);
@@ -1020,6 +1035,7 @@ export class SearchIndex {
     if (kept) {
       this.wordSets.delete(word);
       this.wordSets.set(word, kept);
+      kept.unusedPatches = 0;
       return kept;
     }
     const { wordBest, wordTouched } = this;
@@ -1100,6 +1116,7 @@ export class SearchIndex {
       room: null,
       recent: [null, null],
       bits: null,
+      unusedPatches: 0,
     };
     this.keep(word, set);
     return set;
@@ -1133,15 +1150,20 @@ export class SearchIndex {
     this.wordSetBytes.set(set, bytes);
     for (const [w, s] of this.wordSets) {
       if (this.keptBytes <= this.tuning.keptBytes || s === set) break;
-      this.keptBytes -= this.wordSetBytes.get(s) ?? 0;
-      this.wordSetBytes.delete(s);
-      this.wordSets.delete(w);
-      if (w.length >= TYPO_MIN_LENGTH) {
-        for (const d of deletions(w)) {
-          const kept = this.typoKept.get(d);
-          kept?.delete(w);
-          if (kept?.size === 0) this.typoKept.delete(d);
-        }
+      this.drop(w, s);
+    }
+  }
+
+  /** Stops keeping a word's set. */
+  private drop(word: string, set: WordSet): void {
+    this.keptBytes -= this.wordSetBytes.get(set) ?? 0;
+    this.wordSetBytes.delete(set);
+    this.wordSets.delete(word);
+    if (word.length >= TYPO_MIN_LENGTH) {
+      for (const d of deletions(word)) {
+        const kept = this.typoKept.get(d);
+        kept?.delete(word);
+        if (kept?.size === 0) this.typoKept.delete(d);
       }
     }
   }
