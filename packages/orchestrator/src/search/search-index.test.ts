@@ -196,6 +196,25 @@ const query = fc.record({
   facetLimit: fc.integer({ min: 1, max: 4 }),
 });
 
+/** The options of a GCP database component updated at `updated`. */
+const plain = (updated: number) => ({
+  provider: 'gcp',
+  category: 'database',
+  labels: {},
+  engines: ['terraform'],
+  updated,
+});
+
+/** An index built afresh from what `index` holds for `names`. */
+function rebuilt(index: SearchIndex, names: readonly string[]): SearchIndex {
+  const fresh = new SearchIndex();
+  for (const name of names) {
+    const picks = index.picks(name);
+    if (picks) fresh.upsert(picks.latest, picks.highest);
+  }
+  return fresh;
+}
+
 /** The default plans, and tunings that push a small catalog through the others (see `SearchIndexTuning`). */
 const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['default plans', {}],
@@ -368,17 +387,10 @@ describe('SearchIndex', () => {
   });
 
   it('keeps the docs a word set holds by update time a head of the set through writes (more than it holds)', () => {
-    const opts = (updated: number) => ({
-      provider: 'gcp',
-      category: 'database',
-      labels: {},
-      engines: ['terraform'],
-      updated,
-    });
     const names = Array.from({ length: 150 }, (_, i) => `comp-${String(i).padStart(3, '0')}`);
     const index = new SearchIndex();
     for (const [i, name] of names.entries()) {
-      const def = definition(name, '1.0.0', ['redis'], opts(i));
+      const def = definition(name, '1.0.0', ['redis'], plain(i));
       index.upsert(def, def);
     }
     const q = (offset: number): IndexQuery => ({
@@ -396,26 +408,15 @@ describe('SearchIndex', () => {
     for (let u = 0; u < 40; u++) {
       // Held first (100 docs by update time), then changes past and within the head.
       index.query(q(0));
-      const def = definition(names[(u * 37) % names.length] as string, '1.0.0', ['redis'], opts(u * 13 + 1000));
+      const def = definition(names[(u * 37) % names.length] as string, '1.0.0', ['redis'], plain(u * 13 + 1000));
       index.upsert(def, def);
-      const fresh = new SearchIndex();
-      for (const name of names) {
-        const picks = index.picks(name);
-        if (picks) fresh.upsert(picks.latest, picks.highest);
-      }
+      const fresh = rebuilt(index, names);
       for (const offset of [0, 50, 97, 98, 99])
         expect(shape(index.query(q(offset)), index)).toEqual(shape(fresh.query(q(offset)), fresh));
     }
   });
 
   it('drops a kept set that writes keep patching while no query asks for it, and keeps one that is asked for', () => {
-    const opts = (updated: number) => ({
-      provider: 'gcp',
-      category: 'database',
-      labels: {},
-      engines: ['terraform'],
-      updated,
-    });
     const q: IndexQuery = {
       view: 0,
       words: ['redis'],
@@ -430,7 +431,7 @@ describe('SearchIndex', () => {
     };
     const index = new SearchIndex();
     const publish = (i: number) => {
-      const def = definition(`comp-${i % 40}`, '1.0.0', ['redis'], opts(i));
+      const def = definition(`comp-${i % 40}`, '1.0.0', ['redis'], plain(i));
       index.upsert(def, def);
     };
     publish(0);
@@ -448,11 +449,10 @@ describe('SearchIndex', () => {
     expect(index.keptWordSets.sets).toBe(1);
     for (let i = 451; i <= 550; i++) publish(i);
     expect(index.keptWordSets.sets).toBe(0);
-    const fresh = new SearchIndex();
-    for (let i = 0; i < 40; i++) {
-      const picks = index.picks(`comp-${i}`);
-      if (picks) fresh.upsert(picks.latest, picks.highest);
-    }
+    const fresh = rebuilt(
+      index,
+      Array.from({ length: 40 }, (_, i) => `comp-${i}`),
+    );
     expect(shape(index.query(q), index)).toEqual(shape(fresh.query(q), fresh));
   });
 
