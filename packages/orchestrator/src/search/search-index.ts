@@ -1936,7 +1936,7 @@ export class SearchIndex {
         if (this.postings.has(d)) candidates.add(d);
         for (const w of this.deletionsOf.get(d) ?? []) candidates.add(w);
       }
-      for (const w of candidates) if (!out.has(w) && withinOneEdit(word, w)) out.set(w, TYPO);
+      for (const w of candidates) if (!out.has(w) && matchQuality(word, w) === TYPO) out.set(w, TYPO);
     }
     return out;
   }
@@ -2171,26 +2171,29 @@ function entriesBytes(e: Entries): number {
 
 /**
  * The code into `WEIGHTS` a doc with `state`'s words has in the set of query word `word`: its best
- * match, as `SearchIndex.expand` grades one (exact, prefix, or one edit from five letters, the
- * edited word at most `DELETION_MAX` letters unless shorter than the query word); 0 when none.
+ * match, graded as `SearchIndex.expand` grades one (`matchQuality`); 0 when none.
  */
 function codeIn(word: string, state: DocState | null): number {
   if (state === null) return 0;
   let best = 0;
   for (const [w, group] of state.words) {
-    let quality: number;
-    if (w.startsWith(word)) quality = w.length === word.length ? EXACT : PREFIX;
-    else if (
-      word.length >= TYPO_MIN_LENGTH &&
-      (w.length <= DELETION_MAX || w.length < word.length) &&
-      withinOneEdit(word, w)
-    )
-      quality = TYPO;
-    else continue;
+    const quality = matchQuality(word, w);
+    if (quality === 0) continue;
     const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
     if (c > best) best = c;
   }
   return best;
+}
+
+/**
+ * How query word `word` matches indexed word `w`: EXACT, PREFIX, TYPO (one edit from five letters,
+ * `w` at most `DELETION_MAX` letters unless shorter than `word`: the words `expand` reaches through
+ * one-letter deletions), or 0.
+ */
+function matchQuality(word: string, w: string): number {
+  if (w.startsWith(word)) return w.length === word.length ? EXACT : PREFIX;
+  const reached = w.length <= DELETION_MAX || w.length < word.length;
+  return word.length >= TYPO_MIN_LENGTH && reached && withinOneEdit(word, w) ? TYPO : 0;
 }
 
 /** The facet values of a version (engines and labels may be several). */
