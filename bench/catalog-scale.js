@@ -187,11 +187,15 @@ function publishing(base, bodies, perSecond) {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
       body: JSON.stringify(body),
-    }).then(async (res) => {
-      const text = await res.text();
-      if (res.status === 201) created++;
-      else refused ??= `${res.status} ${text.slice(0, 300)}`;
-    });
+    })
+      .then(async (res) => {
+        const text = await res.text();
+        if (res.status === 201) created++;
+        else refused ??= `${res.status} ${text.slice(0, 300)}`;
+      })
+      .catch((err) => {
+        refused ??= String(err);
+      });
     pending.add(post);
     post.finally(() => pending.delete(post));
   }, 1000 / perSecond);
