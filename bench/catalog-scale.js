@@ -19,11 +19,17 @@ import { fmt, loadPosts, startChild, stopChild } from './lib.js';
 
 const CONNECTIONS = 8;
 const SEED = 42;
+/**
+ * The process serving each address, so a run can read the CPU it used (/proc): CPU per answer is
+ * the server's own cost, steadier than req/s when the client (one core of two) is what limits bare.
+ */
+const serverPids = new Map();
 
 /** Forks a scale-server.js child; resolves with its first message and the ms it took. */
 async function startServer(mode, opts) {
   const started = performance.now();
   const { child, info } = await startChild('./servers/scale-server.js', [mode, JSON.stringify(opts)]);
+  if (info?.address) serverPids.set(info.address, child.pid);
   return { child, info, ms: performance.now() - started };
 }
 
@@ -106,6 +112,8 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
       instance.stop();
     }
   };
+  const pid = serverPids.get(base);
+  const cpuBefore = pid === undefined ? null : cpuMs(pid);
   const started = performance.now();
   const result = await new Promise((resolve, reject) => {
     instance = autocannon(
@@ -144,6 +152,7 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
       (err, res) => (err ? reject(err) : resolve(res)),
     );
   });
+  const cpuAfter = pid === undefined ? null : cpuMs(pid);
   const exhausted = next >= paths.length && !cycle;
   const seconds = ((exhausted ? lastAnswer : performance.now()) - started) / 1000;
   if (non2xx > 0) throw new Error(`${base}: ${non2xx} non-2xx answers, first: ${firstError}`);
@@ -156,6 +165,8 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
     // latency: with none answered, the percentiles are unknown, not 0.
     p50: percentile(0.5),
     p99: percentile(0.99),
+    // Includes the few requests autocannon sends after stop (not counted): a slight overstatement.
+    cpuUs: cpuBefore === null || cpuAfter === null || done === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / done,
     unanswered: result.timeouts + result.errors,
     requests: done,
     distinct: Math.min(next, paths.length),
@@ -449,6 +460,7 @@ export async function benchCatalogScale({
     reads: readLog(names, Math.max(queries, 20_000)),
   };
   const { child: bareChild, info: bareInfo } = await startChild('./servers/sized-bare-server.js');
+  serverPids.set(bareInfo.address, bareChild.pid);
   const rows = [];
   const extra = [];
   let pass = true;

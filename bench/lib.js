@@ -73,6 +73,7 @@ export function printSuite(r) {
     const parts = [row.name.padEnd(48)];
     if (row.rps !== undefined) parts.push(`${fmt(row.rps, 0).padStart(9)} req/s`);
     if (row.p50 !== undefined) parts.push(`p50 ${fmt(row.p50, 2)} ms`, `p99 ${fmt(row.p99, 2)} ms`);
+    if (row.cpuUs !== undefined) parts.push(`cpu ${fmt(row.cpuUs, 0)} µs/answer`);
     if (row.ratio !== undefined) parts.push(`${row.ratioName ?? 'ratio'} ${fmt(row.ratio, 3)}`);
     if (row.target) parts.push(`(target ${row.target})`);
     console.log(`  ${parts.join('  ')}`);
