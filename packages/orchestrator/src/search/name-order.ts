@@ -16,6 +16,11 @@ export class NameOrder {
   private labels = new Float64Array(64);
   /** True while each slot was numbered after the last and its name sorted after all before it. */
   private slotOrder = true;
+  /**
+   * Slots below this were each added with the next number and a name above every name before it:
+   * their numbers are in name order among themselves, whatever was inserted between them since.
+   */
+  private ordered = 0;
   /** slot → position in name order, made on first use after an insert. */
   private positionOf: Int32Array | null = null;
 
@@ -49,6 +54,11 @@ export class NameOrder {
    */
   get inSlotOrder(): boolean {
     return this.slotOrder;
+  }
+
+  /** Slots numbered below this sort by name as by number (those a build from a listing added). */
+  get sortedBelow(): number {
+    return this.ordered;
   }
 
   /** slot → its position in name order (read only; made again after an insert). */
@@ -95,6 +105,7 @@ export class NameOrder {
       at = lo;
     }
     if (at !== n || slot !== n) this.slotOrder = false;
+    else if (this.slotOrder) this.ordered = n + 1;
     this.positionOf = null;
     const below = at > 0 ? (this.labels[this.slots[at - 1] as number] as number) : 0;
     if (at === n) {

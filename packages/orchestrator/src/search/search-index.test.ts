@@ -226,6 +226,7 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['broad searches give up walking at once and score the overlap', { broad: 1e9, overlap: 0, walk: 0 }],
   ['filtered searches always gather the words first', { wordsFirst: 0 }],
   ['filtered searches always walk the filtered docs', { wordsFirst: 1e9 }],
+  ['ranked lists always merge the names created since the build', { laterNames: 1 }],
 ];
 
 describe('SearchIndex', () => {
@@ -277,8 +278,8 @@ describe('SearchIndex', () => {
     );
   });
 
-  it.each(TUNINGS.slice(0, 4))(
-    'keeps its word sets through each write, answering as an index built afresh from the catalog (%s)',
+  it.each([...TUNINGS.slice(0, 4), ...TUNINGS.slice(-1)])(
+    'keeps its word sets through writes, answering as an index built afresh from the catalog (%s)',
     (_, tuning) => {
       // Words past DELETION_MAX letters, and query words one inner letter short of a doc's word:
       // the write patching finds a kept set by its words' prefixes and one-letter deletions.
@@ -326,28 +327,42 @@ describe('SearchIndex', () => {
       });
       fc.assert(
         fc.property(
+          // A catalog built in name order first (as from a listing at start-up), so that names
+          // written later land between its names; queries asked every `every` writes, so that
+          // several writes reach a kept set between two reads of it.
+          fc.array(change, { maxLength: 20 }),
           fc.array(change, { minLength: 1, maxLength: 30 }),
+          fc.integer({ min: 1, max: 4 }),
           fc.array(asked, { minLength: 1, maxLength: 5 }),
-          (changes, queries) => {
+          (built, changes, every, queries) => {
             const index = new SearchIndex(tuning);
             const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
             const ask = (i: SearchIndex, q: (typeof queries)[number]) =>
               shape(i.query({ ...q, phrase: '', orphaned: false, after: '', offset: 0, limit: 5, facetLimit: 5 }), i);
-            for (const op of changes) {
+            const check = () => {
+              const fresh = new SearchIndex(tuning);
+              for (const { latest, highest } of catalog.values()) fresh.upsert(latest, highest);
+              for (const q of queries) expect(ask(index, q)).toEqual(ask(fresh, q));
+            };
+            const write = (op: (typeof changes)[number], name: string) => {
+              const latest = definition(name, '1.0.0', op.words, op);
+              const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
+              index.upsert(latest, highest);
+              catalog.set(name, { latest, highest });
+            };
+            const inOrder = new Map(built.map((op) => [`${op.name}-${op.suffix}-built`, op]));
+            for (const name of [...inOrder.keys()].sort()) write(inOrder.get(name) as (typeof built)[number], name);
+            check();
+            changes.forEach((op, i) => {
               const name = `${op.name}-${op.suffix}`;
               if (op.remove && catalog.has(name)) {
                 index.remove(name);
                 catalog.delete(name);
               } else {
-                const latest = definition(name, '1.0.0', op.words, op);
-                const highest = op.prerelease ? definition(name, '2.0.0-rc.1', op.prerelease, op) : latest;
-                index.upsert(latest, highest);
-                catalog.set(name, { latest, highest });
+                write(op, name);
               }
-              const fresh = new SearchIndex(tuning);
-              for (const { latest, highest } of catalog.values()) fresh.upsert(latest, highest);
-              for (const q of queries) expect(ask(index, q)).toEqual(ask(fresh, q));
-            }
+              if ((i + 1) % every === 0 || i === changes.length - 1) check();
+            });
           },
         ),
         { numRuns: 120 },
@@ -384,6 +399,45 @@ describe('SearchIndex', () => {
     index.upsert(a, a);
     expect(names()).toEqual(['comp-a', 'comp-b']);
     expect(index.query(q).total).toBe(2);
+  });
+
+  it('ranks names created after the build by name among the built ones, in kept and in new ranked lists', () => {
+    const index = new SearchIndex();
+    const put = (name: string, words: string[], labels: Record<string, string> = {}) => {
+      const def = definition(name, '1.0.0', words, { ...plain(1), labels });
+      index.upsert(def, def);
+    };
+    for (let i = 1; i <= 12; i++) put(`b-${String(i).padStart(2, '0')}`, ['redis']);
+    const page = (word: string, limit = 3) =>
+      index
+        .query({
+          view: 0,
+          words: [word],
+          phrase: '',
+          filters: [],
+          sort: 'relevance',
+          after: '',
+          offset: 0,
+          limit,
+          facets: [],
+          facetLimit: 5,
+        })
+        .hits.map((h) => h.name);
+    expect(page('redis')).toEqual(['b-01', 'b-02', 'b-03']);
+    // A name sorting before every built one: placed in the kept list, and merged into a new one.
+    put('a-1', ['redis']);
+    expect(page('redis')).toEqual(['a-1', 'b-01', 'b-02']);
+    expect(page('redi')).toEqual(['a-1', 'b-01', 'b-02']);
+    // Several writes before the next read: a better match (a label) moves two docs up, one leaves.
+    put('b-07', ['cache'], { tier: 'redis' });
+    put('b-03', ['cache'], { tier: 'redis' });
+    put('b-01', ['kafka']);
+    put('b-07', ['redis'], { tier: 'redis' });
+    expect(page('redis', 4)).toEqual(['b-03', 'b-07', 'a-1', 'b-02']);
+    // Names created since the build past a quarter of a set: every name's position, radix sorted.
+    for (let i = 2; i <= 9; i++) put(`a-${i}`, ['redis']);
+    expect(page('red', 4)).toEqual(['b-03', 'b-07', 'a-1', 'a-2']);
+    expect(page('redis', 4)).toEqual(['b-03', 'b-07', 'a-1', 'a-2']);
   });
 
   it('keeps the docs a word set holds by update time a head of the set through writes (more than it holds)', () => {

@@ -87,6 +87,14 @@ const WORD_SET_OVERHEAD = 640;
  */
 const UNUSED_PATCHES = 256;
 
+/**
+ * Moves a ranked list holds before it is made again rather than merged: at an eighth of its docs
+ * (plus this), a pass over the set costs about what the merge would, and what is held stays bounded.
+ */
+const PENDING_MIN = 64;
+/** Heap of one pending move (a map entry and its object), roughly. */
+const PENDING_BYTES = 80;
+
 /** Heap of one deletion of a kept word in `typoKept` (a short string and a set entry), roughly. */
 const TYPO_KEPT_BYTES = 96;
 
@@ -109,6 +117,9 @@ const DELETION_MAX = 32;
  * has not ended after `walk` × (`need` + 16) steps scores the overlap doc by doc.
  * `wordsFirst`: a filtered search whose words match fewer than 1/`wordsFirst` of the docs the
  * shortest filter list holds gathers the words' docs and checks the filters on each.
+ * `laterNames`: a ranked list is made by merging the docs of names created since the build (sorted
+ * by label) into the others (in name order already) while they are at most 1/`laterNames` of the
+ * set, and by a radix sort on every name's position past that.
  */
 export interface SearchIndexTuning {
   broad: number;
@@ -117,6 +128,7 @@ export interface SearchIndexTuning {
   overlap: number;
   walk: number;
   wordsFirst: number;
+  laterNames: number;
 }
 const DEFAULT_TUNING: SearchIndexTuning = {
   // 1/64 rather than 1/16 (2026-12-01): two typed words of a few thousand docs each were merged doc
@@ -127,6 +139,7 @@ const DEFAULT_TUNING: SearchIndexTuning = {
   overlap: 4,
   walk: 16,
   wordsFirst: 1,
+  laterNames: 4,
 };
 
 /** Profiles' values of some facets, flattened (`SearchIndex.profileValuesOf`). */
@@ -146,7 +159,19 @@ interface FilterCheck {
 }
 
 /** A word set's docs in a view, best match first, then by name, with each one's code. */
-type Ranked = Entries;
+interface Ranked extends Entries {
+  /**
+   * Moves writes asked for and not made yet, by doc: placed in one merge when a query next reads
+   * the list (`rankedOf`), rather than a shift of the list's tail on every write.
+   */
+  pending: Map<number, RankedMove> | null;
+}
+
+/** A doc's move in ranked docs: from the code it holds there to the code it goes in at (0: none). */
+interface RankedMove {
+  from: number;
+  to: number;
+}
 
 /**
  * Doc ids with a code each, in parallel arrays (a word set's docs, a view's ranked docs), and the
@@ -672,18 +697,90 @@ export class SearchIndex {
   }
 
   /**
-   * Moves a view's doc in a set's ranked docs: out from where code `was` put `prior`, in where code
-   * `is` puts `current` (either -1 when not in the set). False when `prior` is not where it should
-   * be (the list is then made again).
+   * Records a view's doc moving in a set's ranked docs: out from where code `was` put `prior`, in
+   * where code `is` puts `current` (either -1 when not in the set). The list is changed when a query
+   * next reads it (`placePending`): most kept lists are patched by many writes per read, and a shift
+   * of a broad list's tail per write was most of a write's cost. False when so many moves wait that
+   * making the list again is cheaper (it is then dropped).
    */
   private patchRanked(ranked: Ranked, prior: number, was: number, current: number, is: number): boolean {
     if (prior === current && was === is) return true;
+    if (ranked.pending === null) ranked.pending = new Map();
+    const pending = ranked.pending;
     if (prior >= 0) {
-      const at = this.rankedAt(ranked, prior, was);
-      if (ranked.docs[at] !== prior) return false;
-      removeEntry(ranked, at);
+      const move = pending.get(prior);
+      // A doc already moving keeps the code it holds in the list as it stands.
+      if (move) move.to = 0;
+      else pending.set(prior, { from: was, to: 0 });
     }
-    if (current >= 0) insertEntry(ranked, this.rankedAt(ranked, current, is), current, is);
+    if (current >= 0) {
+      const move = pending.get(current);
+      if (move) move.to = is;
+      else pending.set(current, { from: 0, to: is });
+    }
+    return pending.size <= (ranked.docs.length >> 3) + PENDING_MIN;
+  }
+
+  /**
+   * Makes a ranked list's pending moves in one pass: each doc leaving is found where its code puts
+   * it, each doc arriving goes where its code and name put it, and the list is copied once in the
+   * segments between. False when a leaving doc is not where it should be (the list is then made
+   * again from the set).
+   */
+  private placePending(ranked: Ranked): boolean {
+    const pending = ranked.pending;
+    if (pending === null) return true;
+    const { docs, codes } = ranked;
+    const n = docs.length;
+    const leaving: number[] = [];
+    const arriving: { at: number; doc: number; code: number }[] = [];
+    for (const [doc, { from, to }] of pending) {
+      if (from === to) continue;
+      if (from > 0) {
+        const at = this.rankedAt(ranked, doc, from);
+        if (docs[at] !== doc) return false;
+        leaving.push(at);
+      }
+      if (to > 0) arriving.push({ at: this.rankedAt(ranked, doc, to), doc, code: to });
+    }
+    leaving.sort((x, y) => x - y);
+    // Docs arriving at one place come in their own rank order: best code first, then by name.
+    const label = this.order.labelArray;
+    arriving.sort(
+      (x, y) => x.at - y.at || y.code - x.code || (label[x.doc >> 1] as number) - (label[y.doc >> 1] as number),
+    );
+    const size = n - leaving.length + arriving.length;
+    const bytes = Buffer.allocUnsafeSlow(size * 5).buffer;
+    const outDocs = new Int32Array(bytes, 0, size);
+    const outCodes = new Uint8Array(bytes, size * 4, size);
+    let src = 0;
+    let dst = 0;
+    let l = 0;
+    let a = 0;
+    for (;;) {
+      const nextLeaving = l < leaving.length ? (leaving[l] as number) : n;
+      const nextArriving = a < arriving.length ? (arriving[a] as { at: number }).at : n;
+      const next = Math.min(nextLeaving, nextArriving);
+      outDocs.set(docs.subarray(src, next), dst);
+      outCodes.set(codes.subarray(src, next), dst);
+      dst += next - src;
+      src = next;
+      // A doc arriving where one leaves ranks before it (the lower bound among the docs as they were).
+      if (a < arriving.length && nextArriving === src) {
+        const { doc, code } = arriving[a++] as { doc: number; code: number };
+        outDocs[dst] = doc;
+        outCodes[dst++] = code;
+      } else if (l < leaving.length && nextLeaving === src) {
+        src++;
+        l++;
+      } else {
+        break;
+      }
+    }
+    ranked.docs = outDocs;
+    ranked.codes = outCodes;
+    ranked.room = null;
+    ranked.pending = null;
     return true;
   }
 
@@ -1144,6 +1241,7 @@ export class SearchIndex {
     for (const view of [0, 1] as const) {
       const ranked = set.ranked[view];
       bytes += (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? entriesBytes(ranked) : 0);
+      bytes += (ranked?.pending?.size ?? 0) * PENDING_BYTES;
       bytes += set.recent[view]?.byteLength ?? 0;
     }
     this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
@@ -1245,25 +1343,67 @@ export class SearchIndex {
   }
 
   /**
+   * The first `n` of `held` (indexes into `docs`, which ascend) in name order. The docs of the slots
+   * a build numbered in name order (`NameOrder.sortedBelow`) are in name order already; the few of
+   * names created since, sorted by label, are merged in. Only when those are many is every doc keyed
+   * by its name position (made again after each new name: a walk of the whole catalog) and radix
+   * sorted.
+   */
+  private inNameOrder(docs: Int32Array, held: Int32Array, n: number): Int32Array {
+    const below = this.order.sortedBelow;
+    let sorted = 0;
+    while (sorted < n && (docs[held[sorted] as number] as number) >> 1 < below) sorted++;
+    const later = n - sorted;
+    if (later * this.tuning.laterNames > n) {
+      const positions = this.order.positions();
+      const keys = new Int32Array(n);
+      for (let i = 0; i < n; i++) keys[i] = positions[(docs[held[i] as number] as number) >> 1] as number;
+      return radixSort(held.slice(0, n), keys, this.order.length);
+    }
+    const label = this.order.labelArray;
+    const labelOf = (i: number) => label[(docs[i] as number) >> 1] as number;
+    const tail = held.slice(sorted, n).sort((x, y) => labelOf(x) - labelOf(y));
+    const out = new Int32Array(n);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < sorted && j < later) {
+      const x = held[i] as number;
+      const y = tail[j] as number;
+      if (labelOf(x) < labelOf(y)) {
+        out[k++] = x;
+        i++;
+      } else {
+        out[k++] = y;
+        j++;
+      }
+    }
+    while (i < sorted) out[k++] = held[i++] as number;
+    while (j < later) out[k++] = tail[j++] as number;
+    return out;
+  }
+
+  /**
    * Docs of `set` in the view, best match first, then by name: a relevance page is its head. A
-   * counting sort by code over the docs in name order, which is their own order while every name
-   * arrived in order (a build from a listing), and a radix sort by name position otherwise: linear
-   * in the set, never a walk of the whole catalog or a comparison sort.
+   * counting sort by code over the docs in name order (`inNameOrder`): linear in the set, never a
+   * walk of the whole catalog.
    */
   private rankedOf(word: string, set: WordSet, view: View): Ranked {
     const kept = set.ranked[view];
-    if (kept) return kept;
+    if (kept) {
+      if (kept.pending === null) return kept;
+      if (this.placePending(kept)) {
+        this.keep(word, set);
+        return kept;
+      }
+      set.ranked[view] = null;
+    }
     const { docs, codes } = set;
     // The set's positions in the view, in the shared scratch (nothing else holds it during a rank).
     let held: Int32Array = this.wordTouched;
     let n = 0;
     for (let i = 0; i < docs.length; i++) if (this.inView(docs[i] as number, view)) held[n++] = i;
-    if (!this.order.inSlotOrder) {
-      const positions = this.order.positions();
-      const keys = new Int32Array(n);
-      for (let i = 0; i < n; i++) keys[i] = positions[(docs[held[i] as number] as number) >> 1] as number;
-      held = radixSort(held.slice(0, n), keys, this.order.length);
-    }
+    if (!this.order.inSlotOrder) held = this.inNameOrder(docs, held, n);
     const byCode = new Int32Array(WEIGHTS.length + 1);
     for (let i = 0; i < n; i++) {
       const c = codes[held[i] as number] as number;
@@ -1281,6 +1421,7 @@ export class SearchIndex {
       docs: new Int32Array(bytes, 0, n),
       codes: new Uint8Array(bytes, n * 4, n),
       room: null,
+      pending: null,
     };
     const { docs: rankedDocs, codes: rankedCodes } = ranked;
     for (let i = 0; i < n; i++) {
