@@ -1,4 +1,5 @@
 import type { ComponentDefinition } from '@nestor/sdk';
+import { DocValues } from './doc-values.js';
 import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
@@ -302,7 +303,7 @@ export class SearchIndex {
   /** doc → `Date.parse(updated_at)`. */
   private updated = new Float64Array(0);
   /** doc → interned facet value ids (single-valued facets, then engines, then labels). */
-  private readonly docValues: (Int32Array | undefined)[] = [];
+  private readonly docValues = new DocValues();
   /**
    * doc → its profile: the combination of its single-valued facet values and engines, interned.
    * A catalog has far fewer profiles than docs (provider, category, type, maturity, support and
@@ -551,6 +552,7 @@ export class SearchIndex {
     const profile = new Int32Array(cap);
     profile.set(this.profile);
     this.profile = profile;
+    this.docValues.ensure(cap);
     this.valueBits.forEach((old, id) => {
       const bits = new Uint32Array((cap >> 5) + 1);
       bits.set(old);
@@ -589,7 +591,7 @@ export class SearchIndex {
     ) {
       return null;
     }
-    const before = old ? { words: documentWords(old), values: this.docValues[doc] as Int32Array } : null;
+    const before = old ? { words: documentWords(old), values: this.docValues.of(doc) as Int32Array } : null;
     const words = def ? documentWords(def) : null;
     if (old && before) this.unindex(doc, old, before.words, words);
     const after = def && words ? { words, values: this.index(doc, def, words, before?.words ?? null) } : null;
@@ -599,7 +601,7 @@ export class SearchIndex {
   /** What an unchanged doc indexes (null when absent). */
   private docState(doc: number): DocState | null {
     const def = this.present[doc] === 1 ? this.definitionOf(doc) : undefined;
-    return def ? { words: documentWords(def), values: this.docValues[doc] as Int32Array } : null;
+    return def ? { words: documentWords(def), values: this.docValues.of(doc) as Int32Array } : null;
   }
 
   /**
@@ -910,7 +912,7 @@ export class SearchIndex {
       const bits = this.valueBits[id] as Uint32Array;
       bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
     }
-    this.docValues[doc] = ids;
+    this.docValues.set(doc, ids);
     this.layOut(doc, ids);
     if (def.orphaned) insertSorted(this.orphanedDocs, doc);
     this.orphanedFlag[doc] = def.orphaned ? 1 : 0;
@@ -955,14 +957,14 @@ export class SearchIndex {
       list[at] = list[list.length - 1] as number;
       list.pop();
     }
-    for (const id of this.docValues[doc] ?? []) {
+    for (const id of this.docValues.of(doc) ?? []) {
       removeSorted(this.valueDocs[id] as number[], doc);
       const bits = this.valueBits[id] as Uint32Array;
       bits[doc >> 5] = (bits[doc >> 5] as number) & ~(1 << (doc & 31));
     }
     if (def.orphaned) removeSorted(this.orphanedDocs, doc);
     this.orphanedFlag[doc] = 0;
-    this.docValues[doc] = undefined;
+    this.docValues.clear(doc);
   }
 
   private addWord(word: string): void {
@@ -999,9 +1001,9 @@ export class SearchIndex {
 
   /** Adds (or takes away) a slot's docs to the per-view facet counts. */
   private count(slot: number, delta: 1 | -1): void {
-    const latest = this.docValues[2 * slot];
+    const latest = this.docValues.of(2 * slot);
     if (!latest || this.present[2 * slot] === 0) return;
-    const highest = this.present[2 * slot + 1] === 1 ? (this.docValues[2 * slot + 1] as Int32Array) : latest;
+    const highest = this.present[2 * slot + 1] === 1 ? (this.docValues.of(2 * slot + 1) as Int32Array) : latest;
     const [stable, all] = this.viewCount;
     for (const id of latest) stable[id] = (stable[id] as number) + delta;
     for (const id of highest) all[id] = (all[id] as number) + delta;
@@ -2154,7 +2156,8 @@ export class SearchIndex {
     counts: Int32Array = this.counts,
     view: View | -1 = -1,
   ): void {
-    const { profile, profileCounts, docValues, valueFacet } = this;
+    const { profile, profileCounts, valueFacet } = this;
+    const { ids: valueIds, starts, counts: idCounts } = this.docValues.raw();
     const labels = wanted.filter((f) => !PROFILE_FACETS.has(f));
     const labelMask = labels.reduce((mask, f) => mask | (1 << f), 0);
     const wantedMask = wanted.reduce((mask, f) => mask | (1 << f), 0);
@@ -2173,9 +2176,9 @@ export class SearchIndex {
         profileCounts[p] = was + 1;
       }
       if (labels.length > 0) {
-        const values = docValues[doc] as Int32Array;
-        for (let v = 0; v < values.length; v++) {
-          const id = values[v] as number;
+        const end = (starts[doc] as number) + (idCounts[doc] as number);
+        for (let v = starts[doc] as number; v < end; v++) {
+          const id = valueIds[v] as number;
           if ((labelMask >> (valueFacet[id] as number)) & 1) counts[id] = (counts[id] as number) + 1;
         }
       }
