@@ -176,7 +176,8 @@ interface RankedMove {
 
 /**
  * Doc ids with a code each, in parallel arrays (a word set's docs, a view's ranked docs), and the
- * arrays they are the head of once a write has moved them (`insertEntry`, `removeEntry`).
+ * arrays they are the head of once a write has moved them in place (`insertEntry`, `removeEntry`:
+ * a set's docs; ranked docs take a write's moves when next read, and have no room).
  */
 interface Entries {
   docs: Int32Array;
