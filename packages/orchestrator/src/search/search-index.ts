@@ -160,7 +160,9 @@ interface FilterCheck {
 }
 
 /** A word set's docs in a view, best match first, then by name, with each one's code. */
-interface Ranked extends Entries {
+interface Ranked {
+  docs: Int32Array;
+  codes: Uint8Array;
   /**
    * Moves writes asked for and not made yet, by doc: placed in one merge when a query next reads
    * the list (`rankedOf`), rather than a shift of the list's tail on every write.
@@ -175,9 +177,8 @@ interface RankedMove {
 }
 
 /**
- * Doc ids with a code each, in parallel arrays (a word set's docs, a view's ranked docs), and the
- * arrays they are the head of once a write has moved them in place (`insertEntry`, `removeEntry`:
- * a set's docs; ranked docs take a write's moves when next read, and have no room).
+ * A word set's doc ids with a code each, in parallel arrays, and the arrays they are the head of
+ * once a write has moved them in place (`insertEntry`, `removeEntry`).
  */
 interface Entries {
   docs: Int32Array;
@@ -782,7 +783,6 @@ export class SearchIndex {
     }
     ranked.docs = outDocs;
     ranked.codes = outCodes;
-    ranked.room = null;
     ranked.pending = null;
     return true;
   }
@@ -1243,7 +1243,8 @@ export class SearchIndex {
     bytes += entriesBytes(set) + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       const ranked = set.ranked[view];
-      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? entriesBytes(ranked) : 0);
+      bytes +=
+        (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? ranked.docs.byteLength + ranked.codes.byteLength : 0);
       bytes += (ranked?.pending?.size ?? 0) * PENDING_BYTES;
       bytes += set.recent[view]?.byteLength ?? 0;
     }
@@ -1423,7 +1424,6 @@ export class SearchIndex {
     const ranked: Ranked = {
       docs: new Int32Array(bytes, 0, n),
       codes: new Uint8Array(bytes, n * 4, n),
-      room: null,
       pending: null,
     };
     const { docs: rankedDocs, codes: rankedCodes } = ranked;
