@@ -332,7 +332,7 @@ describe('SearchIndex', () => {
           // several writes reach a kept set between two reads of it.
           fc.array(change, { maxLength: 20 }),
           fc.array(change, { minLength: 1, maxLength: 30 }),
-          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 8 }),
           fc.array(asked, { minLength: 1, maxLength: 5 }),
           (built, changes, every, queries) => {
             const index = new SearchIndex(tuning);

@@ -3,6 +3,7 @@ import { DocValues } from './doc-values.js';
 import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
+import { type Arrival, arraysOf, mergeMoves, placeInPlace, type RankedArrays } from './ranked-moves.js';
 import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
 
 /**
@@ -160,9 +161,7 @@ interface FilterCheck {
 }
 
 /** A word set's docs in a view, best match first, then by name, with each one's code. */
-interface Ranked {
-  docs: Int32Array;
-  codes: Uint8Array;
+interface Ranked extends Entries {
   /**
    * Moves writes asked for and not made yet, by doc: placed in one merge when a query next reads
    * the list (`rankedOf`), rather than a shift of the list's tail on every write.
@@ -177,13 +176,14 @@ interface RankedMove {
 }
 
 /**
- * A word set's doc ids with a code each, in parallel arrays, and the arrays they are the head of
- * once a write has moved them in place (`insertEntry`, `removeEntry`).
+ * Doc ids with a code each, in parallel arrays, and the larger arrays they are the head of: writes
+ * move entries within that room (`insertEntry`, `removeEntry`, `placeInPlace`), and only a list
+ * that outgrows it is copied.
  */
 interface Entries {
   docs: Int32Array;
   codes: Uint8Array;
-  room: { docs: Int32Array; codes: Uint8Array } | null;
+  room: RankedArrays;
 }
 
 /** A word set's code for a doc, 0 when the word does not match it. */
@@ -726,10 +726,11 @@ export class SearchIndex {
   }
 
   /**
-   * Makes a ranked list's pending moves in one pass: each doc leaving is found where its code puts
-   * it, each doc arriving goes where its code and name put it, and the list is copied once in the
-   * segments between. False when a leaving doc is not where it should be (the list is then made
-   * again from the set).
+   * Makes a ranked list's pending moves at once: each doc leaving is found where its code puts it,
+   * each doc arriving goes where its code and name put it, and the segments between move within the
+   * list's room (into a larger copy when it has too little). Moving in place, a read after a write
+   * costs a shift of part of the list rather than an allocation and a copy of all of it. False when
+   * a leaving doc is not where it should be (the list is then made again from the set).
    */
   private placePending(ranked: Ranked): boolean {
     const pending = ranked.pending;
@@ -737,7 +738,7 @@ export class SearchIndex {
     const { docs, codes } = ranked;
     const n = docs.length;
     const leaving: number[] = [];
-    const arriving: { at: number; doc: number; code: number }[] = [];
+    const arriving: Arrival[] = [];
     for (const [doc, { from, to }] of pending) {
       if (from === to) continue;
       if (from > 0) {
@@ -754,35 +755,13 @@ export class SearchIndex {
       (x, y) => x.at - y.at || y.code - x.code || (label[x.doc >> 1] as number) - (label[y.doc >> 1] as number),
     );
     const size = n - leaving.length + arriving.length;
-    const bytes = Buffer.allocUnsafeSlow(size * 5).buffer;
-    const outDocs = new Int32Array(bytes, 0, size);
-    const outCodes = new Uint8Array(bytes, size * 4, size);
-    let src = 0;
-    let dst = 0;
-    let l = 0;
-    let a = 0;
-    for (;;) {
-      const nextLeaving = l < leaving.length ? (leaving[l] as number) : n;
-      const nextArriving = a < arriving.length ? (arriving[a] as { at: number }).at : n;
-      const next = Math.min(nextLeaving, nextArriving);
-      outDocs.set(docs.subarray(src, next), dst);
-      outCodes.set(codes.subarray(src, next), dst);
-      dst += next - src;
-      src = next;
-      // A doc arriving where one leaves ranks before it (the lower bound among the docs as they were).
-      if (a < arriving.length && nextArriving === src) {
-        const { doc, code } = arriving[a++] as { doc: number; code: number };
-        outDocs[dst] = doc;
-        outCodes[dst++] = code;
-      } else if (l < leaving.length && nextLeaving === src) {
-        src++;
-        l++;
-      } else {
-        break;
-      }
+    if (ranked.room.docs.length < size) {
+      ranked.room = mergeMoves(docs, codes, leaving, arriving, size + (size >> 3) + 16);
+    } else {
+      placeInPlace(ranked.room, n, leaving, arriving);
     }
-    ranked.docs = outDocs;
-    ranked.codes = outCodes;
+    ranked.docs = ranked.room.docs.subarray(0, size);
+    ranked.codes = ranked.room.codes.subarray(0, size);
     ranked.pending = null;
     return true;
   }
@@ -809,22 +788,28 @@ export class SearchIndex {
    * it; `recentOf` makes a longer one when asked for more). Either is -1 when not in the set.
    */
   private patchRecent(recent: Int32Array, prior: number, current: number): Int32Array {
+    // In place, as most writes touch a hundred kept sets: a doc leaving shortens the head (a view of
+    // the same memory), and one arriving pushes the last out when the head has no room to grow.
     let out = recent;
     const at = prior >= 0 ? out.indexOf(prior) : -1;
     if (at >= 0) {
-      const next = new Int32Array(out.length - 1);
-      next.set(out.subarray(0, at));
-      next.set(out.subarray(at + 1), at);
-      out = next;
+      out.copyWithin(at, at + 1);
+      out = out.subarray(0, out.length - 1);
     }
     if (current < 0 || out.length === 0 || !this.recentBefore(current, out[out.length - 1] as number)) return out;
     let place = 0;
     while (this.recentBefore(out[place] as number, current)) place++;
-    const next = new Int32Array(out.length + 1);
-    next.set(out.subarray(0, place));
-    next[place] = current;
-    next.set(out.subarray(place), place + 1);
-    return next;
+    const capacity = (out.buffer.byteLength - out.byteOffset) >> 2;
+    if (out.length < capacity) {
+      out = new Int32Array(out.buffer, out.byteOffset, out.length + 1);
+    } else if (out.length < RECENT_KEPT) {
+      const grown = new Int32Array(out.length + 1);
+      grown.set(out);
+      out = grown;
+    }
+    out.copyWithin(place + 1, place, out.length - 1);
+    out[place] = current;
+    return out;
   }
 
   /** The order of a page by update time: most recent first, then by name. */
@@ -1160,10 +1145,9 @@ export class SearchIndex {
         if (c > best) wordBest[doc] = c;
       }
     }
-    // One allocation without zero-filling for both arrays: every element is written below.
-    const bytes = Buffer.allocUnsafeSlow(count * 5).buffer;
-    const docs = new Int32Array(bytes, 0, count);
-    const codes = new Uint8Array(bytes, count * 4, count);
+    const room = roomFor(count);
+    const docs = room.docs.subarray(0, count);
+    const codes = room.codes.subarray(0, count);
     if (count * 8 > wordBest.length) {
       // Most of the catalog: a pass over the codes yields the docs in order, cheaper than a sort.
       let n = 0;
@@ -1213,7 +1197,7 @@ export class SearchIndex {
       facetCounts: [null, null],
       counted: [0, 0],
       ranked: [null, null],
-      room: null,
+      room,
       recent: [null, null],
       bits: null,
       unusedPatches: 0,
@@ -1243,8 +1227,7 @@ export class SearchIndex {
     bytes += entriesBytes(set) + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       const ranked = set.ranked[view];
-      bytes +=
-        (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? ranked.docs.byteLength + ranked.codes.byteLength : 0);
+      bytes += (set.facetCounts[view]?.byteLength ?? 0) + (ranked ? entriesBytes(ranked) : 0);
       bytes += (ranked?.pending?.size ?? 0) * PENDING_BYTES;
       bytes += set.recent[view]?.byteLength ?? 0;
     }
@@ -1419,12 +1402,12 @@ export class SearchIndex {
       byCode[c] = at;
       at += count;
     }
-    // Docs and their codes in one buffer without zero-filling: every element is written below.
-    const bytes = Buffer.allocUnsafeSlow(n * 5).buffer;
+    const room = roomFor(n);
     const ranked: Ranked = {
-      docs: new Int32Array(bytes, 0, n),
-      codes: new Uint8Array(bytes, n * 4, n),
+      docs: room.docs.subarray(0, n),
+      codes: room.codes.subarray(0, n),
       pending: null,
+      room,
     };
     const { docs: rankedDocs, codes: rankedCodes } = ranked;
     for (let i = 0; i < n; i++) {
@@ -2275,12 +2258,10 @@ function documentWords(def: ComponentDefinition): Map<string, number> {
 /** Inserts `doc` at `at`: in the spare room of the arrays `e` heads when they have some, a larger copy otherwise. */
 function insertEntry(e: Entries, at: number, doc: number, code: number): void {
   const n = e.docs.length;
-  let room = e.room ?? { docs: e.docs, codes: e.codes };
+  let room = e.room;
   if (room.docs.length === n) {
     // An eighth spare: names published one after another land at the end, each in the room left.
-    const cap = n + (n >> 3) + 16;
-    const docs = new Int32Array(cap);
-    const codes = new Uint8Array(cap);
+    const { docs, codes } = arraysOf(n + (n >> 3) + 16);
     docs.set(e.docs.subarray(0, at));
     docs.set(e.docs.subarray(at), at + 1);
     codes.set(e.codes.subarray(0, at));
@@ -2300,18 +2281,24 @@ function insertEntry(e: Entries, at: number, doc: number, code: number): void {
 /** Takes out the entry at `at`, in place. */
 function removeEntry(e: Entries, at: number): void {
   const n = e.docs.length;
-  const room = e.room ?? { docs: e.docs, codes: e.codes };
+  const { room } = e;
   room.docs.copyWithin(at, at + 1, n);
   room.codes.copyWithin(at, at + 1, n);
-  e.room = room;
   e.docs = room.docs.subarray(0, n - 1);
   e.codes = room.codes.subarray(0, n - 1);
 }
 
+/**
+ * Arrays for `n` entries and a little more: the writes of a while then take their place in them,
+ * rather than each kept list being copied into larger arrays by the first write after it was made.
+ */
+function roomFor(n: number): RankedArrays {
+  return arraysOf(n + (n >> 6) + 8);
+}
+
 /** Bytes entries hold, spare room included. */
 function entriesBytes(e: Entries): number {
-  if (e.room) return e.room.docs.byteLength + e.room.codes.byteLength;
-  return e.docs.byteLength + e.codes.byteLength;
+  return e.room.docs.byteLength + e.room.codes.byteLength;
 }
 
 /**
