@@ -632,13 +632,19 @@ export class SearchIndex {
     const after: SlotDocs = [changes[0]?.after ?? unchanged[0] ?? null, changes[1]?.after ?? unchanged[1] ?? null];
     const viewBefore = (view: View) => (!was[0] ? -1 : view === 1 && was[1] ? a + 1 : a);
     const viewAfter = (view: View) => (this.present[a] === 0 ? -1 : this.viewDoc(slot, view));
-    const touched = this.setsMatching([...before, ...after]);
+    const [was0, was1, is0, is1] = this.keptCodes([...before, ...after]) as [
+      Map<string, number>,
+      Map<string, number>,
+      Map<string, number>,
+      Map<string, number>,
+    ];
+    const touched = new Set([...was0.keys(), ...was1.keys(), ...is0.keys(), ...is1.keys()]);
     for (const word of touched) {
       const set = this.wordSets.get(word);
       // Dropped while this loop kept another (its memory budget).
       if (set === undefined) continue;
-      const old: [number, number] = [codeIn(word, before[0]), codeIn(word, before[1])];
-      const now: [number, number] = [codeIn(word, after[0]), codeIn(word, after[1])];
+      const old: [number, number] = [was0.get(word) ?? 0, was1.get(word) ?? 0];
+      const now: [number, number] = [is0.get(word) ?? 0, is1.get(word) ?? 0];
       if (old[0] === 0 && old[1] === 0 && now[0] === 0 && now[1] === 0) continue;
       // A set no query has asked for over many writes (a sync publishing thousands of versions) is
       // dropped rather than patched on: the next query to need it makes it again, once.
@@ -839,33 +845,44 @@ export class SearchIndex {
   }
 
   /**
-   * The kept query words matching any of the docs' words: those of which a word is a prefix (or the
-   * word itself), and, from five letters, those one edit from a word (through `typoKept`, the kept
-   * words by their one-letter deletions, as `expand` finds the words one edit from a query word).
+   * For each of `docs`, the kept query words matching it, with the code each has there (its best
+   * match, graded as `expand` grades one): those of which one of its words is a prefix (or the word
+   * itself), and, from five letters, those one edit from one of its words (through `typoKept`, the
+   * kept words by their one-letter deletions, as `expand` finds the words one edit from a query
+   * word). Found from the doc's words, so a write's cost follows its words, not the sets kept.
    */
-  private setsMatching(docs: readonly (DocState | null)[]): Set<string> {
-    const out = new Set<string>();
-    const seen = new Set<string>();
-    for (const state of docs) {
-      if (state === null) continue;
-      for (const word of state.words.keys()) {
-        if (seen.has(word)) continue;
-        seen.add(word);
+  private keptCodes(docs: readonly (DocState | null)[]): Map<string, number>[] {
+    const made = new Map<DocState, Map<string, number>>();
+    return docs.map((state) => {
+      if (state === null) return new Map();
+      const known = made.get(state);
+      if (known) return known;
+      const codes = new Map<string, number>();
+      const note = (kept: string, quality: number, group: number) => {
+        const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
+        if (c > (codes.get(kept) ?? 0)) codes.set(kept, c);
+      };
+      for (const [word, group] of state.words) {
         for (let k = 1; k <= word.length; k++) {
           const prefix = word.slice(0, k);
-          if (this.wordSets.has(prefix)) out.add(prefix);
+          if (this.wordSets.has(prefix)) note(prefix, k === word.length ? EXACT : PREFIX, group);
         }
         if (this.typoKept.size === 0 || word.length < TYPO_MIN_LENGTH - 1) continue;
+        const typo = (kept: string) => {
+          const quality = matchQuality(kept, word);
+          if (quality !== 0) note(kept, quality, group);
+        };
         // A kept word one letter longer (the word is one of its deletions)...
-        for (const kept of this.typoKept.get(word) ?? []) out.add(kept);
+        for (const kept of this.typoKept.get(word) ?? []) typo(kept);
         for (const d of deletions(word)) {
           // ...one letter shorter, or the same length one letter or two adjacent ones apart.
-          if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) out.add(d);
-          for (const kept of this.typoKept.get(d) ?? []) out.add(kept);
+          if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) typo(d);
+          for (const kept of this.typoKept.get(d) ?? []) typo(kept);
         }
       }
-    }
-    return out;
+      made.set(state, codes);
+      return codes;
+    });
   }
 
   /**
@@ -2299,22 +2316,6 @@ function roomFor(n: number): RankedArrays {
 /** Bytes entries hold, spare room included. */
 function entriesBytes(e: Entries): number {
   return e.room.docs.byteLength + e.room.codes.byteLength;
-}
-
-/**
- * The code into `WEIGHTS` a doc with `state`'s words has in the set of query word `word`: its best
- * match, graded as `SearchIndex.expand` grades one (`matchQuality`); 0 when none.
- */
-function codeIn(word: string, state: DocState | null): number {
-  if (state === null) return 0;
-  let best = 0;
-  for (const [w, group] of state.words) {
-    const quality = matchQuality(word, w);
-    if (quality === 0) continue;
-    const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
-    if (c > best) best = c;
-  }
-  return best;
 }
 
 /**
