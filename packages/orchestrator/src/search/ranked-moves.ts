@@ -45,7 +45,7 @@ export function mergeMoves(
   let a = 0;
   for (;;) {
     const nextLeaving = l < leaving.length ? (leaving[l] as number) : n;
-    const nextArriving = a < arriving.length ? (arriving[a] as { at: number }).at : n;
+    const nextArriving = a < arriving.length ? (arriving[a] as Arrival).at : n;
     const next = Math.min(nextLeaving, nextArriving);
     outDocs.set(docs.subarray(src, next), dst);
     outCodes.set(codes.subarray(src, next), dst);
@@ -53,7 +53,7 @@ export function mergeMoves(
     src = next;
     // A doc arriving where one leaves ranks before it (the lower bound among the docs as they were).
     if (a < arriving.length && nextArriving === src) {
-      const { doc, code } = arriving[a++] as { doc: number; code: number };
+      const { doc, code } = arriving[a++] as Arrival;
       outDocs[dst] = doc;
       outCodes[dst++] = code;
     } else if (l < leaving.length && nextLeaving === src) {
@@ -91,7 +91,7 @@ export function placeInPlace(
   const at = new Int32Array(arriving.length);
   let l = 0;
   for (let a = 0; a < arriving.length; a++) {
-    const place = (arriving[a] as { at: number }).at;
+    const place = (arriving[a] as Arrival).at;
     while (l < leaving.length && (leaving[l] as number) < place) l++;
     at[a] = place - l;
   }
@@ -100,7 +100,7 @@ export function placeInPlace(
     const place = at[a] as number;
     docs.copyWithin(place + a + 1, place, src);
     codes.copyWithin(place + a + 1, place, src);
-    const { doc, code } = arriving[a] as { doc: number; code: number };
+    const { doc, code } = arriving[a] as Arrival;
     docs[place + a] = doc;
     codes[place + a] = code;
     src = place;
