@@ -356,7 +356,7 @@ export class SearchIndex {
   /** Query word → its matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
-  /** One-letter deletion → kept words of `TYPO_MIN_LENGTH` letters or more yielding it (`setsMatching`). */
+  /** One-letter deletion → kept words of `TYPO_MIN_LENGTH` letters or more yielding it (`keptCodes`). */
   private readonly typoKept = new Map<string, Set<string>>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
