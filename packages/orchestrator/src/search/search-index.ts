@@ -100,6 +100,9 @@ const PENDING_BYTES = 80;
 /** Heap of one deletion of a kept word in `typoKept` (a short string and a set entry), roughly. */
 const TYPO_KEPT_BYTES = 96;
 
+/** The codes of an absent doc: no kept word matches it. */
+const NO_CODES: ReadonlyMap<string, number> = new Map();
+
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
 const DELETION_MIN = TYPO_MIN_LENGTH - 1;
@@ -632,19 +635,26 @@ export class SearchIndex {
     const after: SlotDocs = [changes[0]?.after ?? unchanged[0] ?? null, changes[1]?.after ?? unchanged[1] ?? null];
     const viewBefore = (view: View) => (!was[0] ? -1 : view === 1 && was[1] ? a + 1 : a);
     const viewAfter = (view: View) => (this.present[a] === 0 ? -1 : this.viewDoc(slot, view));
-    const [was0, was1, is0, is1] = this.keptCodes([...before, ...after]) as [
-      Map<string, number>,
-      Map<string, number>,
-      Map<string, number>,
-      Map<string, number>,
-    ];
-    const touched = new Set([...was0.keys(), ...was1.keys(), ...is0.keys(), ...is1.keys()]);
+    // A doc the change left as it was is the same state before and after: its codes are found once.
+    const found = new Map<DocState, ReadonlyMap<string, number>>();
+    const codesIn = (state: DocState | null): ReadonlyMap<string, number> => {
+      if (state === null) return NO_CODES;
+      let codes = found.get(state);
+      if (codes === undefined) {
+        codes = this.keptCodes(state);
+        found.set(state, codes);
+      }
+      return codes;
+    };
+    const held = [codesIn(before[0]), codesIn(before[1])] as const;
+    const holds = [codesIn(after[0]), codesIn(after[1])] as const;
+    const touched = new Set([...held[0].keys(), ...held[1].keys(), ...holds[0].keys(), ...holds[1].keys()]);
     for (const word of touched) {
       const set = this.wordSets.get(word);
       // Dropped while this loop kept another (its memory budget).
       if (set === undefined) continue;
-      const old: [number, number] = [was0.get(word) ?? 0, was1.get(word) ?? 0];
-      const now: [number, number] = [is0.get(word) ?? 0, is1.get(word) ?? 0];
+      const old: [number, number] = [held[0].get(word) ?? 0, held[1].get(word) ?? 0];
+      const now: [number, number] = [holds[0].get(word) ?? 0, holds[1].get(word) ?? 0];
       if (old[0] === 0 && old[1] === 0 && now[0] === 0 && now[1] === 0) continue;
       // A set no query has asked for over many writes (a sync publishing thousands of versions) is
       // dropped rather than patched on: the next query to need it makes it again, once.
@@ -845,44 +855,37 @@ export class SearchIndex {
   }
 
   /**
-   * For each of `docs`, the kept query words matching it, with the code each has there (its best
-   * match, graded as `expand` grades one): those of which one of its words is a prefix (or the word
-   * itself), and, from five letters, those one edit from one of its words (through `typoKept`, the
-   * kept words by their one-letter deletions, as `expand` finds the words one edit from a query
-   * word). Found from the doc's words, so a write's cost follows its words, not the sets kept.
+   * The kept query words matching a doc, with the code each has there (its best match, graded as
+   * `expand` grades one): those of which one of its words is a prefix (or the word itself), and, from
+   * five letters, those one edit from one of its words (through `typoKept`, the kept words by their
+   * one-letter deletions, as `expand` finds the words one edit from a query word). Found from the
+   * doc's words, so a write's cost follows its words, not the sets kept.
    */
-  private keptCodes(docs: readonly (DocState | null)[]): Map<string, number>[] {
-    const made = new Map<DocState, Map<string, number>>();
-    return docs.map((state) => {
-      if (state === null) return new Map();
-      const known = made.get(state);
-      if (known) return known;
-      const codes = new Map<string, number>();
-      const note = (kept: string, quality: number, group: number) => {
-        const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
-        if (c > (codes.get(kept) ?? 0)) codes.set(kept, c);
-      };
-      for (const [word, group] of state.words) {
-        for (let k = 1; k <= word.length; k++) {
-          const prefix = word.slice(0, k);
-          if (this.wordSets.has(prefix)) note(prefix, k === word.length ? EXACT : PREFIX, group);
-        }
-        if (this.typoKept.size === 0 || word.length < TYPO_MIN_LENGTH - 1) continue;
-        const typo = (kept: string) => {
-          const quality = matchQuality(kept, word);
-          if (quality !== 0) note(kept, quality, group);
-        };
-        // A kept word one letter longer (the word is one of its deletions)...
-        for (const kept of this.typoKept.get(word) ?? []) typo(kept);
-        for (const d of deletions(word)) {
-          // ...one letter shorter, or the same length one letter or two adjacent ones apart.
-          if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) typo(d);
-          for (const kept of this.typoKept.get(d) ?? []) typo(kept);
-        }
+  private keptCodes(state: DocState): Map<string, number> {
+    const codes = new Map<string, number>();
+    const note = (kept: string, quality: number, group: number) => {
+      const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
+      if (c > (codes.get(kept) ?? 0)) codes.set(kept, c);
+    };
+    for (const [word, group] of state.words) {
+      for (let k = 1; k <= word.length; k++) {
+        const prefix = word.slice(0, k);
+        if (this.wordSets.has(prefix)) note(prefix, k === word.length ? EXACT : PREFIX, group);
       }
-      made.set(state, codes);
-      return codes;
-    });
+      if (this.typoKept.size === 0 || word.length < TYPO_MIN_LENGTH - 1) continue;
+      const typo = (kept: string) => {
+        const quality = matchQuality(kept, word);
+        if (quality !== 0) note(kept, quality, group);
+      };
+      // A kept word one letter longer (the word is one of its deletions)...
+      for (const kept of this.typoKept.get(word) ?? []) typo(kept);
+      for (const d of deletions(word)) {
+        // ...one letter shorter, or the same length one letter or two adjacent ones apart.
+        if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) typo(d);
+        for (const kept of this.typoKept.get(d) ?? []) typo(kept);
+      }
+    }
+    return codes;
   }
 
   /**
