@@ -772,7 +772,7 @@ export class SearchIndex {
     );
     const size = n - leaving.length + arriving.length;
     if (ranked.room.docs.length < size) {
-      ranked.room = mergeMoves(docs, codes, leaving, arriving, size + (size >> 3) + 16);
+      ranked.room = mergeMoves(docs, codes, leaving, arriving, grownCapacity(size));
     } else {
       placeInPlace(ranked.room, n, leaving, arriving);
     }
@@ -2280,8 +2280,7 @@ function insertEntry(e: Entries, at: number, doc: number, code: number): void {
   const n = e.docs.length;
   let room = e.room;
   if (room.docs.length === n) {
-    // An eighth spare: names published one after another land at the end, each in the room left.
-    const { docs, codes } = arraysOf(n + (n >> 3) + 16);
+    const { docs, codes } = arraysOf(grownCapacity(n));
     docs.set(e.docs.subarray(0, at));
     docs.set(e.docs.subarray(at), at + 1);
     codes.set(e.codes.subarray(0, at));
@@ -2314,6 +2313,14 @@ function removeEntry(e: Entries, at: number): void {
  */
 function roomFor(n: number): RankedArrays {
   return arraysOf(n + (n >> 6) + 8);
+}
+
+/**
+ * Entries for a list of `n` that outgrew its room: an eighth spare, so names published one after
+ * another land at the end, each in the room left.
+ */
+function grownCapacity(n: number): number {
+  return n + (n >> 3) + 16;
 }
 
 /** Bytes entries hold, spare room included. */
