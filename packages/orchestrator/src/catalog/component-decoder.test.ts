@@ -1,8 +1,30 @@
 import { NestorError } from '@nestor/sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseComponentFile } from '../sources/parser.js';
 import { decodeComponent } from './component-decoder.js';
-import { findUnstorable } from './decode.js';
+import { findUnstorable, unstorableScalar } from './decode.js';
+
+/** The plain statement of what findUnstorable answers: every path built, keys of an object before its values. */
+function reference(value: unknown, path = ''): { field: string; reason: string } | null {
+  const reason = unstorableScalar(value);
+  if (reason) return { field: path, reason };
+  if (value === null || typeof value !== 'object') return null;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`${path}[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v]);
+  if (!Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (unstorableScalar(key))
+        return { field: path ? `${path}.${key}` : key, reason: 'a key with a lone UTF-16 surrogate' };
+    }
+  }
+  for (const [field, v] of entries) {
+    const found = reference(v, field);
+    if (found) return found;
+  }
+  return null;
+}
 
 const where = { component: 'test', operation: 'Decode', what: 'component document' };
 const base = {
@@ -33,6 +55,26 @@ describe('values that would not be stored unchanged', () => {
     expect(findUnstorable({ labels: { team: 'x\ud800' } })?.field).toBe('labels.team');
     expect(findUnstorable({ labels: { '\udfff': 'x' } })?.field).toBe('labels.\udfff');
     expect(findUnstorable({ ok: ['😀', 1.5, -0, null, true] })).toBeNull();
+  });
+
+  it('names the same field as walking every path would, for any document', () => {
+    const scalar = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('x\ud800', '\udfffy', Number.NaN, Number.POSITIVE_INFINITY, -0, null, true),
+      fc.double(),
+    );
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('\ud800', '0', '12', 'a.b'));
+    const doc = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, scalar, tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 4 }),
+      object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+    })).value;
+    fc.assert(
+      fc.property(doc, fc.constantFrom('', 'spec'), (value, path) => {
+        expect(findUnstorable(value, path)).toEqual(reference(value, path));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('refuses them in a component with invalid_request naming the field', () => {

@@ -110,21 +110,48 @@ export function unstorableScalar(value: unknown): string | null {
 
 /** The first field of a decoded document that would not be stored unchanged, with the reason. */
 export function findUnstorable(value: unknown, path = ''): { field: string; reason: string } | null {
-  const reason = unstorableScalar(value);
-  if (reason) return { field: path, reason };
-  if (value === null || typeof value !== 'object') return null;
-  const entries: [string, unknown][] = Array.isArray(value)
-    ? value.map((v, i) => [`${path}[${i}]`, v])
-    : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v]);
-  if (!Array.isArray(value)) {
-    for (const key of Object.keys(value)) {
-      if (unstorableScalar(key))
-        return { field: path ? `${path}.${key}` : key, reason: 'a key with a lone UTF-16 surrogate' };
-    }
+  const found = unstorableIn(value);
+  if (!found) return null;
+  // Steps were gathered innermost first, on the way back out of the walk.
+  let field = path;
+  for (let i = found.steps.length - 1; i >= 0; i--) {
+    const step = found.steps[i] as string | number;
+    field = typeof step === 'number' ? `${field}[${step}]` : field ? `${field}.${step}` : step;
   }
-  for (const [field, v] of entries) {
-    const found = findUnstorable(v, field);
-    if (found) return found;
+  return { field, reason: found.reason };
+}
+
+/**
+ * The walk behind `findUnstorable`. Every body and YAML document goes through it, nearly always
+ * clean, so it allocates nothing until it finds a field: the path is built on the way back out.
+ */
+function unstorableIn(value: unknown): { steps: (string | number)[]; reason: string } | null {
+  const reason = unstorableScalar(value);
+  if (reason) return { steps: [], reason };
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorableIn(value[i]);
+      if (found) {
+        found.steps.push(i);
+        return found;
+      }
+    }
+    return null;
+  }
+  const record = value as Record<string, unknown>;
+  // Keys before values: a bad key is the one reported even when a value before it is bad too.
+  for (const key in record) {
+    if (Object.hasOwn(record, key) && unstorableScalar(key))
+      return { steps: [key], reason: 'a key with a lone UTF-16 surrogate' };
+  }
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const found = unstorableIn(record[key]);
+    if (found) {
+      found.steps.push(key);
+      return found;
+    }
   }
   return null;
 }

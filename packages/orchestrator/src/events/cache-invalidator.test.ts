@@ -31,6 +31,36 @@ describe('CacheInvalidator', () => {
     invalidator.stop();
   });
 
+  it('settles the calls of one turn with one read of the head, made after the last of them', async () => {
+    const { inner, cache } = await setUp();
+    let heads = 0;
+    const invalidator = new CacheInvalidator({
+      cache,
+      log: {
+        readEvents: (after, limit) => inner.readEvents(after, limit),
+        headSequence: () => {
+          heads++;
+          return inner.headSequence();
+        },
+      },
+      logger: silentLogger,
+      position: 0,
+    });
+    const name = randomName();
+    await cache.createComponent(makeComponent({ name }));
+    const first = invalidator.settle();
+    const second = invalidator.settle();
+    // Another process writes after both calls, in the same turn: the shared read still sees it.
+    const outcome = await inner.updateComponent(name, '1.0.0', { deprecated: { reason: 'old' } });
+    expect(await Promise.all([first, second])).toEqual([outcome.event!.id, outcome.event!.id]);
+    expect(heads).toBe(1);
+    expect((await cache.getComponent(name, '1.0.0'))?.deprecated?.reason).toBe('old');
+    // A later turn reads again.
+    await inner.updateComponent(name, '1.0.0', { deprecated: null });
+    expect(await invalidator.settle()).toBe(outcome.event!.id + 1);
+    expect(heads).toBe(2);
+  });
+
   it('clears everything when the log was compacted past its position', async () => {
     const { inner, cache, invalidator } = await setUp();
     const name = randomName();

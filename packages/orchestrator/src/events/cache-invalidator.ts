@@ -20,6 +20,8 @@ export class CacheInvalidator implements LogConsumer {
   private readonly cache: InvalidatableCache;
   private readonly log: FollowedLog;
   private readonly follower: LogFollower;
+  /** The head read the settles of this turn share; null until one is asked. */
+  private headRead: Promise<number> | null = null;
 
   constructor(opts: { cache: InvalidatableCache; log: FollowedLog; logger: Logger; position: number }) {
     this.cache = opts.cache;
@@ -56,8 +58,30 @@ export class CacheInvalidator implements LogConsumer {
    * included.
    */
   async settle(): Promise<number> {
-    await this.follower.catchUp(await this.log.headSequence());
+    await this.follower.catchUp(await this.sharedHead());
     return this.cache.appliedSequence();
+  }
+
+  /**
+   * The log's head, read once for every settle asked in the same turn of the event loop: the
+   * creates read from the sockets in one poll all validate, and each would otherwise pay a read of
+   * its own. The read is made when the turn ends, after every call that shares it, so it is at least
+   * the head as of each of them.
+   */
+  private sharedHead(): Promise<number> {
+    if (this.headRead === null) {
+      this.headRead = new Promise<number>((resolve, reject) => {
+        setImmediate(() => {
+          this.headRead = null;
+          try {
+            this.log.headSequence().then(resolve, reject);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
+    return this.headRead;
   }
 
   onEvents(events: readonly CatalogEvent[]): void {
