@@ -15,6 +15,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import semver from 'semver';
 import type { LogConsumer } from '../events/log-follower.js';
+import { extended } from '../objects.js';
 import { componentNotFound } from '../storage/errors.js';
 import type { ComponentVersioning, DependencyReader, DependentRef, EventLog } from '../storage/interfaces.js';
 import { eligibleForLatest } from '../storage/latest-rule.js';
@@ -372,7 +373,7 @@ export class ImpactAnnotatingValidator implements ComponentValidator {
     const [spec, opts] = args;
     const result = await this.inner.validate(...args);
     if (opts?.forWrite && result.valid) return result;
-    return { ...result, impact: await this.impact.summary(spec.name, spec.version) };
+    return extended(result, { impact: await this.impact.summary(spec.name, spec.version) });
   }
 }
 

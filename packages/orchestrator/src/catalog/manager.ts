@@ -13,6 +13,7 @@ import {
 } from '@nestor/sdk';
 import semver from 'semver';
 import type { ChangeFeed } from '../events/interfaces.js';
+import { extended } from '../objects.js';
 import type { Logger } from '../observability/logging/logger.js';
 import type { Metrics } from '../observability/metrics/interfaces.js';
 import { noopMetrics } from '../observability/metrics/metrics.js';
@@ -209,10 +210,10 @@ export class CatalogManager {
       this.writes.inc({ operation: 'create', outcome: 'invalid' });
       throw validationFailed(COMPONENT, 'CreateComponent', result);
     }
-    const outcome = await this.store.createComponent(
-      { ...spec, digest, published_by: actor },
-      { expectedVersionSet, audit },
-    );
+    const outcome = await this.store.createComponent(extended(spec, { digest, published_by: actor }), {
+      expectedVersionSet,
+      audit,
+    });
     if (outcome.event) {
       this.writes.inc({ operation: 'create', outcome: 'created' });
       this.feed.publish(outcome.event.id);
@@ -298,7 +299,7 @@ export class CatalogManager {
       id,
       actor: actor ?? 'anonymous',
       message: opts.message ?? null,
-      members: specs.map((s, i) => ({ ...s, digest: digests[i] as string, published_by: actor })),
+      members: specs.map((s, i) => extended(s, { digest: digests[i] as string, published_by: actor })),
       expectedVersionSets,
       audit: opts.audit?.(id),
     });
@@ -353,7 +354,7 @@ export class CatalogManager {
   ): Promise<ValidationResult[]> {
     const now = new Date(0).toISOString();
     const pending = specs.map((s, i) =>
-      plan.statuses[i] === 'created' ? newDefinition({ ...s, digest: digests[i] as string }, now, 0) : null,
+      plan.statuses[i] === 'created' ? newDefinition(extended(s, { digest: digests[i] as string }), now, 0) : null,
     );
     const results: ValidationResult[] = [];
     for (const [i, spec] of specs.entries()) {

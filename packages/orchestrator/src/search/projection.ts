@@ -6,6 +6,7 @@ import {
   type ScoredComponent,
 } from '@nestor/sdk';
 import type { LogConsumer } from '../events/log-follower.js';
+import { extended } from '../objects.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
 import type { ComponentReader } from '../storage/interfaces.js';
@@ -135,7 +136,7 @@ export class SearchProjection implements LogConsumer {
     const { index } = this;
     const items = r.hits.map((h) => {
       const component = index.definitionOf(h.doc) as ComponentDefinition;
-      return q.ranked ? { ...component, score: h.score } : component;
+      return q.ranked ? extended(component, { score: h.score }) : component;
     });
     return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets };
   }

@@ -13,6 +13,7 @@ import {
   MAX_COMPONENT_BYTES,
   validationFailed,
 } from '@nestor/sdk';
+import { extended } from '../objects.js';
 import { componentDeleted, versionConflict, versionConflictMessage } from './errors.js';
 import type { ChangesetItem, ChangesetRecord, ChangesetWrite, LifecycleChange, NewComponent } from './interfaces.js';
 
@@ -60,7 +61,7 @@ export function newDefinition(component: NewComponent, now: string, revision: nu
  */
 export function withLifecycle(c: ComponentDefinition): ComponentDefinition {
   if (c.revoked !== undefined && c.orphaned !== undefined && c.deleted !== null) return c;
-  const out: ComponentDefinition = { ...c, revoked: c.revoked ?? null, orphaned: c.orphaned ?? null };
+  const out: ComponentDefinition = extended(c, { revoked: c.revoked ?? null, orphaned: c.orphaned ?? null });
   if (out.deleted === null) delete out.deleted;
   return out;
 }

@@ -13,7 +13,7 @@ import { decodeComponent } from '../../catalog/component-decoder.js';
 import { decode } from '../../catalog/decode.js';
 import type { CatalogManager } from '../../catalog/manager.js';
 import { parseIfMatch, versionEtag } from '../../catalog/version-tag.js';
-import type { SearchProjection } from '../../search/projection.js';
+import type { CatalogQuery, SearchProjection } from '../../search/projection.js';
 import { checkFilter, type Filter, parseFacets, parseSearchText } from '../../search/query.js';
 import { notModified } from '../conditional-get.js';
 import { auditForWrite, nameAtVersion } from '../middleware/audit.js';
@@ -155,14 +155,13 @@ export function registerCatalogRoutes(
       return sendPage(
         reply,
         search.page(
-          {
-            ...common(q, req.catalogRevision),
+          catalogQuery(q, req.catalogRevision, {
             words: [],
             phrase: '',
             ranked: false,
             filters: filtersOf(q),
             sort: q.sort,
-          },
+          }),
           pages.take,
         ),
         pages,
@@ -191,14 +190,13 @@ export function registerCatalogRoutes(
       return sendPage(
         reply,
         search.page(
-          {
-            ...common(q, req.catalogRevision),
+          catalogQuery(q, req.catalogRevision, {
             words: parsed.words,
             phrase: parsed.phrase,
             ranked: true,
             filters: [...filtersOf(q), ...parsed.filters],
             sort: q.sort,
-          },
+          }),
           pages.take,
         ),
         pages,
@@ -464,7 +462,16 @@ export function registerCatalogRoutes(
 
 type FilterParams = Static<typeof ListQuerySchema>;
 
-function common(q: FilterParams, revision: number | null) {
+/**
+ * A list's or search's query: the parameters both take and what the route adds, written out in one
+ * literal rather than spread and extended, which costs every request several µs on Node 20 (see
+ * `extended`, objects.ts).
+ */
+function catalogQuery(
+  q: FilterParams,
+  revision: number | null,
+  route: Pick<CatalogQuery, 'words' | 'phrase' | 'ranked' | 'filters' | 'sort'>,
+): CatalogQuery {
   return {
     includePrerelease: q.include_prerelease ?? false,
     orphaned: q.orphaned === true,
@@ -473,6 +480,11 @@ function common(q: FilterParams, revision: number | null) {
     facets: parseFacets(q.facets),
     facetLimit: q.facet_limit,
     revision,
+    words: route.words,
+    phrase: route.phrase,
+    ranked: route.ranked,
+    filters: route.filters,
+    sort: route.sort,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type VersionChange,
 } from '@nestor/sdk';
 import semver from 'semver';
+import { extended } from '../../objects.js';
 import type { ContentContext, ContentRule, RuleOutcome, StateContext, StateRule } from '../interfaces.js';
 import { bumpMade, diffComponents, requiredBump } from './changes.js';
 import { Findings, LIMITS, preview } from './common.js';
@@ -170,7 +171,7 @@ export const versionChangesRule: StateRule = {
   async check({ spec, catalog }: StateContext): Promise<RuleOutcome> {
     const f = new Findings('semver');
     if (!isStrictVersion(spec.version))
-      return { ...f.outcome(), predecessor: null, required_bump: 'none', changes: [], successor: null };
+      return extended(f.outcome(), { predecessor: null, required_bump: 'none', changes: [], successor: null });
     // A deleted version is no predecessor (a purged one has no content left to compare with).
     const versions = (await catalog.versions(spec.name)).filter((v) => !v.deleted);
     const prev = findPredecessor(versions, spec.version);
@@ -218,6 +219,6 @@ export const versionChangesRule: StateRule = {
         }
       }
     }
-    return { ...f.outcome(), predecessor: prev?.version ?? null, required_bump: required, changes, successor };
+    return extended(f.outcome(), { predecessor: prev?.version ?? null, required_bump: required, changes, successor });
   },
 };
