@@ -121,3 +121,27 @@ describe('SearchProjection answer bytes', () => {
     expect(changed).toMatchObject({ version: '2.0.0', description: 'Rewritten' });
   });
 });
+
+describe('SearchProjection built from the store', () => {
+  it('indexes names as its listing reads them and reads the latest of the few led by a prerelease', async () => {
+    // Enough names that two led by a prerelease are read one by one rather than by a second walk.
+    const { store } = await built(1_100);
+    await store.createComponent(makeComponent({ name: 'svc-005', version: '2.0.0-rc.1', description: 'Preview' }));
+    await store.createComponent(makeComponent({ name: 'zz-previews', version: '0.1.0-alpha.1' }));
+    const read = vi.spyOn(store, 'getLatestComponent');
+    const listed = vi.spyOn(store, 'listComponents');
+    const projection = new SearchProjection({ source: store, logger: silentLogger });
+    await projection.onReset();
+    expect(read.mock.calls.map(([name]) => name).sort()).toEqual(['svc-005', 'zz-previews']);
+    expect(listed.mock.calls.every(([q]) => q.includePrerelease === true)).toBe(true);
+    const versions = async (includePrerelease: boolean) => {
+      const r = await projection.query({ ...LIST, includePrerelease, limit: 2_000 });
+      expect(r.total).toBe(1_101);
+      return Object.fromEntries(
+        r.items.filter((c) => c.name === 'svc-005' || c.name === 'zz-previews').map((c) => [c.name, c.version]),
+      );
+    };
+    expect(await versions(false)).toEqual({ 'svc-005': '1.0.0', 'zz-previews': '0.1.0-alpha.1' });
+    expect(await versions(true)).toEqual({ 'svc-005': '2.0.0-rc.1', 'zz-previews': '0.1.0-alpha.1' });
+  });
+});

@@ -1,4 +1,5 @@
 import type { ComponentDefinition } from '@nestor/sdk';
+import { AnswerArena } from './answer-arena.js';
 import { DocValues } from './doc-values.js';
 import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
@@ -300,8 +301,8 @@ export class SearchIndex {
    * only where a write or an in-process caller needs it. Held as objects as well, the definitions
    * took 170 MiB more of the heap at 100 000 components than their bytes.
    */
-  private readonly answers: (Buffer | undefined)[] = [];
-  /** doc → 1 when it exists (`answers[doc]` is defined), for tight loops. */
+  private readonly answers = new AnswerArena();
+  /** doc → 1 when it exists (has answer bytes), for tight loops. */
   private present = new Uint8Array(0);
   /** doc → 1 when its version is orphaned. */
   private orphanedFlag = new Uint8Array(0);
@@ -385,6 +386,12 @@ export class SearchIndex {
     for (const name of [...this.slotOf.keys()]) this.remove(name);
   }
 
+  /** Whether a name is indexed. */
+  has(name: string): boolean {
+    const slot = this.slotOf.get(name);
+    return slot !== undefined && this.present[2 * slot] === 1;
+  }
+
   /** Indexes a name at its picks, replacing what it held. */
   upsert(latest: ComponentDefinition, highest: ComponentDefinition): void {
     const slot = this.slotFor(latest.name);
@@ -408,15 +415,20 @@ export class SearchIndex {
     this.patchWordSets(slot, was, [first, second]);
   }
 
-  /** A doc's definition as the UTF-8 JSON of an answer (never to be written to). */
-  answerBytes(doc: number): Buffer | undefined {
-    return this.answers[doc];
+  /** The length of a doc's definition as the UTF-8 JSON of an answer (0 when the doc does not exist). */
+  answerLength(doc: number): number {
+    return this.answers.length(doc);
+  }
+
+  /** Copies a doc's answer bytes into `target` at `at`; returns how many. */
+  copyAnswer(doc: number, target: Uint8Array, at: number): number {
+    return this.answers.copyTo(doc, target, at);
   }
 
   /** A doc's definition, read back from its bytes (a new object each time). */
   definitionOf(doc: number): ComponentDefinition | undefined {
-    const bytes = this.answers[doc];
-    return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as ComponentDefinition);
+    const json = this.answers.text(doc);
+    return json === undefined ? undefined : (JSON.parse(json) as ComponentDefinition);
   }
 
   /** The picks held for a name. */
@@ -582,7 +594,8 @@ export class SearchIndex {
   private setDoc(doc: number, def: ComponentDefinition | undefined): DocChange | null {
     const old = this.definitionOf(doc);
     if (old === undefined && def === undefined) return null;
-    this.answers[doc] = def ? Buffer.from(JSON.stringify(def)) : undefined;
+    if (def) this.answers.put(doc, JSON.stringify(def));
+    else this.answers.drop(doc);
     this.present[doc] = def ? 1 : 0;
     // The same version at the same revision, orphaned and updated alike, is indexed alike.
     if (
