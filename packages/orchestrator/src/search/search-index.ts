@@ -1964,13 +1964,14 @@ export class SearchIndex {
     }
     const left = order.slice(walked);
     const best = WEIGHTS[WEIGHTS.length - 1] as number;
-    const complete = (doc: number): void => {
+    /** Completes a met doc unless its reach falls short of the page; true when it joined the page. */
+    const complete = (doc: number): boolean => {
       let m = matched[doc] as number;
       let sum = score[doc] as number;
       const exact = ((mark[doc] as number) & 2) === 2;
       if (top.full) {
         const reach = scoreFrom(m + left.length, sum + left.length * best, exact);
-        if (reach < (score[top.worst] as number)) return;
+        if (reach < (score[top.worst] as number)) return false;
       }
       for (const w of left) {
         const c = (probes[w] as Probe)(doc);
@@ -1982,6 +1983,18 @@ export class SearchIndex {
       score[doc] = scoreFrom(m, sum, exact);
       mark[doc] = (mark[doc] as number) | 16;
       top.push(doc);
+      return true;
+    };
+    // Fewest matches a doc not named as the free text needs for its reach to make the full page:
+    // even at the best weight for each of its matches and of the words left, one with fewer falls
+    // below the page's last. It only rises as the page does, and turns most met docs away on their
+    // match count alone (a pasted name's walk meets ~17 000 docs for a page of 20), without reading
+    // their sums or calling `complete`; the check in `complete` stays for the rest.
+    let floor = 0;
+    const raise = (): void => {
+      if (!top.full) return;
+      const worst = score[top.worst] as number;
+      while (floor <= n && scoreFrom(floor + left.length, (floor + left.length) * best, false) < worst) floor++;
     };
     // The docs that matched more words than are left first: the page's last is then high, and most
     // of the others are turned away by their reach alone.
@@ -1990,9 +2003,11 @@ export class SearchIndex {
       const doc = scored[i] as number;
       if ((matched[doc] as number) > strong) complete(doc);
     }
+    raise();
     for (let i = start; i < nScored; i++) {
       const doc = scored[i] as number;
-      if ((matched[doc] as number) <= strong) complete(doc);
+      const m = matched[doc] as number;
+      if (m <= strong && (m >= floor || ((mark[doc] as number) & 2) === 2) && complete(doc)) raise();
       matched[doc] = 0;
     }
     return nScored;
