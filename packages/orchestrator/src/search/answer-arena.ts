@@ -68,10 +68,7 @@ export class AnswerArena {
     this.chunkOf[doc] = -1;
     const live = (this.live[slot] as number) - (this.lengthOf[doc] as number);
     this.live[slot] = live;
-    if (slot === this.current) return;
-    const chunk = this.chunks[slot] as Buffer;
-    if (live === 0) this.release(slot);
-    else if (live * 4 < chunk.length) this.compact(slot);
+    if (slot !== this.current) this.tidy(slot);
   }
 
   /** Copies a doc's bytes into `target` at `at`; returns how many. */
@@ -116,12 +113,15 @@ export class AnswerArena {
     this.current = this.slotFor(chunk);
     this.used = 0;
     // The chunk left behind may already be mostly dead: it is judged now it is no longer filled.
-    if (previous !== -1) {
-      const live = this.live[previous] as number;
-      if (live === 0) this.release(previous);
-      else if (live * 4 < (this.chunks[previous] as Buffer).length) this.compact(previous);
-    }
+    if (previous !== -1) this.tidy(previous);
     return chunk;
+  }
+
+  /** Lets a chunk no longer filled go when it is dead, or compacts it when it is mostly dead. */
+  private tidy(slot: number): void {
+    const live = this.live[slot] as number;
+    if (live === 0) this.release(slot);
+    else if (live * 4 < (this.chunks[slot] as Buffer).length) this.compact(slot);
   }
 
   private slotFor(chunk: Buffer): number {
