@@ -551,12 +551,66 @@ describe('SearchIndex', () => {
     }
   });
 
-  it('keeps word sets within its memory budget, sets matching nothing included', () => {
+  it.each(TUNINGS)(
+    'shares one set among query words reaching the same indexed words, through new words and removals (%s)',
+    (_, tuning) => {
+      const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+      const index = new SearchIndex(tuning);
+      const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+      const put = (name: string, words: string[]) => {
+        const def = definition(name, '1.0.0', words, { ...opts, updated: catalog.size + 1 });
+        index.upsert(def, def);
+        catalog.set(name, { latest: def, highest: def });
+      };
+      put('pg-one', ['postgresql', 'cluster']);
+      put('pg-two', ['postgres']);
+      put('redis-three', ['cache']);
+      // `postg` and `postgr` reach postgres and postgresql as prefixes, `postgers` and `postgrse`
+      // reach postgres with one typo: two sets, each asked through several words, some in one query.
+      const asked = [['postg'], ['postgr'], ['postg', 'postgr'], ['postgers'], ['postgrse', 'postgers', 'postgres']];
+      const check = () => {
+        for (const words of asked) {
+          for (const sort of ['relevance', 'name', 'updated'] as const) {
+            const q: IndexQuery = {
+              view: 0,
+              words,
+              phrase: words.join(' '),
+              filters: [],
+              sort,
+              after: '',
+              offset: 0,
+              limit: 10,
+              facets: ['provider', 'category'],
+              facetLimit: 10,
+            };
+            expect({ words, sort, ...shape(index.query(q), index) }).toEqual({ words, sort, ...model(catalog, q) });
+          }
+        }
+      };
+      check();
+      // postg and postgr; postgers and postgrse; postgres (exact, and postgresql as a prefix).
+      if (tuning.keptBytes === undefined) expect(index.keptWordSets.sets).toBe(3);
+      // A new indexed word `postg` reaches and `postgr` does not: `postg` has a set of its own now,
+      // and the set it shared keeps answering `postgr`.
+      put('gis-four', ['postgis']);
+      put('pg-five', ['postgres', 'cache']);
+      check();
+      index.remove('pg-two');
+      catalog.delete('pg-two');
+      put('pg-one', ['cluster']);
+      check();
+    },
+  );
+
+  it('keeps word sets within its memory budget, one set per expansion', () => {
     const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const budget = 64 * 1024;
     const index = new SearchIndex({ keptBytes: budget });
-    for (let i = 0; i < 50; i++) {
-      const def = definition(`redis-${i}`, '1.0.0', ['cluster'], opts);
+    // Four letters (no typos), none a prefix of another: each reaches itself alone.
+    const token = (i: number) =>
+      `q${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}z`;
+    for (let i = 0; i < 300; i++) {
+      const def = definition(`redis-${i}`, '1.0.0', ['cluster', token(i)], opts);
       index.upsert(def, def);
     }
     const ask = (word: string) =>
@@ -572,15 +626,26 @@ describe('SearchIndex', () => {
         facets: [],
         facetLimit: 10,
       });
-    // A caller sending distinct words that match nothing, as a scanner or a fuzzer would.
+    // A caller sending distinct words that match nothing, as a scanner or a fuzzer would: they all
+    // reach no indexed word, and share the one (empty) set.
     for (let i = 0; i < 5_000; i++) expect(ask(`zq${i.toString(36)}xyz`).total).toBe(0);
+    expect(index.keptWordSets.sets).toBe(1);
+    // Words typed towards one indexed word reach it alike (a prefix), and its typos alike (one edit):
+    // two sets more.
+    for (const word of ['clus', 'clust', 'cluste', 'clustr', 'clsuter']) expect(ask(word).total).toBe(300);
+    expect(index.keptWordSets.sets).toBe(3);
+    // Distinct words each reaching another indexed word: kept within the budget, the least recently
+    // used dropped.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i++) expect(ask(token(i)).total).toBe(1);
+    }
     const kept = index.keptWordSets;
     expect(kept.bytes).toBeLessThanOrEqual(budget);
     expect(kept.sets).toBeGreaterThan(10);
-    expect(kept.sets).toBeLessThan(200);
-    // The budget evicts the least recently used: a word asked again is answered as before.
-    expect(ask('redis').total).toBe(50);
-    expect(ask('redis').total).toBe(50);
+    expect(kept.sets).toBeLessThan(150);
+    // A word asked again after its set was dropped is answered as before.
+    expect(ask('redis').total).toBe(300);
+    expect(ask('redis').total).toBe(300);
   });
 
   it('ranks three or more words from the docs matching every word when they fill the page, and from all otherwise', () => {

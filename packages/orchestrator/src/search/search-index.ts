@@ -98,11 +98,17 @@ const PENDING_MIN = 64;
 /** Heap of one pending move (a map entry and its object), roughly. */
 const PENDING_BYTES = 80;
 
-/** Heap of one deletion of a kept word in `typoKept` (a short string and a set entry), roughly. */
-const TYPO_KEPT_BYTES = 96;
+/** Heap of one of a kept set's terms (its entry in the set's terms and in `setsOfTerm`), roughly. */
+const TERM_KEPT_BYTES = 96;
+
+/**
+ * Query words whose expansion key is remembered (`SearchIndex.keyOfWord`); past this many the
+ * memory starts again empty (each is a short string and a reference to a shared key).
+ */
+const KEYS_OF_WORDS = 65_536;
 
 /** The codes of an absent doc: no kept word matches it. */
-const NO_CODES: ReadonlyMap<string, number> = new Map();
+const NO_CODES: ReadonlyMap<WordSet, number> = new Map();
 
 /** Words at least this long also match with one typo. */
 const TYPO_MIN_LENGTH = 5;
@@ -193,8 +199,16 @@ interface Entries {
 /** A word set's code for a doc, 0 when the word does not match it. */
 type Probe = (doc: number) => number;
 
-/** The docs one query word matches, kept and patched by writes (`SearchIndex.wordSet`). */
+/**
+ * The docs one query word matches, kept and patched by writes (`SearchIndex.wordSet`). A set is its
+ * expansion's (the indexed words the query word reaches, each with its match quality), so the query
+ * words a person types towards one word (`postg`, `postgr`, `postgre`) or its typos share one set.
+ */
 interface WordSet extends Entries {
+  /** Its terms as one string (`expansionKey`). */
+  key: string;
+  /** Indexed word → quality of its match: a doc is in the set when it holds one of these. */
+  terms: ReadonlyMap<string, number>;
   /** Ascending, in every view. */
   docs: Int32Array;
   /** Code into `WEIGHTS` of each doc's best match, parallel to `docs`. */
@@ -357,11 +371,13 @@ export class SearchIndex {
   private filtered = new Int32Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
-  /** Query word → its matches, least recently used first (`wordSet`). */
+  /** Expansion key → the docs it matches, least recently used first (`wordSet`). */
   private readonly wordSets = new Map<string, WordSet>();
   private wordSetBytes = new WeakMap<WordSet, number>();
-  /** One-letter deletion → kept words of `TYPO_MIN_LENGTH` letters or more yielding it (`keptCodes`). */
-  private readonly typoKept = new Map<string, Set<string>>();
+  /** Query word → its expansion's key, while the vocabulary has no new word (`addWord` forgets them). */
+  private readonly keyOfWord = new Map<string, string>();
+  /** Indexed word → the kept sets among whose terms it is (`keptCodes`). */
+  private readonly setsOfTerm = new Map<string, Set<WordSet>>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
   /** A bit per doc: the other words' docs of a broad search. */
@@ -463,7 +479,7 @@ export class SearchIndex {
         return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view, check), true);
       }
       const filtered = this.filter(q.filters, q.view, orphaned);
-      return this.finish(q, this.hitDocs, this.probeFiltered(q.words, sets, q.phrase, filtered), true);
+      return this.finish(q, this.hitDocs, this.probeFiltered(sets, q.phrase, filtered), true);
     }
     let largest = 0;
     for (const set of sets) largest = Math.max(largest, set.docs.length);
@@ -649,8 +665,8 @@ export class SearchIndex {
     const viewBefore = (view: View) => (!was[0] ? -1 : view === 1 && was[1] ? a + 1 : a);
     const viewAfter = (view: View) => (this.present[a] === 0 ? -1 : this.viewDoc(slot, view));
     // A doc the change left as it was is the same state before and after: its codes are found once.
-    const found = new Map<DocState, ReadonlyMap<string, number>>();
-    const codesIn = (state: DocState | null): ReadonlyMap<string, number> => {
+    const found = new Map<DocState, ReadonlyMap<WordSet, number>>();
+    const codesIn = (state: DocState | null): ReadonlyMap<WordSet, number> => {
       if (state === null) return NO_CODES;
       let codes = found.get(state);
       if (codes === undefined) {
@@ -662,17 +678,16 @@ export class SearchIndex {
     const held = [codesIn(before[0]), codesIn(before[1])] as const;
     const holds = [codesIn(after[0]), codesIn(after[1])] as const;
     const touched = new Set([...held[0].keys(), ...held[1].keys(), ...holds[0].keys(), ...holds[1].keys()]);
-    for (const word of touched) {
-      const set = this.wordSets.get(word);
+    for (const set of touched) {
       // Dropped while this loop kept another (its memory budget).
-      if (set === undefined) continue;
-      const old: [number, number] = [held[0].get(word) ?? 0, held[1].get(word) ?? 0];
-      const now: [number, number] = [holds[0].get(word) ?? 0, holds[1].get(word) ?? 0];
+      if (this.wordSets.get(set.key) !== set) continue;
+      const old: [number, number] = [held[0].get(set) ?? 0, held[1].get(set) ?? 0];
+      const now: [number, number] = [holds[0].get(set) ?? 0, holds[1].get(set) ?? 0];
       if (old[0] === 0 && old[1] === 0 && now[0] === 0 && now[1] === 0) continue;
       // A set no query has asked for over many writes (a sync publishing thousands of versions) is
       // dropped rather than patched on: the next query to need it makes it again, once.
       if (++set.unusedPatches > UNUSED_PATCHES) {
-        this.drop(word, set);
+        this.drop(set);
         continue;
       }
       if (old[0] !== now[0] || old[1] !== now[1]) this.patchDocs(set, a, now);
@@ -704,7 +719,7 @@ export class SearchIndex {
         const recent = set.recent[view];
         if (recent) set.recent[view] = this.patchRecent(recent, inBefore ? prior : -1, inAfter ? current : -1);
       }
-      this.keep(word, set);
+      this.keep(set);
     }
   }
 
@@ -868,34 +883,18 @@ export class SearchIndex {
   }
 
   /**
-   * The kept query words matching a doc, with the code each has there (its best match, graded as
-   * `expand` grades one): those of which one of its words is a prefix (or the word itself), and, from
-   * five letters, those one edit from one of its words (through `typoKept`, the kept words by their
-   * one-letter deletions, as `expand` finds the words one edit from a query word). Found from the
-   * doc's words, so a write's cost follows its words, not the sets kept.
+   * The kept sets holding a doc, with the code each has there (its best match, graded as the set's
+   * terms grade it): found through the doc's words (`setsOfTerm`), so a write's cost follows its
+   * words, not the sets kept.
    */
-  private keptCodes(state: DocState): Map<string, number> {
-    const codes = new Map<string, number>();
-    const note = (kept: string, quality: number, group: number) => {
-      const c = (WEIGHT_CODE.get(quality) as Uint8Array)[group] as number;
-      if (c > (codes.get(kept) ?? 0)) codes.set(kept, c);
-    };
+  private keptCodes(state: DocState): Map<WordSet, number> {
+    const codes = new Map<WordSet, number>();
     for (const [word, group] of state.words) {
-      for (let k = 1; k <= word.length; k++) {
-        const prefix = word.slice(0, k);
-        if (this.wordSets.has(prefix)) note(prefix, k === word.length ? EXACT : PREFIX, group);
-      }
-      if (this.typoKept.size === 0 || word.length < TYPO_MIN_LENGTH - 1) continue;
-      const typo = (kept: string) => {
-        const quality = matchQuality(kept, word);
-        if (quality !== 0) note(kept, quality, group);
-      };
-      // A kept word one letter longer (the word is one of its deletions)...
-      for (const kept of this.typoKept.get(word) ?? []) typo(kept);
-      for (const d of deletions(word)) {
-        // ...one letter shorter, or the same length one letter or two adjacent ones apart.
-        if (d.length >= TYPO_MIN_LENGTH && this.wordSets.has(d)) typo(d);
-        for (const kept of this.typoKept.get(d) ?? []) typo(kept);
+      const sets = this.setsOfTerm.get(word);
+      if (sets === undefined) continue;
+      for (const set of sets) {
+        const c = (WEIGHT_CODE.get(set.terms.get(word) as number) as Uint8Array)[group] as number;
+        if (c > (codes.get(set) ?? 0)) codes.set(set, c);
       }
     }
     return codes;
@@ -988,6 +987,8 @@ export class SearchIndex {
 
   private addWord(word: string): void {
     this.words.splice(lowerBound(this.words, word), 0, word);
+    // A query word may expand to the new word: its key is found again when next asked.
+    this.keyOfWord.clear();
     if (word.length < DELETION_MIN || word.length > DELETION_MAX) return;
     for (const d of deletions(word)) {
       const list = this.deletionsOf.get(d);
@@ -1149,20 +1150,30 @@ export class SearchIndex {
    * `tuning.keptBytes`.
    */
   private wordSet(word: string): WordSet {
-    const kept = this.wordSets.get(word);
+    let key = this.keyOfWord.get(word);
+    let terms: Map<string, number> | null = null;
+    if (key === undefined) {
+      terms = this.expand(word);
+      const made = expansionKey(terms);
+      if (this.keyOfWord.size >= KEYS_OF_WORDS) this.keyOfWord.clear();
+      this.keyOfWord.set(word, made);
+      key = made;
+    }
+    const kept = this.wordSets.get(key);
     if (kept) {
-      this.wordSets.delete(word);
-      this.wordSets.set(word, kept);
+      this.wordSets.delete(key);
+      this.wordSets.set(key, kept);
       kept.unusedPatches = 0;
       return kept;
     }
+    terms ??= this.expand(word);
     const { wordBest, wordTouched } = this;
     let count = 0;
     // Each posting list is in doc order as long as docs were indexed in order; a word with one
     // expansion then needs no sort.
     let ascending = true;
     let last = -1;
-    for (const [term, quality] of this.expand(word)) {
+    for (const [term, quality] of terms) {
       const code = WEIGHT_CODE.get(quality) as Uint8Array;
       const list = this.postings.get(term) as number[];
       for (let i = 0; i < list.length; i++) {
@@ -1223,6 +1234,8 @@ export class SearchIndex {
       }
     }
     const set: WordSet = {
+      key,
+      terms,
       docs,
       codes,
       dense: null,
@@ -1235,28 +1248,28 @@ export class SearchIndex {
       bits: null,
       unusedPatches: 0,
     };
-    this.keep(word, set);
+    this.keep(set);
     return set;
   }
 
   /**
-   * Keeps `set` under `word` (again, if it was dropped while a query held it) and accounts what it
-   * holds now, dropping the least recently used sets past the budget.
+   * Keeps `set` under its key (again, if it was dropped while a query held it and no set has taken
+   * the key since) and accounts what it holds now, dropping the least recently used sets past the
+   * budget.
    */
-  private keep(word: string, set: WordSet): void {
-    if (!this.wordSets.has(word)) {
-      this.wordSets.set(word, set);
-      if (word.length >= TYPO_MIN_LENGTH) {
-        for (const d of deletions(word)) {
-          const kept = this.typoKept.get(d);
-          if (kept) kept.add(word);
-          else this.typoKept.set(d, new Set([word]));
-        }
+  private keep(set: WordSet): void {
+    const holder = this.wordSets.get(set.key);
+    if (holder === undefined) {
+      this.wordSets.set(set.key, set);
+      for (const term of set.terms.keys()) {
+        const sets = this.setsOfTerm.get(term);
+        if (sets) sets.add(set);
+        else this.setsOfTerm.set(term, new Set([set]));
       }
+    } else if (holder !== set) {
+      return;
     }
-    let bytes = WORD_SET_OVERHEAD + 2 * word.length;
-    // Its deletions in `typoKept`: about a short string and a set entry each.
-    if (word.length >= TYPO_MIN_LENGTH) bytes += word.length * TYPO_KEPT_BYTES;
+    let bytes = WORD_SET_OVERHEAD + 2 * set.key.length + set.terms.size * TERM_KEPT_BYTES;
     bytes += entriesBytes(set) + (set.dense?.byteLength ?? 0) + (set.bits?.byteLength ?? 0);
     for (const view of [0, 1] as const) {
       const ranked = set.ranked[view];
@@ -1266,23 +1279,22 @@ export class SearchIndex {
     }
     this.keptBytes += bytes - (this.wordSetBytes.get(set) ?? 0);
     this.wordSetBytes.set(set, bytes);
-    for (const [w, s] of this.wordSets) {
+    for (const s of this.wordSets.values()) {
       if (this.keptBytes <= this.tuning.keptBytes || s === set) break;
-      this.drop(w, s);
+      this.drop(s);
     }
   }
 
-  /** Stops keeping a word's set. */
-  private drop(word: string, set: WordSet): void {
+  /** Stops keeping a set. */
+  private drop(set: WordSet): void {
+    if (this.wordSets.get(set.key) !== set) return;
     this.keptBytes -= this.wordSetBytes.get(set) ?? 0;
     this.wordSetBytes.delete(set);
-    this.wordSets.delete(word);
-    if (word.length >= TYPO_MIN_LENGTH) {
-      for (const d of deletions(word)) {
-        const kept = this.typoKept.get(d);
-        kept?.delete(word);
-        if (kept?.size === 0) this.typoKept.delete(d);
-      }
+    this.wordSets.delete(set.key);
+    for (const term of set.terms.keys()) {
+      const sets = this.setsOfTerm.get(term);
+      sets?.delete(set);
+      if (sets?.size === 0) this.setsOfTerm.delete(term);
     }
   }
 
@@ -1291,20 +1303,20 @@ export class SearchIndex {
     this.viewBits = [null, null];
     if (this.wordSets.size === 0) return;
     this.wordSets.clear();
-    this.typoKept.clear();
+    this.setsOfTerm.clear();
     this.wordSetBytes = new WeakMap();
     this.keptBytes = 0;
   }
 
   /** doc → code of `set`, for probing. */
-  private denseOf(word: string, set: WordSet): Uint8Array {
+  private denseOf(set: WordSet): Uint8Array {
     if (set.dense) return set.dense;
     // Sized to the capacity, as the other per-doc arrays: a new name within it is patched in (and
     // probed as any other doc), and growing past it drops every kept set.
     const dense = new Uint8Array(this.present.length);
     for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
     set.dense = dense;
-    this.keep(word, set);
+    this.keep(set);
     return dense;
   }
 
@@ -1314,13 +1326,13 @@ export class SearchIndex {
   }
 
   /** `set`'s code for a doc (0: not matched), through per-doc codes for a large set, searched otherwise. */
-  private probeOf(word: string, set: WordSet): Probe {
+  private probeOf(set: WordSet): Probe {
     if (this.isLarge(set)) {
       // Made on the first probe: a search may walk a large word's ranked docs (which carry their
       // codes) and never probe it.
       let dense = set.dense;
       return (doc) => {
-        dense ??= this.denseOf(word, set);
+        dense ??= this.denseOf(set);
         return dense[doc] as number;
       };
     }
@@ -1343,12 +1355,12 @@ export class SearchIndex {
   }
 
   /** value id → docs of `set` in the view holding it, for the `wanted` facets (others may be 0). */
-  private facetCountsOf(word: string, set: WordSet, view: View, wanted: readonly number[]): Int32Array {
+  private facetCountsOf(set: WordSet, view: View, wanted: readonly number[]): Int32Array {
     let counts = set.facetCounts[view];
     if (!counts) {
       counts = new Int32Array(this.valueText.length);
       set.facetCounts[view] = counts;
-      this.keep(word, set);
+      this.keep(set);
     } else {
       // A value a write added after these were counted: none of the set's docs held it then.
       counts = this.countsFor(set, view, counts);
@@ -1408,12 +1420,12 @@ export class SearchIndex {
    * counting sort by code over the docs in name order (`inNameOrder`): linear in the set, never a
    * walk of the whole catalog.
    */
-  private rankedOf(word: string, set: WordSet, view: View): Ranked {
+  private rankedOf(set: WordSet, view: View): Ranked {
     const kept = set.ranked[view];
     if (kept) {
       if (kept.pending === null) return kept;
       if (this.placePending(kept)) {
-        this.keep(word, set);
+        this.keep(set);
         return kept;
       }
       set.ranked[view] = null;
@@ -1452,7 +1464,7 @@ export class SearchIndex {
       byCode[c] = place + 1;
     }
     set.ranked[view] = ranked;
-    this.keep(word, set);
+    this.keep(set);
     return ranked;
   }
 
@@ -1493,11 +1505,11 @@ export class SearchIndex {
    * and `score`: each filtered doc is looked up in each word's set — in its per-doc codes when the
    * set is large, by walking the set alongside otherwise (both are in doc order).
    */
-  private probeFiltered(words: readonly string[], sets: readonly WordSet[], phrase: string, filtered: number): number {
+  private probeFiltered(sets: readonly WordSet[], phrase: string, filtered: number): number {
     const { hitDocs, score, mark } = this;
     const exact = this.markExact(phrase);
     const wordCount = sets.length;
-    const dense = sets.map((set, w) => (this.isLarge(set) ? this.denseOf(words[w] as string, set) : null));
+    const dense = sets.map((set) => (this.isLarge(set) ? this.denseOf(set) : null));
     // A set much longer than the filtered docs is searched (binary), a shorter one walked alongside.
     const search = sets.map((set) => set.docs.length > 4 * filtered);
     const at = new Int32Array(wordCount);
@@ -1648,32 +1660,31 @@ export class SearchIndex {
    * recent ones.
    */
   private broadSearch(q: IndexQuery, sets: readonly WordSet[]): IndexResult {
-    const { view, words } = q;
+    const { view } = q;
     let large = 0;
     sets.forEach((set, w) => {
       if (set.docs.length > (sets[large] as WordSet).docs.length) large = w;
     });
     const largeSet = sets[large] as WordSet;
-    const largeWord = words[large] as string;
     // One word alone needs no bits unless a page by name tests them: its total, counts and orders
     // are all kept with it.
     const single = sets.length === 1;
-    const lBits = single && q.sort !== 'name' ? null : this.bitsOf(largeWord, largeSet);
+    const lBits = single && q.sort !== 'name' ? null : this.bitsOf(largeSet);
     const viewBits = single ? null : this.viewBitsOf(view);
-    const probes = sets.map((set, w) => this.probeOf(words[w] as string, set));
+    const probes = sets.map((set) => this.probeOf(set));
     const { score, mark, touched: outsideDocs, hitDocs: scored } = this;
     // The other words' docs, a bit per doc: a lone other word's own kept bits when it has them,
     // ORed into the shared `others` otherwise.
     const lone = sets.length === 2 ? (sets[1 - large] as WordSet) : null;
     let others: Uint32Array = this.others;
     if (lone !== null && (lone.bits !== null || this.isLarge(lone))) {
-      others = this.bitsOf(words[1 - large] as string, lone);
+      others = this.bitsOf(lone);
     } else {
       others.fill(0);
       sets.forEach((set, w) => {
         if (w === large) return;
         if (set.bits !== null || this.isLarge(set)) {
-          const bits = this.bitsOf(words[w] as string, set);
+          const bits = this.bitsOf(set);
           for (let i = 0; i < bits.length; i++) others[i] = (others[i] as number) | (bits[i] as number);
         } else {
           const { docs } = set;
@@ -1751,7 +1762,7 @@ export class SearchIndex {
           facets = this.twoWordFacets(q, sets, this.filtered, overlapDocs());
         } else {
           const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
-          const ofLarge = this.facetCountsOf(largeWord, largeSet, view, wanted);
+          const ofLarge = this.facetCountsOf(largeSet, view, wanted);
           const { counts } = this;
           this.countValues(wanted, outsideDocs, outside);
           facets = this.facetLists(
@@ -1772,7 +1783,7 @@ export class SearchIndex {
       } else if (q.sort === 'updated') {
         const top = new TopDocs(need, this.updated, label);
         for (let i = 0; i < outside; i++) top.push(outsideDocs[i] as number);
-        for (const doc of this.recentOf(largeWord, largeSet, view, need)) top.push(doc);
+        for (const doc of this.recentOf(largeSet, view, need)) top.push(doc);
         page = top.sorted().slice(q.offset);
       } else {
         const top = new TopDocs(need, score, label);
@@ -1798,7 +1809,7 @@ export class SearchIndex {
             top.push(doc);
           }
         }
-        const ranked = this.rankedOf(largeWord, largeSet, view);
+        const ranked = this.rankedOf(largeSet, view);
         // The overlap of two words is met by walking both words' ranked docs side by side (a doc
         // neither walk has reached scores at most what both walks' current matches add); more words,
         // or an overlap small enough, are scored doc by doc. Once the overlap is scored (or the other
@@ -1815,7 +1826,7 @@ export class SearchIndex {
         };
         if (alone && sets.length === 2) scoreOverlap();
         const otherWord = 1 - large;
-        const otherRanked = alone ? null : this.rankedOf(words[otherWord] as string, sets[otherWord] as WordSet, view);
+        const otherRanked = alone ? null : this.rankedOf(sets[otherWord] as WordSet, view);
         let atOther = 0;
         const budget = this.tuning.walk * (need + 16);
         for (let i = 0; i < ranked.docs.length; i++) {
@@ -1866,7 +1877,7 @@ export class SearchIndex {
         }
         if (outsideWalk) {
           const other = 1 - large;
-          const otherRanked = this.rankedOf(words[other] as string, sets[other] as WordSet, view);
+          const otherRanked = this.rankedOf(sets[other] as WordSet, view);
           for (let i = 0; i < otherRanked.docs.length; i++) {
             const doc = otherRanked.docs[i] as number;
             const c = otherRanked.codes[i] as number;
@@ -2022,10 +2033,7 @@ export class SearchIndex {
   /** Facets of two words' union: each word's kept counts less those of the `n` docs of `both` they share. */
   private twoWordFacets(q: IndexQuery, sets: readonly WordSet[], both: Int32Array, n: number) {
     const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
-    const [a, b] = sets.map((set, w) => this.facetCountsOf(q.words[w] as string, set, q.view, wanted)) as [
-      Int32Array,
-      Int32Array,
-    ];
+    const [a, b] = sets.map((set) => this.facetCountsOf(set, q.view, wanted)) as [Int32Array, Int32Array];
     const { counts } = this;
     this.countValues(wanted, both, n);
     const facets = this.facetLists(
@@ -2053,7 +2061,7 @@ export class SearchIndex {
   }
 
   /** The `need` most recently updated docs of `set` in the view (kept: at least `RECENT_KEPT`). */
-  private recentOf(word: string, set: WordSet, view: View, need: number): Int32Array {
+  private recentOf(set: WordSet, view: View, need: number): Int32Array {
     const kept = set.recent[view];
     if (kept && (kept.length >= need || kept.length === this.totalOf(set, view))) return kept;
     const pool = this.wordTouched;
@@ -2064,12 +2072,12 @@ export class SearchIndex {
     }
     const recent = Int32Array.from(topDocs(pool, n, Math.max(need, RECENT_KEPT), this.updated, this.order.labelArray));
     set.recent[view] = recent;
-    this.keep(word, set);
+    this.keep(set);
     return recent;
   }
 
   /** A bit per doc of `set`, made on first use. */
-  private bitsOf(word: string, set: WordSet): Uint32Array {
+  private bitsOf(set: WordSet): Uint32Array {
     if (set.bits) return set.bits;
     const bits = new Uint32Array(this.others.length);
     const { docs } = set;
@@ -2078,7 +2086,7 @@ export class SearchIndex {
       bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
     }
     set.bits = bits;
-    this.keep(word, set);
+    this.keep(set);
     return bits;
   }
 
@@ -2354,6 +2362,18 @@ function grownCapacity(n: number): number {
 /** Bytes entries hold, spare room included. */
 function entriesBytes(e: Entries): number {
   return e.room.docs.byteLength + e.room.codes.byteLength;
+}
+
+/**
+ * One string naming an expansion (indexed word → match quality): the same for every query word
+ * reaching the same words at the same qualities, whatever order `expand` found them in.
+ */
+function expansionKey(terms: ReadonlyMap<string, number>): string {
+  if (terms.size === 1) for (const [term, quality] of terms) return `${term}\u0001${quality}`;
+  return [...terms]
+    .map(([term, quality]) => `${term}\u0001${quality}`)
+    .sort()
+    .join('\u0002');
 }
 
 /**
