@@ -613,23 +613,36 @@ describe('SearchIndex', () => {
       const def = definition(`redis-${i}`, '1.0.0', ['cluster', token(i)], opts);
       index.upsert(def, def);
     }
-    const ask = (word: string) =>
-      index.query({
-        view: 0,
-        words: [word],
-        phrase: word,
-        filters: [],
-        sort: 'relevance',
-        after: '',
-        offset: 0,
-        limit: 5,
-        facets: [],
-        facetLimit: 10,
-      });
+    const asked: IndexQuery = {
+      view: 0,
+      words: [],
+      phrase: '',
+      filters: [],
+      sort: 'relevance',
+      after: '',
+      offset: 0,
+      limit: 5,
+      facets: [],
+      facetLimit: 10,
+    };
+    const ask = (word: string) => index.query({ ...asked, words: [word], phrase: word });
     // A caller sending distinct words that match nothing, as a scanner or a fuzzer would: they all
     // reach no indexed word, and share the one (empty) set.
     for (let i = 0; i < 5_000; i++) expect(ask(`zq${i.toString(36)}xyz`).total).toBe(0);
     expect(index.keptWordSets.sets).toBe(1);
+    // Which set each word reaches is remembered for at most 65 536 words...
+    for (let i = 0; i < 70_000; i++) ask(`zz${i.toString(36)}`);
+    expect(index.keptWordSets.words).toBeLessThanOrEqual(65_536);
+    expect(index.keptWordSets.words).toBeGreaterThan(1_000);
+    expect(index.keptWordSets.sets).toBe(1);
+    // ...and `wordChars` characters of them.
+    const short = new SearchIndex({ keptBytes: budget, wordChars: 5_000 });
+    for (let i = 0; i < 100; i++) {
+      short.query({ ...asked, words: [`${i.toString(36)}${'y'.repeat(200)}`] });
+      expect(short.keptWordSets.wordChars).toBeLessThanOrEqual(5_000);
+    }
+    expect(short.keptWordSets.words).toBeLessThan(26);
+    expect(short.keptWordSets.words).toBeGreaterThan(0);
     // Words typed towards one indexed word reach it alike (a prefix), and its typos alike (one edit):
     // two sets more.
     for (const word of ['clus', 'clust', 'cluste', 'clustr', 'clsuter']) expect(ask(word).total).toBe(300);

@@ -129,12 +129,15 @@ const DELETION_MAX = 32;
  * has not ended after `walk` × (`need` + 16) steps scores the overlap doc by doc.
  * `wordsFirst`: a filtered search whose words match fewer than 1/`wordsFirst` of the docs the
  * shortest filter list holds gathers the words' docs and checks the filters on each.
+ * `wordChars`: the query words whose expansion is remembered (`keyOfWord`) hold at most this many
+ * characters (and at most 65 536 words); past either, the memory starts again empty.
  * `laterNames`: a ranked list is made by merging the docs of names created since the build (sorted
  * by label) into the others (in name order already) while they are at most 1/`laterNames` of the
  * set, and by a radix sort on every name's position past that.
  */
 export interface SearchIndexTuning {
   broad: number;
+  wordChars: number;
   dense: number;
   keptBytes: number;
   overlap: number;
@@ -146,6 +149,8 @@ const DEFAULT_TUNING: SearchIndexTuning = {
   // 1/64 rather than 1/16 (2026-12-01): two typed words of a few thousand docs each were merged doc
   // by doc at about 96 µs a query, and cost 74 µs through their kept aggregates and ranked orders.
   broad: 64,
+  // Long query words a fuzzer sends: at most 4 Mi characters of them (about 8 MiB) are remembered.
+  wordChars: 4 * 1024 * 1024,
   dense: 16,
   keptBytes: 192 * 1024 * 1024,
   overlap: 4,
@@ -376,6 +381,8 @@ export class SearchIndex {
   private wordSetBytes = new WeakMap<WordSet, number>();
   /** Query word → its expansion's key, while the vocabulary has no new word (`addWord` forgets them). */
   private readonly keyOfWord = new Map<string, string>();
+  /** Characters of the query words in `keyOfWord`. */
+  private keyOfWordChars = 0;
   /** Indexed word → the kept sets among whose terms it is (`keptCodes`). */
   private readonly setsOfTerm = new Map<string, Set<WordSet>>();
   private keptBytes = 0;
@@ -387,9 +394,17 @@ export class SearchIndex {
   /** Per view: a bit per doc in it; made on first use after a change. */
   private viewBits: [Uint32Array | null, Uint32Array | null] = [null, null];
 
-  /** The word sets kept for later queries and the bytes they are counted at (`tuning.keptBytes` bounds it). */
-  get keptWordSets(): { sets: number; bytes: number } {
-    return { sets: this.wordSets.size, bytes: this.keptBytes };
+  /**
+   * The word sets kept for later queries and the bytes they are counted at (`tuning.keptBytes` bounds
+   * it), and the query words whose set is remembered (and their characters).
+   */
+  get keptWordSets(): { sets: number; bytes: number; words: number; wordChars: number } {
+    return {
+      sets: this.wordSets.size,
+      bytes: this.keptBytes,
+      words: this.keyOfWord.size,
+      wordChars: this.keyOfWordChars,
+    };
   }
 
   /** Number of names. */
@@ -989,6 +1004,7 @@ export class SearchIndex {
     this.words.splice(lowerBound(this.words, word), 0, word);
     // A query word may expand to the new word: its key is found again when next asked.
     this.keyOfWord.clear();
+    this.keyOfWordChars = 0;
     if (word.length < DELETION_MIN || word.length > DELETION_MAX) return;
     for (const d of deletions(word)) {
       const list = this.deletionsOf.get(d);
@@ -1155,7 +1171,11 @@ export class SearchIndex {
     if (key === undefined) {
       terms = this.expand(word);
       const made = expansionKey(terms);
-      if (this.keyOfWord.size >= KEYS_OF_WORDS) this.keyOfWord.clear();
+      this.keyOfWordChars += word.length;
+      if (this.keyOfWord.size >= KEYS_OF_WORDS || this.keyOfWordChars > this.tuning.wordChars) {
+        this.keyOfWord.clear();
+        this.keyOfWordChars = word.length;
+      }
       this.keyOfWord.set(word, made);
       key = made;
     }
