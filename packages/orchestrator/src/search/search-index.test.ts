@@ -145,6 +145,23 @@ function model(catalog: Map<string, { latest: ComponentDefinition; highest: Comp
   return { page: page.map((s) => [s.def.name, s.def.version, s.score]), more, total: scored.length, facets };
 }
 
+/** An unfiltered relevance query of the first 5, no facets, with `over` in place. */
+function indexQuery(over: Partial<IndexQuery>): IndexQuery {
+  return {
+    view: 0,
+    words: [],
+    phrase: '',
+    filters: [],
+    sort: 'relevance',
+    after: '',
+    offset: 0,
+    limit: 5,
+    facets: [],
+    facetLimit: 10,
+    ...over,
+  };
+}
+
 function shape(r: IndexResult, index: SearchIndex) {
   return {
     page: r.hits.map((h) => [h.name, index.definitionOf(h.doc)?.version, h.score]),
@@ -375,18 +392,7 @@ describe('SearchIndex', () => {
     const a = definition('comp-a', '1.0.0', ['redis', 'cache'], opts);
     const b = definition('comp-b', '1.0.0', ['redis'], opts);
     const rc = definition('comp-a', '2.0.0-rc.1', ['kafka'], { ...opts, updated: 2 });
-    const q: IndexQuery = {
-      view: 1,
-      words: ['redis', 'cache'],
-      phrase: '',
-      filters: [],
-      sort: 'relevance',
-      after: '',
-      offset: 0,
-      limit: 5,
-      facets: ['maturity'],
-      facetLimit: 5,
-    };
+    const q = indexQuery({ view: 1, words: ['redis', 'cache'], facets: ['maturity'], facetLimit: 5 });
     // Every search broad: two words go through the view's bits.
     const index = new SearchIndex({ broad: 1e9 });
     index.upsert(a, a);
@@ -571,18 +577,7 @@ describe('SearchIndex', () => {
       const check = () => {
         for (const words of asked) {
           for (const sort of ['relevance', 'name', 'updated'] as const) {
-            const q: IndexQuery = {
-              view: 0,
-              words,
-              phrase: words.join(' '),
-              filters: [],
-              sort,
-              after: '',
-              offset: 0,
-              limit: 10,
-              facets: ['provider', 'category'],
-              facetLimit: 10,
-            };
+            const q = indexQuery({ words, phrase: words.join(' '), sort, limit: 10, facets: ['provider', 'category'] });
             expect({ words, sort, ...shape(index.query(q), index) }).toEqual({ words, sort, ...model(catalog, q) });
           }
         }
@@ -613,19 +608,7 @@ describe('SearchIndex', () => {
       const def = definition(`redis-${i}`, '1.0.0', ['cluster', token(i)], opts);
       index.upsert(def, def);
     }
-    const asked: IndexQuery = {
-      view: 0,
-      words: [],
-      phrase: '',
-      filters: [],
-      sort: 'relevance',
-      after: '',
-      offset: 0,
-      limit: 5,
-      facets: [],
-      facetLimit: 10,
-    };
-    const ask = (word: string) => index.query({ ...asked, words: [word], phrase: word });
+    const ask = (word: string) => index.query(indexQuery({ words: [word], phrase: word }));
     // A caller sending distinct words that match nothing, as a scanner or a fuzzer would: they all
     // reach no indexed word, and share the one (empty) set.
     for (let i = 0; i < 5_000; i++) expect(ask(`zq${i.toString(36)}xyz`).total).toBe(0);
@@ -638,7 +621,7 @@ describe('SearchIndex', () => {
     // ...and `wordChars` characters of them.
     const short = new SearchIndex({ keptBytes: budget, wordChars: 5_000 });
     for (let i = 0; i < 100; i++) {
-      short.query({ ...asked, words: [`${i.toString(36)}${'y'.repeat(200)}`] });
+      short.query(indexQuery({ words: [`${i.toString(36)}${'y'.repeat(200)}`] }));
       expect(short.keptWordSets.wordChars).toBeLessThanOrEqual(5_000);
     }
     expect(short.keptWordSets.words).toBeLessThan(26);
