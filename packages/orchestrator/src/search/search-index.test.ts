@@ -597,6 +597,22 @@ describe('SearchIndex', () => {
     },
   );
 
+  it('searches the first 16 words of a query, as the parser keeps them', () => {
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+    const index = new SearchIndex();
+    const filler = Array.from({ length: 16 }, (_, i) => `w${String.fromCharCode(97 + i)}zz`);
+    for (const [name, words] of [
+      ['first-one', [filler[0] as string]],
+      ['last-one', ['seventeenth']],
+    ] as const) {
+      const def = definition(name, '1.0.0', [...words], opts);
+      index.upsert(def, def);
+    }
+    const r = index.query(indexQuery({ words: [...filler, 'seventeenth'], limit: 10 }));
+    expect(r.hits.map((h) => h.name)).toEqual(['first-one']);
+    expect(index.query(indexQuery({ words: ['seventeenth'] })).total).toBe(1);
+  });
+
   it('keeps word sets within its memory budget, one set per expansion', () => {
     const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const budget = 64 * 1024;

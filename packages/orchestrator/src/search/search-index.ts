@@ -5,7 +5,7 @@ import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
 import { type Arrival, arraysOf, mergeMoves, placeInPlace, type RankedArrays } from './ranked-moves.js';
-import { deletions, foldText, tokenize, withinOneEdit } from './text.js';
+import { deletions, foldText, MAX_QUERY_WORDS, tokenize, withinOneEdit } from './text.js';
 
 /**
  * The in-memory index behind list and search: one entry per component name holding its two picks
@@ -48,6 +48,16 @@ const weightOf = (group: number, quality: number) => Math.round(group * quality 
 const WEIGHTS = Float64Array.from(
   [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => weightOf(g, q)))].sort((a, b) => a - b),
 );
+/** `WEIGHTS` as integers (each is whole in fifths). */
+const WEIGHT_INTS = Int32Array.from(WEIGHTS);
+/**
+ * A pasted name's walk (`manyWords`) packs a doc's match count above its summed weights: 21 bits
+ * hold the sums of 419 words at the best weight, and the count's 10 bits far more words than a
+ * query holds (`MAX_QUERY_WORDS`).
+ */
+const SUM_BITS = 21;
+const ONE_MATCH = 1 << SUM_BITS;
+const SUM_MASK = ONE_MATCH - 1;
 /** quality → group → code into `WEIGHTS`. */
 const WEIGHT_CODE = new Map<number, Uint8Array>(
   QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(weightOf(g, q)))]),
@@ -257,6 +267,7 @@ export type SortOrder = 'relevance' | 'name' | 'updated';
 
 export interface IndexQuery {
   view: View;
+  /** Searched words (the first `MAX_QUERY_WORDS`). */
   words: readonly string[];
   phrase: string;
   filters: readonly Filter[];
@@ -374,6 +385,10 @@ export class SearchIndex {
   private wordTouched = new Int32Array(0);
   private hitDocs = new Int32Array(0);
   private filtered = new Int32Array(0);
+  /** doc → its match count and summed weights in a pasted name's walk (`manyWords`), packed. */
+  private walkAcc = new Int32Array(0);
+  /** The docs that walk met. */
+  private metDocs = new Int32Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
   /** Expansion key → the docs it matches, least recently used first (`wordSet`). */
@@ -475,7 +490,9 @@ export class SearchIndex {
    * Per-doc work is done on typed arrays and doc ids; objects are made for the page alone, so a
    * word matching most of the catalog (`p`, `aws`) costs passes over its postings, not allocations.
    */
-  query(q: IndexQuery): IndexResult {
+  query(asked: IndexQuery): IndexResult {
+    // The words past `MAX_QUERY_WORDS` are not searched, as `parseSearchText` keeps no more.
+    const q = asked.words.length > MAX_QUERY_WORDS ? { ...asked, words: asked.words.slice(0, MAX_QUERY_WORDS) } : asked;
     const orphaned = q.orphaned === true;
     if (q.words.length === 0) {
       const filtered = this.filter(q.filters, q.view, orphaned);
@@ -614,6 +631,8 @@ export class SearchIndex {
     this.wordTouched = new Int32Array(cap);
     this.hitDocs = new Int32Array(cap);
     this.filtered = new Int32Array(cap);
+    this.walkAcc = new Int32Array(cap);
+    this.metDocs = new Int32Array(cap);
     this.others = new Uint32Array((cap >> 5) + 1);
     this.sortBits = new Uint32Array((cap >> 5) + 1);
   }
@@ -1580,6 +1599,7 @@ export class SearchIndex {
     both: Int32Array | null = null,
   ): number {
     if (sets.length === 2) return this.searchTwo(sets[0] as WordSet, sets[1] as WordSet, phrase, view, check, both);
+    if (sets.length === 1) return this.searchOne(sets[0] as WordSet, phrase, view, check);
     const { matched, score, mark, touched, hitDocs } = this;
     let touchedCount = 0;
     const docCount = 2 * this.slotName.length;
@@ -1613,6 +1633,26 @@ export class SearchIndex {
         score[doc] = 0;
       }
       matched[doc] = 0;
+    }
+    this.unmark(exact);
+    return n;
+  }
+
+  /**
+   * `searchWords` for one word (a qualified search's usual words): its set is in doc order and each
+   * doc's code is at hand, so each doc is checked and scored as it is read, with no counts to gather
+   * and clear.
+   */
+  private searchOne(set: WordSet, phrase: string, view: View, check: FilterCheck | null): number {
+    const { score, mark, hitDocs } = this;
+    const { docs, codes } = set;
+    const exact = this.markExact(phrase);
+    let n = 0;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i] as number;
+      if (!this.inView(doc, view) || (check !== null && !this.passes(doc, check))) continue;
+      score[doc] = scoreFrom(1, WEIGHTS[codes[i] as number] as number, ((mark[doc] as number) & 2) === 2);
+      hitDocs[n++] = doc;
     }
     this.unmark(exact);
     return n;
@@ -1955,9 +1995,9 @@ export class SearchIndex {
    * have matched more words than are left no unmet doc can reach the page: the walk stops, and the
    * docs met are completed by probing the words left, the strongest first, each only while it can
    * still reach the page. A pasted name (most of a query log's long queries) is found from its
-   * rarest words instead of a walk of every doc of `aws`, `eu` and `1`. Met docs join `scored`
-   * (the caller's cleanup); those completed are marked scored (16) and pushed to `top`. Returns the
-   * new length of `scored`.
+   * rarest words instead of a walk of every doc of `aws`, `eu` and `1`. The docs completed join
+   * `scored` (the caller's cleanup), marked scored (16), and are pushed to `top`. Returns the new
+   * length of `scored`.
    */
   private manyWords(
     sets: readonly WordSet[],
@@ -1967,14 +2007,17 @@ export class SearchIndex {
     top: TopDocs,
     nScored: number,
   ): number {
-    const { matched, score, mark, hitDocs: scored } = this;
+    // A met doc's match count and summed weights, packed in one number per doc (`walkAcc`): the walk
+    // meets thousands of docs scattered over the catalog, and one array read and written per doc
+    // costs a cache miss where a count and a sum apart cost two. Only the docs completed get a score.
+    const { walkAcc: acc, metDocs: met, score, mark, hitDocs: scored } = this;
     const n = sets.length;
     const order = sets
       .map((_, w) => w)
       .sort((a, b) => (sets[a] as WordSet).docs.length - (sets[b] as WordSet).docs.length);
     // Docs met by how many of the walked words match them (index 0 unused).
     const byMatches = new Int32Array(n + 1);
-    const start = nScored;
+    let nMet = 0;
     let walked = 0;
     while (walked < n) {
       const { docs, codes } = sets[order[walked] as number] as WordSet;
@@ -1982,12 +2025,12 @@ export class SearchIndex {
       for (let i = 0; i < docs.length; i++) {
         const doc = docs[i] as number;
         if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-        const m = matched[doc] as number;
-        if (m === 0) scored[nScored++] = doc;
+        const a = acc[doc] as number;
+        const m = a >>> SUM_BITS;
+        if (a === 0) met[nMet++] = doc;
         else byMatches[m] = (byMatches[m] as number) - 1;
         byMatches[m + 1] = (byMatches[m + 1] as number) + 1;
-        matched[doc] = m + 1;
-        score[doc] = (score[doc] as number) + (WEIGHTS[codes[i] as number] as number);
+        acc[doc] = a + ONE_MATCH + (WEIGHT_INTS[codes[i] as number] as number);
       }
       let sure = 0;
       for (let m = n; m > n - walked; m--) sure += byMatches[m] as number;
@@ -1996,9 +2039,9 @@ export class SearchIndex {
     const left = order.slice(walked);
     const best = WEIGHTS[WEIGHTS.length - 1] as number;
     /** Completes a met doc unless its reach falls short of the page; true when it joined the page. */
-    const complete = (doc: number): boolean => {
-      let m = matched[doc] as number;
-      let sum = score[doc] as number;
+    const complete = (doc: number, a: number): boolean => {
+      let m = a >>> SUM_BITS;
+      let sum = a & SUM_MASK;
       const exact = ((mark[doc] as number) & 2) === 2;
       if (top.full) {
         const reach = scoreFrom(m + left.length, sum + left.length * best, exact);
@@ -2013,6 +2056,7 @@ export class SearchIndex {
       }
       score[doc] = scoreFrom(m, sum, exact);
       mark[doc] = (mark[doc] as number) | 16;
+      scored[nScored++] = doc;
       top.push(doc);
       return true;
     };
@@ -2030,16 +2074,18 @@ export class SearchIndex {
     // The docs that matched more words than are left first: the page's last is then high, and most
     // of the others are turned away by their reach alone.
     const strong = n - walked;
-    for (let i = start; i < nScored; i++) {
-      const doc = scored[i] as number;
-      if ((matched[doc] as number) > strong) complete(doc);
+    for (let i = 0; i < nMet; i++) {
+      const doc = met[i] as number;
+      const a = acc[doc] as number;
+      if (a >>> SUM_BITS > strong) complete(doc, a);
     }
     raise();
-    for (let i = start; i < nScored; i++) {
-      const doc = scored[i] as number;
-      const m = matched[doc] as number;
-      if (m <= strong && (m >= floor || ((mark[doc] as number) & 2) === 2) && complete(doc)) raise();
-      matched[doc] = 0;
+    for (let i = 0; i < nMet; i++) {
+      const doc = met[i] as number;
+      const a = acc[doc] as number;
+      const m = a >>> SUM_BITS;
+      if (m <= strong && (m >= floor || ((mark[doc] as number) & 2) === 2) && complete(doc, a)) raise();
+      acc[doc] = 0;
     }
     return nScored;
   }
