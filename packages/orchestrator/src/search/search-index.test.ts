@@ -597,6 +597,37 @@ describe('SearchIndex', () => {
     },
   );
 
+  it.each(TUNINGS)(
+    'patches a kept set with a new indexed word its query word reaches as a prefix, rather than making it again (%s)',
+    (_, tuning) => {
+      const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+      const index = new SearchIndex(tuning);
+      const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+      const put = (name: string, words: string[]) => {
+        const def = definition(name, '1.0.0', words, { ...opts, updated: catalog.size + 1 });
+        index.upsert(def, def);
+        catalog.set(name, { latest: def, highest: def });
+      };
+      for (let i = 0; i < 40; i++) put(`svc-${i}`, [i % 2 === 0 ? 'postgres' : 'pubsub', 'queue']);
+      const check = (words: string[]) => {
+        for (const sort of ['relevance', 'name', 'updated'] as const) {
+          const q = indexQuery({ words, phrase: words.join(' '), sort, limit: 10, facets: ['category'] });
+          expect({ words, sort, ...shape(index.query(q), index) }).toEqual({ words, sort, ...model(catalog, q) });
+        }
+      };
+      check(['p']);
+      check(['pu']);
+      const made = index.keptWordSets.sets;
+      // New indexed words under both prefixes, and one `p` reaches exactly.
+      put('svc-new', ['pulsar', 'queue']);
+      put('svc-p', ['p']);
+      check(['p']);
+      check(['pu']);
+      if (tuning.keptBytes === undefined) expect(index.keptWordSets.sets).toBe(made);
+      check(['pul']);
+    },
+  );
+
   it('searches the first 16 words of a query, as the parser keeps them', () => {
     const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
     const index = new SearchIndex();

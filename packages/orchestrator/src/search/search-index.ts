@@ -223,7 +223,13 @@ interface WordSet extends Entries {
   /** Its terms as one string (`expansionKey`). */
   key: string;
   /** Indexed word → quality of its match: a doc is in the set when it holds one of these. */
-  terms: ReadonlyMap<string, number>;
+  terms: Map<string, number>;
+  /**
+   * The query word it was made for: an indexed word added later that this word reaches as a prefix
+   * joins its terms (`addWord`), so a short prefix's set (most of the catalog) is patched rather
+   * than made again.
+   */
+  word: string;
   /** Ascending, in every view. */
   docs: Int32Array;
   /** Code into `WEIGHTS` of each doc's best match, parallel to `docs`. */
@@ -400,6 +406,8 @@ export class SearchIndex {
   private keyOfWordChars = 0;
   /** Indexed word → the kept sets among whose terms it is (`keptCodes`). */
   private readonly setsOfTerm = new Map<string, Set<WordSet>>();
+  /** Query word → the kept set made for it (`WordSet.word`). */
+  private readonly setsByWord = new Map<string, WordSet>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
   /** A bit per doc: the other words' docs of a broad search. */
@@ -1021,7 +1029,9 @@ export class SearchIndex {
 
   private addWord(word: string): void {
     this.words.splice(lowerBound(this.words, word), 0, word);
-    // A query word may expand to the new word: its key is found again when next asked.
+    // A query word may expand to the new word: its key is found again when next asked (and finds
+    // its set where it was made for it and reaches the new word as a prefix).
+    if (this.wordSets.size > 0) this.extendSets(word);
     this.keyOfWord.clear();
     this.keyOfWordChars = 0;
     if (word.length < DELETION_MIN || word.length > DELETION_MAX) return;
@@ -1275,6 +1285,7 @@ export class SearchIndex {
     const set: WordSet = {
       key,
       terms,
+      word,
       docs,
       codes,
       dense: null,
@@ -1300,6 +1311,7 @@ export class SearchIndex {
     const holder = this.wordSets.get(set.key);
     if (holder === undefined) {
       this.wordSets.set(set.key, set);
+      this.setsByWord.set(set.word, set);
       for (const term of set.terms.keys()) {
         const sets = this.setsOfTerm.get(term);
         if (sets) sets.add(set);
@@ -1330,10 +1342,31 @@ export class SearchIndex {
     this.keptBytes -= this.wordSetBytes.get(set) ?? 0;
     this.wordSetBytes.delete(set);
     this.wordSets.delete(set.key);
+    if (this.setsByWord.get(set.word) === set) this.setsByWord.delete(set.word);
     for (const term of set.terms.keys()) {
       const sets = this.setsOfTerm.get(term);
       sets?.delete(set);
       if (sets?.size === 0) this.setsOfTerm.delete(term);
+    }
+  }
+
+  /**
+   * Adds a new indexed word to the terms of the kept sets made for its prefixes (the word itself
+   * included): those query words reach it now, and their sets take in its docs as writes patch
+   * them. A set other query words shared is theirs no more (they find their expansion again).
+   */
+  private extendSets(term: string): void {
+    for (let k = 1; k <= term.length; k++) {
+      const set = this.setsByWord.get(term.slice(0, k));
+      if (set === undefined || this.wordSets.get(set.key) !== set) continue;
+      this.wordSets.delete(set.key);
+      set.terms.set(term, k === term.length ? EXACT : PREFIX);
+      set.key = expansionKey(set.terms);
+      this.wordSets.set(set.key, set);
+      const sets = this.setsOfTerm.get(term);
+      if (sets) sets.add(set);
+      else this.setsOfTerm.set(term, new Set([set]));
+      this.keep(set);
     }
   }
 
@@ -1343,6 +1376,7 @@ export class SearchIndex {
     if (this.wordSets.size === 0) return;
     this.wordSets.clear();
     this.setsOfTerm.clear();
+    this.setsByWord.clear();
     this.wordSetBytes = new WeakMap();
     this.keptBytes = 0;
   }
