@@ -145,6 +145,19 @@ function model(catalog: Map<string, { latest: ComponentDefinition; highest: Comp
   return { page: page.map((s) => [s.def.name, s.def.version, s.score]), more, total: scored.length, facets };
 }
 
+/** An index and the catalog it holds (for `model`), and `put` writing a name's one version to both. */
+function catalogIndex(tuning: Partial<SearchIndexTuning>) {
+  const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+  const index = new SearchIndex(tuning);
+  const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
+  const put = (name: string, words: string[]) => {
+    const def = definition(name, '1.0.0', words, { ...opts, updated: catalog.size + 1 });
+    index.upsert(def, def);
+    catalog.set(name, { latest: def, highest: def });
+  };
+  return { index, catalog, put };
+}
+
 /** An unfiltered relevance query of the first 5, no facets, with `over` in place. */
 function indexQuery(over: Partial<IndexQuery>): IndexQuery {
   return {
@@ -560,14 +573,7 @@ describe('SearchIndex', () => {
   it.each(TUNINGS)(
     'shares one set among query words reaching the same indexed words, through new words and removals (%s)',
     (_, tuning) => {
-      const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
-      const index = new SearchIndex(tuning);
-      const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
-      const put = (name: string, words: string[]) => {
-        const def = definition(name, '1.0.0', words, { ...opts, updated: catalog.size + 1 });
-        index.upsert(def, def);
-        catalog.set(name, { latest: def, highest: def });
-      };
+      const { index, catalog, put } = catalogIndex(tuning);
       put('pg-one', ['postgresql', 'cluster']);
       put('pg-two', ['postgres']);
       put('redis-three', ['cache']);
@@ -600,14 +606,7 @@ describe('SearchIndex', () => {
   it.each(TUNINGS)(
     'patches a kept set with a new indexed word its query word reaches as a prefix, rather than making it again (%s)',
     (_, tuning) => {
-      const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
-      const index = new SearchIndex(tuning);
-      const catalog = new Map<string, { latest: ComponentDefinition; highest: ComponentDefinition }>();
-      const put = (name: string, words: string[]) => {
-        const def = definition(name, '1.0.0', words, { ...opts, updated: catalog.size + 1 });
-        index.upsert(def, def);
-        catalog.set(name, { latest: def, highest: def });
-      };
+      const { index, catalog, put } = catalogIndex(tuning);
       for (let i = 0; i < 40; i++) put(`svc-${i}`, [i % 2 === 0 ? 'postgres' : 'pubsub', 'queue']);
       const check = (words: string[]) => {
         for (const sort of ['relevance', 'name', 'updated'] as const) {
