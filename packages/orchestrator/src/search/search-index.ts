@@ -1312,11 +1312,7 @@ export class SearchIndex {
     if (holder === undefined) {
       this.wordSets.set(set.key, set);
       this.setsByWord.set(set.word, set);
-      for (const term of set.terms.keys()) {
-        const sets = this.setsOfTerm.get(term);
-        if (sets) sets.add(set);
-        else this.setsOfTerm.set(term, new Set([set]));
-      }
+      for (const term of set.terms.keys()) this.holdTerm(term, set);
     } else if (holder !== set) {
       return;
     }
@@ -1363,11 +1359,16 @@ export class SearchIndex {
       set.terms.set(term, k === term.length ? EXACT : PREFIX);
       set.key = expansionKey(set.terms);
       this.wordSets.set(set.key, set);
-      const sets = this.setsOfTerm.get(term);
-      if (sets) sets.add(set);
-      else this.setsOfTerm.set(term, new Set([set]));
+      this.holdTerm(term, set);
       this.keep(set);
     }
+  }
+
+  /** Notes that kept `set` holds `term` among its terms (`setsOfTerm`). */
+  private holdTerm(term: string, set: WordSet): void {
+    const sets = this.setsOfTerm.get(term);
+    if (sets) sets.add(set);
+    else this.setsOfTerm.set(term, new Set([set]));
   }
 
   /** Drops what was derived from the documents: called when the per-doc arrays grow. */
