@@ -97,7 +97,15 @@ async function settled(child, maxMs = 60_000) {
  * here, per counted request (the time from building the request to its answer), for the same
  * reason.
  */
-async function drive({ base, paths, duration, sizes = null, connections = CONNECTIONS, cycle = false }) {
+async function drive({
+  base,
+  paths,
+  duration,
+  sizes = null,
+  headers = null,
+  connections = CONNECTIONS,
+  cycle = false,
+}) {
   let next = 0;
   let done = 0;
   let non2xx = 0;
@@ -136,7 +144,7 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
               }
               return { ...req, path: paths[next++ % paths.length] };
             },
-            onResponse: (status, body, context) => {
+            onResponse: (status, body, context, answered) => {
               if (context.repeat) return;
               done++;
               lastAnswer = performance.now();
@@ -144,7 +152,12 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
               if (status < 200 || status >= 300) {
                 non2xx++;
                 firstError ??= `${status} ${String(body).slice(0, 300)}`;
-              } else if (sizes) sizes.push(Buffer.byteLength(body));
+              } else {
+                if (sizes) sizes.push(Buffer.byteLength(body));
+                if (headers && headers.size === 0) {
+                  for (const [name, value] of Object.entries(answered ?? {})) headers.set(name.toLowerCase(), value);
+                }
+              }
             },
           },
         ],
@@ -175,8 +188,33 @@ async function drive({ base, paths, duration, sizes = null, connections = CONNEC
   };
 }
 
-/** The same number of requests per second of bodies of the sizes the app answered, from bare. */
-async function bareLike(bare, sizes, seconds) {
+/** The bare server's process, by address: told the headers each run's answers carried. */
+const bareChildren = new Map();
+
+/** Headers node:http writes itself, or that describe one answer rather than the route's answers. */
+const OWN_HEADERS = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * The same number of requests per second of bodies of the sizes the app answered, from bare, with
+ * the headers the app's answers carried (the request id a fresh UUID per answer, as the app's): the
+ * load generator parses every header of every answer, and it is what limits bare.
+ */
+async function bareLike(bare, sizes, seconds, headers) {
+  const child = bareChildren.get(bare);
+  if (child) {
+    const carried = {};
+    for (const [name, value] of headers ?? []) if (!OWN_HEADERS.has(name)) carried[name] = value;
+    await new Promise((resolve) => {
+      const on = (msg) => {
+        if (msg?.type === 'headers-set') {
+          child.off('message', on);
+          resolve();
+        }
+      };
+      child.on('message', on);
+      child.send({ type: 'headers', headers: carried });
+    });
+  }
   const paths = (sizes.length > 0 ? sizes : [2]).map((n) => `/${n}`);
   return drive({ base: bare, paths, duration: Math.max(1, Math.round(seconds)), cycle: true });
 }
@@ -220,8 +258,9 @@ function publishing(base, bodies, perSecond) {
 
 async function compare(name, app, bare, paths, duration, target, cycle = false, alongside = null) {
   const sizes = [];
+  const headers = new Map();
   const stopAlongside = alongside?.();
-  const a = await drive({ base: app, paths, duration, sizes, cycle });
+  const a = await drive({ base: app, paths, duration, sizes, headers, cycle });
   if (stopAlongside) a.alongside = await stopAlongside();
   if (a.requests === 0) {
     return {
@@ -231,7 +270,7 @@ async function compare(name, app, bare, paths, duration, target, cycle = false, 
       rows: [{ name: `${name}: no answer within ${Math.round(a.seconds)} s`, rps: 0, ratio: 0, target }],
     };
   }
-  const b = await bareLike(bare, sizes, a.seconds);
+  const b = await bareLike(bare, sizes, a.seconds, headers);
   const mean = sizes.reduce((s, n) => s + n, 0) / Math.max(1, sizes.length);
   return {
     app: a,
@@ -439,7 +478,8 @@ export async function benchCatalogScale({
 } = {}) {
   process.stderr.write(`generating ${components} components and ${queries} queries per log...\n`);
   // Creates over HTTP post components generated after the loaded ones (their dependencies exist).
-  const extraComponents = Math.max(8_000, Math.min(20_000, components / 5));
+  // At least 16 000: a fast machine creates 3 500 a second over HTTP, and the quick run's catalog is small.
+  const extraComponents = Math.max(16_000, Math.min(20_000, components / 5));
   const all = generateCatalog(components + extraComponents, { seed: SEED });
   const { specs, names } = generateCatalog(components, { seed: SEED });
   // Further components as a platform team publishes them: new names whose dependencies are already
@@ -461,6 +501,7 @@ export async function benchCatalogScale({
   };
   const { child: bareChild, info: bareInfo } = await startChild('./servers/sized-bare-server.js');
   serverPids.set(bareInfo.address, bareChild.pid);
+  bareChildren.set(bareInfo.address, bareChild);
   const rows = [];
   const extra = [];
   let pass = true;

@@ -1,21 +1,26 @@
 // Child process for the catalog-scale benchmark: the physical limit for Node when every answer is
 // a different size — a bare node:http server answering `GET /<bytes>` with a JSON body of exactly
-// that many bytes and the headers a catalog read carries, nothing else (no routing, no store).
+// that many bytes and the headers the orchestrator's answers of the run carried, nothing else (no
+// routing, no store). The bench sends those headers before each run (`{ type: 'headers' }`); an
+// `x-request-id` among them is a fresh UUID per answer, as the orchestrator's is.
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 
 const MAX = 8 * 1024 * 1024;
 // `{"items":"xxxx...` : valid JSON prefix of the right length, content irrelevant to the client.
 const filler = Buffer.alloc(MAX, 'x');
 filler.write('{"items":"', 0);
-const headers = (n) => ({
+/** Until the bench says otherwise, the headers a catalog read carries at the least. */
+let carried = {
   'content-type': 'application/json; charset=utf-8',
-  'content-length': n,
   'x-catalog-revision': '100000',
-  'cache-control': 'public, max-age=60',
-});
+};
+let requestId = false;
 const server = createServer((req, res) => {
   const n = Math.min(MAX, Number.parseInt(req.url.slice(1), 10) || 2);
-  res.writeHead(200, headers(n));
+  const headers = { ...carried, 'content-length': n };
+  if (requestId) headers['x-request-id'] = randomUUID();
+  res.writeHead(200, headers);
   res.end(filler.subarray(0, n));
 });
 server.keepAliveTimeout = 60_000;
@@ -24,4 +29,10 @@ server.listen(0, '127.0.0.1', () => {
 });
 process.on('message', (msg) => {
   if (msg === 'stop') server.close(() => process.exit(0));
+  if (msg?.type === 'headers') {
+    const { 'x-request-id': id, ...rest } = msg.headers;
+    carried = rest;
+    requestId = id !== undefined;
+    process.send?.({ type: 'headers-set' });
+  }
 });
