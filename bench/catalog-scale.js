@@ -196,8 +196,8 @@ const OWN_HEADERS = new Set(['content-length', 'date', 'connection', 'keep-alive
 
 /**
  * The same number of requests per second of bodies of the sizes the app answered, from bare, with
- * the headers the app's answers carried (the request id a fresh UUID per answer, as the app's): the
- * load generator parses every header of every answer, and it is what limits bare.
+ * the headers one of the app's answers carried: the load generator parses every header of every
+ * answer, and it is what limits bare.
  */
 async function bareLike(bare, sizes, seconds, headers) {
   const child = bareChildren.get(bare);

@@ -1,9 +1,9 @@
 // Child process for the catalog-scale benchmark: the physical limit for Node when every answer is
 // a different size — a bare node:http server answering `GET /<bytes>` with a JSON body of exactly
 // that many bytes and the headers the orchestrator's answers of the run carried, nothing else (no
-// routing, no store). The bench sends those headers before each run (`{ type: 'headers' }`); an
-// `x-request-id` among them is a fresh UUID per answer, as the orchestrator's is.
-import { randomUUID } from 'node:crypto';
+// routing, no store). The bench sends those headers before each run (`{ type: 'headers' }`), as
+// one answer carried them: the same bytes on the wire (a request id of the same length), none of
+// the work that made them.
 import { createServer } from 'node:http';
 
 const MAX = 8 * 1024 * 1024;
@@ -15,12 +15,9 @@ let carried = {
   'content-type': 'application/json; charset=utf-8',
   'x-catalog-revision': '100000',
 };
-let requestId = false;
 const server = createServer((req, res) => {
   const n = Math.min(MAX, Number.parseInt(req.url.slice(1), 10) || 2);
-  const headers = { ...carried, 'content-length': n };
-  if (requestId) headers['x-request-id'] = randomUUID();
-  res.writeHead(200, headers);
+  res.writeHead(200, { ...carried, 'content-length': n });
   res.end(filler.subarray(0, n));
 });
 server.keepAliveTimeout = 60_000;
@@ -30,9 +27,7 @@ server.listen(0, '127.0.0.1', () => {
 process.on('message', (msg) => {
   if (msg === 'stop') server.close(() => process.exit(0));
   if (msg?.type === 'headers') {
-    const { 'x-request-id': id, ...rest } = msg.headers;
-    carried = rest;
-    requestId = id !== undefined;
+    carried = msg.headers;
     process.send?.({ type: 'headers-set' });
   }
 });
