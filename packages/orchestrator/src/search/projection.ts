@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
 import type { ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
+import { facetsJson } from './facets-json.js';
 import type { Facet, Filter } from './query.js';
 import { type FacetCount, type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
@@ -169,7 +170,7 @@ export class SearchProjection implements LogConsumer {
     const { index } = this;
     const r = this.run(q);
     const { hits } = r;
-    const facets = r.facets ? `,"facets":${JSON.stringify(r.facets)}` : '';
+    const facets = r.facets ? `,"facets":${facetsJson(r.facets)}` : '';
     const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
     // Sized first and written once: one allocation and a copy per item, rather than a buffer per
     // score and a concatenation of the parts.
