@@ -182,6 +182,7 @@ async function drive({
     cpuUs: cpuBefore === null || cpuAfter === null || done === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / done,
     unanswered: result.timeouts + result.errors,
     requests: done,
+    latencies: sorted,
     distinct: Math.min(next, paths.length),
     exhausted,
     seconds,
@@ -216,22 +217,23 @@ async function bareLike(bare, sizes, seconds, headers) {
     });
   }
   const paths = (sizes.length > 0 ? sizes : [2]).map((n) => `/${n}`);
-  return drive({ base: bare, paths, duration: Math.max(1, Math.round(seconds)), cycle: true });
+  return drive({ base: bare, paths, duration: Math.max(1, seconds), cycle: true });
 }
 
 /**
  * Creates components over HTTP at `perSecond` until stopped, as a platform team publishing while
- * others search: each a write the catalog validates, stores and its search index takes in. Resolves
- * `stop()` with how many were created; throws there on any refused create.
+ * others search: each a write the catalog validates, stores and its search index takes in. Takes the
+ * bodies of `queue` from `queue.next` on. Resolves `stop()` with how many were created; throws there
+ * on any refused create.
  */
-function publishing(base, bodies, perSecond) {
-  let next = 0;
+function publishing(base, queue, perSecond) {
+  const { bodies } = queue;
   let created = 0;
   let refused = null;
   const pending = new Set();
   const timer = setInterval(() => {
-    if (next >= bodies.length) return;
-    const body = bodies[next++];
+    if (queue.next >= bodies.length) return;
+    const body = bodies[queue.next++];
     const post = fetch(`${base}/v1/components`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
@@ -256,13 +258,73 @@ function publishing(base, bodies, perSecond) {
   };
 }
 
+/** Rounds of app then bare a comparison alternates: a machine that slows down slows both alike. */
+const ROUNDS = 3;
+
+/** One figure of several rounds of `drive`: their answers over their time, latencies merged. */
+function combined(rounds) {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const sorted = new Float64Array(requests);
+  let at = 0;
+  for (const r of rounds) {
+    sorted.set(r.latencies, at);
+    at += r.latencies.length;
+  }
+  sorted.sort();
+  const percentile = (p) =>
+    sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
+  const measured = rounds.filter((r) => r.cpuUs !== undefined);
+  const answered = measured.reduce((n, r) => n + r.requests, 0);
+  return {
+    rps: seconds > 0 ? requests / seconds : 0,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+    cpuUs: answered === 0 ? undefined : measured.reduce((n, r) => n + r.cpuUs * r.requests, 0) / answered,
+    unanswered: rounds.reduce((n, r) => n + r.unanswered, 0),
+    requests,
+    distinct: rounds.reduce((n, r) => n + r.distinct, 0),
+    exhausted: rounds.some((r) => r.exhausted),
+    seconds,
+  };
+}
+
+/**
+ * The app on `paths` against bare answering the same sizes with the same headers, in `ROUNDS`
+ * alternating rounds of `duration / ROUNDS` seconds each (a distinct log goes on where the last
+ * round stopped, never repeating a query); each ratio is of the rounds' totals. Run as one app run
+ * then one bare run, a ratio read wherever the machine happened to be in each ten seconds (bare's
+ * rate moved by a third between runs minutes apart).
+ */
 async function compare(name, app, bare, paths, duration, target, cycle = false, alongside = null) {
-  const sizes = [];
-  const headers = new Map();
-  const stopAlongside = alongside?.();
-  const a = await drive({ base: app, paths, duration, sizes, headers, cycle });
-  if (stopAlongside) a.alongside = await stopAlongside();
-  if (a.requests === 0) {
+  const appRounds = [];
+  const bareRounds = [];
+  const allSizes = [];
+  let created = 0;
+  let consumed = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const sizes = [];
+    const headers = new Map();
+    const stopAlongside = alongside?.();
+    const a = await drive({
+      base: app,
+      paths: cycle ? paths : paths.slice(consumed),
+      duration: duration / ROUNDS,
+      sizes,
+      headers,
+      cycle,
+    });
+    if (stopAlongside) created += await stopAlongside();
+    consumed += a.distinct;
+    appRounds.push(a);
+    if (a.requests === 0) break;
+    bareRounds.push(await bareLike(bare, sizes, a.seconds, headers));
+    allSizes.push(...sizes);
+    if (a.exhausted) break;
+  }
+  const a = combined(appRounds);
+  if (alongside) a.alongside = created;
+  if (bareRounds.length === 0) {
     return {
       app: a,
       bare: { rps: Number.NaN, p99: Number.NaN },
@@ -270,8 +332,8 @@ async function compare(name, app, bare, paths, duration, target, cycle = false, 
       rows: [{ name: `${name}: no answer within ${Math.round(a.seconds)} s`, rps: 0, ratio: 0, target }],
     };
   }
-  const b = await bareLike(bare, sizes, a.seconds, headers);
-  const mean = sizes.reduce((s, n) => s + n, 0) / Math.max(1, sizes.length);
+  const b = combined(bareRounds);
+  const mean = allSizes.reduce((s, n) => s + n, 0) / Math.max(1, allSizes.length);
   return {
     app: a,
     bare: b,
@@ -364,6 +426,8 @@ async function benchStore(store, { components, duration, bare, names, logs, post
     // Searches while a team publishes 50 components a second: every create is a write the index
     // takes in between searches (queries from the second half of the log, none asked before).
     const publishRate = 50;
+    // One queue of bodies for the comparison's rounds: each round publishes where the last stopped.
+    const publishQueue = { bodies: publishBodies, next: 0 };
     const whilePublishing = await compare(
       `[${store}] search while publishing ${publishRate}/s`,
       app,
@@ -372,7 +436,7 @@ async function benchStore(store, { components, duration, bare, names, logs, post
       duration,
       'reported',
       false,
-      () => publishing(app, publishBodies, publishRate),
+      () => publishing(app, publishQueue, publishRate),
     );
     const loadedMem = await ask(warm.child, 'memory');
     await stopChild(warm.child);
