@@ -33,7 +33,8 @@ async function startServer(mode, opts) {
   return { child, info, ms: performance.now() - started };
 }
 
-function ask(child, type) {
+/** Sends `{ type, ...fields }` to a child; resolves with its first answer of the same type. */
+function ask(child, type, fields = {}) {
   return new Promise((resolve) => {
     const on = (msg) => {
       if (msg?.type === type) {
@@ -42,7 +43,7 @@ function ask(child, type) {
       }
     };
     child.on('message', on);
-    child.send({ type });
+    child.send({ ...fields, type });
   });
 }
 
@@ -84,6 +85,11 @@ async function settled(child, maxMs = 60_000) {
     const waited = performance.now() - started;
     if (used < 50 || waited > maxMs) return waited;
   }
+}
+
+/** The `p` quantile of ascending `sorted` latencies; NaN when there are none. */
+function percentileOf(sorted, p) {
+  return sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
 }
 
 /**
@@ -170,14 +176,12 @@ async function drive({
   const seconds = ((exhausted ? lastAnswer : performance.now()) - started) / 1000;
   if (non2xx > 0) throw new Error(`${base}: ${non2xx} non-2xx answers, first: ${firstError}`);
   const sorted = Float64Array.from(latencies).sort();
-  const percentile = (p) =>
-    sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
   return {
     rps: done / seconds,
     // Requests still unanswered when the run ended (or past autocannon's 10 s timeout) have no
     // latency: with none answered, the percentiles are unknown, not 0.
-    p50: percentile(0.5),
-    p99: percentile(0.99),
+    p50: percentileOf(sorted, 0.5),
+    p99: percentileOf(sorted, 0.99),
     // Includes the few requests autocannon sends after stop (not counted): a slight overstatement.
     cpuUs: cpuBefore === null || cpuAfter === null || done === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / done,
     unanswered: result.timeouts + result.errors,
@@ -205,16 +209,7 @@ async function bareLike(bare, sizes, seconds, headers) {
   if (child) {
     const carried = {};
     for (const [name, value] of headers ?? []) if (!OWN_HEADERS.has(name)) carried[name] = value;
-    await new Promise((resolve) => {
-      const on = (msg) => {
-        if (msg?.type === 'headers-set') {
-          child.off('message', on);
-          resolve();
-        }
-      };
-      child.on('message', on);
-      child.send({ type: 'headers', headers: carried });
-    });
+    await ask(child, 'headers', { headers: carried });
   }
   const paths = (sizes.length > 0 ? sizes : [2]).map((n) => `/${n}`);
   return drive({ base: bare, paths, duration: Math.max(1, seconds), cycle: true });
@@ -272,14 +267,12 @@ function combined(rounds) {
     at += r.latencies.length;
   }
   sorted.sort();
-  const percentile = (p) =>
-    sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
   const measured = rounds.filter((r) => r.cpuUs !== undefined);
   const answered = measured.reduce((n, r) => n + r.requests, 0);
   return {
     rps: seconds > 0 ? requests / seconds : 0,
-    p50: percentile(0.5),
-    p99: percentile(0.99),
+    p50: percentileOf(sorted, 0.5),
+    p99: percentileOf(sorted, 0.99),
     cpuUs: answered === 0 ? undefined : measured.reduce((n, r) => n + r.cpuUs * r.requests, 0) / answered,
     unanswered: rounds.reduce((n, r) => n + r.unanswered, 0),
     requests,

@@ -389,7 +389,8 @@ export async function benchCreates({ duration = 3, writers = 32, postgres = fals
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === '--part') {
+const runDirectly = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+if (runDirectly && process.argv[2] === '--part') {
   // A part run for `inChild`: its result (or its error) goes back over IPC.
   const [, , , part, json] = process.argv;
   try {
@@ -398,7 +399,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.arg
     process.send?.({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
   process.disconnect?.();
-} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+} else if (runDirectly) {
   const args = process.argv.slice(2);
   const arg = (name, fallback) => {
     const i = args.indexOf(`--${name}`);

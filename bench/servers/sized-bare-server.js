@@ -28,6 +28,6 @@ process.on('message', (msg) => {
   if (msg === 'stop') server.close(() => process.exit(0));
   if (msg?.type === 'headers') {
     carried = msg.headers;
-    process.send?.({ type: 'headers-set' });
+    process.send?.({ type: 'headers' });
   }
 });
