@@ -51,7 +51,9 @@ function applyEnv(raw: Record<string, unknown>, env: Record<string, string | und
     if (!section) continue;
     const def = defaults[section];
     if (rest === section) {
-      raw[section] = wrap(key, () => JSON.parse(value));
+      // A setting of its own (`NESTOR_DATA_DIR=/srv/nestor`) is taken as written; a section or a
+      // list as JSON (`NESTOR_SOURCES='[...]'`).
+      raw[section] = typeof def === 'string' ? value : wrap(key, () => JSON.parse(value));
       continue;
     }
     const field = rest.slice(section.length + 1);
