@@ -5,7 +5,8 @@
 //   scale-server.js serve <json options>   the real orchestrator on that catalog, on a free port, as
 //                                           a restarted server would; reports its address and, when
 //                                           asked, its memory; `cache: false` turns the caches off
-// Options: { store: 'sqlite' | 'postgres', dir, url, schema, components, seed, cache }. IPC reports.
+// Options: { store: 'sqlite' | 'postgres', dir, url, schema, components, seed, cache, log }: `log`, a
+// pino level for the server's own lines (default silent), to see what a run makes it do. IPC reports.
 import { join } from 'node:path';
 import { buildApp, defaultConfig } from '../../packages/orchestrator/dist/main.js';
 import { computeDigest, normalizeSpec } from '../../packages/sdk/dist/index.js';
@@ -90,7 +91,7 @@ async function serve() {
     config.store = { ...config.store, type: 'postgres', url: opts.url, schema: opts.schema };
   }
   config.examples.enabled = false;
-  config.log.level = 'silent';
+  config.log.level = opts.log ?? 'silent';
   // One load generator is one caller: the rate limit (600 a minute by default) would refuse nearly all.
   config.limits.rate.max = 0;
   config.cache.enabled = opts.cache !== false;
