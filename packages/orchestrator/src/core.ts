@@ -76,6 +76,8 @@ export interface CatalogCore {
   /** List and search (DESIGN.md 10.1): one projection of the log, whatever the store. */
   search: SearchProjection;
   validator: ComponentValidator;
+  /** Reads ahead what validations need (the normalised-name index), for the server's background work. */
+  warmValidation(): Promise<void>;
   manager: CatalogManager;
   sources: SourceManager;
   metrics: PromMetrics;
@@ -257,6 +259,7 @@ export async function buildCatalogCore(config: Config, overrides: CoreOverrides)
     sources,
     metrics,
     storePending: pendingStore !== null,
+    warmValidation: () => plainValidator.warm(),
     async whenStoreReady() {
       if (!pendingStore) return true;
       const ready = await pendingStore.whenReady();

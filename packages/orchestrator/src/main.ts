@@ -336,6 +336,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       if (started) return;
       started = true;
       const begin = async () => {
+        // The first create after start-up would otherwise build validation's name index itself.
+        void core
+          .warmValidation()
+          .catch((err: unknown) => logger.warn({ err }, 'validation could not read ahead; the first create will'));
         await sources.start();
         compactor.start();
         purger.start();

@@ -24,6 +24,18 @@ describe('CatalogIndex', () => {
     expect(store.listings).toBe(1);
   });
 
+  it('is built by warm before any validation asks, and not listed again', async () => {
+    const store = new CountingStore();
+    await store.createComponent(makeComponent({ name: 'billing-db' }));
+    const index = new CatalogIndex({ source: store });
+    await index.warm();
+    expect(store.listings).toBe(1);
+    await store.createComponent(makeComponent({ name: 'billingdb' }));
+    expect(await index.similarNames('billing-db', await store.headSequence())).toEqual(['billingdb']);
+    await index.warm();
+    expect(store.listings).toBe(1);
+  });
+
   it('rebuilds from the name list when the log was compacted past it', async () => {
     const store = new CountingStore();
     const index = new CatalogIndex({ source: store });

@@ -46,6 +46,10 @@ export class StoreCatalogState implements CatalogState {
     this.revision = opts.revision ?? { settle: () => opts.store.headSequence() };
   }
 
+  warm(): Promise<void> {
+    return this.index.warm();
+  }
+
   async snapshot(): Promise<CatalogSnapshot> {
     const epoch = this.engines.healthEpoch();
     const head = await this.revision.settle();

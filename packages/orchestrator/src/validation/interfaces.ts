@@ -116,6 +116,8 @@ export interface CatalogSnapshot {
 export interface CatalogState {
   /** Reads the current stamp and opens a view for one validation. */
   snapshot(): Promise<CatalogSnapshot>;
+  /** Reads ahead what every validation's view needs, so that the first validation does not wait for it. */
+  warm(): Promise<void>;
 }
 
 /** Identifies a cached verdict: the whole spec and the state it was judged against. */

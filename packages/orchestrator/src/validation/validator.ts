@@ -90,6 +90,11 @@ export class RuleValidator implements ComponentValidator {
     ]);
   }
 
+  /** Reads ahead what validations need (`CatalogState.warm`); the server does so once it is ready. */
+  warm(): Promise<void> {
+    return this.state.warm();
+  }
+
   async validate(spec: ComponentSpec, opts: ValidateOptions = {}): Promise<ValidationResult> {
     const started = performance.now();
     const digest = opts.digest ?? computeDigest(spec);
