@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { generateCatalog, listLog, readLog, searchLog } from './catalog-gen.js';
-import { fmt, loadPosts, startChild, stopChild } from './lib.js';
+import { fmt, loadPosts, percentile, startChild, stopChild } from './lib.js';
 
 const CONNECTIONS = 8;
 const SEED = 42;
@@ -85,11 +85,6 @@ async function settled(child, maxMs = 60_000) {
     const waited = performance.now() - started;
     if (used < 50 || waited > maxMs) return waited;
   }
-}
-
-/** The `p` quantile of ascending `sorted` latencies; NaN when there are none. */
-function percentileOf(sorted, p) {
-  return sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
 }
 
 /**
@@ -180,8 +175,8 @@ async function drive({
     rps: done / seconds,
     // Requests still unanswered when the run ended (or past autocannon's 10 s timeout) have no
     // latency: with none answered, the percentiles are unknown, not 0.
-    p50: percentileOf(sorted, 0.5),
-    p99: percentileOf(sorted, 0.99),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
     // Includes the few requests autocannon sends after stop (not counted): a slight overstatement.
     cpuUs: cpuBefore === null || cpuAfter === null || done === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / done,
     unanswered: result.timeouts + result.errors,
@@ -271,8 +266,8 @@ function combined(rounds) {
   const answered = measured.reduce((n, r) => n + r.requests, 0);
   return {
     rps: seconds > 0 ? requests / seconds : 0,
-    p50: percentileOf(sorted, 0.5),
-    p99: percentileOf(sorted, 0.99),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
     cpuUs: answered === 0 ? undefined : measured.reduce((n, r) => n + r.cpuUs * r.requests, 0) / answered,
     unanswered: rounds.reduce((n, r) => n + r.unanswered, 0),
     requests,

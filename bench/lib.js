@@ -83,6 +83,12 @@ export function printSuite(r) {
   console.log(`  => ${r.pass ? 'meets targets' : 'MISSES a target'}`);
 }
 
+/** The `p`th percentile (0–100) of ascending `sorted` values; NaN when there are none. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
 export function fmt(n, digits = 1) {
   return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
 }

@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { percentile } from './lib.js';
 
 /** DESIGN.md section 9: delivery p99 at most 1.2x the bare broadcaster's in the same run. */
 const TARGET_P99_RATIO = 1.2;
@@ -43,11 +44,6 @@ function child(script) {
         setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
       }),
   };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /**

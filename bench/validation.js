@@ -14,11 +14,8 @@ import { silentLogger } from '../packages/orchestrator/dist/observability/loggin
 import { noopMetrics } from '../packages/orchestrator/dist/observability/metrics/metrics.js';
 import { createValidator } from '../packages/orchestrator/dist/validation/validator.js';
 import { computeDigest } from '../packages/sdk/dist/index.js';
+import { percentile } from './lib.js';
 import { seedSpecs } from './servers/seed.js';
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function time(iterations, fn) {
   const samples = new Array(iterations);
