@@ -129,7 +129,7 @@ describe('SearchProjection built from the store', () => {
     await store.createComponent(makeComponent({ name: 'svc-005', version: '2.0.0-rc.1', description: 'Preview' }));
     await store.createComponent(makeComponent({ name: 'zz-previews', version: '0.1.0-alpha.1' }));
     const read = vi.spyOn(store, 'getLatestComponent');
-    const listed = vi.spyOn(store, 'listComponents');
+    const listed = vi.spyOn(store, 'listComponentsJson');
     const projection = new SearchProjection({ source: store, logger: silentLogger });
     await projection.onReset();
     expect(read.mock.calls.map(([name]) => name).sort()).toEqual(['svc-005', 'zz-previews']);

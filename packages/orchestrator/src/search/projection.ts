@@ -9,14 +9,15 @@ import type { LogConsumer } from '../events/log-follower.js';
 import { extended } from '../objects.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
-import type { ComponentReader } from '../storage/interfaces.js';
+import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import { facetsJson } from './facets-json.js';
 import type { Facet, Filter } from './query.js';
 import { type FacetCount, type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
 /** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
-export type SearchSource = Pick<ComponentReader, 'listComponents' | 'getLatestComponent'>;
+export type SearchSource = Pick<ComponentReader, 'getLatestComponent'> &
+  Pick<ComponentJsonReader, 'listComponentsJson'>;
 
 /** Something the projection waits on to reflect the log up to a revision (its log follower). */
 export interface ProjectionWaiter {
@@ -117,17 +118,17 @@ export class SearchProjection implements LogConsumer {
     // latest, read once the walk is done.
     const ledByPrerelease = new Map<string, ComponentDefinition>();
     let walked = 0;
-    await this.walk(true, (def) => {
+    await this.walk(true, (def, json) => {
       walked++;
       if (isPrerelease(def.version)) ledByPrerelease.set(def.name, def);
-      else index.upsert(def, def);
+      else index.upsert(def, def, json);
     });
     const latest = new Map<string, ComponentDefinition>();
     if (ledByPrerelease.size * PAGE > walked) {
-      await this.walk(false, (def) => {
+      await this.walk(false, (def, json) => {
         // A name the first walk missed (created between the two) is indexed at its release.
         if (ledByPrerelease.has(def.name)) latest.set(def.name, def);
-        else if (!index.has(def.name)) index.upsert(def, def);
+        else if (!index.has(def.name)) index.upsert(def, def, json);
       });
     } else {
       for (const name of ledByPrerelease.keys()) {
@@ -297,12 +298,19 @@ export class SearchProjection implements LogConsumer {
     else this.index.upsert(latest, highest);
   }
 
-  /** Every listed name's pick, page by page, in name order. */
-  private async walk(includePrerelease: boolean, each: (def: ComponentDefinition) => void): Promise<void> {
+  /**
+   * Every listed name's pick, page by page, in name order, with its stored JSON text: the index
+   * keeps that text as the pick's answer bytes, rather than serialising the parsed object again
+   * (a tenth of the build at 100 000 components).
+   */
+  private async walk(
+    includePrerelease: boolean,
+    each: (def: ComponentDefinition, json: string) => void,
+  ): Promise<void> {
     let cursor: string | null = null;
     do {
-      const page = await this.source.listComponents({ limit: PAGE, cursor, includePrerelease });
-      for (const def of page.items) each(def);
+      const page = await this.source.listComponentsJson({ limit: PAGE, cursor, includePrerelease });
+      for (const json of page.items) each(JSON.parse(json) as ComponentDefinition, json);
       cursor = page.nextCursor;
     } while (cursor);
   }

@@ -446,12 +446,15 @@ export class SearchIndex {
     return slot !== undefined && this.present[2 * slot] === 1;
   }
 
-  /** Indexes a name at its picks, replacing what it held. */
-  upsert(latest: ComponentDefinition, highest: ComponentDefinition): void {
+  /**
+   * Indexes a name at its picks, replacing what it held. `latestJson`: the latest's JSON text when
+   * the caller holds it (`JSON.parse` of it is `latest`), kept as its answer bytes as it is.
+   */
+  upsert(latest: ComponentDefinition, highest: ComponentDefinition, latestJson?: string): void {
     const slot = this.slotFor(latest.name);
     const was: SlotPresence = [this.present[2 * slot] === 1, this.present[2 * slot + 1] === 1];
     this.count(slot, -1);
-    const first = this.setDoc(2 * slot, latest);
+    const first = this.setDoc(2 * slot, latest, latestJson);
     const second = this.setDoc(2 * slot + 1, highest.version === latest.version ? undefined : highest);
     this.count(slot, 1);
     if (first !== null || second !== null) this.patchWordSets(slot, was, [first, second]);
@@ -649,10 +652,10 @@ export class SearchIndex {
    * Sets what a doc indexes: what it held and holds, or null when it indexes what it did (its answer
    * bytes may be new).
    */
-  private setDoc(doc: number, def: ComponentDefinition | undefined): DocChange | null {
+  private setDoc(doc: number, def: ComponentDefinition | undefined, json?: string): DocChange | null {
     const old = this.definitionOf(doc);
     if (old === undefined && def === undefined) return null;
-    if (def) this.answers.put(doc, JSON.stringify(def));
+    if (def) this.answers.put(doc, json ?? JSON.stringify(def));
     else this.answers.drop(doc);
     this.present[doc] = def ? 1 : 0;
     // The same version at the same revision, orphaned and updated alike, is indexed alike.

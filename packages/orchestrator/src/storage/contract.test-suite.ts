@@ -326,6 +326,30 @@ export function describeStoreContract(
         // A search's cursor (the projection's) is not a list position.
         await expectCode(store.listComponents({ limit: 2, cursor: searchCursor(1) }), 'invalid_cursor');
       });
+
+      it('gives the same pages as JSON text (listComponentsJson), each what getLatestComponentJson reads', async () => {
+        const base = randomName('json');
+        await createVersions(['1.0.0', '1.1.0', '2.0.0-rc.1'], { name: `${base}-a` });
+        await createVersions(['0.1.0'], { name: `${base}-b`, description: 'Ünïcode — "quoted" \\ text' });
+        await createVersions(['3.0.0'], { name: `${base}-c` });
+        for (const includePrerelease of [false, true]) {
+          let cursor: string | null = null;
+          let jsonCursor: string | null = null;
+          do {
+            const page = await store.listComponents({ limit: 2, cursor, includePrerelease });
+            const text = await store.listComponentsJson({ limit: 2, cursor: jsonCursor, includePrerelease });
+            expect(text.items.map((json) => JSON.parse(json))).toEqual(page.items);
+            expect(text.nextCursor).toBe(page.nextCursor);
+            for (const json of text.items) {
+              const { name } = JSON.parse(json) as { name: string };
+              expect((await store.getLatestComponentJson(name, { includePrerelease }))?.json).toBe(json);
+            }
+            cursor = page.nextCursor;
+            jsonCursor = text.nextCursor;
+          } while (cursor);
+        }
+        await expectCode(store.listComponentsJson({ limit: 2, cursor: 'garbage' }), 'invalid_cursor');
+      });
     });
 
     describe('getDependents', () => {

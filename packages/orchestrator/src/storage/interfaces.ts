@@ -87,6 +87,12 @@ export interface StoredJson {
 export interface ComponentJsonReader {
   getComponentJson(name: string, version: string): Promise<StoredJson | null>;
   getLatestComponentJson(name: string, opts?: { includePrerelease?: boolean }): Promise<StoredJson | null>;
+  /**
+   * `listComponents` as each definition's JSON text (`JSON.parse` of an item is the object
+   * `listComponents` gives), for a reader that wants the text as well as the object: the search
+   * projection's build keeps each as its answer bytes, rather than serialising 100 000 again.
+   */
+  listComponentsJson(query: ListQuery): Promise<Page<string>>;
 }
 
 /** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */

@@ -63,6 +63,10 @@ export class TracingStore implements CatalogStore {
       this.inner.getLatestComponentJson(name, opts),
     );
   }
+  listComponentsJson(query: ListQuery): Promise<Page<string>> {
+    return this.span('listComponentsJson', { 'nestor.limit': query.limit }, () => this.inner.listComponentsJson(query));
+  }
+
   listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return this.span('listComponents', { 'nestor.limit': query.limit }, () => this.inner.listComponents(query));
   }

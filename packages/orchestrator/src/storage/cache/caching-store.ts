@@ -211,6 +211,11 @@ export class CachingStore implements CatalogStore, InvalidatableCache, CatalogRe
     return { items: [...page.items], nextCursor: page.nextCursor };
   }
 
+  /** Not kept: its one reader (the search projection's build) reads each page once. */
+  listComponentsJson(query: ListQuery): Promise<Page<string>> {
+    return this.inner.listComponentsJson(query);
+  }
+
   async getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     const versions = await this.read('versions', versionsKey(name), areVersionsOf(name), () =>
       this.inner.getComponentVersions(name),

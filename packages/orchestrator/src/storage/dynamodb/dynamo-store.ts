@@ -238,10 +238,15 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const page = await this.listComponentsJson(query);
+    return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
+  }
+
+  async listComponentsJson(query: ListQuery): Promise<Page<string>> {
     const after = decodeListCursor(query.cursor);
     return this.guard('ListComponents', async () => {
       const includePre = query.includePrerelease === true;
-      const items: ComponentDefinition[] = [];
+      const items: string[] = [];
       let more = false;
       let last = after === '' ? null : after;
       for (;;) {
@@ -255,19 +260,18 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
         const out = await this.doc.send(new QueryCommand(input));
         const rows = out.Items ?? [];
         for (const row of rows) {
-          last = String(row['GSI1SK'] ?? row['name']);
-          const head = parseHead(row);
-          const pick = includePre ? head.highest : head.latest;
           if (items.length === query.limit) {
             more = true;
             break;
           }
-          items.push(pick);
+          last = String(row['GSI1SK'] ?? row['name']);
+          // As getLatestComponentJson reads a head: text written before lifecycle states is brought
+          // to what reads show.
+          items.push(storedJson(String(row[includePre ? 'highest' : 'latest'])).json);
         }
         if (more || !out.LastEvaluatedKey) break;
       }
-      const lastItem = items[items.length - 1];
-      return { items, nextCursor: more && lastItem ? listCursor(lastItem.name) : null };
+      return { items, nextCursor: more && last !== null ? listCursor(last) : null };
     });
   }
 

@@ -127,6 +127,11 @@ export class MemoryStore implements CatalogStore, CatalogImporter, SchemaMigrati
     return pick ? fromDefinition(pick) : null;
   }
 
+  async listComponentsJson(query: ListQuery): Promise<Page<string>> {
+    const page = await this.listComponents(query);
+    return { items: page.items.map((c) => JSON.stringify(c)), nextCursor: page.nextCursor };
+  }
+
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     const after = decodeListCursor(query.cursor);
     const items: ComponentDefinition[] = [];

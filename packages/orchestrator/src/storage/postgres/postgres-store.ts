@@ -444,17 +444,22 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
     );
   }
 
-  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const page = await this.listComponentsJson(query);
+    return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
+  }
+
+  listComponentsJson(query: ListQuery): Promise<Page<string>> {
     return this.read('ListComponents', async (q) => {
       const after = decodeListCursor(query.cursor);
-      const { rows } = await q.query<{ definition: string }>(
-        `SELECT definition FROM components WHERE ${latestFlag(query)} AND name > $1 ORDER BY name LIMIT $2`,
+      const { rows } = await q.query<{ name: string; definition: string }>(
+        `SELECT name, definition FROM components WHERE ${latestFlag(query)} AND name > $1 ORDER BY name LIMIT $2`,
         [after, query.limit + 1],
       );
       const more = rows.length > query.limit;
-      const items = rows.slice(0, query.limit).map((r) => JSON.parse(r.definition) as ComponentDefinition);
-      const last = items.at(-1);
-      return { items, nextCursor: more && last ? listCursor(last.name) : null };
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { items: page.map((r) => r.definition), nextCursor: more && last ? listCursor(last.name) : null };
     });
   }
 

@@ -210,15 +210,20 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
-  listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+  async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
+    const page = await this.listComponentsJson(query);
+    return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
+  }
+
+  listComponentsJson(query: ListQuery): Promise<Page<string>> {
     return this.guard('ListComponents', () => {
       const after = decodeListCursor(query.cursor);
       const stmt = query.includePrerelease ? this.stmts.listAny : this.stmts.listDefault;
       const rows = stmt.all(after, query.limit + 1) as string[];
       const more = rows.length > query.limit;
-      const items = rows.slice(0, query.limit).map((json) => JSON.parse(json) as ComponentDefinition);
+      const items = rows.slice(0, query.limit);
       const last = items.at(-1);
-      return { items, nextCursor: more && last ? listCursor(last.name) : null };
+      return { items, nextCursor: more && last ? listCursor((JSON.parse(last) as ComponentDefinition).name) : null };
     });
   }
 
