@@ -257,6 +257,8 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['filtered searches always gather the words first', { wordsFirst: 0 }],
   ['filtered searches always walk the filtered docs', { wordsFirst: 1e9 }],
   ['ranked lists always merge the names created since the build', { laterNames: 1 }],
+  ['broad sets ranked as a head of two docs first, walks past it', { broad: 1e9, overlap: 0, rankedHead: 2 }],
+  ['broad sets ranked as a head of one doc, walked to the end', { broad: 1e9, overlap: 0, walk: 1e9, rankedHead: 1 }],
 ];
 
 describe('SearchIndex', () => {
@@ -308,7 +310,7 @@ describe('SearchIndex', () => {
     );
   });
 
-  it.each([...TUNINGS.slice(0, 4), ...TUNINGS.slice(-1)])(
+  it.each([...TUNINGS.slice(0, 4), ...TUNINGS.slice(-3)])(
     'keeps its word sets through writes, answering as an index built afresh from the catalog (%s)',
     (_, tuning) => {
       // Words past DELETION_MAX letters, and query words one inner letter short of a doc's word:
@@ -418,6 +420,33 @@ describe('SearchIndex', () => {
     index.upsert(a, a);
     expect(names()).toEqual(['comp-a', 'comp-b']);
     expect(index.query(q).total).toBe(2);
+  });
+
+  it('makes a ranked head again after a write rather than patching it, so a walk past it skips no doc', () => {
+    const opts = { provider: 'gcp', category: 'database', labels: {}, engines: ['terraform'], updated: 1 };
+    // Ten names holding the word in their name, then ten holding it in their description only,
+    // indexed in name order as a build does: a head of two docs is made for the word's set.
+    const tuning = { broad: 1e9, overlap: 0, rankedHead: 2 };
+    const defs = [
+      ...Array.from({ length: 10 }, (_, i) => definition(`a-pgx-${i}`, '1.0.0', ['other'], opts)),
+      ...Array.from({ length: 10 }, (_, i) => definition(`b-${i}`, '1.0.0', ['pgx'], opts)),
+    ];
+    const index = new SearchIndex(tuning);
+    for (const def of defs) index.upsert(def, def);
+    const q = (limit: number) => indexQuery({ words: ['pgx'], limit });
+    expect(index.query(q(1)).hits.map((h) => h.name)).toEqual(['a-pgx-0']);
+    // A name after every other (slots stay in name order) matching the word at a lower code than the
+    // head's: placed into the head, it would sit before the docs the head does not hold.
+    const late = definition('c-late', '1.0.0', ['pgx'], opts);
+    index.upsert(late, late);
+    const fresh = new SearchIndex(tuning);
+    for (const def of [...defs, late]) fresh.upsert(def, def);
+    expect(shape(index.query(q(12)), index)).toEqual(shape(fresh.query(q(12)), fresh));
+    expect(index.query(q(12)).hits.map((h) => h.name)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `a-pgx-${i}`),
+      'b-0',
+      'b-1',
+    ]);
   });
 
   it('ranks names created after the build by name among the built ones, in kept and in new ranked lists', () => {

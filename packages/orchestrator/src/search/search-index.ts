@@ -144,6 +144,9 @@ const DELETION_MAX = 32;
  * `laterNames`: a ranked list is made by merging the docs of names created since the build (sorted
  * by label) into the others (in name order already) while they are at most 1/`laterNames` of the
  * set, and by a radix sort on every name's position past that.
+ * `rankedHead`: a ranked order of a set holding more than twice this many docs in the view is first
+ * made as its head alone, this many docs, when slots are in name order; a walk past the head makes
+ * the whole.
  */
 export interface SearchIndexTuning {
   broad: number;
@@ -154,6 +157,7 @@ export interface SearchIndexTuning {
   walk: number;
   wordsFirst: number;
   laterNames: number;
+  rankedHead: number;
 }
 const DEFAULT_TUNING: SearchIndexTuning = {
   // 1/64 rather than 1/16 (2026-12-01): two typed words of a few thousand docs each were merged doc
@@ -167,6 +171,10 @@ const DEFAULT_TUNING: SearchIndexTuning = {
   walk: 16,
   wordsFirst: 1,
   laterNames: 4,
+  // The walks down a ranked order stop within a few hundred docs (over the bench's log, at most 577
+  // into sets of up to ~60 000 docs, half of them within 30), and ordering a whole broad set was the
+  // largest part of making one (2026-12-02).
+  rankedHead: 1_024,
 };
 
 /** Profiles' values of some facets, flattened (`SearchIndex.profileValuesOf`). */
@@ -187,6 +195,11 @@ interface FilterCheck {
 
 /** A word set's docs in a view, best match first, then by name, with each one's code. */
 interface Ranked extends Entries {
+  /**
+   * False for the head of the order alone (`tuning.rankedHead` docs): a walk that reaches its end asks for
+   * the whole (`rankedOf(set, view, true)`), whose head is these docs in this order.
+   */
+  complete: boolean;
   /**
    * Moves writes asked for and not made yet, by doc: placed in one merge when a query next reads
    * the list (`rankedOf`), rather than a shift of the list's tail on every write.
@@ -751,8 +764,10 @@ export class SearchIndex {
           if (inAfter) this.addValues(grown, counted, (after[current - a] as DocState).values, 1);
         }
         const ranked = set.ranked[view];
+        // A head alone is made again rather than patched: a doc moving in or out of it could come
+        // from or go to the part it does not hold.
         const placed =
-          ranked !== null &&
+          ranked?.complete === true &&
           this.patchRanked(
             ranked,
             inBefore ? prior : -1,
@@ -1497,15 +1512,19 @@ export class SearchIndex {
    * counting sort by code over the docs in name order (`inNameOrder`): linear in the set, never a
    * walk of the whole catalog.
    */
-  private rankedOf(set: WordSet, view: View): Ranked {
+  private rankedOf(set: WordSet, view: View, whole = false): Ranked {
     const kept = set.ranked[view];
-    if (kept) {
+    if (kept && (kept.complete || !whole)) {
       if (kept.pending === null) return kept;
       if (this.placePending(kept)) {
         this.keep(set);
         return kept;
       }
       set.ranked[view] = null;
+    }
+    if (!whole && this.order.inSlotOrder && set.docs.length > 2 * this.tuning.rankedHead) {
+      const head = this.rankedHead(set, view);
+      if (head) return head;
     }
     const { docs, codes } = set;
     // The set's positions in the view, in the shared scratch (nothing else holds it during a rank).
@@ -1528,6 +1547,7 @@ export class SearchIndex {
     const ranked: Ranked = {
       docs: room.docs.subarray(0, n),
       codes: room.codes.subarray(0, n),
+      complete: true,
       pending: null,
       room,
     };
@@ -1540,6 +1560,64 @@ export class SearchIndex {
       rankedCodes[place] = c;
       byCode[c] = place + 1;
     }
+    set.ranked[view] = ranked;
+    this.keep(set);
+    return ranked;
+  }
+
+  /**
+   * The head of a broad set's ranked order (its first `tuning.rankedHead` docs in the view), made in two
+   * passes that write only the head: docs are in name order when slots are, so the head is every
+   * doc of the best codes, then the first of the next code's in doc order. Null when the view holds
+   * too few of the set's docs for a head to be worth it.
+   */
+  private rankedHead(set: WordSet, view: View): Ranked | null {
+    const { docs, codes } = set;
+    const size = this.tuning.rankedHead;
+    const byCode = new Int32Array(WEIGHTS.length + 1);
+    let n = 0;
+    for (let i = 0; i < docs.length; i++) {
+      if (!this.inView(docs[i] as number, view)) continue;
+      const c = codes[i] as number;
+      byCode[c] = (byCode[c] as number) + 1;
+      n++;
+    }
+    if (n <= 2 * size) return null;
+    // Where each code starts in the head; the last code reached (`cut`) fills what is left of it.
+    let at = 0;
+    let cut = 1;
+    for (let c = WEIGHTS.length - 1; c >= 1; c--) {
+      const count = byCode[c] as number;
+      byCode[c] = at;
+      at += count;
+      if (at >= size) {
+        cut = c;
+        break;
+      }
+    }
+    const room = roomFor(size);
+    const rankedDocs = room.docs;
+    const rankedCodes = room.codes;
+    let placed = 0;
+    for (let i = 0; i < docs.length && placed < size; i++) {
+      const c = codes[i] as number;
+      if (c < cut) continue;
+      const doc = docs[i] as number;
+      if (!this.inView(doc, view)) continue;
+      const place = byCode[c] as number;
+      if (place >= size) continue;
+      rankedDocs[place] = doc;
+      rankedCodes[place] = c;
+      byCode[c] = place + 1;
+      placed++;
+    }
+    const ranked: Ranked = {
+      docs: rankedDocs.subarray(0, size),
+      codes: rankedCodes.subarray(0, size),
+      complete: false,
+      pending: null,
+      room,
+    };
     set.ranked[view] = ranked;
     this.keep(set);
     return ranked;
@@ -1907,7 +1985,7 @@ export class SearchIndex {
             top.push(doc);
           }
         }
-        const ranked = this.rankedOf(largeSet, view);
+        let ranked = this.rankedOf(largeSet, view);
         // The overlap of two words is met by walking both words' ranked docs side by side (a doc
         // neither walk has reached scores at most what both walks' current matches add); more words,
         // or an overlap small enough, are scored doc by doc. Once the overlap is scored (or the other
@@ -1924,15 +2002,22 @@ export class SearchIndex {
         };
         if (alone && sets.length === 2) scoreOverlap();
         const otherWord = 1 - large;
-        const otherRanked = alone ? null : this.rankedOf(sets[otherWord] as WordSet, view);
+        let otherRanked = alone ? null : this.rankedOf(sets[otherWord] as WordSet, view);
         let atOther = 0;
         const budget = this.tuning.walk * (need + 16);
-        for (let i = 0; i < ranked.docs.length; i++) {
+        for (let i = 0; ; i++) {
+          if (i >= ranked.docs.length) {
+            // The head of L's order is walked: on to the whole of it (whose head is the same).
+            if (ranked.complete) break;
+            ranked = this.rankedOf(largeSet, view, true);
+            if (i >= ranked.docs.length) break;
+          }
           const doc = ranked.docs[i] as number;
           const c = ranked.codes[i] as number;
-          const pairing = !alone && otherRanked !== null;
-          const otherAt = pairing ? (otherRanked.docs[atOther] as number) : doc;
-          const otherCode = pairing ? (otherRanked.codes[atOther] as number) : 0;
+          const paired = alone ? null : otherRanked;
+          const pairing = paired !== null;
+          const otherAt = pairing ? (paired.docs[atOther] as number) : doc;
+          const otherCode = pairing ? (paired.codes[atOther] as number) : 0;
           const bound = pairing
             ? scoreFrom(2, (WEIGHTS[c] as number) + (WEIGHTS[otherCode] as number), false)
             : scoreFrom(1, WEIGHTS[c] as number, false);
@@ -1965,6 +2050,9 @@ export class SearchIndex {
             scoreFor(next);
             top.push(next);
           }
+          if (atOther >= otherRanked.docs.length && !otherRanked.complete) {
+            otherRanked = this.rankedOf(sets[otherWord] as WordSet, view, true);
+          }
           if (atOther >= otherRanked.docs.length) {
             alone = true;
           } else if (i >= budget) {
@@ -1975,8 +2063,13 @@ export class SearchIndex {
         }
         if (outsideWalk) {
           const other = 1 - large;
-          const otherRanked = this.rankedOf(sets[other] as WordSet, view);
-          for (let i = 0; i < otherRanked.docs.length; i++) {
+          let otherRanked = this.rankedOf(sets[other] as WordSet, view);
+          for (let i = 0; ; i++) {
+            if (i >= otherRanked.docs.length) {
+              if (otherRanked.complete) break;
+              otherRanked = this.rankedOf(sets[other] as WordSet, view, true);
+              if (i >= otherRanked.docs.length) break;
+            }
             const doc = otherRanked.docs[i] as number;
             const c = otherRanked.codes[i] as number;
             const bound = scoreFrom(1, WEIGHTS[c] as number, false);
