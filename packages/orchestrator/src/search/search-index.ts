@@ -1566,6 +1566,18 @@ export class SearchIndex {
   }
 
   /**
+   * The ranked order of `set` that holds position `i`: `ranked` itself, or the whole order when
+   * `ranked` is its head and a walk has gone past it (the whole begins with the same docs); null when
+   * the order ends before `i`.
+   */
+  private reaching(ranked: Ranked, set: WordSet, view: View, i: number): Ranked | null {
+    if (i < ranked.docs.length) return ranked;
+    if (ranked.complete) return null;
+    const whole = this.rankedOf(set, view, true);
+    return i < whole.docs.length ? whole : null;
+  }
+
+  /**
    * The head of a broad set's ranked order (its first `tuning.rankedHead` docs in the view), made in two
    * passes that write only the head: docs are in name order when slots are, so the head is every
    * doc of the best codes, then the first of the next code's in doc order. Null when the view holds
@@ -2006,12 +2018,9 @@ export class SearchIndex {
         let atOther = 0;
         const budget = this.tuning.walk * (need + 16);
         for (let i = 0; ; i++) {
-          if (i >= ranked.docs.length) {
-            // The head of L's order is walked: on to the whole of it (whose head is the same).
-            if (ranked.complete) break;
-            ranked = this.rankedOf(largeSet, view, true);
-            if (i >= ranked.docs.length) break;
-          }
+          const reached = this.reaching(ranked, largeSet, view, i);
+          if (reached === null) break;
+          ranked = reached;
           const doc = ranked.docs[i] as number;
           const c = ranked.codes[i] as number;
           const paired = alone ? null : otherRanked;
@@ -2050,26 +2059,25 @@ export class SearchIndex {
             scoreFor(next);
             top.push(next);
           }
-          if (atOther >= otherRanked.docs.length && !otherRanked.complete) {
-            otherRanked = this.rankedOf(sets[otherWord] as WordSet, view, true);
-          }
-          if (atOther >= otherRanked.docs.length) {
+          const otherReached = this.reaching(otherRanked, sets[otherWord] as WordSet, view, atOther);
+          if (otherReached === null) {
             alone = true;
-          } else if (i >= budget) {
-            // The overlap holds few docs as good as the page: score it whole, then walk on for L alone.
-            alone = true;
-            scoreOverlap();
+          } else {
+            otherRanked = otherReached;
+            if (i >= budget) {
+              // The overlap holds few docs as good as the page: score it whole, then walk on for L alone.
+              alone = true;
+              scoreOverlap();
+            }
           }
         }
         if (outsideWalk) {
           const other = 1 - large;
           let otherRanked = this.rankedOf(sets[other] as WordSet, view);
           for (let i = 0; ; i++) {
-            if (i >= otherRanked.docs.length) {
-              if (otherRanked.complete) break;
-              otherRanked = this.rankedOf(sets[other] as WordSet, view, true);
-              if (i >= otherRanked.docs.length) break;
-            }
+            const reached = this.reaching(otherRanked, sets[other] as WordSet, view, i);
+            if (reached === null) break;
+            otherRanked = reached;
             const doc = otherRanked.docs[i] as number;
             const c = otherRanked.codes[i] as number;
             const bound = scoreFrom(1, WEIGHTS[c] as number, false);
