@@ -1,5 +1,5 @@
 import type { ComponentDefinition } from '@nestor/sdk';
-import type { StoredJson } from './interfaces.js';
+import type { Page, StoredJson } from './interfaces.js';
 import { withLifecycle } from './records.js';
 
 /**
@@ -17,6 +17,11 @@ export function storedJson(json: string): StoredJson {
     return fromDefinition(withLifecycle(JSON.parse(json) as ComponentDefinition));
   }
   return { json, digest: top.digest, revision: top.revision, deleted: top.deleted };
+}
+
+/** A page of `listComponentsJson` as `listComponents` gives it: each text parsed. */
+export function parsedPage(page: Page<string>): Page<ComponentDefinition> {
+  return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
 }
 
 /** The answer of a definition held as an object (the memory store, rewritten rows). */

@@ -64,7 +64,7 @@ import {
   versionSetChanged,
   versionSetTag,
 } from '../records.js';
-import { storedJson } from '../stored-json.js';
+import { parsedPage, storedJson } from '../stored-json.js';
 import { auditPut, DynamoAudit } from './audit.js';
 import { HeadCache } from './head-cache.js';
 import {
@@ -238,8 +238,7 @@ export class DynamoStore implements CatalogStore, CatalogImporter {
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    const page = await this.listComponentsJson(query);
-    return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
+    return parsedPage(await this.listComponentsJson(query));
   }
 
   async listComponentsJson(query: ListQuery): Promise<Page<string>> {

@@ -61,7 +61,7 @@ import {
   versionSetTag,
   withLifecycle,
 } from '../records.js';
-import { storedJson } from '../stored-json.js';
+import { parsedPage, storedJson } from '../stored-json.js';
 import {
   type DeliveryRow,
   fromDeliveryRow,
@@ -445,8 +445,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
-    const page = await this.listComponentsJson(query);
-    return { items: page.items.map((json) => JSON.parse(json) as ComponentDefinition), nextCursor: page.nextCursor };
+    return parsedPage(await this.listComponentsJson(query));
   }
 
   listComponentsJson(query: ListQuery): Promise<Page<string>> {
