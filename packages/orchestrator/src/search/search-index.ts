@@ -523,7 +523,11 @@ export class SearchIndex {
       if (filtered < 0) return this.finish(q, null, this.size, false);
       return this.finish(q, this.filtered, filtered, false);
     }
-    const sets = q.words.map((word) => this.wordSet(word));
+    // Pushed, not mapped: `map` hands back a packed or a holey array depending on whether the caller
+    // runs optimized, and the search paths' code, optimized for one, left to the interpreter on
+    // every query that brought the other (a wrong-map deopt that keeps the optimized code).
+    const sets: WordSet[] = [];
+    for (const word of q.words) sets.push(this.wordSet(word));
     if (q.filters.length > 0 || orphaned) {
       const check = this.filterCheck(q.filters, orphaned);
       if (check === null) return this.finish(q, this.hitDocs, 0, true);
@@ -2270,15 +2274,26 @@ export class SearchIndex {
     const kept = set.recent[view];
     if (kept && (kept.length >= need || kept.length === this.totalOf(set, view))) return kept;
     const pool = this.wordTouched;
-    let n = 0;
-    for (let i = 0; i < set.docs.length; i++) {
-      const doc = set.docs[i] as number;
-      if (this.inView(doc, view)) pool[n++] = doc;
-    }
+    const n = this.viewDocsInto(set.docs, view, pool);
     const recent = Int32Array.from(topDocs(pool, n, Math.max(need, RECENT_KEPT), this.updated, this.order.labelArray));
     set.recent[view] = recent;
     this.keep(set);
     return recent;
+  }
+
+  /**
+   * The docs of `docs` in the view, into `out`; how many. A loop of its own, called by functions that
+   * run once per new set: V8 (Node 20) compiles such a function from inside its loop (on-stack
+   * replacement) and keeps that code when what follows the loop meets a case it had not seen then,
+   * so every later call left the compiled code there for the interpreter (docs/benchmarks.md).
+   */
+  private viewDocsInto(docs: Int32Array, view: View, out: Int32Array): number {
+    let n = 0;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i] as number;
+      if (this.inView(doc, view)) out[n++] = doc;
+    }
+    return n;
   }
 
   /** A bit per doc of `set`, made on first use. */
@@ -2401,12 +2416,30 @@ export class SearchIndex {
     counts: Int32Array = this.counts,
     view: View | -1 = -1,
   ): void {
-    const { profile, profileCounts, valueFacet } = this;
-    const { ids: valueIds, starts, counts: idCounts } = this.docValues.raw();
     const labels = wanted.filter((f) => !PROFILE_FACETS.has(f));
     const labelMask = labels.reduce((mask, f) => mask | (1 << f), 0);
     const wantedMask = wanted.reduce((mask, f) => mask | (1 << f), 0);
     const byProfile = labels.length < wanted.length;
+    const profiles = this.countDocValues(docs, n, view, byProfile, labelMask, counts);
+    if (byProfile) this.addProfileCounts(wantedMask, profiles, counts);
+  }
+
+  /**
+   * `countValues`' pass over the docs: each met profile's count (listed in `profilesMet`; how many
+   * is returned) and the label values of `labelMask` into `counts`. Apart from what reads the
+   * profiles back, so the code compiled from inside this loop holds nothing it has not run (see
+   * `viewDocsInto`).
+   */
+  private countDocValues(
+    docs: Int32Array,
+    n: number,
+    view: View | -1,
+    byProfile: boolean,
+    labelMask: number,
+    counts: Int32Array,
+  ): number {
+    const { profile, profileCounts, valueFacet } = this;
+    const { ids: valueIds, starts, counts: idCounts } = this.docValues.raw();
     // The profiles met are listed, so only they are read back (a word's docs meet a fraction of the
     // catalog's thousands of profiles).
     const met = this.profilesMet;
@@ -2420,7 +2453,7 @@ export class SearchIndex {
         if (was === 0) met[profiles++] = p;
         profileCounts[p] = was + 1;
       }
-      if (labels.length > 0) {
+      if (labelMask !== 0) {
         const end = (starts[doc] as number) + (idCounts[doc] as number);
         for (let v = starts[doc] as number; v < end; v++) {
           const id = valueIds[v] as number;
@@ -2428,7 +2461,13 @@ export class SearchIndex {
         }
       }
     }
-    if (!byProfile) return;
+    return profiles;
+  }
+
+  /** Adds the values of `mask` of the first `profiles` profiles listed in `profilesMet`, each its count times. */
+  private addProfileCounts(wantedMask: number, profiles: number, counts: Int32Array): void {
+    const { profileCounts } = this;
+    const met = this.profilesMet;
     const { start, values } = this.profileValuesOf(wantedMask);
     for (let i = 0; i < profiles; i++) {
       const p = met[i] as number;
