@@ -427,6 +427,8 @@ export class SearchIndex {
   private others = new Uint32Array(1);
   /** A bit per doc, all zero between uses: a word set's docs put in order. */
   private sortBits = new Uint32Array(1);
+  /** Whether `gatherPostings` met its docs in doc order. */
+  private gatheredAscending = true;
   /** Per view: a bit per doc in it; made on first use after a change. */
   private viewBits: [Uint32Array | null, Uint32Array | null] = [null, null];
 
@@ -1238,72 +1240,14 @@ export class SearchIndex {
       return kept;
     }
     terms ??= this.expand(word);
-    const { wordBest, wordTouched } = this;
-    let count = 0;
-    // Each posting list is in doc order as long as docs were indexed in order; a word with one
-    // expansion then needs no sort.
-    let ascending = true;
-    let last = -1;
-    for (const [term, quality] of terms) {
-      const code = WEIGHT_CODE.get(quality) as Uint8Array;
-      const list = this.postings.get(term) as number[];
-      for (let i = 0; i < list.length; i++) {
-        const entry = list[i] as number;
-        const doc = entry >> 2;
-        const c = code[entry & 3] as number;
-        const best = wordBest[doc] as number;
-        if (best === 0) {
-          wordTouched[count++] = doc;
-          if (doc < last) ascending = false;
-          last = doc;
-        }
-        if (c > best) wordBest[doc] = c;
-      }
-    }
+    // The passes over postings and docs are functions of their own (see `viewDocsInto`): this one
+    // runs once per new word, and code V8 compiled from inside its loops met what followed them
+    // unseen on every later word.
+    const count = this.gatherPostings(terms);
     const room = roomFor(count);
     const docs = room.docs.subarray(0, count);
     const codes = room.codes.subarray(0, count);
-    if (count * 8 > wordBest.length) {
-      // Most of the catalog: a pass over the codes yields the docs in order, cheaper than a sort.
-      let n = 0;
-      for (let doc = 0; n < count; doc++) {
-        const c = wordBest[doc] as number;
-        if (c === 0) continue;
-        docs[n] = doc;
-        codes[n++] = c;
-        wordBest[doc] = 0;
-      }
-    } else {
-      if (ascending) {
-        docs.set(wordTouched.subarray(0, count));
-      } else if (count > 256) {
-        // A bit per doc read back in order: cheaper than a comparison sort past a few hundred docs.
-        const bits = this.sortBits;
-        for (let i = 0; i < count; i++) {
-          const doc = wordTouched[i] as number;
-          bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
-        }
-        let n = 0;
-        for (let w = 0; n < count; w++) {
-          let x = bits[w] as number;
-          if (x === 0) continue;
-          bits[w] = 0;
-          while (x !== 0) {
-            const low = x & -x;
-            x ^= low;
-            docs[n++] = (w << 5) + 31 - Math.clz32(low);
-          }
-        }
-      } else {
-        docs.set(wordTouched.subarray(0, count));
-        docs.sort();
-      }
-      for (let i = 0; i < count; i++) {
-        const doc = docs[i] as number;
-        codes[i] = wordBest[doc] as number;
-        wordBest[doc] = 0;
-      }
-    }
+    this.drainGathered(count, docs, codes);
     const set: WordSet = {
       key,
       terms,
@@ -2279,6 +2223,84 @@ export class SearchIndex {
     set.recent[view] = recent;
     this.keep(set);
     return recent;
+  }
+
+  /**
+   * Each doc of `terms`' postings with the best code it has among them, into `wordBest` (listed in
+   * `wordTouched`); how many docs. `gatheredAscending`: whether they were met in doc order.
+   */
+  private gatherPostings(terms: Map<string, number>): number {
+    const { wordBest, wordTouched } = this;
+    let count = 0;
+    // Each posting list is in doc order as long as docs were indexed in order; a word with one
+    // expansion then needs no sort.
+    let ascending = true;
+    let last = -1;
+    for (const [term, quality] of terms) {
+      const code = WEIGHT_CODE.get(quality) as Uint8Array;
+      const list = this.postings.get(term) as number[];
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i] as number;
+        const doc = entry >> 2;
+        const c = code[entry & 3] as number;
+        const best = wordBest[doc] as number;
+        if (best === 0) {
+          wordTouched[count++] = doc;
+          if (doc < last) ascending = false;
+          last = doc;
+        }
+        if (c > best) wordBest[doc] = c;
+      }
+    }
+    this.gatheredAscending = ascending;
+    return count;
+  }
+
+  /** The `count` docs `gatherPostings` left in `wordBest`, in doc order with their codes, into `docs` and `codes`; clears `wordBest`. */
+  private drainGathered(count: number, docs: Int32Array, codes: Uint8Array): void {
+    const { wordBest, wordTouched } = this;
+    const ascending = this.gatheredAscending;
+    if (count * 8 > wordBest.length) {
+      // Most of the catalog: a pass over the codes yields the docs in order, cheaper than a sort.
+      let n = 0;
+      for (let doc = 0; n < count; doc++) {
+        const c = wordBest[doc] as number;
+        if (c === 0) continue;
+        docs[n] = doc;
+        codes[n++] = c;
+        wordBest[doc] = 0;
+      }
+    } else {
+      if (ascending) {
+        docs.set(wordTouched.subarray(0, count));
+      } else if (count > 256) {
+        // A bit per doc read back in order: cheaper than a comparison sort past a few hundred docs.
+        const bits = this.sortBits;
+        for (let i = 0; i < count; i++) {
+          const doc = wordTouched[i] as number;
+          bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
+        }
+        let n = 0;
+        for (let w = 0; n < count; w++) {
+          let x = bits[w] as number;
+          if (x === 0) continue;
+          bits[w] = 0;
+          while (x !== 0) {
+            const low = x & -x;
+            x ^= low;
+            docs[n++] = (w << 5) + 31 - Math.clz32(low);
+          }
+        }
+      } else {
+        docs.set(wordTouched.subarray(0, count));
+        docs.sort();
+      }
+      for (let i = 0; i < count; i++) {
+        const doc = docs[i] as number;
+        codes[i] = wordBest[doc] as number;
+        wordBest[doc] = 0;
+      }
+    }
   }
 
   /**
