@@ -525,11 +525,7 @@ export class SearchIndex {
       if (filtered < 0) return this.finish(q, null, this.size, false);
       return this.finish(q, this.filtered, filtered, false);
     }
-    // Pushed, not mapped: `map` hands back a packed or a holey array depending on whether the caller
-    // runs optimized, and the search paths' code, optimized for one, left to the interpreter on
-    // every query that brought the other (a wrong-map deopt that keeps the optimized code).
-    const sets: WordSet[] = [];
-    for (const word of q.words) sets.push(this.wordSet(word));
+    const sets = packedMap(q.words, (word) => this.wordSet(word));
     if (q.filters.length > 0 || orphaned) {
       const check = this.filterCheck(q.filters, orphaned);
       if (check === null) return this.finish(q, this.hitDocs, 0, true);
@@ -1807,7 +1803,7 @@ export class SearchIndex {
     const single = sets.length === 1;
     const lBits = single && q.sort !== 'name' ? null : this.bitsOf(largeSet);
     const viewBits = single ? null : this.viewBitsOf(view);
-    const probes = sets.map((set) => this.probeOf(set));
+    const probes = packedMap(sets, (set) => this.probeOf(set));
     const { score, mark, touched: outsideDocs, hitDocs: scored } = this;
     // The other words' docs, a bit per doc: a lone other word's own kept bits when it has them,
     // ORed into the shared `others` otherwise.
@@ -1897,7 +1893,7 @@ export class SearchIndex {
           // less the overlap's.
           facets = this.twoWordFacets(q, sets, this.filtered, overlapDocs());
         } else {
-          const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+          const wanted = facetIndexes(q.facets);
           const ofLarge = this.facetCountsOf(largeSet, view, wanted);
           const { counts } = this;
           this.countValues(wanted, outsideDocs, outside);
@@ -2107,18 +2103,8 @@ export class SearchIndex {
     let nMet = 0;
     let walked = 0;
     while (walked < n) {
-      const { docs, codes } = sets[order[walked] as number] as WordSet;
+      nMet = this.walkWord(sets[order[walked] as number] as WordSet, viewBits, byMatches, nMet);
       walked++;
-      for (let i = 0; i < docs.length; i++) {
-        const doc = docs[i] as number;
-        if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-        const a = acc[doc] as number;
-        const m = a >>> SUM_BITS;
-        if (a === 0) met[nMet++] = doc;
-        else byMatches[m] = (byMatches[m] as number) - 1;
-        byMatches[m + 1] = (byMatches[m + 1] as number) + 1;
-        acc[doc] = a + ONE_MATCH + (WEIGHT_INTS[codes[i] as number] as number);
-      }
       let sure = 0;
       for (let m = n; m > n - walked; m--) sure += byMatches[m] as number;
       if (sure >= need) break;
@@ -2177,6 +2163,29 @@ export class SearchIndex {
     return nScored;
   }
 
+  /**
+   * `manyWords`' walk of one word's docs in the view: each doc's match count and weights added in
+   * `walkAcc`, a doc met first listed in `metDocs`, `byMatches` kept; the new count of docs met. A
+   * function of its own (see `packedMap`): code V8 compiled from inside this loop, within
+   * `manyWords`, met the completion after the walk unseen and left it to the interpreter.
+   */
+  private walkWord(set: WordSet, viewBits: Uint32Array, byMatches: Int32Array, metBefore: number): number {
+    const { walkAcc: acc, metDocs: met } = this;
+    const { docs, codes } = set;
+    let nMet = metBefore;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i] as number;
+      if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
+      const a = acc[doc] as number;
+      const m = a >>> SUM_BITS;
+      if (a === 0) met[nMet++] = doc;
+      else byMatches[m] = (byMatches[m] as number) - 1;
+      byMatches[m + 1] = (byMatches[m + 1] as number) + 1;
+      acc[doc] = a + ONE_MATCH + (WEIGHT_INTS[codes[i] as number] as number);
+    }
+    return nMet;
+  }
+
   /** Zeroes the shared `counts` of the wanted facets' values after a count over them was read. */
   private clearCounts(wanted: readonly number[]): void {
     const { counts } = this;
@@ -2185,7 +2194,7 @@ export class SearchIndex {
 
   /** Facets of two words' union: each word's kept counts less those of the `n` docs of `both` they share. */
   private twoWordFacets(q: IndexQuery, sets: readonly WordSet[], both: Int32Array, n: number) {
-    const wanted = q.facets.map((f) => FACET_INDEX.get(f) as number);
+    const wanted = facetIndexes(q.facets);
     const [a, b] = sets.map((set) => this.facetCountsOf(set, q.view, wanted)) as [Int32Array, Int32Array];
     const { counts } = this;
     this.countValues(wanted, both, n);
@@ -2406,7 +2415,7 @@ export class SearchIndex {
    * over every value of every hit.
    */
   private countFacets(docs: Int32Array, n: number, view: View, facets: readonly Facet[], limit: number) {
-    const wanted = facets.map((f) => FACET_INDEX.get(f) as number);
+    const wanted = facetIndexes(facets);
     const { counts } = this;
     if (3 * n <= 2 * this.size) {
       this.countValues(wanted, docs, n);
@@ -2528,12 +2537,7 @@ export class SearchIndex {
 
   private viewFacets(view: View, facets: readonly Facet[], limit: number) {
     const counts = this.viewCount[view];
-    return this.facetLists(
-      facets.map((f) => FACET_INDEX.get(f) as number),
-      (id) => counts[id] as number,
-      facets,
-      limit,
-    );
+    return this.facetLists(facetIndexes(facets), (id) => counts[id] as number, facets, limit);
   }
 
   /** Each wanted facet's values with a count above zero, most frequent first, at most `limit`. */
@@ -2780,6 +2784,23 @@ class TopDocs {
 }
 
 /**
+ * `items.map(f)` as an array V8 always holds packed: `map` gives a holey one where its caller runs
+ * optimized and a packed one where it does not, and code optimized for one kind of array passed to
+ * another function leaves that code for the interpreter when the other comes (Node 20 keeps the code
+ * and does so again on the next such call).
+ */
+function packedMap<T, U>(items: readonly T[], f: (item: T) => U): U[] {
+  const out: U[] = [];
+  for (let i = 0; i < items.length; i++) out.push(f(items[i] as T));
+  return out;
+}
+
+/** The facets' indexes in `FACETS`, for the per-facet arrays. */
+function facetIndexes(facets: readonly Facet[]): number[] {
+  return packedMap(facets, (f) => FACET_INDEX.get(f) as number);
+}
+
+/**
  * The first `k` of the first `n` docs of `docs`: highest `key` first (none: name order alone),
  * ties by name label. A bounded heap of doc ids: most docs are turned away by comparing their key
  * with the heap's last one.
@@ -2791,6 +2812,16 @@ function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | nul
     for (let i = 0; i < n; i++) top.push(docs[i] as number);
     return top.sorted();
   }
+  pushKeyed(top, docs, n, key);
+  return top.sorted();
+}
+
+/**
+ * `topDocs`' pass over keyed docs, a function of its own so the code V8 compiles from inside the
+ * loop holds nothing after it (see `packedMap`: Node 20 kept such code and left it for the
+ * interpreter at `sorted()` on each later call).
+ */
+function pushKeyed(top: TopDocs, docs: Int32Array, n: number, key: Float64Array): void {
   // Once k docs are held, a doc keyed below the last of them cannot enter: turned away here, without
   // a call (most docs of a large result are). The bar only rises.
   let bar = Number.NEGATIVE_INFINITY;
@@ -2800,7 +2831,6 @@ function topDocs(docs: Int32Array, n: number, k: number, key: Float64Array | nul
     top.push(doc);
     if (top.full) bar = key[top.worst] as number;
   }
-  return top.sorted();
 }
 
 /** `items` ordered by their `keys` (each below `bound`), stable: least significant byte first. */
