@@ -1531,13 +1531,7 @@ export class SearchIndex {
     const { docs, codes } = set;
     const size = this.tuning.rankedHead;
     const byCode = new Int32Array(WEIGHTS.length + 1);
-    let n = 0;
-    for (let i = 0; i < docs.length; i++) {
-      if (!this.inView(docs[i] as number, view)) continue;
-      const c = codes[i] as number;
-      byCode[c] = (byCode[c] as number) + 1;
-      n++;
-    }
+    const n = this.countCodes(docs, codes, view, byCode);
     if (n <= 2 * size) return null;
     // Where each code starts in the head; the last code reached (`cut`) fills what is left of it.
     let at = 0;
@@ -2310,6 +2304,18 @@ export class SearchIndex {
         wordBest[doc] = 0;
       }
     }
+  }
+
+  /** How many of `docs` are in the view, and of those how many have each code (into `byCode`). A loop apart (see `viewDocsInto`). */
+  private countCodes(docs: Int32Array, codes: Uint8Array, view: View, byCode: Int32Array): number {
+    let n = 0;
+    for (let i = 0; i < docs.length; i++) {
+      if (!this.inView(docs[i] as number, view)) continue;
+      const c = codes[i] as number;
+      byCode[c] = (byCode[c] as number) + 1;
+      n++;
+    }
+    return n;
   }
 
   /**
