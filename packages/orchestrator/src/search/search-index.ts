@@ -1349,8 +1349,7 @@ export class SearchIndex {
     if (set.dense) return set.dense;
     // Sized to the capacity, as the other per-doc arrays: a new name within it is patched in (and
     // probed as any other doc), and growing past it drops every kept set.
-    const dense = new Uint8Array(this.present.length);
-    for (let i = 0; i < set.docs.length; i++) dense[set.docs[i] as number] = set.codes[i] as number;
+    const dense = denseCodes(set.docs, set.codes, this.present.length);
     set.dense = dense;
     this.keep(set);
     return dense;
@@ -2336,12 +2335,7 @@ export class SearchIndex {
   /** A bit per doc of `set`, made on first use. */
   private bitsOf(set: WordSet): Uint32Array {
     if (set.bits) return set.bits;
-    const bits = new Uint32Array(this.others.length);
-    const { docs } = set;
-    for (let i = 0; i < docs.length; i++) {
-      const doc = docs[i] as number;
-      bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
-    }
+    const bits = docBits(set.docs, this.others.length);
     set.bits = bits;
     this.keep(set);
     return bits;
@@ -2799,6 +2793,23 @@ function packedMap<T, U>(items: readonly T[], f: (item: T) => U): U[] {
   const out: U[] = [];
   for (let i = 0; i < items.length; i++) out.push(f(items[i] as T));
   return out;
+}
+
+/** Each doc's code, by doc (0: not among `docs`), in an array of `size`. A loop apart (see `packedMap`). */
+function denseCodes(docs: Int32Array, codes: Uint8Array, size: number): Uint8Array {
+  const dense = new Uint8Array(size);
+  for (let i = 0; i < docs.length; i++) dense[docs[i] as number] = codes[i] as number;
+  return dense;
+}
+
+/** A bit per doc of `docs`, in `words` 32-bit words. A loop apart (see `packedMap`). */
+function docBits(docs: Int32Array, words: number): Uint32Array {
+  const bits = new Uint32Array(words);
+  for (let i = 0; i < docs.length; i++) {
+    const doc = docs[i] as number;
+    bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
+  }
+  return bits;
 }
 
 /** The facets' indexes in `FACETS`, for the per-facet arrays. */
