@@ -48,16 +48,6 @@ const weightOf = (group: number, quality: number) => Math.round(group * quality 
 const WEIGHTS = Float64Array.from(
   [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => weightOf(g, q)))].sort((a, b) => a - b),
 );
-/** `WEIGHTS` as integers (each is whole in fifths). */
-const WEIGHT_INTS = Int32Array.from(WEIGHTS);
-/**
- * A pasted name's walk (`manyWords`) packs a doc's match count above its summed weights: 21 bits
- * hold the sums of 419 words at the best weight, and the count's 10 bits far more words than a
- * query holds (`MAX_QUERY_WORDS`).
- */
-const SUM_BITS = 21;
-const ONE_MATCH = 1 << SUM_BITS;
-const SUM_MASK = ONE_MATCH - 1;
 /** quality → group → code into `WEIGHTS`. */
 const WEIGHT_CODE = new Map<number, Uint8Array>(
   QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(weightOf(g, q)))]),
@@ -404,10 +394,8 @@ export class SearchIndex {
   private wordTouched = new Int32Array(0);
   private hitDocs = new Int32Array(0);
   private filtered = new Int32Array(0);
-  /** doc → its match count and summed weights in a pasted name's walk (`manyWords`), packed. */
-  private walkAcc = new Int32Array(0);
-  /** The docs that walk met. */
-  private metDocs = new Int32Array(0);
+  /** A broad search's lone other word's code of each overlap doc in `filtered`, when its walk gathered them. */
+  private filteredCodes = new Uint8Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
   /** Expansion key → the docs it matches, least recently used first (`wordSet`). */
@@ -657,8 +645,7 @@ export class SearchIndex {
     this.wordTouched = new Int32Array(cap);
     this.hitDocs = new Int32Array(cap);
     this.filtered = new Int32Array(cap);
-    this.walkAcc = new Int32Array(cap);
-    this.metDocs = new Int32Array(cap);
+    this.filteredCodes = new Uint8Array(cap);
     this.others = new Uint32Array((cap >> 5) + 1);
     this.sortBits = new Uint32Array((cap >> 5) + 1);
   }
@@ -1806,19 +1793,14 @@ export class SearchIndex {
       others = this.bitsOf(lone);
     } else {
       others.fill(0);
-      sets.forEach((set, w) => {
-        if (w === large) return;
-        if (set.bits !== null || this.isLarge(set)) {
-          const bits = this.bitsOf(set);
-          for (let i = 0; i < bits.length; i++) others[i] = (others[i] as number) | (bits[i] as number);
-        } else {
-          const { docs } = set;
-          for (let i = 0; i < docs.length; i++) {
-            const doc = docs[i] as number;
-            others[doc >> 5] = (others[doc >> 5] as number) | (1 << (doc & 31));
-          }
-        }
-      });
+      // Three words or more are walked by their bits (`manyWords`): each set's are made here.
+      const allBits = sets.length > 2;
+      for (let w = 0; w < sets.length; w++) {
+        if (w === large) continue;
+        const set = sets[w] as WordSet;
+        if (allBits || set.bits !== null || this.isLarge(set)) orBits(others, this.bitsOf(set));
+        else orDocs(others, set.docs);
+      }
     }
     // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
     // in doc order, as a pass over the bits would yield them) rather than every word of the bits read;
@@ -1827,13 +1809,15 @@ export class SearchIndex {
     let outside = 0;
     let overlap = 0;
     if (walkLone && lBits !== null && viewBits !== null) {
-      const { docs } = lone;
-      const overlapping = this.filtered;
+      const { docs, codes } = lone;
+      const { filtered: overlapping, filteredCodes: overlapCodes } = this;
       for (let i = 0; i < docs.length; i++) {
         const doc = docs[i] as number;
         if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-        if ((((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1) overlapping[overlap++] = doc;
-        else outsideDocs[outside++] = doc;
+        if ((((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1) {
+          overlapCodes[overlap] = codes[i] as number;
+          overlapping[overlap++] = doc;
+        } else outsideDocs[outside++] = doc;
       }
     }
     for (let i = 0; !walkLone && lBits !== null && viewBits !== null && i < others.length; i++) {
@@ -1913,7 +1897,7 @@ export class SearchIndex {
       } else {
         const top = new TopDocs(need, score, label);
         let outsideWalk = false;
-        if (sets.length > 2) nScored = this.manyWords(sets, probes, viewBits as Uint32Array, need, top, nScored);
+        if (sets.length > 2) nScored = this.manyWords(sets, probes, viewBits as Uint32Array, top, nScored);
         else if (sets.length === 1 || outside <= this.tuning.overlap * (need + 16)) {
           for (let i = 0; i < outside; i++) {
             const doc = outsideDocs[i] as number;
@@ -1942,11 +1926,16 @@ export class SearchIndex {
         let alone = sets.length > 2 || overlap <= this.tuning.overlap * (need + 16);
         const scoreOverlap = () => {
           const n = overlapDocs();
-          for (let i = 0; i < n; i++) {
-            const doc = this.filtered[i] as number;
-            if (((mark[doc] as number) & 16) !== 0) continue;
-            scoreFor(doc);
-            top.push(doc);
+          // Gathered by the lone word's walk, each overlap doc comes with that word's code: only L's
+          // is probed (a lookup: L is the large word), not the lone word's (a search of its docs).
+          if (walkLone) nScored = this.scoreBoth(n, probes[large] as Probe, top, nScored);
+          else {
+            for (let i = 0; i < n; i++) {
+              const doc = this.filtered[i] as number;
+              if (((mark[doc] as number) & 16) !== 0) continue;
+              scoreFor(doc);
+              top.push(doc);
+            }
           }
         };
         if (alone && sets.length === 2) scoreOverlap();
@@ -2065,118 +2054,101 @@ export class SearchIndex {
   }
 
   /**
-   * The page candidates of three or more words (MaxScore): the words are walked fewest docs first,
-   * counting each doc's matches and summing its weights. A doc none of the walked words holds matches
-   * at most the words left, and every word matched outranks any sum of weights, so once `need` docs
-   * have matched more words than are left no unmet doc can reach the page: the walk stops, and the
-   * docs met are completed by probing the words left, the strongest first, each only while it can
-   * still reach the page. A pasted name (most of a query log's long queries) is found from its
-   * rarest words instead of a walk of every doc of `aws`, `eu` and `1`. The docs completed join
-   * `scored` (the caller's cleanup), marked scored (16), and are pushed to `top`. Returns the new
-   * length of `scored`.
+   * The first `n` docs of `filtered`, each in both of two words (`filteredCodes` holding the other
+   * word's code), not yet scored: scored, marked (16), listed in `scored` and pushed to `top`.
+   * Returns the new length of `scored`.
+   */
+  private scoreBoth(n: number, probeLarge: Probe, top: TopDocs, nScored: number): number {
+    const { filtered, filteredCodes, score, mark, hitDocs: scored } = this;
+    let count = nScored;
+    for (let i = 0; i < n; i++) {
+      const doc = filtered[i] as number;
+      const m = mark[doc] as number;
+      if ((m & 16) !== 0) continue;
+      const sum = (WEIGHTS[probeLarge(doc)] as number) + (WEIGHTS[filteredCodes[i] as number] as number);
+      score[doc] = scoreFrom(2, sum, (m & 2) === 2);
+      mark[doc] = m | 16;
+      scored[count++] = doc;
+      top.push(doc);
+    }
+    return count;
+  }
+
+  /**
+   * The page candidates of three or more words: the words are walked fewest docs first, each doc met
+   * for the first time scored whole — its match count from every word's bits, its weights probed only
+   * when that count can still reach the page. A doc in none of the `j` words walked matches at most
+   * the `n - j` left, and every word matched outranks any sum of weights, so once the page's last
+   * outranks that bound no unmet doc can reach it and the walk stops: a pasted name, whose rarest
+   * word's docs include the few that match every word, is answered from that word's docs alone
+   * rather than from a walk of every doc of `aws`, `eu` and `1`. The docs scored join `scored` (the
+   * caller's cleanup), marked scored (16), and are pushed to `top`. Returns the new length of `scored`.
    */
   private manyWords(
     sets: readonly WordSet[],
     probes: readonly Probe[],
     viewBits: Uint32Array,
-    need: number,
     top: TopDocs,
     nScored: number,
   ): number {
-    // A met doc's match count and summed weights, packed in one number per doc (`walkAcc`): the walk
-    // meets thousands of docs scattered over the catalog, and one array read and written per doc
-    // costs a cache miss where a count and a sum apart cost two. Only the docs completed get a score.
-    const { walkAcc: acc, metDocs: met, score, mark, hitDocs: scored } = this;
     const n = sets.length;
     const order = sets
       .map((_, w) => w)
       .sort((a, b) => (sets[a] as WordSet).docs.length - (sets[b] as WordSet).docs.length);
-    // Docs met by how many of the walked words match them (index 0 unused).
-    const byMatches = new Int32Array(n + 1);
-    let nMet = 0;
-    let walked = 0;
-    while (walked < n) {
-      nMet = this.walkWord(sets[order[walked] as number] as WordSet, viewBits, byMatches, nMet);
-      walked++;
-      let sure = 0;
-      for (let m = n; m > n - walked; m--) sure += byMatches[m] as number;
-      if (sure >= need) break;
-    }
-    const left = order.slice(walked);
+    // In walk order: each word's bits and probe.
+    const bits = packedMap(order, (w) => this.bitsOf(sets[w] as WordSet));
+    const walkProbes = packedMap(order, (w) => probes[w] as Probe);
     const best = WEIGHTS[WEIGHTS.length - 1] as number;
-    /** Completes a met doc unless its reach falls short of the page; true when it joined the page. */
-    const complete = (doc: number, a: number): boolean => {
-      let m = a >>> SUM_BITS;
-      let sum = a & SUM_MASK;
-      const exact = ((mark[doc] as number) & 2) === 2;
-      if (top.full) {
-        const reach = scoreFrom(m + left.length, sum + left.length * best, exact);
-        if (reach < (score[top.worst] as number)) return false;
-      }
-      for (const w of left) {
-        const c = (probes[w] as Probe)(doc);
-        if (c !== 0) {
-          m++;
-          sum += WEIGHTS[c] as number;
-        }
-      }
-      score[doc] = scoreFrom(m, sum, exact);
-      mark[doc] = (mark[doc] as number) | 16;
-      scored[nScored++] = doc;
-      top.push(doc);
-      return true;
-    };
-    // Fewest matches a doc not named as the free text needs for its reach to make the full page:
-    // even at the best weight for each of its matches and of the words left, one with fewer falls
-    // below the page's last. It only rises as the page does, and turns most met docs away on their
-    // match count alone (a pasted name's walk meets ~17 000 docs for a page of 20), without reading
-    // their sums or calling `complete`; the check in `complete` stays for the rest.
-    let floor = 0;
-    const raise = (): void => {
-      if (!top.full) return;
-      const worst = score[top.worst] as number;
-      while (floor <= n && scoreFrom(floor + left.length, (floor + left.length) * best, false) < worst) floor++;
-    };
-    // The docs that matched more words than are left first: the page's last is then high, and most
-    // of the others are turned away by their reach alone.
-    const strong = n - walked;
-    for (let i = 0; i < nMet; i++) {
-      const doc = met[i] as number;
-      const a = acc[doc] as number;
-      if (a >>> SUM_BITS > strong) complete(doc, a);
+    let scoredNow = nScored;
+    for (let j = 0; j < n; j++) {
+      if (top.full && scoreFrom(n - j, (n - j) * best, false) < (this.score[top.worst] as number)) break;
+      scoredNow = this.walkScoring(sets[order[j] as number] as WordSet, j, bits, walkProbes, viewBits, top, scoredNow);
     }
-    raise();
-    for (let i = 0; i < nMet; i++) {
-      const doc = met[i] as number;
-      const a = acc[doc] as number;
-      const m = a >>> SUM_BITS;
-      if (m <= strong && (m >= floor || ((mark[doc] as number) & 2) === 2) && complete(doc, a)) raise();
-      acc[doc] = 0;
-    }
-    return nScored;
+    return scoredNow;
   }
 
   /**
-   * `manyWords`' walk of one word's docs in the view: each doc's match count and weights added in
-   * `walkAcc`, a doc met first listed in `metDocs`, `byMatches` kept; the new count of docs met. A
-   * function of its own (see `packedMap`): code V8 compiled from inside this loop, within
-   * `manyWords`, met the completion after the walk unseen and left it to the interpreter.
+   * `manyWords`' walk of the `j`-th word (in walk order): each of its docs in the view that no word
+   * walked before holds, scored unless its match count (from the bits of the words after it) cannot
+   * reach the page. A function of its own (see `packedMap`).
    */
-  private walkWord(set: WordSet, viewBits: Uint32Array, byMatches: Int32Array, metBefore: number): number {
-    const { walkAcc: acc, metDocs: met } = this;
+  private walkScoring(
+    set: WordSet,
+    j: number,
+    bits: readonly Uint32Array[],
+    walkProbes: readonly Probe[],
+    viewBits: Uint32Array,
+    top: TopDocs,
+    nScored: number,
+  ): number {
+    const { score, mark, hitDocs: scored } = this;
     const { docs, codes } = set;
-    let nMet = metBefore;
+    const n = bits.length;
+    const best = WEIGHTS[WEIGHTS.length - 1] as number;
+    let count = nScored;
     for (let i = 0; i < docs.length; i++) {
       const doc = docs[i] as number;
-      if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
-      const a = acc[doc] as number;
-      const m = a >>> SUM_BITS;
-      if (a === 0) met[nMet++] = doc;
-      else byMatches[m] = (byMatches[m] as number) - 1;
-      byMatches[m + 1] = (byMatches[m + 1] as number) + 1;
-      acc[doc] = a + ONE_MATCH + (WEIGHT_INTS[codes[i] as number] as number);
+      const word = doc >> 5;
+      const bit = doc & 31;
+      if ((((viewBits[word] as number) >>> bit) & 1) === 0) continue;
+      let before = 0;
+      for (let k = 0; k < j; k++) before |= (bits[k] as Uint32Array)[word] as number;
+      if (((before >>> bit) & 1) === 1) continue;
+      let m = 1;
+      for (let k = j + 1; k < n; k++) m += (((bits[k] as Uint32Array)[word] as number) >>> bit) & 1;
+      const exact = ((mark[doc] as number) & 2) === 2;
+      if (top.full && scoreFrom(m, m * best, exact) < (score[top.worst] as number)) continue;
+      let sum = WEIGHTS[codes[i] as number] as number;
+      for (let k = j + 1; k < n; k++) {
+        if (((((bits[k] as Uint32Array)[word] as number) >>> bit) & 1) === 0) continue;
+        sum += WEIGHTS[(walkProbes[k] as Probe)(doc)] as number;
+      }
+      score[doc] = scoreFrom(m, sum, exact);
+      mark[doc] = (mark[doc] as number) | 16;
+      scored[count++] = doc;
+      top.push(doc);
     }
-    return nMet;
+    return count;
   }
 
   /** Zeroes the shared `counts` of the wanted facets' values after a count over them was read. */
@@ -2810,6 +2782,19 @@ function docBits(docs: Int32Array, words: number): Uint32Array {
     bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
   }
   return bits;
+}
+
+/** `into` |= `bits`. A loop apart (see `packedMap`). */
+function orBits(into: Uint32Array, bits: Uint32Array): void {
+  for (let i = 0; i < bits.length; i++) into[i] = (into[i] as number) | (bits[i] as number);
+}
+
+/** Sets the bit of each of `docs` in `into`. A loop apart (see `packedMap`). */
+function orDocs(into: Uint32Array, docs: Int32Array): void {
+  for (let i = 0; i < docs.length; i++) {
+    const doc = docs[i] as number;
+    into[doc >> 5] = (into[doc >> 5] as number) | (1 << (doc & 31));
+  }
 }
 
 /** The facets' indexes in `FACETS`, for the per-facet arrays. */
