@@ -396,6 +396,8 @@ export class SearchIndex {
   private filtered = new Int32Array(0);
   /** A broad search's lone other word's code of each overlap doc in `filtered`, when its walk gathered them. */
   private filteredCodes = new Uint8Array(0);
+  /** The same of each doc outside L in `touched`. */
+  private touchedCodes = new Uint8Array(0);
   /** How many docs the last `searchWords` asked for them matched with every word. */
   private bothCount = 0;
   /** Expansion key → the docs it matches, least recently used first (`wordSet`). */
@@ -646,6 +648,7 @@ export class SearchIndex {
     this.hitDocs = new Int32Array(cap);
     this.filtered = new Int32Array(cap);
     this.filteredCodes = new Uint8Array(cap);
+    this.touchedCodes = new Uint8Array(cap);
     this.others = new Uint32Array((cap >> 5) + 1);
     this.sortBits = new Uint32Array((cap >> 5) + 1);
   }
@@ -1810,14 +1813,17 @@ export class SearchIndex {
     let overlap = 0;
     if (walkLone && lBits !== null && viewBits !== null) {
       const { docs, codes } = lone;
-      const { filtered: overlapping, filteredCodes: overlapCodes } = this;
+      const { filtered: overlapping, filteredCodes: overlapCodes, touchedCodes: outsideCodes } = this;
       for (let i = 0; i < docs.length; i++) {
         const doc = docs[i] as number;
         if ((((viewBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 0) continue;
         if ((((lBits[doc >> 5] as number) >>> (doc & 31)) & 1) === 1) {
           overlapCodes[overlap] = codes[i] as number;
           overlapping[overlap++] = doc;
-        } else outsideDocs[outside++] = doc;
+        } else {
+          outsideCodes[outside] = codes[i] as number;
+          outsideDocs[outside++] = doc;
+        }
       }
     }
     for (let i = 0; !walkLone && lBits !== null && viewBits !== null && i < others.length; i++) {
@@ -1861,6 +1867,13 @@ export class SearchIndex {
       mark[doc] = (mark[doc] as number) | 16;
       scored[nScored++] = doc;
     };
+    /** A doc matching `matched` words, one of them with `code`, the other (if any) found by `probe`. */
+    const scoreKnown = (doc: number, matched: 1 | 2, code: number, probe: Probe | null): void => {
+      const other = probe === null ? 0 : (WEIGHTS[probe(doc)] as number);
+      score[doc] = scoreFrom(matched, (WEIGHTS[code] as number) + other, ((mark[doc] as number) & 2) === 2);
+      mark[doc] = (mark[doc] as number) | 16;
+      scored[nScored++] = doc;
+    };
     try {
       const total = this.totalOf(largeSet, view) + outside;
       let facets: Partial<Record<Facet, FacetCount[]>> = {};
@@ -1899,9 +1912,12 @@ export class SearchIndex {
         let outsideWalk = false;
         if (sets.length > 2) nScored = this.manyWords(sets, probes, viewBits as Uint32Array, top, nScored);
         else if (sets.length === 1 || outside <= this.tuning.overlap * (need + 16)) {
+          // The lone word's walk kept each outside doc's code: it matches that word alone.
+          const codes = walkLone ? this.touchedCodes : null;
           for (let i = 0; i < outside; i++) {
             const doc = outsideDocs[i] as number;
-            scoreFor(doc);
+            if (codes !== null) scoreKnown(doc, 1, codes[i] as number, null);
+            else scoreFor(doc);
             top.push(doc);
           }
         } else {
@@ -1928,7 +1944,7 @@ export class SearchIndex {
           const n = overlapDocs();
           // Gathered by the lone word's walk, each overlap doc comes with that word's code: only L's
           // is probed (a lookup: L is the large word), not the lone word's (a search of its docs).
-          if (walkLone) nScored = this.scoreBoth(n, probes[large] as Probe, top, nScored);
+          if (walkLone) nScored = this.scoreBoth(n, largeSet, top, nScored);
           else {
             for (let i = 0; i < n; i++) {
               const doc = this.filtered[i] as number;
@@ -1974,15 +1990,16 @@ export class SearchIndex {
               scored[nScored++] = doc;
               top.push(doc);
             } else if (!alone) {
-              scoreFor(doc);
+              scoreKnown(doc, 2, c, probes[1 - large] as Probe);
               top.push(doc);
             }
           }
           if (alone || otherRanked === null) continue;
-          const next = otherRanked.docs[atOther++] as number;
+          const next = otherRanked.docs[atOther] as number;
+          const nextCode = otherRanked.codes[atOther++] as number;
           const nextInLarge = (((lBits as Uint32Array)[next >> 5] as number) >>> (next & 31)) & 1;
           if (((mark[next] as number) & 18) === 0 && nextInLarge === 1) {
-            scoreFor(next);
+            scoreKnown(next, 2, nextCode, probes[large] as Probe);
             top.push(next);
           }
           const otherReached = this.reaching(otherRanked, sets[otherWord] as WordSet, view, atOther);
@@ -2058,14 +2075,25 @@ export class SearchIndex {
    * word's code), not yet scored: scored, marked (16), listed in `scored` and pushed to `top`.
    * Returns the new length of `scored`.
    */
-  private scoreBoth(n: number, probeLarge: Probe, top: TopDocs, nScored: number): number {
+  private scoreBoth(n: number, large: WordSet, top: TopDocs, nScored: number): number {
     const { filtered, filteredCodes, score, mark, hitDocs: scored } = this;
+    // L's code of each doc: from its per-doc codes when it has them, otherwise found moving forward
+    // through its docs (both lists ascend), each search starting where the last ended.
+    const dense = this.isLarge(large) ? this.denseOf(large) : null;
+    const { docs: lDocs, codes: lCodes } = large;
+    let at = 0;
     let count = nScored;
     for (let i = 0; i < n; i++) {
       const doc = filtered[i] as number;
+      let code: number;
+      if (dense !== null) code = dense[doc] as number;
+      else {
+        at = gallopBound(lDocs, doc, at);
+        code = lCodes[at] as number;
+      }
       const m = mark[doc] as number;
       if ((m & 16) !== 0) continue;
-      const sum = (WEIGHTS[probeLarge(doc)] as number) + (WEIGHTS[filteredCodes[i] as number] as number);
+      const sum = (WEIGHTS[code] as number) + (WEIGHTS[filteredCodes[i] as number] as number);
       score[doc] = scoreFrom(2, sum, (m & 2) === 2);
       mark[doc] = m | 16;
       scored[count++] = doc;
@@ -2658,6 +2686,26 @@ function lowerBound(sorted: readonly string[], value: string): number {
 function numberBound(sorted: ArrayLike<number>, value: number, from = 0): number {
   let lo = from;
   let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * `numberBound` from `from` on, by steps doubling from `from` before the search: the value sought is
+ * usually near, as when a list is walked ascending alongside another.
+ */
+function gallopBound(sorted: ArrayLike<number>, value: number, from: number): number {
+  let lo = from;
+  let step = 1;
+  while (lo + step < sorted.length && (sorted[lo + step] as number) < value) {
+    lo += step;
+    step *= 2;
+  }
+  let hi = Math.min(sorted.length, lo + step + 1);
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((sorted[mid] as number) < value) lo = mid + 1;
