@@ -1771,8 +1771,8 @@ export class SearchIndex {
    * docs and a walk down L's ranked docs that stops once no doc further down can beat the page's
    * last (a doc's score is bounded by its L match and the best the other words can add); an
    * overlap too small for the walk to find soon is scored doc by doc instead. By name, the name
-   * order is walked testing the bits; by update time, the outside docs compete with L's kept most
-   * recent ones.
+   * order is walked testing the bits; by update time, the outside docs (or, when they are many,
+   * the other words' kept most recent docs) compete with L's kept most recent ones.
    */
   private broadSearch(q: IndexQuery, sets: readonly WordSet[]): IndexResult {
     const { view } = q;
@@ -1904,8 +1904,22 @@ export class SearchIndex {
         ({ page, more } = this.byNameInBits(lBits as Uint32Array, others, view, q.after, q.limit));
       } else if (q.sort === 'updated') {
         const top = new TopDocs(need, this.updated, label);
-        for (let i = 0; i < outside; i++) top.push(outsideDocs[i] as number);
-        for (const doc of this.recentOf(largeSet, view, need)) top.push(doc);
+        if (outside <= this.tuning.overlap * (need + 16)) {
+          for (let i = 0; i < outside; i++) top.push(outsideDocs[i] as number);
+          for (const doc of this.recentOf(largeSet, view, need)) top.push(doc);
+        } else {
+          // Many docs outside L: the union's most recent are among each word's kept most recent
+          // (a doc that is not among its own word's first `need` has `need` of the union before it).
+          // A doc in more than one word's list is pushed once (marked scored, cleared below).
+          for (const set of sets) {
+            for (const doc of this.recentOf(set, view, need)) {
+              if (((mark[doc] as number) & 16) !== 0) continue;
+              mark[doc] = (mark[doc] as number) | 16;
+              scored[nScored++] = doc;
+              top.push(doc);
+            }
+          }
+        }
         page = top.sorted().slice(q.offset);
       } else {
         const top = new TopDocs(need, score, label);
