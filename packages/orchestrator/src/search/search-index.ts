@@ -48,6 +48,8 @@ const weightOf = (group: number, quality: number) => Math.round(group * quality 
 const WEIGHTS = Float64Array.from(
   [0, ...GROUP_WEIGHT.flatMap((g) => QUALITIES.map((q) => weightOf(g, q)))].sort((a, b) => a - b),
 );
+/** The most one word can add to a doc's weights. */
+const BEST_WEIGHT = WEIGHTS[WEIGHTS.length - 1] as number;
 /** quality → group → code into `WEIGHTS`. */
 const WEIGHT_CODE = new Map<number, Uint8Array>(
   QUALITIES.map((q) => [q, Uint8Array.from(GROUP_WEIGHT, (g) => WEIGHTS.indexOf(weightOf(g, q)))]),
@@ -2099,14 +2101,14 @@ export class SearchIndex {
     let count = nScored;
     for (let i = 0; i < n; i++) {
       const doc = filtered[i] as number;
+      const m = mark[doc] as number;
+      if ((m & 16) !== 0) continue;
       let code: number;
       if (dense !== null) code = dense[doc] as number;
       else {
         at = gallopBound(lDocs, doc, at);
         code = lCodes[at] as number;
       }
-      const m = mark[doc] as number;
-      if ((m & 16) !== 0) continue;
       const sum = (WEIGHTS[code] as number) + (WEIGHTS[filteredCodes[i] as number] as number);
       score[doc] = scoreFrom(2, sum, (m & 2) === 2);
       mark[doc] = m | 16;
@@ -2140,10 +2142,9 @@ export class SearchIndex {
     // In walk order: each word's bits and probe.
     const bits = packedMap(order, (w) => this.bitsOf(sets[w] as WordSet));
     const walkProbes = packedMap(order, (w) => probes[w] as Probe);
-    const best = WEIGHTS[WEIGHTS.length - 1] as number;
     let scoredNow = nScored;
     for (let j = 0; j < n; j++) {
-      if (top.full && scoreFrom(n - j, (n - j) * best, false) < (this.score[top.worst] as number)) break;
+      if (top.full && scoreFrom(n - j, (n - j) * BEST_WEIGHT, false) < (this.score[top.worst] as number)) break;
       scoredNow = this.walkScoring(sets[order[j] as number] as WordSet, j, bits, walkProbes, viewBits, top, scoredNow);
     }
     return scoredNow;
@@ -2166,7 +2167,6 @@ export class SearchIndex {
     const { score, mark, hitDocs: scored } = this;
     const { docs, codes } = set;
     const n = bits.length;
-    const best = WEIGHTS[WEIGHTS.length - 1] as number;
     let count = nScored;
     for (let i = 0; i < docs.length; i++) {
       const doc = docs[i] as number;
@@ -2179,7 +2179,7 @@ export class SearchIndex {
       let m = 1;
       for (let k = j + 1; k < n; k++) m += (((bits[k] as Uint32Array)[word] as number) >>> bit) & 1;
       const exact = ((mark[doc] as number) & 2) === 2;
-      if (top.full && scoreFrom(m, m * best, exact) < (score[top.worst] as number)) continue;
+      if (top.full && scoreFrom(m, m * BEST_WEIGHT, exact) < (score[top.worst] as number)) continue;
       let sum = WEIGHTS[codes[i] as number] as number;
       for (let k = j + 1; k < n; k++) {
         if (((((bits[k] as Uint32Array)[word] as number) >>> bit) & 1) === 0) continue;
