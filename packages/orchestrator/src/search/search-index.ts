@@ -2697,9 +2697,9 @@ function lowerBound(sorted: readonly string[], value: string): number {
 }
 
 /** The first index at or after `from` whose value is not below `value` (`sorted` ascending). */
-function numberBound(sorted: ArrayLike<number>, value: number, from = 0): number {
+function numberBound(sorted: ArrayLike<number>, value: number, from = 0, to = sorted.length): number {
   let lo = from;
-  let hi = sorted.length;
+  let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((sorted[mid] as number) < value) lo = mid + 1;
@@ -2719,13 +2719,7 @@ function gallopBound(sorted: ArrayLike<number>, value: number, from: number): nu
     lo += step;
     step *= 2;
   }
-  let hi = Math.min(sorted.length, lo + step + 1);
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((sorted[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return numberBound(sorted, value, lo, Math.min(sorted.length, lo + step + 1));
 }
 
 function insertSorted(list: number[], value: number): void {
@@ -2836,13 +2830,10 @@ function denseCodes(docs: Int32Array, codes: Uint8Array, size: number): Uint8Arr
   return dense;
 }
 
-/** A bit per doc of `docs`, in `words` 32-bit words. A loop apart (see `packedMap`). */
+/** A bit per doc of `docs`, in `words` 32-bit words (the loop is `orDocs`, apart: see `packedMap`). */
 function docBits(docs: Int32Array, words: number): Uint32Array {
   const bits = new Uint32Array(words);
-  for (let i = 0; i < docs.length; i++) {
-    const doc = docs[i] as number;
-    bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
-  }
+  orDocs(bits, docs);
   return bits;
 }
 
