@@ -334,8 +334,13 @@ export class SearchIndex {
   private readonly slotName: string[] = [];
   /** Slots in name order, with a label per slot that compares as the names do. */
   private readonly order = new NameOrder((slot) => this.slotName[slot] as string);
-  /** Folded name → slots holding it: the names a query's free text can equal. */
-  private readonly slotsByFold = new Map<string, number[]>();
+  /**
+   * Folded name → slots, for the names their fold changes: with `slotOf`, the names a query's free
+   * text can equal. Component names are folded already (lowercase ASCII), so this is nearly always
+   * empty; a map of every name, an array each, was 200 000 heap objects at 100 000 names that every
+   * full collection walked.
+   */
+  private readonly slotsByOtherFold = new Map<string, number[]>();
   /**
    * doc → the definition it indexes, as the UTF-8 JSON an answer holds (undefined when the doc does
    * not exist): a page's items are copies of these bytes, and the definition itself is read back
@@ -609,9 +614,11 @@ export class SearchIndex {
       this.slotName.push(name);
       this.order.insert(slot);
       const fold = foldText(name);
-      const same = this.slotsByFold.get(fold);
-      if (same) same.push(slot);
-      else this.slotsByFold.set(fold, [slot]);
+      if (fold !== name) {
+        const same = this.slotsByOtherFold.get(fold);
+        if (same) same.push(slot);
+        else this.slotsByOtherFold.set(fold, [slot]);
+      }
       this.grow(2 * slot + 2);
     } else if (this.present[2 * slot] === 0) {
       this.removedSlots--;
@@ -1582,8 +1589,10 @@ export class SearchIndex {
   /** Marks (bit 2 of `mark`) the docs named exactly as the free text; returns them. */
   private markExact(phrase: string): number[] {
     const exact: number[] = [];
-    const slots = phrase === '' ? undefined : this.slotsByFold.get(phrase);
-    for (const slot of slots ?? []) {
+    if (phrase === '') return exact;
+    const named = this.slotOf.get(phrase);
+    const slots = this.slotsByOtherFold.get(phrase) ?? [];
+    for (const slot of named === undefined ? slots : [named, ...slots]) {
       for (const doc of [2 * slot, 2 * slot + 1]) {
         this.mark[doc] = (this.mark[doc] as number) | 2;
         exact.push(doc);

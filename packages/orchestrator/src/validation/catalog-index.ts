@@ -23,7 +23,11 @@ const REPLAY_LIMIT = 20_000;
  */
 export class CatalogIndex implements LogConsumer {
   private readonly source: CatalogIndexSource;
-  private readonly byFold = new Map<string, Set<string>>();
+  /**
+   * Names by fold: the one name most folds have as itself, an array past one (names are never
+   * deleted). A set per name was three heap objects each that every full collection walked.
+   */
+  private readonly byFold = new Map<string, string | string[]>();
   private readonly follower: LogFollower;
 
   constructor(opts: { source: CatalogIndexSource; logger?: Logger }) {
@@ -42,7 +46,8 @@ export class CatalogIndex implements LogConsumer {
   async similarNames(name: string, head: number): Promise<string[]> {
     await this.follower.catchUp(head);
     const found = this.byFold.get(normalizeName(name));
-    return found ? [...found].filter((n) => n !== name).sort() : [];
+    if (found === undefined) return [];
+    return typeof found === 'string' ? (found === name ? [] : [found]) : found.filter((n) => n !== name).sort();
   }
 
   /**
@@ -66,11 +71,10 @@ export class CatalogIndex implements LogConsumer {
 
   private add(name: string): void {
     const fold = normalizeName(name);
-    let set = this.byFold.get(fold);
-    if (!set) {
-      set = new Set();
-      this.byFold.set(fold, set);
-    }
-    set.add(name);
+    const held = this.byFold.get(fold);
+    if (held === undefined) this.byFold.set(fold, name);
+    else if (typeof held === 'string') {
+      if (held !== name) this.byFold.set(fold, [held, name]);
+    } else if (!held.includes(name)) held.push(name);
   }
 }

@@ -144,7 +144,13 @@ export function nameProblem(name: string): { code: 'invalid_name' | 'name_too_lo
   };
 }
 
-/** Folds case and `-`, `_`, `.` away: two names with the same fold are too easily confused. */
+/**
+ * Folds case and `-`, `_`, `.` away: two names with the same fold are too easily confused. Split and
+ * joined rather than replaced: a replace's result is a chain of string pieces, and the catalog index
+ * keeps one fold per name (at 100 000 names, about a million heap objects every full collection
+ * walked); a join makes one flat string.
+ */
 export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]/g, '');
+  return name.toLowerCase().split(NAME_SEPARATORS).join('');
 }
+const NAME_SEPARATORS = /[-_.]/;
