@@ -44,13 +44,13 @@ export class PageBuffers {
 
   /**
    * Gives `page` back after it was sent on `res`, unless something may still read it: the answer is
-   * not over, bytes wait in the stream (a pending socket write holds the buffer), or the caller keeps
-   * the page (`kept`: a response cache holding the answer).
+   * not over, or bytes wait in the stream (a pending socket write holds the buffer). Whatever keeps
+   * an answer past its sending keeps a copy of its bytes (the response cache: `ownBytes`).
    */
-  release(page: Buffer, res: ServerResponse, kept: boolean): void {
+  release(page: Buffer, res: ServerResponse): void {
     if (!this.lent.delete(page)) return;
     const memory = page.buffer as ArrayBuffer;
-    if (kept || !res.writableEnded || res.writableLength !== 0 || res.destroyed) return;
+    if (!res.writableEnded || res.writableLength !== 0 || res.destroyed) return;
     if (memory.byteLength > MAX_KEPT_BYTES) return;
     if (this.free === null || memory.byteLength > this.free.byteLength) this.free = memory;
   }

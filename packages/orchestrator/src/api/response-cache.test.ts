@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { CatalogRevision } from '../storage/cache/interfaces.js';
-import { registerResponseCache } from './response-cache.js';
+import { ownBytes, registerResponseCache } from './response-cache.js';
 
 /** A revision that stands still, so every read after the first is a hit. */
 const still: CatalogRevision = { current: () => 7, generation: () => 0 };
@@ -102,5 +102,47 @@ describe('registerResponseCache', () => {
     await get();
     expect(handled()).toBe(6);
     await server.close();
+  });
+
+  it('keeps its own copy of a page written into larger reused memory, sized to the page', async () => {
+    const server = Fastify();
+    server.decorateRequest('catalogRevision', null);
+    server.addHook('onRequest', (req, _reply, done) => {
+      req.catalogRevision = 7;
+      done();
+    });
+    registerResponseCache(server, { maxBytes: 1_000_000, ttlMs: 60_000, revision: still });
+    // As list and search pages are: a view into memory the next page is written over.
+    const memory = Buffer.alloc(64 * 1024);
+    let handled = 0;
+    server.get('/v1/components', { config: { scope: 'read' } }, (_req, reply) => {
+      handled++;
+      const page = memory.subarray(0, 12);
+      page.write(`{"page":${handled}}`.padEnd(12, ' '));
+      reply.type('application/json').send(page);
+    });
+    await server.ready();
+    const url = '/v1/components?q=same';
+    await server.inject({ method: 'GET', url });
+    const kept = await server.inject({ method: 'GET', url });
+    expect(kept.body).toBe('{"page":2}  ');
+    memory.write('{"page":99}', 0);
+    const hit = await server.inject({ method: 'GET', url });
+    expect(handled).toBe(2);
+    expect(hit.body).toBe('{"page":2}  ');
+    await server.close();
+  });
+});
+
+describe('ownBytes', () => {
+  it('copies a view into larger memory to exactly its bytes, and leaves a buffer of its own as it is', () => {
+    const memory = Buffer.alloc(1024, 'x');
+    const view = memory.subarray(100, 110);
+    const own = ownBytes(view);
+    expect(own).not.toBe(view);
+    expect(own.buffer.byteLength).toBe(10);
+    expect(own.equals(view)).toBe(true);
+    const whole = Buffer.allocUnsafeSlow(10).fill('y');
+    expect(ownBytes(whole)).toBe(whole);
   });
 });

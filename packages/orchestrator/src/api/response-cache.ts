@@ -122,11 +122,12 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
         if (typeof value === 'string' && !WRITTEN_BY_HIT.has(name) && !exchange?.has(name)) headers[name] = value;
       }
       const etag = headers['etag'] ?? null;
-      const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+      // The bytes encoded here are what is sent: the answer is encoded once.
+      const sent = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+      const body = ownBytes(sent);
       const size = body.length + 2 * key.length + 256;
       if (size <= opts.maxBytes) cache.set(key, { revision, generation, headers, etag, body }, { size });
-      // The bytes just made are what is sent: the answer is encoded once.
-      done(null, body);
+      done(null, sent);
       return;
     }
     done(null, payload);
@@ -142,6 +143,20 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
     route.onRequest = [...hookList(route.onRequest), lookUp];
     route.onSend = [...hookList(route.onSend), keep];
   });
+}
+
+/**
+ * `body`, or a copy of exactly its bytes when it is a view into larger memory: a list or search page
+ * is written into a reused buffer of at least 64 KiB (`PageBuffers`), and an entry holding the view
+ * would hold all of that memory while the cache counted only the page (a 3 KiB page pinned 64 KiB,
+ * so the budget could be overrun twentyfold), and would keep the page's memory from being reused.
+ * A copy is made once, when an answer is admitted; a hit sends it as it is.
+ */
+export function ownBytes(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
+  const own = Buffer.allocUnsafeSlow(body.length);
+  body.copy(own);
+  return own;
 }
 
 /**

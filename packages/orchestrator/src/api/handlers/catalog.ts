@@ -545,16 +545,14 @@ function sendPage(
   page: Buffer | Promise<Buffer>,
   buffers: PageBuffers,
 ): Promise<void> | undefined {
-  // An answer the response cache takes (from a URL's second asking) is kept there, not reused. The
-  // key is unset when the cache is off.
-  const kept = typeof reply.request.responseCacheKey === 'string';
+  // The response cache keeps a copy of an answer it takes (`ownBytes`), never the page's memory.
   if (Buffer.isBuffer(page)) {
     sendJson(reply, page);
-    buffers.release(page, reply.raw, kept);
+    buffers.release(page, reply.raw);
     return undefined;
   }
   return page.then((json) => {
     sendJson(reply, json);
-    buffers.release(json, reply.raw, kept);
+    buffers.release(json, reply.raw);
   });
 }
