@@ -122,12 +122,11 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
         if (typeof value === 'string' && !WRITTEN_BY_HIT.has(name) && !exchange?.has(name)) headers[name] = value;
       }
       const etag = headers['etag'] ?? null;
-      // The bytes encoded here are what is sent: the answer is encoded once.
-      const sent = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-      const body = ownBytes(sent);
+      const body = ownBytes(payload);
       const size = body.length + 2 * key.length + 256;
       if (size <= opts.maxBytes) cache.set(key, { revision, generation, headers, etag, body }, { size });
-      done(null, sent);
+      // A string is encoded once, into the bytes kept and sent; a buffer is sent as it came.
+      done(null, typeof payload === 'string' ? body : payload);
       return;
     }
     done(null, payload);
@@ -146,13 +145,19 @@ export function registerResponseCache(app: FastifyInstance, opts: ResponseCacheO
 }
 
 /**
- * `body`, or a copy of exactly its bytes when it is a view into larger memory: a list or search page
- * is written into a reused buffer of at least 64 KiB (`PageBuffers`), and an entry holding the view
- * would hold all of that memory while the cache counted only the page (a 3 KiB page pinned 64 KiB,
- * so the budget could be overrun twentyfold), and would keep the page's memory from being reused.
- * A copy is made once, when an answer is admitted; a hit sends it as it is.
+ * An answer's bytes in memory of their own, sized to them: a string encoded once into it; a buffer as
+ * it is, or copied when it is a view into larger memory. A list or search page is written into a
+ * reused buffer of at least 64 KiB (`PageBuffers`), and a small encoding lands in Node's shared
+ * pool: an entry holding such a view would hold all of that memory while the cache counted only the
+ * answer (a 3 KiB page pinned 64 KiB, so the budget could be overrun twentyfold), and would keep the
+ * page's memory from being reused. Made once, when an answer is admitted; a hit sends it as it is.
  */
-export function ownBytes(body: Buffer): Buffer {
+export function ownBytes(body: string | Buffer): Buffer {
+  if (typeof body === 'string') {
+    const own = Buffer.allocUnsafeSlow(Buffer.byteLength(body, 'utf8'));
+    own.write(body, 0, 'utf8');
+    return own;
+  }
   if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
   const own = Buffer.allocUnsafeSlow(body.length);
   body.copy(own);

@@ -144,6 +144,8 @@ export function nameProblem(name: string): { code: 'invalid_name' | 'name_too_lo
   };
 }
 
+const NAME_SEPARATORS = /[-_.]/;
+
 /**
  * Folds case and `-`, `_`, `.` away: two names with the same fold are too easily confused. Split and
  * joined rather than replaced: a replace's result is a chain of string pieces, and the catalog index
@@ -153,4 +155,3 @@ export function nameProblem(name: string): { code: 'invalid_name' | 'name_too_lo
 export function normalizeName(name: string): string {
   return name.toLowerCase().split(NAME_SEPARATORS).join('');
 }
-const NAME_SEPARATORS = /[-_.]/;
