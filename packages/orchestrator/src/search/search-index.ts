@@ -420,6 +420,8 @@ export class SearchIndex {
   private readonly setsByWord = new Map<string, WordSet>();
   private keptBytes = 0;
   private counts = new Int32Array(0);
+  /** `walkScoring`'s place in each later word's docs. */
+  private readonly walkAt = new Int32Array(MAX_QUERY_WORDS);
   /** A bit per doc: the other words' docs of a broad search. */
   private others = new Uint32Array(1);
   /** A bit per doc, all zero between uses: a word set's docs put in order. */
@@ -1615,7 +1617,8 @@ export class SearchIndex {
     const exact = this.markExact(phrase);
     const wordCount = sets.length;
     const dense = sets.map((set) => (this.isLarge(set) ? this.denseOf(set) : null));
-    // A set much longer than the filtered docs is searched (binary), a shorter one walked alongside.
+    // A set much longer than the filtered docs is searched (galloping on from the last doc found), a
+    // shorter one walked alongside.
     const search = sets.map((set) => set.docs.length > 4 * filtered);
     const at = new Int32Array(wordCount);
     const only = this.filtered;
@@ -1633,7 +1636,7 @@ export class SearchIndex {
           const set = sets[w] as WordSet;
           let j = at[w] as number;
           if (search[w]) {
-            j = numberBound(set.docs, doc, j);
+            j = gallopBound(set.docs, doc, j);
           } else {
             while (j < set.docs.length && (set.docs[j] as number) < doc) j++;
           }
@@ -1806,14 +1809,19 @@ export class SearchIndex {
     if (lone !== null && (lone.bits !== null || this.isLarge(lone))) {
       others = this.bitsOf(lone);
     } else {
-      others.fill(0);
       // Three words or more are walked by their bits (`manyWords`): each set's are made here.
       const allBits = sets.length > 2;
+      const ored: Uint32Array[] = [];
       for (let w = 0; w < sets.length; w++) {
         if (w === large) continue;
         const set = sets[w] as WordSet;
-        if (allBits || set.bits !== null || this.isLarge(set)) orBits(others, this.bitsOf(set));
-        else orDocs(others, set.docs);
+        if (allBits || set.bits !== null || this.isLarge(set)) ored.push(this.bitsOf(set));
+      }
+      orAll(others, ored);
+      for (let w = 0; w < sets.length; w++) {
+        if (w === large) continue;
+        const set = sets[w] as WordSet;
+        if (!(allBits || set.bits !== null || this.isLarge(set))) orDocs(others, set.docs);
       }
     }
     // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
@@ -1967,17 +1975,10 @@ export class SearchIndex {
         let alone = sets.length > 2 || overlap <= this.tuning.overlap * (need + 16);
         const scoreOverlap = () => {
           const n = overlapDocs();
-          // Gathered by the lone word's walk, each overlap doc comes with that word's code: only L's
-          // is probed (a lookup: L is the large word), not the lone word's (a search of its docs).
-          if (walkLone) nScored = this.scoreBoth(n, largeSet, top, nScored);
-          else {
-            for (let i = 0; i < n; i++) {
-              const doc = this.filtered[i] as number;
-              if (((mark[doc] as number) & 16) !== 0) continue;
-              scoreFor(doc);
-              top.push(doc);
-            }
-          }
+          // Gathered by the lone word's walk, each overlap doc comes with that word's code; gathered
+          // from the bits, the other word's codes are found first, moving forward through its docs.
+          if (!walkLone) this.codesInto(sets[1 - large] as WordSet, this.filtered, n, this.filteredCodes);
+          nScored = this.scoreBoth(n, largeSet, top, nScored);
         };
         if (alone && sets.length === 2) scoreOverlap();
         const otherWord = 1 - large;
@@ -2096,6 +2097,25 @@ export class SearchIndex {
   }
 
   /**
+   * `set`'s code of each of the first `n` of `docs` (ascending, every one in `set`) into `out`: from
+   * its per-doc codes when it has them, otherwise by a gallop on from the last doc found, rather than
+   * a search of the whole list per doc.
+   */
+  private codesInto(set: WordSet, docs: Int32Array, n: number, out: Uint8Array): void {
+    if (this.isLarge(set)) {
+      const dense = this.denseOf(set);
+      for (let i = 0; i < n; i++) out[i] = dense[docs[i] as number] as number;
+      return;
+    }
+    const { docs: setDocs, codes } = set;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      at = gallopBound(setDocs, docs[i] as number, at);
+      out[i] = codes[at] as number;
+    }
+  }
+
+  /**
    * The first `n` docs of `filtered`, each in both of two words (`filteredCodes` holding the other
    * word's code), not yet scored: scored, marked (16), listed in `scored` and pushed to `top`.
    * Returns the new length of `scored`.
@@ -2148,13 +2168,14 @@ export class SearchIndex {
     const order = sets
       .map((_, w) => w)
       .sort((a, b) => (sets[a] as WordSet).docs.length - (sets[b] as WordSet).docs.length);
-    // In walk order: each word's bits and probe.
-    const bits = packedMap(order, (w) => this.bitsOf(sets[w] as WordSet));
-    const walkProbes = packedMap(order, (w) => probes[w] as Probe);
+    // In walk order: each word's set, bits, and probe when it is large (null: the set is searched).
+    const walkSets = packedMap(order, (w) => sets[w] as WordSet);
+    const bits = packedMap(walkSets, (set) => this.bitsOf(set));
+    const walkProbes = packedMap(order, (w) => (this.isLarge(sets[w] as WordSet) ? (probes[w] as Probe) : null));
     let scoredNow = nScored;
     for (let j = 0; j < n; j++) {
       if (top.full && scoreFrom(n - j, (n - j) * BEST_WEIGHT, false) < (this.score[top.worst] as number)) break;
-      scoredNow = this.walkScoring(sets[order[j] as number] as WordSet, j, bits, walkProbes, viewBits, top, scoredNow);
+      scoredNow = this.walkScoring(walkSets, j, bits, walkProbes, viewBits, top, scoredNow);
     }
     return scoredNow;
   }
@@ -2165,17 +2186,22 @@ export class SearchIndex {
    * reach the page. A function of its own (see `packedMap`).
    */
   private walkScoring(
-    set: WordSet,
+    walkSets: readonly WordSet[],
     j: number,
     bits: readonly Uint32Array[],
-    walkProbes: readonly Probe[],
+    walkProbes: readonly (Probe | null)[],
     viewBits: Uint32Array,
     top: TopDocs,
     nScored: number,
   ): number {
     const { score, mark, hitDocs: scored } = this;
-    const { docs, codes } = set;
+    const { docs, codes } = walkSets[j] as WordSet;
     const n = bits.length;
+    // Where each later word's docs were last found: this word's docs ascend, so each later word's
+    // are met ascending too, and a doc is found by a gallop on from there rather than a binary
+    // search of the whole list (a pasted name's words hold thousands of docs each).
+    const at = this.walkAt;
+    at.fill(0);
     let count = nScored;
     for (let i = 0; i < docs.length; i++) {
       const doc = docs[i] as number;
@@ -2192,7 +2218,15 @@ export class SearchIndex {
       let sum = WEIGHTS[codes[i] as number] as number;
       for (let k = j + 1; k < n; k++) {
         if (((((bits[k] as Uint32Array)[word] as number) >>> bit) & 1) === 0) continue;
-        sum += WEIGHTS[(walkProbes[k] as Probe)(doc)] as number;
+        const probe = walkProbes[k] as Probe | null;
+        if (probe !== null) sum += WEIGHTS[probe(doc)] as number;
+        else {
+          const other = walkSets[k] as WordSet;
+          // The bit says the doc is there: the gallop lands on it.
+          const found = gallopBound(other.docs, doc, at[k] as number);
+          at[k] = found;
+          sum += WEIGHTS[other.codes[found] as number] as number;
+        }
       }
       score[doc] = scoreFrom(m, sum, exact);
       mark[doc] = (mark[doc] as number) | 16;
@@ -2846,9 +2880,26 @@ function docBits(docs: Int32Array, words: number): Uint32Array {
   return bits;
 }
 
-/** `into` |= `bits`. A loop apart (see `packedMap`). */
-function orBits(into: Uint32Array, bits: Uint32Array): void {
-  for (let i = 0; i < bits.length; i++) into[i] = (into[i] as number) | (bits[i] as number);
+/**
+ * `into` made the OR of `bits` (all zero when there are none), two arrays a pass: a pass per array
+ * read and wrote `into` once for each of a pasted name's words.
+ */
+function orAll(into: Uint32Array, bits: readonly Uint32Array[]): void {
+  let b = 0;
+  if (bits.length % 2 === 1) into.set(bits[b++] as Uint32Array);
+  else if (bits.length === 0) into.fill(0);
+  else {
+    orTwo(into, bits[0] as Uint32Array, bits[1] as Uint32Array, false);
+    b = 2;
+  }
+  for (; b < bits.length; b += 2) orTwo(into, bits[b] as Uint32Array, bits[b + 1] as Uint32Array, true);
+}
+
+/** `into` = `x | y`, ORed into what it holds when `keep`. A loop apart (see `packedMap`). */
+function orTwo(into: Uint32Array, x: Uint32Array, y: Uint32Array, keep: boolean): void {
+  const n = into.length;
+  if (keep) for (let i = 0; i < n; i++) into[i] = (into[i] as number) | (x[i] as number) | (y[i] as number);
+  else for (let i = 0; i < n; i++) into[i] = (x[i] as number) | (y[i] as number);
 }
 
 /** Sets the bit of each of `docs` in `into`. A loop apart (see `packedMap`). */
