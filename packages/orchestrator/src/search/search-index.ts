@@ -1193,7 +1193,8 @@ export class SearchIndex {
     const first = bits[0] as Uint32Array;
     const out = this.filtered;
     let kept = 0;
-    for (let w = 0; w < first.length; w++) {
+    const words = this.bitWords();
+    for (let w = 0; w < words; w++) {
       let x = first[w] as number;
       for (let b = 1; b < bits.length && x !== 0; b++) x &= (bits[b] as Uint32Array)[w] as number;
       while (x !== 0) {
@@ -1806,6 +1807,7 @@ export class SearchIndex {
     // ORed into the shared `others` otherwise.
     const lone = sets.length === 2 ? (sets[1 - large] as WordSet) : null;
     let others: Uint32Array = this.others;
+    const words = this.bitWords();
     if (lone !== null && (lone.bits !== null || this.isLarge(lone))) {
       others = this.bitsOf(lone);
     } else {
@@ -1817,7 +1819,7 @@ export class SearchIndex {
         const set = sets[w] as WordSet;
         if (allBits || set.bits !== null || this.isLarge(set)) ored.push(this.bitsOf(set));
       }
-      orAll(others, ored);
+      orAll(others, ored, words);
       for (let w = 0; w < sets.length; w++) {
         if (w === large) continue;
         const set = sets[w] as WordSet;
@@ -1827,7 +1829,7 @@ export class SearchIndex {
     // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
     // in doc order, as a pass over the bits would yield them) rather than every word of the bits read;
     // the walk gathers the overlap as it goes.
-    const walkLone = lone !== null && lone.docs.length < others.length;
+    const walkLone = lone !== null && lone.docs.length < words;
     let outside = 0;
     let overlap = 0;
     if (walkLone && lBits !== null && viewBits !== null) {
@@ -1845,16 +1847,18 @@ export class SearchIndex {
         }
       }
     }
-    for (let i = 0; !walkLone && lBits !== null && viewBits !== null && i < others.length; i++) {
-      const o = (others[i] as number) & (viewBits[i] as number);
-      if (o === 0) continue;
-      const l = lBits[i] as number;
-      if ((o & l) !== 0) overlap += popcount(o & l);
-      let x = o & ~l;
-      while (x !== 0) {
-        const low = x & -x;
-        x ^= low;
-        outsideDocs[outside++] = (i << 5) + 31 - Math.clz32(low);
+    if (!walkLone && lBits !== null && viewBits !== null) {
+      for (let i = 0; i < words; i++) {
+        const o = (others[i] as number) & (viewBits[i] as number);
+        if (o === 0) continue;
+        const l = lBits[i] as number;
+        if ((o & l) !== 0) overlap += popcount(o & l);
+        let x = o & ~l;
+        while (x !== 0) {
+          const low = x & -x;
+          x ^= low;
+          outsideDocs[outside++] = (i << 5) + 31 - Math.clz32(low);
+        }
       }
     }
     /**
@@ -1867,7 +1871,7 @@ export class SearchIndex {
       if (overlapCount >= 0) return overlapCount;
       const out = this.filtered;
       let n = 0;
-      for (let i = 0; i < others.length; i++) {
+      for (let i = 0; i < words; i++) {
         let x =
           (others[i] as number) & ((viewBits as Uint32Array)[i] as number) & ((lBits as Uint32Array)[i] as number);
         while (x !== 0) {
@@ -2398,6 +2402,14 @@ export class SearchIndex {
     return bits;
   }
 
+  /**
+   * The words of a bit per doc array that can hold a present doc: the arrays are sized to the
+   * capacity (a quarter of it unused at 100 000 names), and no doc is past twice the slots.
+   */
+  private bitWords(): number {
+    return Math.min(this.others.length, ((2 * this.slotName.length) >> 5) + 1);
+  }
+
   /** A bit per doc in the view, made on first use after a change. */
   private viewBitsOf(view: View): Uint32Array {
     let bits = this.viewBits[view];
@@ -2881,23 +2893,23 @@ function docBits(docs: Int32Array, words: number): Uint32Array {
 }
 
 /**
- * `into` made the OR of `bits` (all zero when there are none), two arrays a pass: a pass per array
- * read and wrote `into` once for each of a pasted name's words.
+ * The first `words` of `into` made the OR of `bits` (all zero when there are none), two arrays a
+ * pass: a pass per array read and wrote `into` once for each of a pasted name's words. The words
+ * past `words` are left as they are (no doc is there: zero).
  */
-function orAll(into: Uint32Array, bits: readonly Uint32Array[]): void {
+function orAll(into: Uint32Array, bits: readonly Uint32Array[], words: number): void {
   let b = 0;
-  if (bits.length % 2 === 1) into.set(bits[b++] as Uint32Array);
-  else if (bits.length === 0) into.fill(0);
+  if (bits.length % 2 === 1) into.set((bits[b++] as Uint32Array).subarray(0, words));
+  else if (bits.length === 0) into.fill(0, 0, words);
   else {
-    orTwo(into, bits[0] as Uint32Array, bits[1] as Uint32Array, false);
+    orTwo(into, bits[0] as Uint32Array, bits[1] as Uint32Array, false, words);
     b = 2;
   }
-  for (; b < bits.length; b += 2) orTwo(into, bits[b] as Uint32Array, bits[b + 1] as Uint32Array, true);
+  for (; b < bits.length; b += 2) orTwo(into, bits[b] as Uint32Array, bits[b + 1] as Uint32Array, true, words);
 }
 
-/** `into` = `x | y`, ORed into what it holds when `keep`. A loop apart (see `packedMap`). */
-function orTwo(into: Uint32Array, x: Uint32Array, y: Uint32Array, keep: boolean): void {
-  const n = into.length;
+/** The first `n` of `into` = `x | y`, ORed into what they hold when `keep`. A loop apart (see `packedMap`). */
+function orTwo(into: Uint32Array, x: Uint32Array, y: Uint32Array, keep: boolean, n: number): void {
   if (keep) for (let i = 0; i < n; i++) into[i] = (into[i] as number) | (x[i] as number) | (y[i] as number);
   else for (let i = 0; i < n; i++) into[i] = (x[i] as number) | (y[i] as number);
 }
