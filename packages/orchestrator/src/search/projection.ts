@@ -13,6 +13,7 @@ import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import { facetsJson } from './facets-json.js';
 import type { Facet, Filter } from './query.js';
+import { scoreLength, writeScore } from './score-json.js';
 import { type FacetCount, type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
 /** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
@@ -175,26 +176,21 @@ export class SearchProjection implements LogConsumer {
     const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
     // Sized first and written once: one allocation and a copy per item, rather than a buffer per
     // score and a concatenation of the parts.
-    const scores: string[] = q.ranked ? new Array(hits.length) : [];
     let length = ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail);
     for (let i = 0; i < hits.length; i++) {
       const hit = hits[i] as IndexHit;
       length += index.answerLength(hit.doc);
-      if (q.ranked) {
-        // The item's closing brace is overwritten by the score member, which brings its own.
-        const score = `,"score":${JSON.stringify(hit.score)}}`;
-        scores[i] = score;
-        length += score.length - 1;
-      }
+      // The item's closing brace is overwritten by the score member, which brings its own.
+      if (q.ranked) length += scoreLength(hit.score) - 1;
     }
     const out = alloc(length);
     out.set(ITEMS_OPEN, 0);
     let at = ITEMS_OPEN.length;
     for (let i = 0; i < hits.length; i++) {
+      const hit = hits[i] as IndexHit;
       if (i > 0) out[at++] = COMMA;
-      at += index.copyAnswer((hits[i] as IndexHit).doc, out, at);
-      // A score is a JSON number: ASCII, a byte a character.
-      if (q.ranked) at += out.write(scores[i] as string, at - 1, 'latin1') - 1;
+      at += index.copyAnswer(hit.doc, out, at);
+      if (q.ranked) at += writeScore(out, at - 1, hit.score) - 1;
     }
     out.write(tail, at, 'utf8');
     return out;
