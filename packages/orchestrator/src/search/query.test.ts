@@ -31,6 +31,14 @@ describe('search query parser', () => {
     );
   });
 
+  it('ends a qualifier value at white space as /\\s/u reads it, for every UTF-16 unit', () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const unit = String.fromCharCode(code);
+      const { filters } = parseSearchText(`provider:aws${unit}x`);
+      expect(filters[0]?.value).toBe(/\s/u.test(unit) ? 'aws' : `aws${unit}x`);
+    }
+  });
+
   it('reads every known qualifier as a filter and the rest as words', () => {
     fc.assert(
       fc.property(
@@ -99,6 +107,17 @@ describe('search query parser', () => {
     expect(parseFacets('provider, label,provider')).toEqual(['provider', 'label']);
     expect(parseFacets(['category', 'engine'])).toEqual(['category', 'engine']);
     expect(() => parseFacets('provider,colour')).toThrow(/unknown facet "colour"/);
+  });
+
+  it('keeps a facet text it parsed, never its refusal, and parses long texts each time', () => {
+    const first = parseFacets('engine,maturity');
+    expect(parseFacets('engine,maturity')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => parseFacets('maturity,colour')).toThrow(/unknown facet "colour"/);
+    expect(() => parseFacets('maturity,colour')).toThrow(/unknown facet "colour"/);
+    const long = Array.from({ length: 40 }, () => 'provider').join(',');
+    expect(parseFacets(long)).toEqual(['provider']);
+    expect(parseFacets(long)).not.toBe(parseFacets(long));
   });
 
   it('counts one edit, transpositions included, and nothing more', () => {

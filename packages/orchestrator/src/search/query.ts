@@ -43,7 +43,7 @@ export function parseSearchText(q: string): ParsedQuery {
   const free: string[] = [];
   let i = 0;
   while (i < q.length) {
-    while (i < q.length && /\s/u.test(q[i] as string)) i++;
+    while (i < q.length && isSpace(q, i)) i++;
     if (i >= q.length) break;
     const start = i;
     const key = /^[A-Za-z][A-Za-z_-]*:/.exec(q.slice(i, i + 40));
@@ -56,13 +56,13 @@ export function parseSearchText(q: string): ParsedQuery {
         i = end === -1 ? q.length : end + 1;
       } else {
         const from = i;
-        while (i < q.length && !/\s/u.test(q[i] as string)) i++;
+        while (i < q.length && !isSpace(q, i)) i++;
         value = q.slice(from, i);
       }
       filters.push(qualifier(key[0].slice(0, -1).toLowerCase(), value));
       continue;
     }
-    while (i < q.length && !/\s/u.test(q[i] as string)) i++;
+    while (i < q.length && !isSpace(q, i)) i++;
     free.push(q.slice(start, i));
   }
   const text = free.join(' ');
@@ -72,6 +72,18 @@ export function parseSearchText(q: string): ParsedQuery {
     if (!words.includes(w)) words.push(w);
   }
   return { words, phrase: foldText(text).trim(), filters };
+}
+
+const SPACE = /\s/u;
+
+/**
+ * Whether `q[i]` is white space as `/\s/u` reads it. Tested on every character of every search: the
+ * ASCII ones (nearly all) by their code, the rest by the pattern.
+ */
+function isSpace(q: string, i: number): boolean {
+  const code = q.charCodeAt(i);
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return SPACE.test(q[i] as string);
 }
 
 function qualifier(key: string, value: string): Filter {
@@ -111,10 +123,30 @@ export function checkFilter(facet: Facet, value: string, field: string): Filter 
  * The facets asked for: a comma-separated list (or several `facets=` parameters), deduplicated, in
  * the order given. Throws `invalid_request` naming an unknown facet.
  */
-export function parseFacets(raw: string | string[] | undefined): Facet[] {
+export function parseFacets(raw: string | string[] | undefined): readonly Facet[] {
   if (raw === undefined) return [];
+  if (typeof raw === 'string' && raw.length <= KEPT_FACET_TEXT) {
+    // A browser or a processor asks the same few lists on every request: each is parsed once
+    // (0.6 µs, twice that with the caches a request leaves cold).
+    let parsed = parsedFacets.get(raw);
+    if (parsed === undefined) {
+      parsed = Object.freeze(facetList([raw]));
+      if (parsedFacets.size >= KEPT_FACET_LISTS) parsedFacets.clear();
+      parsedFacets.set(raw, parsed);
+    }
+    return parsed;
+  }
+  return facetList(Array.isArray(raw) ? raw : [raw]);
+}
+
+/** Most facet lists `parseFacets` keeps parsed, and the longest text it keeps (every facet once is 67). */
+const KEPT_FACET_LISTS = 256;
+const KEPT_FACET_TEXT = 160;
+const parsedFacets = new Map<string, readonly Facet[]>();
+
+function facetList(raw: readonly string[]): Facet[] {
   const out: Facet[] = [];
-  for (const part of (Array.isArray(raw) ? raw : [raw]).flatMap((r) => r.split(','))) {
+  for (const part of raw.flatMap((r) => r.split(','))) {
     const name = part.trim();
     if (name === '') continue;
     if (!isFacet(name)) {
