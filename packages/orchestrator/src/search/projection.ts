@@ -11,10 +11,10 @@ import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
 import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
-import { facetsJson } from './facets-json.js';
+import { type FacetCount, FacetCounts } from './facet-counts.js';
 import type { Facet, Filter } from './query.js';
 import { scoreLength, writeScore } from './score-json.js';
-import { type FacetCount, type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
+import { type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
 /** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
 export type SearchSource = Pick<ComponentReader, 'getLatestComponent'> &
@@ -151,7 +151,7 @@ export class SearchProjection implements LogConsumer {
       const component = index.definitionOf(h.doc) as ComponentDefinition;
       return q.ranked ? extended(component, { score: h.score }) : component;
     });
-    return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets };
+    return { items, nextCursor: r.nextCursor, total: r.total, facets: r.facets?.lists() ?? null };
   }
 
   /**
@@ -172,7 +172,7 @@ export class SearchProjection implements LogConsumer {
     const { index } = this;
     const r = this.run(q);
     const { hits } = r;
-    const facets = r.facets ? `,"facets":${facetsJson(r.facets)}` : '';
+    const facets = r.facets ? `,"facets":${r.facets.json()}` : '';
     const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
     // Sized first and written once: one allocation and a copy per item, rather than a buffer per
     // score and a concatenation of the parts.
@@ -201,7 +201,7 @@ export class SearchProjection implements LogConsumer {
     hits: IndexHit[];
     nextCursor: string | null;
     total: number;
-    facets: Partial<Record<Facet, FacetCount[]>> | null;
+    facets: FacetCounts | null;
   } {
     // A query without words has no relevance: it is a filtered list in name order.
     const asked: SortOrder = q.sort ?? (q.words.length > 0 ? 'relevance' : 'name');
@@ -210,7 +210,7 @@ export class SearchProjection implements LogConsumer {
     const after = byName ? decodeListCursor(q.cursor) : '';
     const offset = byName ? 0 : decodeSearchCursor(q.cursor);
     if (q.ranked && q.words.length === 0 && q.filters.length === 0 && !q.orphaned) {
-      return { hits: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? emptyFacets(q.facets) : null };
+      return { hits: [], nextCursor: null, total: 0, facets: q.facets.length > 0 ? FacetCounts.none(q.facets) : null };
     }
     const result = this.index.query({
       view: q.includePrerelease ? 1 : 0,
@@ -310,8 +310,4 @@ export class SearchProjection implements LogConsumer {
       cursor = page.nextCursor;
     } while (cursor);
   }
-}
-
-function emptyFacets(facets: readonly Facet[]): Partial<Record<Facet, FacetCount[]>> {
-  return Object.fromEntries(facets.map((f) => [f, []]));
 }

@@ -1,6 +1,7 @@
 import type { ComponentDefinition } from '@nestor/sdk';
 import { AnswerArena } from './answer-arena.js';
 import { DocValues } from './doc-values.js';
+import { FacetCounts, type FacetValueTable } from './facet-counts.js';
 import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
@@ -301,17 +302,12 @@ export interface IndexHit {
   score: number;
 }
 
-export interface FacetCount {
-  value: string;
-  count: number;
-}
-
 export interface IndexResult {
   hits: IndexHit[];
   /** True when results follow the page. */
   more: boolean;
   total: number;
-  facets: Partial<Record<Facet, FacetCount[]>>;
+  facets: FacetCounts;
 }
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
@@ -379,6 +375,19 @@ export class SearchIndex {
   private readonly valueId = new Map<string, number>();
   private readonly valueFacet: number[] = [];
   private readonly valueText: string[] = [];
+  /** value id → its `FacetCounts` JSON opening, made on first use. */
+  private readonly valueOpenings: (string | undefined)[] = [];
+  private readonly valueTable: FacetValueTable = {
+    valueText: (id) => this.valueText[id] as string,
+    valueOpening: (id) => {
+      let opening = this.valueOpenings[id];
+      if (opening === undefined) {
+        opening = `{"value":${JSON.stringify(this.valueText[id])},"count":`;
+        this.valueOpenings[id] = opening;
+      }
+      return opening;
+    },
+  };
   /** facet → ids of its values. */
   private readonly facetIds: number[][] = FACETS.map(() => []);
   /** value id → sorted doc ids holding it. */
@@ -566,14 +575,14 @@ export class SearchIndex {
     docs: Int32Array | null,
     n: number,
     searching: boolean,
-    counted: Partial<Record<Facet, FacetCount[]>> | null = null,
+    counted: FacetCounts | null = null,
     best: { docs: Int32Array; n: number } | null = null,
   ): IndexResult {
     try {
-      const facets: Partial<Record<Facet, FacetCount[]>> =
+      const facets: FacetCounts =
         counted ??
         (q.facets.length === 0
-          ? {}
+          ? FacetCounts.none(q.facets)
           : docs
             ? this.countFacets(docs, n, q.view, q.facets, q.facetLimit)
             : this.viewFacets(q.view, q.facets, q.facetLimit));
@@ -1072,6 +1081,7 @@ export class SearchIndex {
       this.valueFacet.push(FACET_INDEX.get(facet) as number);
       (this.facetIds[FACET_INDEX.get(facet) as number] as number[]).push(id);
       this.valueText.push(value);
+      this.valueOpenings.push(undefined);
       this.valueDocs.push([]);
       this.valueBits.push(new Uint32Array((this.present.length >> 5) + 1));
       this.viewCount[0].push(0);
@@ -1899,8 +1909,9 @@ export class SearchIndex {
     };
     try {
       const total = this.totalOf(largeSet, view) + outside;
-      let facets: Partial<Record<Facet, FacetCount[]>> = {};
-      if (q.facets.length > 0) {
+      let facets: FacetCounts;
+      if (q.facets.length === 0) facets = FacetCounts.none(q.facets);
+      else {
         if (sets.length === 2 && overlap < outside) {
           // Two words overlapping less than the other one holds outside L: both words' kept counts
           // less the overlap's.
@@ -2610,19 +2621,19 @@ export class SearchIndex {
   }
 
   /** Each wanted facet's values with a count above zero, most frequent first, at most `limit`. */
-  private facetLists(wanted: number[], countOf: (id: number) => number, facets: readonly Facet[], limit: number) {
-    const out: Partial<Record<Facet, FacetCount[]>> = {};
-    facets.forEach((facet, i) => {
-      const list: FacetCount[] = [];
-      for (const id of this.facetIds[wanted[i] as number] as number[]) {
-        const count = countOf(id);
-        if (count > 0) list.push({ value: this.valueText[id] as string, count });
-      }
-      list.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-      if (list.length > limit) list.length = limit;
-      out[facet] = list;
-    });
-    return out;
+  private facetLists(
+    wanted: number[],
+    countOf: (id: number) => number,
+    facets: readonly Facet[],
+    limit: number,
+  ): FacetCounts {
+    return FacetCounts.build(
+      this.valueTable,
+      facets,
+      (f) => this.facetIds[wanted[f] as number] as number[],
+      countOf,
+      limit,
+    );
   }
 }
 
