@@ -1,4 +1,5 @@
-import type { Facet } from './query.js';
+import { digitCount, writeDigits } from './json-bytes.js';
+import { FACETS, type Facet } from './query.js';
 
 export interface FacetCount {
   value: string;
@@ -9,15 +10,15 @@ export interface FacetCount {
 export interface FacetValueTable {
   /** Value id → its text. */
   valueText(id: number): string;
-  /** Value id → `{"value":<its text as JSON>,"count":`, made once per value. */
-  valueOpening(id: number): string;
+  /** Value id → the UTF-8 of `{"value":<its text as JSON>,"count":`, made once per value. */
+  valueOpening(id: number): Uint8Array;
 }
 
 /**
  * The facet counts of one result: for each facet asked, in the order asked, its values counted above
  * zero, most frequent first (equal counts in value order), at most the limit. Held as value ids and
- * counts and read as objects (`lists`) or written as the answer's JSON (`json`): a page answer makes
- * no object per value and sorts none. Made by `FacetCounts.build`.
+ * counts and read as objects (`lists`) or written as the answer's JSON bytes (`writeTo`): a page
+ * answer makes no object or string per value and sorts none. Made by `FacetCounts.build`.
  */
 export class FacetCounts {
   private constructor(
@@ -88,28 +89,61 @@ export class FacetCounts {
     return out;
   }
 
-  /**
-   * `JSON.stringify(this.lists())`, the same text, without the objects: facet names are fixed
-   * identifiers (query.ts), written as they are; each value's opening is the table's, made once.
-   */
-  json(): string {
-    let out = '{';
+  /** Bytes `writeTo` writes. */
+  byteLength(): number {
+    let length = 2;
     let at = 0;
     for (let f = 0; f < this.facets.length; f++) {
-      out += `${f > 0 ? ',' : ''}"${this.facets[f] as Facet}":[`;
+      length += (f > 0 ? 1 : 0) + (FACET_OPEN.get(this.facets[f] as Facet) as Uint8Array).length + 1;
       const end = this.ends[f] as number;
       for (let first = at; at < end; at++) {
-        out += `${at > first ? ',' : ''}${this.table.valueOpening(this.ids[at] as number)}${this.counts[at] as number}}`;
+        length += (at > first ? 1 : 0) + this.table.valueOpening(this.ids[at] as number).length;
+        length += digitCount(this.counts[at] as number) + 1;
       }
-      out += ']';
     }
-    return `${out}}`;
+    return length;
+  }
+
+  /**
+   * Writes the UTF-8 of `JSON.stringify(this.lists())` into `out` at `at`, without the objects or a
+   * string: each value's opening is the table's bytes, each count its digits. Returns the bytes
+   * written (`byteLength`).
+   */
+  writeTo(out: Uint8Array, at: number): number {
+    let p = at;
+    out[p++] = OPEN_BRACE;
+    let v = 0;
+    for (let f = 0; f < this.facets.length; f++) {
+      if (f > 0) out[p++] = COMMA;
+      const open = FACET_OPEN.get(this.facets[f] as Facet) as Uint8Array;
+      out.set(open, p);
+      p += open.length;
+      const end = this.ends[f] as number;
+      for (let first = v; v < end; v++) {
+        if (v > first) out[p++] = COMMA;
+        const opening = this.table.valueOpening(this.ids[v] as number);
+        out.set(opening, p);
+        p += opening.length;
+        p += writeDigits(out, p, this.counts[v] as number);
+        out[p++] = CLOSE_BRACE;
+      }
+      out[p++] = CLOSE_BRACKET;
+    }
+    out[p++] = CLOSE_BRACE;
+    return p - at;
   }
 }
 
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+/** `"<facet>":[` of each facet: names are fixed identifiers (query.ts), written as they are. */
+const FACET_OPEN = new Map<Facet, Uint8Array>(FACETS.map((f) => [f, Buffer.from(`"${f}":[`)]));
+
 const NO_VALUES: FacetValueTable = {
   valueText: () => '',
-  valueOpening: () => '',
+  valueOpening: () => new Uint8Array(0),
 };
 
 /** Whether value a (counted `ca`) ranks before value b (counted `cb`): more first, then by text. */

@@ -12,8 +12,8 @@ import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '
 import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import { type FacetCount, FacetCounts } from './facet-counts.js';
+import { scoreLength, writeScore } from './json-bytes.js';
 import type { Facet, Filter } from './query.js';
-import { scoreLength, writeScore } from './score-json.js';
 import { type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
 /** What the projection reads from the store: the latest versions, to build itself and to re-read a name. */
@@ -60,6 +60,7 @@ export interface CatalogQueryResult<T> {
 const PAGE = 500;
 const ITEMS_OPEN = Buffer.from('{"items":[');
 const COMMA = 0x2c; // ','
+const CLOSE_BRACE = 0x7d; // '}'
 const DEFAULT_FACET_LIMIT = 100;
 const DEFAULT_WAIT_MS = 2_000;
 
@@ -172,11 +173,12 @@ export class SearchProjection implements LogConsumer {
     const { index } = this;
     const r = this.run(q);
     const { hits } = r;
-    const facets = r.facets ? `,"facets":${r.facets.json()}` : '';
-    const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${facets}}`;
+    // The facets follow `tail` as bytes of their own (`FacetCounts.writeTo`), then the closing brace.
+    const tail = `],"next_cursor":${JSON.stringify(r.nextCursor)},"total":${r.total}${r.facets ? ',"facets":' : ''}`;
     // Sized first and written once: one allocation and a copy per item, rather than a buffer per
     // score and a concatenation of the parts.
-    let length = ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail);
+    let length =
+      ITEMS_OPEN.length + Math.max(0, hits.length - 1) + Buffer.byteLength(tail) + (r.facets?.byteLength() ?? 0) + 1;
     for (let i = 0; i < hits.length; i++) {
       const hit = hits[i] as IndexHit;
       length += index.answerLength(hit.doc);
@@ -192,7 +194,9 @@ export class SearchProjection implements LogConsumer {
       at += index.copyAnswer(hit.doc, out, at);
       if (q.ranked) at += writeScore(out, at - 1, hit.score) - 1;
     }
-    out.write(tail, at, 'utf8');
+    at += out.write(tail, at, 'utf8');
+    if (r.facets) at += r.facets.writeTo(out, at);
+    out[at] = CLOSE_BRACE;
     return out;
   }
 

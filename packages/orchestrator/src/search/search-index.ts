@@ -376,13 +376,13 @@ export class SearchIndex {
   private readonly valueFacet: number[] = [];
   private readonly valueText: string[] = [];
   /** value id → its `FacetCounts` JSON opening, made on first use. */
-  private readonly valueOpenings: (string | undefined)[] = [];
+  private readonly valueOpenings: (Uint8Array | undefined)[] = [];
   private readonly valueTable: FacetValueTable = {
     valueText: (id) => this.valueText[id] as string,
     valueOpening: (id) => {
       let opening = this.valueOpenings[id];
       if (opening === undefined) {
-        opening = `{"value":${JSON.stringify(this.valueText[id])},"count":`;
+        opening = Buffer.from(`{"value":${JSON.stringify(this.valueText[id])},"count":`);
         this.valueOpenings[id] = opening;
       }
       return opening;

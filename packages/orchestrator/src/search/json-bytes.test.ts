@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scoreLength, writeScore } from './score-json.js';
+import { scoreLength, writeScore } from './json-bytes.js';
 
 const written = (score: number): string => {
   const out = Buffer.alloc(scoreLength(score) + 4, 0x21);
