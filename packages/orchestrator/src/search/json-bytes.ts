@@ -44,7 +44,8 @@ function centsOf(score: number): number {
 /** Bytes `writeScore` writes for `score`. */
 export function scoreLength(score: number): number {
   const cents = centsOf(score);
-  if (cents < 0) return Buffer.byteLength(`,"score":${JSON.stringify(score)}}`, 'latin1');
+  // A JSON number is ASCII: a byte a character.
+  if (cents < 0) return `,"score":${JSON.stringify(score)}}`.length;
   const whole = Math.floor(cents / 100);
   const fraction = cents - whole * 100;
   return SCORE_OPEN.length + digitCount(whole) + (fraction === 0 ? 0 : fraction % 10 === 0 ? 2 : 3) + 1;

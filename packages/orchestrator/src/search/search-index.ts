@@ -1824,17 +1824,16 @@ export class SearchIndex {
       // Three words or more are walked by their bits (`manyWords`): each set's are made here.
       const allBits = sets.length > 2;
       const ored: Uint32Array[] = [];
+      const listed: WordSet[] = [];
       for (let w = 0; w < sets.length; w++) {
         if (w === large) continue;
         const set = sets[w] as WordSet;
         if (allBits || set.bits !== null || this.isLarge(set)) ored.push(this.bitsOf(set));
+        else listed.push(set);
       }
+      // The bits first (they set every word), then the docs of the words without bits of their own.
       orAll(others, ored, words);
-      for (let w = 0; w < sets.length; w++) {
-        if (w === large) continue;
-        const set = sets[w] as WordSet;
-        if (!(allBits || set.bits !== null || this.isLarge(set))) orDocs(others, set.docs);
-      }
+      for (const set of listed) orDocs(others, set.docs);
     }
     // A lone other word holding fewer docs than the bits have words is walked doc by doc (its docs are
     // in doc order, as a pass over the bits would yield them) rather than every word of the bits read;
@@ -1911,24 +1910,22 @@ export class SearchIndex {
       const total = this.totalOf(largeSet, view) + outside;
       let facets: FacetCounts;
       if (q.facets.length === 0) facets = FacetCounts.none(q.facets);
-      else {
-        if (sets.length === 2 && overlap < outside) {
-          // Two words overlapping less than the other one holds outside L: both words' kept counts
-          // less the overlap's.
-          facets = this.twoWordFacets(q, sets, this.filtered, overlapDocs());
-        } else {
-          const wanted = facetIndexes(q.facets);
-          const ofLarge = this.facetCountsOf(largeSet, view, wanted);
-          const { counts } = this;
-          this.countValues(wanted, outsideDocs, outside);
-          facets = this.facetLists(
-            wanted,
-            (id) => (ofLarge[id] as number) + (counts[id] as number),
-            q.facets,
-            q.facetLimit,
-          );
-          this.clearCounts(wanted);
-        }
+      else if (sets.length === 2 && overlap < outside) {
+        // Two words overlapping less than the other one holds outside L: both words' kept counts
+        // less the overlap's.
+        facets = this.twoWordFacets(q, sets, this.filtered, overlapDocs());
+      } else {
+        const wanted = facetIndexes(q.facets);
+        const ofLarge = this.facetCountsOf(largeSet, view, wanted);
+        const { counts } = this;
+        this.countValues(wanted, outsideDocs, outside);
+        facets = this.facetLists(
+          wanted,
+          (id) => (ofLarge[id] as number) + (counts[id] as number),
+          q.facets,
+          q.facetLimit,
+        );
+        this.clearCounts(wanted);
       }
       const need = q.offset + q.limit;
       const label = this.order.labelArray;
