@@ -79,8 +79,9 @@ export async function runValidate(paths: string[], flags: ValidateFlags, io: Val
   const decoded: Decoded[] = [];
   for (const arg of paths) {
     const read = await readArgument(arg);
-    files.push(...read.files);
-    decoded.push(...read.decoded);
+    // Appended one by one: a folder of a hundred thousand files or more overflows a spread's arguments.
+    for (const file of read.files) files.push(file);
+    for (const item of read.decoded) decoded.push(item);
   }
 
   const against = flags.server

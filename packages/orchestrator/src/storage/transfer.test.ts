@@ -145,6 +145,38 @@ describe('export and import', () => {
     }
   });
 
+  it('exports a catalog of 200 000 versions with the highest revision as its head', async () => {
+    // More versions than a spread into one call may pass (the head was `Math.max(...revisions)`).
+    const perName = 100_000;
+    const source = {
+      listComponentNames: async () => ['a', 'b'],
+      getComponentVersions: async (name: string) =>
+        Array.from({ length: perName }, (_, i) => {
+          const revision = (name === 'a' ? 0 : perName) + perName - i;
+          return { name, version: `0.0.${perName - i}`, revision } as ComponentDefinition;
+        }),
+      listEngines: async () => [],
+      headSequence: async () => 7,
+    };
+    let lines = 0;
+    let header = '';
+    let first = '';
+    const counts = await exportCatalog(
+      source,
+      (line) => {
+        if (lines === 0) header = line;
+        if (lines === 1) first = line;
+        lines++;
+      },
+      { now: new Date(0) },
+    );
+    expect(counts).toEqual({ components: 2 * perName, engines: 0, head: 2 * perName });
+    expect(lines).toBe(1 + 2 * perName);
+    expect(JSON.parse(header).head).toBe(2 * perName);
+    // Oldest first within a name.
+    expect(JSON.parse(first).component.version).toBe('0.0.1');
+  });
+
   it('refuses a non-empty store and malformed files with clear errors', async () => {
     const source = sqlite();
     await source.createComponent(makeComponent());

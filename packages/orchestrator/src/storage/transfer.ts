@@ -31,23 +31,36 @@ export interface TransferCounts {
 
 type Progress = (message: string) => void;
 
+/** What an export reads of a store. */
+export type CatalogExportSource = Pick<
+  CatalogStore,
+  'listComponentNames' | 'getComponentVersions' | 'listEngines' | 'headSequence'
+>;
+
 /**
  * Writes the catalog line by line. The head written is at least every exported revision, so an
  * import never hands out a sequence that an exported version already carries.
  */
 export async function exportCatalog(
-  store: CatalogStore,
+  store: CatalogExportSource,
   writeLine: (line: string) => Promise<void> | void,
   opts: { now: Date; progress?: Progress },
 ): Promise<TransferCounts> {
   const names = await store.listComponentNames();
   const versions: ComponentDefinition[] = [];
+  let head = await store.headSequence();
   for (const name of names) {
-    // Oldest first, so that an import replays a name in the order it was published.
-    versions.push(...(await store.getComponentVersions(name)).reverse());
+    // Oldest first, so that an import replays a name in the order it was published. A running
+    // maximum rather than `Math.max(...revisions)`: spread into a call, a catalog of about 150 000
+    // versions or more overflowed the stack.
+    const held = await store.getComponentVersions(name);
+    for (let i = held.length - 1; i >= 0; i--) {
+      const version = held[i] as ComponentDefinition;
+      versions.push(version);
+      if (version.revision > head) head = version.revision;
+    }
   }
   const engines = await store.listEngines();
-  const head = Math.max(await store.headSequence(), ...versions.map((v) => v.revision));
   const header: ExportLine = {
     type: 'header',
     format: EXPORT_FORMAT,
