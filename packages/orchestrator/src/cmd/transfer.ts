@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { create } from '@nestor/sdk';
 import type { Command } from 'commander';
@@ -31,15 +32,23 @@ export function registerTransferCommands(program: Command): void {
           )
           .build();
       });
-      await exportCatalog(
-        store,
-        async (line) => {
-          if (!out.write(`${line}\n`)) await once(out, 'drain');
-        },
-        { now: systemClock.now(), progress: note },
-      );
-      out.end();
-      await once(out, 'finish');
+      try {
+        await exportCatalog(
+          store,
+          async (line) => {
+            if (!out.write(`${line}\n`)) await once(out, 'drain');
+          },
+          { now: systemClock.now(), progress: note },
+        );
+        out.end();
+        await once(out, 'finish');
+      } catch (err) {
+        // A failed export leaves no file behind: a part of one could be taken for the catalog, and
+        // it would refuse the retry (export never overwrites).
+        out.destroy();
+        await rm(file, { force: true });
+        throw err;
+      }
     } finally {
       await store.close();
     }
