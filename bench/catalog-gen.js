@@ -627,8 +627,10 @@ export function listLog(count, { seed = 11 } = {}) {
     if (r.chance(0.2)) params.push(`maturity=${r.pick(['stable', 'beta', 'alpha'])}`);
     if (r.chance(0.2)) params.push(`engine=${r.pick(ENGINES)}`);
     const key = params.join('&');
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // The same filters in another order are the same query: distinct means distinct filters.
+    const filters = [...params].sort().join('&');
+    if (seen.has(filters)) continue;
+    seen.add(filters);
     const facets = r.chance(0.25) ? `${FACETS},label` : FACETS;
     out.push(`/v1/components?${key}&limit=20&facets=${facets}&sort=${r.chance(0.7) ? 'name' : 'updated'}`);
   }

@@ -264,6 +264,7 @@ const TUNINGS: [string, Partial<SearchIndexTuning>][] = [
   ['ranked lists always merge the names created since the build', { laterNames: 1 }],
   ['broad sets ranked as a head of two docs first, walks past it', { broad: 1e9, overlap: 0, rankedHead: 2 }],
   ['broad sets ranked as a head of one doc, walked to the end', { broad: 1e9, overlap: 0, walk: 1e9, rankedHead: 1 }],
+  ['filtered docs kept for few combinations, the least recently asked let go', { wordsFirst: 1e9, filterMemoDocs: 24 }],
 ];
 
 describe('SearchIndex', () => {
@@ -290,8 +291,9 @@ describe('SearchIndex', () => {
               catalog.set(name, { latest, highest });
             }
           };
-          // Each query is asked twice, before and after more changes: the second asking reads what
-          // the first kept (word sets, counts, ranked lists), and changes must drop all of it.
+          // Each query is asked three times, before and after more changes: the later askings read
+          // what the first kept (word sets, counts, ranked lists) and the third what the second
+          // kept (a qualified search's filtered docs), and changes must drop all of it.
           const ask = () => {
             expect(index.size).toBe(catalog.size);
             for (const q of queries) {
@@ -301,6 +303,7 @@ describe('SearchIndex', () => {
                 offset: q.sort === 'name' ? 0 : q.offset,
               };
               const expected = model(catalog, asked);
+              expect(shape(index.query(asked), index)).toEqual(expected);
               expect(shape(index.query(asked), index)).toEqual(expected);
               expect(shape(index.query(asked), index)).toEqual(expected);
             }
