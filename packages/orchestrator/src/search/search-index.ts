@@ -191,6 +191,8 @@ interface ProfileValues {
 /** Filters checked doc by doc (`SearchIndex.filterCheck`). */
 interface FilterCheck {
   bits: Uint32Array[];
+  /** The filters' value ids, in the filters' order. */
+  ids: number[];
   orphaned: boolean;
   /** The shortest posting list's length: what walking the filtered docs would cost. */
   driver: number;
@@ -567,7 +569,7 @@ export class SearchIndex {
       if (wordDocs * this.tuning.wordsFirst < check.driver) {
         return this.finish(q, this.hitDocs, this.searchWords(sets, q.phrase, q.view, check), true);
       }
-      const filtered = this.filterRemembered(q.filters, q.view, orphaned);
+      const filtered = this.filterRemembered(q.filters, check, q.view);
       return this.finish(q, this.hitDocs, this.probeFiltered(sets, q.phrase, filtered), true);
     }
     let largest = 0;
@@ -1149,21 +1151,16 @@ export class SearchIndex {
   // --- queries
 
   /**
-   * `filter` through the filter memo, for qualified searches: a combination's docs copied from it
-   * when kept, otherwise found by `filter` (and kept from the combination's second asking). Lists
+   * `filter` through the filter memo, for qualified searches (`check` is the filters', whose value
+   * ids make the key): a combination's docs copied from it when kept, otherwise found by `filter`
+   * (and kept from the combination's second asking). Lists
    * call `filter` itself: each of the bench's distinct list filters paid about 2 µs of the memo's
    * bookkeeping (9 % of a list) and none repeated, where qualified searches repeat their qualifiers
    * as the words change (0.93 of the time).
    */
-  private filterRemembered(filters: readonly Filter[], view: View, orphaned: boolean): number {
-    if (filters.length === 0 && !orphaned) return -1;
-    const ids: number[] = [];
-    for (const f of filters) {
-      const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
-      if (id === undefined) return 0;
-      ids.push(id);
-    }
-    const key = filterKey(ids, view, orphaned);
+  private filterRemembered(filters: readonly Filter[], check: FilterCheck, view: View): number {
+    const { orphaned } = check;
+    const key = filterKey(check.ids, view, orphaned);
     const kept = this.filterMemo.get(key);
     if (kept !== undefined) {
       this.filterMemo.delete(key);
@@ -1252,14 +1249,16 @@ export class SearchIndex {
    */
   private filterCheck(filters: readonly Filter[], orphaned: boolean): FilterCheck | null {
     const bits: Uint32Array[] = [];
+    const ids: number[] = [];
     let driver = orphaned ? this.orphanedDocs.length : Number.POSITIVE_INFINITY;
     for (const f of filters) {
       const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
       if (id === undefined) return null;
+      ids.push(id);
       bits.push(this.valueBits[id] as Uint32Array);
       driver = Math.min(driver, (this.valueDocs[id] as number[]).length);
     }
-    return { bits, orphaned, driver };
+    return { bits, ids, orphaned, driver };
   }
 
   /** Whether a doc passes a `filterCheck`. */
