@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../packages/orchestrator/src/cmd/root.js';
 import { decodeConfig, loadConfig } from '../packages/orchestrator/src/config/load.js';
+import { runCli as cli } from './cli-support.js';
 
 let dir: string;
 
@@ -18,34 +18,6 @@ function file(name: string, content: string | Buffer): string {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, content);
   return path;
-}
-
-/** Runs the CLI in-process with extra env; returns the exit code and what went to stderr and stdout. */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; err: string; out: string }> {
-  let err = '';
-  let out = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const exitCode = process.exitCode;
-  try {
-    const code = await run(['node', 'nestor', ...args]);
-    return { code, err, out };
-  } finally {
-    process.env = saved;
-    process.exitCode = exitCode;
-    vi.restoreAllMocks();
-  }
 }
 
 const NO_STACK = /\n\s+at /;

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
+import { run } from '../packages/orchestrator/src/cmd/root.js';
 
 /** What a CLI command function receives instead of the process's streams and environment. */
 interface CommandIo {
@@ -49,4 +50,35 @@ export async function runCommand<F>(
     env,
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * Runs the `nestor` CLI in-process (an abort would take the test process with it) with `env` added
+ * to the environment; returns its exit code and what it wrote to stderr and stdout.
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; err: string; out: string }> {
+  let err = '';
+  let out = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const exitCode = process.exitCode;
+  try {
+    const code = await run(['node', 'nestor', ...args]);
+    return { code, err, out };
+  } finally {
+    process.env = saved;
+    process.exitCode = exitCode;
+    vi.restoreAllMocks();
+  }
 }

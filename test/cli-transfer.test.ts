@@ -2,34 +2,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../packages/orchestrator/src/cmd/root.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../packages/orchestrator/src/storage/sqlite/sqlite-store.js';
 import { makeComponent, makeEngine } from '../packages/orchestrator/src/storage/testing.js';
+import { runCli as cli } from './cli-support.js';
 
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nestor-cli-transfer-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => vi.restoreAllMocks());
-
-/** Runs the CLI in-process; returns the exit code and what went to stderr. */
-async function cli(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const exitCode = process.exitCode;
-  try {
-    return { code: await run(['node', 'nestor', ...args]), err };
-  } finally {
-    process.exitCode = exitCode;
-    vi.restoreAllMocks();
-  }
-}
 
 /** A SQLite data folder holding `names` components (one with a second version) and an engine. */
 async function catalog(folder: string, names: string[]): Promise<void> {

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../packages/orchestrator/src/cmd/root.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../packages/orchestrator/src/config/load.js';
+import { runCli as cli } from './cli-support.js';
 import { componentYaml } from './git-helpers.js';
 
 /** The 6 KB text that used to abort the process on its second parse. */
@@ -20,28 +20,6 @@ function file(name: string, content: string): string {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, content);
   return path;
-}
-
-/** Runs the CLI in-process: an abort would take the test process with it. */
-async function cli(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '';
-  let out = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const exitCode = process.exitCode;
-  try {
-    const code = await run(['node', 'nestor', ...args]);
-    return { code, err, out };
-  } finally {
-    process.exitCode = exitCode;
-    vi.restoreAllMocks();
-  }
 }
 
 describe('nestor validate on hostile YAML', () => {

@@ -412,9 +412,9 @@ export class SearchIndex {
    * What `filter` found for each combination of filter values (and view, orphaned) a qualified
    * search asked lately, least recently asked first: a user types words under the same few
    * qualifiers (four in five of the bench's qualified searches repeat a combination), and a
-   * combination's docs are a pass over its shortest posting list. A combination is kept from its second asking (the first
-   * is noted in `filterAsked`): a list of one never asked again would cost a copy for nothing.
-   * Emptied by every write.
+   * combination's docs are a pass over its shortest posting list. A combination is kept from its
+   * second asking (the first is noted in `filterAsked`): a list of one never asked again would cost
+   * a copy for nothing. Emptied by every write.
    */
   private readonly filterMemo = new Map<number | string, Int32Array>();
   private filterMemoDocs = 0;
@@ -1153,10 +1153,9 @@ export class SearchIndex {
   /**
    * `filter` through the filter memo, for qualified searches (`check` is the filters', whose value
    * ids make the key): a combination's docs copied from it when kept, otherwise found by `filter`
-   * (and kept from the combination's second asking). Lists
-   * call `filter` itself: each of the bench's distinct list filters paid about 2 µs of the memo's
-   * bookkeeping (9 % of a list) and none repeated, where qualified searches repeat their qualifiers
-   * as the words change (0.93 of the time).
+   * (and kept from the combination's second asking). Lists call `filter` itself: each of the
+   * bench's distinct list filters paid about 2 µs of the memo's bookkeeping (9 % of a list) and none
+   * repeated, where qualified searches repeat their qualifiers as the words change (0.93 of the time).
    */
   private filterRemembered(filters: readonly Filter[], check: FilterCheck, view: View): number {
     const { orphaned } = check;
@@ -2716,9 +2715,9 @@ function filterKey(ids: readonly number[], view: View, orphaned: boolean): numbe
   const flags = view * 2 + (orphaned ? 1 : 0);
   if (ids.length === 1 || ids.length === 2) {
     const a = ids[0] as number;
-    const b = ids.length === 2 ? (ids[1] as number) : a;
-    // Ids below 2^24, each plus one so that no id is 0 (one value is the pair of itself and nothing):
-    // the number stays below 2^53, exact.
+    const b = ids[ids.length - 1] as number;
+    // The lower id and the higher, each plus one, the higher 0 for one value alone; with ids below
+    // 2^24 the number stays below 2^53, exact.
     if (a < FILTER_KEY_ID_LIMIT && b < FILTER_KEY_ID_LIMIT) {
       const lo = Math.min(a, b) + 1;
       const hi = ids.length === 2 ? Math.max(a, b) + 1 : 0;
