@@ -6,7 +6,7 @@ import { NameOrder } from './name-order.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
 import { type Arrival, arraysOf, mergeMoves, placeInPlace, type RankedArrays } from './ranked-moves.js';
-import { deletions, foldText, MAX_QUERY_WORDS, tokenize, withinOneEdit } from './text.js';
+import { addWords, deletions, foldText, MAX_QUERY_WORDS, withinOneEdit } from './text.js';
 
 /**
  * The in-memory index behind list and search: one entry per component name holding its two picks
@@ -323,6 +323,14 @@ export interface IndexResult {
 }
 
 const FACET_INDEX = new Map<Facet, number>(FACETS.map((f, i) => [f, i]));
+const facetAt = (f: Facet): number => FACET_INDEX.get(f) as number;
+const PROVIDER = facetAt('provider');
+const CATEGORY = facetAt('category');
+const RESOURCE_TYPE = facetAt('resource_type');
+const MATURITY = facetAt('maturity');
+const SUPPORT_LEVEL = facetAt('support_level');
+const ENGINE = facetAt('engine');
+const LABEL = facetAt('label');
 
 /** The facets a doc's profile holds: those with one value per version, and engines (few per version). */
 const PROFILE_FACETS = new Set<number>(
@@ -383,8 +391,8 @@ export class SearchIndex {
   private readonly words: string[] = [];
   /** one-character deletion of a word → words that yield it (one-typo candidates). */
   private readonly deletionsOf = new Map<string, string[]>();
-  /** `facet\0value` → id. */
-  private readonly valueId = new Map<string, number>();
+  /** Per facet (by its index in `FACETS`), each value's id. */
+  private readonly valueIds: Map<string, number>[] = FACETS.map(() => new Map<string, number>());
   private readonly valueFacet: number[] = [];
   private readonly valueText: string[] = [];
   /** value id → its `FacetCounts` JSON opening, made on first use. */
@@ -1008,21 +1016,11 @@ export class SearchIndex {
     held: Map<string, number> | null,
   ): Int32Array {
     for (const [word, group] of words) {
-      if (held !== null && held.get(word) === group) continue;
-      let list = this.postings.get(word);
-      if (!list) {
-        list = [];
-        this.postings.set(word, list);
-        this.addWord(word);
-      }
-      list.push(doc * 4 + group);
+      if (held === null || held.get(word) !== group) this.postingsOf(word).push(doc * 4 + group);
     }
-    const values = facetValues(def);
-    const ids = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const [facet, value] = values[i] as [Facet, string];
-      const id = this.internValue(facet, value);
-      ids[i] = id;
+    const ids = this.valuesOf(def);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
       insertSorted(this.valueDocs[id] as number[], doc);
       const bits = this.valueBits[id] as Uint32Array;
       bits[doc >> 5] = (bits[doc >> 5] as number) | (1 << (doc & 31));
@@ -1033,6 +1031,17 @@ export class SearchIndex {
     this.orphanedFlag[doc] = def.orphaned ? 1 : 0;
     this.updated[doc] = Date.parse(def.updated_at) || 0;
     return ids;
+  }
+
+  /** A word's postings, made (and the word added) when it has none. */
+  private postingsOf(word: string): number[] {
+    let list = this.postings.get(word);
+    if (!list) {
+      list = [];
+      this.postings.set(word, list);
+      this.addWord(word);
+    }
+    return list;
   }
 
   /** Interns the doc's profile (its values of `PROFILE_FACETS`). */
@@ -1097,14 +1106,43 @@ export class SearchIndex {
     }
   }
 
-  private internValue(facet: Facet, value: string): number {
-    const key = `${facet}\u0000${value}`;
-    let id = this.valueId.get(key);
+  /**
+   * A definition's facet values, interned: provider, category, resource type, maturity, support
+   * level, each engine once, each label as `key=value`, in that order (the profile's key follows it).
+   */
+  private valuesOf(def: ComponentDefinition): Int32Array {
+    const engines = def.deployment_engines;
+    const labels = Object.keys(def.labels);
+    let distinct = 0;
+    for (let i = 0; i < engines.length; i++) if (engines.indexOf(engines[i] as string) === i) distinct++;
+    const ids = new Int32Array(5 + distinct + labels.length);
+    ids[0] = this.internValue(PROVIDER, def.provider);
+    ids[1] = this.internValue(CATEGORY, def.category);
+    ids[2] = this.internValue(RESOURCE_TYPE, def.resource_type);
+    ids[3] = this.internValue(MATURITY, def.maturity);
+    ids[4] = this.internValue(SUPPORT_LEVEL, def.support_level);
+    let at = 5;
+    for (let i = 0; i < engines.length; i++) {
+      const engine = engines[i] as string;
+      if (engines.indexOf(engine) === i) ids[at++] = this.internValue(ENGINE, engine);
+    }
+    for (const key of labels) ids[at++] = this.internValue(LABEL, `${key}=${def.labels[key]}`);
+    return ids;
+  }
+
+  /** A value's id, or undefined when no doc ever held it. */
+  private valueIdOf(facet: Facet, value: string): number | undefined {
+    return (this.valueIds[facetAt(facet)] as Map<string, number>).get(value);
+  }
+
+  private internValue(facet: number, value: string): number {
+    const values = this.valueIds[facet] as Map<string, number>;
+    let id = values.get(value);
     if (id === undefined) {
       id = this.valueText.length;
-      this.valueId.set(key, id);
-      this.valueFacet.push(FACET_INDEX.get(facet) as number);
-      (this.facetIds[FACET_INDEX.get(facet) as number] as number[]).push(id);
+      values.set(value, id);
+      this.valueFacet.push(facet);
+      (this.facetIds[facet] as number[]).push(id);
       this.valueText.push(value);
       this.valueOpenings.push(undefined);
       this.valueDocs.push([]);
@@ -1205,7 +1243,7 @@ export class SearchIndex {
     if (filters.length === 0 && !orphaned) return -1;
     const ids: number[] = [];
     for (const f of filters) {
-      const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
+      const id = this.valueIdOf(f.facet, f.value);
       if (id === undefined) return 0;
       ids.push(id);
     }
@@ -1251,7 +1289,7 @@ export class SearchIndex {
     const ids: number[] = [];
     let driver = orphaned ? this.orphanedDocs.length : Number.POSITIVE_INFINITY;
     for (const f of filters) {
-      const id = this.valueId.get(`${f.facet}\u0000${f.value}`);
+      const id = this.valueIdOf(f.facet, f.value);
       if (id === undefined) return null;
       ids.push(id);
       bits.push(this.valueBits[id] as Uint32Array);
@@ -2730,24 +2768,18 @@ function filterKey(ids: readonly number[], view: View, orphaned: boolean): numbe
 /** The words of a version with the best field group each was found in. */
 function documentWords(def: ComponentDefinition): Map<string, number> {
   const out = new Map<string, number>();
-  const add = (text: string, group: number) => {
-    for (const w of tokenize(text)) {
-      const had = out.get(w);
-      if (had === undefined || group < had) out.set(w, group);
-    }
-  };
-  add(def.name, NAME);
-  add(def.resource_type, META);
-  add(def.category, META);
-  add(def.provider, META);
-  for (const [k, v] of Object.entries(def.labels)) {
-    add(k, ATTRS);
-    add(v, ATTRS);
+  addWords(def.name, NAME, out);
+  addWords(def.resource_type, META, out);
+  addWords(def.category, META, out);
+  addWords(def.provider, META, out);
+  for (const key of Object.keys(def.labels)) {
+    addWords(key, ATTRS, out);
+    addWords(def.labels[key] as string, ATTRS, out);
   }
-  for (const i of def.required_inputs) add(i.name, ATTRS);
-  for (const i of def.optional_inputs) add(i.name, ATTRS);
-  for (const o of def.outputs) add(o.name, ATTRS);
-  add(def.description, DESCRIPTION);
+  for (const i of def.required_inputs) addWords(i.name, ATTRS, out);
+  for (const i of def.optional_inputs) addWords(i.name, ATTRS, out);
+  for (const o of def.outputs) addWords(o.name, ATTRS, out);
+  addWords(def.description, DESCRIPTION, out);
   return out;
 }
 
@@ -2828,18 +2860,6 @@ function matchQuality(word: string, w: string): number {
 }
 
 /** The facet values of a version (engines and labels may be several). */
-function facetValues(def: ComponentDefinition): [Facet, string][] {
-  const out: [Facet, string][] = [
-    ['provider', def.provider],
-    ['category', def.category],
-    ['resource_type', def.resource_type],
-    ['maturity', def.maturity],
-    ['support_level', def.support_level],
-  ];
-  for (const e of new Set(def.deployment_engines)) out.push(['engine', e]);
-  for (const [k, v] of Object.entries(def.labels)) out.push(['label', `${k}=${v}`]);
-  return out;
-}
 
 function lowerBound(sorted: readonly string[], value: string): number {
   let lo = 0;

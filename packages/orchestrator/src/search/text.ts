@@ -11,11 +11,15 @@ const MAX_WORD_LENGTH = 64;
 
 /** Case- and accent-folded text (`Ünïcode` → `unicode`). */
 export function foldText(text: string): string {
+  // ASCII has no marks and is its own NFKD form: every new name is folded when it is indexed.
+  if (ASCII.test(text)) return text.toLowerCase();
   return text
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .toLowerCase();
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The words of a text: letter/digit runs after folding, each at most `MAX_WORD_LENGTH` long. */
 export function tokenize(text: string): string[] {
@@ -26,17 +30,38 @@ export function tokenize(text: string): string[] {
 }
 
 /**
+ * Puts each word of `text` in `words` at `group`, unless it is there at a lower group already:
+ * every stored version's text is cut this way when the projection is built, without an array of its
+ * words between.
+ */
+export function addWords(text: string, group: number, words: Map<string, number>): void {
+  const keep = (word: string) => {
+    const had = words.get(word);
+    if (had === undefined || group < had) words.set(word, group);
+  };
+  if (!eachAsciiWord(text, keep)) for (const word of tokenize(text)) keep(word);
+}
+
+/**
  * `tokenize` for text that is all ASCII, without normalising (the identity on ASCII) or regular
  * expressions: the words of every stored version are cut when the projection is built, and this
  * is most of what a build costs. Null when the text holds anything beyond ASCII.
  */
 function tokenizeAscii(text: string): string[] | null {
   const out: string[] = [];
+  return eachAsciiWord(text, (word) => out.push(word)) ? out : null;
+}
+
+/**
+ * Hands each word of an ASCII text to `each`, in order; false, at the first character beyond ASCII
+ * (the words handed until then are whole words of the text).
+ */
+function eachAsciiWord(text: string, each: (word: string) => void): boolean {
   let start = -1;
   let lower = true;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 32;
-    if (c > 127) return null;
+    if (c > 127) return false;
     const upper = c >= 65 && c <= 90;
     if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || upper) {
       if (start < 0) {
@@ -45,13 +70,12 @@ function tokenizeAscii(text: string): string[] | null {
       }
       if (upper) lower = false;
     } else if (start >= 0) {
-      const end = Math.min(i, start + MAX_WORD_LENGTH);
-      const word = text.slice(start, end);
-      out.push(lower ? word : word.toLowerCase());
+      const word = text.slice(start, Math.min(i, start + MAX_WORD_LENGTH));
+      each(lower ? word : word.toLowerCase());
       start = -1;
     }
   }
-  return out;
+  return true;
 }
 
 /**
