@@ -144,4 +144,21 @@ describe('SearchProjection built from the store', () => {
     expect(await versions(false)).toEqual({ 'svc-005': '1.0.0', 'zz-previews': '0.1.0-alpha.1' });
     expect(await versions(true)).toEqual({ 'svc-005': '2.0.0-rc.1', 'zz-previews': '0.1.0-alpha.1' });
   });
+
+  it('asks a store that can read its rows ahead to do so once, before its listing', async () => {
+    const { store } = await built(600);
+    const readAhead = vi.fn(async () => {});
+    const listed = vi.spyOn(store, 'listComponentsJson');
+    const source = {
+      getLatestComponent: store.getLatestComponent.bind(store),
+      listComponentsJson: store.listComponentsJson.bind(store),
+      readAheadListed: readAhead,
+    };
+    const projection = new SearchProjection({ source, logger: silentLogger });
+    await projection.onReset();
+    expect(readAhead).toHaveBeenCalledTimes(1);
+    expect(listed.mock.calls.length).toBe(2);
+    expect(readAhead.mock.invocationCallOrder[0]).toBeLessThan(listed.mock.invocationCallOrder[0] as number);
+    expect((await projection.query({ ...LIST, limit: 1 })).total).toBe(600);
+  });
 });

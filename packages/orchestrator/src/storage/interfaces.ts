@@ -93,6 +93,14 @@ export interface ComponentJsonReader {
    * projection's build keeps each as its answer bytes, rather than serialising 100 000 again.
    */
   listComponentsJson(query: ListQuery): Promise<Page<string>>;
+  /**
+   * Optional: reads every listed version's stored row in the order rows are stored, ahead of a walk
+   * of all of them in name order (the search projection's build). Where name order is not storage
+   * order and the rows are not in memory (a restart on a cold page cache), the walk would otherwise
+   * make one random read a row: on SQLite at 100 000 components 3–8 s, against under 1 s for this
+   * read and the walk after it. Costs a table scan when the rows are in memory already.
+   */
+  readAheadListed?(): Promise<void>;
 }
 
 /** Conditions of a create, checked inside the write's own atomic step (never read-then-write). */

@@ -244,6 +244,17 @@ describe('SqliteStore on disk', () => {
     check.close();
   });
 
+  it('reads the listed rows ahead in row order, and fails as a storage failure once closed', async () => {
+    const store = new SqliteStore({ path: newPath() });
+    await store.migrate();
+    for (const name of ['zeta', 'alpha', 'mid']) await store.createComponent(makeComponent({ name }));
+    const before = await store.listComponentsJson({ limit: 10, includePrerelease: true });
+    await store.readAheadListed();
+    expect(await store.listComponentsJson({ limit: 10, includePrerelease: true })).toEqual(before);
+    await store.close();
+    await expect(store.readAheadListed()).rejects.toMatchObject({ code: 'storage_failure' });
+  });
+
   it('refuses a schema newer than it knows', async () => {
     const path = newPath();
     const store = new SqliteStore({

@@ -226,6 +226,12 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
+  readAheadListed(): Promise<void> {
+    return this.guard('ReadAheadListed', () => {
+      this.stmts.readAheadListed.get();
+    });
+  }
+
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
     return this.guard('GetComponentVersions', () =>
       (this.stmts.versions.all(name) as string[]).map((json) => JSON.parse(json) as ComponentDefinition),
@@ -661,6 +667,11 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
         .pluck(),
       listAny: db
         .prepare('SELECT definition FROM components WHERE latest_any = 1 AND name > ? ORDER BY name LIMIT ?')
+        .pluck(),
+      // A scan of the table in row order (NOT INDEXED: the partial index would read in name order),
+      // reading each listed definition whole, so its pages are in memory for the listing after it.
+      readAheadListed: db
+        .prepare('SELECT sum(length(definition)) FROM components NOT INDEXED WHERE latest_any = 1')
         .pluck(),
       versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
       versionSet: db.prepare('SELECT version, digest FROM components WHERE name = ?'),
