@@ -145,9 +145,10 @@ describe('SearchProjection built from the store', () => {
     expect(await versions(true)).toEqual({ 'svc-005': '2.0.0-rc.1', 'zz-previews': '0.1.0-alpha.1' });
   });
 
-  it('asks a store that can read its rows ahead to do so once, before its listing', async () => {
+  it('has a store that can read its rows ahead do so while its listing is walked, and ends it after', async () => {
     const { store } = await built(600);
-    const readAhead = vi.fn(async () => {});
+    const stop = vi.fn();
+    const readAhead = vi.fn(() => stop);
     const listed = vi.spyOn(store, 'listComponentsJson');
     const source = {
       getLatestComponent: store.getLatestComponent.bind(store),
@@ -157,8 +158,11 @@ describe('SearchProjection built from the store', () => {
     const projection = new SearchProjection({ source, logger: silentLogger });
     await projection.onReset();
     expect(readAhead).toHaveBeenCalledTimes(1);
+    expect(stop).toHaveBeenCalledTimes(1);
     expect(listed.mock.calls.length).toBe(2);
-    expect(readAhead.mock.invocationCallOrder[0]).toBeLessThan(listed.mock.invocationCallOrder[0] as number);
+    const order = (mock: { invocationCallOrder: number[] }, at = 0) => mock.invocationCallOrder.at(at) as number;
+    expect(order(readAhead.mock)).toBeLessThan(order(listed.mock));
+    expect(order(stop.mock)).toBeGreaterThan(order(listed.mock, -1));
     expect((await projection.query({ ...LIST, limit: 1 })).total).toBe(600);
   });
 });

@@ -118,15 +118,18 @@ export class SearchProjection implements LogConsumer {
     // walk ended, the whole catalog's definitions made start-up at 100 000 components spend a
     // fifth of its time collecting a heap they filled. Names led by a prerelease wait for their
     // latest, read once the walk is done.
-    await this.source.readAheadListed?.();
-    const readAheadMs = Date.now() - started;
     const ledByPrerelease = new Map<string, ComponentDefinition>();
     let walked = 0;
-    await this.walk(true, (def, json) => {
-      walked++;
-      if (isPrerelease(def.version)) ledByPrerelease.set(def.name, def);
-      else index.upsert(def, def, json);
-    });
+    const stopReadAhead = this.source.readAheadListed?.();
+    try {
+      await this.walk(true, (def, json) => {
+        walked++;
+        if (isPrerelease(def.version)) ledByPrerelease.set(def.name, def);
+        else index.upsert(def, def, json);
+      });
+    } finally {
+      stopReadAhead?.();
+    }
     const latest = new Map<string, ComponentDefinition>();
     if (ledByPrerelease.size * PAGE > walked) {
       await this.walk(false, (def, json) => {
@@ -142,10 +145,7 @@ export class SearchProjection implements LogConsumer {
     }
     for (const [name, highest] of ledByPrerelease) index.upsert(latest.get(name) ?? highest, highest);
     this.index = index;
-    this.logger.info(
-      { components: index.size, ms: Date.now() - started, read_ahead_ms: readAheadMs },
-      'search projection built',
-    );
+    this.logger.info({ components: index.size, ms: Date.now() - started }, 'search projection built');
   }
 
   /** A list (name order, filters) or a search (ranked words, filters), with total and facets. */

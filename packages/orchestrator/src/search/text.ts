@@ -19,7 +19,7 @@ export function foldText(text: string): string {
     .toLowerCase();
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 
 /** The words of a text: letter/digit runs after folding, each at most `MAX_WORD_LENGTH` long. */
 export function tokenize(text: string): string[] {

@@ -244,15 +244,22 @@ describe('SqliteStore on disk', () => {
     check.close();
   });
 
-  it('reads the listed rows ahead in row order, and fails as a storage failure once closed', async () => {
-    const store = new SqliteStore({ path: newPath() });
-    await store.migrate();
+  it('reads the listed rows ahead on a file past its threshold only, and never in memory', async () => {
+    const path = newPath();
+    const store = new SqliteStore({ path, readAheadRows: 3 });
+    const few = new SqliteStore({ path, readAheadRows: 4 });
+    const memory = new SqliteStore({ path: ':memory:', readAheadRows: 0 });
     for (const name of ['zeta', 'alpha', 'mid']) await store.createComponent(makeComponent({ name }));
     const before = await store.listComponentsJson({ limit: 10, includePrerelease: true });
-    await store.readAheadListed();
+    const stop = store.readAheadListed();
     expect(await store.listComponentsJson({ limit: 10, includePrerelease: true })).toEqual(before);
-    await store.close();
-    await expect(store.readAheadListed()).rejects.toMatchObject({ code: 'storage_failure' });
+    stop();
+    stop();
+    few.readAheadListed()();
+    memory.readAheadListed()();
+    await Promise.all([store.close(), few.close(), memory.close()]);
+    // Closed: nothing to read ahead, and no failure.
+    store.readAheadListed()();
   });
 
   it('refuses a schema newer than it knows', async () => {

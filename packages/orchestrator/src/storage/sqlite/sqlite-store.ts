@@ -74,6 +74,7 @@ import {
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
+import { startReadAhead } from './read-ahead.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
@@ -91,6 +92,11 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
+  /**
+   * From how many stored rows (versions) `readAheadListed` reads ahead (default 10 000): below it a
+   * cold walk of them is quick, and starting a thread costs more than it saves.
+   */
+  readAheadRows?: number;
 }
 
 /** What `migrate()` reports: the migrations this instance applied, and the schema version now. */
@@ -133,6 +139,8 @@ interface PendingCreate {
 }
 
 const COMPONENT = 'storage.sqlite';
+const DEFAULT_READ_AHEAD_ROWS = 10_000;
+const NO_READ_AHEAD = (): void => {};
 
 /**
  * CatalogStore on SQLite (better-sqlite3): WAL, prepared statements, every write and its event in
@@ -141,6 +149,9 @@ const COMPONENT = 'storage.sqlite';
  */
 export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrations {
   private readonly db: Database.Database;
+  /** The database file, null in memory. */
+  private readonly path: string | null;
+  private readonly readAheadRows: number;
   private readonly clock: Clock;
   private readonly migrationList: readonly Migration[];
   private readonly appliedAtOpen: string[] = [];
@@ -153,6 +164,8 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     this.migrationList = opts.migrations ?? allMigrations;
     try {
       const inMemory = opts.path === ':memory:' || opts.path === '';
+      this.path = inMemory ? null : opts.path;
+      this.readAheadRows = opts.readAheadRows ?? DEFAULT_READ_AHEAD_ROWS;
       if (!inMemory && !opts.path.startsWith('file:')) ensureDir(dirname(opts.path));
       this.db = new Database(opts.path);
       if (!inMemory) {
@@ -226,10 +239,20 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     });
   }
 
-  readAheadListed(): Promise<void> {
-    return this.guard('ReadAheadListed', () => {
-      this.stmts.readAheadListed.get();
-    });
+  /**
+   * On a worker thread of its own, past `readAheadRows` rows (below that a cold walk is quick and a
+   * thread costs more than it saves): the walk's own reads, on this connection, go on meanwhile.
+   */
+  readAheadListed(): () => void {
+    if (this.path === null || !this.db.open) return NO_READ_AHEAD;
+    let last: number;
+    try {
+      last = (this.stmts.lastRowId.get() as number | null) ?? 0;
+    } catch {
+      return NO_READ_AHEAD;
+    }
+    if (last < this.readAheadRows) return NO_READ_AHEAD;
+    return startReadAhead(this.path, last).stop;
   }
 
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
@@ -668,11 +691,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       listAny: db
         .prepare('SELECT definition FROM components WHERE latest_any = 1 AND name > ? ORDER BY name LIMIT ?')
         .pluck(),
-      // A scan of the table in row order (NOT INDEXED: the partial index would read in name order),
-      // reading each listed definition whole, so its pages are in memory for the listing after it.
-      readAheadListed: db
-        .prepare('SELECT sum(length(definition)) FROM components NOT INDEXED WHERE latest_any = 1')
-        .pluck(),
+      lastRowId: db.prepare('SELECT max(id) FROM components').pluck(),
       versions: db.prepare('SELECT definition FROM components WHERE name = ? ORDER BY version_key DESC').pluck(),
       versionSet: db.prepare('SELECT version, digest FROM components WHERE name = ?'),
       names: db.prepare('SELECT name FROM components WHERE latest_any = 1 ORDER BY name').pluck(),
