@@ -148,7 +148,7 @@ describe('SearchProjection built from the store', () => {
   it('has a store that can read its rows ahead do so while its listing is walked, and ends it after', async () => {
     const { store } = await built(600);
     const stop = vi.fn();
-    const readAhead = vi.fn(() => stop);
+    const readAhead = vi.fn(() => ({ stop, done: Promise.resolve(true) }));
     const listed = vi.spyOn(store, 'listComponentsJson');
     const source = {
       getLatestComponent: store.getLatestComponent.bind(store),

@@ -120,7 +120,7 @@ export class SearchProjection implements LogConsumer {
     // latest, read once the walk is done.
     const ledByPrerelease = new Map<string, ComponentDefinition>();
     let walked = 0;
-    const stopReadAhead = this.source.readAheadListed?.();
+    const readAhead = this.source.readAheadListed?.();
     try {
       await this.walk(true, (def, json) => {
         walked++;
@@ -128,7 +128,7 @@ export class SearchProjection implements LogConsumer {
         else index.upsert(def, def, json);
       });
     } finally {
-      stopReadAhead?.();
+      readAhead?.stop();
     }
     const latest = new Map<string, ComponentDefinition>();
     if (ledByPrerelease.size * PAGE > walked) {

@@ -292,6 +292,48 @@ describe('PostgresStore group commit', () => {
   });
 });
 
+describe('PostgresStore read ahead', () => {
+  /** The read-ahead steps sent while `during` runs: each statement's parameters. */
+  async function steps(during: () => Promise<unknown>): Promise<unknown[][]> {
+    const original = pg.Client.prototype.query;
+    const sent: unknown[][] = [];
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      if (typeof args[0] === 'string' && args[0].includes('sum(length(definition))')) sent.push(args[1] as unknown[]);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      await during();
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    return sent;
+  }
+
+  it('reads every row in steps of rowids past its threshold, and nothing below it', async () => {
+    const schema = randomSchema();
+    const store = await open(schema, { readAheadRows: 3 });
+    for (const name of ['zeta', 'alpha', 'mid']) await store.createComponent(makeComponent({ name }));
+    expect(await steps(() => store.readAheadListed().done.then((done) => expect(done).toBe(true)))).toEqual([
+      [0, 4096],
+    ]);
+    const few = await open(schema, { readAheadRows: 4 });
+    expect(await steps(() => few.readAheadListed().done.then((done) => expect(done).toBe(false)))).toEqual([]);
+  });
+
+  it('sends no step once stopped, and fails quietly once closed', async () => {
+    const store = await open(randomSchema(), { readAheadRows: 1 });
+    await store.createComponent(makeComponent());
+    const sent = await steps(async () => {
+      const read = store.readAheadListed();
+      read.stop();
+      expect(await read.done).toBe(false);
+    });
+    expect(sent).toEqual([]);
+    await store.close();
+    expect(await store.readAheadListed().done).toBe(false);
+  });
+});
+
 describe('PostgresStore point reads', () => {
   it('answers each of many concurrent exact and latest reads with its own row, sharing statements', async () => {
     const store = await open(randomSchema(), { poolSize: 2 });

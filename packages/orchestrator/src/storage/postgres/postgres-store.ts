@@ -36,6 +36,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  ReadAhead,
   SchemaMigrations,
   StateChange,
   StoredJson,
@@ -90,6 +91,11 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
+  /**
+   * From how many stored rows (versions) `readAheadListed` reads ahead (default 10 000): below it a
+   * cold walk of them is quick.
+   */
+  readAheadRows?: number;
   /** Told about each failed attempt while `open` (or `connecting`) waits for the database. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   /** Told once when a store made by `connecting` has reached the database and checked its schema. */
@@ -152,6 +158,8 @@ const INT8_OID = 20;
  * server mostly reads one kind (exact, or latest) at a time; a third kind's statements wait a turn.
  */
 const POINT_READ_CONNECTIONS = 4;
+/** Rowids read a statement by `readAheadListed`. */
+const READ_AHEAD_STEP = 4_096;
 
 /**
  * CatalogStore on PostgreSQL (node-postgres pool). Every write runs in one transaction that first
@@ -165,6 +173,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   /** Channel on which every committed append is announced with its sequence. */
   readonly channel: string;
   private readonly pool: pg.Pool;
+  private readonly readAheadRows: number;
   /**
    * Connections for the batched point reads (exact and latest) alone, which keep one plan per
    * statement: PostgreSQL otherwise plans a prepared statement anew on every execution while it
@@ -238,6 +247,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       return made;
     };
     this.pool = pool(opts.poolSize ?? 10, '');
+    this.readAheadRows = opts.readAheadRows ?? 10_000;
     this.pointPool = pool(POINT_READ_CONNECTIONS, ' -c plan_cache_mode=force_generic_plan');
   }
 
@@ -446,6 +456,34 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
 
   async listComponents(query: ListQuery): Promise<Page<ComponentDefinition>> {
     return parsedPage(await this.listComponentsJson(query));
+  }
+
+  /**
+   * A step of rowids at a time on the pool, past `READ_AHEAD_ROWS` rows, while the walk reads on
+   * other connections; it stops at the next step once told to. A failure only leaves the walk to
+   * read as it would have.
+   */
+  readAheadListed(): ReadAhead {
+    let stopped = false;
+    const read = async (): Promise<boolean> => {
+      const { rows } = await this.pool.query<{ last: string | null }>('SELECT max(id) AS last FROM components');
+      const last = Number(rows[0]?.last ?? 0);
+      if (last < this.readAheadRows) return false;
+      for (let from = 0; from < last; from += READ_AHEAD_STEP) {
+        if (stopped) return false;
+        await this.pool.query(
+          'SELECT sum(length(definition)) FROM components WHERE latest_any AND id > $1 AND id <= $2',
+          [from, from + READ_AHEAD_STEP],
+        );
+      }
+      return true;
+    };
+    return {
+      stop: () => {
+        stopped = true;
+      },
+      done: read().catch(() => false),
+    };
   }
 
   listComponentsJson(query: ListQuery): Promise<Page<string>> {

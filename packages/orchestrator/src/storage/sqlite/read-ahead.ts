@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { ReadAhead } from '../interfaces.js';
 
 /** Rows read a step: the step between two chances for `stop` to end the read. */
 const STEP = 4_096;
@@ -23,15 +24,10 @@ try {
 }
 `;
 
-const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
+/** What a store answers when it does not read ahead. */
+export const NO_READ_AHEAD: ReadAhead = { stop: () => {}, done: Promise.resolve(false) };
 
-/** A read ahead under way. */
-export interface ReadAhead {
-  /** Ends the read (at its next step); safe to call again, and once it is over. */
-  stop(): void;
-  /** True once every row was read; false when it was stopped first or failed. */
-  done: Promise<boolean>;
-}
+const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /**
  * Starts reading every listed row of the database at `path` (up to rowid `lastRowId`) on a worker
@@ -44,7 +40,7 @@ export function startReadAhead(path: string, lastRowId: number): ReadAhead {
   try {
     worker = new Worker(PROGRAM, { eval: true, workerData: { driver: DRIVER, path, lastRowId, step: STEP } });
   } catch {
-    return { stop: () => {}, done: Promise.resolve(false) };
+    return NO_READ_AHEAD;
   }
   worker.unref();
   let failed = false;

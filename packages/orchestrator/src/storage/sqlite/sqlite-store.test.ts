@@ -251,15 +251,15 @@ describe('SqliteStore on disk', () => {
     const memory = new SqliteStore({ path: ':memory:', readAheadRows: 0 });
     for (const name of ['zeta', 'alpha', 'mid']) await store.createComponent(makeComponent({ name }));
     const before = await store.listComponentsJson({ limit: 10, includePrerelease: true });
-    const stop = store.readAheadListed();
+    const read = store.readAheadListed();
     expect(await store.listComponentsJson({ limit: 10, includePrerelease: true })).toEqual(before);
-    stop();
-    stop();
-    few.readAheadListed()();
-    memory.readAheadListed()();
+    expect(await read.done).toBe(true);
+    read.stop();
+    expect(await few.readAheadListed().done).toBe(false);
+    expect(await memory.readAheadListed().done).toBe(false);
     await Promise.all([store.close(), few.close(), memory.close()]);
     // Closed: nothing to read ahead, and no failure.
-    store.readAheadListed()();
+    expect(await store.readAheadListed().done).toBe(false);
   });
 
   it('refuses a schema newer than it knows', async () => {

@@ -38,6 +38,7 @@ import type {
   ListQuery,
   NewComponent,
   Page,
+  ReadAhead,
   SchemaMigrations,
   StateChange,
   StoredJson,
@@ -74,7 +75,7 @@ import {
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
-import { startReadAhead } from './read-ahead.js';
+import { NO_READ_AHEAD, startReadAhead } from './read-ahead.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
@@ -140,7 +141,6 @@ interface PendingCreate {
 
 const COMPONENT = 'storage.sqlite';
 const DEFAULT_READ_AHEAD_ROWS = 10_000;
-const NO_READ_AHEAD = (): void => {};
 
 /**
  * CatalogStore on SQLite (better-sqlite3): WAL, prepared statements, every write and its event in
@@ -243,7 +243,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
    * On a worker thread of its own, past `readAheadRows` rows (below that a cold walk is quick and a
    * thread costs more than it saves): the walk's own reads, on this connection, go on meanwhile.
    */
-  readAheadListed(): () => void {
+  readAheadListed(): ReadAhead {
     if (this.path === null || !this.db.open) return NO_READ_AHEAD;
     let last: number;
     try {
@@ -252,7 +252,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
       return NO_READ_AHEAD;
     }
     if (last < this.readAheadRows) return NO_READ_AHEAD;
-    return startReadAhead(this.path, last).stop;
+    return startReadAhead(this.path, last);
   }
 
   getComponentVersions(name: string): Promise<ComponentDefinition[]> {
