@@ -96,10 +96,10 @@ export interface ComponentJsonReader {
   /**
    * Optional: starts reading every listed version's stored row in the order rows are stored, in the
    * background, for a walk of all of them in name order that follows at once (the search
-   * projection's build); the walk ends it when it is done. Where name order is
-   * not storage order and the rows are not in memory (a restart on a cold page cache), the walk would
-   * otherwise make one random read a row: on SQLite at 100 000 components 4–8 s, against under 3 s
-   * with the rows read ahead meanwhile.
+   * projection's build); the walk ends it when it is done. Where name order is not storage order
+   * and the rows are not in memory (a restart on a cold page cache), the walk would otherwise make
+   * one random read a row: on SQLite at 100 000 components 4–8 s, against under 3 s with the rows
+   * read ahead meanwhile (docs/decisions.md 33).
    */
   readAheadListed?(): ReadAhead;
 }

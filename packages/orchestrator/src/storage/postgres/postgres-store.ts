@@ -459,8 +459,8 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
   }
 
   /**
-   * A step of rowids at a time on the pool, past `READ_AHEAD_ROWS` rows, while the walk reads on
-   * other connections; it stops at the next step once told to. A failure only leaves the walk to
+   * A step of rowids at a time on the pool, past `readAheadRows` stored rows, while the walk reads
+   * on other connections; it stops at the next step once told to. A failure only leaves the walk to
    * read as it would have.
    */
   readAheadListed(): ReadAhead {
