@@ -334,9 +334,7 @@ const LABEL = facetAt('label');
 
 /** The facets a doc's profile holds: those with one value per version, and engines (few per version). */
 const PROFILE_FACETS = new Set<number>(
-  (['provider', 'category', 'resource_type', 'maturity', 'support_level', 'engine'] as const).map(
-    (f) => FACET_INDEX.get(f) as number,
-  ),
+  (['provider', 'category', 'resource_type', 'maturity', 'support_level', 'engine'] as const).map(facetAt),
 );
 
 export class SearchIndex {
@@ -1112,22 +1110,19 @@ export class SearchIndex {
    */
   private valuesOf(def: ComponentDefinition): Int32Array {
     const engines = def.deployment_engines;
-    const labels = Object.keys(def.labels);
-    let distinct = 0;
-    for (let i = 0; i < engines.length; i++) if (engines.indexOf(engines[i] as string) === i) distinct++;
-    const ids = new Int32Array(5 + distinct + labels.length);
-    ids[0] = this.internValue(PROVIDER, def.provider);
-    ids[1] = this.internValue(CATEGORY, def.category);
-    ids[2] = this.internValue(RESOURCE_TYPE, def.resource_type);
-    ids[3] = this.internValue(MATURITY, def.maturity);
-    ids[4] = this.internValue(SUPPORT_LEVEL, def.support_level);
-    let at = 5;
+    const ids = [
+      this.internValue(PROVIDER, def.provider),
+      this.internValue(CATEGORY, def.category),
+      this.internValue(RESOURCE_TYPE, def.resource_type),
+      this.internValue(MATURITY, def.maturity),
+      this.internValue(SUPPORT_LEVEL, def.support_level),
+    ];
     for (let i = 0; i < engines.length; i++) {
       const engine = engines[i] as string;
-      if (engines.indexOf(engine) === i) ids[at++] = this.internValue(ENGINE, engine);
+      if (engines.indexOf(engine) === i) ids.push(this.internValue(ENGINE, engine));
     }
-    for (const key of labels) ids[at++] = this.internValue(LABEL, `${key}=${def.labels[key]}`);
-    return ids;
+    for (const key of Object.keys(def.labels)) ids.push(this.internValue(LABEL, `${key}=${def.labels[key]}`));
+    return Int32Array.from(ids);
   }
 
   /** A value's id, or undefined when no doc ever held it. */
@@ -3045,7 +3040,7 @@ function orDocs(into: Uint32Array, docs: Int32Array): void {
 
 /** The facets' indexes in `FACETS`, for the per-facet arrays. */
 function facetIndexes(facets: readonly Facet[]): number[] {
-  return packedMap(facets, (f) => FACET_INDEX.get(f) as number);
+  return packedMap(facets, facetAt);
 }
 
 /**

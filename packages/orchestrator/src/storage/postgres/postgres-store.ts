@@ -46,6 +46,7 @@ import type {
   WriteOutcome,
 } from '../interfaces.js';
 import { pickLatest, takesLatest } from '../latest-rule.js';
+import { READ_AHEAD_ROWS, READ_AHEAD_STEP } from '../read-ahead.js';
 import {
   applyLifecycle,
   applyPatch,
@@ -158,8 +159,6 @@ const INT8_OID = 20;
  * server mostly reads one kind (exact, or latest) at a time; a third kind's statements wait a turn.
  */
 const POINT_READ_CONNECTIONS = 4;
-/** Rowids read a statement by `readAheadListed`. */
-const READ_AHEAD_STEP = 4_096;
 
 /**
  * CatalogStore on PostgreSQL (node-postgres pool). Every write runs in one transaction that first
@@ -247,7 +246,7 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       return made;
     };
     this.pool = pool(opts.poolSize ?? 10, '');
-    this.readAheadRows = opts.readAheadRows ?? 10_000;
+    this.readAheadRows = opts.readAheadRows ?? READ_AHEAD_ROWS;
     this.pointPool = pool(POINT_READ_CONNECTIONS, ' -c plan_cache_mode=force_generic_plan');
   }
 

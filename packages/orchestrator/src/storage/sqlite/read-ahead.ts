@@ -1,9 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { ReadAhead } from '../interfaces.js';
-
-/** Rows read a step: the step between two chances for `stop` to end the read. */
-const STEP = 4_096;
+import { NO_READ_AHEAD, READ_AHEAD_STEP } from '../read-ahead.js';
 
 /**
  * The worker's whole program (CommonJS, as an eval'd worker runs): its own read-only connection
@@ -24,9 +22,6 @@ try {
 }
 `;
 
-/** What a store answers when it does not read ahead. */
-export const NO_READ_AHEAD: ReadAhead = { stop: () => {}, done: Promise.resolve(false) };
-
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /**
@@ -38,7 +33,10 @@ const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 export function startReadAhead(path: string, lastRowId: number): ReadAhead {
   let worker: Worker;
   try {
-    worker = new Worker(PROGRAM, { eval: true, workerData: { driver: DRIVER, path, lastRowId, step: STEP } });
+    worker = new Worker(PROGRAM, {
+      eval: true,
+      workerData: { driver: DRIVER, path, lastRowId, step: READ_AHEAD_STEP },
+    });
   } catch {
     return NO_READ_AHEAD;
   }

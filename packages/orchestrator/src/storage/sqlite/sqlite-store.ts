@@ -48,6 +48,7 @@ import type {
   WriteOutcome,
 } from '../interfaces.js';
 import { pickLatest, takesLatest } from '../latest-rule.js';
+import { NO_READ_AHEAD, READ_AHEAD_ROWS } from '../read-ahead.js';
 import {
   applyLifecycle,
   applyPatch,
@@ -75,7 +76,7 @@ import {
 import { fromTokenRow, type TokenRow, tokenRow } from '../token-rows.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
-import { NO_READ_AHEAD, startReadAhead } from './read-ahead.js';
+import { startReadAhead } from './read-ahead.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` keeps everything in memory. */
@@ -140,7 +141,6 @@ interface PendingCreate {
 }
 
 const COMPONENT = 'storage.sqlite';
-const DEFAULT_READ_AHEAD_ROWS = 10_000;
 
 /**
  * CatalogStore on SQLite (better-sqlite3): WAL, prepared statements, every write and its event in
@@ -165,7 +165,7 @@ export class SqliteStore implements CatalogStore, CatalogImporter, SchemaMigrati
     try {
       const inMemory = opts.path === ':memory:' || opts.path === '';
       this.path = inMemory ? null : opts.path;
-      this.readAheadRows = opts.readAheadRows ?? DEFAULT_READ_AHEAD_ROWS;
+      this.readAheadRows = opts.readAheadRows ?? READ_AHEAD_ROWS;
       if (!inMemory && !opts.path.startsWith('file:')) ensureDir(dirname(opts.path));
       this.db = new Database(opts.path);
       if (!inMemory) {
