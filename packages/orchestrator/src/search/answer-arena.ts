@@ -1,3 +1,5 @@
+import { type ChunkSource, HEAP_CHUNKS } from './prefaulted-chunks.js';
+
 /**
  * Each doc's answer bytes (the UTF-8 JSON of its definition), packed end to end into large chunks
  * rather than held as a `Buffer` each. Made one by one, 100 000 definitions of ~1.2 KB were 100 000
@@ -8,8 +10,12 @@
  * counted as dead, and a chunk that falls to a quarter live has its docs copied to the chunk being
  * filled and is let go. A view handed out by `bytes` therefore never changes under its holder.
  */
+/** The size of an arena's chunks unless told otherwise. */
+export const ANSWER_CHUNK_BYTES = 1 << 20;
+
 export class AnswerArena {
   private readonly chunkBytes: number;
+  private readonly source: ChunkSource;
   private readonly chunks: (Buffer | null)[] = [];
   /** chunk → bytes of it still some doc's. */
   private readonly live: number[] = [];
@@ -23,9 +29,13 @@ export class AnswerArena {
   private startOf = new Int32Array(0);
   private lengthOf = new Int32Array(0);
 
-  /** `chunkBytes`: the size of a chunk (a doc longer than a sixth of it gets a chunk of its own). */
-  constructor(chunkBytes = 1 << 20) {
+  /**
+   * `chunkBytes`: the size of a chunk (a doc longer than a sixth of it gets a chunk of its own);
+   * `source`: where chunks come from.
+   */
+  constructor(chunkBytes = ANSWER_CHUNK_BYTES, source: ChunkSource = HEAP_CHUNKS) {
     this.chunkBytes = chunkBytes;
+    this.source = source;
   }
 
   /** Bytes held in chunks, dead ones included. */
@@ -108,8 +118,7 @@ export class AnswerArena {
     const current = this.current === -1 ? null : (this.chunks[this.current] as Buffer);
     if (current && current.length - this.used >= bytes) return current;
     const previous = this.current;
-    // Not from the shared pool: a chunk lives as long as its docs do.
-    const chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
+    const chunk = this.source.take(this.chunkBytes);
     this.current = this.slotFor(chunk);
     this.used = 0;
     // The chunk left behind may already be mostly dead: it is judged now it is no longer filled.

@@ -11,8 +11,10 @@ import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
 import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
+import { ANSWER_CHUNK_BYTES } from './answer-arena.js';
 import { type FacetCount, FacetCounts } from './facet-counts.js';
 import { scoreLength, writeScore } from './json-bytes.js';
+import { PrefaultedChunks } from './prefaulted-chunks.js';
 import type { Facet, Filter } from './query.js';
 import { type IndexHit, SearchIndex, type SortOrder } from './search-index.js';
 
@@ -111,7 +113,9 @@ export class SearchProjection implements LogConsumer {
 
   async onReset(): Promise<void> {
     const started = Date.now();
-    const index = new SearchIndex();
+    // The answer bytes' pages made on the other core while this one walks (`PrefaultedChunks`).
+    const chunks = new PrefaultedChunks({ chunkBytes: ANSWER_CHUNK_BYTES });
+    const index = new SearchIndex({}, chunks);
     // One listing with prereleases: where the highest version is a release, it is the latest too
     // (the highest release is the default pick), and the name is indexed as the listing reads it,
     // in name order (each new name lands at the end of the index's name order). Held until the
@@ -129,6 +133,7 @@ export class SearchProjection implements LogConsumer {
       });
     } finally {
       readAhead?.stop();
+      chunks.stop();
     }
     const latest = new Map<string, ComponentDefinition>();
     if (ledByPrerelease.size * PAGE > walked) {

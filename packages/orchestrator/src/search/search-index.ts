@@ -1,8 +1,9 @@
 import type { ComponentDefinition } from '@nestor/sdk';
-import { AnswerArena } from './answer-arena.js';
+import { ANSWER_CHUNK_BYTES, AnswerArena } from './answer-arena.js';
 import { DocValues } from './doc-values.js';
 import { FacetCounts, type FacetValueTable } from './facet-counts.js';
 import { NameOrder } from './name-order.js';
+import { type ChunkSource, HEAP_CHUNKS } from './prefaulted-chunks.js';
 import type { Facet, Filter } from './query.js';
 import { FACETS } from './query.js';
 import { type Arrival, arraysOf, mergeMoves, placeInPlace, type RankedArrays } from './ranked-moves.js';
@@ -340,8 +341,10 @@ const PROFILE_FACETS = new Set<number>(
 export class SearchIndex {
   private readonly tuning: SearchIndexTuning;
 
-  constructor(tuning: Partial<SearchIndexTuning> = {}) {
+  /** `chunks`: where the answer bytes' memory comes from (`PrefaultedChunks` for a build). */
+  constructor(tuning: Partial<SearchIndexTuning> = {}, chunks: ChunkSource = HEAP_CHUNKS) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
+    this.answers = new AnswerArena(ANSWER_CHUNK_BYTES, chunks);
   }
 
   private readonly slotOf = new Map<string, number>();
@@ -361,7 +364,7 @@ export class SearchIndex {
    * only where a write or an in-process caller needs it. Held as objects as well, the definitions
    * took 170 MiB more of the heap at 100 000 components than their bytes.
    */
-  private readonly answers = new AnswerArena();
+  private readonly answers: AnswerArena;
   /** doc → 1 when it exists (has answer bytes), for tight loops. */
   private present = new Uint8Array(0);
   /** doc → 1 when its version is orphaned. */
