@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../observability/logging/logger.js';
+import type { ListQuery, Page } from '../storage/interfaces.js';
 import { MemoryStore } from '../storage/memory/memory-store.js';
 import { makeComponent } from '../storage/testing.js';
 import { SearchProjection } from './projection.js';
@@ -164,5 +165,27 @@ describe('SearchProjection built from the store', () => {
     expect(order(readAhead.mock)).toBeLessThan(order(listed.mock));
     expect(order(stop.mock)).toBeGreaterThan(order(listed.mock, -1));
     expect((await projection.query({ ...LIST, limit: 1 })).total).toBe(600);
+  });
+
+  it('asks for the next page before indexing this one, and leaves that page handled when the walk fails', async () => {
+    const asked: (string | null | undefined)[] = [];
+    let failNext: (err: Error) => void = () => {};
+    const source = {
+      getLatestComponent: async () => null,
+      listComponentsJson: (q: ListQuery): Promise<Page<string>> => {
+        asked.push(q.cursor);
+        // The first page holds a definition that cannot be read; the second is still on its way.
+        if (asked.length === 1) return Promise.resolve({ items: ['{"name": '], nextCursor: 'after-first' });
+        return new Promise((_, reject) => {
+          failNext = reject;
+        });
+      },
+    };
+    const projection = new SearchProjection({ source, logger: silentLogger });
+    await expect(projection.onReset()).rejects.toThrow(SyntaxError);
+    expect(asked).toEqual([null, 'after-first']);
+    // The page asked for ahead fails after the walk did: unhandled, it would fail this run.
+    failNext(new Error('connection lost'));
+    await new Promise((r) => setTimeout(r, 20));
   });
 });

@@ -9,7 +9,7 @@ import type { LogConsumer } from '../events/log-follower.js';
 import { extended } from '../objects.js';
 import type { Logger } from '../observability/logging/logger.js';
 import { decodeListCursor, decodeSearchCursor, listCursor, searchCursor } from '../storage/cursor.js';
-import type { ComponentJsonReader, ComponentReader } from '../storage/interfaces.js';
+import type { ComponentJsonReader, ComponentReader, Page } from '../storage/interfaces.js';
 import { eligibleForLatest, takesLatest } from '../storage/latest-rule.js';
 import { ANSWER_CHUNK_BYTES } from './answer-arena.js';
 import { type FacetCount, FacetCounts } from './facet-counts.js';
@@ -312,16 +312,30 @@ export class SearchProjection implements LogConsumer {
    * Every listed name's pick, page by page, in name order, with its stored JSON text: the index
    * keeps that text as the pick's answer bytes, rather than serialising the parsed object again
    * (a tenth of the build at 100 000 components).
+   *
+   * The next page is asked for before this one is indexed: a store across the network (PostgreSQL)
+   * reads and sends it meanwhile, where the walk otherwise waited a fifth of a start-up at 100 000
+   * components for each page in turn.
    */
   private async walk(
     includePrerelease: boolean,
     each: (def: ComponentDefinition, json: string) => void,
   ): Promise<void> {
-    let cursor: string | null = null;
-    do {
-      const page = await this.source.listComponentsJson({ limit: PAGE, cursor, includePrerelease });
-      for (const json of page.items) each(JSON.parse(json) as ComponentDefinition, json);
-      cursor = page.nextCursor;
-    } while (cursor);
+    let next: Promise<Page<string>> | null = this.source.listComponentsJson({
+      limit: PAGE,
+      cursor: null,
+      includePrerelease,
+    });
+    try {
+      while (next !== null) {
+        const page: Page<string> = await next;
+        const cursor = page.nextCursor;
+        next = cursor ? this.source.listComponentsJson({ limit: PAGE, cursor, includePrerelease }) : null;
+        for (const json of page.items) each(JSON.parse(json) as ComponentDefinition, json);
+      }
+    } finally {
+      // A walk that fails while a page is on its way ends with that failure, not with the page's.
+      next?.catch(() => {});
+    }
   }
 }

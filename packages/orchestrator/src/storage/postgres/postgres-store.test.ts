@@ -298,7 +298,8 @@ describe('PostgresStore read ahead', () => {
     const original = pg.Client.prototype.query;
     const sent: unknown[][] = [];
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      if (typeof args[0] === 'string' && args[0].includes('sum(length(definition))')) sent.push(args[1] as unknown[]);
+      if (typeof args[0] === 'string' && args[0].includes('sum(pg_column_size(definition))'))
+        sent.push(args[1] as unknown[]);
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof original;
     try {

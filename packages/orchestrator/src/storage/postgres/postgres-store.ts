@@ -470,8 +470,12 @@ export class PostgresStore implements CatalogStore, CatalogImporter, SchemaMigra
       if (last < this.readAheadRows) return false;
       for (let from = 0; from < last; from += READ_AHEAD_STEP) {
         if (stopped) return false;
+        // `pg_column_size` reads each row's page without decompressing its definition: `length`
+        // cost the server 0.55 s of CPU for the 110 000 rows against 0.33 s, and on a machine the
+        // server shares with the orchestrator, that CPU was taken from the walk (warm start-up
+        // +0.5 s against +0.2 s).
         await this.pool.query(
-          'SELECT sum(length(definition)) FROM components WHERE latest_any AND id > $1 AND id <= $2',
+          'SELECT sum(pg_column_size(definition)) FROM components WHERE latest_any AND id > $1 AND id <= $2',
           [from, from + READ_AHEAD_STEP],
         );
       }
