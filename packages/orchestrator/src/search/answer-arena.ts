@@ -1,5 +1,8 @@
 import { type ChunkSource, HEAP_CHUNKS } from './prefaulted-chunks.js';
 
+/** The size of an arena's chunks unless told otherwise. */
+export const ANSWER_CHUNK_BYTES = 1 << 20;
+
 /**
  * Each doc's answer bytes (the UTF-8 JSON of its definition), packed end to end into large chunks
  * rather than held as a `Buffer` each. Made one by one, 100 000 definitions of ~1.2 KB were 100 000
@@ -10,9 +13,6 @@ import { type ChunkSource, HEAP_CHUNKS } from './prefaulted-chunks.js';
  * counted as dead, and a chunk that falls to a quarter live has its docs copied to the chunk being
  * filled and is let go. A view handed out by `bytes` therefore never changes under its holder.
  */
-/** The size of an arena's chunks unless told otherwise. */
-export const ANSWER_CHUNK_BYTES = 1 << 20;
-
 export class AnswerArena {
   private readonly chunkBytes: number;
   private readonly source: ChunkSource;
