@@ -63,7 +63,7 @@ export async function loadPosts({ url, revisionUrl, bodies, headers, connections
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors; first: ${refused}`);
   if (next > bodies.length) throw new Error(`${url}: ran out of bodies (${bodies.length}); give it more`);
-  return { perSecond: created / seconds, p50: result.latency.p50, p99: result.latency.p99 };
+  return { perSecond: created / seconds, created, seconds, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
 /** Prints a suite's result as `npm run bench` does: one line per row, then the extra figures. */
