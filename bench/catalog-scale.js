@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { generateCatalog, listLog, readLog, searchLog } from './catalog-gen.js';
-import { fmt, loadPosts, percentile, startChild, stopChild } from './lib.js';
+import { ask, fmt, loadPosts, percentile, startChild, stopChild } from './lib.js';
 
 const CONNECTIONS = 8;
 const SEED = 42;
@@ -31,20 +31,6 @@ async function startServer(mode, opts) {
   const { child, info } = await startChild('./servers/scale-server.js', [mode, JSON.stringify(opts)]);
   if (info?.address) serverPids.set(info.address, child.pid);
   return { child, info, ms: performance.now() - started };
-}
-
-/** Sends `{ type, ...fields }` to a child; resolves with its first answer of the same type. */
-function ask(child, type, fields = {}) {
-  return new Promise((resolve) => {
-    const on = (msg) => {
-      if (msg?.type === type) {
-        child.off('message', on);
-        resolve(msg);
-      }
-    };
-    child.on('message', on);
-    child.send({ ...fields, type });
-  });
 }
 
 /** Polls `/readyz` until it answers 200; resolves with the time at which it did. */

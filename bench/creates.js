@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { fmt, loadPosts, printSuite, startChild, stopChild } from './lib.js';
+import { ask, fmt, loadPosts, printSuite, startChild, stopChild } from './lib.js';
 import { seedSpecs } from './servers/seed.js';
 
 const dist = new URL('../packages/orchestrator/dist/', import.meta.url);
@@ -321,20 +321,6 @@ async function inProcessRounds({ dir, writers }) {
     });
   });
   process.send?.({ ready: true, where });
-}
-
-/** Sends `{ type, ...fields }` to a child; resolves with its first answer of the same type. */
-function ask(child, type, fields = {}) {
-  return new Promise((resolve) => {
-    const on = (msg) => {
-      if (msg?.type === type) {
-        child.off('message', on);
-        resolve(msg);
-      }
-    };
-    child.on('message', on);
-    child.send({ ...fields, type });
-  });
 }
 
 /** Rounds of in-process creates, then creates over HTTP, the HTTP ratio alternates. */

@@ -12,6 +12,20 @@ export function startChild(script, args = [], first) {
   });
 }
 
+/** Sends `{ type, ...fields }` to a child; resolves with its first answer of the same type. */
+export function ask(child, type, fields = {}) {
+  return new Promise((resolve) => {
+    const on = (msg) => {
+      if (msg?.type === type) {
+        child.off('message', on);
+        resolve(msg);
+      }
+    };
+    child.on('message', on);
+    child.send({ ...fields, type });
+  });
+}
+
 export function stopChild(child) {
   return new Promise((resolve) => {
     child.once('exit', resolve);
