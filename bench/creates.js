@@ -280,9 +280,9 @@ const PARTS = {
  * The in-process creates (`CatalogManager.createComponent` as the server wires it, `writers` at
  * once) as a process that stays up between rounds (`--rounds`): warmed by 500 sequential creates
  * (timed part by part for the breakdown), then a round of `seconds` each time it is asked, so that
- * its rounds alternate with the HTTP server's. Measured once each, one after the other, the two met whatever
- * the machine did in their own seconds: bare's rate moved 2 625–3 958 a second between runs of one
- * session (2026-12-03), and the HTTP ratio 0.48–0.69.
+ * its rounds alternate with the HTTP server's. Measured once each, one after the other, the two
+ * met whatever the machine did in their own seconds: bare's rate moved 2 625–3 958 a second
+ * between runs of one session (2026-12-03), and the HTTP ratio 0.48–0.69.
  */
 async function inProcessRounds({ dir, writers }) {
   const core = await buildCatalogCore(storeConfig(join(dir, 'rounds'), 'sqlite'), {
@@ -307,7 +307,7 @@ async function inProcessRounds({ dir, writers }) {
       writers,
       msg.seconds,
       (i) => {
-        next = Math.max(next, from + i + 1);
+        next = from + i + 1;
         if (from + i >= pool.length) throw new Error('in-process rounds ran out of specs; give them more');
         return core.manager.createComponent(pool[from + i]);
       },
@@ -323,7 +323,7 @@ async function inProcessRounds({ dir, writers }) {
   process.send?.({ ready: true, where });
 }
 
-/** Rounds of in-process creates, then creates over HTTP, the HTTP ratio alternates. */
+/** Rounds the HTTP ratio takes: each a round of in-process creates, then one over HTTP. */
 const ROUNDS = 3;
 
 /** Runs one of `PARTS` in a forked process of this script; resolves with what it returned. */
