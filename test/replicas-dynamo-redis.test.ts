@@ -55,10 +55,22 @@ async function post(r: Replica, body: unknown): Promise<Response> {
 
 describe('three replicas sharing DynamoDB Local and Redis', () => {
   it('reports the store and Redis as ready', async () => {
-    const res = await fetch(`${replicas[0]!.base}/readyz`);
-    const body = (await res.json()) as { checks: Record<string, { status: string }> };
-    expect(body.checks['store']?.status).toBe('ok');
-    expect(body.checks['redis']?.status).toBe('ok');
+    // Redis is optional, so a replica turns ready without waiting for its connection; on a loaded
+    // machine the first answers can still say `degraded` while it connects (or retries a handshake
+    // that outran the 1 s connect timeout). What must hold is that it comes up by itself.
+    type Checks = Record<string, { status: string; message?: string }>;
+    let checks: Checks = {};
+    await waitFor(
+      async () => {
+        const res = await fetch(`${replicas[0]!.base}/readyz`);
+        checks = ((await res.json()) as { checks: Checks }).checks;
+        return checks['redis']?.status === 'ok';
+      },
+      15_000,
+      'Redis to be reported ok',
+    ).catch(() => undefined);
+    expect(checks['store']?.status).toBe('ok');
+    expect(checks['redis']).toEqual({ status: 'ok' });
   });
 
   it('a write on one replica is readable on the others and streamed to their SSE subscribers within 1 s', async () => {

@@ -21,6 +21,9 @@ export interface RedisLinkOptions {
 
 type State = 'connecting' | 'up' | 'down';
 
+/** A slow Redis fails every publish; one warning per interval says so without flooding the log. */
+const SLOW_WARNING_EVERY_MS = 10_000;
+
 /**
  * The two connections a replica keeps to Redis: one for commands, one subscribed to channels.
  * Redis is optional infrastructure: when it is down, commands fail fast (no offline queue, short
@@ -37,6 +40,8 @@ export class RedisLink {
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
   private state: State = 'connecting';
   private closed = false;
+  private lastSlowWarning = Number.NEGATIVE_INFINITY;
+  private slowSinceWarning = 0;
 
   constructor(opts: RedisLinkOptions) {
     this.prefix = opts.prefix;
@@ -95,7 +100,10 @@ export class RedisLink {
       await this.commands.publish(this.key(channel), message);
       return true;
     } catch (err) {
-      this.setState('down', err);
+      // A command that timed out on a connection that stays open (Redis busy, a long pause) is
+      // not an outage: no 'ready' event would ever follow to bring the link back up.
+      if (this.commands.status !== 'ready') this.setState('down', err);
+      else this.warnSlow(err);
       return false;
     }
   }
@@ -141,6 +149,20 @@ export class RedisLink {
     this.closed = true;
     this.commands.disconnect();
     this.subscriber.disconnect();
+  }
+
+  private warnSlow(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastSlowWarning < SLOW_WARNING_EVERY_MS) {
+      this.slowSinceWarning++;
+      return;
+    }
+    this.logger.warn(
+      { err: loggable(err), alsoSince: this.slowSinceWarning },
+      'redis publish failed on an open connection; other replicas catch up by polling the log head',
+    );
+    this.lastSlowWarning = now;
+    this.slowSinceWarning = 0;
   }
 
   private setState(next: State, err?: unknown): void {

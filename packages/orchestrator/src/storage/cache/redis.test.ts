@@ -267,3 +267,35 @@ describe('Redis outage (own redis-server)', () => {
     await stopRedis(server);
   }, 30_000);
 });
+
+describe('A slow Redis (own redis-server)', () => {
+  it('a command that times out on an open connection does not take the link down for good', async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const lines: { level: number; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const l = link(url, { logger: createLogger({ level: 'info' }, sink) });
+    const admin = link(url);
+    const feed = new RedisChangeFeed({ link: l });
+    await until(() => l.available && admin.available);
+    // The server answers nobody for 800 ms: the link's 250 ms command timeout fires on a
+    // connection that never closes, so no 'ready' event will come to say it is back.
+    await admin.client.call('CLIENT', 'PAUSE', '800', 'ALL');
+    expect(await l.publish('heads', '1')).toBe(false);
+    expect(await l.publish('heads', '2')).toBe(false);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await l.publish('heads', '3')).toBe(true);
+    await l.check();
+    // One warning for the slow spell, and no outage reported.
+    expect(lines.filter((x) => x.msg.startsWith('redis publish failed'))).toHaveLength(1);
+    expect(lines.filter((x) => x.msg.startsWith('redis unavailable'))).toHaveLength(0);
+    feed.close();
+    await stopRedis(server);
+  }, 30_000);
+});
