@@ -27,6 +27,18 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise
   }
 }
 
+/** A sink for a logger, and the JSON lines written to it. */
+function logLines(): { lines: { level: number; msg: string; key?: string }[]; sink: Writable } {
+  const lines: { level: number; msg: string; key?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, sink };
+}
+
 afterAll(async () => {
   // Only this run's keys: the shared Redis is never flushed.
   const cleaner = new RedisLink({ url: SHARED_REDIS, prefix });
@@ -55,13 +67,7 @@ describe('RedisSharedCache on the shared Redis', () => {
 
 describe('RedisSharedCache entries are checked before use', () => {
   it('reads a tampered, truncated, moved, unsigned or foreign-signed entry as a miss, logs and drops it', async () => {
-    const lines: { level: number; msg: string; key?: string }[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const l = link();
     await until(() => l.available);
     const logger = createLogger({ level: 'warn' }, sink);
@@ -115,13 +121,7 @@ describe('RedisChangeFeed', () => {
   });
 
   it('drops malformed announcements and heads above the log, and still hears real ones afterwards', async () => {
-    const lines: { level: number; msg: string }[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const channel = `events:head:${randomUUID()}`;
     let head = 3;
     const l = link();
@@ -215,13 +215,7 @@ describe('Redis outage (own redis-server)', () => {
   it('degrades to misses while Redis is down, logs each state change once and recovers by itself', async () => {
     const port = await freePort();
     let server = await startRedis(port);
-    const lines: { level: number; msg: string }[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const url = `redis://127.0.0.1:${port}`;
     const l = link(url, { logger: createLogger({ level: 'info' }, sink) });
     const other = link(url);
@@ -273,13 +267,7 @@ describe('A slow Redis (own redis-server)', () => {
     const port = await freePort();
     const server = await startRedis(port);
     const url = `redis://127.0.0.1:${port}`;
-    const lines: { level: number; msg: string }[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const l = link(url, { logger: createLogger({ level: 'info' }, sink) });
     const admin = link(url);
     const feed = new RedisChangeFeed({ link: l });
