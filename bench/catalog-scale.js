@@ -242,7 +242,7 @@ const WARM_STEADY = 1.1;
 
 /**
  * Drives `base` in steps of `WARM_STEP_S` seconds until a step's rate is within `WARM_STEADY` of
- * the step before (at least `WARM_MIN_S`, at most `WARM_MAX_S` seconds): a fresh server's first
+ * the step before, up or down (at least `WARM_MIN_S`, at most `WARM_MAX_S` seconds): a fresh server's first
  * seconds compile its code and fill what its traffic keeps, and how many seconds that takes
  * depends on the machine (2 s of searches covered it on 2026-12-03's machines; on 2026-12-04's,
  * half as fast, the search row after it still held the ramp). A distinct log goes on where the
@@ -257,14 +257,20 @@ async function warmUp({ base, paths, cycle = false }) {
     steps.push(step);
     const previous = steps.at(-2);
     if (step.exhausted) break;
-    if (elapsed + WARM_STEP_S >= WARM_MIN_S && previous && step.rps <= WARM_STEADY * previous.rps) break;
+    // Steady both ways: a step slower than the one before is a stall, not the end of the ramp.
+    const steady = previous && step.rps <= WARM_STEADY * previous.rps && step.rps * WARM_STEADY >= previous.rps;
+    if (elapsed + WARM_STEP_S >= WARM_MIN_S && steady) break;
   }
-  return { ...combined(steps), distinct: consumed, rates: steps.map((s) => s.rps) };
+  return { ...combined(steps), distinct: consumed, steps: steps.map((s) => ({ rps: s.rps, cpuUs: s.cpuUs })) };
 }
 
-/** A warm-up's figures for the report: its length, its rate and each step's. */
+/**
+ * A warm-up's figures for the report: its length, its rate and each step's, with the server's CPU
+ * an answer, which tells a server still compiling (CPU high) from one kept waiting (CPU low).
+ */
 function warmUpSummary(w) {
-  return `${fmt(w.seconds, 1)} s, ${fmt(w.rps, 0)} req/s (per step: ${w.rates.map((r) => fmt(r, 0)).join(', ')})`;
+  const step = (s) => (s.cpuUs === undefined ? fmt(s.rps, 0) : `${fmt(s.rps, 0)} (${fmt(s.cpuUs, 0)} µs)`);
+  return `${fmt(w.seconds, 1)} s, ${fmt(w.rps, 0)} req/s (per step, server CPU an answer: ${w.steps.map(step).join(', ')})`;
 }
 
 /** Rounds of app then bare a comparison alternates: a machine that slows down slows both alike. */
