@@ -100,6 +100,8 @@ export class SseSubscriber {
   private drainWaiter: (() => void) | null = null;
   private closeReason: CloseReason = 'client';
   private ending = false;
+  /** Something went to the transport since the last heartbeat sweep. */
+  private wroteSinceSweep = false;
 
   constructor(opts: SubscriberOptions) {
     this.id = opts.id;
@@ -205,9 +207,20 @@ export class SseSubscriber {
     if (this.state === 'replaying') this.state = 'live';
   }
 
-  /** Writes a heartbeat comment unless the transport is full (then the queue is proof of life). */
+  /**
+   * The broker's sweep, every half heartbeat interval: writes a heartbeat comment when nothing went
+   * to the transport since the sweep before, so no stream is silent for longer than the interval
+   * while a stream that carries events costs no heartbeats at all: sent to every stream on the
+   * interval, 10 000 subscribers meant 10 000 writes at once, and a fan-out that met them waited
+   * behind them. Nothing is written behind a full transport either: there the queue is the proof
+   * of life.
+   */
   heartbeat(): void {
     if (this.state === 'closed' || this.blocked || this.ending) return;
+    if (this.wroteSinceSweep) {
+      this.wroteSinceSweep = false;
+      return;
+    }
     this.write(HEARTBEAT);
   }
 
@@ -243,6 +256,7 @@ export class SseSubscriber {
 
   /** Writes to the transport; a full one starts the stall clock, which only a drain stops. */
   private write(chunk: string): boolean {
+    this.wroteSinceSweep = true;
     const accepted = this.sink.write(chunk);
     this.blocked = !accepted;
     if (!accepted && this.stallTimeoutMs !== null && this.stallTimer === null) {

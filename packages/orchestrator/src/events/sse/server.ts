@@ -17,7 +17,7 @@ export interface EventBrokerOptions {
   feed: ChangeFeed;
   logger: Logger;
   metrics: Metrics;
-  /** Interval of the heartbeat comment written to every stream. */
+  /** Longest a stream goes without a write: an idle one gets a heartbeat comment this often. */
   heartbeatMs: number;
   /** Frames queued per subscriber behind a full socket before it is dropped. */
   clientBuffer: number;
@@ -142,7 +142,9 @@ export class EventBroker {
       });
       this.tail.follow(this.feed);
       const poll = setInterval(() => this.wake(), this.pollMs);
-      const beat = setInterval(() => this.heartbeat(), this.heartbeatMs);
+      // Half the interval: a stream is written a heartbeat when a whole sweep passed without a
+      // write, which bounds its silence by the interval (SseSubscriber.heartbeat).
+      const beat = setInterval(() => this.heartbeat(), Math.max(1, Math.floor(this.heartbeatMs / 2)));
       poll.unref();
       beat.unref();
       this.timers.push(poll, beat);
