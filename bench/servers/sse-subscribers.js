@@ -1,7 +1,8 @@
 // Child process for the SSE fan-out benchmark: holds N SSE subscribers to one server (a process
 // of its own, so two servers' subscribers never share one client's event loop or file limit) and
 // records, for every frame carrying `sent_at`, the time from the write to its arrival.
-// IPC: { type: 'connect', url, n } → 'connected'; 'count' → { count }; 'collect' → { latencies }.
+// IPC: { type: 'connect', url, n } → 'connected'; 'count' → { count }; 'take' → { latencies } (and
+// forgets them: what came before is not measured); 'collect' → { latencies }, then closes.
 import { Agent, get } from 'node:http';
 
 const latencies = [];
@@ -49,6 +50,8 @@ process.on('message', async (msg) => {
     process.send({ type: 'connected' });
   } else if (msg.type === 'count') {
     process.send({ type: 'count', count: latencies.length });
+  } else if (msg.type === 'take') {
+    process.send({ type: 'take', latencies: latencies.splice(0) });
   } else if (msg.type === 'collect') {
     for (const r of requests) r.destroy();
     agent.destroy();
