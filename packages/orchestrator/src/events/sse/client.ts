@@ -210,7 +210,7 @@ export class SseSubscriber {
   /**
    * The broker's sweep, every half heartbeat interval: writes a heartbeat comment when nothing went
    * to the transport since the sweep before, so no stream is silent for longer than the interval
-   * while a stream that carries events costs no heartbeats at all: sent to every stream on the
+   * while a stream that carries an event every half interval costs none: sent to every stream on the
    * interval, 10 000 subscribers meant 10 000 writes at once, and a fan-out that met them waited
    * behind them. Nothing is written behind a full transport either: there the queue is the proof
    * of life.
