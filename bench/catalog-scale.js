@@ -234,7 +234,7 @@ function publishing(base, queue, perSecond) {
   };
 }
 
-/** Warm-up steps' length, the least and the most a warm-up runs, and when it has stopped rising. */
+/** Warm-up steps' length, the least and the most a warm-up runs, and how close two steps must be. */
 const WARM_STEP_S = 1;
 const WARM_MIN_S = 2;
 const WARM_MAX_S = 10;
@@ -242,11 +242,11 @@ const WARM_STEADY = 1.1;
 
 /**
  * Drives `base` in steps of `WARM_STEP_S` seconds until a step's rate is within `WARM_STEADY` of
- * the step before, up or down (at least `WARM_MIN_S`, at most `WARM_MAX_S` seconds): a fresh server's first
- * seconds compile its code and fill what its traffic keeps, and how many seconds that takes
- * depends on the machine (2 s of searches covered it on 2026-12-03's machines; on 2026-12-04's,
- * half as fast, the search row after it still held the ramp). A distinct log goes on where the
- * last step stopped. Resolves with the steps' combined figure and each step's rate.
+ * the step before, up or down (at least `WARM_MIN_S`, at most `WARM_MAX_S` seconds): a fresh
+ * server's first seconds compile its code and fill what its traffic keeps, and how long that takes
+ * depends on the machine and the load (exact GETs 3–4 s, searches 5–6 s on 2026-12-04, where a
+ * fixed 2 s left the rest in the first measured round). A distinct log goes on where the last step
+ * stopped. Resolves with the steps' combined figure and each step's rate and server CPU an answer.
  */
 async function warmUp({ base, paths, cycle = false }) {
   const steps = [];
@@ -422,7 +422,7 @@ async function benchStore(store, { components, duration, bare, names, logs, post
       '>= 0.80',
       true,
     );
-    // Warm the JIT on other queries (none in the measured logs) until their rate stops rising: a
+    // Warm the JIT on other queries (none in the measured logs) until their rate holds: a
     // server's first seconds of searching compile its code and make the word sets its traffic
     // keeps. 600 queries ran out in about 0.15 s, and the first of the measured rounds then held
     // most of that ramp (2026-12-03). Its rates are reported below, so the first seconds after a
@@ -453,8 +453,8 @@ async function benchStore(store, { components, duration, bare, names, logs, post
     // with objects of new shapes, which deoptimises them (~180 deopts and ~480 recompilations on
     // V8's background threads in the first 4 s, against ~17 and ~140 in the next 4): 2 000–2 400
     // searches a second in the first 4 s, 3 100–3 750 in the next, 4 100–5 000 without writes
-    // (2026-12-03). A live server takes writes all day: the same load first until its rate stops
-    // rising, its rates reported below.
+    // (2026-12-03). A live server takes writes all day: the same load first until its rate holds,
+    // its rates reported below.
     const stopWarmPublishing = publishing(app, publishQueue, publishRate);
     const publishWarmup = await warmUp({ base: app, paths: logs.warmup.slice(warmup.distinct) });
     publishWarmup.alongside = await stopWarmPublishing();
